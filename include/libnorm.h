@@ -1,0 +1,122 @@
+/*
+ * libnorm — LayerNorm and RMSNorm kernels for CPU inference engines.
+ *
+ * One header, one prefix. Every function is stateless, thread-safe and allocation-free. The
+ * library detects the CPU once at load time and binds each entry point to the best kernel it has
+ * (scalar, AVX2, AVX-512 or NEON). Every tier produces bit-identical output (see README.md,
+ * "Numerics").
+ *
+ * Semantics (all tiers):
+ *   LayerNorm: mean = sum(x)/dim, var = sum((x-mean)^2)/dim (population variance, computed around
+ *              the mean), rstd = 1/sqrt(var+eps), y = (x-mean)*rstd*w + b.
+ *   RMSNorm:   rstd = 1/sqrt(sum(x^2)/dim + eps), y = x*rstd*w.
+ *   weight == NULL means w = 1; bias == NULL means b = 0.
+ *
+ * Edge semantics:
+ *   - A constant row under LayerNorm gives exactly bias (0 without bias), also with eps = 0;
+ *     dim == 1 is such a row.
+ *   - An all-zero row under RMSNorm gives zeros, also with eps = 0.
+ *   - NaN or Inf anywhere in a row makes that row's whole output NaN (and its mean/rstd NaN);
+ *     every other row is computed as if it were alone.
+ *   - Finite input never produces Inf or NaN through overflow or underflow of the sums: such rows
+ *     are rescaled by an exact power of two internally. Denormal inputs are handled.
+ *   - rows == 0 succeeds and does nothing.
+ *
+ * Errors: a negative status, and no output is touched (see enum libnorm_status).
+ */
+#ifndef LIBNORM_H
+#define LIBNORM_H
+
+#include <stddef.h>
+
+#define LIBNORM_VERSION_MAJOR 0
+#define LIBNORM_VERSION_MINOR 1
+#define LIBNORM_VERSION_PATCH 0
+#define LIBNORM_VERSION_STRING "0.1.0"
+/* (major << 16) | (minor << 8) | patch, comparable with libnorm_version(). */
+#define LIBNORM_VERSION \
+    ((LIBNORM_VERSION_MAJOR << 16) | (LIBNORM_VERSION_MINOR << 8) | LIBNORM_VERSION_PATCH)
+
+#if defined(_WIN32)
+#define LIBNORM_API
+#elif defined(__GNUC__)
+#define LIBNORM_API __attribute__((visibility("default")))
+#else
+#define LIBNORM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: 0 is success, every error is negative. */
+enum libnorm_status {
+    LIBNORM_OK = 0,
+    LIBNORM_ENULL = -1,     /* y or x is NULL (or mean/rstd requested through a NULL options) */
+    LIBNORM_EDIM = -2,      /* dim == 0 */
+    LIBNORM_EEPS = -3,      /* eps is negative, NaN or Inf */
+    LIBNORM_EOVERLAP = -4,  /* y overlaps x (other than exactly in place), weight, bias, mean or
+                               rstd; or mean and rstd overlap each other or an input */
+    LIBNORM_ESTRIDE = -5,   /* a row stride smaller than dim */
+    LIBNORM_EOPTS = -6,     /* options: size field too small, unknown flags, nth > 0 with ith >= nth */
+    LIBNORM_ESIZE = -7      /* rows * stride does not fit in the address space */
+};
+
+/*
+ * Options for the extended entry points. Zero-initialise, then set `size`:
+ *     libnorm_opts o = LIBNORM_OPTS_INIT;
+ * Fields are only ever appended, and the library reads only the first `size` bytes, so a caller
+ * built against an older header keeps working (fields it does not know take their zero meaning).
+ */
+typedef struct libnorm_opts {
+    size_t size;        /* sizeof(libnorm_opts) as the caller knows it */
+    size_t x_stride;    /* floats between the starts of consecutive rows of x; 0 means dim */
+    size_t y_stride;    /* floats between the starts of consecutive rows of y; 0 means dim */
+    /* Row split for the engine's own thread pool (the library owns no threads), as ggml passes
+     * ith/nth: with nth > 1 the rows are cut into nth contiguous chunks of rows/nth rows, the
+     * first rows%nth chunks one row longer, and this call computes chunk ith only. nth = 0 or 1
+     * computes all rows. Argument checks always cover the whole tensor (every thread gets the
+     * same status), and in-place (y == x) needs x_stride == y_stride. */
+    unsigned ith;
+    unsigned nth;
+    /* Optional per-row outputs, indexed by absolute row (0 .. rows-1), dim-independent:
+     * mean[r] (LayerNorm only; not written by RMSNorm) and rstd[r] = 1/sqrt(var + eps)
+     * (RMSNorm: 1/sqrt(mean(x^2) + eps)); the rstd of a constant row with eps = 0 is +Inf. */
+    float *mean;
+    float *rstd;
+    unsigned flags;     /* reserved, must be 0 */
+} libnorm_opts;
+
+#define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0 }
+
+/* y[r][i] = LayerNorm(x[r])[i] for r < rows, i < dim. Rows are contiguous (stride dim).
+ * y == x (exactly in place) is allowed. */
+LIBNORM_API int libnorm_layernorm_f32(float *y, const float *x, const float *weight,
+                                      const float *bias, size_t rows, size_t dim, float eps);
+
+/* y[r][i] = RMSNorm(x[r])[i]. y == x is allowed. */
+LIBNORM_API int libnorm_rmsnorm_f32(float *y, const float *x, const float *weight, size_t rows,
+                                    size_t dim, float eps);
+
+/* Extended forms: strides, a row split, per-row statistics. opts may be NULL (= defaults). */
+LIBNORM_API int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight,
+                                         const float *bias, size_t rows, size_t dim, float eps,
+                                         const libnorm_opts *opts);
+LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows,
+                                       size_t dim, float eps, const libnorm_opts *opts);
+
+/* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
+LIBNORM_API const char *libnorm_active_isa(void);
+
+/* A static English message for a status code ("unknown status" for others). */
+LIBNORM_API const char *libnorm_strerror(int status);
+
+/* LIBNORM_VERSION of the library actually loaded, and its version string. */
+LIBNORM_API unsigned libnorm_version(void);
+LIBNORM_API const char *libnorm_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBNORM_H */

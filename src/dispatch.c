@@ -1,0 +1,158 @@
+/*
+ * CPU detection (Google's cpu_features) and the dispatch table. The global table is filled once,
+ * by a load-time constructor or by whichever call comes first (a static link, an early call from
+ * another constructor), under pthread_once; after that it is only read.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "norm_internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include "cpuinfo_x86.h"
+#define NORM_ARCH_X86 1
+#elif defined(__aarch64__)
+#include "cpuinfo_aarch64.h"
+#define NORM_ARCH_AARCH64 1
+#endif
+
+static const char *const tier_names[NORM_TIER_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+
+const char *norm_tier_name(int tier)
+{
+    return tier >= 0 && tier < NORM_TIER_COUNT ? tier_names[tier] : NULL;
+}
+
+int norm_tier_from_name(const char *name)
+{
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
+        if (strcmp(name, tier_names[t]) == 0)
+            return t;
+    return -1;
+}
+
+int norm_best_tier(void)
+{
+#if defined(NORM_ARCH_X86)
+    const X86Features f = GetX86Info().features;
+    /* Feature bits are signed 1-bit fields: compare with 0. The AVX-512 tier's TUs are built
+     * with F+BW+DQ+VL (which imply AVX2 and FMA to the compiler), so all of them are required. */
+    int avx2 = f.avx2 != 0 && f.fma3 != 0;
+    int avx512 = avx2 && f.avx512f != 0 && f.avx512bw != 0 && f.avx512dq != 0 && f.avx512vl != 0;
+#if defined(NORM_HAVE_AVX512)
+    if (avx512)
+        return NORM_TIER_AVX512;
+#else
+    (void)avx512;
+#endif
+#if defined(NORM_HAVE_AVX2)
+    if (avx2)
+        return NORM_TIER_AVX2;
+#else
+    (void)avx2;
+#endif
+#elif defined(NORM_ARCH_AARCH64) && defined(NORM_HAVE_NEON)
+    /* AdvSIMD is architectural on AArch64; ask anyway, as the design asks for detection. */
+    if (GetAarch64Info().features.asimd != 0)
+        return NORM_TIER_NEON;
+#endif
+    return NORM_TIER_SCALAR;
+}
+
+/* Whether `tier` can run here: the scalar tier always; a SIMD tier when it is built in and the
+ * best supported tier is at or above it on the same architecture. */
+static int tier_supported(int tier, int best)
+{
+    switch (tier) {
+    case NORM_TIER_SCALAR:
+        return 1;
+    case NORM_TIER_AVX2:
+        return best == NORM_TIER_AVX2 || best == NORM_TIER_AVX512;
+    case NORM_TIER_AVX512:
+        return best == NORM_TIER_AVX512;
+    case NORM_TIER_NEON:
+        return best == NORM_TIER_NEON;
+    default:
+        return 0;
+    }
+}
+
+static int fill(norm_dsp *d, int tier)
+{
+    norm_kernel_fn ln = norm_layernorm_f32_scalar, rms = norm_rmsnorm_f32_scalar;
+    switch (tier) {
+    case NORM_TIER_SCALAR:
+        break;
+#if defined(NORM_HAVE_AVX2)
+    case NORM_TIER_AVX2:
+        ln = norm_layernorm_f32_avx2;
+        rms = norm_rmsnorm_f32_avx2;
+        break;
+#endif
+#if defined(NORM_HAVE_AVX512)
+    case NORM_TIER_AVX512:
+        ln = norm_layernorm_f32_avx512;
+        rms = norm_rmsnorm_f32_avx512;
+        break;
+#endif
+#if defined(NORM_HAVE_NEON)
+    case NORM_TIER_NEON:
+        ln = norm_layernorm_f32_neon;
+        rms = norm_rmsnorm_f32_neon;
+        break;
+#endif
+    default:
+        return -1;
+    }
+    d->layernorm_f32 = ln;
+    d->rmsnorm_f32 = rms;
+    d->tier = tier;
+    d->name = tier_names[tier];
+    return 0;
+}
+
+int norm_dsp_init(norm_dsp *dsp, int tier)
+{
+    if (!tier_supported(tier, norm_best_tier()))
+        return -1;
+    return fill(dsp, tier);
+}
+
+static norm_dsp g_dsp;
+static atomic_int g_ready;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void)
+{
+    int best = norm_best_tier();
+    int tier = best;
+    const char *env = getenv("LIBNORM_ISA");
+    if (env && *env) {
+        int want = norm_tier_from_name(env);
+        if (want < 0)
+            fprintf(stderr, "libnorm: LIBNORM_ISA=%s is not a tier (scalar, avx2, avx512, neon); "
+                            "using %s\n", env, tier_names[best]);
+        else if (!tier_supported(want, best))
+            fprintf(stderr, "libnorm: LIBNORM_ISA=%s is not supported on this CPU; using %s\n",
+                    env, tier_names[best]);
+        else
+            tier = want;
+    }
+    fill(&g_dsp, tier);
+    atomic_store_explicit(&g_ready, 1, memory_order_release);
+}
+
+__attribute__((constructor)) static void norm_load_init(void)
+{
+    pthread_once(&g_once, global_init);
+}
+
+const norm_dsp *norm_dsp_global(void)
+{
+    if (!atomic_load_explicit(&g_ready, memory_order_acquire))
+        pthread_once(&g_once, global_init);
+    return &g_dsp;
+}

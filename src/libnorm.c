@@ -1,0 +1,233 @@
+/*
+ * Public entry points: argument checks, the row split, then one call through the dispatch table.
+ * No arithmetic on data here, no allocation, no locks on the hot path.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "libnorm.h"
+#include "norm_internal.h"
+
+/* A set of byte ranges: `rows` ranges of `len` bytes starting `stride` bytes apart from `base`. */
+typedef struct span {
+    uintptr_t base;
+    size_t rows, stride, len;
+} span;
+
+static span mk_span(const void *p, size_t rows, size_t stride_floats, size_t len_floats)
+{
+    span s = {(uintptr_t)p, rows, stride_floats * sizeof(float), len_floats * sizeof(float)};
+    return s;
+}
+
+static uintptr_t span_end(const span *s)
+{
+    return s->base + (s->rows - 1) * s->stride + s->len;
+}
+
+/* Does the single range [a, a + alen) intersect any row of s? */
+static int range_hits(uintptr_t a, size_t alen, const span *s)
+{
+    if (a + alen <= s->base || a >= span_end(s))
+        return 0;
+    if (s->rows == 1 || s->stride == s->len)
+        return 1;
+    /* The rows of s that could meet [a, a+alen): those starting before a+alen, the last one
+     * starting at or before a and the ones after it. */
+    size_t first = a > s->base ? (a - s->base) / s->stride : 0;
+    for (size_t r = first; r < s->rows; r++) {
+        uintptr_t lo = s->base + r * s->stride;
+        if (lo >= a + alen)
+            break;
+        if (lo + s->len > a)
+            return 1;
+    }
+    return 0;
+}
+
+/* Do two strided sets share a byte? Exact for equal strides (rows interleaved in one buffer are
+ * fine), otherwise row by row. */
+static int spans_overlap(const span *p, const span *q)
+{
+    if (p->rows == 0 || q->rows == 0 || p->len == 0 || q->len == 0)
+        return 0;
+    if (span_end(p) <= q->base || span_end(q) <= p->base)
+        return 0;
+    if (p->stride == q->stride && p->rows > 1 && q->rows > 1) {
+        uintptr_t lo = p->base < q->base ? p->base : q->base;
+        uintptr_t hi = p->base < q->base ? q->base : p->base;
+        size_t lolen = p->base < q->base ? p->len : q->len;
+        size_t hilen = p->base < q->base ? q->len : p->len;
+        size_t off = (size_t)((hi - lo) % p->stride);
+        /* hi's rows sit at offset `off` inside lo's row frame. */
+        return !(off >= lolen && off + hilen <= p->stride);
+    }
+    const span *few = p->rows <= q->rows ? p : q;
+    const span *many = few == p ? q : p;
+    for (size_t r = 0; r < few->rows; r++)
+        if (range_hits(few->base + r * few->stride, few->len, many))
+            return 1;
+    return 0;
+}
+
+typedef struct call {
+    float *y;
+    const float *x, *w, *b;
+    size_t rows, dim, xs, ys;
+    float eps;
+    float *mean, *rstd;
+    unsigned ith, nth;
+} call;
+
+static int check(call *c, const libnorm_opts *opts, int is_ln)
+{
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    if (opts) {
+        if (opts->size < offsetof(libnorm_opts, flags) + sizeof(opts->flags))
+            return LIBNORM_EOPTS;
+        memcpy(&o, opts, sizeof(o));
+        if (o.flags != 0 || (o.nth > 1 && o.ith >= o.nth))
+            return LIBNORM_EOPTS;
+    }
+    if (!c->y || !c->x)
+        return LIBNORM_ENULL;
+    if (c->dim == 0)
+        return LIBNORM_EDIM;
+    if (!(c->eps >= 0.0f && c->eps <= FLT_MAX))
+        return LIBNORM_EEPS;
+    c->xs = o.x_stride ? o.x_stride : c->dim;
+    c->ys = o.y_stride ? o.y_stride : c->dim;
+    if (c->xs < c->dim || c->ys < c->dim)
+        return LIBNORM_ESTRIDE;
+    c->mean = is_ln ? o.mean : NULL;
+    c->rstd = o.rstd;
+    c->ith = o.nth > 1 ? o.ith : 0;
+    c->nth = o.nth > 1 ? o.nth : 1;
+    if (c->rows == 0)
+        return LIBNORM_OK;
+    /* Every strided extent must be addressable. */
+    size_t maxs = c->xs > c->ys ? c->xs : c->ys;
+    if (c->rows - 1 > (SIZE_MAX / sizeof(float) - c->dim) / maxs ||
+        c->rows > SIZE_MAX / sizeof(float))
+        return LIBNORM_ESIZE;
+    span x = mk_span(c->x, c->rows, c->xs, c->dim), y = mk_span(c->y, c->rows, c->ys, c->dim);
+    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
+    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
+    if (span_end(&x) < x.base || span_end(&y) < y.base)
+        return LIBNORM_ESIZE;
+    int inplace = c->x == c->y && c->xs == c->ys;
+    if (!inplace && spans_overlap(&x, &y))
+        return LIBNORM_EOVERLAP;
+    /* Outputs must not overlap inputs or each other. */
+    const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
+    const span *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        if (!outs[i])
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (ins[k] && !(i == 0 && k == 0) && spans_overlap(outs[i], ins[k]))
+                return LIBNORM_EOVERLAP;
+        for (int k = i + 1; k < 3; k++)
+            if (outs[k] && spans_overlap(outs[i], outs[k]))
+                return LIBNORM_EOVERLAP;
+    }
+    return LIBNORM_OK;
+}
+
+/* This call's rows: nth nearly equal contiguous chunks, the first rows % nth one row longer. */
+static void run(const call *c, norm_kernel_fn fn)
+{
+    size_t q = c->rows / c->nth, rem = c->rows % c->nth;
+    size_t begin = c->ith * q + (c->ith < rem ? c->ith : rem);
+    size_t count = q + (c->ith < rem ? 1 : 0);
+    if (count == 0)
+        return;
+    norm_job j = {
+        .y = c->y + begin * c->ys,
+        .x = c->x + begin * c->xs,
+        .w = c->w,
+        .b = c->b,
+        .rows = count,
+        .dim = c->dim,
+        .xs = c->xs,
+        .ys = c->ys,
+        .eps = c->eps,
+        .mean = c->mean ? c->mean + begin : NULL,
+        .rstd = c->rstd ? c->rstd + begin : NULL,
+    };
+    fn(&j);
+}
+
+int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
+                             size_t rows, size_t dim, float eps, const libnorm_opts *opts)
+{
+    call c = {.y = y, .x = x, .w = weight, .b = bias, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, 1);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    run(&c, norm_dsp_global()->layernorm_f32);
+    return LIBNORM_OK;
+}
+
+int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows, size_t dim,
+                           float eps, const libnorm_opts *opts)
+{
+    call c = {.y = y, .x = x, .w = weight, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, 0);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    run(&c, norm_dsp_global()->rmsnorm_f32);
+    return LIBNORM_OK;
+}
+
+int libnorm_layernorm_f32(float *y, const float *x, const float *weight, const float *bias,
+                          size_t rows, size_t dim, float eps)
+{
+    return libnorm_layernorm_f32_ex(y, x, weight, bias, rows, dim, eps, NULL);
+}
+
+int libnorm_rmsnorm_f32(float *y, const float *x, const float *weight, size_t rows, size_t dim,
+                        float eps)
+{
+    return libnorm_rmsnorm_f32_ex(y, x, weight, rows, dim, eps, NULL);
+}
+
+const char *libnorm_active_isa(void)
+{
+    return norm_dsp_global()->name;
+}
+
+const char *libnorm_strerror(int status)
+{
+    switch (status) {
+    case LIBNORM_OK:
+        return "success";
+    case LIBNORM_ENULL:
+        return "a required pointer (y or x) is NULL";
+    case LIBNORM_EDIM:
+        return "dim is zero";
+    case LIBNORM_EEPS:
+        return "eps is negative, NaN or infinite";
+    case LIBNORM_EOVERLAP:
+        return "an output overlaps an input or another output (only y == x is allowed)";
+    case LIBNORM_ESTRIDE:
+        return "a row stride is smaller than dim";
+    case LIBNORM_EOPTS:
+        return "invalid options (size, flags, or ith >= nth)";
+    case LIBNORM_ESIZE:
+        return "rows * stride exceeds the address space";
+    default:
+        return "unknown status";
+    }
+}
+
+unsigned libnorm_version(void)
+{
+    return LIBNORM_VERSION;
+}
+
+const char *libnorm_version_string(void)
+{
+    return LIBNORM_VERSION_STRING;
+}

@@ -1,0 +1,174 @@
+/*
+ * Internal interface of libnorm: the job a kernel receives, the dispatch table, the canonical
+ * reduction's constants and the per-row finishing code shared by every tier.
+ *
+ * THE CANONICAL ORDER (every tier computes exactly this; src/scalar/norm_scalar.c spells it out):
+ *
+ *   Lanes and blocks. A row of n floats is cut into blocks of NORM_BLOCK = 512 elements. Inside a
+ *   block, element i belongs to lane i mod 16 and is that lane's leaf number (i mod 512) / 16, so
+ *   every lane has 32 leaves per block. Leaves past the end of the row are +0 (for shifted sums:
+ *   zero AFTER the shift is subtracted).
+ *
+ *   In-block tree. Each lane's 32 leaves are summed by the complete binary tree that pairs
+ *   neighbours level by level: (l0+l1), (l2+l3), ... then ((l0+l1)+(l2+l3)), ... (5 levels).
+ *   For sums of squares the first level is fused: pair(a, b) = fma(b, b, a*a); the rest are adds.
+ *   A subtree whose leaves are all padding may be skipped: its value is +/-0 and a zero's sign
+ *   cannot reach the result (see the fold).
+ *
+ *   Fold across blocks. Each lane keeps a TwoSum accumulator (hi, lo), both starting at +0. A
+ *   block's lane sum s is folded as t = hi + s; bp = t - hi; ap = t - bp;
+ *   lo = lo + ((hi - ap) + (s - bp)); hi = t.
+ *
+ *   Across lanes (in double). v[l] = (double)hi[l] + (double)lo[l]; then v[l] += v[l + h] for
+ *   l < h, h = 8, 4, 2, 1; the total is v[0]. norm_lanes_total() below is the definition.
+ *
+ *   LayerNorm, per row (x0 = x[0], inv_n = 1.0 / n in double):
+ *     pass 1: s0 = total of leaves (x - x0)                       m0 = (float)(x0 + s0*inv_n)
+ *     pass 2: s1 = total of leaves d = (x - m0),
+ *             s2 = total of squares of d                          norm_ln_finish(): mlo, rstd
+ *     pass 3: y = fmaf(((x - m0) - mlo) * rstd, w, b)             (w = 1, b = 0 when NULL)
+ *   RMSNorm, per row:
+ *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
+ *     pass 2: y = (x * rstd) * w
+ *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
+ *   constant or tiny rows, where float squares lose bits), goes to the rare path: one shared
+ *   function computed in double (norm_*_row_rare), identical for every tier because it is the
+ *   same code.
+ */
+#ifndef NORM_INTERNAL_H
+#define NORM_INTERNAL_H
+
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+
+#define NORM_LANES 16
+#define NORM_LEAVES 32
+#define NORM_BLOCK (NORM_LANES * NORM_LEAVES)
+#define NORM_RARE_MIN 0x1p-64
+
+#if defined(__GNUC__)
+#define NORM_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define NORM_HIDDEN
+#endif
+
+/* One kernel call: `rows` rows starting at x / y. Kernels never check, allocate or read globals. */
+typedef struct norm_job {
+    float *y;
+    const float *x;
+    const float *w;      /* NULL: 1 */
+    const float *b;      /* NULL: 0 (LayerNorm only) */
+    size_t rows;
+    size_t dim;
+    size_t xs, ys;       /* row strides in floats */
+    float eps;
+    float *mean;         /* NULL or rows floats (LayerNorm only) */
+    float *rstd;         /* NULL or rows floats */
+} norm_job;
+
+typedef void (*norm_kernel_fn)(const norm_job *job);
+
+enum norm_tier {
+    NORM_TIER_SCALAR = 0,
+    NORM_TIER_AVX2 = 1,
+    NORM_TIER_AVX512 = 2,
+    NORM_TIER_NEON = 3,
+    NORM_TIER_COUNT = 4
+};
+
+typedef struct norm_dsp {
+    norm_kernel_fn layernorm_f32;
+    norm_kernel_fn rmsnorm_f32;
+    int tier;
+    const char *name;
+} norm_dsp;
+
+/* Name of a tier ("scalar", ...), NULL for an invalid one. */
+NORM_HIDDEN const char *norm_tier_name(int tier);
+/* Tier number for a name, -1 when unknown. */
+NORM_HIDDEN int norm_tier_from_name(const char *name);
+/* Best tier this CPU (and this build) supports. Runs CPU detection; not for the hot path. */
+NORM_HIDDEN int norm_best_tier(void);
+/* Fill a caller-owned table for `tier`. Returns 0, or -1 when this CPU or build lacks the tier
+ * (the table is then left untouched). For tests and the benchmark. */
+NORM_HIDDEN int norm_dsp_init(norm_dsp *dsp, int tier);
+/* The global table (filled once at load time; read-only afterwards). */
+NORM_HIDDEN const norm_dsp *norm_dsp_global(void);
+
+/* Kernels. */
+NORM_HIDDEN void norm_layernorm_f32_scalar(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_f32_scalar(const norm_job *job);
+NORM_HIDDEN void norm_layernorm_f32_avx2(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_f32_avx2(const norm_job *job);
+NORM_HIDDEN void norm_layernorm_f32_avx512(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_f32_avx512(const norm_job *job);
+NORM_HIDDEN void norm_layernorm_f32_neon(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_f32_neon(const norm_job *job);
+
+/* The rare path (src/scalar/norm_scalar.c), shared by every tier: non-finite rows, rows whose
+ * float sums over- or underflow, constant and all-zero rows. Computed in double. */
+NORM_HIDDEN void norm_layernorm_row_rare(float *y, const float *x, const float *w,
+                                         const float *b, size_t n, float eps, float *mean,
+                                         float *rstd);
+NORM_HIDDEN void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n,
+                                       float eps, float *rstd);
+
+/* ---- per-row finishing code, shared by every tier (static inline: compiled into each TU, all
+ * of which are built with -ffp-contract=off, so it is the same arithmetic everywhere) ---- */
+
+/* The canonical combination of the 16 lanes' TwoSum accumulators. */
+static inline double norm_lanes_total(const float hi[NORM_LANES], const float lo[NORM_LANES])
+{
+    double v[NORM_LANES];
+    for (int l = 0; l < NORM_LANES; l++)
+        v[l] = (double)hi[l] + (double)lo[l];
+    for (int h = NORM_LANES / 2; h > 0; h >>= 1)
+        for (int l = 0; l < h; l++)
+            v[l] += v[l + h];
+    return v[0];
+}
+
+/* The canonical TwoSum fold of one block's lane sum s into (hi, lo). */
+static inline void norm_fold(float *hi, float *lo, float s)
+{
+    float t = *hi + s;
+    float bp = t - *hi;
+    float ap = t - bp;
+    *lo = *lo + ((*hi - ap) + (s - bp));
+    *hi = t;
+}
+
+/* LayerNorm pass 1 -> the float part of the mean. */
+static inline float norm_ln_m0(float x0, double s0, double inv_n)
+{
+    return (float)((double)x0 + s0 * inv_n);
+}
+
+/* LayerNorm statistics after pass 2. Returns 0 with *mlo / *rstd (and *mean_out, the mean
+ * rounded to float) set, or 1 when the row must take the rare path. */
+static inline int norm_ln_finish(double s0, double s1, double s2, float m0, double inv_n,
+                                 float eps, float *mlo, float *rstd, float *mean_out)
+{
+    if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX && fabs(s1) <= DBL_MAX && fabs(s0) <= DBL_MAX))
+        return 1;
+    double ml = s1 * inv_n;
+    double var = s2 * inv_n - ml * ml;
+    if (!(var > 0.0))
+        return 1;
+    *mlo = (float)ml;
+    *rstd = (float)(1.0 / sqrt(var + (double)eps));
+    *mean_out = (float)((double)m0 + ml);
+    return 0;
+}
+
+/* RMSNorm statistics after pass 1: 0 with *rstd set, or 1 for the rare path. */
+static inline int norm_rms_finish(double s2, double inv_n, float eps, float *rstd)
+{
+    if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX))
+        return 1;
+    *rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps));
+    return 0;
+}
+
+#endif /* NORM_INTERNAL_H */
