@@ -1,0 +1,470 @@
+/*
+ * checkasm for libnorm, after dav1d's: for every tier this CPU supports, every kernel is run
+ * against the scalar reference on identical seeded random inputs, and must give bit-identical
+ * output (y, and the per-row mean/rstd). Output buffers are surrounded and interleaved with canary
+ * values (any write outside a row fails), inputs are checked unchanged, and a crash (SIGSEGV,
+ * SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead of killing the run.
+ *
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--bench] [--verbose]
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "norm_internal.h"
+
+/* ---- random numbers (splitmix64) ---- */
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double urand(void) { return (double)(rnd() >> 11) * 0x1p-53; }
+static size_t irand(size_t n) { return (size_t)(rnd() % n); }
+static double nrand(void)
+{
+    double u = urand(), v = urand();
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* ---- crash handling ---- */
+static sigjmp_buf crash_jmp;
+static volatile sig_atomic_t crash_armed;
+static void on_crash(int sig)
+{
+    if (crash_armed)
+        siglongjmp(crash_jmp, sig);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+/* Calls f(j); returns 0, or the signal that crashed it. */
+static int call_guarded(norm_kernel_fn f, const norm_job *j)
+{
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0)
+        f(j);
+    crash_armed = 0;
+    return sig;
+}
+
+static void install_crash_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+}
+
+/* ---- one case ---- */
+enum op { OP_LN, OP_RMS, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {"layernorm_f32", "rmsnorm_f32"};
+
+#define GUARD 64               /* canary floats before and after every output buffer */
+static const uint32_t CANARY = 0xa5a5a5a5u;
+
+typedef struct buf {
+    float *mem;                /* allocation */
+    float *p;                  /* GUARD (+ misalignment) floats in */
+    size_t n;                  /* floats available at p */
+} buf;
+
+static buf buf_new(size_t n, size_t mis)
+{
+    buf b;
+    size_t total = n + 2 * GUARD + 16;
+    b.mem = aligned_alloc(64, ((total * sizeof(float)) + 63) / 64 * 64);
+    if (!b.mem) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    b.p = b.mem + GUARD + mis;
+    b.n = n;
+    for (size_t i = 0; i < total; i++)
+        memcpy(&b.mem[i], &CANARY, 4);
+    return b;
+}
+
+/* Every float of the allocation that is not inside a row still holds the canary. */
+static int canaries_intact(const buf *b, size_t rows, size_t stride, size_t dim, size_t mis)
+{
+    size_t total = b->n + 2 * GUARD + 16;
+    for (size_t i = 0; i < total; i++) {
+        long off = (long)i - (long)(GUARD + mis);
+        int inside = 0;
+        if (off >= 0 && (size_t)off < rows * stride && (size_t)off % stride < dim &&
+            (size_t)off / stride < rows)
+            inside = 1;
+        uint32_t v;
+        memcpy(&v, &b->mem[i], 4);
+        if (!inside && v != CANARY)
+            return 0;
+    }
+    return 1;
+}
+
+/* Row generators: mostly ordinary data, with every special family mixed in. */
+static void gen_row(float *x, size_t n)
+{
+    size_t kind = irand(100);
+    double mu = (urand() * 4 - 2), sc = pow(10.0, urand() * 6 - 3);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(mu + sc * nrand());
+    if (kind < 70)
+        return;
+    if (kind < 76) {                     /* large mean, tiny spread */
+        double m = urand() < 0.5 ? 1e4 : -3e5;
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m + 1e-2 * nrand());
+    } else if (kind < 80) {              /* constant */
+        float c = (float)(nrand() * 10);
+        for (size_t i = 0; i < n; i++)
+            x[i] = c;
+    } else if (kind < 83) {              /* zeros, signed */
+        for (size_t i = 0; i < n; i++)
+            x[i] = (rnd() & 1) ? 0.0f : -0.0f;
+    } else if (kind < 86) {              /* NaN somewhere */
+        x[irand(n)] = NAN;
+    } else if (kind < 89) {              /* +-Inf somewhere */
+        x[irand(n)] = (rnd() & 1) ? INFINITY : -INFINITY;
+    } else if (kind < 93) {              /* huge: squares overflow float */
+        double m = pow(10.0, 19 + urand() * 19);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m * (urand() * 2 - 1) * 0.9);
+    } else if (kind < 97) {              /* tiny and denormal */
+        double m = urand() < 0.5 ? 1e-20 : 1e-41;
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m * nrand());
+    } else {                             /* one outlier */
+        x[irand(n)] = (float)(1e10 * nrand());
+    }
+}
+
+typedef struct stats {
+    size_t cases, fails;
+    double worst;              /* in units of 1e-5 * max(1, |y_ref|) */
+} stats;
+
+static int verbose;
+
+static void report_mismatch(const char *what, const char *tier, enum op op, size_t dim,
+                            size_t rows, size_t r, size_t i, float ref, float got)
+{
+    uint32_t a, b;
+    memcpy(&a, &ref, 4);
+    memcpy(&b, &got, 4);
+    printf("   FAIL %s %s dim=%zu rows=%zu: %s row %zu [%zu]: scalar %.9g (0x%08x) vs %.9g (0x%08x)\n",
+           tier, op_names[op], dim, rows, what, r, i, ref, a, got, b);
+}
+
+/* Runs one configuration on the reference and on the tier; returns 1 on success. */
+static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim, size_t rows,
+                    stats *st)
+{
+    size_t xpad = (rnd() & 1) ? 0 : irand(17) + 1;
+    int inplace = irand(4) == 0;
+    size_t ypad = inplace ? xpad : ((rnd() & 1) ? 0 : irand(17) + 1);
+    size_t xs = dim + xpad, ys = dim + ypad;
+    size_t misx = irand(16), misy = inplace ? misx : irand(16);
+    int use_w = irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
+    int use_stats = irand(2) == 0;
+    float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
+
+    size_t xn = rows * xs;
+    float *x = malloc(xn * sizeof(float));
+    float *w = malloc(dim * sizeof(float)), *bb = malloc(dim * sizeof(float));
+    for (size_t r = 0; r < rows; r++)
+        gen_row(x + r * xs, dim);
+    for (size_t i = 0; i < dim; i++) {
+        w[i] = (float)(1.0 + 0.5 * nrand());
+        bb[i] = (float)(0.5 * nrand());
+    }
+    float *x_copy = malloc(xn * sizeof(float));
+    memcpy(x_copy, x, xn * sizeof(float));
+
+    buf yr = buf_new(rows * ys, misy), yt = buf_new(rows * ys, misy);
+    buf mr = buf_new(rows, 0), mt = buf_new(rows, 0), rr = buf_new(rows, 0), rt = buf_new(rows, 0);
+    buf xin_r, xin_t;          /* inputs: separate buffers, or the outputs when in place */
+    if (inplace) {
+        for (size_t r = 0; r < rows; r++) {
+            memcpy(yr.p + r * ys, x + r * xs, dim * sizeof(float));
+            memcpy(yt.p + r * ys, x + r * xs, dim * sizeof(float));
+        }
+        xin_r = yr;
+        xin_t = yt;
+    } else {
+        xin_r = buf_new(xn, misx);
+        xin_t = buf_new(xn, misx);
+        memcpy(xin_r.p, x, xn * sizeof(float));
+        memcpy(xin_t.p, x, xn * sizeof(float));
+    }
+
+    norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
+                   use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL};
+    norm_job jt = jr;
+    jt.y = yt.p;
+    jt.x = xin_t.p;
+    jt.mean = jr.mean ? mt.p : NULL;
+    jt.rstd = jr.rstd ? rt.p : NULL;
+
+    norm_kernel_fn fr = op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32;
+    norm_kernel_fn ft = op == OP_LN ? tst->layernorm_f32 : tst->rmsnorm_f32;
+    fr(&jr);
+    int ok = 1;
+    int sig = call_guarded(ft, &jt);
+    if (sig != 0) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: crashed with signal %d (%s)\n", tst->name,
+               op_names[op], dim, rows, sig, strsignal(sig));
+        ok = 0;
+        goto done;
+    }
+
+    for (size_t r = 0; r < rows && ok; r++) {
+        const float *a = yr.p + r * ys, *b = yt.p + r * ys;
+        for (size_t i = 0; i < dim; i++) {
+            double den = 1e-5 * fmax(1.0, fabs(a[i]));
+            double d = fabs((double)a[i] - (double)b[i]) / den;
+            if (d == d && d > st->worst)
+                st->worst = d;
+        }
+        if (memcmp(a, b, dim * sizeof(float)) != 0) {
+            for (size_t i = 0; i < dim; i++)
+                if (memcmp(&a[i], &b[i], 4) != 0) {
+                    report_mismatch("y", tst->name, op, dim, rows, r, i, a[i], b[i]);
+                    break;
+                }
+            ok = 0;
+        }
+    }
+    if (ok && jr.mean && memcmp(mr.p, mt.p, rows * sizeof(float)) != 0) {
+        for (size_t r = 0; r < rows; r++)
+            if (memcmp(&mr.p[r], &mt.p[r], 4) != 0) {
+                report_mismatch("mean", tst->name, op, dim, rows, r, 0, mr.p[r], mt.p[r]);
+                break;
+            }
+        ok = 0;
+    }
+    if (ok && jr.rstd && memcmp(rr.p, rt.p, rows * sizeof(float)) != 0) {
+        for (size_t r = 0; r < rows; r++)
+            if (memcmp(&rr.p[r], &rt.p[r], 4) != 0) {
+                report_mismatch("rstd", tst->name, op, dim, rows, r, 0, rr.p[r], rt.p[r]);
+                break;
+            }
+        ok = 0;
+    }
+    if (ok && !canaries_intact(&yt, rows, ys, dim, misy)) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside the rows of y\n", tst->name,
+               op_names[op], dim, rows);
+        ok = 0;
+    }
+    if (ok && (!canaries_intact(&mt, jt.mean ? rows : 0, 1, 1, 0) ||
+               !canaries_intact(&rt, jt.rstd ? rows : 0, 1, 1, 0))) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside mean/rstd (or to ones not asked for)\n",
+               tst->name, op_names[op], dim, rows);
+        ok = 0;
+    }
+    if (ok && !inplace) {
+        for (size_t r = 0; r < rows && ok; r++)
+            if (memcmp(xin_t.p + r * xs, x_copy + r * xs, dim * sizeof(float)) != 0) {
+                printf("   FAIL %s %s dim=%zu rows=%zu: modified x\n", tst->name, op_names[op], dim,
+                       rows);
+                ok = 0;
+            }
+    }
+done:
+    if (verbose && ok)
+        printf("   ok %s %s dim=%zu rows=%zu xs=%zu ys=%zu inplace=%d w=%d b=%d stats=%d\n",
+               tst->name, op_names[op], dim, rows, xs, ys, inplace, use_w, use_b, use_stats);
+    st->cases++;
+    if (!ok)
+        st->fails++;
+    free(x);
+    free(x_copy);
+    free(w);
+    free(bb);
+    free(yr.mem);
+    free(yt.mem);
+    free(mr.mem);
+    free(mt.mem);
+    free(rr.mem);
+    free(rt.mem);
+    if (!inplace) {
+        free(xin_r.mem);
+        free(xin_t.mem);
+    }
+    return ok;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --bench: median ns/row of every tier's kernels, after all checks passed. */
+static void bench(const norm_dsp *tabs, const int *have, int only_op)
+{
+    static const size_t dims[] = {64, 768, 4096};
+    const size_t rows = 32;
+    printf("\nbench (median ns/row, %zu rows, hot):\n", rows);
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (only_op >= 0 && op != only_op)
+            continue;
+        for (size_t di = 0; di < sizeof(dims) / sizeof(dims[0]); di++) {
+            size_t dim = dims[di];
+            float *x = aligned_alloc(64, rows * dim * 4), *y = aligned_alloc(64, rows * dim * 4);
+            float *w = aligned_alloc(64, dim * 4), *b = aligned_alloc(64, dim * 4);
+            for (size_t i = 0; i < rows * dim; i++)
+                x[i] = (float)nrand();
+            for (size_t i = 0; i < dim; i++) {
+                w[i] = 1.0f;
+                b[i] = 0.0f;
+            }
+            printf("  %-14s dim %-6zu", op_names[op], dim);
+            for (int t = 0; t < NORM_TIER_COUNT; t++) {
+                if (!have[t])
+                    continue;
+                norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL};
+                norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
+                double times[31];
+                for (int rep = 0; rep < 31; rep++) {
+                    double t0 = now_ns();
+                    int inner = 0;
+                    do {
+                        f(&j);
+                        inner++;
+                    } while (now_ns() - t0 < 2e5);
+                    times[rep] = (now_ns() - t0) / inner / rows;
+                }
+                qsort(times, 31, sizeof(double), cmp_double);
+                printf("  %s %8.1f", tabs[t].name, times[15]);
+            }
+            printf("\n");
+            free(x);
+            free(y);
+            free(w);
+            free(b);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
+    int only_op = -1, only_tier = -1, quick = 0, do_bench = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--seed=", 7) == 0)
+            seed = strtoull(a + 7, NULL, 0);
+        else if (strncmp(a, "--test=", 7) == 0) {
+            only_op = strcmp(a + 7, "layernorm") == 0 ? OP_LN : strcmp(a + 7, "rmsnorm") == 0 ? OP_RMS : -2;
+            if (only_op == -2) {
+                fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm)\n", a + 7);
+                return 2;
+            }
+        } else if (strncmp(a, "--tier=", 7) == 0) {
+            only_tier = norm_tier_from_name(a + 7);
+            if (only_tier < 0) {
+                fprintf(stderr, "checkasm: unknown tier %s\n", a + 7);
+                return 2;
+            }
+        } else if (strcmp(a, "--quick") == 0)
+            quick = 1;
+        else if (strcmp(a, "--bench") == 0)
+            do_bench = 1;
+        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+            verbose = 1;
+        else {
+            fprintf(stderr, "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] "
+                            "[--quick] [--bench] [--verbose]\n");
+            return 2;
+        }
+    }
+    install_crash_handler();
+    printf("checkasm: seed %llu (rerun with --seed=%llu)\n", (unsigned long long)seed,
+           (unsigned long long)seed);
+
+    norm_dsp tabs[NORM_TIER_COUNT];
+    int have[NORM_TIER_COUNT] = {0};
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
+        have[t] = norm_dsp_init(&tabs[t], t) == 0;
+    printf("checkasm: best tier here: %s; supported:", norm_tier_name(norm_best_tier()));
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
+        if (have[t])
+            printf(" %s", tabs[t].name);
+    printf("\n");
+
+    /* dims 1..130 exhaustively, block edges, and large odd ones. */
+    size_t dims[256], nd = 0;
+    for (size_t d = 1; d <= 130; d++)
+        dims[nd++] = d;
+    static const size_t extra[] = {255, 256, 257, 511, 512, 513, 767, 768, 1000, 1023, 1024, 1025,
+                                   1536, 2047, 4095, 4096, 4097, 8191, 16385, 65537};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        dims[nd++] = extra[i];
+    int reps_small = quick ? 2 : 6;
+
+    int total_fail = 0, tests_run = 0;
+    for (int t = 1; t < NORM_TIER_COUNT; t++) {
+        if (!have[t] || (only_tier >= 0 && t != only_tier))
+            continue;
+        for (int op = 0; op < OP_COUNT; op++) {
+            if (only_op >= 0 && op != only_op)
+                continue;
+            norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
+            norm_kernel_fn fs = op == OP_LN ? tabs[0].layernorm_f32 : tabs[0].rmsnorm_f32;
+            if (f == fs) {
+                printf(" %-7s %-14s -- no %s kernel: this tier's entry is the scalar one\n",
+                       tabs[t].name, op_names[op], tabs[t].name);
+                continue;
+            }
+            stats st = {0, 0, 0.0};
+            rng_state = seed ^ ((uint64_t)(t * 16 + op) << 40);
+            for (size_t di = 0; di < nd; di++) {
+                size_t dim = dims[di];
+                int reps = dim <= 1100 ? reps_small : (quick ? 1 : 2);
+                for (int k = 0; k < reps; k++) {
+                    size_t rows = dim > 20000 ? 1 + irand(2) : 1 + irand(7);
+                    run_case(&tabs[0], &tabs[t], (enum op)op, dim, rows, &st);
+                    if (st.fails > 10)
+                        break;
+                }
+                if (st.fails > 10) {
+                    printf("   (stopping after 10 failures)\n");
+                    break;
+                }
+            }
+            tests_run++;
+            if (st.fails)
+                total_fail++;
+            printf(" %-7s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
+                   tabs[t].name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails,
+                   st.worst, st.fails ? "" : " (bit-identical)");
+        }
+    }
+    if (tests_run == 0)
+        printf("checkasm: no SIMD tier to check on this CPU\n");
+    printf("checkasm: %d passed, %d failed\n", tests_run - total_fail, total_fail);
+    if (do_bench && total_fail == 0)
+        bench(tabs, have, only_op);
+    return total_fail ? 1 : 0;
+}
