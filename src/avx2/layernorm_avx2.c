@@ -1,3 +1,160 @@
-/* PLACEHOLDER during development: replaced by the real avx2 kernel. */
-#include "norm_internal.h"
-void norm_layernorm_f32_avx2(const norm_job *job) { norm_layernorm_f32_scalar(job); }
+/*
+ * LayerNorm, AVX2 + FMA tier. Bit-identical to norm_layernorm_f32_scalar (the canonical order in
+ * norm_internal.h; the trees, fold and lane total in norm_avx2.h). Per row:
+ *   pass 1: s0 = total of leaves (x - x[0])            -> m0 = norm_ln_m0()
+ *   pass 2: s1, s2 = totals of (x - m0) and its squares -> norm_ln_finish() (or the rare path)
+ *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
+ *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
+ * Short rows are taken two at a time, so that the two rows' dependency chains (reduction, lane
+ * total, the scalar finishing code) overlap.
+ */
+#include "norm_avx2.h"
+
+/* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
+ * 48 KiB L1D up to here; beyond it, pairing measured slower). */
+#ifndef NORM_AVX2_LN_PAIR_MAX
+#define NORM_AVX2_LN_PAIR_MAX 2048
+#endif
+
+typedef struct {
+    double s1, s2;
+} ln_sums_avx2;
+
+/* Pass 1: the total of leaves (x - c). Out of line: the reduction is large and called from every
+ * variant. */
+static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, float c)
+{
+    double s, unused;
+    norm_reduce_avx2(x, n, c, 1, 1, 0, &s, &unused);
+    return s;
+}
+
+/* Pass 2: the totals of leaves (x - c) and of their squares. */
+static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size_t n, float c)
+{
+    ln_sums_avx2 r;
+    norm_reduce_avx2(x, n, c, 1, 1, 1, &r.s1, &r.s2);
+    return r;
+}
+
+/* Pass 3 over one row; hw / hb are compile-time flags (weight / bias present). */
+NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, const float *b,
+                                  size_t n, float m0f, float mlof, float rf, int hw, int hb)
+{
+    const __m256 m0 = _mm256_set1_ps(m0f), mlo = _mm256_set1_ps(mlof), r = _mm256_set1_ps(rf);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+#define LN_T_(v) _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps((v), m0), mlo), r)
+#define LN_W_(i) (hw ? _mm256_loadu_ps(w + (i)) : one)
+#define LN_B_(i) (hb ? _mm256_loadu_ps(b + (i)) : zero)
+    size_t i = 0;
+    for (; n - i >= 32; i += 32) {
+        __m256 t0 = LN_T_(_mm256_loadu_ps(x + i));
+        __m256 t1 = LN_T_(_mm256_loadu_ps(x + i + 8));
+        __m256 t2 = LN_T_(_mm256_loadu_ps(x + i + 16));
+        __m256 t3 = LN_T_(_mm256_loadu_ps(x + i + 24));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(t0, LN_W_(i), LN_B_(i)));
+        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(t1, LN_W_(i + 8), LN_B_(i + 8)));
+        _mm256_storeu_ps(y + i + 16, _mm256_fmadd_ps(t2, LN_W_(i + 16), LN_B_(i + 16)));
+        _mm256_storeu_ps(y + i + 24, _mm256_fmadd_ps(t3, LN_W_(i + 24), LN_B_(i + 24)));
+    }
+    for (; n - i >= 8; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(LN_T_(_mm256_loadu_ps(x + i)), LN_W_(i),
+                                                LN_B_(i)));
+    if (i < n) {
+        __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
+        __m256 t = LN_T_(_mm256_maskload_ps(x + i, m));
+        t = _mm256_fmadd_ps(t, hw ? _mm256_maskload_ps(w + i, m) : one,
+                            hb ? _mm256_maskload_ps(b + i, m) : zero);
+        _mm256_maskstore_ps(y + i, m, t);
+    }
+#undef LN_T_
+#undef LN_W_
+#undef LN_B_
+}
+
+/* Per-row statistics after pass 2 (or the rare flag). */
+typedef struct {
+    float m0, mlo, rstd, mean;
+    int rare;
+} ln_stats_avx2;
+
+NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(double s0, ln_sums_avx2 s, float m0, double inv_n,
+                                              float eps)
+{
+    ln_stats_avx2 st;
+    st.m0 = m0;
+    st.mlo = st.rstd = st.mean = 0.0f;
+    st.rare = norm_ln_finish(s0, s.s1, s.s2, m0, inv_n, eps, &st.mlo, &st.rstd, &st.mean);
+    return st;
+}
+
+/* Pass 3 (or the rare path) and the optional statistics of one row. */
+NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats_avx2 *st,
+                                   int hw, int hb)
+{
+    const float *x = j->x + row * j->xs;
+    float *y = j->y + row * j->ys;
+    if (st->rare) {
+        norm_layernorm_row_rare(y, x, j->w, j->b, j->dim, j->eps,
+                                j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL);
+        return;
+    }
+    ln_out_avx2(y, x, j->w, j->b, j->dim, st->m0, st->mlo, st->rstd, hw, hb);
+    if (j->mean)
+        j->mean[row] = st->mean;
+    if (j->rstd)
+        j->rstd[row] = st->rstd;
+}
+
+NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n;
+    size_t row = 0;
+    if (n <= NORM_AVX2_LN_PAIR_MAX) {
+        /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
+         * (the API forbids any other overlap) is not the other row's x. */
+        for (; j->rows - row >= 2; row += 2) {
+            const float *xa = j->x + row * j->xs, *xb = xa + j->xs;
+            const float xa0 = xa[0], xb0 = xb[0];
+            double sa0 = ln_pass1_avx2(xa, n, xa0);
+            double sb0 = ln_pass1_avx2(xb, n, xb0);
+            float ma0 = norm_ln_m0(xa0, sa0, inv_n), mb0 = norm_ln_m0(xb0, sb0, inv_n);
+            ln_sums_avx2 sa = ln_pass2_avx2(xa, n, ma0);
+            ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
+            ln_stats_avx2 sta = ln_finish_avx2(sa0, sa, ma0, inv_n, j->eps);
+            ln_stats_avx2 stb = ln_finish_avx2(sb0, sb, mb0, inv_n, j->eps);
+            ln_emit_avx2(j, row, &sta, hw, hb);
+            ln_emit_avx2(j, row + 1, &stb, hw, hb);
+        }
+    }
+    for (; row < j->rows; row++) {
+        const float *x = j->x + row * j->xs;
+        const float x0 = x[0];
+        double s0 = ln_pass1_avx2(x, n, x0);
+        float m0 = norm_ln_m0(x0, s0, inv_n);
+        ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
+        ln_stats_avx2 st = ln_finish_avx2(s0, s, m0, inv_n, j->eps);
+        ln_emit_avx2(j, row, &st, hw, hb);
+    }
+}
+
+static void ln_wb_avx2(const norm_job *j) { ln_rows_avx2(j, 1, 1); }
+static void ln_w_avx2(const norm_job *j) { ln_rows_avx2(j, 1, 0); }
+static void ln_b_avx2(const norm_job *j) { ln_rows_avx2(j, 0, 1); }
+static void ln_none_avx2(const norm_job *j) { ln_rows_avx2(j, 0, 0); }
+
+void norm_layernorm_f32_avx2(const norm_job *j)
+{
+    if (j->w) {
+        if (j->b)
+            ln_wb_avx2(j);
+        else
+            ln_w_avx2(j);
+    } else {
+        if (j->b)
+            ln_b_avx2(j);
+        else
+            ln_none_avx2(j);
+    }
+}

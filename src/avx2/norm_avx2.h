@@ -1,0 +1,360 @@
+/*
+ * Shared helpers of the AVX2 tier (AVX2 + FMA, no AVX-512): the canonical in-block tree, the
+ * lane-wise TwoSum fold, the lane total in double and the masked leaves of a row's last leaf row.
+ * Everything here is static inline and only included by the TUs in src/avx2/, which are built
+ * with -mavx2 -mfma -ffp-contract=off (so no multiply and add is ever fused behind our back; every
+ * FMA below is an explicit intrinsic).
+ *
+ * Layout (see THE CANONICAL ORDER in norm_internal.h). The 16 canonical lanes are two ymm lane
+ * groups: group A = lanes 0-7, group B = lanes 8-15. In the block starting at element `base`,
+ * leaf j of group g is the vector x[base + 16*j + 8*g .. + 7]. Lanes are independent, so each
+ * group runs its own tree and its own (hi, lo) accumulators; nothing crosses lanes until the lane
+ * total, which is done in double exactly as norm_lanes_total().
+ *
+ * Partial blocks use the pruned tree: leaf rows past the end of the row are skipped (an all-padding
+ * subtree is +0 and a zero's sign cannot reach the result, see norm_internal.h); the last present
+ * leaf row may be partial and is read with a lane mask (vmaskmovps never touches masked-out
+ * memory) and, for shifted leaves, zeroed after the subtraction.
+ */
+#ifndef NORM_AVX2_H
+#define NORM_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "norm_internal.h"
+
+#define NORM_AVX2_INLINE static inline __attribute__((always_inline))
+
+/* An empty asm that "redefines" v where it stands. gcc's TER otherwise forwards the single-use
+ * tree additions into one big expression at the fold, which keeps every leaf alive until then
+ * and spills; pinning each node of the tree where it is computed (post-order) keeps the tree's
+ * live set at a few registers. It changes no arithmetic. */
+#define NORM_AVX2_PIN(v) __asm__("" : "+x"(v))
+
+/* Lane mask for the first `cnt` lanes of a ymm (cnt may be <= 0: none, or >= 8: all). */
+NORM_AVX2_INLINE __m256i norm_mask_avx2(ptrdiff_t cnt)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), iota);
+}
+
+/* ---- leaves ----
+ * `shifted` (a compile-time flag) selects leaves x - shift (LayerNorm) over x (RMSNorm).
+ * x - shift is computed as fnmadd(shift, 1, x) = round(x - shift*1): the same IEEE operation as
+ * vsubps (shift*1 is exact; the signs of zero agree), but on the FMA pipes rather than the add
+ * pipes, which the tree's additions keep busy (measured faster on Zen 5; neutral on Intel cores,
+ * where both share the same ports). */
+
+/* A full leaf. */
+NORM_AVX2_INLINE __m256 norm_leaf_avx2(const float *p, __m256 sh, __m256 one, int shifted)
+{
+    __m256 v = _mm256_loadu_ps(p);
+    return shifted ? _mm256_fnmadd_ps(sh, one, v) : v;
+}
+
+/* A masked leaf: x - shift (or x) in the lanes of m, +0 elsewhere (zero AFTER the shift). Never
+ * reads the masked-out lanes. */
+NORM_AVX2_INLINE __m256 norm_leafm_avx2(const float *p, __m256i m, __m256 sh, int shifted)
+{
+    __m256 v = _mm256_maskload_ps(p, m);
+    return shifted ? _mm256_and_ps(_mm256_sub_ps(v, sh), _mm256_castsi256_ps(m)) : v;
+}
+
+/* ---- the in-block tree ----
+ * A "pair" is the tree's first level: a + b for sums, fma(b, b, a*a) for sums of squares.
+ * A lone leaf (its partner pruned) is a for sums and a*a for squares (= fma(0, 0, a*a) up to the
+ * sign of zero, and a*a is never -0). Every function below computes the sum (*s) and/or the sum of
+ * squares (*q) of the same leaves, as selected by the compile-time flags ws / wq. */
+
+NORM_AVX2_INLINE void norm_pair_avx2(__m256 a, __m256 b, int ws, int wq, __m256 *s, __m256 *q)
+{
+    if (ws) {
+        *s = _mm256_add_ps(a, b);
+        NORM_AVX2_PIN(*s);
+    }
+    if (wq) {
+        *q = _mm256_fmadd_ps(b, b, _mm256_mul_ps(a, a));
+        NORM_AVX2_PIN(*q);
+    }
+}
+
+NORM_AVX2_INLINE void norm_lone_avx2(__m256 a, int ws, int wq, __m256 *s, __m256 *q)
+{
+    if (ws)
+        *s = a;
+    if (wq)
+        *q = _mm256_mul_ps(a, a);
+}
+
+/* (s, q) = (s + s2, q + q2), each when wanted. */
+NORM_AVX2_INLINE void norm_join_avx2(__m256 *s, __m256 *q, __m256 s2, __m256 q2, int ws, int wq)
+{
+    if (ws) {
+        *s = _mm256_add_ps(*s, s2);
+        NORM_AVX2_PIN(*s);
+    }
+    if (wq) {
+        *q = _mm256_add_ps(*q, q2);
+        NORM_AVX2_PIN(*q);
+    }
+}
+
+/* Tree over 8 full leaves p[0], p[16], ..., p[112]: ((l0,l1)+(l2,l3)) + ((l4,l5)+(l6,l7)). */
+NORM_AVX2_INLINE void norm_t8_avx2(const float *p, __m256 sh, __m256 one, int shifted, int ws,
+                                   int wq, __m256 *s, __m256 *q)
+{
+    __m256 s0 = _mm256_setzero_ps(), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0,
+           q3 = s0;
+#define L_(j) norm_leaf_avx2(p + 16 * (j), sh, one, shifted)
+    norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+    norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
+    norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+    norm_pair_avx2(L_(4), L_(5), ws, wq, &s2, &q2);
+    norm_pair_avx2(L_(6), L_(7), ws, wq, &s3, &q3);
+    norm_join_avx2(&s2, &q2, s3, q3, ws, wq);
+    norm_join_avx2(&s0, &q0, s2, q2, ws, wq);
+#undef L_
+    *s = s0;
+    *q = q0;
+}
+
+/* The trees of both lane groups of a full block at p: T32 = (T8(0..8) + T8(8..16)) +
+ * (T8(16..24) + T8(24..32)) per group, group A into (*sa, *qa), group B into (*sb, *qb). The
+ * chunks are taken in address order (A's chunk 0, B's chunk 0, A's chunk 1, ...), so the block is
+ * read sequentially (measurably faster for rows that do not fit in L1 than one group after the
+ * other). */
+NORM_AVX2_INLINE void norm_t32x2_avx2(const float *p, __m256 sh, __m256 one, int shifted, int ws,
+                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb)
+{
+    __m256 a0, c0, a1, c1, a2, c2, b0, d0, b1, d1, b2, d2;
+    norm_t8_avx2(p, sh, one, shifted, ws, wq, &a0, &c0);
+    norm_t8_avx2(p + 8, sh, one, shifted, ws, wq, &b0, &d0);
+    norm_t8_avx2(p + 128, sh, one, shifted, ws, wq, &a1, &c1);
+    norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
+    norm_t8_avx2(p + 136, sh, one, shifted, ws, wq, &b1, &d1);
+    norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
+    norm_t8_avx2(p + 256, sh, one, shifted, ws, wq, &a1, &c1);
+    norm_t8_avx2(p + 264, sh, one, shifted, ws, wq, &b1, &d1);
+    norm_t8_avx2(p + 384, sh, one, shifted, ws, wq, &a2, &c2);
+    norm_join_avx2(&a1, &c1, a2, c2, ws, wq);
+    norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
+    norm_t8_avx2(p + 392, sh, one, shifted, ws, wq, &b2, &d2);
+    norm_join_avx2(&b1, &d1, b2, d2, ws, wq);
+    norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
+    *sa = a0;
+    *qa = c0;
+    *sb = b0;
+    *qb = d0;
+}
+
+/* Pruned tree over the last, partial chunk of 1..8 leaves (count `c`): leaves 0..c-2 are full,
+ * leaf c-1 is read under mask m (all ones when it is full). */
+NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, __m256 sh, __m256 one,
+                                    int shifted, int ws, int wq, __m256 *s, __m256 *q)
+{
+    __m256 s0 = _mm256_setzero_ps(), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0,
+           q3 = s0;
+#define L_(j) norm_leaf_avx2(p + 16 * (j), sh, one, shifted)
+#define M_(j) norm_leafm_avx2(p + 16 * (j), m, sh, shifted)
+    switch (c) {
+    case 1:
+        norm_lone_avx2(M_(0), ws, wq, &s0, &q0);
+        break;
+    case 2:
+        norm_pair_avx2(L_(0), M_(1), ws, wq, &s0, &q0);
+        break;
+    case 3:
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_lone_avx2(M_(2), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        break;
+    case 4:
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_pair_avx2(L_(2), M_(3), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        break;
+    case 5:
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        norm_lone_avx2(M_(4), ws, wq, &s2, &q2);
+        norm_join_avx2(&s0, &q0, s2, q2, ws, wq);
+        break;
+    case 6:
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        norm_pair_avx2(L_(4), M_(5), ws, wq, &s2, &q2);
+        norm_join_avx2(&s0, &q0, s2, q2, ws, wq);
+        break;
+    case 7:
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        norm_pair_avx2(L_(4), L_(5), ws, wq, &s2, &q2);
+        norm_lone_avx2(M_(6), ws, wq, &s3, &q3);
+        norm_join_avx2(&s2, &q2, s3, q3, ws, wq);
+        norm_join_avx2(&s0, &q0, s2, q2, ws, wq);
+        break;
+    default: /* 8 */
+        norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
+        norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
+        norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
+        norm_pair_avx2(L_(4), L_(5), ws, wq, &s2, &q2);
+        norm_pair_avx2(L_(6), M_(7), ws, wq, &s3, &q3);
+        norm_join_avx2(&s2, &q2, s3, q3, ws, wq);
+        norm_join_avx2(&s0, &q0, s2, q2, ws, wq);
+        break;
+    }
+#undef L_
+#undef M_
+    *s = s0;
+    *q = q0;
+}
+
+/* Pruned tree of one lane group over a partial block: `nl` leaves (1..32) at p, p + 16, ...;
+ * the last one under mask m. Chunks of 8 leaves, the last one (P) partial: T = P, C0 + P,
+ * (C0 + C1) + P or (C0 + C1) + (C2 + P) for 1..4 chunks (absent chunks pruned). Written so that
+ * the partial chunk's code appears once. */
+NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, __m256 sh, __m256 one,
+                                      int shifted, int ws, int wq, __m256 *s, __m256 *q)
+{
+    int nc = (nl + 7) >> 3;           /* chunks present, 1..4 */
+    int cl = nl - 8 * (nc - 1);       /* leaves in the last chunk, 1..8 */
+    __m256 s01 = _mm256_setzero_ps(), q01 = s01, s2 = s01, q2 = s01, t = s01, u = s01;
+    if (nc >= 2)
+        norm_t8_avx2(p, sh, one, shifted, ws, wq, &s01, &q01);
+    if (nc >= 3) {
+        norm_t8_avx2(p + 128, sh, one, shifted, ws, wq, &t, &u);
+        norm_join_avx2(&s01, &q01, t, u, ws, wq);
+    }
+    if (nc == 4)
+        norm_t8_avx2(p + 256, sh, one, shifted, ws, wq, &s2, &q2);
+    norm_t8p_avx2(p + 128 * (nc - 1), cl, m, sh, one, shifted, ws, wq, &t, &u);
+    if (nc == 4)
+        norm_join_avx2(&t, &u, s2, q2, ws, wq);   /* C2 + P (the add commutes exactly) */
+    if (nc >= 2)
+        norm_join_avx2(&t, &u, s01, q01, ws, wq); /* (C0 [+ C1]) + ... */
+    *s = t;
+    *q = u;
+}
+
+/* Trees of the last, partial block (rem = 1..511 floats at p) for both lane groups: group A
+ * into (*sa, *qa), group B into (*sb, *qb). Returns 0 when group B has no leaf at all (rem <= 8;
+ * its tree is then entirely pruned and *sb, *qb are not written). */
+NORM_AVX2_INLINE int norm_tail_avx2(const float *p, size_t rem, __m256 sh, __m256 one,
+                                    int shifted, int ws, int wq, __m256 *sa, __m256 *qa,
+                                    __m256 *sb, __m256 *qb)
+{
+    int nf = (int)(rem >> 4);              /* full leaf rows, 0..31 */
+    int r = (int)(rem & 15);               /* elements in a partial leaf row */
+    /* Group A: nf full leaves, plus the partial row's lanes 0..min(r,8)-1. */
+    __m256i ma = r ? norm_mask_avx2(r) : _mm256_set1_epi32(-1);
+    norm_tpart_avx2(p, nf + (r > 0), ma, sh, one, shifted, ws, wq, sa, qa);
+    /* Group B: nf full leaves, plus lanes 8..r-1 of the partial row when r > 8. */
+    int nb = nf + (r > 8);
+    if (nb == 0)
+        return 0;
+    __m256i mb = r > 8 ? norm_mask_avx2(r - 8) : _mm256_set1_epi32(-1);
+    norm_tpart_avx2(p + 8, nb, mb, sh, one, shifted, ws, wq, sb, qb);
+    return 1;
+}
+
+/* ---- across blocks and lanes ---- */
+
+/* The canonical TwoSum fold (norm_fold), lane-wise. */
+NORM_AVX2_INLINE void norm_fold_avx2(__m256 *hi, __m256 *lo, __m256 s)
+{
+    __m256 h = *hi;
+    __m256 t = _mm256_add_ps(h, s);
+    __m256 bp = _mm256_sub_ps(t, h);
+    __m256 ap = _mm256_sub_ps(t, bp);
+    *lo = _mm256_add_ps(*lo, _mm256_add_ps(_mm256_sub_ps(h, ap), _mm256_sub_ps(s, bp)));
+    *hi = t;
+}
+
+/* norm_lanes_total() of the accumulators (ha, la) = lanes 0-7 and (hb, lb) = lanes 8-15, in SIMD
+ * doubles with the same operations in the same order: v = (double)hi + (double)lo per lane, then
+ * v[l] += v[l + h] for h = 8, 4, 2, 1. */
+NORM_AVX2_INLINE double norm_lanes_total_avx2(__m256 ha, __m256 la, __m256 hb, __m256 lb)
+{
+    __m256d v0 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(ha)),
+                               _mm256_cvtps_pd(_mm256_castps256_ps128(la)));     /* 0-3 */
+    __m256d v1 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(ha, 1)),
+                               _mm256_cvtps_pd(_mm256_extractf128_ps(la, 1)));   /* 4-7 */
+    __m256d v2 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(hb)),
+                               _mm256_cvtps_pd(_mm256_castps256_ps128(lb)));     /* 8-11 */
+    __m256d v3 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(hb, 1)),
+                               _mm256_cvtps_pd(_mm256_extractf128_ps(lb, 1)));   /* 12-15 */
+    v0 = _mm256_add_pd(v0, v2);                                   /* h = 8 */
+    v1 = _mm256_add_pd(v1, v3);
+    v0 = _mm256_add_pd(v0, v1);                                   /* h = 4 */
+    __m128d w = _mm_add_pd(_mm256_castpd256_pd128(v0), _mm256_extractf128_pd(v0, 1)); /* h = 2 */
+    w = _mm_add_sd(w, _mm_unpackhi_pd(w, w));                     /* h = 1 */
+    return _mm_cvtsd_f64(w);
+}
+
+/* The canonical totals of the leaves of a row of n >= 1 floats: leaves x - shift (shifted) or x;
+ * the plain sum into *sum (ws) and the sum of squares into *sq (wq). shifted, ws and wq are
+ * compile-time constants.
+ *
+ * The first block's lane sums are taken as the accumulators (hi = s, lo = +0) instead of being
+ * folded into (+0, +0): the fold would give hi = +0 + s and lo = +0 (NaN when s is not finite).
+ * Both give v = (double)hi + (double)lo = (double)s + 0.0 for finite s (a -0 in hi only meets
+ * lo = +0, in this and every later fold), and a non-finite total (so the rare path) otherwise.
+ * This shortens the dependency chain of short rows. */
+NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, int shifted,
+                                       int ws, int wq, double *sum, double *sq)
+{
+    const __m256 sh = _mm256_set1_ps(shift);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 z = _mm256_setzero_ps();
+    /* TwoSum accumulators: [0] hi A, [1] lo A, [2] hi B, [3] lo B; a[] sums, b[] squares. */
+    __m256 a[4] = {z, z, z, z}, b[4] = {z, z, z, z};
+    __m256 sa = z, qa = z, sb = z, qb = z;
+    size_t nblk = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    if (nblk) {
+        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2]);
+        for (size_t k = 1; k < nblk; k++) {
+            /* With both sums, the 8 accumulators would take half the register file for the
+             * whole loop and push the tree's partial sums to the stack; keep them in memory
+             * instead (one load and store each per block of 64 leaf vectors). */
+            if (ws && wq)
+                __asm__ volatile("" : : "r"(a), "r"(b) : "memory");
+            norm_t32x2_avx2(x + k * NORM_BLOCK, sh, one, shifted, ws, wq, &sa, &qa, &sb, &qb);
+            if (ws) {
+                norm_fold_avx2(&a[0], &a[1], sa);
+                norm_fold_avx2(&a[2], &a[3], sb);
+            }
+            if (wq) {
+                norm_fold_avx2(&b[0], &b[1], qa);
+                norm_fold_avx2(&b[2], &b[3], qb);
+            }
+        }
+        if (rem) {
+            int hb = norm_tail_avx2(x + nblk * NORM_BLOCK, rem, sh, one, shifted, ws, wq, &sa,
+                                    &qa, &sb, &qb);
+            if (ws)
+                norm_fold_avx2(&a[0], &a[1], sa);
+            if (wq)
+                norm_fold_avx2(&b[0], &b[1], qa);
+            /* No leaf in group B: its tree is pruned, nothing to fold (a fold of +0 into a
+             * finite hi changes nothing; into a non-finite one, the row is rare anyway). */
+            if (hb) {
+                if (ws)
+                    norm_fold_avx2(&a[2], &a[3], sb);
+                if (wq)
+                    norm_fold_avx2(&b[2], &b[3], qb);
+            }
+        }
+    } else {
+        norm_tail_avx2(x, rem, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2]);
+    }
+    if (ws)
+        *sum = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
+    if (wq)
+        *sq = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+}
+
+#endif /* NORM_AVX2_H */
