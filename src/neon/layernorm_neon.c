@@ -1,3 +1,106 @@
-/* PLACEHOLDER during development: replaced by the real neon kernel. */
-#include "norm_internal.h"
-void norm_layernorm_f32_neon(const norm_job *job) { norm_layernorm_f32_scalar(job); }
+/*
+ * LayerNorm, AArch64 AdvSIMD. Bit-identical to norm_layernorm_f32_scalar (the canonical order:
+ * src/norm_internal.h and src/neon/norm_neon.h).
+ *
+ * Per row: pass 1, s0 = total of (x - x[0]) -> m0; pass 2 (one pass), s1 = total of (x - m0) and
+ * s2 = total of its squares -> norm_ln_finish() (or the shared rare path); pass 3,
+ * y = fma(((x - m0) - mlo) * rstd, w, b) with w = 1, b = +0 when NULL (an FMA with constant
+ * vectors: fma(t, w, +0) differs from t*w in the sign of zero).
+ */
+#include "norm_neon.h"
+
+/* One vector of pass 3. */
+NEON_INLINE float32x4_t ln_out4(float32x4_t x, float32x4_t m0, float32x4_t mlo, float32x4_t r,
+                                float32x4_t w, float32x4_t b)
+{
+    float32x4_t t = vmulq_f32(vsubq_f32(vsubq_f32(x, m0), mlo), r);
+    return vfmaq_f32(b, t, w);
+}
+
+/* Pass 3 over a row; hw / hb (constants after inlining): weight / bias present. */
+NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b, size_t n,
+                        float m0s, float mlos, float rs, int hw, int hb)
+{
+    const float32x4_t m0 = vdupq_n_f32(m0s), mlo = vdupq_n_f32(mlos), r = vdupq_n_f32(rs);
+    const float32x4_t one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
+        float32x4_t x2 = vld1q_f32(x + i + 8), x3 = vld1q_f32(x + i + 12);
+        float32x4_t w0 = one, w1 = one, w2 = one, w3 = one;
+        float32x4_t b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        if (hw) {
+            w0 = vld1q_f32(w + i);
+            w1 = vld1q_f32(w + i + 4);
+            w2 = vld1q_f32(w + i + 8);
+            w3 = vld1q_f32(w + i + 12);
+        }
+        if (hb) {
+            b0 = vld1q_f32(b + i);
+            b1 = vld1q_f32(b + i + 4);
+            b2 = vld1q_f32(b + i + 8);
+            b3 = vld1q_f32(b + i + 12);
+        }
+        vst1q_f32(y + i, ln_out4(x0, m0, mlo, r, w0, b0));
+        vst1q_f32(y + i + 4, ln_out4(x1, m0, mlo, r, w1, b1));
+        vst1q_f32(y + i + 8, ln_out4(x2, m0, mlo, r, w2, b2));
+        vst1q_f32(y + i + 12, ln_out4(x3, m0, mlo, r, w3, b3));
+    }
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t wv = hw ? vld1q_f32(w + i) : one;
+        float32x4_t bv = hb ? vld1q_f32(b + i) : zero;
+        vst1q_f32(y + i, ln_out4(vld1q_f32(x + i), m0, mlo, r, wv, bv));
+    }
+    if (i < n) {
+        /* the last 1..3 floats, through local buffers (never past the row; in place is fine:
+         * x is read before y is written) */
+        size_t k = n - i;
+        float bx[4] = {0}, bw[4] = {1.0f, 1.0f, 1.0f, 1.0f}, bb[4] = {0}, by[4];
+        memcpy(bx, x + i, k * sizeof(float));
+        if (hw)
+            memcpy(bw, w + i, k * sizeof(float));
+        if (hb)
+            memcpy(bb, b + i, k * sizeof(float));
+        vst1q_f32(by, ln_out4(vld1q_f32(bx), m0, mlo, r, vld1q_f32(bw), vld1q_f32(bb)));
+        memcpy(y + i, by, k * sizeof(float));
+    }
+}
+
+static void ln_row(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
+                   double inv_n, float *mean, float *rstd)
+{
+    float tail[NORM_LANES];
+    int r = neon_tail_row(tail, x, n);
+    double s0, s1, s2;
+    neon_reduce(x, n, tail, r, x[0], NEON_K_SUM, &s0, NULL);
+    float m0 = norm_ln_m0(x[0], s0, inv_n);
+    neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
+    float mlo, rs, mo;
+    if (norm_ln_finish(s0, s1, s2, m0, inv_n, eps, &mlo, &rs, &mo)) {
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        return;
+    }
+    if (w) {
+        if (b)
+            ln_out(y, x, w, b, n, m0, mlo, rs, 1, 1);
+        else
+            ln_out(y, x, w, b, n, m0, mlo, rs, 1, 0);
+    } else {
+        if (b)
+            ln_out(y, x, w, b, n, m0, mlo, rs, 0, 1);
+        else
+            ln_out(y, x, w, b, n, m0, mlo, rs, 0, 0);
+    }
+    if (mean)
+        *mean = mo;
+    if (rstd)
+        *rstd = rs;
+}
+
+void norm_layernorm_f32_neon(const norm_job *j)
+{
+    double inv_n = 1.0 / (double)j->dim;
+    for (size_t r = 0; r < j->rows; r++)
+        ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
+               j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
+}
