@@ -1,3 +1,389 @@
-/* PLACEHOLDER during development: replaced by the real avx512 kernel. */
-#include "norm_internal.h"
-void norm_layernorm_f32_avx512(const norm_job *job) { norm_layernorm_f32_scalar(job); }
+/*
+ * LayerNorm, AVX-512 tier: the canonical order of src/norm_internal.h with 16 lanes per zmm
+ * (helpers in norm_avx512.h), bit-identical to the scalar reference.
+ *
+ * Per row: pass 1 totals the leaves (x - x[0]) -> m0; pass 2 totals d = (x - m0) and d^2 in one
+ * sweep -> norm_ln_finish() (or the shared rare path); pass 3 writes
+ * y = fma((d - mlo) * rstd, w, b), with broadcast 1 / 0 for a NULL weight / bias.
+ *
+ * Scheduling (none of it changes an operation; every output is the scalar reference's):
+ *   - Short rows (n <= LN_BATCH_MAX) go eight at a time: the eight trees are independent work,
+ *     and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run for the eight
+ *     rows together, lane k of a vector of doubles doing exactly row k's scalar arithmetic.
+ *   - Other rows go two at a time: two independent dependency chains (tree -> lane total -> mean
+ *     -> tree -> lane totals -> 1/sqrt -> output) overlap in the out-of-order core, and pass 3
+ *     of the pair is one loop, so each weight and bias vector is loaded once per two rows.
+ *   - Out of place, pass 2 also stores d into y and pass 3 reads it back from there: the output
+ *     row's lines come into L1 during the compute-bound pass 2, pass 3 then streams y, w, b
+ *     instead of x, y, w, b, and saves a subtraction per vector. d is the same float x - m0
+ *     either way; a row that then takes the rare path has its y rewritten from x. In place
+ *     (y == x) d cannot be stored (the rare path needs x): pass 3 recomputes it.
+ *   - Streaming jobs (x and y together at least NORM_STREAM_BYTES: they come from and go to
+ *     DRAM) prefetch the rows ahead, and out of place write y with non-temporal stores (no
+ *     read-for-ownership of y; an sfence at the end orders them) and do not store d.
+ */
+#include <stdint.h>
+
+#include "norm_avx512.h"
+
+#ifndef LN_BATCH_MAX
+#define LN_BATCH_MAX 640
+#endif
+
+typedef struct dpair_avx512 {
+    double s1, s2;
+} dpair_avx512;
+
+/* Pass 2 totals around m0; with dst, d is also stored into y (y != x). */
+N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, float *y, size_t n, float m0, int dst)
+{
+    dpair_avx512 r;
+    total_ss_avx512(x, y, dst, n, _mm512_set1_ps(m0), &r.s1, &r.s2);
+    return r;
+}
+
+/* ---- pass 3 ---- */
+
+/* One row. src is d (dsrc = 1) or x (dsrc = 0); with nt, y is written with non-temporal stores
+ * (the first elements up to y's 64-byte boundary and the tail with ordinary masked stores).
+ * hw, hb, dsrc, nt are compile-time constants after inlining. */
+N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const float *b,
+                             size_t n, float m0, float mlo, float rstd, int hw, int hb, int dsrc,
+                             int nt)
+{
+    const __m512 vm0 = _mm512_set1_ps(m0), vml = _mm512_set1_ps(mlo), vr = _mm512_set1_ps(rstd);
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+#define LN_D(X) (dsrc ? (X) : _mm512_sub_ps((X), vm0))
+#define LN_T(X) _mm512_mul_ps(_mm512_sub_ps(LN_D(X), vml), vr)
+#define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
+#define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
+#define LN_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+    size_t i = 0;
+    if (nt) {
+        /* Elements before y's first 64-byte boundary (y is at least float-aligned). */
+        size_t h = ((64u - ((uintptr_t)y & 63u)) & 63u) / 4u;
+        if (h > n)
+            h = n;
+        if (h) {
+            __mmask16 m = (__mmask16)((1u << h) - 1u);
+            __m512 xv = _mm512_maskz_loadu_ps(m, src);
+            __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w) : one;
+            __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b) : zero;
+            _mm512_mask_storeu_ps(y, m, _mm512_fmadd_ps(LN_T(xv), wv, bv));
+            i = h;
+        }
+    }
+    for (; i + 64 <= n; i += 64) {
+        __m512 x0 = _mm512_loadu_ps(src + i), x1 = _mm512_loadu_ps(src + i + 16);
+        __m512 x2 = _mm512_loadu_ps(src + i + 32), x3 = _mm512_loadu_ps(src + i + 48);
+        __m512 y0 = _mm512_fmadd_ps(LN_T(x0), LN_W(i), LN_B(i));
+        __m512 y1 = _mm512_fmadd_ps(LN_T(x1), LN_W(i + 16), LN_B(i + 16));
+        __m512 y2 = _mm512_fmadd_ps(LN_T(x2), LN_W(i + 32), LN_B(i + 32));
+        __m512 y3 = _mm512_fmadd_ps(LN_T(x3), LN_W(i + 48), LN_B(i + 48));
+        LN_ST(y + i, y0);
+        LN_ST(y + i + 16, y1);
+        LN_ST(y + i + 32, y2);
+        LN_ST(y + i + 48, y3);
+    }
+    for (; i + 16 <= n; i += 16)
+        LN_ST(y + i, _mm512_fmadd_ps(LN_T(_mm512_loadu_ps(src + i)), LN_W(i), LN_B(i)));
+    if (i < n) {
+        __mmask16 m = tail_mask_avx512(n - i);
+        __m512 xv = _mm512_maskz_loadu_ps(m, src + i);
+        __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w + i) : one;
+        __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b + i) : zero;
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(LN_T(xv), wv, bv));
+    }
+#undef LN_D
+#undef LN_T
+#undef LN_W
+#undef LN_B
+#undef LN_ST
+}
+
+/* Pass 3 of one row with the weight/bias variant chosen at run time (one predictable branch
+ * per row; the reductions are then instantiated once instead of four times). */
+N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const float *b,
+                                 size_t n, float m0, float mlo, float rstd, int dst, int nt)
+{
+    const float *src = dst ? y : x;
+#define LN_OUT(HW, HB)                                                                         \
+    do {                                                                                       \
+        if (nt)                                                                                \
+            ln_out_avx512(y, src, w, b, n, m0, mlo, rstd, HW, HB, dst, 1);                     \
+        else                                                                                   \
+            ln_out_avx512(y, src, w, b, n, m0, mlo, rstd, HW, HB, dst, 0);                     \
+    } while (0)
+    if (w) {
+        if (b)
+            LN_OUT(1, 1);
+        else
+            LN_OUT(1, 0);
+    } else {
+        if (b)
+            LN_OUT(0, 1);
+        else
+            LN_OUT(0, 0);
+    }
+#undef LN_OUT
+}
+
+/* Two rows sharing the weight and bias loads (ordinary stores). */
+N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float *sb,
+                              const float *w, const float *b, size_t n, float m0a, float mloa,
+                              float ra, float m0b, float mlob, float rb, int hw, int hb,
+                              int dsrc)
+{
+    const __m512 am = _mm512_set1_ps(m0a), al = _mm512_set1_ps(mloa), ar = _mm512_set1_ps(ra);
+    const __m512 bm = _mm512_set1_ps(m0b), bl = _mm512_set1_ps(mlob), br = _mm512_set1_ps(rb);
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+#define LN_D(X, M) (dsrc ? (X) : _mm512_sub_ps((X), (M)))
+#define LN_T(X, M, L, R) _mm512_mul_ps(_mm512_sub_ps(LN_D(X, M), (L)), (R))
+#define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
+#define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
+#define LN_2(I)                                                                                \
+    do {                                                                                       \
+        __m512 wv_ = LN_W(I), bv_ = LN_B(I);                                                   \
+        __m512 xa_ = _mm512_loadu_ps(sa + (I)), xb_ = _mm512_loadu_ps(sb + (I));               \
+        _mm512_storeu_ps(ya + (I), _mm512_fmadd_ps(LN_T(xa_, am, al, ar), wv_, bv_));          \
+        _mm512_storeu_ps(yb + (I), _mm512_fmadd_ps(LN_T(xb_, bm, bl, br), wv_, bv_));          \
+    } while (0)
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        LN_2(i);
+        LN_2(i + 16);
+    }
+    for (; i + 16 <= n; i += 16)
+        LN_2(i);
+    if (i < n) {
+        __mmask16 m = tail_mask_avx512(n - i);
+        __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w + i) : one;
+        __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b + i) : zero;
+        __m512 xa = _mm512_maskz_loadu_ps(m, sa + i), xb = _mm512_maskz_loadu_ps(m, sb + i);
+        _mm512_mask_storeu_ps(ya + i, m, _mm512_fmadd_ps(LN_T(xa, am, al, ar), wv, bv));
+        _mm512_mask_storeu_ps(yb + i, m, _mm512_fmadd_ps(LN_T(xb, bm, bl, br), wv, bv));
+    }
+#undef LN_2
+#undef LN_D
+#undef LN_T
+#undef LN_W
+#undef LN_B
+}
+
+/* Pass 3 of two rows; with nt, row by row (each row's y has its own alignment). */
+N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const float *xb,
+                                  const float *w, const float *b, size_t n, float m0a,
+                                  float mloa, float ra, float m0b, float mlob, float rb, int dst,
+                                  int nt)
+{
+    const float *sa = dst ? ya : xa, *sb = dst ? yb : xb;
+    if (nt) {
+        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, dst, 1);
+        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, dst, 1);
+    } else if (w) {
+        if (b)
+            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 1, dst);
+        else
+            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 0, dst);
+    } else {
+        if (b)
+            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 1, dst);
+        else
+            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 0, dst);
+    }
+}
+
+/* ---- rows ---- */
+
+/* How the job's rows are processed. */
+typedef struct ln_mode_avx512 {
+    int nt;     /* non-temporal stores for y */
+    size_t pfd; /* rows ahead to prefetch x from, 0: none */
+} ln_mode_avx512;
+
+/* Prefetch row r of x (if it exists) into L1. */
+N5_INLINE void ln_prefetch_avx512(const norm_job *j, size_t r)
+{
+    if (r < j->rows) {
+        const char *p = (const char *)(j->x + r * j->xs);
+        const char *e = (const char *)(j->x + r * j->xs + j->dim);
+        for (; p < e; p += 64)
+            _mm_prefetch(p, _MM_HINT_T0);
+    }
+}
+
+/* After pass 2: the statistics, then pass 3 or the rare path. */
+N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
+                                    size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
+                                    float m0, float *mean, float *rstdp, int dst, int nt)
+{
+    float mlo, rstd, mo;
+    if (norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, &mlo, &rstd, &mo)) {
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp);
+        return;
+    }
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, dst, nt);
+    if (mean)
+        *mean = mo;
+    if (rstdp)
+        *rstdp = rstd;
+}
+
+/* One row; dst = 1 stores d into y in pass 2 (y must not be x). */
+N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
+                             float eps, double inv_n, float *mean, float *rstdp, int dst, int nt)
+{
+    double s0 = total_sum_avx512(x, n, _mm512_set1_ps(x[0]));
+    float m0 = norm_ln_m0(x[0], s0, inv_n);
+    dpair_avx512 t = ln_pass2_avx512(x, y, n, m0, dst);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, dst, nt);
+}
+
+/* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
+ * either takes the rare path, both are finished one by one). */
+N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
+                              const float *w, const float *b, size_t n, float eps, double inv_n,
+                              float *meana, float *rstda, float *meanb, float *rstdb, int dst,
+                              int nt)
+{
+    double sa0 = total_sum_avx512(xa, n, _mm512_set1_ps(xa[0]));
+    double sb0 = total_sum_avx512(xb, n, _mm512_set1_ps(xb[0]));
+    float ma0 = norm_ln_m0(xa[0], sa0, inv_n), mb0 = norm_ln_m0(xb[0], sb0, inv_n);
+    dpair_avx512 ta = ln_pass2_avx512(xa, ya, n, ma0, dst);
+    dpair_avx512 tb = ln_pass2_avx512(xb, yb, n, mb0, dst);
+    float mla, ra, moa, mlb, rb, mob;
+    int rarea = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, &mla, &ra, &moa);
+    int rareb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, &mlb, &rb, &mob);
+    if (!(rarea | rareb)) {
+        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, dst, nt);
+        if (meana)
+            *meana = moa;
+        if (rstda)
+            *rstda = ra;
+        if (meanb)
+            *meanb = mob;
+        if (rstdb)
+            *rstdb = rb;
+        return;
+    }
+    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, dst, nt);
+    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, dst, nt);
+}
+
+/* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
+ * norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
+N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int dst,
+                               ln_mode_avx512 md)
+{
+    const size_t n = j->dim;
+    const float *x[8];
+    float *y[8];
+    acc_avx512 a[8], q[8];
+    float x0[8], m0[8], mlo[8], rstd[8], mean[8];
+    if (md.pfd)
+        for (size_t k = 0; k < 8; k++)
+            ln_prefetch_avx512(j, r + md.pfd + k);
+    for (int k = 0; k < 8; k++) {
+        x[k] = j->x + (r + (size_t)k) * j->xs;
+        y[k] = j->y + (r + (size_t)k) * j->ys;
+        x0[k] = x[k][0];
+    }
+    /* pass 1; m0 = (float)((double)x0 + s0 * inv_n) */
+    for (int k = 0; k < 8; k++)
+        a[k] = acc_sum_avx512(x[k], n, _mm512_set1_ps(x0[k]));
+    const __m512d vinv = _mm512_set1_pd(inv_n);
+    const __m512d s0 = lanes_total8_avx512(a);
+    const __m256 vm0 = _mm512_cvtpd_ps(
+        _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)), _mm512_mul_pd(s0, vinv)));
+    _mm256_storeu_ps(m0, vm0);
+    /* pass 2 */
+    for (int k = 0; k < 8; k++)
+        acc_ss_avx512(x[k], y[k], dst, n, _mm512_set1_ps(m0[k]), &a[k], &q[k]);
+    const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
+    /* norm_ln_finish() */
+    const __m512d dmax = _mm512_set1_pd(DBL_MAX);
+    __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
+                  _mm512_cmp_pd_mask(s2, dmax, _CMP_LE_OQ) &
+                  _mm512_cmp_pd_mask(_mm512_abs_pd(s1), dmax, _CMP_LE_OQ) &
+                  _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
+    const __m512d ml = _mm512_mul_pd(s1, vinv);
+    const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
+    ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
+    _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
+    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+    _mm256_storeu_ps(mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
+    /* pass 3, two rows at a time */
+    for (int k = 0; k < 8; k += 2) {
+        if (((ok >> k) & 3u) == 3u) {
+            ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, m0[k], mlo[k],
+                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], dst, md.nt);
+            continue;
+        }
+        for (int h = k; h < k + 2; h++) {
+            if ((ok >> h) & 1u)
+                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], dst,
+                                  md.nt);
+            else
+                norm_layernorm_row_rare(y[h], x[h], j->w, j->b, n, j->eps,
+                                        j->mean ? j->mean + r + h : NULL,
+                                        j->rstd ? j->rstd + r + h : NULL);
+        }
+    }
+    for (int k = 0; k < 8; k++) {
+        if ((ok >> k) & 1u) {
+            if (j->mean)
+                j->mean[r + k] = mean[k];
+            if (j->rstd)
+                j->rstd[r + k] = rstd[k];
+        }
+    }
+}
+
+/* All rows of the job. dst: store d into y in pass 2 (out of place, not streaming). */
+N5_INLINE void ln_rows_avx512(const norm_job *j, int dst, ln_mode_avx512 md)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n;
+    float *const mean = j->mean, *const rstd = j->rstd;
+    size_t r = 0;
+    if (n <= LN_BATCH_MAX)
+        for (; r + 8 <= j->rows; r += 8)
+            ln_rows8_avx512(j, r, inv_n, dst, md);
+    for (; r + 2 <= j->rows; r += 2) {
+        const float *xa = j->x + r * j->xs;
+        float *ya = j->y + r * j->ys;
+        if (md.pfd) {
+            ln_prefetch_avx512(j, r + md.pfd);
+            ln_prefetch_avx512(j, r + md.pfd + 1);
+        }
+        ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n,
+                       mean ? mean + r : NULL, rstd ? rstd + r : NULL,
+                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL, dst, md.nt);
+    }
+    for (; r < j->rows; r++)
+        ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n,
+                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, dst, md.nt);
+}
+
+static void ln_keep_d_avx512(const norm_job *j, ln_mode_avx512 md) { ln_rows_avx512(j, 1, md); }
+static void ln_no_d_avx512(const norm_job *j, ln_mode_avx512 md) { ln_rows_avx512(j, 0, md); }
+
+void norm_layernorm_f32_avx512(const norm_job *j)
+{
+    ln_mode_avx512 md = {0, 0};
+    /* y == x means every row in place (the API requires equal strides then); any other y
+     * does not overlap x at all. */
+    const int inplace = j->y == j->x;
+    if (norm_stream_job_avx512(j->rows, j->dim)) {
+        md.pfd = norm_prefetch_rows_avx512(j->dim);
+        md.nt = !inplace;
+        ln_no_d_avx512(j, md);
+        if (md.nt)
+            _mm_sfence();
+    } else if (inplace) {
+        ln_no_d_avx512(j, md);
+    } else {
+        ln_keep_d_avx512(j, md);
+    }
+}

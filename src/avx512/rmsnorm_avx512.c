@@ -1,3 +1,204 @@
-/* PLACEHOLDER during development: replaced by the real avx512 kernel. */
-#include "norm_internal.h"
-void norm_rmsnorm_f32_avx512(const norm_job *job) { norm_rmsnorm_f32_scalar(job); }
+/*
+ * RMSNorm, AVX-512 tier: the canonical order of src/norm_internal.h with 16 lanes per zmm
+ * (helpers in norm_avx512.h), bit-identical to the scalar reference.
+ *
+ * Per row: pass 1 totals the squares of x -> norm_rms_finish() (or the shared rare path);
+ * pass 2 writes y = (x * rstd) * w, or x * rstd without a weight.
+ *
+ * Scheduling (none of it changes an operation):
+ *   - Short rows (n <= RMS_BATCH_MAX) go eight at a time: eight independent trees, then the
+ *     eight rows' lane totals and 1/sqrt as vectors of doubles, lane k doing exactly row k's
+ *     scalar arithmetic (norm_rms_finish).
+ *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
+ *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
+ *   - Streaming jobs (see norm_stream_job_avx512) prefetch the rows ahead and, out of place,
+ *     write y with non-temporal stores, then sfence.
+ */
+#include <stdint.h>
+
+#include "norm_avx512.h"
+
+#ifndef RMS_PAIR_MAX
+#define RMS_PAIR_MAX 2048
+#endif
+#ifndef RMS_BATCH_MAX
+#define RMS_BATCH_MAX 640
+#endif
+
+/* Pass 2 for one row; hw and nt (non-temporal stores for y past its first 64-byte boundary) are
+ * compile-time constants after inlining. */
+N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
+                              int hw, int nt)
+{
+    const __m512 vr = _mm512_set1_ps(rstd);
+#define RMS_Y(X, I) (hw ? _mm512_mul_ps(_mm512_mul_ps((X), vr), _mm512_loadu_ps(w + (I))) \
+                        : _mm512_mul_ps((X), vr))
+#define RMS_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+    size_t i = 0;
+    if (nt) {
+        size_t h = ((64u - ((uintptr_t)y & 63u)) & 63u) / 4u;
+        if (h > n)
+            h = n;
+        if (h) {
+            __mmask16 m = (__mmask16)((1u << h) - 1u);
+            __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x), vr);
+            if (hw)
+                t = _mm512_mul_ps(t, _mm512_maskz_loadu_ps(m, w));
+            _mm512_mask_storeu_ps(y, m, t);
+            i = h;
+        }
+    }
+    for (; i + 64 <= n; i += 64) {
+        __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+        __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
+        __m512 y0 = RMS_Y(x0, i), y1 = RMS_Y(x1, i + 16);
+        __m512 y2 = RMS_Y(x2, i + 32), y3 = RMS_Y(x3, i + 48);
+        RMS_ST(y + i, y0);
+        RMS_ST(y + i + 16, y1);
+        RMS_ST(y + i + 32, y2);
+        RMS_ST(y + i + 48, y3);
+    }
+    for (; i + 16 <= n; i += 16)
+        RMS_ST(y + i, RMS_Y(_mm512_loadu_ps(x + i), i));
+    if (i < n) {
+        __mmask16 m = tail_mask_avx512(n - i);
+        __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vr);
+        if (hw)
+            t = _mm512_mul_ps(t, _mm512_maskz_loadu_ps(m, w + i));
+        _mm512_mask_storeu_ps(y + i, m, t);
+    }
+#undef RMS_Y
+#undef RMS_ST
+}
+
+N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
+                                  int nt)
+{
+    if (w) {
+        if (nt)
+            rms_out_avx512(y, x, w, n, rstd, 1, 1);
+        else
+            rms_out_avx512(y, x, w, n, rstd, 1, 0);
+    } else {
+        if (nt)
+            rms_out_avx512(y, x, w, n, rstd, 0, 1);
+        else
+            rms_out_avx512(y, x, w, n, rstd, 0, 0);
+    }
+}
+
+/* After pass 1: the statistics, then pass 2 or the rare path. */
+N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
+                                     float eps, double inv_n, double s2, float *rstdp, int nt)
+{
+    float rstd;
+    if (norm_rms_finish(s2, inv_n, eps, &rstd)) {
+        norm_rmsnorm_row_rare(y, x, w, n, eps, rstdp);
+        return;
+    }
+    rms_out_sel_avx512(y, x, w, n, rstd, nt);
+    if (rstdp)
+        *rstdp = rstd;
+}
+
+/* Prefetch row r of x (if it exists) into L1. */
+N5_INLINE void rms_prefetch_avx512(const norm_job *j, size_t r)
+{
+    if (r < j->rows) {
+        const char *p = (const char *)(j->x + r * j->xs);
+        const char *e = (const char *)(j->x + r * j->xs + j->dim);
+        for (; p < e; p += 64)
+            _mm_prefetch(p, _MM_HINT_T0);
+    }
+}
+
+/* Eight rows r .. r+7 at once (short rows). Lane k computes exactly norm_rms_finish() of row k:
+ * rare unless RARE_MIN <= s2 <= DBL_MAX, rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps)). */
+N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, double inv_n, int nt, size_t pfd)
+{
+    const size_t n = j->dim;
+    const float *x[8];
+    float *y[8];
+    acc_avx512 a[8];
+    float rstd[8];
+    if (pfd)
+        for (size_t k = 0; k < 8; k++)
+            rms_prefetch_avx512(j, r + pfd + k);
+    for (int k = 0; k < 8; k++) {
+        x[k] = j->x + (r + (size_t)k) * j->xs;
+        y[k] = j->y + (r + (size_t)k) * j->ys;
+    }
+    for (int k = 0; k < 8; k++)
+        a[k] = acc_sq_avx512(x[k], n);
+    const __m512d s2 = lanes_total8_avx512(a);
+    const __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
+                        _mm512_cmp_pd_mask(s2, _mm512_set1_pd(DBL_MAX), _CMP_LE_OQ);
+    const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(_mm512_mul_pd(s2, _mm512_set1_pd(inv_n)),
+                                                    _mm512_set1_pd((double)j->eps)));
+    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+    for (int k = 0; k < 8; k++) {
+        if ((ok >> k) & 1u) {
+            rms_out_sel_avx512(y[k], x[k], j->w, n, rstd[k], nt);
+            if (j->rstd)
+                j->rstd[r + k] = rstd[k];
+        } else {
+            norm_rmsnorm_row_rare(y[k], x[k], j->w, n, j->eps, j->rstd ? j->rstd + r + k : NULL);
+        }
+    }
+}
+
+N5_INLINE void rms_rows_avx512(const norm_job *j, int nt, size_t pfd)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n;
+    float *const rstd = j->rstd;
+    size_t r = 0;
+    if (n <= RMS_BATCH_MAX)
+        for (; r + 8 <= j->rows; r += 8)
+            rms_rows8_avx512(j, r, inv_n, nt, pfd);
+    if (n <= RMS_PAIR_MAX) {
+        /* Two rows at a time; each computes exactly what the single-row loop computes. */
+        for (; r + 2 <= j->rows; r += 2) {
+            const float *xa = j->x + r * j->xs, *xb = xa + j->xs;
+            float *ya = j->y + r * j->ys, *yb = ya + j->ys;
+            if (pfd) {
+                rms_prefetch_avx512(j, r + pfd);
+                rms_prefetch_avx512(j, r + pfd + 1);
+            }
+            double sa = total_sq_avx512(xa, n);
+            double sb = total_sq_avx512(xb, n);
+            rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
+                                  nt);
+            rms_finish_row_avx512(yb, xb, j->w, n, j->eps, inv_n, sb,
+                                  rstd ? rstd + r + 1 : NULL, nt);
+        }
+    }
+    for (; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        if (pfd)
+            rms_prefetch_avx512(j, r + pfd);
+        rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
+                              rstd ? rstd + r : NULL, nt);
+    }
+}
+
+static void rms_cached_avx512(const norm_job *j) { rms_rows_avx512(j, 0, 0); }
+
+static void rms_stream_avx512(const norm_job *j, int nt)
+{
+    rms_rows_avx512(j, nt, norm_prefetch_rows_avx512(j->dim));
+}
+
+void norm_rmsnorm_f32_avx512(const norm_job *j)
+{
+    if (norm_stream_job_avx512(j->rows, j->dim)) {
+        /* y == x: every row in place (then no non-temporal stores: x's lines are cached). */
+        const int nt = j->y != j->x;
+        rms_stream_avx512(j, nt);
+        if (nt)
+            _mm_sfence();
+    } else {
+        rms_cached_avx512(j);
+    }
+}

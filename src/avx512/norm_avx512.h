@@ -1,0 +1,473 @@
+/*
+ * Shared static inline helpers of the AVX-512 tier (included by layernorm_avx512.c and
+ * rmsnorm_avx512.c only; both are built with -mavx512f/bw/dq/vl -mfma -ffp-contract=off).
+ *
+ * They compute THE CANONICAL ORDER of src/norm_internal.h with 16 lanes = one zmm:
+ *
+ *   - A block is 512 floats = 32 zmm "leaf rows"; leaf row j holds leaf j of every lane.
+ *   - t*N(p, ...) is the complete pairwise tree over the N leaf rows at p (N = 1..32, a power of
+ *     two), written as recursive halves: T(0..2N) = T(0..N) + T(N..2N), which is the canonical
+ *     neighbour-pairing tree. Its LAST leaf row may be partial: `masked` (a compile-time constant
+ *     after inlining) selects a zero-masked load for it, and for shifted leaves the subtraction is
+ *     zero-masked too, so padded lanes are +0 after the shift, as in the scalar reference. No
+ *     byte outside the row is ever read.
+ *   - A partial block of k leaf rows (k = 1..32) is the pruned tree: for k = 2^a + 2^b + ...
+ *     (a > b > ...), T = T_{2^a} + (T_{2^b} + (...)), the full subtrees laid out in that order;
+ *     the smallest one holds the last (maybe partial) leaf row. The subtrees left out hold only
+ *     padding, whose value is +0 and whose sign cannot reach the result (norm_internal.h).
+ *   - For sums of squares the first tree level is pair(a, b) = fma(b, b, a*a); a lone leaf whose
+ *     partner was pruned is a*a (= fma(0, 0, a*a) exactly: a*a is never -0).
+ *   - Blocks are folded lane-wise into TwoSum accumulators exactly as norm_fold(). The first
+ *     block is taken as hi = s, lo = +0: that is what the fold from (+0, +0) gives for a finite
+ *     s, up to the sign of a zero hi, which cannot matter (a later fold gives the same lo and a
+ *     hi equal up to the sign of a zero, and lanes_total() adds (double)lo = +0 to every lane,
+ *     which turns -0 into +0); a non-finite s makes the total non-finite either way, and every
+ *     non-finite total takes the rare path, whatever its value.
+ *   - lanes_total() is norm_lanes_total() in SIMD doubles: v = cvt(hi) + cvt(lo), then the halving
+ *     adds for h = 8, 4, 2, 1 as 512-, 256-, 128-bit and scalar adds (the same operations on the
+ *     same operands). lanes_total8() does the same for eight rows at once, packing the rows side
+ *     by side as the halving leaves room (the kernels' eight-row batches for short rows).
+ *
+ * Throughput vs latency. On the cores this tier targets the FP adders and the FMA units are
+ * separate pipes, and the reductions are add-heavy, so full blocks (`tp` = 1) issue part of their
+ * adds and subtractions on the FMA pipes as fma(a, 1, b): a*1 is exact, so that is the same
+ * correctly rounded a + b, bit for bit (signed zeros, Inf and NaN included; for a subtraction
+ * a - c = a + (-c) exactly). The partial block of a row (all of a short row) is on the row's
+ * critical path instead, and uses plain adds and subtractions (`tp` = 0), which have half the
+ * latency.
+ */
+#ifndef NORM_AVX512_H
+#define NORM_AVX512_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "norm_internal.h"
+
+#define N5_INLINE static inline __attribute__((always_inline))
+
+/* Keeps a value in a register at this point of the program: stops gcc from sinking single-use
+ * expressions to their far-away use (which lengthens live ranges and spills). No code. */
+#define N5_PIN(v) __asm__("" : "+v"(v))
+
+/* ---- streaming jobs ----
+ * A job whose x and y rows together span at least NORM_STREAM_BYTES cannot be cache-resident
+ * on a core (that is twice this machine's L3, and several times any current core's share of
+ * one): its rows come from DRAM and its output goes back there. Such jobs prefetch the rows
+ * ahead (the per-row work is a dependent chain, so the out-of-order window alone does not keep
+ * enough misses in flight), and write y with non-temporal stores (no read-for-ownership).
+ * Smaller jobs are assumed hot: for them both cost time (measured), so they do neither. The
+ * same rule as memcpy's non-temporal threshold; it changes no result. */
+#ifndef NORM_STREAM_BYTES
+#define NORM_STREAM_BYTES (32.0 * 1024 * 1024)
+#endif
+
+N5_INLINE int norm_stream_job_avx512(size_t rows, size_t dim)
+{
+    return (double)rows * (double)dim * 8.0 >= NORM_STREAM_BYTES;
+}
+
+/* Rows ahead to prefetch x from: about 8 KiB ahead, at least 2 rows (the next pair). */
+N5_INLINE size_t norm_prefetch_rows_avx512(size_t dim)
+{
+    size_t row = dim * sizeof(float);
+    size_t d = (8192 + row - 1) / row;
+    return d < 2 ? 2 : d;
+}
+
+/* ---- basic operations ---- */
+
+/* a + b; with f, issued on the FMA pipes as fma(a, 1, b) (bit-identical). */
+N5_INLINE __m512 add_avx512(__m512 a, __m512 b, int f)
+{
+    return f ? _mm512_fmadd_ps(a, _mm512_set1_ps(1.0f), b) : _mm512_add_ps(a, b);
+}
+
+/* Mask of the valid lanes of the last leaf row of a row tail of `rem` floats (rem >= 1). */
+N5_INLINE __mmask16 tail_mask_avx512(size_t rem)
+{
+    unsigned r = (unsigned)rem & 15u;
+    return r ? (__mmask16)((1u << r) - 1u) : (__mmask16)0xFFFF;
+}
+
+/* ---- leaves ---- */
+
+N5_INLINE __m512 leaf_x_avx512(const float *p, __mmask16 m, int masked)
+{
+    return masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+}
+
+/* x - c, padded lanes +0 AFTER the subtraction. f: issued on the FMA pipes as fma(x, 1, nc),
+ * nc = -c (bit-identical). */
+N5_INLINE __m512 leaf_sub_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                 int f)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    if (masked)
+        return f ? _mm512_maskz_fmadd_ps(m, _mm512_maskz_loadu_ps(m, p), one, nc)
+                 : _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, p), c);
+    return f ? _mm512_fmadd_ps(_mm512_loadu_ps(p), one, nc) : _mm512_sub_ps(_mm512_loadu_ps(p), c);
+}
+
+/* ---- trees of plain sums of shifted leaves (x - c) ----
+ * tp: the 32 subtractions on the FMA pipes, the 31 adds on the adders (63 ops, 32 loads). */
+
+N5_INLINE __m512 tsum1_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                              int tp)
+{
+    return leaf_sub_avx512(p, c, nc, m, masked, tp);
+}
+N5_INLINE __m512 tsum2_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                              int tp)
+{
+    __m512 r = _mm512_add_ps(leaf_sub_avx512(p, c, nc, m, 0, tp),
+                             leaf_sub_avx512(p + 16, c, nc, m, masked, tp));
+    N5_PIN(r);
+    return r;
+}
+#define N5_TSUM(N, H)                                                                          \
+    N5_INLINE __m512 tsum##N##_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m,        \
+                                      int masked, int tp)                                      \
+    {                                                                                          \
+        return _mm512_add_ps(tsum##H##_avx512(p, c, nc, m, 0, tp),                             \
+                             tsum##H##_avx512(p + 16 * H, c, nc, m, masked, tp));              \
+    }
+N5_TSUM(4, 2)
+N5_TSUM(8, 4)
+N5_TSUM(16, 8)
+N5_TSUM(32, 16)
+#undef N5_TSUM
+
+/* ---- trees of squares of unshifted leaves x (RMSNorm) ----
+ * 16 muls and 16 fmas (FMA pipes), 15 adds (adders): balanced against 32 loads as it is. */
+
+N5_INLINE __m512 tsq1_avx512(const float *p, __mmask16 m, int masked, int tp)
+{
+    (void)tp;
+    __m512 a = leaf_x_avx512(p, m, masked);
+    return _mm512_mul_ps(a, a);
+}
+N5_INLINE __m512 tsq2_avx512(const float *p, __mmask16 m, int masked, int tp)
+{
+    (void)tp;
+    __m512 a = leaf_x_avx512(p, m, 0), b = leaf_x_avx512(p + 16, m, masked);
+    return _mm512_fmadd_ps(b, b, _mm512_mul_ps(a, a));
+}
+#define N5_TSQ(N, H)                                                                           \
+    N5_INLINE __m512 tsq##N##_avx512(const float *p, __mmask16 m, int masked, int tp)          \
+    {                                                                                          \
+        return _mm512_add_ps(tsq##H##_avx512(p, m, 0, tp),                                     \
+                             tsq##H##_avx512(p + 16 * H, m, masked, tp));                      \
+    }
+N5_TSQ(4, 2)
+N5_TSQ(8, 4)
+N5_TSQ(16, 8)
+N5_TSQ(32, 16)
+#undef N5_TSQ
+
+/* ---- trees of sums AND squares of shifted leaves d = x - c (LayerNorm pass 2) ----
+ * Per block: 32 subs, 31 adds (sums), 16 muls + 16 fmas + 15 adds (squares). tp: the square
+ * tree's upper adds and one subtraction in four go to the FMA pipes (55 ops on each side).
+ * With `st` (a compile-time constant after inlining) every leaf d is also stored at o, the same
+ * offset in the output row (the masked leaf with a masked store), for pass 3 to reuse. */
+
+typedef struct ss_avx512 {
+    __m512 s, q;
+} ss_avx512;
+
+N5_INLINE void leaf_store_avx512(float *o, __m512 d, __mmask16 m, int masked, int st)
+{
+    if (st) {
+        if (masked)
+            _mm512_mask_storeu_ps(o, m, d);
+        else
+            _mm512_storeu_ps(o, d);
+    }
+}
+
+/* o + k only when storing (o may be NULL otherwise). */
+#define N5_O(k) (st ? o + (k) : o)
+
+N5_INLINE ss_avx512 tss1_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
+                                __mmask16 m, int masked, int tp)
+{
+    (void)tp;
+    __m512 d = leaf_sub_avx512(p, c, nc, m, masked, 0);
+    leaf_store_avx512(o, d, m, masked, st);
+    ss_avx512 r = {d, _mm512_mul_ps(d, d)};
+    return r;
+}
+/* A pair; f puts its second subtraction on the FMA pipes. */
+N5_INLINE ss_avx512 tss2f_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
+                                 __mmask16 m, int masked, int f)
+{
+    __m512 a = leaf_sub_avx512(p, c, nc, m, 0, 0);
+    __m512 b = leaf_sub_avx512(p + 16, c, nc, m, masked, f);
+    leaf_store_avx512(o, a, m, 0, st);
+    leaf_store_avx512(N5_O(16), b, m, masked, st);
+    ss_avx512 r = {_mm512_add_ps(a, b), _mm512_fmadd_ps(b, b, _mm512_mul_ps(a, a))};
+    N5_PIN(r.s);
+    N5_PIN(r.q);
+    return r;
+}
+N5_INLINE ss_avx512 tss2_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
+                                __mmask16 m, int masked, int tp)
+{
+    (void)tp;
+    return tss2f_avx512(p, o, st, c, nc, m, masked, 0);
+}
+N5_INLINE ss_avx512 ss_join_avx512(ss_avx512 u, ss_avx512 v, int tp)
+{
+    ss_avx512 r = {_mm512_add_ps(u.s, v.s), add_avx512(u.q, v.q, tp)};
+    N5_PIN(r.s);
+    N5_PIN(r.q);
+    return r;
+}
+N5_INLINE ss_avx512 tss4_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
+                                __mmask16 m, int masked, int tp)
+{
+    return ss_join_avx512(tss2f_avx512(p, o, st, c, nc, m, 0, 0),
+                          tss2f_avx512(p + 32, N5_O(32), st, c, nc, m, masked, tp), tp);
+}
+#define N5_TSS(N, H)                                                                           \
+    N5_INLINE ss_avx512 tss##N##_avx512(const float *p, float *o, int st, __m512 c, __m512 nc, \
+                                        __mmask16 m, int masked, int tp)                       \
+    {                                                                                          \
+        return ss_join_avx512(tss##H##_avx512(p, o, st, c, nc, m, 0, tp),                      \
+                              tss##H##_avx512(p + 16 * H, N5_O(16 * H), st, c, nc, m, masked,  \
+                                              tp),                                             \
+                              tp);                                                             \
+    }
+N5_TSS(8, 4)
+N5_TSS(16, 8)
+N5_TSS(32, 16)
+#undef N5_TSS
+
+/* ---- the pruned tree of a partial block: rem = 1..511 floats at p ----
+ * k = ceil(rem / 16) leaf rows; the smallest power-of-two part of k (its lowest set bit) is the
+ * last subtree and holds the possibly partial last leaf row; the larger parts precede it and are
+ * added on the left, from the smallest up: T = T_big + (... + (T_next + T_smallest)).
+ * CALL(N, OFF, MASKED) is the size-N tree at element offset OFF. Latency mode (tp = 0). */
+
+#define N5_PARTIAL_BODY(TYPE, CALL, JOIN)                                                      \
+    unsigned k = (unsigned)((rem + 15) >> 4);                                                  \
+    unsigned low = k & (0u - k);                                                               \
+    unsigned high = k - low;                                                                   \
+    size_t qo = (size_t)high * 16;                                                             \
+    TYPE acc;                                                                                  \
+    switch (low) {                                                                             \
+    case 1: acc = CALL(1, qo, 1); break;                                                       \
+    case 2: acc = CALL(2, qo, 1); break;                                                       \
+    case 4: acc = CALL(4, qo, 1); break;                                                       \
+    case 8: acc = CALL(8, qo, 1); break;                                                       \
+    case 16: acc = CALL(16, qo, 1); break;                                                     \
+    default: acc = CALL(32, qo, 1); break;                                                     \
+    }                                                                                          \
+    if (high & 2u)                                                                             \
+        acc = JOIN(CALL(2, (size_t)(high & ~3u) * 16, 0), acc);                                \
+    if (high & 4u)                                                                             \
+        acc = JOIN(CALL(4, (size_t)(high & ~7u) * 16, 0), acc);                                \
+    if (high & 8u)                                                                             \
+        acc = JOIN(CALL(8, (size_t)(high & ~15u) * 16, 0), acc);                               \
+    if (high & 16u)                                                                            \
+        acc = JOIN(CALL(16, 0, 0), acc);                                                       \
+    return acc;
+
+#define N5_CALL_SUM(N, OFF, MK) tsum##N##_avx512(p + (OFF), c, nc, m, MK, 0)
+#define N5_CALL_SQ(N, OFF, MK) tsq##N##_avx512(p + (OFF), m, MK, 0)
+#define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(p + (OFF), N5_O(OFF), st, c, nc, m, MK, 0)
+#define N5_JOIN_SS(U, V) ss_join_avx512(U, V, 0)
+
+N5_INLINE __m512 psum_avx512(const float *p, size_t rem, __m512 c, __m512 nc)
+{
+    const __mmask16 m = tail_mask_avx512(rem);
+    N5_PARTIAL_BODY(__m512, N5_CALL_SUM, _mm512_add_ps)
+}
+N5_INLINE __m512 psq_avx512(const float *p, size_t rem)
+{
+    const __mmask16 m = tail_mask_avx512(rem);
+    N5_PARTIAL_BODY(__m512, N5_CALL_SQ, _mm512_add_ps)
+}
+N5_INLINE ss_avx512 pss_avx512(const float *p, float *o, int st, size_t rem, __m512 c,
+                               __m512 nc)
+{
+    const __mmask16 m = tail_mask_avx512(rem);
+    N5_PARTIAL_BODY(ss_avx512, N5_CALL_SS, N5_JOIN_SS)
+}
+
+#undef N5_PARTIAL_BODY
+#undef N5_CALL_SUM
+#undef N5_CALL_SQ
+#undef N5_CALL_SS
+#undef N5_JOIN_SS
+
+/* ---- fold and lane total ---- */
+
+/* norm_fold(), lane-wise. */
+N5_INLINE void fold_avx512(__m512 *hi, __m512 *lo, __m512 s)
+{
+    __m512 t = _mm512_add_ps(*hi, s);
+    __m512 bp = _mm512_sub_ps(t, *hi);
+    __m512 ap = _mm512_sub_ps(t, bp);
+    *lo = _mm512_add_ps(*lo, _mm512_add_ps(_mm512_sub_ps(*hi, ap), _mm512_sub_ps(s, bp)));
+    *hi = t;
+}
+
+/* norm_lanes_total(hi, lo) in SIMD doubles. */
+N5_INLINE double lanes_total_avx512(__m512 hi, __m512 lo)
+{
+    __m512d v0 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(hi)),
+                               _mm512_cvtps_pd(_mm512_castps512_ps256(lo)));      /* lanes 0-7 */
+    __m512d v1 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(hi, 1)),
+                               _mm512_cvtps_pd(_mm512_extractf32x8_ps(lo, 1)));   /* lanes 8-15 */
+    __m512d v = _mm512_add_pd(v0, v1);                                             /* h = 8 */
+    __m256d u = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)); /* 4 */
+    __m128d w = _mm_add_pd(_mm256_castpd256_pd128(u), _mm256_extractf128_pd(u, 1));     /* 2 */
+    return _mm_cvtsd_f64(_mm_add_sd(w, _mm_unpackhi_pd(w, w)));                         /* 1 */
+}
+
+/* ---- canonical per-lane accumulators of a whole row of n >= 1 floats ---- */
+
+/* A row's 16 lane accumulators (hi, lo); its total is lanes_total_avx512(hi, lo). */
+typedef struct acc_avx512 {
+    __m512 hi, lo;
+} acc_avx512;
+
+/* Leaves (x - c). */
+N5_INLINE acc_avx512 acc_sum_avx512(const float *x, size_t n, __m512 c)
+{
+    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (nb) {
+        a.hi = tsum32_avx512(x, c, nc, all, 0, 1);
+        for (size_t b = 1; b < nb; b++)
+            fold_avx512(&a.hi, &a.lo, tsum32_avx512(x + b * NORM_BLOCK, c, nc, all, 0, 1));
+        if (rem)
+            fold_avx512(&a.hi, &a.lo, psum_avx512(x + nb * NORM_BLOCK, rem, c, nc));
+    } else {
+        a.hi = psum_avx512(x, rem, c, nc);
+    }
+    return a;
+}
+
+/* Squares of leaves x. */
+N5_INLINE acc_avx512 acc_sq_avx512(const float *x, size_t n)
+{
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (nb) {
+        a.hi = tsq32_avx512(x, all, 0, 1);
+        for (size_t b = 1; b < nb; b++)
+            fold_avx512(&a.hi, &a.lo, tsq32_avx512(x + b * NORM_BLOCK, all, 0, 1));
+        if (rem)
+            fold_avx512(&a.hi, &a.lo, psq_avx512(x + nb * NORM_BLOCK, rem));
+    } else {
+        a.hi = psq_avx512(x, rem);
+    }
+    return a;
+}
+
+/* Leaves d = (x - c) and their squares, in one pass (*s, *q). With st (a compile-time
+ * constant), d is also stored to o[0 .. n-1] (o must not overlap x). */
+N5_INLINE void acc_ss_avx512(const float *x, float *o, int st, size_t n, __m512 c, acc_avx512 *s,
+                             acc_avx512 *q)
+{
+    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
+    ss_avx512 t;
+    if (nb) {
+        t = tss32_avx512(x, o, st, c, nc, all, 0, 1);
+        h1 = t.s;
+        h2 = t.q;
+        for (size_t b = 1; b < nb; b++) {
+            t = tss32_avx512(x + b * NORM_BLOCK, N5_O(b * NORM_BLOCK), st, c, nc, all, 0, 1);
+            fold_avx512(&h1, &l1, t.s);
+            fold_avx512(&h2, &l2, t.q);
+        }
+        if (rem) {
+            t = pss_avx512(x + nb * NORM_BLOCK, N5_O(nb * NORM_BLOCK), st, rem, c, nc);
+            fold_avx512(&h1, &l1, t.s);
+            fold_avx512(&h2, &l2, t.q);
+        }
+    } else {
+        t = pss_avx512(x, o, st, rem, c, nc);
+        h1 = t.s;
+        h2 = t.q;
+    }
+    s->hi = h1;
+    s->lo = l1;
+    q->hi = h2;
+    q->lo = l2;
+}
+
+/* ---- canonical totals ---- */
+
+N5_INLINE double total_sum_avx512(const float *x, size_t n, __m512 c)
+{
+    acc_avx512 a = acc_sum_avx512(x, n, c);
+    return lanes_total_avx512(a.hi, a.lo);
+}
+
+N5_INLINE double total_sq_avx512(const float *x, size_t n)
+{
+    acc_avx512 a = acc_sq_avx512(x, n);
+    return lanes_total_avx512(a.hi, a.lo);
+}
+
+N5_INLINE void total_ss_avx512(const float *x, float *o, int st, size_t n, __m512 c, double *s1,
+                               double *s2)
+{
+    acc_avx512 s, q;
+    acc_ss_avx512(x, o, st, n, c, &s, &q);
+    *s1 = lanes_total_avx512(s.hi, s.lo);
+    *s2 = lanes_total_avx512(q.hi, q.lo);
+}
+
+/* ---- eight rows' totals at once ----
+ * norm_lanes_total() of a[0..7], as the 8 doubles of one vector: the same additions on the same
+ * operands as lanes_total_avx512(), with the rows packed side by side after each halving step
+ * (two rows per vector after h = 4, four after h = 2, eight after h = 1). */
+
+/* v[l] + v[l + 8] for l = 0..7, v = (double)hi + (double)lo. */
+N5_INLINE __m512d lanes_h8_avx512(acc_avx512 a)
+{
+    __m512d v0 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(a.hi)),
+                               _mm512_cvtps_pd(_mm512_castps512_ps256(a.lo)));
+    __m512d v1 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(a.hi, 1)),
+                               _mm512_cvtps_pd(_mm512_extractf32x8_ps(a.lo, 1)));
+    return _mm512_add_pd(v0, v1);
+}
+/* Two rows' h = 8 results u, v -> [u[l] + u[l+4], v[l] + v[l+4]] (l = 0..3). */
+N5_INLINE __m512d lanes_h4_avx512(__m512d u, __m512d v)
+{
+    return _mm512_add_pd(_mm512_shuffle_f64x2(u, v, 0x44),  /* u[0..3], v[0..3] */
+                         _mm512_shuffle_f64x2(u, v, 0xEE)); /* u[4..7], v[4..7] */
+}
+/* Two h = 4 results (rows a,b and c,d) -> [a0+a2, a1+a3, b0+b2, b1+b3, c.., d..]. */
+N5_INLINE __m512d lanes_h2_avx512(__m512d u, __m512d v)
+{
+    return _mm512_add_pd(_mm512_shuffle_f64x2(u, v, 0x88),  /* 128-bit lanes 0, 2 of u, v */
+                         _mm512_shuffle_f64x2(u, v, 0xDD)); /* 128-bit lanes 1, 3 of u, v */
+}
+N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
+{
+    __m512d h4a = lanes_h4_avx512(lanes_h8_avx512(a[0]), lanes_h8_avx512(a[1]));
+    __m512d h4b = lanes_h4_avx512(lanes_h8_avx512(a[2]), lanes_h8_avx512(a[3]));
+    __m512d h4c = lanes_h4_avx512(lanes_h8_avx512(a[4]), lanes_h8_avx512(a[5]));
+    __m512d h4d = lanes_h4_avx512(lanes_h8_avx512(a[6]), lanes_h8_avx512(a[7]));
+    __m512d h2a = lanes_h2_avx512(h4a, h4b); /* rows 0-3, two doubles each */
+    __m512d h2b = lanes_h2_avx512(h4c, h4d); /* rows 4-7 */
+    const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    return _mm512_add_pd(_mm512_permutex2var_pd(h2a, ev, h2b),
+                         _mm512_permutex2var_pd(h2a, od, h2b));
+}
+
+#undef N5_O
+
+#endif /* NORM_AVX512_H */
