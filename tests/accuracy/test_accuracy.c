@@ -1,0 +1,512 @@
+/*
+ * The accuracy contract (DESIGN.md section 4): every tier's kernels against an exact MPFR oracle
+ * on adversarial input families. An output's error is |y - y_exact| / max(1, |y_exact|,
+ * |xhat_exact * w|) in FLT_EPSILON; the per-row mean and rstd are checked too (relative to
+ * max(|exact|, sigma) resp. |exact|, subnormals in units of the smallest subnormal). Every family
+ * must stay within CONTRACT_EPS (8) FLT_EPSILON on every tier this CPU supports; the test prints
+ * the table family x tier -> worst error and fails otherwise.
+ *
+ * The table's last column is a naive float32 two-pass LayerNorm/RMSNorm (float sums, float mean)
+ * measured the same way: not under contract, but it must break the contract on the large-mean and
+ * overflow families, which shows that the oracle and the measure can tell a bad kernel.
+ *
+ *   test_accuracy [--quick] [--seed=N] [--verbose]      (LIBNORM_TEST_QUICK=1 = --quick)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "norm_internal.h"
+#include "oracle.h"
+
+enum op { OP_LN, OP_RMS };
+
+#define MAX_ROWS 128
+#define NAME_LEN 40
+#define NAIVE NORM_TIER_COUNT /* the naive column */
+#define NCOL (NORM_TIER_COUNT + 1)
+
+typedef struct entry {
+    char name[NAME_LEN];
+    enum op op;
+    size_t outputs;
+    double worst_y[NCOL], worst_mean[NCOL], worst_rstd[NCOL];
+    char where[NCOL][200];   /* the worst y's place */
+    char where_s[NCOL][200]; /* the worst statistic's place */
+} entry;
+
+static entry g_tab[64];
+static int g_ntab;
+static norm_dsp g_dsp[NCOL];
+static int g_have[NCOL];
+static int g_verbose;
+
+static int new_entry(const char *name, enum op op)
+{
+    entry *e = &g_tab[g_ntab];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->name, sizeof(e->name), "%s %s", name, op == OP_LN ? "LN" : "RMS");
+    e->op = op;
+    return g_ntab++;
+}
+
+/* The naive column: float sums in index order, float mean, 1/sqrtf. */
+static void naive_layernorm(const norm_job *j)
+{
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        float s = 0.0f, v = 0.0f;
+        for (size_t i = 0; i < j->dim; i++)
+            s += x[i];
+        float m = s / (float)j->dim;
+        for (size_t i = 0; i < j->dim; i++)
+            v += (x[i] - m) * (x[i] - m);
+        float rs = 1.0f / sqrtf(v / (float)j->dim + j->eps);
+        for (size_t i = 0; i < j->dim; i++)
+            y[i] = (x[i] - m) * rs * (j->w ? j->w[i] : 1.0f) + (j->b ? j->b[i] : 0.0f);
+        if (j->mean)
+            j->mean[r] = m;
+        if (j->rstd)
+            j->rstd[r] = rs;
+    }
+}
+
+static void naive_rmsnorm(const norm_job *j)
+{
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        float v = 0.0f;
+        for (size_t i = 0; i < j->dim; i++)
+            v += x[i] * x[i];
+        float rs = 1.0f / sqrtf(v / (float)j->dim + j->eps);
+        for (size_t i = 0; i < j->dim; i++)
+            y[i] = x[i] * rs * (j->w ? j->w[i] : 1.0f);
+        if (j->rstd)
+            j->rstd[r] = rs;
+    }
+}
+
+static const char *col_name(int t) { return t == NAIVE ? "naive f32" : norm_tier_name(t); }
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "test_accuracy: out of memory\n");
+        exit(99);
+    }
+    return p;
+}
+
+/* Runs `rows` rows of `n` floats through op `op` of every supported tier and folds the errors
+ * against the oracle into entry `ei`. */
+static void run_op(int ei, const float *x, const float *w, const float *b, size_t rows, size_t n,
+                   float eps)
+{
+    entry *e = &g_tab[ei];
+    size_t tot = rows * n;
+    double *ye = xmalloc(tot * sizeof(double)), *sc = xmalloc(tot * sizeof(double));
+    oracle_stats st[MAX_ROWS];
+    float *y = xmalloc(tot * sizeof(float));
+    float mean[MAX_ROWS], rstd[MAX_ROWS];
+
+    for (size_t r = 0; r < rows; r++) {
+        if (e->op == OP_LN)
+            oracle_layernorm(x + r * n, w, b, n, eps, ye + r * n, sc + r * n, &st[r]);
+        else
+            oracle_rmsnorm(x + r * n, w, n, eps, ye + r * n, sc + r * n, &st[r]);
+    }
+    e->outputs += tot;
+
+    for (int t = 0; t < NCOL; t++) {
+        if (!g_have[t])
+            continue;
+        for (size_t i = 0; i < tot; i++)
+            y[i] = -12345.0f;
+        for (size_t r = 0; r < rows; r++)
+            mean[r] = rstd[r] = -12345.0f;
+        norm_job job = {y, x, w, e->op == OP_LN ? b : NULL, rows, n, n, n, eps,
+                        e->op == OP_LN ? mean : NULL, rstd};
+        if (e->op == OP_LN)
+            g_dsp[t].layernorm_f32(&job);
+        else
+            g_dsp[t].rmsnorm_f32(&job);
+
+        for (size_t r = 0; r < rows; r++) {
+            for (size_t i = 0; i < n; i++) {
+                size_t k = r * n + i;
+                double err = err_eps(y[k], ye[k], sc[k]);
+                if (!(err <= e->worst_y[t])) {
+                    e->worst_y[t] = err;
+                    snprintf(e->where[t], sizeof(e->where[t]),
+                             "dim %zu eps %g row %zu i %zu: x %.9g w %.9g b %.9g -> y %.9g, "
+                             "exact %.17g",
+                             n, (double)eps, r, i, (double)x[k], w ? (double)w[i] : 1.0,
+                             (b && e->op == OP_LN) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
+                }
+            }
+            double em = 0.0;
+            if (e->op == OP_LN) {
+                em = stat_err_eps(mean[r], st[r].mean, (float)st[r].mean, st[r].sigma);
+                if (!(em <= e->worst_mean[t]))
+                    e->worst_mean[t] = em;
+            }
+            double er = stat_err_eps(rstd[r], st[r].rstd, st[r].rstd_f, 0.0);
+            if (!(er <= e->worst_rstd[t]))
+                e->worst_rstd[t] = er;
+            if ((em > CONTRACT_EPS || er > CONTRACT_EPS) && !e->where_s[t][0])
+                snprintf(e->where_s[t], sizeof(e->where_s[t]),
+                         "dim %zu eps %g row %zu: mean %.9g (exact %.17g, sigma %.3g) "
+                         "rstd %.9g (exact %.17g)",
+                         n, (double)eps, r, (double)mean[r], st[r].mean, st[r].sigma,
+                         (double)rstd[r], st[r].rstd);
+        }
+    }
+    free(ye);
+    free(sc);
+    free(y);
+}
+
+/* ---- input families ---- */
+
+static const size_t odd_dims[] = {1,  3,   7,   15,  17,  31,   33,   63,
+                                  65, 127, 129, 511, 513, 1000, 4095, 4097};
+#define N_ODD (sizeof(odd_dims) / sizeof(odd_dims[0]))
+static const float eps_set[3] = {1e-5f, 1e-6f, 0.0f};
+
+typedef struct data {
+    size_t rows, n;
+    float *x, *w, *b; /* w, b may be set to NULL by the generator */
+    float *wbuf, *bbuf;
+    float eps;
+} data;
+
+static void data_alloc(data *d, size_t rows, size_t n)
+{
+    d->rows = rows;
+    d->n = n;
+    d->x = xmalloc(rows * n * sizeof(float));
+    d->wbuf = d->w = xmalloc(n * sizeof(float));
+    d->bbuf = d->b = xmalloc(n * sizeof(float));
+}
+
+static void data_free(data *d)
+{
+    free(d->x);
+    free(d->wbuf);
+    free(d->bbuf);
+}
+
+/* Weight ~ 1 + 0.5 N(0,1) (some negative), bias ~ 0.5 N(0,1); either NULL now and then. */
+static void random_wb(data *d, int k)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        d->w[i] = (float)(1.0 + 0.5 * rng_normal());
+        d->b[i] = (float)(0.5 * rng_normal());
+    }
+    if (k % 4 == 3)
+        d->w = NULL;
+    if (k % 5 == 4)
+        d->b = NULL;
+}
+
+static size_t random_dim(int k)
+{
+    static const size_t fixed[] = {64, 768, 4096, 120};
+    if (k < 4)
+        return fixed[k];
+    return 1 + rng_below(5000);
+}
+
+static float clampf(double v)
+{
+    if (v > FLT_MAX)
+        return FLT_MAX;
+    if (v < -FLT_MAX)
+        return -FLT_MAX;
+    return (float)v;
+}
+
+static double sign(void) { return (rng_u64() & 1) ? 1.0 : -1.0; }
+
+typedef struct family {
+    const char *name;
+    int cases, quick_cases;
+    void (*gen)(data *d, int k);
+} family;
+
+static void gen_randn(data *d, int k)
+{
+    data_alloc(d, 2, random_dim(k));
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)rng_normal();
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_uniform(data *d, int k)
+{
+    data_alloc(d, 2, random_dim(k));
+    double c = 4.0 * (2.0 * rng_uniform() - 1.0);
+    double s = pow(10.0, 3.0 * rng_uniform() - 1.5);
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(c + s * (2.0 * rng_uniform() - 1.0));
+    for (size_t i = 0; i < d->n; i++) {
+        d->w[i] = (float)(4.0 * rng_uniform() - 2.0);
+        d->b[i] = (float)(2.0 * rng_uniform() - 1.0);
+    }
+    if (k % 4 == 3)
+        d->w = NULL;
+    if (k % 5 == 4)
+        d->b = NULL;
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_odd(data *d, int k)
+{
+    data_alloc(d, 2, odd_dims[k % N_ODD]);
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(0.5 + 3.0 * rng_normal());
+    random_wb(d, k);
+    d->eps = 1e-5f;
+}
+
+static void gen_mean(data *d, int k, double c, double s)
+{
+    size_t n = k < (int)N_ODD ? odd_dims[(k * 5) % N_ODD] : 4096;
+    data_alloc(d, 2, n);
+    for (size_t i = 0; i < d->rows * n; i++)
+        d->x[i] = (float)(c + s * rng_normal());
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+static void gen_mean_1e4(data *d, int k) { gen_mean(d, k, 1e4, 1e-2); }
+static void gen_mean_3e5(data *d, int k) { gen_mean(d, k, -3e5, 1.0); }
+
+static void gen_huge_3e19(data *d, int k)
+{
+    data_alloc(d, 2, k < 4 ? odd_dims[(k * 7 + 3) % N_ODD] : random_dim(k));
+    double c = (k % 2) ? 3e19 * sign() : 0.0;
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(c + 3e19 * rng_normal());
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_huge_max(data *d, int k)
+{
+    data_alloc(d, 2, k < 4 ? odd_dims[(k * 7 + 5) % N_ODD] : random_dim(k));
+    for (size_t i = 0; i < d->rows * d->n; i++) {
+        double u = rng_uniform();
+        switch (k % 4) {
+        case 0: d->x[i] = clampf((2.0 * u - 1.0) * FLT_MAX); break;     /* across the range */
+        case 1: d->x[i] = clampf((0.5 + 0.5 * u) * FLT_MAX); break;     /* sum overflows */
+        case 2: d->x[i] = (float)(sign() * FLT_MAX); break;             /* +-FLT_MAX */
+        default: d->x[i] = clampf(-FLT_MAX * (1.0 - 1e-3 * u)); break;  /* near -FLT_MAX */
+        }
+    }
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_tiny(data *d, int k, double s)
+{
+    data_alloc(d, 2, k < 4 ? odd_dims[(k * 3 + 1) % N_ODD] : random_dim(k));
+    double c = (k % 2) ? 3.0 * s * sign() : 0.0;
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(c + s * rng_normal());
+    random_wb(d, k);
+    d->eps = 0.0f;
+}
+static void gen_tiny_1e20(data *d, int k) { gen_tiny(d, k, 1e-20); }
+static void gen_denorm_1e41(data *d, int k) { gen_tiny(d, k, 1e-41); }
+static void gen_near_min(data *d, int k) { gen_tiny(d, k, 1e-38); }
+
+static void gen_outlier(data *d, int k)
+{
+    data_alloc(d, 2, k < 4 ? odd_dims[(k * 5 + 2) % N_ODD] : random_dim(k));
+    for (size_t r = 0; r < d->rows; r++) {
+        float *x = d->x + r * d->n;
+        for (size_t i = 0; i < d->n; i++)
+            x[i] = (float)rng_normal();
+        x[rng_below(d->n)] = (float)(1e10 * sign());
+    }
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_outlier0(data *d, int k)
+{
+    static const double big[3] = {1e10, 1e30, 3e38};
+    data_alloc(d, 2, k < 4 ? odd_dims[(k * 5 + 4) % N_ODD] : random_dim(k));
+    for (size_t r = 0; r < d->rows; r++) {
+        float *x = d->x + r * d->n;
+        for (size_t i = 0; i < d->n; i++)
+            x[i] = (float)rng_normal();
+        x[0] = (float)(big[(k + r) % 3] * sign());
+    }
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_wide(data *d, int k)
+{
+    data_alloc(d, 2, random_dim(k));
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(sign() * pow(10.0, 60.0 * rng_uniform() - 30.0));
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
+static void gen_small_var(data *d, int k)
+{
+    static const double sv[4] = {1e-2, 3e-3, 1e-3, 1e-4};
+    static const double cv[3] = {0.0, 1.0, -100.0};
+    data_alloc(d, 2, random_dim(k));
+    double c = cv[k % 3], s = sv[(k / 3) % 4];
+    for (size_t i = 0; i < d->rows * d->n; i++)
+        d->x[i] = (float)(c + s * rng_normal());
+    random_wb(d, k);
+    d->eps = eps_set[(k / 2) % 3];
+}
+
+static const family families[] = {
+    {"randn", 48, 16, gen_randn},
+    {"uniform", 48, 16, gen_uniform},
+    {"odd dims", (int)N_ODD * 3, (int)N_ODD, gen_odd},
+    {"mean 1e4 +- 1e-2", 40, 16, gen_mean_1e4},
+    {"mean -3e5 +- 1", 40, 16, gen_mean_3e5},
+    {"huge ~3e19", 24, 8, gen_huge_3e19},
+    {"huge to FLT_MAX", 24, 8, gen_huge_max},
+    {"tiny 1e-20 eps0", 24, 8, gen_tiny_1e20},
+    {"subnormal 1e-41 eps0", 24, 8, gen_denorm_1e41},
+    {"near FLT_MIN eps0", 16, 8, gen_near_min},
+    {"outlier 1e10", 24, 8, gen_outlier},
+    {"huge outlier x[0]", 24, 8, gen_outlier0},
+    {"wide 1e-30..1e30", 24, 8, gen_wide},
+    {"small var vs eps", 48, 16, gen_small_var},
+};
+#define N_FAM (sizeof(families) / sizeof(families[0]))
+
+static void print_table(void)
+{
+    printf("\nworst error in FLT_EPSILON (y / mean / rstd); contract <= %.0f; '-' = tier not on "
+           "this CPU\n",
+           CONTRACT_EPS);
+    printf("%-26s %9s", "family", "outputs");
+    for (int t = 0; t < NCOL; t++)
+        printf(" %20s", col_name(t));
+    printf("\n");
+    for (int i = 0; i < g_ntab; i++) {
+        entry *e = &g_tab[i];
+        printf("%-26s %9zu", e->name, e->outputs);
+        for (int t = 0; t < NCOL; t++) {
+            char cell[64];
+            if (!g_have[t])
+                snprintf(cell, sizeof(cell), "-");
+            else if (t == NAIVE)
+                snprintf(cell, sizeof(cell), "%.3g", e->worst_y[t]);
+            else if (e->op == OP_LN)
+                snprintf(cell, sizeof(cell), "%.2f / %.2f / %.2f", e->worst_y[t],
+                         e->worst_mean[t], e->worst_rstd[t]);
+            else
+                snprintf(cell, sizeof(cell), "%.2f / - / %.2f", e->worst_y[t], e->worst_rstd[t]);
+            printf(" %20s", cell);
+        }
+        printf("\n");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int quick = quick_from_env();
+    unsigned long long seed = 20240521;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strncmp(argv[i], "--seed=", 7) == 0)
+            seed = strtoull(argv[i] + 7, NULL, 0);
+        else if (strcmp(argv[i], "--verbose") == 0)
+            g_verbose = 1;
+        else {
+            fprintf(stderr, "usage: test_accuracy [--quick] [--seed=N] [--verbose]\n");
+            return 2;
+        }
+    }
+    rng_seed(seed);
+    int ntiers = 0;
+    for (int t = 0; t < NORM_TIER_COUNT; t++) {
+        g_have[t] = norm_dsp_init(&g_dsp[t], t) == 0;
+        ntiers += g_have[t];
+    }
+    g_dsp[NAIVE].layernorm_f32 = naive_layernorm;
+    g_dsp[NAIVE].rmsnorm_f32 = naive_rmsnorm;
+    g_have[NAIVE] = 1;
+    if (!g_have[NORM_TIER_SCALAR]) {
+        fprintf(stderr, "test_accuracy: the scalar tier is missing\n");
+        return 1;
+    }
+    printf("test_accuracy: seed %llu, %s, tiers:", seed, quick ? "quick" : "full");
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
+        if (g_have[t])
+            printf(" %s", norm_tier_name(t));
+    printf("\n");
+
+    for (size_t f = 0; f < N_FAM; f++) {
+        int e_ln = new_entry(families[f].name, OP_LN);
+        int e_rms = new_entry(families[f].name, OP_RMS);
+        int cases = quick ? families[f].quick_cases : families[f].cases;
+        for (int k = 0; k < cases; k++) {
+            data d;
+            families[f].gen(&d, k);
+            run_op(e_ln, d.x, d.w, d.b, d.rows, d.n, d.eps);
+            run_op(e_rms, d.x, d.w, NULL, d.rows, d.n, d.eps);
+            data_free(&d);
+        }
+    }
+
+    print_table();
+    int fails = 0;
+    for (int i = 0; i < g_ntab; i++) {
+        entry *e = &g_tab[i];
+        for (int t = 0; t < NORM_TIER_COUNT; t++) {
+            if (!g_have[t])
+                continue;
+            int bad_y = !(e->worst_y[t] <= CONTRACT_EPS);
+            int bad_s = !(e->worst_mean[t] <= CONTRACT_EPS && e->worst_rstd[t] <= CONTRACT_EPS);
+            if (bad_y || bad_s)
+                fails++;
+            if (bad_y || g_verbose)
+                printf("%s %s %s: worst y %.3g FLT_EPSILON at %s\n", bad_y ? "FAIL" : "info",
+                       e->name, norm_tier_name(t), e->worst_y[t], e->where[t]);
+            if (bad_s)
+                printf("FAIL %s %s: statistic out of contract at %s\n", e->name,
+                       norm_tier_name(t), e->where_s[t]);
+        }
+    }
+    /* teeth: the naive kernels must fail where float32 arithmetic is known to fail */
+    static const char *const must_break[] = {"mean 1e4 +- 1e-2 LN", "mean -3e5 +- 1 LN",
+                                             "huge ~3e19 LN", "huge ~3e19 RMS",
+                                             "tiny 1e-20 eps0 RMS"};
+    for (size_t k = 0; k < sizeof(must_break) / sizeof(must_break[0]); k++) {
+        for (int i = 0; i < g_ntab; i++) {
+            if (strcmp(g_tab[i].name, must_break[k]) == 0 &&
+                !(g_tab[i].worst_y[NAIVE] > CONTRACT_EPS)) {
+                printf("FAIL self-check: the naive float32 kernel stays within the contract on "
+                       "'%s' (%.3g): the oracle or the error measure is broken\n",
+                       must_break[k], g_tab[i].worst_y[NAIVE]);
+                fails++;
+            }
+        }
+    }
+    if (fails) {
+        printf("test_accuracy: %d family x tier cells out of contract\n", fails);
+        return 1;
+    }
+    printf("test_accuracy: all %d families x %d tiers within %.0f FLT_EPSILON\n", g_ntab, ntiers,
+           CONTRACT_EPS);
+    return 0;
+}
