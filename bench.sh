@@ -1,0 +1,36 @@
+#!/bin/sh
+# Benchmark libnorm on this machine, on a fresh Debian 12 machine too:
+#   installs what is missing (Debian packages only), builds a release tree in build-bench/ and runs
+#   normbench's default sweep: LayerNorm (weight+bias), LayerNorm (no affine) and RMSNorm, every
+#   tier this CPU has plus the dispatched API, against the memory floor measured in the same run
+#   and the naive, ggml and oneDNN baselines; dims 64..65536; 32 rows (hot in cache) and a batch
+#   twice the last-level cache (DRAM); 1 thread and all CPUs. About 1-2 minutes on 2 cores.
+# Writes bench-out/normbench.{txt,csv,json,png}. Extra arguments go to normbench, e.g.
+#   ./bench.sh --quick            ./bench.sh --op ln --dim 4096 --rows 1,32,512,dram --pin
+#   ./bench.sh --help             (every option, and the byte model behind GB/s and % floor)
+set -u
+cd "$(dirname "$0")"
+
+tools/deps.sh meson ninja-build cmake pkg-config gcc libcpu-features-dev libdnnl-dev \
+    gnuplot-nox || exit 1
+
+BUILD=build-bench
+OUT=bench-out
+if [ -d "$BUILD/meson-private" ]; then
+    meson setup --reconfigure "$BUILD" --buildtype=release -Ddnnl=enabled >/dev/null || exit 1
+else
+    meson setup "$BUILD" --buildtype=release -Ddnnl=enabled >/dev/null || exit 1
+fi
+ninja -C "$BUILD" bench/normbench >/dev/null || { ninja -C "$BUILD" bench/normbench; exit 1; }
+
+mkdir -p "$OUT"
+rm -f "$OUT/.status"
+{
+    "$BUILD/bench/normbench" --rows 32,dram --threads 1,max \
+        --csv "$OUT/normbench.csv" --json "$OUT/normbench.json" --plot "$OUT/normbench.png" "$@"
+    echo $? >"$OUT/.status"
+} | tee "$OUT/normbench.txt"
+status=$(cat "$OUT/.status" 2>/dev/null || echo 1)
+rm -f "$OUT/.status"
+echo "table: $OUT/normbench.txt"
+exit "$status"

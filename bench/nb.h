@@ -1,0 +1,65 @@
+/*
+ * normbench internals shared by its translation units: the memory floor kernels (one TU per ISA,
+ * compiled with that ISA's flags), the baselines (naive, ggml's algorithm; compiled once per ISA
+ * like a -march=native build of the engine they stand for) and the optional oneDNN wrapper.
+ */
+#ifndef NB_H
+#define NB_H
+
+#include <stddef.h>
+
+/* ---- memory floors (floor_x86.c per ISA, a portable C version in normbench.c) ---- */
+typedef struct nb_floor_fns {
+    const char *isa;
+    /* Read-only pass over n floats; returns a sum so the loads cannot be dropped. */
+    float (*read)(const float *x, size_t n);
+    /* The least any norm moves: read every row of x (and w, b when not NULL), write y.
+     * Row r: y = x*w + b (w and b), y = x*w (w only), y = x (neither). */
+    void (*rw)(float *y, const float *x, const float *w, const float *b, size_t rows,
+               size_t dim);
+    /* A memcpy-like stream with ordinary (write-allocate) stores, n floats. */
+    void (*copy)(float *dst, const float *src, size_t n);
+} nb_floor_fns;
+
+void nb_floor_generic(nb_floor_fns *f);
+void nb_floor_avx2(nb_floor_fns *f);
+void nb_floor_avx512(nb_floor_fns *f);
+
+/* ---- baselines (baselines.c, compiled per ISA with NB_SUFFIX) ---- */
+typedef struct nb_base_fns {
+    const char *isa;
+    /* Naive two-pass float LayerNorm / RMSNorm over rows [r0, r1). w, b may be NULL. */
+    void (*naive_ln)(float *y, const float *x, const float *w, const float *b, size_t r0,
+                     size_t r1, size_t dim, float eps);
+    void (*naive_rms)(float *y, const float *x, const float *w, size_t r0, size_t r1,
+                      size_t dim, float eps);
+    /* ggml's CPU ops: GGML_OP_NORM / GGML_OP_RMS_NORM for thread ith of nth (rows ith, ith+nth,
+     * ... as ggml splits them), and the in-place broadcast GGML_OP_MUL / GGML_OP_ADD of a
+     * dim-vector over rows [r0, r1) (ggml's contiguous split). */
+    void (*ggml_norm)(float *y, const float *x, size_t rows, size_t dim, float eps, unsigned ith,
+                      unsigned nth);
+    void (*ggml_rms_norm)(float *y, const float *x, size_t rows, size_t dim, float eps,
+                          unsigned ith, unsigned nth);
+    void (*ggml_mul)(float *y, const float *w, size_t r0, size_t r1, size_t dim);
+    void (*ggml_add)(float *y, const float *b, size_t r0, size_t r1, size_t dim);
+} nb_base_fns;
+
+void nb_base_generic(nb_base_fns *f);
+void nb_base_avx2(nb_base_fns *f);
+void nb_base_avx512(nb_base_fns *f);
+
+/* ---- oneDNN (nb_dnnl.c, built only when oneDNN is found: NB_HAVE_DNNL) ---- */
+typedef struct nb_dnnl nb_dnnl;
+/* "2.6.3" etc. */
+const char *nb_dnnl_version(void);
+/* Called once in every thread that executes primitives: limits oneDNN's own (OpenMP) threading
+ * in that thread to 1, so the benchmark's pool does the splitting as for every other row. */
+void nb_dnnl_thread_init(void);
+/* A forward-inference layer normalization primitive over `rows` x `dim` (row-major) reading x
+ * (and w as scale, b as shift when affine) and writing y. NULL on error (message in err). */
+nb_dnnl *nb_dnnl_create(int affine, float *y, const float *x, const float *w, const float *b,
+                        size_t rows, size_t dim, float eps, char *err, size_t errlen);
+int nb_dnnl_exec(nb_dnnl *d);
+void nb_dnnl_destroy(nb_dnnl *d);
+
+#endif /* NB_H */
