@@ -64,5 +64,6 @@ else
     fail "aarch64 cross build"
 fi
 
-echo "${PASS} passed, ${FAIL} failed, ${SKIP} skipped"
+[ "$SKIP" -gt 0 ] && echo "(${SKIP} skipped: optional tests whose tool is not installed; see the logs above)"
+echo "${PASS} passed, ${FAIL} failed"
 [ "$FAIL" -eq 0 ]

@@ -8,9 +8,10 @@
  * bits, and only the final results rounded to double (or to float, for the statistics as a float
  * output should be). The oracle shares no code and no order of operations with the library.
  *
- * The error measure of the numerics contract (DESIGN.md section 4): an output's error is
- * |y - y_exact| / max(1, |y_exact|, |xhat_exact * w|) in units of FLT_EPSILON; the oracle returns
- * that denominator per element.
+ * The error measure: an output's error is |y - y_exact| / max(1, |y_exact|) in units of
+ * FLT_EPSILON (the accuracy issue's measure; stricter than DESIGN.md section 4's
+ * max(1, |y|, |xhat*w|), which also allows for cancellation between xhat*w and the bias); the
+ * oracle returns that denominator per element.
  */
 #ifndef LIBNORM_TEST_ORACLE_H
 #define LIBNORM_TEST_ORACLE_H
@@ -31,7 +32,7 @@ typedef struct oracle_stats {
     float rstd_f;   /* the exact rstd correctly rounded to float (+Inf past FLT_MAX) */
 } oracle_stats;
 
-/* y[i] (exact, rounded to double) and scale[i] = max(1, |y[i]|, |xhat[i]*w[i]|) of one row.
+/* y[i] (exact, rounded to double) and scale[i] = max(1, |y[i]|) of one row.
  * w == NULL means 1, b == NULL means 0. A zero variance (or mean square) with eps == 0 gives
  * xhat = 0 (the header's edge semantics), i.e. y = b. Inputs must be finite. */
 void oracle_layernorm(const float *x, const float *w, const float *b, size_t n, float eps,

@@ -1,7 +1,7 @@
 /*
  * The accuracy contract (DESIGN.md section 4): every tier's kernels against an exact MPFR oracle
- * on adversarial input families. An output's error is |y - y_exact| / max(1, |y_exact|,
- * |xhat_exact * w|) in FLT_EPSILON; the per-row mean and rstd are checked too (relative to
+ * on adversarial input families. An output's error is |y - y_exact| / max(1, |y_exact|) in
+ * FLT_EPSILON; the per-row mean and rstd are checked too (relative to
  * max(|exact|, sigma) resp. |exact|, subnormals in units of the smallest subnormal). Every family
  * must stay within CONTRACT_EPS (8) FLT_EPSILON on every tier this CPU supports; the test prints
  * the table family x tier -> worst error and fails otherwise.

@@ -4,7 +4,7 @@
 torch.nn.functional.layer_norm (and rms_norm where this torch has it) over the trailing
 normalized_shape of random tensors, with and without weight/bias, eps 0 / 1e-5 / 1e-6 / 0.1:
   - libnorm must be within 8 FLT_EPSILON of PyTorch's float64 evaluation of the same float32
-    inputs (relative to max(1, |y|, |xhat*w|)), including large-mean rows;
+    inputs (relative to max(1, |y|)), including large-mean rows;
   - on well-conditioned rows (N(0,1)-ish) libnorm must agree with PyTorch's own float32 output
     within torch.testing's float32 tolerance (rtol 1.3e-6, atol 1e-5).
 Exits 77 (skip) when torch is not importable (Debian python3-torch, not installed by test.sh).
@@ -38,7 +38,7 @@ RTOL32, ATOL32 = 1.3e-6, 1e-5
 
 
 def scaled_err(y, y64, xw64):
-    scale = np.maximum(np.maximum(1.0, np.abs(y64)), np.abs(xw64))
+    scale = np.maximum(1.0, np.abs(y64))
     return float(np.max(np.abs(y.astype(np.float64) - y64) / scale) / FLT_EPSILON)
 
 
