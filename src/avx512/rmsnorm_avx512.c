@@ -11,8 +11,8 @@
  *     scalar arithmetic (norm_rms_finish).
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
- *   - Streaming jobs (see norm_stream_job_avx512) prefetch the rows ahead and, out of place,
- *     write y with non-temporal stores, then sfence.
+ *   - Streaming jobs (see norm_stream_job_avx512), out of place, write y with non-temporal
+ *     stores, then sfence. No software prefetch (see layernorm_avx512.c).
  */
 #include <stdint.h>
 
@@ -101,29 +101,15 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
         *rstdp = rstd;
 }
 
-/* Prefetch row r of x (if it exists) into L1. */
-N5_INLINE void rms_prefetch_avx512(const norm_job *j, size_t r)
-{
-    if (r < j->rows) {
-        const char *p = (const char *)(j->x + r * j->xs);
-        const char *e = (const char *)(j->x + r * j->xs + j->dim);
-        for (; p < e; p += 64)
-            _mm_prefetch(p, _MM_HINT_T0);
-    }
-}
-
 /* Eight rows r .. r+7 at once (short rows). Lane k computes exactly norm_rms_finish() of row k:
  * rare unless RARE_MIN <= s2 <= DBL_MAX, rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps)). */
-N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, double inv_n, int nt, size_t pfd)
+N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, double inv_n, int nt)
 {
     const size_t n = j->dim;
     const float *x[8];
     float *y[8];
     acc_avx512 a[8];
     float rstd[8];
-    if (pfd)
-        for (size_t k = 0; k < 8; k++)
-            rms_prefetch_avx512(j, r + pfd + k);
     for (int k = 0; k < 8; k++) {
         x[k] = j->x + (r + (size_t)k) * j->xs;
         y[k] = j->y + (r + (size_t)k) * j->ys;
@@ -147,7 +133,7 @@ N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, double inv_n, int n
     }
 }
 
-N5_INLINE void rms_rows_avx512(const norm_job *j, int nt, size_t pfd)
+N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
@@ -155,16 +141,12 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt, size_t pfd)
     size_t r = 0;
     if (n <= RMS_BATCH_MAX)
         for (; r + 8 <= j->rows; r += 8)
-            rms_rows8_avx512(j, r, inv_n, nt, pfd);
+            rms_rows8_avx512(j, r, inv_n, nt);
     if (n <= RMS_PAIR_MAX) {
         /* Two rows at a time; each computes exactly what the single-row loop computes. */
         for (; r + 2 <= j->rows; r += 2) {
             const float *xa = j->x + r * j->xs, *xb = xa + j->xs;
             float *ya = j->y + r * j->ys, *yb = ya + j->ys;
-            if (pfd) {
-                rms_prefetch_avx512(j, r + pfd);
-                rms_prefetch_avx512(j, r + pfd + 1);
-            }
             double sa = total_sq_avx512(xa, n);
             double sb = total_sq_avx512(xb, n);
             rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
@@ -176,18 +158,9 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt, size_t pfd)
     for (; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
-        if (pfd)
-            rms_prefetch_avx512(j, r + pfd);
         rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
                               rstd ? rstd + r : NULL, nt);
     }
-}
-
-static void rms_cached_avx512(const norm_job *j) { rms_rows_avx512(j, 0, 0); }
-
-static void rms_stream_avx512(const norm_job *j, int nt)
-{
-    rms_rows_avx512(j, nt, norm_prefetch_rows_avx512(j->dim));
 }
 
 void norm_rmsnorm_f32_avx512(const norm_job *j)
@@ -195,10 +168,13 @@ void norm_rmsnorm_f32_avx512(const norm_job *j)
     if (norm_stream_job_avx512(j->rows, j->dim)) {
         /* y == x: every row in place (then no non-temporal stores: x's lines are cached). */
         const int nt = j->y != j->x;
-        rms_stream_avx512(j, nt);
-        if (nt)
+        if (nt) {
+            rms_rows_avx512(j, 1);
             _mm_sfence();
+        } else {
+            rms_rows_avx512(j, 0);
+        }
     } else {
-        rms_cached_avx512(j);
+        rms_rows_avx512(j, 0);
     }
 }
