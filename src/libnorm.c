@@ -21,7 +21,7 @@ static span mk_span(const void *p, size_t rows, size_t stride_floats, size_t len
     return s;
 }
 
-static uintptr_t span_end(const span *s)
+static inline uintptr_t span_end(const span *s)
 {
     return s->base + (s->rows - 1) * s->stride + s->len;
 }
@@ -44,6 +44,13 @@ static int range_hits(uintptr_t a, size_t alen, const span *s)
             return 1;
     }
     return 0;
+}
+
+/* Do the bounding ranges of two sets meet? (The cheap test every call makes; only sets whose
+ * bounds meet, e.g. rows interleaved in one buffer, take the exact test.) */
+static inline int spans_may_meet(const span *p, const span *q)
+{
+    return span_end(p) > q->base && span_end(q) > p->base;
 }
 
 /* Do two strided sets share a byte? Exact for equal strides (rows interleaved in one buffer are
@@ -82,7 +89,8 @@ typedef struct call {
 
 static int check(call *c, const libnorm_opts *opts, int is_ln)
 {
-    libnorm_opts o = LIBNORM_OPTS_INIT;
+    static const libnorm_opts defaults = LIBNORM_OPTS_INIT;
+    libnorm_opts o = defaults;
     if (opts) {
         if (opts->size < offsetof(libnorm_opts, flags) + sizeof(opts->flags))
             return LIBNORM_EOPTS;
@@ -106,30 +114,42 @@ static int check(call *c, const libnorm_opts *opts, int is_ln)
     c->nth = o.nth > 1 ? o.nth : 1;
     if (c->rows == 0)
         return LIBNORM_OK;
-    /* Every strided extent must be addressable. */
-    size_t maxs = c->xs > c->ys ? c->xs : c->ys;
-    if (c->rows - 1 > (SIZE_MAX / sizeof(float) - c->dim) / maxs ||
-        c->rows > SIZE_MAX / sizeof(float))
+    /* Every strided extent must be addressable: (rows - 1) * stride + dim floats from its base. */
+    size_t maxs = c->xs > c->ys ? c->xs : c->ys, ext, bytes;
+    if (__builtin_mul_overflow(c->rows - 1, maxs, &ext) || __builtin_add_overflow(ext, c->dim, &ext) ||
+        __builtin_mul_overflow(ext, sizeof(float), &bytes) || c->rows > SIZE_MAX / sizeof(float))
         return LIBNORM_ESIZE;
     span x = mk_span(c->x, c->rows, c->xs, c->dim), y = mk_span(c->y, c->rows, c->ys, c->dim);
-    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
-    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
     if (span_end(&x) < x.base || span_end(&y) < y.base)
         return LIBNORM_ESIZE;
+    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
+    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
+    /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
+     * First the cheap screen on bounding ranges, which separate buffers always pass; only sets
+     * whose bounds meet (rows interleaved in one buffer, say) take the exact test. */
     int inplace = c->x == c->y && c->xs == c->ys;
-    if (!inplace && spans_overlap(&x, &y))
-        return LIBNORM_EOVERLAP;
-    /* Outputs must not overlap inputs or each other. */
+    int meet = (!inplace && spans_may_meet(&y, &x)) || (c->w && spans_may_meet(&y, &w)) ||
+               (c->b && spans_may_meet(&y, &b));
+    if (c->mean)
+        meet |= spans_may_meet(&m, &x) || spans_may_meet(&m, &y) ||
+                (c->w && spans_may_meet(&m, &w)) || (c->b && spans_may_meet(&m, &b));
+    if (c->rstd)
+        meet |= spans_may_meet(&r, &x) || spans_may_meet(&r, &y) ||
+                (c->w && spans_may_meet(&r, &w)) || (c->b && spans_may_meet(&r, &b)) ||
+                (c->mean && spans_may_meet(&r, &m));
+    if (!meet)
+        return LIBNORM_OK;
     const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
-    const span *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, NULL};
+    const span *ins[3] = {&x, c->w ? &w : NULL, c->b ? &b : NULL};
     for (int i = 0; i < 3; i++) {
         if (!outs[i])
             continue;
         for (int k = 0; k < 3; k++)
-            if (ins[k] && !(i == 0 && k == 0) && spans_overlap(outs[i], ins[k]))
+            if (ins[k] && !(i == 0 && k == 0 && inplace) && spans_may_meet(outs[i], ins[k]) &&
+                spans_overlap(outs[i], ins[k]))
                 return LIBNORM_EOVERLAP;
         for (int k = i + 1; k < 3; k++)
-            if (outs[k] && spans_overlap(outs[i], outs[k]))
+            if (outs[k] && spans_may_meet(outs[i], outs[k]) && spans_overlap(outs[i], outs[k]))
                 return LIBNORM_EOVERLAP;
     }
     return LIBNORM_OK;
