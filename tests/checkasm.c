@@ -4,6 +4,7 @@
  * output (y, and the per-row mean/rstd). Output buffers are surrounded and interleaved with canary
  * values (any write outside a row fails), inputs are checked unchanged, and a crash (SIGSEGV,
  * SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead of killing the run.
+ * Two jobs per kernel are large enough to take the streaming path (non-temporal stores).
  *
  *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--bench] [--verbose]
  */
@@ -307,6 +308,105 @@ done:
     return ok;
 }
 
+/* A job big enough to take a tier's streaming path (norm_stream_job(): x and y together at
+ * least NORM_STREAM_BYTES; the AVX-512 and AVX2 tiers then write y with non-temporal stores).
+ * Rows are independent, so the tier runs the whole job and sampled rows are compared with the
+ * scalar reference run on those rows alone (the scalar tier is too slow for 4M floats in a test);
+ * the canaries around every row of y, mean and rstd and the unchanged x cover the whole job. */
+static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim,
+                          stats *st)
+{
+    size_t rows = (size_t)(NORM_STREAM_BYTES / (8.0 * (double)dim)) + 3;
+    size_t xs = dim + irand(3), ys = dim + irand(3);
+    size_t misx = irand(16), misy = irand(16);
+    float eps = (rnd() & 1) ? 1e-5f : 0.0f;
+    buf xb = buf_new(rows * xs, misx), yt = buf_new(rows * ys, misy);
+    buf mt = buf_new(rows, 0), rt = buf_new(rows, 0);
+    float *w = malloc(dim * sizeof(float)), *bb = malloc(dim * sizeof(float));
+    float *x_copy = malloc(rows * xs * sizeof(float));
+    float *yr = malloc(dim * sizeof(float));
+    if (!w || !bb || !x_copy || !yr) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t r = 0; r < rows; r++)
+        gen_row(xb.p + r * xs, dim);
+    for (size_t i = 0; i < dim; i++) {
+        w[i] = (float)(1.0 + 0.5 * nrand());
+        bb[i] = (float)(0.5 * nrand());
+    }
+    memcpy(x_copy, xb.p, rows * xs * sizeof(float));
+    norm_job jt = {yt.p, xb.p, w, op == OP_LN ? bb : NULL, rows, dim, xs, ys, eps,
+                   op == OP_LN ? mt.p : NULL, rt.p};
+    int ok = norm_stream_job(&jt);
+    if (!ok)
+        printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
+               op_names[op], dim, rows);
+    int sig = ok ? call_guarded(op == OP_LN ? tst->layernorm_f32 : tst->rmsnorm_f32, &jt) : 0;
+    if (sig != 0) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: crashed with signal %d (%s)\n", tst->name,
+               op_names[op], dim, rows, sig, strsignal(sig));
+        ok = 0;
+    }
+    for (size_t k = 0; k < 64 && ok; k++) {
+        size_t r = k == 0 ? 0 : k == 1 ? rows - 1 : k == 2 ? rows / 2 : irand(rows);
+        float mr = 0.0f, rr = 0.0f;
+        norm_job jr = {yr, xb.p + r * xs, w, jt.b, 1, dim, xs, dim, eps,
+                       jt.mean ? &mr : NULL, &rr};
+        (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
+        const float *got = yt.p + r * ys;
+        for (size_t i = 0; i < dim; i++) {
+            double d = fabs((double)yr[i] - (double)got[i]) / (1e-5 * fmax(1.0, fabs(yr[i])));
+            if (d == d && d > st->worst)
+                st->worst = d;
+        }
+        if (memcmp(yr, got, dim * sizeof(float)) != 0) {
+            for (size_t i = 0; i < dim; i++)
+                if (memcmp(&yr[i], &got[i], 4) != 0) {
+                    report_mismatch("y (streaming job)", tst->name, op, dim, rows, r, i, yr[i],
+                                    got[i]);
+                    break;
+                }
+            ok = 0;
+        } else if ((jt.mean && memcmp(&mr, &mt.p[r], 4) != 0) || memcmp(&rr, &rt.p[r], 4) != 0) {
+            report_mismatch("mean/rstd (streaming job)", tst->name, op, dim, rows, r, 0, rr,
+                            rt.p[r]);
+            ok = 0;
+        }
+    }
+    if (ok && !canaries_intact(&yt, rows, ys, dim, misy)) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside the rows of y (streaming job)\n",
+               tst->name, op_names[op], dim, rows);
+        ok = 0;
+    }
+    if (ok && (!canaries_intact(&mt, jt.mean ? rows : 0, 1, 1, 0) ||
+               !canaries_intact(&rt, rows, 1, 1, 0))) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside mean/rstd (streaming job)\n",
+               tst->name, op_names[op], dim, rows);
+        ok = 0;
+    }
+    if (ok && memcmp(xb.p, x_copy, rows * xs * sizeof(float)) != 0) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: modified x (streaming job)\n", tst->name,
+               op_names[op], dim, rows);
+        ok = 0;
+    }
+    if (verbose && ok)
+        printf("   ok %s %s dim=%zu rows=%zu (streaming job, 64 rows checked)\n", tst->name,
+               op_names[op], dim, rows);
+    st->cases++;
+    if (!ok)
+        st->fails++;
+    free(xb.mem);
+    free(yt.mem);
+    free(mt.mem);
+    free(rt.mem);
+    free(w);
+    free(bb);
+    free(x_copy);
+    free(yr);
+    return ok;
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -453,6 +553,10 @@ int main(int argc, char **argv)
                     break;
                 }
             }
+            /* two streaming jobs: short rows (the batched path) and long odd ones */
+            static const size_t batch_dims[] = {67, 4097};
+            for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
+                run_batch_case(&tabs[0], &tabs[t], (enum op)op, batch_dims[bi], &st);
             tests_run++;
             if (st.fails)
                 total_fail++;

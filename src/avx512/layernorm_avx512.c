@@ -18,9 +18,8 @@
  *     instead of x, y, w, b, and saves a subtraction per vector. d is the same float x - m0
  *     either way; a row that then takes the rare path has its y rewritten from x. In place
  *     (y == x) d cannot be stored (the rare path needs x): pass 3 recomputes it.
- *   - Streaming jobs (x and y together at least NORM_STREAM_BYTES: they come from and go to
- *     DRAM) out of place write y with non-temporal stores (no read-for-ownership of y; an sfence
- *     at the end orders them) and do not store d. No software prefetch: with every load in
+ *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
+ *     with non-temporal stores and do not store d. No software prefetch: with every load in
  *     ascending order the hardware prefetchers keep up, and prefetching rows ahead measured
  *     5-25% slower (bench, DRAM batches, dims 128-65536).
  */
@@ -355,15 +354,13 @@ static void ln_no_d_avx512(const norm_job *j, ln_mode_avx512 md) { ln_rows_avx51
 void norm_layernorm_f32_avx512(const norm_job *j)
 {
     ln_mode_avx512 md = {0};
-    /* y == x means every row in place (the API requires equal strides then); any other y
-     * does not overlap x at all. */
-    const int inplace = j->y == j->x;
-    if (norm_stream_job_avx512(j->rows, j->dim)) {
-        md.nt = !inplace;
+    if (norm_stream_job(j)) {
+        md.nt = 1;
         ln_no_d_avx512(j, md);
-        if (md.nt)
-            _mm_sfence();
-    } else if (inplace) {
+        _mm_sfence();
+    } else if (j->y == j->x) {
+        /* y == x means every row in place (the API requires equal strides then); any other y
+         * does not overlap x at all. */
         ln_no_d_avx512(j, md);
     } else {
         ln_keep_d_avx512(j, md);

@@ -57,22 +57,6 @@
  * expressions to their far-away use (which lengthens live ranges and spills). No code. */
 #define N5_PIN(v) __asm__("" : "+v"(v))
 
-/* ---- streaming jobs ----
- * A job whose x and y rows together span at least NORM_STREAM_BYTES cannot be cache-resident
- * on a core (that is twice this machine's L3, and several times any current core's share of
- * one): its rows come from DRAM and its output goes back there. Such jobs write y with
- * non-temporal stores (no read-for-ownership: measured 10-40% faster on DRAM batches). Smaller
- * jobs are assumed hot, where non-temporal stores would evict y that the caller reads next. The
- * same rule as memcpy's non-temporal threshold; it changes no result. */
-#ifndef NORM_STREAM_BYTES
-#define NORM_STREAM_BYTES (32.0 * 1024 * 1024)
-#endif
-
-N5_INLINE int norm_stream_job_avx512(size_t rows, size_t dim)
-{
-    return (double)rows * (double)dim * 8.0 >= NORM_STREAM_BYTES;
-}
-
 /* ---- basic operations ---- */
 
 /* a + b; with f, issued on the FMA pipes as fma(a, 1, b) (bit-identical). */

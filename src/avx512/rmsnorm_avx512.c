@@ -11,8 +11,8 @@
  *     scalar arithmetic (norm_rms_finish).
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
- *   - Streaming jobs (see norm_stream_job_avx512), out of place, write y with non-temporal
- *     stores, then sfence. No software prefetch (see layernorm_avx512.c).
+ *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
+ *     then sfence. No software prefetch (see layernorm_avx512.c).
  */
 #include <stdint.h>
 
@@ -165,15 +165,9 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
 
 void norm_rmsnorm_f32_avx512(const norm_job *j)
 {
-    if (norm_stream_job_avx512(j->rows, j->dim)) {
-        /* y == x: every row in place (then no non-temporal stores: x's lines are cached). */
-        const int nt = j->y != j->x;
-        if (nt) {
-            rms_rows_avx512(j, 1);
-            _mm_sfence();
-        } else {
-            rms_rows_avx512(j, 0);
-        }
+    if (norm_stream_job(j)) {
+        rms_rows_avx512(j, 1);
+        _mm_sfence();
     } else {
         rms_rows_avx512(j, 0);
     }
