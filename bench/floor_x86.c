@@ -2,9 +2,19 @@
  * Memory floors with AVX-512 or AVX2 intrinsics. This file is compiled twice: with
  * -DNB_FLOOR_AVX512 and the AVX-512 tier's flags, and with -DNB_FLOOR_AVX2 and -mavx2 -mfma.
  * normbench calls a variant only after checking at run time that the CPU (and OS) support it.
- * Ordinary stores throughout, as a norm kernel writes y: no streaming stores.
+ * The floor writes y as libnorm does: ordinary stores, except for a DRAM-sized job (x and y
+ * together at least 32 MiB, libnorm's NORM_STREAM_BYTES), which libnorm writes with non-temporal
+ * stores (no read-for-ownership of y); so does the floor then, or a kernel could beat its floor.
  */
 #include <immintrin.h>
+#include <stdint.h>
+
+/* The floor's job takes non-temporal stores (rows 64-byte aligned throughout). */
+static int nt_job(const float *y, size_t rows, size_t dim)
+{
+    return (double)rows * (double)dim * 8.0 >= 32.0 * 1024 * 1024 && ((uintptr_t)y & 63) == 0 &&
+           dim % 16 == 0;
+}
 
 #include "nb.h"
 
@@ -29,8 +39,8 @@ static float rd(const float *x, size_t n)
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-/* One row; W and B select the variant at compile time (the row loop is hoisted out). */
-#define RW_ROW(W, B)                                                                        \
+/* One row; W, B and NT select the variant at compile time (the row loop is hoisted out). */
+#define RW_ROW(W, B, NT)                                                                    \
     do {                                                                                    \
         size_t i = 0;                                                                       \
         for (; i + 64 <= dim; i += 64)                                                      \
@@ -41,7 +51,10 @@ static float rd(const float *x, size_t n)
                                         _mm512_loadu_ps(b + i + k));                        \
                 else if (W)                                                                 \
                     v = _mm512_mul_ps(v, _mm512_loadu_ps(w + i + k));                       \
-                _mm512_storeu_ps(yr + i + k, v);                                            \
+                if (NT)                                                                     \
+                    _mm512_stream_ps(yr + i + k, v);                                        \
+                else                                                                        \
+                    _mm512_storeu_ps(yr + i + k, v);                                        \
             }                                                                               \
         for (; i < dim; i += 16) {                                                          \
             size_t left = dim - i;                                                          \
@@ -58,16 +71,28 @@ static float rd(const float *x, size_t n)
 
 static void rw(float *y, const float *x, const float *w, const float *b, size_t rows, size_t dim)
 {
+    const int nt = nt_job(y, rows, dim);
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * dim;
         float *yr = y + r * dim;
-        if (w && b)
-            RW_ROW(1, 1);
-        else if (w)
-            RW_ROW(1, 0);
-        else
-            RW_ROW(0, 0);
+        if (nt) {
+            if (w && b)
+                RW_ROW(1, 1, 1);
+            else if (w)
+                RW_ROW(1, 0, 1);
+            else
+                RW_ROW(0, 0, 1);
+        } else {
+            if (w && b)
+                RW_ROW(1, 1, 0);
+            else if (w)
+                RW_ROW(1, 0, 0);
+            else
+                RW_ROW(0, 0, 0);
+        }
     }
+    if (nt)
+        _mm_sfence();
 }
 
 static void cp(float *dst, const float *src, size_t n)
@@ -121,7 +146,7 @@ static float rd(const float *x, size_t n)
     return s;
 }
 
-#define RW_ROW(W, B)                                                                        \
+#define RW_ROW(W, B, NT)                                                                    \
     do {                                                                                    \
         size_t i = 0;                                                                       \
         for (; i + 32 <= dim; i += 32)                                                      \
@@ -132,7 +157,10 @@ static float rd(const float *x, size_t n)
                                         _mm256_loadu_ps(b + i + k));                        \
                 else if (W)                                                                 \
                     v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i + k));                       \
-                _mm256_storeu_ps(yr + i + k, v);                                            \
+                if (NT)                                                                     \
+                    _mm256_stream_ps(yr + i + k, v);                                        \
+                else                                                                        \
+                    _mm256_storeu_ps(yr + i + k, v);                                        \
             }                                                                               \
         for (; i + 8 <= dim; i += 8) {                                                      \
             __m256 v = _mm256_loadu_ps(xr + i);                                             \
@@ -148,16 +176,28 @@ static float rd(const float *x, size_t n)
 
 static void rw(float *y, const float *x, const float *w, const float *b, size_t rows, size_t dim)
 {
+    const int nt = nt_job(y, rows, dim);
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * dim;
         float *yr = y + r * dim;
-        if (w && b)
-            RW_ROW(1, 1);
-        else if (w)
-            RW_ROW(1, 0);
-        else
-            RW_ROW(0, 0);
+        if (nt) {
+            if (w && b)
+                RW_ROW(1, 1, 1);
+            else if (w)
+                RW_ROW(1, 0, 1);
+            else
+                RW_ROW(0, 0, 1);
+        } else {
+            if (w && b)
+                RW_ROW(1, 1, 0);
+            else if (w)
+                RW_ROW(1, 0, 0);
+            else
+                RW_ROW(0, 0, 0);
+        }
     }
+    if (nt)
+        _mm_sfence();
 }
 
 static void cp(float *dst, const float *src, size_t n)

@@ -4,7 +4,8 @@
  * For every shape (op x dim x rows x threads) it measures, in one process, on the same
  * pre-allocated and pre-touched buffers:
  *   - the memory floors: a read-only pass over x ("floor-rd") and a pass that reads x, w, b and
- *     writes y ("floor", the least any norm moves), written with AVX-512/AVX2 intrinsics;
+ *     writes y ("floor", the least any norm moves), written with AVX-512/AVX2 intrinsics, with
+ *     non-temporal stores for DRAM-sized jobs as libnorm's kernels then use;
  *   - every libnorm tier this CPU supports, through the internal per-tier tables, and the
  *     dispatched public API ("api", with libnorm_opts ith/nth);
  *   - the baselines: a naive two-pass float implementation, ggml's CPU algorithm (norm node, then
@@ -706,7 +707,8 @@ static void usage(FILE *f)
 "  --help\n"
 "\n"
 "Rows of the table: floor-rd (read-only pass over x), floor (reads x, w, b, writes y: the least\n"
-"any norm moves; AVX-512/AVX2 intrinsics), every libnorm tier through its internal table, api\n"
+"any norm moves; AVX-512/AVX2 intrinsics, non-temporal stores for a job whose x and y span\n"
+"32 MiB or more, as libnorm), every libnorm tier through its internal table, api\n"
 "(the dispatched public entry point, libnorm_opts ith/nth), naive (two-pass float), ggml (its\n"
 "CPU algorithm: norm node then mul and add nodes, barriers between), onednn (oneDNN 2.6 layer\n"
 "normalization, one primitive per thread over its rows; it has no RMSNorm).\n"

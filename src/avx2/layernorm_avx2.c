@@ -6,8 +6,11 @@
  *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
  * Short rows are taken two at a time, so that the two rows' dependency chains (reduction, lane
- * total, the scalar finishing code) overlap.
+ * total, the scalar finishing code) overlap. Streaming jobs (norm_stream_job()) write y with
+ * non-temporal stores.
  */
+#include <stdint.h>
+
 #include "norm_avx2.h"
 
 /* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
@@ -37,29 +40,45 @@ static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size
     return r;
 }
 
-/* Pass 3 over one row; hw / hb are compile-time flags (weight / bias present). */
+/* Pass 3 over one row; hw / hb (weight / bias present) and nt (non-temporal stores for y past
+ * its first 32-byte boundary; norm_stream_job()) are compile-time flags. */
 NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, const float *b,
-                                  size_t n, float m0f, float mlof, float rf, int hw, int hb)
+                                  size_t n, float m0f, float mlof, float rf, int hw, int hb,
+                                  int nt)
 {
     const __m256 m0 = _mm256_set1_ps(m0f), mlo = _mm256_set1_ps(mlof), r = _mm256_set1_ps(rf);
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
 #define LN_T_(v) _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps((v), m0), mlo), r)
 #define LN_W_(i) (hw ? _mm256_loadu_ps(w + (i)) : one)
 #define LN_B_(i) (hb ? _mm256_loadu_ps(b + (i)) : zero)
+#define LN_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
     size_t i = 0;
+    if (nt) {
+        /* The elements before y's first 32-byte boundary, with a masked store. */
+        size_t h = ((32u - ((uintptr_t)y & 31u)) & 31u) / 4u;
+        if (h > n)
+            h = n;
+        if (h) {
+            __m256i m = norm_mask_avx2((ptrdiff_t)h);
+            __m256 t = LN_T_(_mm256_maskload_ps(x, m));
+            t = _mm256_fmadd_ps(t, hw ? _mm256_maskload_ps(w, m) : one,
+                                hb ? _mm256_maskload_ps(b, m) : zero);
+            _mm256_maskstore_ps(y, m, t);
+            i = h;
+        }
+    }
     for (; n - i >= 32; i += 32) {
         __m256 t0 = LN_T_(_mm256_loadu_ps(x + i));
         __m256 t1 = LN_T_(_mm256_loadu_ps(x + i + 8));
         __m256 t2 = LN_T_(_mm256_loadu_ps(x + i + 16));
         __m256 t3 = LN_T_(_mm256_loadu_ps(x + i + 24));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(t0, LN_W_(i), LN_B_(i)));
-        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(t1, LN_W_(i + 8), LN_B_(i + 8)));
-        _mm256_storeu_ps(y + i + 16, _mm256_fmadd_ps(t2, LN_W_(i + 16), LN_B_(i + 16)));
-        _mm256_storeu_ps(y + i + 24, _mm256_fmadd_ps(t3, LN_W_(i + 24), LN_B_(i + 24)));
+        LN_ST_(y + i, _mm256_fmadd_ps(t0, LN_W_(i), LN_B_(i)));
+        LN_ST_(y + i + 8, _mm256_fmadd_ps(t1, LN_W_(i + 8), LN_B_(i + 8)));
+        LN_ST_(y + i + 16, _mm256_fmadd_ps(t2, LN_W_(i + 16), LN_B_(i + 16)));
+        LN_ST_(y + i + 24, _mm256_fmadd_ps(t3, LN_W_(i + 24), LN_B_(i + 24)));
     }
     for (; n - i >= 8; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(LN_T_(_mm256_loadu_ps(x + i)), LN_W_(i),
-                                                LN_B_(i)));
+        LN_ST_(y + i, _mm256_fmadd_ps(LN_T_(_mm256_loadu_ps(x + i)), LN_W_(i), LN_B_(i)));
     if (i < n) {
         __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
         __m256 t = LN_T_(_mm256_maskload_ps(x + i, m));
@@ -70,6 +89,7 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
 #undef LN_T_
 #undef LN_W_
 #undef LN_B_
+#undef LN_ST_
 }
 
 /* Per-row statistics after pass 2 (or the rare flag). */
@@ -90,7 +110,7 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(double s0, ln_sums_avx2 s, float m
 
 /* Pass 3 (or the rare path) and the optional statistics of one row. */
 NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats_avx2 *st,
-                                   int hw, int hb)
+                                   int hw, int hb, int nt)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -99,14 +119,14 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats
                                 j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL);
         return;
     }
-    ln_out_avx2(y, x, j->w, j->b, j->dim, st->m0, st->mlo, st->rstd, hw, hb);
+    ln_out_avx2(y, x, j->w, j->b, j->dim, st->m0, st->mlo, st->rstd, hw, hb, nt);
     if (j->mean)
         j->mean[row] = st->mean;
     if (j->rstd)
         j->rstd[row] = st->rstd;
 }
 
-NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb)
+NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
@@ -124,8 +144,8 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb)
             ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
             ln_stats_avx2 sta = ln_finish_avx2(sa0, sa, ma0, inv_n, j->eps);
             ln_stats_avx2 stb = ln_finish_avx2(sb0, sb, mb0, inv_n, j->eps);
-            ln_emit_avx2(j, row, &sta, hw, hb);
-            ln_emit_avx2(j, row + 1, &stb, hw, hb);
+            ln_emit_avx2(j, row, &sta, hw, hb, nt);
+            ln_emit_avx2(j, row + 1, &stb, hw, hb, nt);
         }
     }
     for (; row < j->rows; row++) {
@@ -135,26 +155,54 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb)
         float m0 = norm_ln_m0(x0, s0, inv_n);
         ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
         ln_stats_avx2 st = ln_finish_avx2(s0, s, m0, inv_n, j->eps);
-        ln_emit_avx2(j, row, &st, hw, hb);
+        ln_emit_avx2(j, row, &st, hw, hb, nt);
     }
 }
 
-static void ln_wb_avx2(const norm_job *j) { ln_rows_avx2(j, 1, 1); }
-static void ln_w_avx2(const norm_job *j) { ln_rows_avx2(j, 1, 0); }
-static void ln_b_avx2(const norm_job *j) { ln_rows_avx2(j, 0, 1); }
-static void ln_none_avx2(const norm_job *j) { ln_rows_avx2(j, 0, 0); }
+/* The weight/bias variants, each with ordinary or (streaming jobs) non-temporal stores. */
+static void ln_wb_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        ln_rows_avx2(j, 1, 1, 1);
+    else
+        ln_rows_avx2(j, 1, 1, 0);
+}
+static void ln_w_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        ln_rows_avx2(j, 1, 0, 1);
+    else
+        ln_rows_avx2(j, 1, 0, 0);
+}
+static void ln_b_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        ln_rows_avx2(j, 0, 1, 1);
+    else
+        ln_rows_avx2(j, 0, 1, 0);
+}
+static void ln_none_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        ln_rows_avx2(j, 0, 0, 1);
+    else
+        ln_rows_avx2(j, 0, 0, 0);
+}
 
 void norm_layernorm_f32_avx2(const norm_job *j)
 {
+    const int nt = norm_stream_job(j);
     if (j->w) {
         if (j->b)
-            ln_wb_avx2(j);
+            ln_wb_avx2(j, nt);
         else
-            ln_w_avx2(j);
+            ln_w_avx2(j, nt);
     } else {
         if (j->b)
-            ln_b_avx2(j);
+            ln_b_avx2(j, nt);
         else
-            ln_none_avx2(j);
+            ln_none_avx2(j, nt);
     }
+    if (nt)
+        _mm_sfence();
 }

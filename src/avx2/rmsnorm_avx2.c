@@ -5,7 +5,10 @@
  *   pass 2: y = (x * rstd) * w           (y = x * rstd when w is NULL)
  * Short rows are software-pipelined: pass 1 of the next row is issued before pass 2 of the
  * current one, so the next reduction overlaps the current row's lane total, sqrt and division.
+ * Streaming jobs (norm_stream_job()) write y with non-temporal stores.
  */
+#include <stdint.h>
+
 #include "norm_avx2.h"
 
 /* Rows of up to this many floats are pipelined (two rows' x plus w and y stay in a 48 KiB L1D
@@ -23,26 +26,41 @@ static __attribute__((noinline)) double rms_pass1_avx2(const float *x, size_t n)
     return s;
 }
 
-/* Pass 2 over one row; hw is a compile-time flag (weight present). */
+/* Pass 2 over one row; hw (weight present) and nt (non-temporal stores past y's first 32-byte
+ * boundary) are compile-time flags. */
 NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
-                                   int hw)
+                                   int hw, int nt)
 {
     const __m256 r = _mm256_set1_ps(rf);
 #define RMS_Y_(v, i) (hw ? _mm256_mul_ps(_mm256_mul_ps((v), r), _mm256_loadu_ps(w + (i))) \
                          : _mm256_mul_ps((v), r))
+#define RMS_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
     size_t i = 0;
+    if (nt) {
+        size_t h = ((32u - ((uintptr_t)y & 31u)) & 31u) / 4u;
+        if (h > n)
+            h = n;
+        if (h) {
+            __m256i m = norm_mask_avx2((ptrdiff_t)h);
+            __m256 t = _mm256_mul_ps(_mm256_maskload_ps(x, m), r);
+            if (hw)
+                t = _mm256_mul_ps(t, _mm256_maskload_ps(w, m));
+            _mm256_maskstore_ps(y, m, t);
+            i = h;
+        }
+    }
     for (; n - i >= 32; i += 32) {
         __m256 t0 = RMS_Y_(_mm256_loadu_ps(x + i), i);
         __m256 t1 = RMS_Y_(_mm256_loadu_ps(x + i + 8), i + 8);
         __m256 t2 = RMS_Y_(_mm256_loadu_ps(x + i + 16), i + 16);
         __m256 t3 = RMS_Y_(_mm256_loadu_ps(x + i + 24), i + 24);
-        _mm256_storeu_ps(y + i, t0);
-        _mm256_storeu_ps(y + i + 8, t1);
-        _mm256_storeu_ps(y + i + 16, t2);
-        _mm256_storeu_ps(y + i + 24, t3);
+        RMS_ST_(y + i, t0);
+        RMS_ST_(y + i + 8, t1);
+        RMS_ST_(y + i + 16, t2);
+        RMS_ST_(y + i + 24, t3);
     }
     for (; n - i >= 8; i += 8)
-        _mm256_storeu_ps(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
+        RMS_ST_(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
     if (i < n) {
         __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
         __m256 t = _mm256_mul_ps(_mm256_maskload_ps(x + i, m), r);
@@ -51,11 +69,12 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         _mm256_maskstore_ps(y + i, m, t);
     }
 #undef RMS_Y_
+#undef RMS_ST_
 }
 
 /* Pass 2 (or the rare path) and the optional rstd of one row, after pass 1 gave s2. */
 NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, double s2, double inv_n,
-                                    int hw)
+                                    int hw, int nt)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -64,12 +83,12 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, double s2, do
         norm_rmsnorm_row_rare(y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
         return;
     }
-    rms_out_avx2(y, x, j->w, j->dim, rstd, hw);
+    rms_out_avx2(y, x, j->w, j->dim, rstd, hw, nt);
     if (j->rstd)
         j->rstd[row] = rstd;
 }
 
-NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw)
+NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
@@ -79,22 +98,37 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw)
         double s = rms_pass1_avx2(j->x, n);
         for (size_t row = 0; row < j->rows; row++) {
             double next = row + 1 < j->rows ? rms_pass1_avx2(j->x + (row + 1) * j->xs, n) : 0.0;
-            rms_emit_avx2(j, row, s, inv_n, hw);
+            rms_emit_avx2(j, row, s, inv_n, hw, nt);
             s = next;
         }
         return;
     }
     for (size_t row = 0; row < j->rows; row++)
-        rms_emit_avx2(j, row, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw);
+        rms_emit_avx2(j, row, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
 }
 
-static void rms_w_avx2(const norm_job *j) { rms_rows_avx2(j, 1); }
-static void rms_none_avx2(const norm_job *j) { rms_rows_avx2(j, 0); }
+static void rms_w_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        rms_rows_avx2(j, 1, 1);
+    else
+        rms_rows_avx2(j, 1, 0);
+}
+static void rms_none_avx2(const norm_job *j, int nt)
+{
+    if (nt)
+        rms_rows_avx2(j, 0, 1);
+    else
+        rms_rows_avx2(j, 0, 0);
+}
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)
 {
+    const int nt = norm_stream_job(j);
     if (j->w)
-        rms_w_avx2(j);
+        rms_w_avx2(j, nt);
     else
-        rms_none_avx2(j);
+        rms_none_avx2(j, nt);
+    if (nt)
+        _mm_sfence();
 }
