@@ -95,19 +95,30 @@ static void rw(float *y, const float *x, const float *w, const float *b, size_t 
         _mm_sfence();
 }
 
+/* DRAM copy, as a large memcpy does it: non-temporal stores when dst is 64-byte aligned. */
 static void cp(float *dst, const float *src, size_t n)
 {
     size_t i = 0;
+    const int nt = ((uintptr_t)dst & 63) == 0;
     for (; i + 64 <= n; i += 64) {
         __m512 a = _mm512_loadu_ps(src + i), b = _mm512_loadu_ps(src + i + 16);
         __m512 c = _mm512_loadu_ps(src + i + 32), d = _mm512_loadu_ps(src + i + 48);
-        _mm512_storeu_ps(dst + i, a);
-        _mm512_storeu_ps(dst + i + 16, b);
-        _mm512_storeu_ps(dst + i + 32, c);
-        _mm512_storeu_ps(dst + i + 48, d);
+        if (nt) {
+            _mm512_stream_ps(dst + i, a);
+            _mm512_stream_ps(dst + i + 16, b);
+            _mm512_stream_ps(dst + i + 32, c);
+            _mm512_stream_ps(dst + i + 48, d);
+        } else {
+            _mm512_storeu_ps(dst + i, a);
+            _mm512_storeu_ps(dst + i + 16, b);
+            _mm512_storeu_ps(dst + i + 32, c);
+            _mm512_storeu_ps(dst + i + 48, d);
+        }
     }
     for (; i < n; i++)
         dst[i] = src[i];
+    if (nt)
+        _mm_sfence();
 }
 
 void nb_floor_avx512(nb_floor_fns *f)
@@ -200,19 +211,30 @@ static void rw(float *y, const float *x, const float *w, const float *b, size_t 
         _mm_sfence();
 }
 
+/* DRAM copy, as a large memcpy does it: non-temporal stores when dst is 32-byte aligned. */
 static void cp(float *dst, const float *src, size_t n)
 {
     size_t i = 0;
+    const int nt = ((uintptr_t)dst & 31) == 0;
     for (; i + 32 <= n; i += 32) {
         __m256 a = _mm256_loadu_ps(src + i), b = _mm256_loadu_ps(src + i + 8);
         __m256 c = _mm256_loadu_ps(src + i + 16), d = _mm256_loadu_ps(src + i + 24);
-        _mm256_storeu_ps(dst + i, a);
-        _mm256_storeu_ps(dst + i + 8, b);
-        _mm256_storeu_ps(dst + i + 16, c);
-        _mm256_storeu_ps(dst + i + 24, d);
+        if (nt) {
+            _mm256_stream_ps(dst + i, a);
+            _mm256_stream_ps(dst + i + 8, b);
+            _mm256_stream_ps(dst + i + 16, c);
+            _mm256_stream_ps(dst + i + 24, d);
+        } else {
+            _mm256_storeu_ps(dst + i, a);
+            _mm256_storeu_ps(dst + i + 8, b);
+            _mm256_storeu_ps(dst + i + 16, c);
+            _mm256_storeu_ps(dst + i + 24, d);
+        }
     }
     for (; i < n; i++)
         dst[i] = src[i];
+    if (nt)
+        _mm_sfence();
 }
 
 void nb_floor_avx2(nb_floor_fns *f)

@@ -1575,16 +1575,16 @@ static void summary(void)
     if (r)                                                                                  \
         printf("; worst " fmt " at %s dim %zu rows %zu thr %u", v, op_names[r->op], r->dim,   \
                r->rows, r->thr)
-    printf("  >= 90%% of the floor: %d/%d shapes %s", n - nf, n, nf ? "MISS" : "ok");
+    printf("  >= 90%% of the floor: %d of %d shapes met%s", n - nf, n, nf ? " (MISS)" : "");
     WORST(wf, "%.0f%%", wf->pct_floor);
     printf("\n  >= 1.6x oneDNN:      ");
     if (nd) {
-        printf("%d/%d shapes %s", nd - ndf, nd, ndf ? "MISS" : "ok");
+        printf("%d of %d shapes met%s", nd - ndf, nd, ndf ? " (MISS)" : "");
         WORST(wd, "%.2fx", wd->sp[2]);
     } else {
         printf("%s", HAVE_DNNL ? "no LayerNorm shapes measured" : "oneDNN not built");
     }
-    printf("\n  >= 6x ggml:          %d/%d shapes %s", ng - ngf, ng, ngf ? "MISS" : "ok");
+    printf("\n  >= 6x ggml:          %d of %d shapes met%s", ng - ngf, ng, ngf ? " (MISS)" : "");
     WORST(wg, "%.2fx", wg->sp[1]);
     printf("\n");
     if (nstall)
@@ -1900,7 +1900,8 @@ int main(int argc, char **argv)
     double t_start = now_ns();
     alloc_buffers();
     measure_copy();
-    printf("DRAM copy bandwidth (read + write, %zu MiB, best repetition):", (g_dram_bytes >> 20));
+    printf("DRAM copy bandwidth (read + non-temporal write, %zu MiB, best repetition):",
+           (g_dram_bytes >> 20));
     for (int i = 0; i < opt.thr.n; i++)
         printf(" %zu thr %.1f GB/s%s", opt.thr.v[i], g_copy_gbps[opt.thr.v[i]],
                i + 1 < opt.thr.n ? "," : "");
