@@ -22,10 +22,14 @@
  *   Across lanes (in double). v[l] = (double)hi[l] + (double)lo[l]; then v[l] += v[l + h] for
  *   l < h, h = 8, 4, 2, 1; the total is v[0]. norm_lanes_total() below is the definition.
  *
- *   LayerNorm, per row (x0 = x[0], inv_n = 1.0 / n in double):
- *     pass 1: s0 = total of leaves (x - x0)                       m0 = (float)(x0 + s0*inv_n)
+ *   LayerNorm, per row (x0 = x[0], inv_n = 1.0 / n in double, k = min(n, NORM_LN_PROBE),
+ *   inv_k = 1.0 / k in double):
+ *     pass 1: s0 = total of leaves (x - x0) over the first k
+ *             elements only (the probe)                           m0 = (float)(x0 + s0*inv_k)
  *     pass 2: s1 = total of leaves d = (x - m0),
  *             s2 = total of squares of d                          norm_ln_finish(): mlo, rstd
+ *             When m0 is too far from the mean (mlo^2 > var/4: rows whose probe is not like
+ *             the rest), pass 2 is done once more around m0 = (float)(m0 + mlo).
  *     pass 3: y = fmaf(((x - m0) - mlo) * rstd, w, b)             (w = 1, b = 0 when NULL)
  *   RMSNorm, per row:
  *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
@@ -46,6 +50,7 @@
 #define NORM_LEAVES 32
 #define NORM_BLOCK (NORM_LANES * NORM_LEAVES)
 #define NORM_RARE_MIN 0x1p-64
+#define NORM_LN_PROBE NORM_BLOCK
 
 #if defined(__GNUC__)
 #define NORM_HIDDEN __attribute__((visibility("hidden")))
@@ -158,27 +163,45 @@ static inline void norm_fold(float *hi, float *lo, float s)
     *hi = t;
 }
 
-/* LayerNorm pass 1 -> the float part of the mean. */
-static inline float norm_ln_m0(float x0, double s0, double inv_n)
+/* LayerNorm pass 1 covers the first norm_ln_probe(n) elements of a row. */
+static inline size_t norm_ln_probe(size_t n)
 {
-    return (float)((double)x0 + s0 * inv_n);
+    return n < NORM_LN_PROBE ? n : NORM_LN_PROBE;
 }
 
-/* LayerNorm statistics after pass 2. Returns 0 with *mlo / *rstd (and *mean_out, the mean
- * rounded to float) set, or 1 when the row must take the rare path. */
+/* LayerNorm pass 1 -> the float part of the mean (inv_k = 1.0 / norm_ln_probe(n)). */
+static inline float norm_ln_m0(float x0, double s0, double inv_k)
+{
+    return (float)((double)x0 + s0 * inv_k);
+}
+
+/* norm_ln_finish() results. */
+enum { NORM_LN_OK = 0, NORM_LN_RARE = 1, NORM_LN_AGAIN = 2 };
+
+/* LayerNorm statistics after pass 2 around m0 (again: this is the repeated pass 2). Returns
+ * NORM_LN_OK with *mlo / *rstd (and *mean_out, the mean rounded to float) set; NORM_LN_RARE when
+ * the row must take the rare path; or, after the first pass 2 only, NORM_LN_AGAIN with *m0_next
+ * set: m0 is further than half a standard deviation from the mean (the probe was not like the
+ * rest of the row), so var = s2/n - mlo^2 would cancel more than 1 bit in 4; pass 2 is then
+ * repeated around *m0_next and this called again with again = 1. */
 static inline int norm_ln_finish(double s0, double s1, double s2, float m0, double inv_n,
-                                 float eps, float *mlo, float *rstd, float *mean_out)
+                                 float eps, int again, float *mlo, float *rstd, float *mean_out,
+                                 float *m0_next)
 {
     if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX && fabs(s1) <= DBL_MAX && fabs(s0) <= DBL_MAX))
-        return 1;
+        return NORM_LN_RARE;
     double ml = s1 * inv_n;
     double var = s2 * inv_n - ml * ml;
+    if (!again && !(ml * ml <= 0.25 * var)) {
+        *m0_next = (float)((double)m0 + ml);
+        return NORM_LN_AGAIN;
+    }
     if (!(var > 0.0))
-        return 1;
+        return NORM_LN_RARE;
     *mlo = (float)ml;
     *rstd = (float)(1.0 / sqrt(var + (double)eps));
     *mean_out = (float)((double)m0 + ml);
-    return 0;
+    return NORM_LN_OK;
 }
 
 /* RMSNorm statistics after pass 1: 0 with *rstd set, or 1 for the rare path. */

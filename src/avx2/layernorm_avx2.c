@@ -1,8 +1,10 @@
 /*
  * LayerNorm, AVX2 + FMA tier. Bit-identical to norm_layernorm_f32_scalar (the canonical order in
  * norm_internal.h; the trees, fold and lane total in norm_avx2.h). Per row:
- *   pass 1: s0 = total of leaves (x - x[0])            -> m0 = norm_ln_m0()
- *   pass 2: s1, s2 = totals of (x - m0) and its squares -> norm_ln_finish() (or the rare path)
+ *   pass 1: s0 = total of leaves (x - x[0]) over the probe (the first min(n, 512))
+ *                                                       -> m0 = norm_ln_m0()
+ *   pass 2: s1, s2 = totals of (x - m0) and its squares -> norm_ln_finish() (pass 2 once more
+ *           around a better m0 when it asks for it, or the rare path)
  *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
  * Short rows are taken two at a time, so that the two rows' dependency chains (reduction, lane
@@ -98,13 +100,23 @@ typedef struct {
     int rare;
 } ln_stats_avx2;
 
-NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(double s0, ln_sums_avx2 s, float m0, double inv_n,
-                                              float eps)
+/* norm_ln_finish(), with the repeated pass 2 over x when it asks for one. */
+NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s0, ln_sums_avx2 s,
+                                              float m0, double inv_n, float eps)
 {
     ln_stats_avx2 st;
-    st.m0 = m0;
+    float m0_next = 0.0f;
     st.mlo = st.rstd = st.mean = 0.0f;
-    st.rare = norm_ln_finish(s0, s.s1, s.s2, m0, inv_n, eps, &st.mlo, &st.rstd, &st.mean);
+    int r = norm_ln_finish(s0, s.s1, s.s2, m0, inv_n, eps, 0, &st.mlo, &st.rstd, &st.mean,
+                           &m0_next);
+    if (r == NORM_LN_AGAIN) {
+        m0 = m0_next;
+        s = ln_pass2_avx2(x, n, m0);
+        r = norm_ln_finish(s0, s.s1, s.s2, m0, inv_n, eps, 1, &st.mlo, &st.rstd, &st.mean,
+                           &m0_next);
+    }
+    st.m0 = m0;
+    st.rare = r != NORM_LN_OK;
     return st;
 }
 
@@ -128,8 +140,8 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats
 
 NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
 {
-    const size_t n = j->dim;
-    const double inv_n = 1.0 / (double)n;
+    const size_t n = j->dim, k = norm_ln_probe(n);
+    const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
     if (n <= NORM_AVX2_LN_PAIR_MAX) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
@@ -137,13 +149,13 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         for (; j->rows - row >= 2; row += 2) {
             const float *xa = j->x + row * j->xs, *xb = xa + j->xs;
             const float xa0 = xa[0], xb0 = xb[0];
-            double sa0 = ln_pass1_avx2(xa, n, xa0);
-            double sb0 = ln_pass1_avx2(xb, n, xb0);
-            float ma0 = norm_ln_m0(xa0, sa0, inv_n), mb0 = norm_ln_m0(xb0, sb0, inv_n);
+            double sa0 = ln_pass1_avx2(xa, k, xa0);
+            double sb0 = ln_pass1_avx2(xb, k, xb0);
+            float ma0 = norm_ln_m0(xa0, sa0, inv_k), mb0 = norm_ln_m0(xb0, sb0, inv_k);
             ln_sums_avx2 sa = ln_pass2_avx2(xa, n, ma0);
             ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
-            ln_stats_avx2 sta = ln_finish_avx2(sa0, sa, ma0, inv_n, j->eps);
-            ln_stats_avx2 stb = ln_finish_avx2(sb0, sb, mb0, inv_n, j->eps);
+            ln_stats_avx2 sta = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps);
+            ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps);
             ln_emit_avx2(j, row, &sta, hw, hb, nt);
             ln_emit_avx2(j, row + 1, &stb, hw, hb, nt);
         }
@@ -151,10 +163,10 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     for (; row < j->rows; row++) {
         const float *x = j->x + row * j->xs;
         const float x0 = x[0];
-        double s0 = ln_pass1_avx2(x, n, x0);
-        float m0 = norm_ln_m0(x0, s0, inv_n);
+        double s0 = ln_pass1_avx2(x, k, x0);
+        float m0 = norm_ln_m0(x0, s0, inv_k);
         ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
-        ln_stats_avx2 st = ln_finish_avx2(s0, s, m0, inv_n, j->eps);
+        ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps);
         ln_emit_avx2(j, row, &st, hw, hb, nt);
     }
 }

@@ -2,8 +2,9 @@
  * LayerNorm, AVX-512 tier: the canonical order of src/norm_internal.h with 16 lanes per zmm
  * (helpers in norm_avx512.h), bit-identical to the scalar reference.
  *
- * Per row: pass 1 totals the leaves (x - x[0]) -> m0; pass 2 totals d = (x - m0) and d^2 in one
- * sweep -> norm_ln_finish() (or the shared rare path); pass 3 writes
+ * Per row: pass 1 totals the leaves (x - x[0]) of the probe (the first min(n, 512)) -> m0; pass 2
+ * totals d = (x - m0) and d^2 in one sweep -> norm_ln_finish() (which may ask for pass 2 once
+ * more around a better m0, or send the row to the shared rare path); pass 3 writes
  * y = fma((d - mlo) * rstd, w, b), with broadcast 1 / 0 for a NULL weight / bias.
  *
  * Scheduling (none of it changes an operation; every output is the scalar reference's):
@@ -207,13 +208,20 @@ typedef struct ln_mode_avx512 {
     int nt; /* non-temporal stores for y */
 } ln_mode_avx512;
 
-/* After pass 2: the statistics, then pass 3 or the rare path. */
+/* After pass 2: the statistics (and pass 2 once more when norm_ln_finish() asks for it), then
+ * pass 3 or the rare path. */
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
                                     float m0, float *mean, float *rstdp, int dst, int nt)
 {
-    float mlo, rstd, mo;
-    if (norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, &mlo, &rstd, &mo)) {
+    float mlo, rstd, mo, m0_next;
+    int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
+    if (st == NORM_LN_AGAIN) {
+        m0 = m0_next;
+        t = ln_pass2_avx512(x, y, n, m0, dst);
+        st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 1, &mlo, &rstd, &mo, &m0_next);
+    }
+    if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp);
         return;
     }
@@ -226,30 +234,32 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
 
 /* One row; dst = 1 stores d into y in pass 2 (y must not be x). */
 N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
-                             float eps, double inv_n, float *mean, float *rstdp, int dst, int nt)
+                             float eps, double inv_n, double inv_k, float *mean, float *rstdp,
+                             int dst, int nt)
 {
-    double s0 = total_sum_avx512(x, n, _mm512_set1_ps(x[0]));
-    float m0 = norm_ln_m0(x[0], s0, inv_n);
+    double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
+    float m0 = norm_ln_m0(x[0], s0, inv_k);
     dpair_avx512 t = ln_pass2_avx512(x, y, n, m0, dst);
     ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, dst, nt);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
- * either takes the rare path, both are finished one by one). */
+ * either needs pass 2 again or the rare path, both are finished one by one). */
 N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
                               const float *w, const float *b, size_t n, float eps, double inv_n,
-                              float *meana, float *rstda, float *meanb, float *rstdb, int dst,
-                              int nt)
+                              double inv_k, float *meana, float *rstda, float *meanb,
+                              float *rstdb, int dst, int nt)
 {
-    double sa0 = total_sum_avx512(xa, n, _mm512_set1_ps(xa[0]));
-    double sb0 = total_sum_avx512(xb, n, _mm512_set1_ps(xb[0]));
-    float ma0 = norm_ln_m0(xa[0], sa0, inv_n), mb0 = norm_ln_m0(xb[0], sb0, inv_n);
+    const size_t k = norm_ln_probe(n);
+    double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
+    double sb0 = total_sum_avx512(xb, k, _mm512_set1_ps(xb[0]));
+    float ma0 = norm_ln_m0(xa[0], sa0, inv_k), mb0 = norm_ln_m0(xb[0], sb0, inv_k);
     dpair_avx512 ta = ln_pass2_avx512(xa, ya, n, ma0, dst);
     dpair_avx512 tb = ln_pass2_avx512(xb, yb, n, mb0, dst);
-    float mla, ra, moa, mlb, rb, mob;
-    int rarea = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, &mla, &ra, &moa);
-    int rareb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, &mlb, &rb, &mob);
-    if (!(rarea | rareb)) {
+    float mla, ra, moa, mlb, rb, mob, unused;
+    int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
+    int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
+    if (sta == NORM_LN_OK && stb == NORM_LN_OK) {
         ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, dst, nt);
         if (meana)
             *meana = moa;
@@ -267,7 +277,7 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
 
 /* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
  * norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
-N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int dst,
+N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, double inv_k, int dst,
                                ln_mode_avx512 md)
 {
     const size_t n = j->dim;
@@ -275,24 +285,27 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int ds
     float *y[8];
     acc_avx512 a[8], q[8];
     float x0[8], m0[8], mlo[8], rstd[8], mean[8];
+    double s0a[8], s1a[8], s2a[8];
     for (int k = 0; k < 8; k++) {
         x[k] = j->x + (r + (size_t)k) * j->xs;
         y[k] = j->y + (r + (size_t)k) * j->ys;
         x0[k] = x[k][0];
     }
-    /* pass 1; m0 = (float)((double)x0 + s0 * inv_n) */
+    /* pass 1 over the probe; m0 = (float)((double)x0 + s0 * inv_k) */
+    const size_t np = norm_ln_probe(n);
     for (int k = 0; k < 8; k++)
-        a[k] = acc_sum_avx512(x[k], n, _mm512_set1_ps(x0[k]));
+        a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
     const __m512d vinv = _mm512_set1_pd(inv_n);
     const __m512d s0 = lanes_total8_avx512(a);
-    const __m256 vm0 = _mm512_cvtpd_ps(
-        _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)), _mm512_mul_pd(s0, vinv)));
+    const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
+                                                     _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
     _mm256_storeu_ps(m0, vm0);
     /* pass 2 */
     for (int k = 0; k < 8; k++)
         acc_ss_avx512(x[k], y[k], dst, n, _mm512_set1_ps(m0[k]), &a[k], &q[k]);
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
-    /* norm_ln_finish() */
+    /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
+     * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
     const __m512d dmax = _mm512_set1_pd(DBL_MAX);
     __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
                   _mm512_cmp_pd_mask(s2, dmax, _CMP_LE_OQ) &
@@ -300,7 +313,14 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int ds
                   _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
     const __m512d ml = _mm512_mul_pd(s1, vinv);
     const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
+    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml), _mm512_mul_pd(_mm512_set1_pd(0.25), var),
+                             _CMP_LE_OQ);
     ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+    if (ok != 0xFF) {
+        _mm512_storeu_pd(s0a, s0);
+        _mm512_storeu_pd(s1a, s1);
+        _mm512_storeu_pd(s2a, s2);
+    }
     const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
     _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
     _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
@@ -313,13 +333,15 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int ds
             continue;
         }
         for (int h = k; h < k + 2; h++) {
-            if ((ok >> h) & 1u)
+            if ((ok >> h) & 1u) {
                 ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], dst,
                                   md.nt);
-            else
-                norm_layernorm_row_rare(y[h], x[h], j->w, j->b, n, j->eps,
-                                        j->mean ? j->mean + r + h : NULL,
-                                        j->rstd ? j->rstd + r + h : NULL);
+            } else {
+                dpair_avx512 t = {s1a[h], s2a[h]};
+                ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, s0a[h], t, m0[h],
+                                     j->mean ? j->mean + r + h : NULL,
+                                     j->rstd ? j->rstd + r + h : NULL, dst, md.nt);
+            }
         }
     }
     for (int k = 0; k < 8; k++) {
@@ -336,22 +358,22 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, double inv_n, int ds
 N5_INLINE void ln_rows_avx512(const norm_job *j, int dst, ln_mode_avx512 md)
 {
     const size_t n = j->dim;
-    const double inv_n = 1.0 / (double)n;
+    const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     float *const mean = j->mean, *const rstd = j->rstd;
     size_t r = 0;
     if (n <= LN_BATCH_MAX)
         for (; r + 8 <= j->rows; r += 8)
-            ln_rows8_avx512(j, r, inv_n, dst, md);
+            ln_rows8_avx512(j, r, inv_n, inv_k, dst, md);
     const int pairs = n <= LN_PAIR_MAX || j->w || j->b;
     for (; pairs && r + 2 <= j->rows; r += 2) {
         const float *xa = j->x + r * j->xs;
         float *ya = j->y + r * j->ys;
-        ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n,
+        ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
                        mean ? mean + r : NULL, rstd ? rstd + r : NULL,
                        mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL, dst, md.nt);
     }
     for (; r < j->rows; r++)
-        ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n,
+        ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
                       mean ? mean + r : NULL, rstd ? rstd + r : NULL, dst, md.nt);
 }
 

@@ -2,8 +2,9 @@
  * LayerNorm, AArch64 AdvSIMD. Bit-identical to norm_layernorm_f32_scalar (the canonical order:
  * src/norm_internal.h and src/neon/norm_neon.h).
  *
- * Per row: pass 1, s0 = total of (x - x[0]) -> m0; pass 2 (one pass), s1 = total of (x - m0) and
- * s2 = total of its squares -> norm_ln_finish() (or the shared rare path); pass 3,
+ * Per row: pass 1, s0 = total of (x - x[0]) over the probe (the first min(n, 512) elements) -> m0;
+ * pass 2 (one pass), s1 = total of (x - m0) and s2 = total of its squares -> norm_ln_finish()
+ * (once more around a better m0 if it says so, or the shared rare path); pass 3,
  * y = fma(((x - m0) - mlo) * rstd, w, b) with w = 1, b = +0 when NULL (an FMA with constant
  * vectors: fma(t, w, +0) differs from t*w in the sign of zero).
  */
@@ -67,16 +68,26 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
 }
 
 static void ln_row(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
-                   double inv_n, float *mean, float *rstd)
+                   double inv_n, double inv_k, float *mean, float *rstd)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
     double s0, s1, s2;
-    neon_reduce(x, n, tail, r, x[0], NEON_K_SUM, &s0, NULL);
-    float m0 = norm_ln_m0(x[0], s0, inv_n);
+    /* pass 1 over the probe: the whole row, or its first block (no partial leaf row then) */
+    if (n <= NORM_LN_PROBE)
+        neon_reduce(x, n, tail, r, x[0], NEON_K_SUM, &s0, NULL);
+    else
+        neon_reduce(x, NORM_LN_PROBE, tail, 0, x[0], NEON_K_SUM, &s0, NULL);
+    float m0 = norm_ln_m0(x[0], s0, inv_k);
     neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
-    float mlo, rs, mo;
-    if (norm_ln_finish(s0, s1, s2, m0, inv_n, eps, &mlo, &rs, &mo)) {
+    float mlo, rs, mo, m0_next;
+    int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &rs, &mo, &m0_next);
+    if (st == NORM_LN_AGAIN) {
+        m0 = m0_next;
+        neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
+        st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &rs, &mo, &m0_next);
+    }
+    if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
     }
@@ -99,8 +110,8 @@ static void ln_row(float *y, const float *x, const float *w, const float *b, siz
 
 void norm_layernorm_f32_neon(const norm_job *j)
 {
-    double inv_n = 1.0 / (double)j->dim;
+    double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     for (size_t r = 0; r < j->rows; r++)
-        ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
+        ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
                j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
 }

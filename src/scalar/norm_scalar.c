@@ -59,14 +59,20 @@ static void canon_reduce(const float *x, size_t n, float shift, double *sum, dou
 }
 
 static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
-                          float eps, double inv_n, float *mean, float *rstd)
+                          float eps, double inv_n, double inv_k, float *mean, float *rstd)
 {
     double s0, s1, s2;
-    canon_reduce(x, n, x[0], &s0, NULL);
-    float m0 = norm_ln_m0(x[0], s0, inv_n);
+    canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL);
+    float m0 = norm_ln_m0(x[0], s0, inv_k);
     canon_reduce(x, n, m0, &s1, &s2);
-    float mlo, r, mo;
-    if (norm_ln_finish(s0, s1, s2, m0, inv_n, eps, &mlo, &r, &mo)) {
+    float mlo, r, mo, m0_next;
+    int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &r, &mo, &m0_next);
+    if (st == NORM_LN_AGAIN) {
+        m0 = m0_next;
+        canon_reduce(x, n, m0, &s1, &s2);
+        st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &r, &mo, &m0_next);
+    }
+    if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
     }
@@ -100,10 +106,10 @@ static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, floa
 
 void norm_layernorm_f32_scalar(const norm_job *j)
 {
-    double inv_n = 1.0 / (double)j->dim;
+    double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     for (size_t r = 0; r < j->rows; r++)
         layernorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
-                      j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
+                      inv_k, j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
 }
 
 void norm_rmsnorm_f32_scalar(const norm_job *j)

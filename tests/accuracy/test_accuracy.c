@@ -373,6 +373,27 @@ static void gen_small_var(data *d, int k)
     d->eps = eps_set[(k / 2) % 3];
 }
 
+/* LayerNorm's pass 1 looks at the first 512 elements only (the probe): rows whose probe is unlike
+ * the rest (a step at 1/8 .. 1/2 of the row, a ramp, the large values all past the probe) make
+ * m0 miss the mean by several standard deviations, and pass 2 must run again. */
+static void gen_probe_miss(data *d, int k)
+{
+    static const size_t dims[4] = {1024, 4096, 600, 16384};
+    data_alloc(d, 2, k < 4 ? dims[k] : 513 + rng_below(20000));
+    for (size_t r = 0; r < d->rows; r++) {
+        float *x = d->x + r * d->n;
+        double a = 10.0 * rng_normal(), step = sign() * pow(10.0, 6.0 * rng_uniform() - 2.0);
+        double noise = pow(10.0, 2.0 * rng_uniform() - 3.0);
+        size_t at = d->n / (2u << (k % 3));
+        for (size_t i = 0; i < d->n; i++) {
+            double v = (k + r) % 2 ? a + (i < at ? 0.0 : step) : a + step * (double)i / d->n;
+            x[i] = (float)(v + noise * rng_normal());
+        }
+    }
+    random_wb(d, k);
+    d->eps = eps_set[k % 3];
+}
+
 static const family families[] = {
     {"randn", 48, 16, gen_randn},
     {"uniform", 48, 16, gen_uniform},
@@ -388,6 +409,7 @@ static const family families[] = {
     {"huge outlier x[0]", 24, 8, gen_outlier0},
     {"wide 1e-30..1e30", 24, 8, gen_wide},
     {"small var vs eps", 48, 16, gen_small_var},
+    {"probe unlike the row", 24, 8, gen_probe_miss},
 };
 #define N_FAM (sizeof(families) / sizeof(families[0]))
 
