@@ -249,7 +249,8 @@ N5_TSS(32, 16)
     unsigned high = k - low;                                                                   \
     size_t qo = (size_t)high * 16;                                                             \
     /* Loaded in ascending address order (hardware prefetchers follow ascending streams),     \
-     * then joined from the smallest subtree up. */                                           \
+     * then joined from the smallest subtree up. (A subtree variable is only read when it was \
+     * computed; "undefined" spares zeroing it.) */                                           \
     TYPE a16 = ZERO, a8 = ZERO, a4 = ZERO, a2 = ZERO, acc;                                     \
     if (high & 16u)                                                                            \
         a16 = CALL(16, 0, 0);                                                                  \
@@ -281,17 +282,17 @@ N5_TSS(32, 16)
 #define N5_CALL_SQ(N, OFF, MK) tsq##N##_avx512(p + (OFF), m, MK, 0)
 #define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(p + (OFF), N5_O(OFF), st, c, nc, m, MK, 0)
 #define N5_JOIN_SS(U, V) ss_join_avx512(U, V, 0)
-#define N5_SS_ZERO ((ss_avx512){_mm512_setzero_ps(), _mm512_setzero_ps()})
+#define N5_SS_ZERO ((ss_avx512){_mm512_undefined_ps(), _mm512_undefined_ps()})
 
 N5_INLINE __m512 psum_avx512(const float *p, size_t rem, __m512 c, __m512 nc)
 {
     const __mmask16 m = tail_mask_avx512(rem);
-    N5_PARTIAL_BODY(__m512, _mm512_setzero_ps(), N5_CALL_SUM, _mm512_add_ps)
+    N5_PARTIAL_BODY(__m512, _mm512_undefined_ps(), N5_CALL_SUM, _mm512_add_ps)
 }
 N5_INLINE __m512 psq_avx512(const float *p, size_t rem)
 {
     const __mmask16 m = tail_mask_avx512(rem);
-    N5_PARTIAL_BODY(__m512, _mm512_setzero_ps(), N5_CALL_SQ, _mm512_add_ps)
+    N5_PARTIAL_BODY(__m512, _mm512_undefined_ps(), N5_CALL_SQ, _mm512_add_ps)
 }
 N5_INLINE ss_avx512 pss_avx512(const float *p, float *o, int st, size_t rem, __m512 c,
                                __m512 nc)

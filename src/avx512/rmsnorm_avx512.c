@@ -103,9 +103,8 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
 
 /* Eight rows r .. r+7 at once (short rows). Lane k computes exactly norm_rms_finish() of row k:
  * rare unless RARE_MIN <= s2 <= DBL_MAX, rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps)). */
-N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, double inv_n, int nt)
+N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv_n, int nt)
 {
-    const size_t n = j->dim;
     const float *x[8];
     float *y[8];
     acc_avx512 a[8];
@@ -139,9 +138,18 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
     const double inv_n = 1.0 / (double)n;
     float *const rstd = j->rstd;
     size_t r = 0;
-    if (n <= RMS_BATCH_MAX)
-        for (; r + 8 <= j->rows; r += 8)
-            rms_rows8_avx512(j, r, inv_n, nt);
+    if (n <= RMS_BATCH_MAX) {
+        /* dims 64 and 128 get their own copy with n a constant (as in layernorm_avx512.c) */
+#define RMS_BATCHES(N)                                                                         \
+    for (; r + 8 <= j->rows; r += 8)                                                           \
+    rms_rows8_avx512(j, r, (N), inv_n, nt)
+        switch (n) {
+        case 64: RMS_BATCHES(64); break;
+        case 128: RMS_BATCHES(128); break;
+        default: RMS_BATCHES(n); break;
+        }
+#undef RMS_BATCHES
+    }
     if (n <= RMS_PAIR_MAX) {
         /* Two rows at a time; each computes exactly what the single-row loop computes. */
         for (; r + 2 <= j->rows; r += 2) {
