@@ -5,7 +5,7 @@
  * Per row: pass 1 totals the leaves (x - x[0]) of the probe (the first min(n, 512)) -> m0; pass 2
  * totals d = (x - m0) and d^2 in one sweep -> norm_ln_finish() (which may ask for pass 2 once
  * more around a better m0, or send the row to the shared rare path); pass 3 writes
- * y = fma((d - mlo) * rstd, w, b), with broadcast 1 / 0 for a NULL weight / bias.
+ * y = fma(((x - m0) - mlo) * rstd, w, b), with broadcast 1 / 0 for a NULL weight / bias.
  *
  * Scheduling (none of it changes an operation; every output is the scalar reference's):
  *   - Short rows (n <= LN_BATCH_MAX) go eight at a time: the eight trees are independent work,
@@ -14,13 +14,10 @@
  *   - Other rows go two at a time: two independent dependency chains (tree -> lane total -> mean
  *     -> tree -> lane totals -> 1/sqrt -> output) overlap in the out-of-order core, and pass 3
  *     of the pair is one loop, so each weight and bias vector is loaded once per two rows.
- *   - Out of place, pass 2 also stores d into y and pass 3 reads it back from there: the output
- *     row's lines come into L1 during the compute-bound pass 2, pass 3 then streams y, w, b
- *     instead of x, y, w, b, and saves a subtraction per vector. d is the same float x - m0
- *     either way; a row that then takes the rare path has its y rewritten from x. In place
- *     (y == x) d cannot be stored (the rare path needs x): pass 3 recomputes it.
+ *   - Pass 3 recomputes d = x - m0 rather than reading it back from y: storing d in pass 2
+ *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
- *     with non-temporal stores and do not store d. No software prefetch: with every load in
+ *     with non-temporal stores. No software prefetch: with every load in
  *     ascending order the hardware prefetchers keep up, and prefetching rows ahead measured
  *     5-25% slower (bench, DRAM batches, dims 128-65536).
  */
@@ -33,7 +30,8 @@
 #endif
 /* Rows longer than this go in pairs only with a weight or bias (pass 3 of a pair loads each
  * weight and bias vector once for both rows; without them a pair only doubles the footprint:
- * LayerNorm without affine at dim 4096, 32 rows, measured 590 ns/row single vs 665-710 paired). */
+ * LayerNorm without affine, 32 rows, measured 437 vs 479 ns/row at dim 4096, 1010 vs 1083 at
+ * 8192, single vs paired). */
 #ifndef LN_PAIR_MAX
 #define LN_PAIR_MAX 2048
 #endif
@@ -42,26 +40,25 @@ typedef struct dpair_avx512 {
     double s1, s2;
 } dpair_avx512;
 
-/* Pass 2 totals around m0; with dst, d is also stored into y (y != x). */
-N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, float *y, size_t n, float m0, int dst)
+/* Pass 2 totals around m0. */
+N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
 {
     dpair_avx512 r;
-    total_ss_avx512(x, y, dst, n, _mm512_set1_ps(m0), &r.s1, &r.s2);
+    total_ss_avx512(x, n, _mm512_set1_ps(m0), &r.s1, &r.s2);
     return r;
 }
 
 /* ---- pass 3 ---- */
 
-/* One row. src is d (dsrc = 1) or x (dsrc = 0); with nt, y is written with non-temporal stores
- * (the first elements up to y's 64-byte boundary and the tail with ordinary masked stores).
- * hw, hb, dsrc, nt are compile-time constants after inlining. */
+/* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
+ * boundary and the tail with ordinary masked stores). hw, hb, nt are compile-time constants
+ * after inlining. */
 N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const float *b,
-                             size_t n, float m0, float mlo, float rstd, int hw, int hb, int dsrc,
-                             int nt)
+                             size_t n, float m0, float mlo, float rstd, int hw, int hb, int nt)
 {
     const __m512 vm0 = _mm512_set1_ps(m0), vml = _mm512_set1_ps(mlo), vr = _mm512_set1_ps(rstd);
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-#define LN_D(X) (dsrc ? (X) : _mm512_sub_ps((X), vm0))
+#define LN_D(X) _mm512_sub_ps((X), vm0)
 #define LN_T(X) _mm512_mul_ps(_mm512_sub_ps(LN_D(X), vml), vr)
 #define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
@@ -112,15 +109,14 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 /* Pass 3 of one row with the weight/bias variant chosen at run time (one predictable branch
  * per row; the reductions are then instantiated once instead of four times). */
 N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float m0, float mlo, float rstd, int dst, int nt)
+                                 size_t n, float m0, float mlo, float rstd, int nt)
 {
-    const float *src = dst ? y : x;
 #define LN_OUT(HW, HB)                                                                         \
     do {                                                                                       \
         if (nt)                                                                                \
-            ln_out_avx512(y, src, w, b, n, m0, mlo, rstd, HW, HB, dst, 1);                     \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 1);                            \
         else                                                                                   \
-            ln_out_avx512(y, src, w, b, n, m0, mlo, rstd, HW, HB, dst, 0);                     \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0);                            \
     } while (0)
     if (w) {
         if (b)
@@ -139,13 +135,12 @@ N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const
 /* Two rows sharing the weight and bias loads (ordinary stores). */
 N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float *sb,
                               const float *w, const float *b, size_t n, float m0a, float mloa,
-                              float ra, float m0b, float mlob, float rb, int hw, int hb,
-                              int dsrc)
+                              float ra, float m0b, float mlob, float rb, int hw, int hb)
 {
     const __m512 am = _mm512_set1_ps(m0a), al = _mm512_set1_ps(mloa), ar = _mm512_set1_ps(ra);
     const __m512 bm = _mm512_set1_ps(m0b), bl = _mm512_set1_ps(mlob), br = _mm512_set1_ps(rb);
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-#define LN_D(X, M) (dsrc ? (X) : _mm512_sub_ps((X), (M)))
+#define LN_D(X, M) _mm512_sub_ps((X), (M))
 #define LN_T(X, M, L, R) _mm512_mul_ps(_mm512_sub_ps(LN_D(X, M), (L)), (R))
 #define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
@@ -181,66 +176,59 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
 /* Pass 3 of two rows; with nt, row by row (each row's y has its own alignment). */
 N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const float *xb,
                                   const float *w, const float *b, size_t n, float m0a,
-                                  float mloa, float ra, float m0b, float mlob, float rb, int dst,
-                                  int nt)
+                                  float mloa, float ra, float m0b, float mlob, float rb, int nt)
 {
-    const float *sa = dst ? ya : xa, *sb = dst ? yb : xb;
     if (nt) {
-        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, dst, 1);
-        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, dst, 1);
+        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1);
+        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1);
     } else if (w) {
         if (b)
-            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 1, dst);
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 1);
         else
-            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 0, dst);
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 0);
     } else {
         if (b)
-            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 1, dst);
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 1);
         else
-            ln_out2_avx512(ya, sa, yb, sb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 0, dst);
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 0, 0);
     }
 }
 
 /* ---- rows ---- */
 
-/* How the job's rows are processed. */
-typedef struct ln_mode_avx512 {
-    int nt; /* non-temporal stores for y */
-} ln_mode_avx512;
-
 /* After pass 2: the statistics (and pass 2 once more when norm_ln_finish() asks for it), then
  * pass 3 or the rare path. */
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
-                                    float m0, float *mean, float *rstdp, int dst, int nt)
+                                    float m0, float *mean, float *rstdp, int nt)
 {
     float mlo, rstd, mo, m0_next;
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        t = ln_pass2_avx512(x, y, n, m0, dst);
+        t = ln_pass2_avx512(x, n, m0);
         st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 1, &mlo, &rstd, &mo, &m0_next);
     }
     if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp);
         return;
     }
-    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, dst, nt);
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt);
     if (mean)
         *mean = mo;
     if (rstdp)
         *rstdp = rstd;
 }
 
-/* One row; dst = 1 stores d into y in pass 2 (y must not be x). */
+/* One row. */
 N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
                              float eps, double inv_n, double inv_k, float *mean, float *rstdp,
-                             int dst, int nt)
+                             int nt)
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
-    dpair_avx512 t = ln_pass2_avx512(x, y, n, m0, dst);
-    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, dst, nt);
+    dpair_avx512 t = ln_pass2_avx512(x, n, m0);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, nt);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
@@ -248,19 +236,19 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
                               const float *w, const float *b, size_t n, float eps, double inv_n,
                               double inv_k, float *meana, float *rstda, float *meanb,
-                              float *rstdb, int dst, int nt)
+                              float *rstdb, int nt)
 {
     const size_t k = norm_ln_probe(n);
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
     double sb0 = total_sum_avx512(xb, k, _mm512_set1_ps(xb[0]));
     float ma0 = norm_ln_m0(xa[0], sa0, inv_k), mb0 = norm_ln_m0(xb[0], sb0, inv_k);
-    dpair_avx512 ta = ln_pass2_avx512(xa, ya, n, ma0, dst);
-    dpair_avx512 tb = ln_pass2_avx512(xb, yb, n, mb0, dst);
+    dpair_avx512 ta = ln_pass2_avx512(xa, n, ma0);
+    dpair_avx512 tb = ln_pass2_avx512(xb, n, mb0);
     float mla = 0.0f, ra = 0.0f, moa = 0.0f, mlb = 0.0f, rb = 0.0f, mob = 0.0f, unused;
     int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
     if (sta == NORM_LN_OK && stb == NORM_LN_OK) {
-        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, dst, nt);
+        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt);
         if (meana)
             *meana = moa;
         if (rstda)
@@ -271,14 +259,14 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
             *rstdb = rb;
         return;
     }
-    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, dst, nt);
-    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, dst, nt);
+    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, nt);
+    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, nt);
 }
 
 /* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
  * norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
 N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv_n, double inv_k,
-                               int dst, ln_mode_avx512 md)
+                               int nt)
 {
     const float *x[8];
     float *y[8];
@@ -301,7 +289,7 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     _mm256_storeu_ps(m0, vm0);
     /* pass 2 */
     for (int k = 0; k < 8; k++)
-        acc_ss_avx512(x[k], y[k], dst, n, _mm512_set1_ps(m0[k]), &a[k], &q[k]);
+        acc_ss_avx512(x[k], n, _mm512_set1_ps(m0[k]), &a[k], &q[k]);
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
@@ -328,18 +316,17 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     for (int k = 0; k < 8; k += 2) {
         if (((ok >> k) & 3u) == 3u) {
             ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, m0[k], mlo[k],
-                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], dst, md.nt);
+                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], nt);
             continue;
         }
         for (int h = k; h < k + 2; h++) {
             if ((ok >> h) & 1u) {
-                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], dst,
-                                  md.nt);
+                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], nt);
             } else {
                 dpair_avx512 t = {s1a[h], s2a[h]};
                 ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, s0a[h], t, m0[h],
                                      j->mean ? j->mean + r + h : NULL,
-                                     j->rstd ? j->rstd + r + h : NULL, dst, md.nt);
+                                     j->rstd ? j->rstd + r + h : NULL, nt);
             }
         }
     }
@@ -353,8 +340,8 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     }
 }
 
-/* All rows of the job. dst: store d into y in pass 2 (out of place, not streaming). */
-N5_INLINE void ln_rows_avx512(const norm_job *j, int dst, ln_mode_avx512 md)
+/* All rows of the job; nt: non-temporal stores for y (a compile-time constant). */
+N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
@@ -365,7 +352,7 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int dst, ln_mode_avx512 md)
          * pruned trees' branches and masks fold away (a third of the instructions at dim 64). */
 #define LN_BATCHES(N)                                                                          \
     for (; r + 8 <= j->rows; r += 8)                                                           \
-    ln_rows8_avx512(j, r, (N), inv_n, inv_k, dst, md)
+    ln_rows8_avx512(j, r, (N), inv_n, inv_k, nt)
         switch (n) {
         case 64: LN_BATCHES(64); break;
         case 128: LN_BATCHES(128); break;
@@ -379,28 +366,22 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int dst, ln_mode_avx512 md)
         float *ya = j->y + r * j->ys;
         ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
                        mean ? mean + r : NULL, rstd ? rstd + r : NULL,
-                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL, dst, md.nt);
+                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL, nt);
     }
     for (; r < j->rows; r++)
         ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
-                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, dst, md.nt);
+                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, nt);
 }
 
-static void ln_keep_d_avx512(const norm_job *j, ln_mode_avx512 md) { ln_rows_avx512(j, 1, md); }
-static void ln_no_d_avx512(const norm_job *j, ln_mode_avx512 md) { ln_rows_avx512(j, 0, md); }
+static void ln_cached_avx512(const norm_job *j) { ln_rows_avx512(j, 0); }
+static void ln_stream_avx512(const norm_job *j) { ln_rows_avx512(j, 1); }
 
 void norm_layernorm_f32_avx512(const norm_job *j)
 {
-    ln_mode_avx512 md = {0};
     if (norm_stream_job(j)) {
-        md.nt = 1;
-        ln_no_d_avx512(j, md);
+        ln_stream_avx512(j);
         _mm_sfence();
-    } else if (j->y == j->x) {
-        /* y == x means every row in place (the API requires equal strides then); any other y
-         * does not overlap x at all. */
-        ln_no_d_avx512(j, md);
     } else {
-        ln_keep_d_avx512(j, md);
+        ln_cached_avx512(j);
     }
 }

@@ -160,55 +160,37 @@ N5_TSQ(32, 16)
 
 /* ---- trees of sums AND squares of shifted leaves d = x - c (LayerNorm pass 2) ----
  * Per block: 32 subs, 31 adds (sums), 16 muls + 16 fmas + 15 adds (squares). tp: the square
- * tree's upper adds and one subtraction in four go to the FMA pipes (55 ops on each side).
- * With `st` (a compile-time constant after inlining) every leaf d is also stored at o, the same
- * offset in the output row (the masked leaf with a masked store), for pass 3 to reuse. */
+ * tree's upper adds and one subtraction in four go to the FMA pipes (55 ops on each side). */
 
 typedef struct ss_avx512 {
     __m512 s, q;
 } ss_avx512;
 
-N5_INLINE void leaf_store_avx512(float *o, __m512 d, __mmask16 m, int masked, int st)
-{
-    if (st) {
-        if (masked)
-            _mm512_mask_storeu_ps(o, m, d);
-        else
-            _mm512_storeu_ps(o, d);
-    }
-}
-
-/* o + k only when storing (o may be NULL otherwise). */
-#define N5_O(k) (st ? o + (k) : o)
-
-N5_INLINE ss_avx512 tss1_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
-                                __mmask16 m, int masked, int tp)
+N5_INLINE ss_avx512 tss1_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp)
 {
     (void)tp;
     __m512 d = leaf_sub_avx512(p, c, nc, m, masked, 0);
-    leaf_store_avx512(o, d, m, masked, st);
     ss_avx512 r = {d, _mm512_mul_ps(d, d)};
     return r;
 }
 /* A pair; f puts its second subtraction on the FMA pipes. */
-N5_INLINE ss_avx512 tss2f_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
-                                 __mmask16 m, int masked, int f)
+N5_INLINE ss_avx512 tss2f_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                 int f)
 {
     __m512 a = leaf_sub_avx512(p, c, nc, m, 0, 0);
     __m512 b = leaf_sub_avx512(p + 16, c, nc, m, masked, f);
     N5_ORDER();
-    leaf_store_avx512(o, a, m, 0, st);
-    leaf_store_avx512(N5_O(16), b, m, masked, st);
     ss_avx512 r = {_mm512_add_ps(a, b), _mm512_fmadd_ps(b, b, _mm512_mul_ps(a, a))};
     N5_PIN(r.s);
     N5_PIN(r.q);
     return r;
 }
-N5_INLINE ss_avx512 tss2_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
-                                __mmask16 m, int masked, int tp)
+N5_INLINE ss_avx512 tss2_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp)
 {
     (void)tp;
-    return tss2f_avx512(p, o, st, c, nc, m, masked, 0);
+    return tss2f_avx512(p, c, nc, m, masked, 0);
 }
 N5_INLINE ss_avx512 ss_join_avx512(ss_avx512 u, ss_avx512 v, int tp)
 {
@@ -217,19 +199,19 @@ N5_INLINE ss_avx512 ss_join_avx512(ss_avx512 u, ss_avx512 v, int tp)
     N5_PIN(r.q);
     return r;
 }
-N5_INLINE ss_avx512 tss4_avx512(const float *p, float *o, int st, __m512 c, __m512 nc,
-                                __mmask16 m, int masked, int tp)
+N5_INLINE ss_avx512 tss4_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp)
 {
-    ss_avx512 l = tss2f_avx512(p, o, st, c, nc, m, 0, 0);
-    ss_avx512 r = tss2f_avx512(p + 32, N5_O(32), st, c, nc, m, masked, tp);
+    ss_avx512 l = tss2f_avx512(p, c, nc, m, 0, 0);
+    ss_avx512 r = tss2f_avx512(p + 32, c, nc, m, masked, tp);
     return ss_join_avx512(l, r, tp);
 }
 #define N5_TSS(N, H)                                                                           \
-    N5_INLINE ss_avx512 tss##N##_avx512(const float *p, float *o, int st, __m512 c, __m512 nc, \
-                                        __mmask16 m, int masked, int tp)                       \
+    N5_INLINE ss_avx512 tss##N##_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m,      \
+                                        int masked, int tp)                                    \
     {                                                                                          \
-        ss_avx512 l_ = tss##H##_avx512(p, o, st, c, nc, m, 0, tp);                             \
-        ss_avx512 r_ = tss##H##_avx512(p + 16 * H, N5_O(16 * H), st, c, nc, m, masked, tp);    \
+        ss_avx512 l_ = tss##H##_avx512(p, c, nc, m, 0, tp);                                    \
+        ss_avx512 r_ = tss##H##_avx512(p + 16 * H, c, nc, m, masked, tp);                      \
         return ss_join_avx512(l_, r_, tp);                                                     \
     }
 N5_TSS(8, 4)
@@ -280,7 +262,7 @@ N5_TSS(32, 16)
 
 #define N5_CALL_SUM(N, OFF, MK) tsum##N##_avx512(p + (OFF), c, nc, m, MK, 0)
 #define N5_CALL_SQ(N, OFF, MK) tsq##N##_avx512(p + (OFF), m, MK, 0)
-#define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(p + (OFF), N5_O(OFF), st, c, nc, m, MK, 0)
+#define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(p + (OFF), c, nc, m, MK, 0)
 #define N5_JOIN_SS(U, V) ss_join_avx512(U, V, 0)
 #define N5_SS_ZERO ((ss_avx512){_mm512_undefined_ps(), _mm512_undefined_ps()})
 
@@ -294,8 +276,7 @@ N5_INLINE __m512 psq_avx512(const float *p, size_t rem)
     const __mmask16 m = tail_mask_avx512(rem);
     N5_PARTIAL_BODY(__m512, _mm512_undefined_ps(), N5_CALL_SQ, _mm512_add_ps)
 }
-N5_INLINE ss_avx512 pss_avx512(const float *p, float *o, int st, size_t rem, __m512 c,
-                               __m512 nc)
+N5_INLINE ss_avx512 pss_avx512(const float *p, size_t rem, __m512 c, __m512 nc)
 {
     const __mmask16 m = tail_mask_avx512(rem);
     N5_PARTIAL_BODY(ss_avx512, N5_SS_ZERO, N5_CALL_SS, N5_JOIN_SS)
@@ -377,10 +358,8 @@ N5_INLINE acc_avx512 acc_sq_avx512(const float *x, size_t n)
     return a;
 }
 
-/* Leaves d = (x - c) and their squares, in one pass (*s, *q). With st (a compile-time
- * constant), d is also stored to o[0 .. n-1] (o must not overlap x). */
-N5_INLINE void acc_ss_avx512(const float *x, float *o, int st, size_t n, __m512 c, acc_avx512 *s,
-                             acc_avx512 *q)
+/* Leaves d = (x - c) and their squares, in one pass (*s, *q). */
+N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q)
 {
     const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
     const __mmask16 all = (__mmask16)0xFFFF;
@@ -388,21 +367,21 @@ N5_INLINE void acc_ss_avx512(const float *x, float *o, int st, size_t n, __m512 
     __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
     ss_avx512 t;
     if (nb) {
-        t = tss32_avx512(x, o, st, c, nc, all, 0, 1);
+        t = tss32_avx512(x, c, nc, all, 0, 1);
         h1 = t.s;
         h2 = t.q;
         for (size_t b = 1; b < nb; b++) {
-            t = tss32_avx512(x + b * NORM_BLOCK, N5_O(b * NORM_BLOCK), st, c, nc, all, 0, 1);
+            t = tss32_avx512(x + b * NORM_BLOCK, c, nc, all, 0, 1);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
         }
         if (rem) {
-            t = pss_avx512(x + nb * NORM_BLOCK, N5_O(nb * NORM_BLOCK), st, rem, c, nc);
+            t = pss_avx512(x + nb * NORM_BLOCK, rem, c, nc);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
         }
     } else {
-        t = pss_avx512(x, o, st, rem, c, nc);
+        t = pss_avx512(x, rem, c, nc);
         h1 = t.s;
         h2 = t.q;
     }
@@ -426,11 +405,10 @@ N5_INLINE double total_sq_avx512(const float *x, size_t n)
     return lanes_total_avx512(a.hi, a.lo);
 }
 
-N5_INLINE void total_ss_avx512(const float *x, float *o, int st, size_t n, __m512 c, double *s1,
-                               double *s2)
+N5_INLINE void total_ss_avx512(const float *x, size_t n, __m512 c, double *s1, double *s2)
 {
     acc_avx512 s, q;
-    acc_ss_avx512(x, o, st, n, c, &s, &q);
+    acc_ss_avx512(x, n, c, &s, &q);
     *s1 = lanes_total_avx512(s.hi, s.lo);
     *s2 = lanes_total_avx512(q.hi, q.lo);
 }
@@ -475,6 +453,5 @@ N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
                          _mm512_permutex2var_pd(h2a, od, h2b));
 }
 
-#undef N5_O
 
 #endif /* NORM_AVX512_H */
