@@ -1413,8 +1413,9 @@ static void write_plot(const char *png, const char *model)
             }
     fprintf(f, "set multiplot layout %d,%d title \"normbench, libnorm %s on %s (%u CPUs): GB/s = "
                "bytes of x, y, w, b per call / %s time (higher is better)\\nfloor: a pass that "
-               "reads x, w, b and writes y (%s intrinsics), same shape and threads; DRAM copy: "
-               "read + write bandwidth\" font 'sans,11'\n",
+               "reads x, w, b and writes y (%s intrinsics; non-temporal stores for DRAM-sized "
+               "jobs), same shape and threads; DRAM copy: read + non-temporal write bandwidth\" "
+               "font 'sans,11'\n",
             npr, nops, libnorm_version_string(), model, g_ncpu, g_stat_min ? "minimum" : "median",
             g_floor.isa);
     fprintf(f, "set logscale x 2\nset grid\nset yrange [0:*]\nset xlabel 'dim'\n"
