@@ -6,7 +6,10 @@
  * SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead of killing the run.
  * Two jobs per kernel are large enough to take the streaming path (non-temporal stores).
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--bench] [--verbose]
+ * Every kernel also runs with each buffer against an inaccessible page (guard pages).
+ *
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--no-guard] [--bench]
+ *            [--verbose]
  */
 #include <math.h>
 #include <setjmp.h>
@@ -15,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "norm_internal.h"
 
@@ -414,6 +419,82 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     return ok;
 }
 
+/* ---- guard pages: a read (or write) outside a row faults ----
+ * Each buffer sits against an inaccessible page: its end at the page boundary (over-reads past
+ * the last row), or its start (under-reads). Masked loads and stores may cover the inaccessible
+ * page with masked-off lanes (AVX-512 and AVX2 suppress faults there); any real access faults,
+ * and the crash handler reports it. Not under qemu-x86_64 (--no-guard): qemu 7.2 faults on
+ * masked-off vmaskmov lanes, which real CPUs do not. */
+typedef struct gbuf {
+    char *base;
+    size_t len;
+    float *p;
+} gbuf;
+
+static gbuf gbuf_new(size_t n, int at_end)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data = (n * sizeof(float) + pg - 1) / pg * pg;
+    gbuf g;
+    g.len = data + 2 * pg;
+    g.base = mmap(NULL, g.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.base == MAP_FAILED) {
+        fprintf(stderr, "checkasm: mmap failed\n");
+        exit(2);
+    }
+    if (mprotect(g.base, pg, PROT_NONE) != 0 || mprotect(g.base + pg + data, pg, PROT_NONE) != 0) {
+        fprintf(stderr, "checkasm: mprotect failed\n");
+        exit(2);
+    }
+    g.p = at_end ? (float *)(g.base + pg + data) - n : (float *)(g.base + pg);
+    return g;
+}
+
+static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim,
+                          size_t rows, int at_end, stats *st)
+{
+    size_t n = rows * dim;
+    gbuf xg = gbuf_new(n, at_end), yg = gbuf_new(n, at_end);
+    gbuf wg = gbuf_new(dim, at_end), bg = gbuf_new(dim, at_end);
+    float *yr = malloc(n * sizeof(float));
+    if (!yr) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t r = 0; r < rows; r++)
+        gen_row(xg.p + r * dim, dim);
+    for (size_t i = 0; i < dim; i++) {
+        wg.p[i] = (float)(1.0 + 0.5 * nrand());
+        bg.p[i] = (float)(0.5 * nrand());
+    }
+    norm_job jr = {yr, xg.p, wg.p, op == OP_LN ? bg.p : NULL, rows, dim, dim, dim, 1e-5f, NULL,
+                   NULL};
+    norm_job jt = jr;
+    jt.y = yg.p;
+    (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
+    int ok = 1;
+    int sig = call_guarded(op == OP_LN ? tst->layernorm_f32 : tst->rmsnorm_f32, &jt);
+    if (sig != 0) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: touched memory %s the buffers (signal %d, %s)\n",
+               tst->name, op_names[op], dim, rows, at_end ? "after" : "before", sig,
+               strsignal(sig));
+        ok = 0;
+    } else if (memcmp(yr, yg.p, n * sizeof(float)) != 0) {
+        printf("   FAIL %s %s dim=%zu rows=%zu: differs from scalar (guard-page case)\n",
+               tst->name, op_names[op], dim, rows);
+        ok = 0;
+    }
+    st->cases++;
+    if (!ok)
+        st->fails++;
+    munmap(xg.base, xg.len);
+    munmap(yg.base, yg.len);
+    munmap(wg.base, wg.len);
+    munmap(bg.base, bg.len);
+    free(yr);
+    return ok;
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -477,7 +558,7 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
 int main(int argc, char **argv)
 {
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
-    int only_op = -1, only_tier = -1, quick = 0, do_bench = 0;
+    int only_op = -1, only_tier = -1, quick = 0, do_bench = 0, guard = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--seed=", 7) == 0)
@@ -496,13 +577,15 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--quick") == 0)
             quick = 1;
+        else if (strcmp(a, "--no-guard") == 0)
+            guard = 0;
         else if (strcmp(a, "--bench") == 0)
             do_bench = 1;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             verbose = 1;
         else {
             fprintf(stderr, "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] "
-                            "[--quick] [--bench] [--verbose]\n");
+                            "[--quick] [--no-guard] [--bench] [--verbose]\n");
             return 2;
         }
     }
@@ -567,6 +650,16 @@ int main(int argc, char **argv)
             static const size_t batch_dims[] = {67, 4097};
             for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
                 run_batch_case(&tabs[0], &tabs[t], (enum op)op, batch_dims[bi], &st);
+            /* guard pages after and before every buffer: short, block-edge and long rows, one
+             * row and a batch of nine (the eight-row path and a single row after it) */
+            static const size_t guard_dims[] = {1,   2,   3,   5,   7,    8,    13,   15,   16,
+                                                17,  31,  33,  63,  64,   65,   100,  127,  128,
+                                                129, 255, 511, 512, 513,  640,  641,  1000, 4097};
+            for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
+                for (int at_end = 0; at_end < 2; at_end++)
+                    for (size_t gr = 1; gr <= 9; gr += 8)
+                        run_guard_case(&tabs[0], &tabs[t], (enum op)op, guard_dims[gi], gr,
+                                       at_end, &st);
             tests_run++;
             if (st.fails)
                 total_fail++;
