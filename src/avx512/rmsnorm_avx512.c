@@ -22,7 +22,7 @@
 #define RMS_PAIR_MAX 2048
 #endif
 #ifndef RMS_BATCH_MAX
-#define RMS_BATCH_MAX 640
+#define RMS_BATCH_MAX 512
 #endif
 
 /* Pass 2 for one row; hw and nt (non-temporal stores for y past its first 64-byte boundary) are
