@@ -17,9 +17,10 @@
  *   - Pass 3 recomputes d = x - m0 rather than reading it back from y: storing d in pass 2
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
- *     with non-temporal stores. No software prefetch: with every load in
- *     ascending order the hardware prefetchers keep up, and prefetching rows ahead measured
- *     5-25% slower (bench, DRAM batches, dims 128-65536).
+ *     with non-temporal stores. No software prefetch: with every load in ascending order the
+ *     hardware prefetchers keep up, and prefetching the next rows (whole rows at the start of
+ *     a row, or line by line during pass 2 or 3, into L1 or L2) measured no net gain, up to
+ *     25% slower on some dims (bench, DRAM batches, dims 128-65536).
  */
 #include <stdint.h>
 
