@@ -4,7 +4,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "libnorm.h"
 #include "norm_internal.h"
@@ -46,13 +45,6 @@ static int range_hits(uintptr_t a, size_t alen, const span *s)
     return 0;
 }
 
-/* Do the bounding ranges of two sets meet? (The cheap test every call makes; only sets whose
- * bounds meet, e.g. rows interleaved in one buffer, take the exact test.) */
-static inline int spans_may_meet(const span *p, const span *q)
-{
-    return span_end(p) > q->base && span_end(q) > p->base;
-}
-
 /* Do two strided sets share a byte? Exact for equal strides (rows interleaved in one buffer are
  * fine), otherwise row by row. */
 static int spans_overlap(const span *p, const span *q)
@@ -87,16 +79,47 @@ typedef struct call {
     unsigned ith, nth;
 } call;
 
-static int check(call *c, const libnorm_opts *opts, int is_ln)
+/* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
+ * an input or another output (y with x only when not in place)? */
+static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
 {
-    static const libnorm_opts defaults = LIBNORM_OPTS_INIT;
-    libnorm_opts o = defaults;
+    span x = mk_span(c->x, c->rows, c->xs, c->dim), y = mk_span(c->y, c->rows, c->ys, c->dim);
+    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
+    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
+    const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
+    const span *ins[3] = {&x, c->w ? &w : NULL, c->b ? &b : NULL};
+    for (int i = 0; i < 3; i++) {
+        if (!outs[i])
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (ins[k] && !(i == 0 && k == 0 && inplace) && spans_overlap(outs[i], ins[k]))
+                return 1;
+        for (int k = i + 1; k < 3; k++)
+            if (outs[k] && spans_overlap(outs[i], outs[k]))
+                return 1;
+    }
+    return 0;
+}
+
+static inline int check(call *c, const libnorm_opts *opts, int is_ln)
+{
+    c->xs = c->ys = c->dim;
+    c->ith = 0;
+    c->nth = 1;
+    c->mean = c->rstd = NULL;
     if (opts) {
-        if (opts->size < offsetof(libnorm_opts, flags) + sizeof(opts->flags))
+        /* every field up to flags is there (a caller's struct may be newer and longer) */
+        if (opts->size < offsetof(libnorm_opts, flags) + sizeof(opts->flags) || opts->flags != 0 ||
+            (opts->nth > 1 && opts->ith >= opts->nth))
             return LIBNORM_EOPTS;
-        memcpy(&o, opts, sizeof(o));
-        if (o.flags != 0 || (o.nth > 1 && o.ith >= o.nth))
-            return LIBNORM_EOPTS;
+        c->xs = opts->x_stride ? opts->x_stride : c->dim;
+        c->ys = opts->y_stride ? opts->y_stride : c->dim;
+        c->mean = is_ln ? opts->mean : NULL;
+        c->rstd = opts->rstd;
+        if (opts->nth > 1) {
+            c->ith = opts->ith;
+            c->nth = opts->nth;
+        }
     }
     if (!c->y || !c->x)
         return LIBNORM_ENULL;
@@ -104,99 +127,41 @@ static int check(call *c, const libnorm_opts *opts, int is_ln)
         return LIBNORM_EDIM;
     if (!(c->eps >= 0.0f && c->eps <= FLT_MAX))
         return LIBNORM_EEPS;
-    c->xs = o.x_stride ? o.x_stride : c->dim;
-    c->ys = o.y_stride ? o.y_stride : c->dim;
     if (c->xs < c->dim || c->ys < c->dim)
         return LIBNORM_ESTRIDE;
-    c->mean = is_ln ? o.mean : NULL;
-    c->rstd = o.rstd;
-    c->ith = o.nth > 1 ? o.ith : 0;
-    c->nth = o.nth > 1 ? o.nth : 1;
     if (c->rows == 0)
         return LIBNORM_OK;
     /* Every strided extent must be addressable: (rows - 1) * stride + dim floats from its base. */
-    size_t maxs = c->xs > c->ys ? c->xs : c->ys, ext, bytes;
-    if (__builtin_mul_overflow(c->rows - 1, maxs, &ext) || __builtin_add_overflow(ext, c->dim, &ext) ||
-        __builtin_mul_overflow(ext, sizeof(float), &bytes) || c->rows > SIZE_MAX / sizeof(float))
+    size_t ex, ey;
+    if (__builtin_mul_overflow(c->rows - 1, c->xs, &ex) || __builtin_add_overflow(ex, c->dim, &ex) ||
+        __builtin_mul_overflow(ex, sizeof(float), &ex) ||
+        __builtin_mul_overflow(c->rows - 1, c->ys, &ey) || __builtin_add_overflow(ey, c->dim, &ey) ||
+        __builtin_mul_overflow(ey, sizeof(float), &ey) || c->rows > SIZE_MAX / sizeof(float))
         return LIBNORM_ESIZE;
-    span x = mk_span(c->x, c->rows, c->xs, c->dim), y = mk_span(c->y, c->rows, c->ys, c->dim);
-    if (span_end(&x) < x.base || span_end(&y) < y.base)
+    const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
+    if (x1 < x0 || y1 < y0)
         return LIBNORM_ESIZE;
-    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
-    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
     /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
-     * First the cheap screen on bounding ranges, which separate buffers always pass; only sets
-     * whose bounds meet (rows interleaved in one buffer, say) take the exact test. */
-    int inplace = c->x == c->y && c->xs == c->ys;
-    int meet = (!inplace && spans_may_meet(&y, &x)) || (c->w && spans_may_meet(&y, &w)) ||
-               (c->b && spans_may_meet(&y, &b));
-    if (c->mean)
-        meet |= spans_may_meet(&m, &x) || spans_may_meet(&m, &y) ||
-                (c->w && spans_may_meet(&m, &w)) || (c->b && spans_may_meet(&m, &b));
-    if (c->rstd)
-        meet |= spans_may_meet(&r, &x) || spans_may_meet(&r, &y) ||
-                (c->w && spans_may_meet(&r, &w)) || (c->b && spans_may_meet(&r, &b)) ||
-                (c->mean && spans_may_meet(&r, &m));
+     * First a screen on bounding ranges, which separate buffers always pass; only sets whose
+     * bounds meet (rows interleaved in one buffer, say) take the exact test below. */
+    const int inplace = x0 == y0 && c->xs == c->ys;
+    const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
+                    rb = (uintptr_t)c->rstd, dl = c->dim * sizeof(float),
+                    rl = c->rows * sizeof(float);
+#define MEET(p0, p1, q0, q1) ((p0) < (q1) && (q0) < (p1))
+    int meet = (!inplace && MEET(y0, y1, x0, x1)) || (wb && MEET(y0, y1, wb, wb + dl)) ||
+               (bb && MEET(y0, y1, bb, bb + dl));
+    if (mb)
+        meet |= MEET(mb, mb + rl, x0, x1) || MEET(mb, mb + rl, y0, y1) ||
+                (wb && MEET(mb, mb + rl, wb, wb + dl)) || (bb && MEET(mb, mb + rl, bb, bb + dl));
+    if (rb)
+        meet |= MEET(rb, rb + rl, x0, x1) || MEET(rb, rb + rl, y0, y1) ||
+                (wb && MEET(rb, rb + rl, wb, wb + dl)) || (bb && MEET(rb, rb + rl, bb, bb + dl)) ||
+                (mb && MEET(rb, rb + rl, mb, mb + rl));
+#undef MEET
     if (!meet)
         return LIBNORM_OK;
-    const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
-    const span *ins[3] = {&x, c->w ? &w : NULL, c->b ? &b : NULL};
-    for (int i = 0; i < 3; i++) {
-        if (!outs[i])
-            continue;
-        for (int k = 0; k < 3; k++)
-            if (ins[k] && !(i == 0 && k == 0 && inplace) && spans_may_meet(outs[i], ins[k]) &&
-                spans_overlap(outs[i], ins[k]))
-                return LIBNORM_EOVERLAP;
-        for (int k = i + 1; k < 3; k++)
-            if (outs[k] && spans_may_meet(outs[i], outs[k]) && spans_overlap(outs[i], outs[k]))
-                return LIBNORM_EOVERLAP;
-    }
-    return LIBNORM_OK;
-}
-
-/* The common call, checked in a few compares: valid options without per-row statistics, rows to
- * do, and outputs whose bounding range misses every input's (or y == x, in place). Returns 1
- * with *c ready to run; 0 sends the call to check(), which decides everything else exactly:
- * every error, rows of x and y interleaved in one buffer, mean/rstd outputs, older opts. */
-static inline int quick(call *c, const libnorm_opts *opts)
-{
-    size_t xs = c->dim, ys = c->dim, ex, ey;
-    unsigned ith = 0, nth = 1;
-    if (opts) {
-        if (opts->size < sizeof(libnorm_opts) || opts->flags || opts->mean || opts->rstd)
-            return 0;
-        xs = opts->x_stride ? opts->x_stride : xs;
-        ys = opts->y_stride ? opts->y_stride : ys;
-        if (opts->nth > 1) {
-            if (opts->ith >= opts->nth)
-                return 0;
-            ith = opts->ith;
-            nth = opts->nth;
-        }
-    }
-    if (!c->y || !c->x || c->dim == 0 || c->rows == 0 || !(c->eps >= 0.0f && c->eps <= FLT_MAX) ||
-        xs < c->dim || ys < c->dim)
-        return 0;
-    if (__builtin_mul_overflow(c->rows - 1, xs, &ex) || __builtin_add_overflow(ex, c->dim, &ex) ||
-        __builtin_mul_overflow(ex, sizeof(float), &ex) ||
-        __builtin_mul_overflow(c->rows - 1, ys, &ey) || __builtin_add_overflow(ey, c->dim, &ey) ||
-        __builtin_mul_overflow(ey, sizeof(float), &ey))
-        return 0;
-    const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
-    const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, len = c->dim * sizeof(float);
-    if (x1 < x0 || y1 < y0)
-        return 0;
-    if (!(x0 == y0 && xs == ys) && y0 < x1 && x0 < y1)
-        return 0;
-    if ((wb && y0 < wb + len && wb < y1) || (bb && y0 < bb + len && bb < y1))
-        return 0;
-    c->xs = xs;
-    c->ys = ys;
-    c->ith = ith;
-    c->nth = nth;
-    c->mean = c->rstd = NULL;
-    return 1;
+    return exact_overlap(c, inplace) ? LIBNORM_EOVERLAP : LIBNORM_OK;
 }
 
 /* This call's rows: nth nearly equal contiguous chunks, the first rows % nth one row longer. */
@@ -227,11 +192,9 @@ int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, cons
                              size_t rows, size_t dim, float eps, const libnorm_opts *opts)
 {
     call c = {.y = y, .x = x, .w = weight, .b = bias, .rows = rows, .dim = dim, .eps = eps};
-    if (!quick(&c, opts)) {
-        int st = check(&c, opts, 1);
-        if (st != LIBNORM_OK || rows == 0)
-            return st;
-    }
+    int st = check(&c, opts, 1);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
     run(&c, norm_dsp_global()->layernorm_f32);
     return LIBNORM_OK;
 }
@@ -240,11 +203,9 @@ int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t
                            float eps, const libnorm_opts *opts)
 {
     call c = {.y = y, .x = x, .w = weight, .rows = rows, .dim = dim, .eps = eps};
-    if (!quick(&c, opts)) {
-        int st = check(&c, opts, 0);
-        if (st != LIBNORM_OK || rows == 0)
-            return st;
-    }
+    int st = check(&c, opts, 0);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
     run(&c, norm_dsp_global()->rmsnorm_f32);
     return LIBNORM_OK;
 }
