@@ -138,6 +138,14 @@ static inline int norm_stream_job(const norm_job *j)
            (double)j->rows * (double)j->dim * 8.0 >= NORM_STREAM_BYTES;
 }
 
+/* Floats of y before its first `align`-byte boundary (a power of two), at most n: the elements a
+ * streaming row writes with ordinary (masked) stores before its aligned non-temporal ones. */
+static inline size_t norm_nt_head(const float *y, size_t n, size_t align)
+{
+    size_t h = ((align - ((size_t)y & (align - 1))) & (align - 1)) / sizeof(float);
+    return h < n ? h : n;
+}
+
 /* ---- per-row finishing code, shared by every tier (static inline: compiled into each TU, all
  * of which are built with -ffp-contract=off, so it is the same arithmetic everywhere) ---- */
 

@@ -11,8 +11,6 @@
  * total, the scalar finishing code) overlap. Streaming jobs (norm_stream_job()) write y with
  * non-temporal stores.
  */
-#include <stdint.h>
-
 #include "norm_avx2.h"
 
 /* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
@@ -54,21 +52,18 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
 #define LN_W_(i) (hw ? _mm256_loadu_ps(w + (i)) : one)
 #define LN_B_(i) (hb ? _mm256_loadu_ps(b + (i)) : zero)
 #define LN_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
+/* k (1..8) elements at i, masked: the head before y's first 32-byte boundary and the tail */
+#define LN_PART_(i, k)                                                                         \
+    do {                                                                                       \
+        __m256i m_ = norm_mask_avx2((ptrdiff_t)(k));                                           \
+        __m256 t_ = LN_T_(_mm256_maskload_ps(x + (i), m_));                                    \
+        t_ = _mm256_fmadd_ps(t_, hw ? _mm256_maskload_ps(w + (i), m_) : one,                   \
+                             hb ? _mm256_maskload_ps(b + (i), m_) : zero);                     \
+        _mm256_maskstore_ps(y + (i), m_, t_);                                                  \
+    } while (0)
     size_t i = 0;
-    if (nt) {
-        /* The elements before y's first 32-byte boundary, with a masked store. */
-        size_t h = ((32u - ((uintptr_t)y & 31u)) & 31u) / 4u;
-        if (h > n)
-            h = n;
-        if (h) {
-            __m256i m = norm_mask_avx2((ptrdiff_t)h);
-            __m256 t = LN_T_(_mm256_maskload_ps(x, m));
-            t = _mm256_fmadd_ps(t, hw ? _mm256_maskload_ps(w, m) : one,
-                                hb ? _mm256_maskload_ps(b, m) : zero);
-            _mm256_maskstore_ps(y, m, t);
-            i = h;
-        }
-    }
+    if (nt && (i = norm_nt_head(y, n, 32)) != 0)
+        LN_PART_(0, i);
     for (; n - i >= 32; i += 32) {
         __m256 t0 = LN_T_(_mm256_loadu_ps(x + i));
         __m256 t1 = LN_T_(_mm256_loadu_ps(x + i + 8));
@@ -81,13 +76,9 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
     }
     for (; n - i >= 8; i += 8)
         LN_ST_(y + i, _mm256_fmadd_ps(LN_T_(_mm256_loadu_ps(x + i)), LN_W_(i), LN_B_(i)));
-    if (i < n) {
-        __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
-        __m256 t = LN_T_(_mm256_maskload_ps(x + i, m));
-        t = _mm256_fmadd_ps(t, hw ? _mm256_maskload_ps(w + i, m) : one,
-                            hb ? _mm256_maskload_ps(b + i, m) : zero);
-        _mm256_maskstore_ps(y + i, m, t);
-    }
+    if (i < n)
+        LN_PART_(i, n - i);
+#undef LN_PART_
 #undef LN_T_
 #undef LN_W_
 #undef LN_B_

@@ -7,8 +7,6 @@
  * current one, so the next reduction overlaps the current row's lane total, sqrt and division.
  * Streaming jobs (norm_stream_job()) write y with non-temporal stores.
  */
-#include <stdint.h>
-
 #include "norm_avx2.h"
 
 /* Rows of up to this many floats are pipelined (two rows' x plus w and y stay in a 48 KiB L1D
@@ -35,20 +33,18 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 #define RMS_Y_(v, i) (hw ? _mm256_mul_ps(_mm256_mul_ps((v), r), _mm256_loadu_ps(w + (i))) \
                          : _mm256_mul_ps((v), r))
 #define RMS_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
+/* k (1..8) elements at i, masked: the head before y's first 32-byte boundary and the tail */
+#define RMS_PART_(i, k)                                                                        \
+    do {                                                                                       \
+        __m256i m_ = norm_mask_avx2((ptrdiff_t)(k));                                           \
+        __m256 t_ = _mm256_mul_ps(_mm256_maskload_ps(x + (i), m_), r);                         \
+        if (hw)                                                                                \
+            t_ = _mm256_mul_ps(t_, _mm256_maskload_ps(w + (i), m_));                           \
+        _mm256_maskstore_ps(y + (i), m_, t_);                                                  \
+    } while (0)
     size_t i = 0;
-    if (nt) {
-        size_t h = ((32u - ((uintptr_t)y & 31u)) & 31u) / 4u;
-        if (h > n)
-            h = n;
-        if (h) {
-            __m256i m = norm_mask_avx2((ptrdiff_t)h);
-            __m256 t = _mm256_mul_ps(_mm256_maskload_ps(x, m), r);
-            if (hw)
-                t = _mm256_mul_ps(t, _mm256_maskload_ps(w, m));
-            _mm256_maskstore_ps(y, m, t);
-            i = h;
-        }
-    }
+    if (nt && (i = norm_nt_head(y, n, 32)) != 0)
+        RMS_PART_(0, i);
     for (; n - i >= 32; i += 32) {
         __m256 t0 = RMS_Y_(_mm256_loadu_ps(x + i), i);
         __m256 t1 = RMS_Y_(_mm256_loadu_ps(x + i + 8), i + 8);
@@ -61,13 +57,9 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
     }
     for (; n - i >= 8; i += 8)
         RMS_ST_(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
-    if (i < n) {
-        __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
-        __m256 t = _mm256_mul_ps(_mm256_maskload_ps(x + i, m), r);
-        if (hw)
-            t = _mm256_mul_ps(t, _mm256_maskload_ps(w + i, m));
-        _mm256_maskstore_ps(y + i, m, t);
-    }
+    if (i < n)
+        RMS_PART_(i, n - i);
+#undef RMS_PART_
 #undef RMS_Y_
 #undef RMS_ST_
 }

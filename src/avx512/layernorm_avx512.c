@@ -22,8 +22,6 @@
  *     a row, or line by line during pass 2 or 3, into L1 or L2) measured no net gain, up to
  *     25% slower on some dims (bench, DRAM batches, dims 128-65536).
  */
-#include <stdint.h>
-
 #include "norm_avx512.h"
 
 /* Rows up to this long go eight at a time (one partial block each); longer ones in pairs
@@ -66,21 +64,18 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
 #define LN_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+/* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
+#define LN_PART(i, k)                                                                          \
+    do {                                                                                       \
+        __mmask16 m_ = tail_mask_avx512(k);                                                    \
+        __m512 xv_ = _mm512_maskz_loadu_ps(m_, src + (i));                                     \
+        __m512 wv_ = hw ? _mm512_maskz_loadu_ps(m_, w + (i)) : one;                            \
+        __m512 bv_ = hb ? _mm512_maskz_loadu_ps(m_, b + (i)) : zero;                           \
+        _mm512_mask_storeu_ps(y + (i), m_, _mm512_fmadd_ps(LN_T(xv_), wv_, bv_));              \
+    } while (0)
     size_t i = 0;
-    if (nt) {
-        /* Elements before y's first 64-byte boundary (y is at least float-aligned). */
-        size_t h = ((64u - ((uintptr_t)y & 63u)) & 63u) / 4u;
-        if (h > n)
-            h = n;
-        if (h) {
-            __mmask16 m = (__mmask16)((1u << h) - 1u);
-            __m512 xv = _mm512_maskz_loadu_ps(m, src);
-            __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w) : one;
-            __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b) : zero;
-            _mm512_mask_storeu_ps(y, m, _mm512_fmadd_ps(LN_T(xv), wv, bv));
-            i = h;
-        }
-    }
+    if (nt && (i = norm_nt_head(y, n, 64)) != 0)
+        LN_PART(0, i);
     for (; i + 64 <= n; i += 64) {
         __m512 x0 = _mm512_loadu_ps(src + i), x1 = _mm512_loadu_ps(src + i + 16);
         __m512 x2 = _mm512_loadu_ps(src + i + 32), x3 = _mm512_loadu_ps(src + i + 48);
@@ -95,13 +90,9 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
     }
     for (; i + 16 <= n; i += 16)
         LN_ST(y + i, _mm512_fmadd_ps(LN_T(_mm512_loadu_ps(src + i)), LN_W(i), LN_B(i)));
-    if (i < n) {
-        __mmask16 m = tail_mask_avx512(n - i);
-        __m512 xv = _mm512_maskz_loadu_ps(m, src + i);
-        __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w + i) : one;
-        __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b + i) : zero;
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(LN_T(xv), wv, bv));
-    }
+    if (i < n)
+        LN_PART(i, n - i);
+#undef LN_PART
 #undef LN_D
 #undef LN_T
 #undef LN_W

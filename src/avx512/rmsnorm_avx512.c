@@ -14,8 +14,6 @@
  *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
  *     then sfence. No software prefetch (see layernorm_avx512.c).
  */
-#include <stdint.h>
-
 #include "norm_avx512.h"
 
 #ifndef RMS_PAIR_MAX
@@ -34,20 +32,18 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
 #define RMS_Y(X, I) (hw ? _mm512_mul_ps(_mm512_mul_ps((X), vr), _mm512_loadu_ps(w + (I))) \
                         : _mm512_mul_ps((X), vr))
 #define RMS_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+/* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
+#define RMS_PART(i, k)                                                                         \
+    do {                                                                                       \
+        __mmask16 m_ = tail_mask_avx512(k);                                                    \
+        __m512 t_ = _mm512_mul_ps(_mm512_maskz_loadu_ps(m_, x + (i)), vr);                     \
+        if (hw)                                                                                \
+            t_ = _mm512_mul_ps(t_, _mm512_maskz_loadu_ps(m_, w + (i)));                        \
+        _mm512_mask_storeu_ps(y + (i), m_, t_);                                                \
+    } while (0)
     size_t i = 0;
-    if (nt) {
-        size_t h = ((64u - ((uintptr_t)y & 63u)) & 63u) / 4u;
-        if (h > n)
-            h = n;
-        if (h) {
-            __mmask16 m = (__mmask16)((1u << h) - 1u);
-            __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x), vr);
-            if (hw)
-                t = _mm512_mul_ps(t, _mm512_maskz_loadu_ps(m, w));
-            _mm512_mask_storeu_ps(y, m, t);
-            i = h;
-        }
-    }
+    if (nt && (i = norm_nt_head(y, n, 64)) != 0)
+        RMS_PART(0, i);
     for (; i + 64 <= n; i += 64) {
         __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
         __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
@@ -60,13 +56,9 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
     }
     for (; i + 16 <= n; i += 16)
         RMS_ST(y + i, RMS_Y(_mm512_loadu_ps(x + i), i));
-    if (i < n) {
-        __mmask16 m = tail_mask_avx512(n - i);
-        __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vr);
-        if (hw)
-            t = _mm512_mul_ps(t, _mm512_maskz_loadu_ps(m, w + i));
-        _mm512_mask_storeu_ps(y + i, m, t);
-    }
+    if (i < n)
+        RMS_PART(i, n - i);
+#undef RMS_PART
 #undef RMS_Y
 #undef RMS_ST
 }
