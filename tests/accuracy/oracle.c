@@ -2,6 +2,8 @@
 #include "oracle.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,4 +153,33 @@ int quick_from_env(void)
 {
     const char *q = getenv("LIBNORM_TEST_QUICK");
     return q && *q && strcmp(q, "0") != 0;
+}
+
+void *test_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", n);
+        exit(99);
+    }
+    return p;
+}
+
+long test_fails;
+
+void test_fail(const char *fmt, ...)
+{
+    if (test_fails++ < 40) {
+        va_list ap;
+        va_start(ap, fmt);
+        printf("FAIL ");
+        vprintf(fmt, ap);
+        printf("\n");
+        va_end(ap);
+    }
+}
+
+float test_clampf(double v)
+{
+    return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
 }

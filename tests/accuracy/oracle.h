@@ -59,4 +59,11 @@ size_t rng_below(size_t n);          /* 0 .. n-1 */
 /* 1 when the environment variable LIBNORM_TEST_QUICK is set (non-empty, not "0"). */
 int quick_from_env(void);
 
+/* Shared by the accuracy tests: malloc that exits (status 99) when out of memory; a failure
+ * counter with its message (the first 40 printed, "FAIL ..."); a double clamped into float. */
+void *test_xmalloc(size_t n);
+extern long test_fails;
+void test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+float test_clampf(double v);
+
 #endif

@@ -91,16 +91,6 @@ static void naive_rmsnorm(const norm_job *j)
 
 static const char *col_name(int t) { return t == NAIVE ? "naive f32" : norm_tier_name(t); }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "test_accuracy: out of memory\n");
-        exit(99);
-    }
-    return p;
-}
-
 /* Runs `rows` rows of `n` floats through op `op` of every supported tier and folds the errors
  * against the oracle into entry `ei`. */
 static void run_op(int ei, const float *x, const float *w, const float *b, size_t rows, size_t n,
@@ -108,9 +98,9 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
 {
     entry *e = &g_tab[ei];
     size_t tot = rows * n;
-    double *ye = xmalloc(tot * sizeof(double)), *sc = xmalloc(tot * sizeof(double));
+    double *ye = test_xmalloc(tot * sizeof(double)), *sc = test_xmalloc(tot * sizeof(double));
     oracle_stats st[MAX_ROWS];
-    float *y = xmalloc(tot * sizeof(float));
+    float *y = test_xmalloc(tot * sizeof(float));
     float mean[MAX_ROWS], rstd[MAX_ROWS];
 
     for (size_t r = 0; r < rows; r++) {
@@ -188,9 +178,9 @@ static void data_alloc(data *d, size_t rows, size_t n)
 {
     d->rows = rows;
     d->n = n;
-    d->x = xmalloc(rows * n * sizeof(float));
-    d->wbuf = d->w = xmalloc(n * sizeof(float));
-    d->bbuf = d->b = xmalloc(n * sizeof(float));
+    d->x = test_xmalloc(rows * n * sizeof(float));
+    d->wbuf = d->w = test_xmalloc(n * sizeof(float));
+    d->bbuf = d->b = test_xmalloc(n * sizeof(float));
 }
 
 static void data_free(data *d)
@@ -219,15 +209,6 @@ static size_t random_dim(int k)
     if (k < 4)
         return fixed[k];
     return 1 + rng_below(5000);
-}
-
-static float clampf(double v)
-{
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
 }
 
 static double sign(void) { return (rng_u64() & 1) ? 1.0 : -1.0; }
@@ -302,10 +283,10 @@ static void gen_huge_max(data *d, int k)
     for (size_t i = 0; i < d->rows * d->n; i++) {
         double u = rng_uniform();
         switch (k % 4) {
-        case 0: d->x[i] = clampf((2.0 * u - 1.0) * FLT_MAX); break;     /* across the range */
-        case 1: d->x[i] = clampf((0.5 + 0.5 * u) * FLT_MAX); break;     /* sum overflows */
+        case 0: d->x[i] = test_clampf((2.0 * u - 1.0) * FLT_MAX); break;     /* across the range */
+        case 1: d->x[i] = test_clampf((0.5 + 0.5 * u) * FLT_MAX); break;     /* sum overflows */
         case 2: d->x[i] = (float)(sign() * FLT_MAX); break;             /* +-FLT_MAX */
-        default: d->x[i] = clampf(-FLT_MAX * (1.0 - 1e-3 * u)); break;  /* near -FLT_MAX */
+        default: d->x[i] = test_clampf(-FLT_MAX * (1.0 - 1e-3 * u)); break;  /* near -FLT_MAX */
         }
     }
     random_wb(d, k);

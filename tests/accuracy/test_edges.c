@@ -10,7 +10,6 @@
  *     outputs are within the accuracy contract too.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,33 +23,10 @@ static const char *const op_name[2] = {"layernorm", "rmsnorm"};
 
 static norm_dsp g_dsp[NORM_TIER_COUNT];
 static int g_have[NORM_TIER_COUNT];
-static long g_checks, g_fails;
+static long g_checks;
 
 #define MAX_N 4097
 #define ROWS 5
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "test_edges: out of memory\n");
-        exit(99);
-    }
-    return p;
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-    if (g_fails++ < 40) {
-        va_list ap;
-        va_start(ap, fmt);
-        printf("FAIL ");
-        vprintf(fmt, ap);
-        printf("\n");
-        va_end(ap);
-    }
-}
 
 static void run(int tier, enum op op, float *y, const float *x, const float *w, const float *b,
                 size_t rows, size_t n, float eps, float *mean, float *rstd)
@@ -88,8 +64,8 @@ static void test_constant(int t)
                                  1e4f,    1e30f,    FLT_MAX,  -FLT_MAX, 1e-41f, -1e-41f,
                                  1e-20f,  FLT_MIN,  0x1p-149f, 3e19f};
     static const float epss[] = {0.0f, 1e-5f, 1e-6f};
-    float *x = xmalloc(MAX_N * sizeof(float)), *y = xmalloc(MAX_N * sizeof(float));
-    float *w = xmalloc(MAX_N * sizeof(float)), *b = xmalloc(MAX_N * sizeof(float));
+    float *x = test_xmalloc(MAX_N * sizeof(float)), *y = test_xmalloc(MAX_N * sizeof(float));
+    float *w = test_xmalloc(MAX_N * sizeof(float)), *b = test_xmalloc(MAX_N * sizeof(float));
     random_wb(w, b, MAX_N);
     for (size_t di = 0; di < N_DIMS; di++) {
         size_t n = dims[di];
@@ -106,7 +82,7 @@ static void test_constant(int t)
                     for (size_t i = 0; i < n; i++) {
                         float want = bp ? bp[i] : 0.0f;
                         if (!(y[i] == want)) {
-                            fail("%s layernorm constant row %.9g dim %zu eps %g w%s b%s: y[%zu] = "
+                            test_fail("%s layernorm constant row %.9g dim %zu eps %g w%s b%s: y[%zu] = "
                                  "%.9g, want exactly %.9g",
                                  norm_tier_name(t), (double)vals[vi], n, (double)eps,
                                  wp ? "" : "=NULL", bp ? "" : "=NULL", i, (double)y[i],
@@ -119,7 +95,7 @@ static void test_constant(int t)
                     double re = eps > 0.0f ? 1.0 / sqrt((double)eps) : INFINITY;
                     double er = stat_err_eps(rstd, re, (float)re, 0.0);
                     if (!(em <= CONTRACT_EPS && er <= CONTRACT_EPS))
-                        fail("%s layernorm constant row %.9g dim %zu eps %g: mean %.9g rstd %.9g "
+                        test_fail("%s layernorm constant row %.9g dim %zu eps %g: mean %.9g rstd %.9g "
                              "(want %.9g, %.9g)",
                              norm_tier_name(t), (double)vals[vi], n, (double)eps, (double)mean,
                              (double)rstd, (double)vals[vi], re);
@@ -137,14 +113,14 @@ static void test_constant(int t)
                 g_checks++;
                 for (size_t i = 0; i < n; i++) {
                     if (!(y[i] == 0.0f)) {
-                        fail("%s rmsnorm zero row dim %zu eps %g: y[%zu] = %.9g", norm_tier_name(t),
+                        test_fail("%s rmsnorm zero row dim %zu eps %g: y[%zu] = %.9g", norm_tier_name(t),
                              n, (double)eps, i, (double)y[i]);
                         break;
                     }
                 }
                 double re = eps > 0.0f ? 1.0 / sqrt((double)eps) : INFINITY;
                 if (!(stat_err_eps(rstd, re, (float)re, 0.0) <= CONTRACT_EPS))
-                    fail("%s rmsnorm zero row dim %zu eps %g: rstd %.9g, want %.9g",
+                    test_fail("%s rmsnorm zero row dim %zu eps %g: rstd %.9g, want %.9g",
                          norm_tier_name(t), n, (double)eps, (double)rstd, re);
             }
         }
@@ -172,11 +148,11 @@ static void test_dim1(int t)
                 run(t, OP_LN, &y, &x, w, &b, 1, 1, eps, &mean, &rstd);
                 g_checks++;
                 if (!(y == b))
-                    fail("%s layernorm dim 1 x %.9g eps %g: y %.9g, want bias %.9g",
+                    test_fail("%s layernorm dim 1 x %.9g eps %g: y %.9g, want bias %.9g",
                          norm_tier_name(t), (double)x, (double)eps, (double)y, (double)b);
                 run(t, OP_LN, &y, &x, w, NULL, 1, 1, eps, &mean, &rstd);
                 if (!(y == 0.0f))
-                    fail("%s layernorm dim 1 x %.9g eps %g no bias: y %.9g, want 0",
+                    test_fail("%s layernorm dim 1 x %.9g eps %g no bias: y %.9g, want 0",
                          norm_tier_name(t), (double)x, (double)eps, (double)y);
                 /* RMSNorm: x * w / sqrt(x^2 + eps) against the oracle */
                 double ye, sc;
@@ -187,7 +163,7 @@ static void test_dim1(int t)
                 double e = err_eps(y, ye, sc);
                 double er = stat_err_eps(rstd, st.rstd, st.rstd_f, 0.0);
                 if (!(e <= CONTRACT_EPS && er <= CONTRACT_EPS))
-                    fail("%s rmsnorm dim 1 x %.9g w %g eps %g: y %.9g (exact %.17g, %.3g eps) "
+                    test_fail("%s rmsnorm dim 1 x %.9g w %g eps %g: y %.9g (exact %.17g, %.3g eps) "
                          "rstd %.9g (exact %.17g)",
                          norm_tier_name(t), (double)x, w ? (double)*w : 1.0, (double)eps,
                          (double)y, ye, e, (double)rstd, st.rstd);
@@ -214,9 +190,9 @@ static void fill_rows(float *x, size_t n)
 static void test_poison(int t)
 {
     const float qnan = NAN, inf = INFINITY;
-    float *x = xmalloc(ROWS * MAX_N * sizeof(float)), *xc = xmalloc(ROWS * MAX_N * sizeof(float));
-    float *y = xmalloc(ROWS * MAX_N * sizeof(float)), *ya = xmalloc(ROWS * MAX_N * sizeof(float));
-    float *w = xmalloc(MAX_N * sizeof(float)), *b = xmalloc(MAX_N * sizeof(float));
+    float *x = test_xmalloc(ROWS * MAX_N * sizeof(float)), *xc = test_xmalloc(ROWS * MAX_N * sizeof(float));
+    float *y = test_xmalloc(ROWS * MAX_N * sizeof(float)), *ya = test_xmalloc(ROWS * MAX_N * sizeof(float));
+    float *w = test_xmalloc(MAX_N * sizeof(float)), *b = test_xmalloc(MAX_N * sizeof(float));
     random_wb(w, b, MAX_N);
     for (size_t di = 0; di < N_DIMS; di++) {
         size_t n = dims[di];
@@ -254,7 +230,7 @@ static void test_poison(int t)
                                     while (i < n && isnan(yr[i]))
                                         i++;
                                     if (i < n || !isnan(rs[r]) || (op == OP_LN && !isnan(m[r]))) {
-                                        fail("%s %s dim %zu eps %g: bad value kind %d at row %d "
+                                        test_fail("%s %s dim %zu eps %g: bad value kind %d at row %d "
                                              "pos %zu: y[%zu] = %.9g, mean %.9g, rstd %.9g "
                                              "(want all NaN)",
                                              norm_tier_name(t), op_name[op], n, (double)eps, kind,
@@ -267,7 +243,7 @@ static void test_poison(int t)
                                                bits(rs[r]) == bits(ra[r]) &&
                                                (op == OP_RMS || bits(m[r]) == bits(ma[r]));
                                     if (!same) {
-                                        fail("%s %s dim %zu eps %g: bad value in row %d changed "
+                                        test_fail("%s %s dim %zu eps %g: bad value in row %d changed "
                                              "row %d (not identical to it computed alone)",
                                              norm_tier_name(t), op_name[op], n, (double)eps, br,
                                              r);
@@ -291,11 +267,6 @@ static void test_poison(int t)
 }
 
 /* ---- finite in, finite (and accurate) out ---- */
-static float clampf(double v)
-{
-    return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
-}
-
 static void extreme_row(float *x, size_t n, int k)
 {
     for (size_t i = 0; i < n; i++) {
@@ -311,9 +282,9 @@ static void extreme_row(float *x, size_t n, int k)
         case 6: x[i] = i == n - 1 ? 0x1p-149f : 0.0f; break;                /* one subnormal */
         case 7: x[i] = (float)(s * u * 1e-41); break;                       /* subnormals */
         case 8: x[i] = (float)(1e-30 + 1e-37 * u); break;                   /* tiny spread */
-        case 9: x[i] = clampf(s * pow(2.0, 254.0 * u - 126.0)); break;     /* all exponents */
+        case 9: x[i] = test_clampf(s * pow(2.0, 254.0 * u - 126.0)); break;     /* all exponents */
         case 10: x[i] = (float)(FLT_MAX * (1.0 - 0x1p-20 * u)); break;      /* max, tiny spread */
-        default: x[i] = clampf(s * pow(2.0, 277.0 * u - 149.0)); break;    /* incl. subnormal */
+        default: x[i] = test_clampf(s * pow(2.0, 277.0 * u - 149.0)); break;    /* incl. subnormal */
         }
     }
 }
@@ -321,9 +292,9 @@ static void extreme_row(float *x, size_t n, int k)
 
 static void test_finite(int t)
 {
-    float *x = xmalloc(MAX_N * sizeof(float)), *y = xmalloc(MAX_N * sizeof(float));
-    float *w = xmalloc(MAX_N * sizeof(float)), *b = xmalloc(MAX_N * sizeof(float));
-    double *ye = xmalloc(MAX_N * sizeof(double)), *sc = xmalloc(MAX_N * sizeof(double));
+    float *x = test_xmalloc(MAX_N * sizeof(float)), *y = test_xmalloc(MAX_N * sizeof(float));
+    float *w = test_xmalloc(MAX_N * sizeof(float)), *b = test_xmalloc(MAX_N * sizeof(float));
+    double *ye = test_xmalloc(MAX_N * sizeof(double)), *sc = test_xmalloc(MAX_N * sizeof(double));
     random_wb(w, b, MAX_N);
     static const float epss[] = {0.0f, 1e-5f};
     for (size_t di = 0; di < N_DIMS; di++) {
@@ -355,7 +326,7 @@ static void test_finite(int t)
                     int bad_stats = isnan(rstd) || (isinf(rstd) && !isinf(st.rstd_f)) ||
                                     (op == OP_LN && !isfinite(mean));
                     if (nonfinite || bad_stats || !(worst <= CONTRACT_EPS))
-                        fail("%s %s extreme row %d dim %zu eps %g: y[%zu] = %.9g (x %.9g, exact "
+                        test_fail("%s %s extreme row %d dim %zu eps %g: y[%zu] = %.9g (x %.9g, exact "
                              "%.17g, %.3g FLT_EPSILON)%s, mean %.9g, rstd %.9g (exact %.9g)",
                              norm_tier_name(t), op_name[op], k, n, (double)eps, wi,
                              (double)y[wi], (double)x[wi], ye[wi], worst,
@@ -382,20 +353,20 @@ int main(void)
         if (!g_have[t])
             continue;
         any = 1;
-        long f0 = g_fails, c0 = g_checks;
+        long f0 = test_fails, c0 = g_checks;
         test_constant(t);
         test_dim1(t);
         test_poison(t);
         test_finite(t);
         printf("test_edges: %-7s %6ld checks, %ld failed\n", norm_tier_name(t), g_checks - c0,
-               g_fails - f0);
+               test_fails - f0);
     }
     if (!any) {
         printf("test_edges: no tier available\n");
         return 1;
     }
-    if (g_fails) {
-        printf("test_edges: %ld of %ld checks failed\n", g_fails, g_checks);
+    if (test_fails) {
+        printf("test_edges: %ld of %ld checks failed\n", test_fails, g_checks);
         return 1;
     }
     printf("test_edges: all %ld checks passed\n", g_checks);

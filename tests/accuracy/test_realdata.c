@@ -14,7 +14,6 @@
  *   test_realdata DATA_DIR      (exits 77 = skip when DATA_DIR/real is missing)
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +24,6 @@
 
 static norm_dsp g_dsp[NORM_TIER_COUNT];
 static int g_have[NORM_TIER_COUNT];
-static int g_fails;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-    if (g_fails++ < 40) {
-        va_list ap;
-        va_start(ap, fmt);
-        printf("FAIL ");
-        vprintf(fmt, ap);
-        printf("\n");
-        va_end(ap);
-    }
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "test_realdata: out of memory\n");
-        exit(99);
-    }
-    return p;
-}
 
 /* Reads exactly `count` elements of `size` bytes from dir/name; NULL (with a message) when the
  * file is missing or has another size. */
@@ -71,7 +46,7 @@ static void *load(const char *dir, const char *name, size_t size, size_t count)
         printf("test_realdata: cannot open %s\n", path);
         return NULL;
     }
-    void *p = xmalloc(size * count);
+    void *p = test_xmalloc(size * count);
     size_t got = fread(p, size, count, f);
     fclose(f);
     if (got != count) {
@@ -104,9 +79,9 @@ static int llama_site(const char *name, const float *x, const float *w, const do
 {
     const float eps = 1e-5f;
     size_t tot = rows * L_DIM;
-    double *ye = xmalloc(tot * sizeof(double)), *sc = xmalloc(tot * sizeof(double));
-    float *y = xmalloc(tot * sizeof(float)), *rstd = xmalloc(rows * sizeof(float));
-    oracle_stats *st = xmalloc(rows * sizeof(oracle_stats));
+    double *ye = test_xmalloc(tot * sizeof(double)), *sc = test_xmalloc(tot * sizeof(double));
+    float *y = test_xmalloc(tot * sizeof(float)), *rstd = test_xmalloc(rows * sizeof(float));
+    oracle_stats *st = test_xmalloc(rows * sizeof(oracle_stats));
     /* the shipped float64 reference against the oracle (both from the same float inputs) */
     double dref = 0.0;
     for (size_t r = 0; r < rows; r++) {
@@ -119,7 +94,7 @@ static int llama_site(const char *name, const float *x, const float *w, const do
         }
     }
     if (!(dref <= 1e-9))
-        fail("llama %s: the float64 reference differs from the MPFR oracle by %.3g (relative)",
+        test_fail("llama %s: the float64 reference differs from the MPFR oracle by %.3g (relative)",
              name, dref);
     for (int t = 0; t < NORM_TIER_COUNT; t++) {
         if (!g_have[t])
@@ -142,11 +117,11 @@ static int llama_site(const char *name, const float *x, const float *w, const do
                 wr = e;
         }
         if (!(wy <= CONTRACT_EPS))
-            fail("llama %s %s: worst error %.3g FLT_EPSILON at position %zu dim %zu: y %.9g, "
+            test_fail("llama %s %s: worst error %.3g FLT_EPSILON at position %zu dim %zu: y %.9g, "
                  "reference %.17g",
                  name, norm_tier_name(t), wy, wk / L_DIM, wk % L_DIM, (double)y[wk], ref[wk]);
         if (!(wr <= CONTRACT_EPS))
-            fail("llama %s %s: rstd off by %.3g FLT_EPSILON", name, norm_tier_name(t), wr);
+            test_fail("llama %s %s: rstd off by %.3g FLT_EPSILON", name, norm_tier_name(t), wr);
         if (wy > worst[t])
             worst[t] = wy;
     }
@@ -228,10 +203,10 @@ static int test_ppocr(const char *data)
         for (int i = 0; i < P_DIM; i++)
             neg += g[0][i] < 0.0f;
         if (!neg)
-            fail("ppocr: ln43 gamma has no negative entries (the README says it has)");
-        float *x = xmalloc(P_ROWS * P_DIM * sizeof(float)), *y = xmalloc(P_ROWS * P_DIM * 4);
-        double *ye = xmalloc(P_ROWS * P_DIM * sizeof(double));
-        double *sc = xmalloc(P_ROWS * P_DIM * sizeof(double));
+            test_fail("ppocr: ln43 gamma has no negative entries (the README says it has)");
+        float *x = test_xmalloc(P_ROWS * P_DIM * sizeof(float)), *y = test_xmalloc(P_ROWS * P_DIM * 4);
+        double *ye = test_xmalloc(P_ROWS * P_DIM * sizeof(double));
+        double *sc = test_xmalloc(P_ROWS * P_DIM * sizeof(double));
         oracle_stats st[P_ROWS];
         float mean[P_ROWS], rstd[P_ROWS];
         double worst[NORM_TIER_COUNT] = {0};
@@ -274,7 +249,7 @@ static int test_ppocr(const char *data)
                         ws = er;
                 }
                 if (!(wy <= CONTRACT_EPS && ws <= CONTRACT_EPS))
-                    fail("ppocr ln%d %s: worst y error %.3g FLT_EPSILON (row %d i %d: x %.9g y "
+                    test_fail("ppocr ln%d %s: worst y error %.3g FLT_EPSILON (row %d i %d: x %.9g y "
                          "%.9g exact %.17g), worst mean/rstd error %.3g",
                          ids[k], norm_tier_name(t), wy, wk / P_DIM, wk % P_DIM, (double)x[wk],
                          (double)y[wk], ye[wk], ws);
@@ -307,8 +282,8 @@ static void test_sin(void)
         {-1.8595887, -1.8556185, -1.8516482, -1.8476779, -1.8437077},
         {-2.5424301, -2.5294919, -2.5165746, -2.5036780, -2.4908051}};
     const float eps = 1e-5f;
-    float *x = xmalloc(R * N * sizeof(float)), *y = xmalloc(R * N * sizeof(float));
-    double *ye = xmalloc(R * N * sizeof(double)), *sc = xmalloc(R * N * sizeof(double));
+    float *x = test_xmalloc(R * N * sizeof(float)), *y = test_xmalloc(R * N * sizeof(float));
+    double *ye = test_xmalloc(R * N * sizeof(double)), *sc = test_xmalloc(R * N * sizeof(double));
     oracle_stats st;
     for (int i = 0; i < R; i++)
         for (int j = 0; j < N; j++)
@@ -317,7 +292,7 @@ static void test_sin(void)
         oracle_layernorm(x + i * N, NULL, NULL, N, eps, ye + i * N, sc + i * N, &st);
         for (int j = 0; j < 5; j++)
             if (!(fabs(ye[i * N + j] - readme[i][j]) <= 2e-7))
-                fail("sin vector: oracle row %d [%d] = %.9f, README lists %.7f", i, j,
+                test_fail("sin vector: oracle row %d [%d] = %.9f, README lists %.7f", i, j,
                      ye[i * N + j], readme[i][j]);
     }
     printf("sin vector [2,1024] eps 1e-5, exact (MPFR): row 0 %.7f %.7f %.7f, row 1 %.7f %.7f "
@@ -339,13 +314,13 @@ static void test_sin(void)
                     if (!(d <= w10))
                         w10 = d;
                     if (!(d <= 1e-6))
-                        fail("sin vector %s: y[%d][%d] = %.9g, exact %.9f", norm_tier_name(t), i,
+                        test_fail("sin vector %s: y[%d][%d] = %.9g, exact %.9f", norm_tier_name(t), i,
                              j, (double)y[k], ye[k]);
                 }
             }
         }
         if (!(wc <= CONTRACT_EPS))
-            fail("sin vector %s: worst error %.3g FLT_EPSILON", norm_tier_name(t), wc);
+            test_fail("sin vector %s: worst error %.3g FLT_EPSILON", norm_tier_name(t), wc);
         printf("sin vector %-7s first ten outputs within %.2g of exact (<= 1e-6), all within "
                "%.2f FLT_EPSILON\n",
                norm_tier_name(t), w10, wc);
@@ -374,13 +349,13 @@ int main(int argc, char **argv)
     if (stat(real, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         printf("test_realdata: SKIP: the real data set %s is not there (shared/data beside the "
                "repository); the sin vector %s\n",
-               real, g_fails ? "FAILED" : "passed");
-        return g_fails ? 1 : 77;
+               real, test_fails ? "FAILED" : "passed");
+        return test_fails ? 1 : 77;
     }
     int have_llama = test_llama(data);
     int have_ppocr = test_ppocr(data);
-    if (g_fails) {
-        printf("test_realdata: %d failures\n", g_fails);
+    if (test_fails) {
+        printf("test_realdata: %ld failures\n", test_fails);
         return 1;
     }
     if (!have_llama || !have_ppocr) {
