@@ -162,50 +162,24 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     }
 }
 
-/* The weight/bias variants, each with ordinary or (streaming jobs) non-temporal stores. */
-static void ln_wb_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        ln_rows_avx2(j, 1, 1, 1);
-    else
-        ln_rows_avx2(j, 1, 1, 0);
-}
-static void ln_w_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        ln_rows_avx2(j, 1, 0, 1);
-    else
-        ln_rows_avx2(j, 1, 0, 0);
-}
-static void ln_b_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        ln_rows_avx2(j, 0, 1, 1);
-    else
-        ln_rows_avx2(j, 0, 1, 0);
-}
-static void ln_none_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        ln_rows_avx2(j, 0, 0, 1);
-    else
-        ln_rows_avx2(j, 0, 0, 0);
-}
-
 void norm_layernorm_f32_avx2(const norm_job *j)
 {
     const int nt = norm_stream_job(j);
+    /* one instance of the row loop per weight/bias variant and store kind (streaming jobs:
+     * non-temporal) */
+#define LN_ROWS(HW, HB) (nt ? ln_rows_avx2(j, HW, HB, 1) : ln_rows_avx2(j, HW, HB, 0))
     if (j->w) {
         if (j->b)
-            ln_wb_avx2(j, nt);
+            LN_ROWS(1, 1);
         else
-            ln_w_avx2(j, nt);
+            LN_ROWS(1, 0);
     } else {
         if (j->b)
-            ln_b_avx2(j, nt);
+            LN_ROWS(0, 1);
         else
-            ln_none_avx2(j, nt);
+            LN_ROWS(0, 0);
     }
+#undef LN_ROWS
     if (nt)
         _mm_sfence();
 }

@@ -99,28 +99,16 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         rms_emit_avx2(j, row, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
 }
 
-static void rms_w_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        rms_rows_avx2(j, 1, 1);
-    else
-        rms_rows_avx2(j, 1, 0);
-}
-static void rms_none_avx2(const norm_job *j, int nt)
-{
-    if (nt)
-        rms_rows_avx2(j, 0, 1);
-    else
-        rms_rows_avx2(j, 0, 0);
-}
-
 void norm_rmsnorm_f32_avx2(const norm_job *j)
 {
     const int nt = norm_stream_job(j);
+    /* one instance of the row loop per weight variant and store kind */
+#define RMS_ROWS(HW) (nt ? rms_rows_avx2(j, HW, 1) : rms_rows_avx2(j, HW, 0))
     if (j->w)
-        rms_w_avx2(j, nt);
+        RMS_ROWS(1);
     else
-        rms_none_avx2(j, nt);
+        RMS_ROWS(0);
+#undef RMS_ROWS
     if (nt)
         _mm_sfence();
 }
