@@ -17,7 +17,7 @@ typedef struct nb_floor_fns {
      * Row r: y = x*w + b (w and b), y = x*w (w only), y = x (neither). */
     void (*rw)(float *y, const float *x, const float *w, const float *b, size_t rows,
                size_t dim);
-    /* A memcpy-like stream with ordinary (write-allocate) stores, n floats. */
+    /* A memcpy-like stream, n floats (non-temporal stores for an aligned dst, as memcpy). */
     void (*copy)(float *dst, const float *src, size_t n);
 } nb_floor_fns;
 
