@@ -74,21 +74,29 @@ static float rd(const float *x, size_t n)
     return s;
 }
 
+/* One vector of a row at element I. */
+#define RW_VEC(W, B, NT, I)                                                                 \
+    do {                                                                                    \
+        V v = V_LOAD(xr + (I));                                                             \
+        if (W && B)                                                                         \
+            v = V_FMA(v, V_LOAD(w + (I)), V_LOAD(b + (I)));                                 \
+        else if (W)                                                                         \
+            v = V_MUL(v, V_LOAD(w + (I)));                                                  \
+        if (NT)                                                                             \
+            V_STREAM(yr + (I), v);                                                          \
+        else                                                                                \
+            V_STORE(yr + (I), v);                                                           \
+    } while (0)
+
 /* One row; W, B and NT select the variant at compile time (the row loop is hoisted out). */
 #define RW_ROW(W, B, NT)                                                                    \
     do {                                                                                    \
         size_t i = 0;                                                                       \
-        for (; i + VW <= dim; i += VW) {                                                    \
-            V v = V_LOAD(xr + i);                                                           \
-            if (W && B)                                                                     \
-                v = V_FMA(v, V_LOAD(w + i), V_LOAD(b + i));                                 \
-            else if (W)                                                                     \
-                v = V_MUL(v, V_LOAD(w + i));                                                \
-            if (NT)                                                                         \
-                V_STREAM(yr + i, v);                                                        \
-            else                                                                            \
-                V_STORE(yr + i, v);                                                         \
-        }                                                                                   \
+        for (; i + 4 * VW <= dim; i += 4 * VW)                                              \
+            for (size_t k = i; k < i + 4 * VW; k += VW) /* unrolled by the compiler */     \
+                RW_VEC(W, B, NT, k);                                                        \
+        for (; i + VW <= dim; i += VW)                                                      \
+            RW_VEC(W, B, NT, i);                                                            \
         for (; i < dim; i++)                                                                \
             yr[i] = (W && B) ? xr[i] * w[i] + b[i] : (W) ? xr[i] * w[i] : xr[i];            \
     } while (0)
