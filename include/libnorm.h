@@ -19,7 +19,8 @@
  *   - NaN or Inf anywhere in a row makes that row's whole output NaN (and its mean/rstd NaN);
  *     every other row is computed as if it were alone.
  *   - Finite input never produces Inf or NaN through overflow or underflow of the sums: such rows
- *     are rescaled by an exact power of two internally. Denormal inputs are handled.
+ *     are recomputed in double internally (the same code on every tier). Denormal inputs are
+ *     handled.
  *   - rows == 0 succeeds and does nothing.
  *
  * Errors: a negative status, and no output is touched (see enum libnorm_status).
@@ -30,9 +31,9 @@
 #include <stddef.h>
 
 #define LIBNORM_VERSION_MAJOR 0
-#define LIBNORM_VERSION_MINOR 1
+#define LIBNORM_VERSION_MINOR 2
 #define LIBNORM_VERSION_PATCH 0
-#define LIBNORM_VERSION_STRING "0.1.0"
+#define LIBNORM_VERSION_STRING "0.2.0"
 /* (major << 16) | (minor << 8) | patch, comparable with libnorm_version(). */
 #define LIBNORM_VERSION \
     ((LIBNORM_VERSION_MAJOR << 16) | (LIBNORM_VERSION_MINOR << 8) | LIBNORM_VERSION_PATCH)
@@ -58,24 +59,47 @@ enum libnorm_status {
     LIBNORM_EOVERLAP = -4,  /* y overlaps x (other than exactly in place), weight, bias, mean or
                                rstd; or mean and rstd overlap each other or an input */
     LIBNORM_ESTRIDE = -5,   /* a row stride smaller than dim */
-    LIBNORM_EOPTS = -6,     /* options: size field too small, unknown flags, nth > 0 with ith >= nth */
-    LIBNORM_ESIZE = -7      /* rows * stride does not fit in the address space */
+    LIBNORM_EOPTS = -6,     /* options: size below LIBNORM_OPTS_MIN_SIZE, flags or reserved not 0,
+                               or ith >= nth (ith != 0 when nth is 0 or 1) */
+    LIBNORM_ESIZE = -7,     /* rows * stride does not fit in the address space */
+    LIBNORM_EALIGN = -8     /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
+                               float (4 bytes) */
 };
 
 /*
- * Options for the extended entry points. Zero-initialise, then set `size`:
+ * Which checks every entry point makes, in this order (the first that fails is returned, and no
+ * output is touched): options (EOPTS); y and x not NULL (ENULL); every pointer float-aligned
+ * (EALIGN); dim > 0 (EDIM); eps finite and >= 0 (EEPS); strides >= dim (ESTRIDE). Then rows == 0
+ * returns LIBNORM_OK and does nothing; otherwise the extents must fit the address space (ESIZE)
+ * and no output may overlap an input or another output (EOVERLAP). So rows == 0 with a NULL y or
+ * dim == 0 is still an error.
+ */
+
+/*
+ * Options for the extended entry points. Start from the initializer, then set what you need:
  *     libnorm_opts o = LIBNORM_OPTS_INIT;
- * Fields are only ever appended, and the library reads only the first `size` bytes, so a caller
- * built against an older header keeps working (fields it does not know take their zero meaning).
+ * `size` is sizeof(libnorm_opts) as the caller's header knew it. The library reads only the
+ * first `size` bytes: a field beyond them takes its zero meaning, so a caller built against an
+ * older (shorter) header keeps working. `size` below LIBNORM_OPTS_MIN_SIZE (the struct of
+ * version 0.1, up to `flags`) is LIBNORM_EOPTS; a larger size than this header's is accepted
+ * (the caller's header is newer; fields this library does not know are not read).
+ *
+ * Rules for appending fields (the ABI): fields are only ever appended; every field's zero value
+ * means the behaviour of the versions before it; the struct never has padding, inside or at the
+ * tail (bytes a caller may leave indeterminate must never become a field later), so fields are
+ * appended in groups that end on an 8-byte boundary, with an explicit `reserved` member (must be
+ * 0) where a group would leave a hole; the library reads a field only when `size` covers it.
  */
 typedef struct libnorm_opts {
     size_t size;        /* sizeof(libnorm_opts) as the caller knows it */
-    size_t x_stride;    /* floats between the starts of consecutive rows of x; 0 means dim */
-    size_t y_stride;    /* floats between the starts of consecutive rows of y; 0 means dim */
+    /* Row strides in FLOATS (elements, not bytes: ggml's nb1 is bytes, pass nb1 / 4), between the
+     * starts of consecutive rows; 0 means dim. */
+    size_t x_stride;
+    size_t y_stride;
     /* Row split for the engine's own thread pool (the library owns no threads), as ggml passes
      * ith/nth: with nth > 1 the rows are cut into nth contiguous chunks of rows/nth rows, the
      * first rows%nth chunks one row longer, and this call computes chunk ith only. nth = 0 or 1
-     * computes all rows. Argument checks always cover the whole tensor (every thread gets the
+     * computes all rows (ith must then be 0). Argument checks always cover the whole tensor (every thread gets the
      * same status), and in-place (y == x) needs x_stride == y_stride. */
     unsigned ith;
     unsigned nth;
@@ -84,13 +108,19 @@ typedef struct libnorm_opts {
      * (RMSNorm: 1/sqrt(mean(x^2) + eps)); the rstd of a constant row with eps = 0 is +Inf. */
     float *mean;
     float *rstd;
-    unsigned flags;     /* reserved, must be 0 */
+    unsigned flags;     /* no flags are defined yet: must be 0 */
+    unsigned reserved;  /* must be 0 (closes what was tail padding in 0.1) */
 } libnorm_opts;
 
-#define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0 }
+#define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0, 0 }
+/* The smallest `size` accepted: the 0.1 struct, through `flags`. */
+#define LIBNORM_OPTS_MIN_SIZE (3 * sizeof(size_t) + 2 * sizeof(unsigned) + 2 * sizeof(float *) + \
+                               sizeof(unsigned))
 
 /* y[r][i] = LayerNorm(x[r])[i] for r < rows, i < dim. Rows are contiguous (stride dim).
- * y == x (exactly in place) is allowed. */
+ * y == x (exactly in place) is allowed.
+ * Returns LIBNORM_OK, ENULL, EALIGN, EDIM, EEPS, ESIZE or EOVERLAP (the _ex forms also EOPTS
+ * and ESTRIDE), in the order of the checks above. */
 LIBNORM_API int libnorm_layernorm_f32(float *y, const float *x, const float *weight,
                                       const float *bias, size_t rows, size_t dim, float eps);
 

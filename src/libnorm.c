@@ -8,6 +8,13 @@
 #include "libnorm.h"
 #include "norm_internal.h"
 
+/* The options struct has no padding (include/libnorm.h, rules for appending fields), and its
+ * first version is what LIBNORM_OPTS_MIN_SIZE says. */
+_Static_assert(sizeof(libnorm_opts) == offsetof(libnorm_opts, reserved) + sizeof(unsigned),
+               "libnorm_opts has tail padding");
+_Static_assert(LIBNORM_OPTS_MIN_SIZE == offsetof(libnorm_opts, flags) + sizeof(unsigned),
+               "LIBNORM_OPTS_MIN_SIZE is not the 0.1 struct");
+
 /* A set of byte ranges: `rows` ranges of `len` bytes starting `stride` bytes apart from `base`. */
 typedef struct span {
     uintptr_t base;
@@ -108,9 +115,12 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
     c->nth = 1;
     c->mean = c->rstd = NULL;
     if (opts) {
-        /* every field up to flags is there (a caller's struct may be newer and longer) */
-        if (opts->size < offsetof(libnorm_opts, flags) + sizeof(opts->flags) || opts->flags != 0 ||
-            (opts->nth > 1 && opts->ith >= opts->nth))
+        /* every field up to flags is there (a caller's struct may be newer and longer); reserved
+         * is read only when the caller's struct has it */
+        if (opts->size < LIBNORM_OPTS_MIN_SIZE || opts->flags != 0 ||
+            (opts->size >= offsetof(libnorm_opts, reserved) + sizeof(opts->reserved) &&
+             opts->reserved != 0) ||
+            opts->ith >= (opts->nth ? opts->nth : 1u))
             return LIBNORM_EOPTS;
         c->xs = opts->x_stride ? opts->x_stride : c->dim;
         c->ys = opts->y_stride ? opts->y_stride : c->dim;
@@ -123,6 +133,11 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
     }
     if (!c->y || !c->x)
         return LIBNORM_ENULL;
+    /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
+     * the sanitizers do not). */
+    if (((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->w | (uintptr_t)c->b |
+         (uintptr_t)c->mean | (uintptr_t)c->rstd) & (_Alignof(float) - 1))
+        return LIBNORM_EALIGN;
     if (c->dim == 0)
         return LIBNORM_EDIM;
     if (!(c->eps >= 0.0f && c->eps <= FLT_MAX))
@@ -243,9 +258,11 @@ const char *libnorm_strerror(int status)
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:
-        return "invalid options (size, flags, or ith >= nth)";
+        return "invalid options (size, flags or reserved not 0, or ith not below nth)";
     case LIBNORM_ESIZE:
         return "rows * stride exceeds the address space";
+    case LIBNORM_EALIGN:
+        return "a pointer is not aligned to float (4 bytes)";
     default:
         return "unknown status";
     }

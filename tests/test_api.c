@@ -137,6 +137,59 @@ static void test_bad_inputs(void)
         o.nth = 4;
         o.ith = 4;
         expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o, "ith >= nth");
+        /* nth = 0 or 1 means all rows, from ith = 0 only. */
+        for (unsigned nth = 0; nth <= 1; nth++) {
+            o = (libnorm_opts)LIBNORM_OPTS_INIT;
+            o.nth = nth;
+            o.ith = 1;
+            expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+                   nth ? "nth 1, ith 1" : "nth 0, ith 1");
+            o.ith = 0;
+            expect(LIBNORM_OK, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+                   nth ? "nth 1, ith 0" : "nth 0, ith 0");
+        }
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.reserved = 1;
+        expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o, "reserved not 0");
+        /* A 0.1 caller's struct ends at flags: reserved is not read. */
+        o.size = LIBNORM_OPTS_MIN_SIZE;
+        expect(LIBNORM_OK, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+               "minimal size, reserved beyond it");
+        o.size = LIBNORM_OPTS_MIN_SIZE - 1;
+        o.reserved = 0;
+        expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o, "size below minimum");
+
+        /* Pointers that are not float-aligned: every one of them, and before the dim check. */
+        {
+            char *cy = (char *)ybuf + 1, *cx = (char *)xbuf + 2;
+            float *my = (float *)(void *)cy;
+            const float *mx = (const float *)(const void *)cx;
+            const float *mw = (const float *)(const void *)((char *)wbuf + 3);
+            const float *mb = (const float *)(const void *)((char *)bbuf + 1);
+            expect(LIBNORM_EALIGN, ln, my, xbuf, wbuf, bbuf, 2, 16, 1e-5f, NULL, "y misaligned");
+            expect(LIBNORM_EALIGN, ln, ybuf, mx, wbuf, bbuf, 2, 16, 1e-5f, NULL, "x misaligned");
+            expect(LIBNORM_EALIGN, ln, ybuf, xbuf, mw, bbuf, 2, 16, 1e-5f, NULL, "w misaligned");
+            if (ln)
+                expect(LIBNORM_EALIGN, ln, ybuf, xbuf, wbuf, mb, 2, 16, 1e-5f, NULL,
+                       "b misaligned");
+            expect(LIBNORM_EALIGN, ln, my, xbuf, wbuf, bbuf, 2, 0, 1e-5f, NULL,
+                   "misaligned before dim 0");
+            expect(LIBNORM_EALIGN, ln, my, xbuf, wbuf, bbuf, 0, 16, 1e-5f, NULL,
+                   "misaligned with rows 0");
+            o = (libnorm_opts)LIBNORM_OPTS_INIT;
+            o.rstd = (float *)(void *)((char *)rbuf + 2);
+            expect(LIBNORM_EALIGN, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+                   "rstd misaligned");
+            if (ln) {
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.mean = (float *)(void *)((char *)mbuf + 1);
+                expect(LIBNORM_EALIGN, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+                       "mean misaligned");
+            }
+        }
+        /* The order of the checks (include/libnorm.h): rows == 0 does not excuse NULL or dim 0. */
+        expect(LIBNORM_ENULL, ln, NULL, xbuf, NULL, NULL, 0, 16, 1e-5f, NULL, "rows 0, y NULL");
+        expect(LIBNORM_EDIM, ln, ybuf, xbuf, NULL, NULL, 0, 0, 1e-5f, NULL, "rows 0, dim 0");
 
         /* Sizes that do not fit the address space. */
         o = (libnorm_opts)LIBNORM_OPTS_INIT;
@@ -238,7 +291,7 @@ static void test_semantics(void)
 
         /* An older caller's smaller options struct (just size .. y_stride) is read correctly. */
         o = (libnorm_opts)LIBNORM_OPTS_INIT;
-        o.size = sizeof(size_t) * 3 + sizeof(unsigned) * 2 + sizeof(float *) * 2 + sizeof(unsigned);
+        o.size = LIBNORM_OPTS_MIN_SIZE;
         CHECK((ln ? libnorm_layernorm_f32_ex(got, xbuf, NULL, NULL, 1, D, 0.f, &o)
                   : libnorm_rmsnorm_f32_ex(got, xbuf, NULL, 1, D, 0.f, &o)) == LIBNORM_OK,
               "opts with the minimal size rejected");
@@ -264,7 +317,7 @@ static void test_semantics(void)
 static void test_misc(void)
 {
     const int codes[] = {LIBNORM_OK, LIBNORM_ENULL, LIBNORM_EDIM, LIBNORM_EEPS, LIBNORM_EOVERLAP,
-                         LIBNORM_ESTRIDE, LIBNORM_EOPTS, LIBNORM_ESIZE};
+                         LIBNORM_ESTRIDE, LIBNORM_EOPTS, LIBNORM_ESIZE, LIBNORM_EALIGN};
     const int nc = (int)(sizeof(codes) / sizeof(codes[0]));
     const char *unknown = libnorm_strerror(-999);
     for (int i = 0; i < nc; i++) {
@@ -275,6 +328,9 @@ static void test_misc(void)
                   codes[i], codes[k]);
         CHECK(i == 0 || codes[i] < 0, "status %d not negative", codes[i]);
     }
+    /* The options struct has no padding: its size is the sum of its fields. */
+    CHECK(sizeof(libnorm_opts) == 3 * sizeof(size_t) + 4 * sizeof(unsigned) + 2 * sizeof(float *),
+          "libnorm_opts has padding (%zu bytes)", sizeof(libnorm_opts));
     CHECK(libnorm_version() == LIBNORM_VERSION, "version %x vs header %x", libnorm_version(),
           LIBNORM_VERSION);
     CHECK(strcmp(libnorm_version_string(), LIBNORM_VERSION_STRING) == 0, "version string");

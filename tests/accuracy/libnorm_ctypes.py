@@ -17,6 +17,7 @@ class Opts(ctypes.Structure):
         ("mean", _fptr),
         ("rstd", _fptr),
         ("flags", ctypes.c_uint),
+        ("reserved", ctypes.c_uint),
     ]
 
 
