@@ -23,6 +23,11 @@ else
 fi
 ninja -C "$BUILD" bench/normbench >/dev/null || { ninja -C "$BUILD" bench/normbench; exit 1; }
 
+# Usage text only: no run, nothing in bench-out/ overwritten.
+for a in "$@"; do
+    case "$a" in -h|--help) exec "$BUILD/bench/normbench" --help ;; esac
+done
+
 mkdir -p "$OUT"
 rm -f "$OUT/.status"
 {
