@@ -12,6 +12,11 @@
  *   RMSNorm:   rstd = 1/sqrt(sum(x^2)/dim + eps), y = x*rstd*w.
  *   weight == NULL means w = 1; bias == NULL means b = 0.
  *
+ * Accuracy (tests/accuracy): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|, |w|·max(1, |x̂|)),
+ *   x̂ the exact normalized value (x-mean)·rstd (RMSNorm: x·rstd): x̂ is computed to about
+ *   FLT_EPSILON·max(1, |x̂|) (float sums and a rounded mean), which the weight scales. mean within
+ *   8·FLT_EPSILON·max(|mean|, σ), rstd within 8·FLT_EPSILON·rstd (σ = sqrt(var)).
+ *
  * Edge semantics:
  *   - A constant row under LayerNorm gives exactly bias (0 without bias), also with eps = 0;
  *     dim == 1 is such a row.

@@ -36,6 +36,8 @@ static void finish_stats(float eps, oracle_stats *st)
 /* y and scale from m_xh (xhat) and w, b. */
 static void finish_elem(size_t i, const float *w, const float *b, double *y, double *scale)
 {
+    double axh = fabs(mpfr_get_d(m_xh, MPFR_RNDN));
+    double aw = w ? fabs((double)w[i]) : 1.0;
     if (w) {
         mpfr_set_flt(m_w, w[i], MPFR_RNDN);
         mpfr_mul(m_xh, m_xh, m_w, MPFR_RNDN);
@@ -47,9 +49,16 @@ static void finish_elem(size_t i, const float *w, const float *b, double *y, dou
         mpfr_set(m_y, m_xh, MPFR_RNDN);
     }
     y[i] = mpfr_get_d(m_y, MPFR_RNDN);
-    /* The measure, max(1, |y_exact|): no allowance for cancellation between x̂·w and b. */
-    double ay = fabs(y[i]);
-    scale[i] = ay > 1.0 ? ay : 1.0;
+    /* The contract's measure, max(1, |y_exact|, |w|·max(1, |x̂|)) (see oracle.h). */
+    double sw = aw * (axh > 1.0 ? axh : 1.0);
+    double sy = scale_y(y[i]);
+    scale[i] = sw > sy ? sw : sy;
+}
+
+double scale_y(double y_exact)
+{
+    double ay = fabs(y_exact);
+    return ay > 1.0 ? ay : 1.0;
 }
 
 void oracle_layernorm(const float *x, const float *w, const float *b, size_t n, float eps,

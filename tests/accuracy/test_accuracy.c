@@ -1,14 +1,20 @@
 /*
- * The accuracy contract (DESIGN.md section 4): every tier's kernels against an exact MPFR oracle
- * on adversarial input families. An output's error is |y - y_exact| / max(1, |y_exact|) in
- * FLT_EPSILON; the per-row mean and rstd are checked too (relative to
- * max(|exact|, sigma) resp. |exact|, subnormals in units of the smallest subnormal). Every family
- * must stay within CONTRACT_EPS (8) FLT_EPSILON on every tier this CPU supports; the test prints
- * the table family x tier -> worst error and fails otherwise.
+ * The accuracy contract (include/libnorm.h, "Accuracy"): every tier's kernels against an exact
+ * MPFR oracle on adversarial input families. An output's error is
+ *     |y - y_exact| / max(1, |y_exact|, |w| * max(1, |xhat|))
+ * in FLT_EPSILON (xhat the exact normalized value, |w| = 1 without a weight: see oracle.h); the
+ * per-row mean and rstd are checked too (relative to max(|exact|, sigma) resp. |exact|,
+ * subnormals in units of the smallest subnormal). Every family must stay within CONTRACT_EPS (8)
+ * FLT_EPSILON on every tier this CPU supports, and every tier must have the same worst errors
+ * (the tiers are bit-identical); the test prints the table family x tier -> worst error and
+ * fails otherwise. The weight and bias families go up to |w| ~ 1e3 and |b| ~ 1e3.
  *
- * The table's last column is a naive float32 two-pass LayerNorm/RMSNorm (float sums, float mean)
- * measured the same way: not under contract, but it must break the contract on the large-mean and
- * overflow families, which shows that the oracle and the measure can tell a bad kernel.
+ * Two columns are not under contract. "old y" is the worst y error (over the tiers) under the
+ * measure without the weight term, max(1, |y_exact|): it exceeds 8 on the large-weight families,
+ * which is why the contract has the weight term. "naive f32" is a naive float32 two-pass
+ * LayerNorm/RMSNorm (float sums, float mean) under the contract's measure: it must break the
+ * contract on the large-mean and overflow families (also with weights ~1e3), which shows that the
+ * oracle and the measure can tell a bad kernel.
  *
  *   test_accuracy [--quick] [--seed=N] [--verbose]      (LIBNORM_TEST_QUICK=1 = --quick)
  */
@@ -32,6 +38,8 @@ typedef struct entry {
     enum op op;
     size_t outputs;
     double worst_y[NCOL], worst_mean[NCOL], worst_rstd[NCOL];
+    double worst_old[NCOL]; /* y under max(1, |y_exact|) */
+    char where_old[200];    /* the worst old-measure y's place (scalar tier) */
     char where[NCOL][200];   /* the worst y's place */
     char where_s[NCOL][200]; /* the worst statistic's place */
 } entry;
@@ -129,6 +137,16 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
             for (size_t i = 0; i < n; i++) {
                 size_t k = r * n + i;
                 double err = err_eps(y[k], ye[k], sc[k]);
+                double old = err_eps(y[k], ye[k], scale_y(ye[k]));
+                if (!(old <= e->worst_old[t])) {
+                    e->worst_old[t] = old;
+                    if (t == NORM_TIER_SCALAR)
+                        snprintf(e->where_old, sizeof(e->where_old),
+                                 "dim %zu row %zu i %zu: x %.9g w %.9g b %.9g -> y %.9g, exact "
+                                 "%.17g",
+                                 n, r, i, (double)x[k], w ? (double)w[i] : 1.0,
+                                 (b && e->op == OP_LN) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
+                }
                 if (!(err <= e->worst_y[t])) {
                     e->worst_y[t] = err;
                     snprintf(e->where[t], sizeof(e->where[t]),
@@ -375,6 +393,78 @@ static void gen_probe_miss(data *d, int k)
     d->eps = eps_set[k % 3];
 }
 
+/* ---- weight and bias magnitudes up to 1e3 ----
+ * The rows cycle through four kinds (k % 4): N(0,1); offset and scaled (c in +-4, spread 0.03 ..
+ * 30); a large mean with a tiny spread (1e4 +- 1e-2); and rows of the rare path (tiny 1e-20 with
+ * eps 0, or huge ~3e19). */
+static void mag_rows(data *d, int k)
+{
+    data_alloc(d, 2, random_dim(k));
+    double c = 4.0 * (2.0 * rng_uniform() - 1.0), s = pow(10.0, 3.0 * rng_uniform() - 1.5);
+    for (size_t i = 0; i < d->rows * d->n; i++) {
+        double v;
+        switch (k % 4) {
+        case 0: v = rng_normal(); break;
+        case 1: v = c + s * rng_normal(); break;
+        case 2: v = 1e4 + 1e-2 * rng_normal(); break;
+        default: v = (k / 4) % 2 ? 3e19 * rng_normal() : 1e-20 * (3.0 + rng_normal()); break;
+        }
+        d->x[i] = (float)v;
+    }
+    d->eps = k % 4 == 3 && (k / 4) % 2 == 0 ? 0.0f : eps_set[k % 3];
+}
+
+/* |w| in [W/2, 3W/2) with random sign; b ~ bs * N(0,1) (bs = 0.5) or, with bs < 0, |b| in
+ * [-bs/2, -3bs/2) with random sign. b is NULL now and then. */
+static void mag_wb(data *d, int k, double W, double bs)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        d->w[i] = (float)(sign() * W * (0.5 + rng_uniform()));
+        d->b[i] = (float)(bs > 0 ? bs * rng_normal() : sign() * -bs * (0.5 + rng_uniform()));
+    }
+    if (k % 5 == 4)
+        d->b = NULL;
+}
+
+static void gen_w10(data *d, int k) { mag_rows(d, k); mag_wb(d, k, 10.0, 0.5); }
+static void gen_w100(data *d, int k) { mag_rows(d, k); mag_wb(d, k, 100.0, 0.5); }
+static void gen_w1e3(data *d, int k) { mag_rows(d, k); mag_wb(d, k, 1e3, 0.5); }
+static void gen_wb1e3(data *d, int k) { mag_rows(d, k); mag_wb(d, k, 1e3, -1e3); }
+
+/* Bias 1 .. 1e3 (log-uniform, random sign), weight ~ 1 + 0.5 N(0,1). */
+static void gen_b1e3(data *d, int k)
+{
+    mag_rows(d, k);
+    for (size_t i = 0; i < d->n; i++) {
+        d->w[i] = (float)(1.0 + 0.5 * rng_normal());
+        d->b[i] = (float)(sign() * pow(10.0, 3.0 * rng_uniform()));
+    }
+    if (k % 4 == 3)
+        d->w = NULL;
+}
+
+/* Bias that cancels x̂·w: |w| log-uniform in 1 .. 1e3, b = -(x̂·w) of row 0 (x̂ from a double
+ * two-pass, rounded to float), so row 0's outputs are tiny against |w|·|x̂|; row 1 is another
+ * row of the same kind. */
+static void gen_cancel(data *d, int k)
+{
+    mag_rows(d, k);
+    const float *x = d->x;
+    size_t n = d->n;
+    double m = 0.0, v = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m += x[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        v += ((double)x[i] - m) * ((double)x[i] - m);
+    v /= (double)n;
+    double rs = v + d->eps > 0.0 ? 1.0 / sqrt(v + d->eps) : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        d->w[i] = (float)(sign() * pow(10.0, 3.0 * rng_uniform()));
+        d->b[i] = (float)(-((double)x[i] - m) * rs * d->w[i]);
+    }
+}
+
 static const family families[] = {
     {"randn", 48, 16, gen_randn},
     {"uniform", 48, 16, gen_uniform},
@@ -391,23 +481,42 @@ static const family families[] = {
     {"wide 1e-30..1e30", 24, 8, gen_wide},
     {"small var vs eps", 48, 16, gen_small_var},
     {"probe unlike the row", 24, 8, gen_probe_miss},
+    {"weight ~10", 32, 8, gen_w10},
+    {"weight ~100", 32, 8, gen_w100},
+    {"weight ~1e3", 32, 8, gen_w1e3},
+    {"bias 1..1e3", 32, 8, gen_b1e3},
+    {"weight, bias ~1e3", 32, 8, gen_wb1e3},
+    {"bias cancels xhat*w", 32, 8, gen_cancel},
 };
 #define N_FAM (sizeof(families) / sizeof(families[0]))
 
+/* The worst old-measure y error over the contract's tiers. */
+static double worst_old(const entry *e)
+{
+    double w = 0.0;
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
+        if (g_have[t] && !(e->worst_old[t] <= w))
+            w = e->worst_old[t];
+    return w;
+}
+
 static void print_table(void)
 {
-    printf("\nworst error in FLT_EPSILON (y / mean / rstd); contract <= %.0f; '-' = tier not on "
-           "this CPU\n",
+    printf("\nworst error in FLT_EPSILON (y / mean / rstd); contract <= %.0f, y relative to "
+           "max(1, |y|, |w|*max(1, |xhat|)); old y: relative to max(1, |y|), not under contract; "
+           "'-' = tier not on this CPU\n",
            CONTRACT_EPS);
     printf("%-26s %9s", "family", "outputs");
-    for (int t = 0; t < NCOL; t++)
+    for (int t = 0; t < NORM_TIER_COUNT; t++)
         printf(" %20s", col_name(t));
-    printf("\n");
+    printf(" %9s %12s\n", "old y", col_name(NAIVE));
     for (int i = 0; i < g_ntab; i++) {
         entry *e = &g_tab[i];
         printf("%-26s %9zu", e->name, e->outputs);
         for (int t = 0; t < NCOL; t++) {
             char cell[64];
+            if (t == NAIVE)
+                printf(" %9.3g", worst_old(e));
             if (!g_have[t])
                 snprintf(cell, sizeof(cell), "-");
             else if (t == NAIVE)
@@ -417,7 +526,7 @@ static void print_table(void)
                          e->worst_mean[t], e->worst_rstd[t]);
             else
                 snprintf(cell, sizeof(cell), "%.2f / - / %.2f", e->worst_y[t], e->worst_rstd[t]);
-            printf(" %20s", cell);
+            printf(t == NAIVE ? " %12s" : " %20s", cell);
         }
         printf("\n");
     }
@@ -488,12 +597,27 @@ int main(int argc, char **argv)
             if (bad_s)
                 printf("FAIL %s %s: statistic out of contract at %s\n", e->name,
                        norm_tier_name(t), e->where_s[t]);
+            /* the tiers are bit-identical, so their worst errors are the same numbers */
+            int s = NORM_TIER_SCALAR;
+            if (e->worst_y[t] != e->worst_y[s] || e->worst_mean[t] != e->worst_mean[s] ||
+                e->worst_rstd[t] != e->worst_rstd[s] || e->worst_old[t] != e->worst_old[s]) {
+                printf("FAIL %s: %s's worst errors (y %.17g, mean %.17g, rstd %.17g, old y "
+                       "%.17g) differ from scalar's (%.17g, %.17g, %.17g, %.17g)\n",
+                       e->name, norm_tier_name(t), e->worst_y[t], e->worst_mean[t],
+                       e->worst_rstd[t], e->worst_old[t], e->worst_y[s], e->worst_mean[s],
+                       e->worst_rstd[s], e->worst_old[s]);
+                fails++;
+            }
         }
+        if (g_verbose)
+            printf("info %s: worst old-measure y %.3g FLT_EPSILON at %s\n", e->name,
+                   worst_old(e), e->where_old);
     }
     /* teeth: the naive kernels must fail where float32 arithmetic is known to fail */
     static const char *const must_break[] = {"mean 1e4 +- 1e-2 LN", "mean -3e5 +- 1 LN",
                                              "huge ~3e19 LN", "huge ~3e19 RMS",
-                                             "tiny 1e-20 eps0 RMS"};
+                                             "tiny 1e-20 eps0 RMS", "weight ~1e3 LN",
+                                             "weight ~1e3 RMS"};
     for (size_t k = 0; k < sizeof(must_break) / sizeof(must_break[0]); k++) {
         for (int i = 0; i < g_ntab; i++) {
             if (strcmp(g_tab[i].name, must_break[k]) == 0 &&
@@ -506,7 +630,9 @@ int main(int argc, char **argv)
         }
     }
     if (fails) {
-        printf("test_accuracy: %d family x tier cells out of contract\n", fails);
+        printf("test_accuracy: %d failures (family x tier cells out of contract or unlike "
+               "scalar's, self-checks)\n",
+               fails);
         return 1;
     }
     printf("test_accuracy: all %d families x %d tiers within %.0f FLT_EPSILON\n", g_ntab, ntiers,
