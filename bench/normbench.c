@@ -72,7 +72,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void die(const char *fmt, ...)
+static void nb_die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -83,7 +83,7 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
-static int cmp_double(const void *a, const void *b)
+static int nb_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -106,7 +106,7 @@ static void *big_alloc(size_t bytes)
     size_t align = (size_t)2 << 20;
     bytes = (bytes + align - 1) / align * align;
     if (posix_memalign(&p, align, bytes) != 0)
-        die("cannot allocate %zu MiB", bytes >> 20);
+        nb_die("cannot allocate %zu MiB", bytes >> 20);
 #if defined(MADV_HUGEPAGE)
     madvise(p, bytes, MADV_HUGEPAGE);
 #endif
@@ -168,7 +168,7 @@ static void *worker_main(void *arg)
                 t0 = t;
             } else if (t - t0 > SPIN_NS) {
                 /* Sleep until the next job; the seq_cst pairs sleepers++ / ctl re-check here and
-                 * ctl store / sleepers read in pool_run cannot both miss each other. */
+                 * ctl store / sleepers read in nb_pool_run cannot both miss each other. */
                 atomic_fetch_add(&p->sleepers, 1);
                 pthread_mutex_lock(&p->mu);
                 while (atomic_load(&p->ctl) == seen)
@@ -189,7 +189,7 @@ static void *worker_main(void *arg)
     }
 }
 
-static void pool_start(unsigned n, const int *cpus)
+static void nb_pool_start(unsigned n, const int *cpus)
 {
     pool *p = &g_pool;
     p->n = n;
@@ -208,7 +208,7 @@ static void pool_start(unsigned n, const int *cpus)
     pin_self(p->cpu[0]);
     for (unsigned i = 1; i < n; i++)
         if (pthread_create(&p->tid[i], NULL, worker_main, &p->id[i]) != 0)
-            die("pthread_create failed");
+            nb_die("pthread_create failed");
 }
 
 static void pool_wake(pool *p)
@@ -221,7 +221,7 @@ static void pool_wake(pool *p)
 }
 
 /* Run fn(ctx, i, nth) on threads 0..nth-1 (0 is the caller) and wait for all of them. */
-static void pool_run(work_fn fn, void *ctx, unsigned nth)
+static void nb_pool_run(work_fn fn, void *ctx, unsigned nth)
 {
     pool *p = &g_pool;
     if (nth <= 1) {
@@ -240,7 +240,7 @@ static void pool_run(work_fn fn, void *ctx, unsigned nth)
 }
 
 /* A barrier among the nth threads of the running job (ggml's barrier between graph nodes). */
-static void pool_barrier(unsigned nth)
+static void nb_pool_barrier(unsigned nth)
 {
     pool *p = &g_pool;
     if (nth <= 1)
@@ -255,7 +255,7 @@ static void pool_barrier(unsigned nth)
     }
 }
 
-static void pool_stop(void)
+static void nb_pool_stop(void)
 {
     pool *p = &g_pool;
     atomic_store(&p->quit, 1);
@@ -272,10 +272,10 @@ static void pool_stop(void)
 /* ops, implementations                                                                       */
 
 enum { OP_LN, OP_LN_PLAIN, OP_RMS, OP_COUNT };
-static const char *const op_names[OP_COUNT] = {"ln", "ln-plain", "rms"};
-static const char *const op_titles[OP_COUNT] = {"LayerNorm, weight + bias", "LayerNorm, no affine",
+static const char *const nb_op_names[OP_COUNT] = {"ln", "ln-plain", "rms"};
+static const char *const nb_op_titles[OP_COUNT] = {"LayerNorm, weight + bias", "LayerNorm, no affine",
                                                 "RMSNorm, weight"};
-static const int op_params[OP_COUNT] = {2, 0, 1}; /* dim-vectors read: w, b */
+static const int nb_op_params[OP_COUNT] = {2, 0, 1}; /* dim-vectors read: w, b */
 
 enum kind { K_FLOOR_RD, K_FLOOR, K_TIER, K_API, K_NAIVE, K_GGML, K_DNNL };
 
@@ -354,7 +354,7 @@ void nb_floor_generic(nb_floor_fns *f)
 }
 
 #if defined(__x86_64__) && defined(NB_HAVE_X86_VARIANTS)
-static int cpu_has_avx2(void)
+static int nb_cpu_has_avx2(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -362,24 +362,24 @@ static int cpu_has_avx2(void)
 
 /* exactly the flags the AVX-512 variants are built with (__builtin_cpu_supports also requires
  * the OS to save the registers) */
-static int cpu_has_avx512(void)
+static int nb_cpu_has_avx512(void)
 {
     __builtin_cpu_init();
-    return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+    return nb_cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vl");
 }
 #endif
 
-static void select_variants(void)
+static void nb_select_variants(void)
 {
     nb_floor_generic(&g_floor);
     nb_base_generic(&g_base);
 #if defined(__x86_64__) && defined(NB_HAVE_X86_VARIANTS)
-    if (cpu_has_avx512()) {
+    if (nb_cpu_has_avx512()) {
         nb_floor_avx512(&g_floor);
         nb_base_avx512(&g_base);
-    } else if (cpu_has_avx2()) {
+    } else if (nb_cpu_has_avx2()) {
         nb_floor_avx2(&g_floor);
         nb_base_avx2(&g_base);
     }
@@ -409,20 +409,20 @@ typedef struct job {
 } job;
 
 /* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
-static void split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1)
+static void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1)
 {
     size_t q = rows / nth, rem = rows % nth;
     *r0 = ith * q + (ith < rem ? ith : rem);
     *r1 = *r0 + q + (ith < rem);
 }
 
-static void job_fn(void *ctx, unsigned ith, unsigned nth)
+static void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
 {
     job *j = ctx;
     const impl *im = j->im;
     const size_t dim = j->dim, rows = j->rows;
     size_t r0, r1;
-    split_rows(rows, ith, nth, &r0, &r1);
+    nb_split_rows(rows, ith, nth, &r0, &r1);
     const size_t nr = r1 - r0;
     for (size_t k = 0; k < j->inner; k++) {
         switch (im->kind) {
@@ -470,14 +470,14 @@ static void job_fn(void *ctx, unsigned ith, unsigned nth)
                 g_base.ggml_rms_norm(j->y, j->x, rows, dim, j->eps, ith, nth);
             else
                 g_base.ggml_norm(j->y, j->x, rows, dim, j->eps, ith, nth);
-            pool_barrier(nth);
+            nb_pool_barrier(nth);
             if (j->w) {
                 g_base.ggml_mul(j->y, j->w, g0, g1, dim);
-                pool_barrier(nth);
+                nb_pool_barrier(nth);
             }
             if (j->b) {
                 g_base.ggml_add(j->y, j->b, g0, g1, dim);
-                pool_barrier(nth);
+                nb_pool_barrier(nth);
             }
             break;
         }
@@ -489,11 +489,11 @@ static void job_fn(void *ctx, unsigned ith, unsigned nth)
     }
 }
 
-static void dnnl_setup_fn(void *ctx, unsigned ith, unsigned nth)
+static void nb_dnnl_job_setup(void *ctx, unsigned ith, unsigned nth)
 {
     job *j = ctx;
     size_t r0, r1;
-    split_rows(j->rows, ith, nth, &r0, &r1);
+    nb_split_rows(j->rows, ith, nth, &r0, &r1);
     j->dn[ith] = NULL;
     j->dn_err[ith][0] = 0;
     if (r1 == r0)
@@ -506,7 +506,7 @@ static void dnnl_setup_fn(void *ctx, unsigned ith, unsigned nth)
         atomic_store(&j->fail, -101);
 }
 
-static void dnnl_teardown_fn(void *ctx, unsigned ith, unsigned nth)
+static void nb_dnnl_job_teardown(void *ctx, unsigned ith, unsigned nth)
 {
     job *j = ctx;
     nb_dnnl_destroy(j->dn[ith]);
@@ -517,7 +517,7 @@ static void copy_fn(void *ctx, unsigned ith, unsigned nth)
 {
     job *j = ctx;
     size_t blocks = j->cn / 16, b0, b1;
-    split_rows(blocks, ith, nth, &b0, &b1);
+    nb_split_rows(blocks, ith, nth, &b0, &b1);
     size_t e1 = ith + 1 == nth ? j->cn : b1 * 16;
     for (size_t k = 0; k < j->inner; k++)
         g_floor.copy(j->cdst + b0 * 16, j->csrc + b0 * 16, e1 - b0 * 16);
@@ -536,16 +536,16 @@ static int g_stat_min; /* --stat min */
 
 static double g_box_ns = 25e6; /* time box per implementation and shape */
 
-static double run_rep(work_fn fn, job *j, unsigned nth)
+static double nb_run_rep(work_fn fn, job *j, unsigned nth)
 {
     double t0 = now_ns();
-    pool_run(fn, j, nth);
+    nb_pool_run(fn, j, nth);
     return now_ns() - t0;
 }
 
 /* Calls per repetition so that a repetition lasts about TARGET_REP_NS; `one` is the fastest
  * single call seen (a preempted calibration call must not decide it). */
-static size_t calls_per_rep(double one)
+static size_t nb_calls_per_rep(double one)
 {
     if (one >= TARGET_REP_NS)
         return 1;
@@ -559,11 +559,11 @@ static size_t calls_per_rep(double one)
  * thread alone, doing all the rows (fastest of up to three), and divided by the thread count: the
  * pool's wake-up latency, which other processes holding the CPUs stretch to a scheduler tick or
  * two (4-8 ms), must not decide how many calls a repetition makes. */
-static double calibrate(work_fn fn, job *j, unsigned nth, double first)
+static double nb_calibrate(work_fn fn, job *j, unsigned nth, double first)
 {
     j->inner = 1;
     if (first < 0)
-        first = run_rep(fn, j, nth);
+        first = nb_run_rep(fn, j, nth);
     if (first >= 50e6 || (nth == 1 && first >= g_box_ns / 4))
         return first;
     double best = INFINITY, spent = 0;
@@ -577,10 +577,10 @@ static double calibrate(work_fn fn, job *j, unsigned nth, double first)
     return best / nth;
 }
 
-static timing stats(double *v, size_t n, size_t inner)
+static timing nb_stats(double *v, size_t n, size_t inner)
 {
     timing t = {0};
-    qsort(v, n, sizeof(double), cmp_double);
+    qsort(v, n, sizeof(double), nb_cmp_double);
     t.med = quantile_sorted(v, n, 0.5);
     t.val = g_stat_min ? v[0] : t.med;
     t.min = v[0];
@@ -593,19 +593,19 @@ static timing stats(double *v, size_t n, size_t inner)
 
 /* One implementation alone (the DRAM copy bandwidth): calibrate, warm up, time repetitions
  * until the time box is used (at least 3). */
-static timing measure(work_fn fn, job *j, unsigned nth)
+static timing nb_measure(work_fn fn, job *j, unsigned nth)
 {
     static double buf[MAX_REPS];
-    double one = calibrate(fn, j, nth, -1);
-    j->inner = calls_per_rep(one);
+    double one = nb_calibrate(fn, j, nth, -1);
+    j->inner = nb_calls_per_rep(one);
     double start = now_ns();
     while (now_ns() - start < g_box_ns / 10 && one * (double)j->inner < g_box_ns / 10)
-        run_rep(fn, j, nth);
+        nb_run_rep(fn, j, nth);
     size_t n = 0;
     start = now_ns();
     while (n < MAX_REPS && (n < 3 || now_ns() - start < g_box_ns))
-        buf[n++] = run_rep(fn, j, nth) / (double)j->inner;
-    return stats(buf, n, j->inner);
+        buf[n++] = nb_run_rep(fn, j, nth) / (double)j->inner;
+    return nb_stats(buf, n, j->inner);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -632,13 +632,13 @@ typedef struct result {
 static result *g_res;
 static size_t g_nres, g_capres;
 
-static result *new_result(void)
+static result *nb_new_result(void)
 {
     if (g_nres == g_capres) {
         g_capres = g_capres ? 2 * g_capres : 256;
         g_res = realloc(g_res, g_capres * sizeof *g_res);
         if (!g_res)
-            die("out of memory");
+            nb_die("out of memory");
     }
     result *r = &g_res[g_nres++];
     memset(r, 0, sizeof *r);
@@ -666,7 +666,7 @@ static struct {
     size_t llc_override;
     float eps;
     const char *csv, *json, *plot;
-} opt;
+} g_opt;
 
 static unsigned g_ncpu;
 static int g_cpus[MAXT];
@@ -747,7 +747,7 @@ static int parse_list(const char *s, list *l, int allow_dram, int allow_max)
     return l->n ? 0 : -1;
 }
 
-static size_t parse_size(const char *s)
+static size_t nb_parse_size(const char *s)
 {
     char *end;
     double v = strtod(s, &end);
@@ -762,30 +762,30 @@ static size_t parse_size(const char *s)
     return (size_t)v;
 }
 
-static int tier_wanted(const char *name)
+static int nb_tier_wanted(const char *name)
 {
-    if (!opt.tiers[0])
+    if (!g_opt.tiers[0])
         return 1;
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", opt.tiers);
+    snprintf(buf, sizeof buf, "%s", g_opt.tiers);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
         if (strcmp(tok, name) == 0)
             return 1;
     return 0;
 }
 
-static void parse_args(int argc, char **argv)
+static void nb_parse_args(int argc, char **argv)
 {
     const char *op_s = NULL, *dim_s = NULL, *rows_s = NULL, *thr_s = NULL;
-    opt.eps = 1e-5f;
-    opt.time_ms = 0;
+    g_opt.eps = 1e-5f;
+    g_opt.time_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEEDV()                                                                             \
     do {                                                                                    \
         if (!v)                                                                             \
-            die("%s needs a value (--help)", a);                                            \
+            nb_die("%s needs a value (--help)", a);                                         \
         i++;                                                                                \
     } while (0)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -805,41 +805,41 @@ static void parse_args(int argc, char **argv)
             thr_s = v;
         } else if (!strcmp(a, "--tier")) {
             NEEDV();
-            snprintf(opt.tiers, sizeof opt.tiers, "%s", v);
+            snprintf(g_opt.tiers, sizeof g_opt.tiers, "%s", v);
         } else if (!strcmp(a, "--quick")) {
-            opt.quick = 1;
+            g_opt.quick = 1;
         } else if (!strcmp(a, "--stat")) {
             NEEDV();
             if (!strcmp(v, "min"))
                 g_stat_min = 1;
             else if (strcmp(v, "median"))
-                die("--stat: median or min");
+                nb_die("--stat: median or min");
         } else if (!strcmp(a, "--pin")) {
-            opt.pin = 1;
+            g_opt.pin = 1;
         } else if (!strcmp(a, "--time")) {
             NEEDV();
-            opt.time_ms = atof(v);
-            if (!(opt.time_ms > 0))
-                die("--time: a positive number of milliseconds");
+            g_opt.time_ms = atof(v);
+            if (!(g_opt.time_ms > 0))
+                nb_die("--time: a positive number of milliseconds");
         } else if (!strcmp(a, "--llc")) {
             NEEDV();
-            opt.llc_override = parse_size(v);
-            if (!opt.llc_override)
-                die("--llc: a size such as 32M");
+            g_opt.llc_override = nb_parse_size(v);
+            if (!g_opt.llc_override)
+                nb_die("--llc: a size such as 32M");
         } else if (!strcmp(a, "--eps")) {
             NEEDV();
-            opt.eps = strtof(v, NULL);
-            if (!(opt.eps >= 0) || !isfinite(opt.eps))
-                die("--eps: a finite non-negative number");
+            g_opt.eps = strtof(v, NULL);
+            if (!(g_opt.eps >= 0) || !isfinite(g_opt.eps))
+                nb_die("--eps: a finite non-negative number");
         } else if (!strcmp(a, "--csv")) {
             NEEDV();
-            opt.csv = v;
+            g_opt.csv = v;
         } else if (!strcmp(a, "--json")) {
             NEEDV();
-            opt.json = v;
+            g_opt.json = v;
         } else if (!strcmp(a, "--plot")) {
             NEEDV();
-            opt.plot = v;
+            g_opt.plot = v;
         } else {
             fprintf(stderr, "normbench: unknown argument '%s'\n\n", a);
             usage(stderr);
@@ -853,40 +853,40 @@ static void parse_args(int argc, char **argv)
         for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
             int k = -1;
             for (int o = 0; o < OP_COUNT; o++)
-                if (!strcmp(tok, op_names[o]))
+                if (!strcmp(tok, nb_op_names[o]))
                     k = o;
             if (k < 0)
-                die("--op: unknown op '%s' (ln, ln-plain, rms)", tok);
-            opt.ops[opt.nops++] = k;
+                nb_die("--op: unknown op '%s' (ln, ln-plain, rms)", tok);
+            g_opt.ops[g_opt.nops++] = k;
         }
     } else {
         for (int o = 0; o < OP_COUNT; o++)
-            opt.ops[opt.nops++] = o;
+            g_opt.ops[g_opt.nops++] = o;
     }
-    const char *dd = opt.quick ? "64,1024,4096,65536" : "64,128,768,1024,2048,4096,8192,16384,65536";
-    if (parse_list(dim_s ? dim_s : dd, &opt.dims, 0, 0))
-        die("--dim: a comma list of positive integers");
-    if (parse_list(rows_s ? rows_s : opt.quick ? "32,dram" : "1,32,512,dram", &opt.rows, 1, 0))
-        die("--rows: a comma list of positive integers and 'dram'");
+    const char *dd = g_opt.quick ? "64,1024,4096,65536" : "64,128,768,1024,2048,4096,8192,16384,65536";
+    if (parse_list(dim_s ? dim_s : dd, &g_opt.dims, 0, 0))
+        nb_die("--dim: a comma list of positive integers");
+    if (parse_list(rows_s ? rows_s : g_opt.quick ? "32,dram" : "1,32,512,dram", &g_opt.rows, 1, 0))
+        nb_die("--rows: a comma list of positive integers and 'dram'");
     if (thr_s) {
-        if (parse_list(thr_s, &opt.thr, 0, 1))
-            die("--threads: a comma list of positive integers and 'max'");
-    } else if (opt.quick) {
-        parse_list(g_ncpu > 1 ? "1,max" : "1", &opt.thr, 0, 1);
+        if (parse_list(thr_s, &g_opt.thr, 0, 1))
+            nb_die("--threads: a comma list of positive integers and 'max'");
+    } else if (g_opt.quick) {
+        parse_list(g_ncpu > 1 ? "1,max" : "1", &g_opt.thr, 0, 1);
     } else {
-        opt.thr.n = 0;
-        for (size_t t = 1; t < g_ncpu && opt.thr.n < 63; t *= 2)
-            opt.thr.v[opt.thr.n++] = t;
-        opt.thr.v[opt.thr.n++] = g_ncpu;
+        g_opt.thr.n = 0;
+        for (size_t t = 1; t < g_ncpu && g_opt.thr.n < 63; t *= 2)
+            g_opt.thr.v[g_opt.thr.n++] = t;
+        g_opt.thr.v[g_opt.thr.n++] = g_ncpu;
     }
-    for (int i = 0; i < opt.thr.n; i++)
-        if (opt.thr.v[i] > g_ncpu)
-            die("--threads: at most %u, the CPUs this process may run on (the pool's threads "
+    for (int i = 0; i < g_opt.thr.n; i++)
+        if (g_opt.thr.v[i] > g_ncpu)
+            nb_die("--threads: at most %u, the CPUs this process may run on (the pool's threads "
                 "spin-wait, as an engine's do: more threads than CPUs would measure the "
                 "scheduler)", g_ncpu);
-    if (opt.time_ms == 0)
-        opt.time_ms = opt.quick ? 5 : 25;
-    g_box_ns = opt.time_ms * 1e6;
+    if (g_opt.time_ms == 0)
+        g_opt.time_ms = g_opt.quick ? 5 : 25;
+    g_box_ns = g_opt.time_ms * 1e6;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -900,12 +900,12 @@ static size_t read_sysfs_size(const char *path)
     char buf[64] = {0};
     size_t v = 0;
     if (fgets(buf, sizeof buf, f))
-        v = parse_size(buf);
+        v = nb_parse_size(buf);
     fclose(f);
     return v;
 }
 
-static void detect_machine(void)
+static void nb_detect_machine(void)
 {
     cpu_set_t set;
     g_ncpu = 0;
@@ -929,7 +929,7 @@ static void detect_machine(void)
  * sysconf; else 32 MiB. A reported size above 256 MiB is taken for a virtual machine's artefact
  * (no core complex shares that much; some hypervisors report the whole host's L3) and replaced by
  * the 32 MiB fallback, with a note: pass --llc to override. */
-static void detect_llc(void)
+static void nb_detect_llc(void)
 {
     size_t sz = 0;
     int level = 0;
@@ -963,8 +963,8 @@ static void detect_llc(void)
         }
     }
     g_llc_reported = sz;
-    if (opt.llc_override) {
-        g_llc = opt.llc_override;
+    if (g_opt.llc_override) {
+        g_llc = g_opt.llc_override;
         snprintf(g_llc_src, sizeof g_llc_src, "--llc");
     } else if (!sz) {
         g_llc = (size_t)32 << 20;
@@ -981,7 +981,7 @@ static void detect_llc(void)
     g_dram_bytes = 2 * g_llc;
 }
 
-static void cpu_model(char *out, size_t n)
+static void nb_cpu_model(char *out, size_t n)
 {
     snprintf(out, n, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -1022,7 +1022,7 @@ static inline uint32_t rng(void)
 }
 static inline float urand(void) { return (float)rng() * (1.0f / 16777216.0f); }
 
-static size_t rows_for(size_t spec, size_t dim)
+static size_t nb_rows_for(size_t spec, size_t dim)
 {
     if (spec != ROWS_DRAM)
         return spec;
@@ -1030,17 +1030,17 @@ static size_t rows_for(size_t spec, size_t dim)
     return r ? r : 1;
 }
 
-static void alloc_buffers(void)
+static void nb_alloc_buffers(void)
 {
     size_t cap = g_dram_bytes / 4, maxdim = 1;
-    for (int d = 0; d < opt.dims.n; d++) {
-        size_t dim = opt.dims.v[d];
+    for (int d = 0; d < g_opt.dims.n; d++) {
+        size_t dim = g_opt.dims.v[d];
         if (dim > maxdim)
             maxdim = dim;
-        for (int r = 0; r < opt.rows.n; r++) {
-            size_t rows = rows_for(opt.rows.v[r], dim);
+        for (int r = 0; r < g_opt.rows.n; r++) {
+            size_t rows = nb_rows_for(g_opt.rows.v[r], dim);
             if (dim > SIZE_MAX / 16 / rows)
-                die("shape %zu x %zu too large", rows, dim);
+                nb_die("shape %zu x %zu too large", rows, dim);
             if (rows * dim > cap)
                 cap = rows * dim;
         }
@@ -1049,7 +1049,7 @@ static void alloc_buffers(void)
     double need = 3.0 * (double)cap * 4 + (8 << 20);
     long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     if (pages > 0 && psz > 0 && need > 0.8 * (double)pages * (double)psz)
-        die("the largest shape needs %.0f MiB of buffers, only %.0f MiB are free: reduce --rows "
+        nb_die("the largest shape needs %.0f MiB of buffers, only %.0f MiB are free: reduce --rows "
             "or --dim", need / 1048576, (double)pages * (double)psz / 1048576);
     g_cap = cap;
     /* y sits 2 KiB past x modulo 4 KiB: both 64-byte aligned, no 4K aliasing between them */
@@ -1074,12 +1074,12 @@ static void alloc_buffers(void)
 /* checking                                                                                   */
 
 /* The scalar tier's output over the whole shape, single-threaded; returns its time. */
-static double compute_ref(int op, size_t rows, size_t dim)
+static double nb_compute_ref(int op, size_t rows, size_t dim)
 {
     norm_dsp s;
     norm_dsp_init(&s, NORM_TIER_SCALAR);
-    norm_job nj = {g_ref, g_x, op_params[op] >= 1 ? g_w : NULL, op == OP_LN ? g_b : NULL,
-                   rows, dim, dim, dim, opt.eps, NULL, NULL};
+    norm_job nj = {g_ref, g_x, nb_op_params[op] >= 1 ? g_w : NULL, op == OP_LN ? g_b : NULL,
+                   rows, dim, dim, dim, g_opt.eps, NULL, NULL};
     double t0 = now_ns();
     if (op == OP_RMS)
         s.rmsnorm_f32(&nj);
@@ -1089,7 +1089,7 @@ static double compute_ref(int op, size_t rows, size_t dim)
 }
 
 /* Compare y with the reference: exact (bitwise) or the max relative difference. */
-static void compare(size_t n, int *exact, double *maxdiff)
+static void nb_compare(size_t n, int *exact, double *maxdiff)
 {
     *exact = memcmp(g_y, g_ref, n * sizeof(float)) == 0;
     double md = 0;
@@ -1108,7 +1108,7 @@ static void compare(size_t n, int *exact, double *maxdiff)
 static int g_tty_err;
 static int g_progress_shown;
 
-static void progress_clear(void)
+static void nb_progress_clear(void)
 {
     if (g_progress_shown) {
         fputs("\r\033[K", stderr);
@@ -1117,7 +1117,7 @@ static void progress_clear(void)
     }
 }
 
-static void progress(size_t done, size_t total, const char *what, double t0)
+static void nb_progress(size_t done, size_t total, const char *what, double t0)
 {
     double el = (now_ns() - t0) / 1e9;
     static double last_plain;
@@ -1148,7 +1148,7 @@ static const char *sp_str(char *buf, size_t n, const result *r, int k)
     return buf;
 }
 
-static void print_header(void)
+static void nb_print_header(void)
 {
     printf("%-8s %-8s %6s %7s %3s %4s %8s %11s %8s %6s %-7s %8s %8s %9s\n", "impl", "op", "dim",
            "rows", "thr", "mem", "MiB", "ns/row", "GB/s", "%floor", "check", "vs naive",
@@ -1174,7 +1174,7 @@ static int noisy(const result *r)
     return r->t.p75 - r->t.p25 > 0.1 * r->t.med;
 }
 
-static void print_result(const result *r)
+static void nb_print_result(const result *r)
 {
     char chk[24], p[16], s0[16], s1[16], s2[16], ns[24];
     const impl *im = &g_impl[r->impl];
@@ -1190,7 +1190,7 @@ static void print_result(const result *r)
         snprintf(chk, sizeof chk, "%s%.0e", r->status == ST_FAIL ? "FAIL " : "", r->maxdiff);
     if (r->status != ST_OK) {
         put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8s %6s %-7s  %s", im->name,
-                 op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, "-",
+                 nb_op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, "-",
                  "-", "-", chk, r->note);
         return;
     }
@@ -1201,12 +1201,12 @@ static void print_result(const result *r)
     snprintf(ns, sizeof ns, "%.1f%s", r->t.val / (double)r->rows,
              r->stalled ? "!" : noisy(r) ? "~" : " ");
     put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8.1f %6s %-7s %8s %8s %9s", im->name,
-             op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, ns,
+             nb_op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, ns,
              r->gbps, p, chk, sp_str(s0, sizeof s0, r, 0), sp_str(s1, sizeof s1, r, 1),
              sp_str(s2, sizeof s2, r, 2));
 }
 
-static void write_csv(const char *path)
+static void nb_write_csv(const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -1218,7 +1218,7 @@ static void write_csv(const char *path)
                "status,exact,max_rel_diff,speedup_naive,speedup_ggml,speedup_onednn,note\n");
     for (size_t i = 0; i < g_nres; i++) {
         const result *r = &g_res[i];
-        fprintf(f, "%s,%s,%zu,%zu,%u,%d,%s,%.0f,%.0f,", g_impl[r->impl].name, op_names[r->op],
+        fprintf(f, "%s,%s,%zu,%zu,%u,%d,%s,%.0f,%.0f,", g_impl[r->impl].name, nb_op_names[r->op],
                 r->dim, r->rows, r->thr, r->dram, r->mem, r->bytes, r->ws_bytes);
         if (r->status == ST_OK)
             fprintf(f, "%.2f,%.3f,%.3f,", r->t.val, r->t.val / (double)r->rows, r->gbps);
@@ -1255,7 +1255,7 @@ static void json_num(FILE *f, const char *key, double v, int last)
         fprintf(f, "\"%s\": %.6g%s", key, v, last ? "" : ", ");
 }
 
-static void write_json(const char *path, const char *model)
+static void nb_write_json(const char *path, const char *model)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -1269,8 +1269,8 @@ static void write_json(const char *path, const char *model)
                "\"llc_source\": \"%s\", \"dram_batch_x_bytes\": %zu, \"dram_copy_gbps\": {",
             model, g_ncpu, g_l1d, g_l2, g_llc_reported, g_llc, g_llc_src, g_dram_bytes);
     int first = 1;
-    for (int i = 0; i < opt.thr.n; i++) {
-        unsigned t = (unsigned)opt.thr.v[i];
+    for (int i = 0; i < g_opt.thr.n; i++) {
+        unsigned t = (unsigned)g_opt.thr.v[i];
         fprintf(f, "%s\"%u\": %.3f", first ? "" : ", ", t, g_copy_gbps[t]);
         first = 0;
     }
@@ -1279,7 +1279,7 @@ static void write_json(const char *path, const char *model)
                "\"api_isa\": \"%s\", \"floor_isa\": \"%s\", \"baseline_isa\": \"%s\", "
                "\"onednn\": \"%s\", \"byte_model\": \"4*dim*(2*rows+P), P=2 ln, 1 rms, 0 "
                "ln-plain\"},\n",
-            opt.time_ms, (double)opt.eps, opt.pin ? "true" : "false",
+            g_opt.time_ms, (double)g_opt.eps, g_opt.pin ? "true" : "false",
             g_stat_min ? "min" : "median", libnorm_active_isa(), g_floor.isa, g_base.isa,
             g_dnnl_state);
     fprintf(f, "  \"results\": [\n");
@@ -1287,7 +1287,7 @@ static void write_json(const char *path, const char *model)
         const result *r = &g_res[i];
         fprintf(f, "    {\"impl\": \"%s\", \"op\": \"%s\", \"dim\": %zu, \"rows\": %zu, "
                    "\"threads\": %u, \"dram_batch\": %s, \"mem\": \"%s\", ",
-                g_impl[r->impl].name, op_names[r->op], r->dim, r->rows, r->thr,
+                g_impl[r->impl].name, nb_op_names[r->op], r->dim, r->rows, r->thr,
                 r->dram ? "true" : "false", r->mem);
         fprintf(f, "\"status\": \"%s\", \"exact\": %s, ",
                 r->status == ST_OK ? "ok" : r->status == ST_FAIL ? "check_failed" : "error",
@@ -1356,7 +1356,7 @@ static int series_valid(int ii, int op, size_t rs, unsigned th)
     return 0;
 }
 
-static void write_plot(const char *png, const char *model)
+static void nb_write_plot(const char *png, const char *model)
 {
     if (!find_in_path("gnuplot")) {
         fprintf(stderr, "normbench: gnuplot not found, plot skipped (Debian: apt-get install "
@@ -1365,9 +1365,9 @@ static void write_plot(const char *png, const char *model)
     }
     /* panels: (rows spec, threads) x op */
     int ops[OP_COUNT], nops = 0;
-    for (int i = 0; i < opt.nops; i++)
-        ops[nops++] = opt.ops[i];
-    int npr = opt.rows.n * opt.thr.n;
+    for (int i = 0; i < g_opt.nops; i++)
+        ops[nops++] = g_opt.ops[i];
+    int npr = g_opt.rows.n * g_opt.thr.n;
     char gp[4096];
     snprintf(gp, sizeof gp, "%s", png);
     char *dot = strrchr(gp, '.');
@@ -1388,16 +1388,16 @@ static void write_plot(const char *png, const char *model)
             for (int ii = 0; ii < g_nimpl; ii++) {
                 if (g_impl[ii].kind == K_FLOOR_RD)
                     continue;
-                size_t rs = opt.rows.v[pr / opt.thr.n];
-                unsigned th = (unsigned)opt.thr.v[pr % opt.thr.n];
+                size_t rs = g_opt.rows.v[pr / g_opt.thr.n];
+                unsigned th = (unsigned)g_opt.thr.v[pr % g_opt.thr.n];
                 if (!series_valid(ii, ops[oi], rs, th))
                     continue;
                 int any = 0;
-                for (int d = 0; d < opt.dims.n; d++)
+                for (int d = 0; d < g_opt.dims.n; d++)
                     for (size_t k = 0; k < g_nres; k++) {
                         const result *r = &g_res[k];
                         if (r->impl != ii || r->op != ops[oi] || r->thr != th ||
-                            r->dim != opt.dims.v[d] || r->status != ST_OK ||
+                            r->dim != g_opt.dims.v[d] || r->status != ST_OK ||
                             (rs == ROWS_DRAM ? !r->dram : (r->dram || r->rows != rs)))
                             continue;
                         if (!any)
@@ -1421,8 +1421,8 @@ static void write_plot(const char *png, const char *model)
     fprintf(f, "set logscale x 2\nset grid\nset yrange [0:*]\nset xlabel 'dim'\n"
                "set ylabel 'GB/s'\nset key outside right top vertical font ',8' samplen 2 spacing 1.0\n");
     fprintf(f, "set xtics (");
-    for (int d = 0; d < opt.dims.n; d++) {
-        size_t v = opt.dims.v[d];
+    for (int d = 0; d < g_opt.dims.n; d++) {
+        size_t v = g_opt.dims.v[d];
         if (v >= 1024 && v % 1024 == 0)
             fprintf(f, "%s\"%zuK\" %zu", d ? ", " : "", v / 1024, v);
         else
@@ -1430,22 +1430,22 @@ static void write_plot(const char *png, const char *model)
     }
     fprintf(f, ")\n");
     size_t dmin = SIZE_MAX, dmax = 0;
-    for (int d = 0; d < opt.dims.n; d++) {
-        dmin = opt.dims.v[d] < dmin ? opt.dims.v[d] : dmin;
-        dmax = opt.dims.v[d] > dmax ? opt.dims.v[d] : dmax;
+    for (int d = 0; d < g_opt.dims.n; d++) {
+        dmin = g_opt.dims.v[d] < dmin ? g_opt.dims.v[d] : dmin;
+        dmax = g_opt.dims.v[d] > dmax ? g_opt.dims.v[d] : dmax;
     }
     fprintf(f, "set xrange [%g:%g]\nset xtics rotate by 45 right font ',8'\n", dmin / 1.3,
             dmax * 1.3);
     for (int pr = 0; pr < npr; pr++) {
-        size_t rs = opt.rows.v[pr / opt.thr.n];
-        unsigned th = (unsigned)opt.thr.v[pr % opt.thr.n];
+        size_t rs = g_opt.rows.v[pr / g_opt.thr.n];
+        unsigned th = (unsigned)g_opt.thr.v[pr % g_opt.thr.n];
         for (int oi = 0; oi < nops; oi++) {
             char rowsdesc[96];
             if (rs == ROWS_DRAM)
                 snprintf(rowsdesc, sizeof rowsdesc, "DRAM batch (x = %zu MiB)", g_dram_bytes >> 20);
             else
                 snprintf(rowsdesc, sizeof rowsdesc, "%zu row%s", rs, rs == 1 ? "" : "s");
-            fprintf(f, "set title \"%s | %s | %u thread%s\"\n", op_titles[ops[oi]], rowsdesc, th,
+            fprintf(f, "set title \"%s | %s | %u thread%s\"\n", nb_op_titles[ops[oi]], rowsdesc, th,
                     th == 1 ? "" : "s");
             int nser = 0;
             for (int ii = 0; ii < g_nimpl; ii++)
@@ -1493,7 +1493,7 @@ static void write_plot(const char *png, const char *model)
 /* ------------------------------------------------------------------------------------------ */
 /* summary                                                                                    */
 
-static void summary(void)
+static void nb_summary(void)
 {
     printf("\nSummary (geometric mean over shapes, worst in brackets; stalled shapes left out):\n");
     printf("%-8s %16s %18s %18s %18s\n", "impl", "% floor", "vs naive", "vs ggml", "vs oneDNN");
@@ -1574,7 +1574,7 @@ static void summary(void)
     printf("\nDESIGN.md section 5 targets, dispatched API (%s):\n", libnorm_active_isa());
 #define WORST(r, fmt, v)                                                                    \
     if (r)                                                                                  \
-        printf("; worst " fmt " at %s dim %zu rows %zu thr %u", v, op_names[r->op], r->dim,   \
+        printf("; worst " fmt " at %s dim %zu rows %zu thr %u", v, nb_op_names[r->op], r->dim,   \
                r->rows, r->thr)
     printf("  >= 90%% of the floor: %d of %d shapes met%s", n - nf, n, nf ? " (MISS)" : "");
     WORST(wf, "%.0f%%", wf->pct_floor);
@@ -1603,7 +1603,7 @@ static void summary(void)
 
 /* ------------------------------------------------------------------------------------------ */
 
-static const char *mem_level(double ws, unsigned thr)
+static const char *nb_mem_level(double ws, unsigned thr)
 {
     double per = ws / thr;
     if (ws > (double)g_llc)
@@ -1615,7 +1615,7 @@ static const char *mem_level(double ws, unsigned thr)
     return "L3";
 }
 
-static void build_impls(void)
+static void nb_build_impls(void)
 {
     g_nimpl = 0;
     impl *im;
@@ -1628,10 +1628,10 @@ static void build_impls(void)
     for (int t = 0; t < NORM_TIER_COUNT; t++) {
         norm_dsp d;
         const char *name = norm_tier_name(t);
-        if (!tier_wanted(name))
+        if (!nb_tier_wanted(name))
             continue;
         if (norm_dsp_init(&d, t) != 0) {
-            if (opt.tiers[0])
+            if (g_opt.tiers[0])
                 fprintf(stderr, "normbench: tier %s is not available on this CPU/build\n", name);
             continue;
         }
@@ -1647,10 +1647,10 @@ static void build_impls(void)
     } rest[] = {{"api", K_API, 1}, {"naive", K_NAIVE, 0}, {"ggml", K_GGML, 0},
                 {"onednn", K_DNNL, 0}};
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
-        if (!tier_wanted(rest[i].n))
+        if (!nb_tier_wanted(rest[i].n))
             continue;
         if (rest[i].k == K_DNNL && !HAVE_DNNL) {
-            if (opt.tiers[0])
+            if (g_opt.tiers[0])
                 fprintf(stderr, "normbench: onednn: not built (install libdnnl-dev, reconfigure)\n");
             continue;
         }
@@ -1659,13 +1659,13 @@ static void build_impls(void)
         im->kind = rest[i].k;
         im->libnorm = rest[i].lib;
     }
-    if (opt.tiers[0]) {
+    if (g_opt.tiers[0]) {
         char buf[256];
-        snprintf(buf, sizeof buf, "%s", opt.tiers);
+        snprintf(buf, sizeof buf, "%s", g_opt.tiers);
         for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
             if (norm_tier_from_name(tok) < 0 && strcmp(tok, "api") && strcmp(tok, "naive") &&
                 strcmp(tok, "ggml") && strcmp(tok, "onednn"))
-                die("--tier: unknown implementation '%s'", tok);
+                nb_die("--tier: unknown implementation '%s'", tok);
     }
 }
 
@@ -1673,21 +1673,21 @@ static void empty_fn(void *ctx, unsigned ith, unsigned nth) {}
 
 /* Median time of n jobs that do nothing, on thr threads: the pool's wake-up and barrier cost,
  * which balloons when other processes hold the CPUs. */
-static double pool_round_trip(unsigned thr, int n)
+static double nb_pool_round_trip(unsigned thr, int n)
 {
     double v[201];
     if (n > 201)
         n = 201;
     for (int i = 0; i < 3; i++)
-        pool_run(empty_fn, NULL, thr);
+        nb_pool_run(empty_fn, NULL, thr);
     double start = now_ns();
     int m = 0;
     while (m < n && (m < 3 || now_ns() - start < 20e6)) {
         double t0 = now_ns();
-        pool_run(empty_fn, NULL, thr);
+        nb_pool_run(empty_fn, NULL, thr);
         v[m++] = now_ns() - t0;
     }
-    qsort(v, (size_t)m, sizeof(double), cmp_double);
+    qsort(v, (size_t)m, sizeof(double), nb_cmp_double);
     return v[m / 2];
 }
 
@@ -1715,16 +1715,16 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
         j->op = op;
         j->x = g_x;
         j->y = g_y;
-        j->w = op_params[op] >= 1 ? g_w : NULL;
+        j->w = nb_op_params[op] >= 1 ? g_w : NULL;
         j->b = op == OP_LN ? g_b : NULL;
         j->rows = rows;
         j->dim = dim;
-        j->eps = opt.eps;
+        j->eps = g_opt.eps;
         j->inner = 1;
         one[s] = -1;
         atomic_store(&j->fail, 0);
         if (im->kind == K_DNNL) {
-            pool_run(dnnl_setup_fn, j, thr);
+            nb_pool_run(nb_dnnl_job_setup, j, thr);
             if (atomic_load(&j->fail)) {
                 r->status = ST_ERROR;
                 for (unsigned t = 0; t < thr; t++)
@@ -1746,13 +1746,13 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
         }
         /* correctness first: poison y, one call, compare with the scalar tier */
         memset(g_y, 0xff, rows * dim * sizeof(float));
-        one[s] = run_rep(job_fn, j, thr);
+        one[s] = nb_run_rep(nb_job_fn, j, thr);
         if (atomic_load(&j->fail)) {
             r->status = ST_ERROR;
             snprintf(r->note, sizeof r->note, "call failed (%d)", atomic_load(&j->fail));
             continue;
         }
-        compare(rows * dim, &r->exact, &r->maxdiff);
+        nb_compare(rows * dim, &r->exact, &r->maxdiff);
         if (im->libnorm ? !r->exact : !(r->maxdiff <= BASE_TOL)) {
             r->status = ST_FAIL;
             snprintf(r->note, sizeof r->note, "%s (max rel diff %.3g)",
@@ -1768,8 +1768,8 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
         if (g_res[idx[s]].status != ST_OK)
             continue;
         nok++;
-        one[s] = calibrate(job_fn, &g_job[s], thr, one[s]);
-        inner[s] = calls_per_rep(one[s]);
+        one[s] = nb_calibrate(nb_job_fn, &g_job[s], thr, one[s]);
+        inner[s] = nb_calls_per_rep(one[s]);
         g_job[s].inner = inner[s];
         round_est += one[s] * (double)inner[s];
     }
@@ -1777,21 +1777,21 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
     while (round_est < g_box_ns * nok / 10 && now_ns() - start < g_box_ns * nok / 10)
         for (int s = 0; s < n; s++)
             if (g_res[idx[s]].status == ST_OK)
-                run_rep(job_fn, &g_job[s], thr);
+                nb_run_rep(nb_job_fn, &g_job[s], thr);
     /* timed rounds, with the pool's round trip checked before and after */
-    double stall = thr > 1 ? pool_round_trip(thr, 5) : 0;
+    double stall = thr > 1 ? nb_pool_round_trip(thr, 5) : 0;
     size_t rounds = 0;
     start = now_ns();
     while (nok && rounds < MAX_REPS && (rounds < 3 || now_ns() - start < g_box_ns * nok)) {
         for (int k = 0; k < n; k++) {
             int s = (int)((k + rounds) % (size_t)n);
             if (g_res[idx[s]].status == ST_OK)
-                g_reps[s][rounds] = run_rep(job_fn, &g_job[s], thr) / (double)inner[s];
+                g_reps[s][rounds] = nb_run_rep(nb_job_fn, &g_job[s], thr) / (double)inner[s];
         }
         rounds++;
     }
     if (thr > 1) {
-        double after = pool_round_trip(thr, 5);
+        double after = nb_pool_round_trip(thr, 5);
         stall = after > stall ? after : stall;
     }
     for (int s = 0; s < n; s++) {
@@ -1804,20 +1804,20 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
                          stall / 1e3);
         }
         if (r->status == ST_OK) {
-            r->t = stats(g_reps[s], rounds, inner[s]);
+            r->t = nb_stats(g_reps[s], rounds, inner[s]);
             if (atomic_load(&g_job[s].fail)) {
                 r->status = ST_ERROR;
                 snprintf(r->note, sizeof r->note, "call failed during timing");
             }
         }
         if (g_impl[r->impl].kind == K_DNNL)
-            pool_run(dnnl_teardown_fn, &g_job[s], thr);
+            nb_pool_run(nb_dnnl_job_teardown, &g_job[s], thr);
     }
 }
 
 /* CPUs kept busy by others (and stolen by the hypervisor) over 200 ms while this process
  * sleeps, from /proc/stat; < 0 when unknown. */
-static double others_busy_cpus(void)
+static double nb_others_busy_cpus(void)
 {
     unsigned long long a[2][8];
     for (int k = 0; k < 2; k++) {
@@ -1845,45 +1845,45 @@ static double others_busy_cpus(void)
     return total > 0 ? busy / total * (double)(ncpu > 0 ? ncpu : 1) : -1;
 }
 
-static void measure_copy(void)
+static void nb_measure_copy(void)
 {
     job *j = &g_job[0];
     j->csrc = g_x;
     j->cdst = g_y;
     j->cn = g_dram_bytes / 4 < g_cap ? g_dram_bytes / 4 : g_cap;
-    for (int i = 0; i < opt.thr.n; i++) {
-        unsigned t = (unsigned)opt.thr.v[i];
+    for (int i = 0; i < g_opt.thr.n; i++) {
+        unsigned t = (unsigned)g_opt.thr.v[i];
         if (g_copy_gbps[t] > 0)
             continue;
-        timing tm = measure(copy_fn, j, t);
+        timing tm = nb_measure(copy_fn, j, t);
         g_copy_gbps[t] = 2.0 * (double)j->cn * 4 / tm.min; /* a ceiling: the best repetition */
     }
 }
 
 int main(int argc, char **argv)
 {
-    detect_machine();
-    parse_args(argc, argv);
-    detect_llc();
-    select_variants();
+    nb_detect_machine();
+    nb_parse_args(argc, argv);
+    nb_detect_llc();
+    nb_select_variants();
     g_tty_err = isatty(2);
 #if HAVE_DNNL
     g_dnnl_state = nb_dnnl_version();
 #endif
-    build_impls();
+    nb_build_impls();
 
     unsigned maxthr = 1;
-    for (int i = 0; i < opt.thr.n; i++)
-        maxthr = opt.thr.v[i] > maxthr ? (unsigned)opt.thr.v[i] : maxthr;
+    for (int i = 0; i < g_opt.thr.n; i++)
+        maxthr = g_opt.thr.v[i] > maxthr ? (unsigned)g_opt.thr.v[i] : maxthr;
     int cpus[MAXT];
     for (unsigned i = 0; i < maxthr; i++)
         cpus[i] = g_cpus[i % g_ncpu];
-    pool_start(maxthr, opt.pin ? cpus : NULL);
+    nb_pool_start(maxthr, g_opt.pin ? cpus : NULL);
 
     char model[256];
-    cpu_model(model, sizeof model);
+    nb_cpu_model(model, sizeof model);
     printf("normbench (libnorm %s): %s, %u CPU%s%s\n", libnorm_version_string(), model, g_ncpu,
-           g_ncpu == 1 ? "" : "s", opt.pin ? ", threads pinned" : "");
+           g_ncpu == 1 ? "" : "s", g_opt.pin ? ", threads pinned" : "");
     printf("libnorm tiers:");
     for (int i = 0; i < g_nimpl; i++)
         if (g_impl[i].kind == K_TIER)
@@ -1899,21 +1899,21 @@ int main(int argc, char **argv)
            g_l1d >> 10, g_l2 >> 10, g_llc >> 20, g_llc_src, g_dram_bytes >> 20);
 
     double t_start = now_ns();
-    alloc_buffers();
-    measure_copy();
+    nb_alloc_buffers();
+    nb_measure_copy();
     printf("DRAM copy bandwidth (read + non-temporal write, %zu MiB, best repetition):",
            (g_dram_bytes >> 20));
-    for (int i = 0; i < opt.thr.n; i++)
-        printf(" %zu thr %.1f GB/s%s", opt.thr.v[i], g_copy_gbps[opt.thr.v[i]],
-               i + 1 < opt.thr.n ? "," : "");
-    double others = others_busy_cpus();
+    for (int i = 0; i < g_opt.thr.n; i++)
+        printf(" %zu thr %.1f GB/s%s", g_opt.thr.v[i], g_copy_gbps[g_opt.thr.v[i]],
+               i + 1 < g_opt.thr.n ? "," : "");
+    double others = nb_others_busy_cpus();
     printf("\n");
     int busy = 0, first_rt = 1;
-    for (int i = 0; i < opt.thr.n; i++) {
-        unsigned t = (unsigned)opt.thr.v[i];
+    for (int i = 0; i < g_opt.thr.n; i++) {
+        unsigned t = (unsigned)g_opt.thr.v[i];
         if (t < 2)
             continue;
-        double rt = pool_round_trip(t, 201);
+        double rt = nb_pool_round_trip(t, 201);
         busy |= rt > STALL_NS;
         printf("%s %u thr %.2f us", first_rt ? "thread pool round trip (empty job):" : ",", t,
                rt / 1e3);
@@ -1933,11 +1933,11 @@ int main(int argc, char **argv)
            "GB/s: bytes of x, y, w, b a call must move / time (--help: byte model)\n"
            "%%floor: floor time / time; vs X: X's time / this time; check: against the scalar "
            "tier\n\n",
-           opt.time_ms, g_stat_min ? "minimum" : "median");
-    print_header();
+           g_opt.time_ms, g_stat_min ? "minimum" : "median");
+    nb_print_header();
     fflush(stdout);
 
-    size_t total = (size_t)opt.nops * opt.dims.n * opt.rows.n * opt.thr.n, done = 0;
+    size_t total = (size_t)g_opt.nops * g_opt.dims.n * g_opt.rows.n * g_opt.thr.n, done = 0;
     int failures = 0;
     int naive_i = -1, ggml_i = -1, dnnl_i = -1, floor_i = 1;
     for (int i = 0; i < g_nimpl; i++) {
@@ -1948,26 +1948,26 @@ int main(int argc, char **argv)
         if (g_impl[i].kind == K_DNNL)
             dnnl_i = i;
     }
-    for (int oi = 0; oi < opt.nops; oi++) {
-        int op = opt.ops[oi];
-        for (int di = 0; di < opt.dims.n; di++) {
-            size_t dim = opt.dims.v[di];
-            for (int ri = 0; ri < opt.rows.n; ri++) {
-                size_t rows = rows_for(opt.rows.v[ri], dim);
-                int dram = opt.rows.v[ri] == ROWS_DRAM;
-                double ref_ns = compute_ref(op, rows, dim);
-                for (int ti = 0; ti < opt.thr.n; ti++) {
-                    unsigned thr = (unsigned)opt.thr.v[ti];
+    for (int oi = 0; oi < g_opt.nops; oi++) {
+        int op = g_opt.ops[oi];
+        for (int di = 0; di < g_opt.dims.n; di++) {
+            size_t dim = g_opt.dims.v[di];
+            for (int ri = 0; ri < g_opt.rows.n; ri++) {
+                size_t rows = nb_rows_for(g_opt.rows.v[ri], dim);
+                int dram = g_opt.rows.v[ri] == ROWS_DRAM;
+                double ref_ns = nb_compute_ref(op, rows, dim);
+                for (int ti = 0; ti < g_opt.thr.n; ti++) {
+                    unsigned thr = (unsigned)g_opt.thr.v[ti];
                     size_t first = g_nres;
-                    double bytes = 4.0 * (double)dim * (2.0 * (double)rows + op_params[op]);
+                    double bytes = 4.0 * (double)dim * (2.0 * (double)rows + nb_op_params[op]);
                     char what[96];
-                    snprintf(what, sizeof what, "%s dim %zu rows %zu thr %u", op_names[op], dim,
+                    snprintf(what, sizeof what, "%s dim %zu rows %zu thr %u", nb_op_names[op], dim,
                              rows, thr);
-                    progress(done, total, what, t_start);
+                    nb_progress(done, total, what, t_start);
                     for (int ii = 0; ii < g_nimpl; ii++) {
                         if (g_impl[ii].kind == K_DNNL && op == OP_RMS)
                             continue; /* oneDNN 2.6 has no RMSNorm */
-                        result *r = new_result();
+                        result *r = nb_new_result();
                         r->impl = ii;
                         r->op = op;
                         r->dim = dim;
@@ -1976,7 +1976,7 @@ int main(int argc, char **argv)
                         r->dram = dram;
                         r->bytes = g_impl[ii].kind == K_FLOOR_RD ? 4.0 * (double)dim * rows : bytes;
                         r->ws_bytes = bytes;
-                        r->mem = mem_level(bytes, thr);
+                        r->mem = nb_mem_level(bytes, thr);
                     }
                     run_shape(first, op, rows, dim, thr, ref_ns);
                     for (size_t k = first; k < g_nres; k++) {
@@ -2012,9 +2012,9 @@ int main(int argc, char **argv)
                                 if (base[s])
                                     r->sp[s] = base[s]->t.val / r->t.val;
                     }
-                    progress_clear();
+                    nb_progress_clear();
                     for (size_t k = first; k < g_nres; k++)
-                        print_result(&g_res[k]);
+                        nb_print_result(&g_res[k]);
                     printf("\n");
                     fflush(stdout);
                     done++;
@@ -2022,12 +2022,12 @@ int main(int argc, char **argv)
             }
         }
     }
-    progress_clear();
-    pool_stop();
+    nb_progress_clear();
+    nb_pool_stop();
 
     /* Self-check of the DRAM batch: its floor should not beat DRAM copy bandwidth by much. */
-    for (int ti = 0; ti < opt.thr.n; ti++) {
-        unsigned t = (unsigned)opt.thr.v[ti];
+    for (int ti = 0; ti < g_opt.thr.n; ti++) {
+        unsigned t = (unsigned)g_opt.thr.v[ti];
         double v[64];
         int nv = 0;
         for (size_t k = 0; k < g_nres && nv < 64; k++) {
@@ -2037,7 +2037,7 @@ int main(int argc, char **argv)
         }
         if (!nv || !(g_copy_gbps[t] > 0))
             continue;
-        qsort(v, (size_t)nv, sizeof(double), cmp_double);
+        qsort(v, (size_t)nv, sizeof(double), nb_cmp_double);
         double med = v[nv / 2];
         if (med > 1.5 * g_copy_gbps[t])
             printf("warning: the DRAM batch's floor (median %.1f GB/s, %u thr) is well above the "
@@ -2045,21 +2045,21 @@ int main(int argc, char **argv)
                    "--llc\n",
                    med, t, g_copy_gbps[t]);
     }
-    summary();
+    nb_summary();
     printf("\n%zu measurements in %.0f s%s\n", g_nres, (now_ns() - t_start) / 1e9,
            failures ? "" : ", every result checked against the scalar tier");
     if (failures)
         printf("%d measurement%s FAILED (check or call error): see the rows marked FAIL/ERROR\n",
                failures, failures == 1 ? "" : "s");
-    if (opt.csv) {
-        write_csv(opt.csv);
-        printf("csv: %s\n", opt.csv);
+    if (g_opt.csv) {
+        nb_write_csv(g_opt.csv);
+        printf("csv: %s\n", g_opt.csv);
     }
-    if (opt.json) {
-        write_json(opt.json, model);
-        printf("json: %s\n", opt.json);
+    if (g_opt.json) {
+        nb_write_json(g_opt.json, model);
+        printf("json: %s\n", g_opt.json);
     }
-    if (opt.plot)
-        write_plot(opt.plot, model);
+    if (g_opt.plot)
+        nb_write_plot(g_opt.plot, model);
     return failures ? 1 : 0;
 }
