@@ -41,38 +41,16 @@
 #include <unistd.h>
 
 #include "libnorm.h"
-#include "nb.h"
-#include "norm_internal.h"
+#include "nb_internal.h"
 
 extern char **environ;
 
-#define MAXT 256
-#define MAX_REPS 4096
 #define TARGET_REP_NS 100e3 /* a repetition batches calls until it lasts ~100 us */
-#define SPIN_NS 5e6         /* idle pool threads spin this long, then sleep */
-#define BASE_TOL 1e-3       /* baselines: max |y - ref| / max(1, |ref|) */
-#define STALL_NS 50e3       /* a pool round trip above this: other processes hold the CPUs */
 
 /* ------------------------------------------------------------------------------------------ */
 /* small helpers                                                                              */
 
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static void nb_die(const char *fmt, ...)
+void nb_die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -83,7 +61,7 @@ static void nb_die(const char *fmt, ...)
     exit(2);
 }
 
-static int nb_cmp_double(const void *a, const void *b)
+int nb_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -114,177 +92,12 @@ static void *big_alloc(size_t bytes)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* thread pool: persistent workers, one job per repetition, spin barrier                      */
-
-typedef void (*work_fn)(void *ctx, unsigned ith, unsigned nth);
-
-typedef struct pool {
-    unsigned n; /* threads including the calling (main) thread */
-    pthread_t tid[MAXT];
-    unsigned id[MAXT];
-    int cpu[MAXT]; /* -1: not pinned */
-    /* (generation << 16) | nth, published in one store so that a worker sees the thread count of
-     * the job it wakes for (a slow non-participant of one job may first look at the next one) */
-    atomic_ullong ctl;
-    atomic_uint done, quit;
-    atomic_int sleepers;
-    atomic_uint bar_cnt, bar_gen;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    work_fn fn;
-    void *ctx;
-} pool;
-
-static pool g_pool;
-
-static void pin_self(int cpu)
-{
-    if (cpu < 0)
-        return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
-static void *worker_main(void *arg)
-{
-    unsigned id = *(unsigned *)arg;
-    pool *p = &g_pool;
-    pin_self(p->cpu[id]);
-    unsigned long long seen = 0; /* ctl's initial value: a job posted before this thread ran
-                                  * is still seen as new */
-    for (;;) {
-        unsigned long long g;
-        unsigned spins = 0;
-        double t0 = 0;
-        while ((g = atomic_load_explicit(&p->ctl, memory_order_acquire)) == seen) {
-            cpu_relax();
-            if (++spins < 4096)
-                continue;
-            spins = 0;
-            double t = now_ns();
-            if (t0 == 0) {
-                t0 = t;
-            } else if (t - t0 > SPIN_NS) {
-                /* Sleep until the next job; the seq_cst pairs sleepers++ / ctl re-check here and
-                 * ctl store / sleepers read in nb_pool_run cannot both miss each other. */
-                atomic_fetch_add(&p->sleepers, 1);
-                pthread_mutex_lock(&p->mu);
-                while (atomic_load(&p->ctl) == seen)
-                    pthread_cond_wait(&p->cv, &p->mu);
-                pthread_mutex_unlock(&p->mu);
-                atomic_fetch_sub(&p->sleepers, 1);
-                t0 = 0;
-            }
-        }
-        seen = g;
-        if (atomic_load_explicit(&p->quit, memory_order_relaxed))
-            return NULL;
-        unsigned nth = (unsigned)(g & 0xffff);
-        if (id < nth) {
-            p->fn(p->ctx, id, nth);
-            atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel);
-        }
-    }
-}
-
-static void nb_pool_start(unsigned n, const int *cpus)
-{
-    pool *p = &g_pool;
-    p->n = n;
-    atomic_init(&p->ctl, 0);
-    atomic_init(&p->done, 0);
-    atomic_init(&p->quit, 0);
-    atomic_init(&p->sleepers, 0);
-    atomic_init(&p->bar_cnt, 0);
-    atomic_init(&p->bar_gen, 0);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    for (unsigned i = 0; i < n; i++) {
-        p->id[i] = i;
-        p->cpu[i] = cpus ? cpus[i] : -1;
-    }
-    pin_self(p->cpu[0]);
-    for (unsigned i = 1; i < n; i++)
-        if (pthread_create(&p->tid[i], NULL, worker_main, &p->id[i]) != 0)
-            nb_die("pthread_create failed");
-}
-
-static void pool_wake(pool *p)
-{
-    if (atomic_load(&p->sleepers) > 0) {
-        pthread_mutex_lock(&p->mu);
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-    }
-}
-
-/* Run fn(ctx, i, nth) on threads 0..nth-1 (0 is the caller) and wait for all of them. */
-static void nb_pool_run(work_fn fn, void *ctx, unsigned nth)
-{
-    pool *p = &g_pool;
-    if (nth <= 1) {
-        fn(ctx, 0, 1);
-        return;
-    }
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    unsigned long long gen = (atomic_load_explicit(&p->ctl, memory_order_relaxed) >> 16) + 1;
-    atomic_store(&p->ctl, (gen << 16) | nth);
-    pool_wake(p);
-    fn(ctx, 0, nth);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < nth - 1)
-        cpu_relax();
-}
-
-/* A barrier among the nth threads of the running job (ggml's barrier between graph nodes). */
-static void nb_pool_barrier(unsigned nth)
-{
-    pool *p = &g_pool;
-    if (nth <= 1)
-        return;
-    unsigned g = atomic_load(&p->bar_gen);
-    if (atomic_fetch_add(&p->bar_cnt, 1) + 1 == nth) {
-        atomic_store(&p->bar_cnt, 0);
-        atomic_fetch_add(&p->bar_gen, 1);
-    } else {
-        while (atomic_load(&p->bar_gen) == g)
-            cpu_relax();
-    }
-}
-
-static void nb_pool_stop(void)
-{
-    pool *p = &g_pool;
-    atomic_store(&p->quit, 1);
-    unsigned long long gen = (atomic_load(&p->ctl) >> 16) + 1;
-    atomic_store(&p->ctl, gen << 16);
-    pthread_mutex_lock(&p->mu);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    for (unsigned i = 1; i < p->n; i++)
-        pthread_join(p->tid[i], NULL);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* ops, implementations                                                                       */
 
-enum { OP_LN, OP_LN_PLAIN, OP_RMS, OP_COUNT };
 static const char *const nb_op_names[OP_COUNT] = {"ln", "ln-plain", "rms"};
 static const char *const nb_op_titles[OP_COUNT] = {"LayerNorm, weight + bias", "LayerNorm, no affine",
                                                 "RMSNorm, weight"};
 static const int nb_op_params[OP_COUNT] = {2, 0, 1}; /* dim-vectors read: w, b */
-
-enum kind { K_FLOOR_RD, K_FLOOR, K_TIER, K_API, K_NAIVE, K_GGML, K_DNNL };
-
-typedef struct impl {
-    char name[16];
-    int kind;
-    int libnorm; /* a libnorm row: speedups are reported for it */
-    norm_dsp dsp;
-} impl;
 
 static impl g_impl[16];
 static int g_nimpl;
@@ -292,10 +105,7 @@ static nb_floor_fns g_floor;
 static nb_base_fns g_base;
 static const char *g_dnnl_state = "not built"; /* or the oneDNN version */
 
-#if defined(NB_HAVE_DNNL)
-#define HAVE_DNNL 1
-#else
-#define HAVE_DNNL 0
+#if !HAVE_DNNL
 /* not built: never called */
 const char *nb_dnnl_version(void) { return "not built"; }
 void nb_dnnl_thread_init(void) {}
@@ -388,25 +198,6 @@ static void nb_select_variants(void)
 
 /* ------------------------------------------------------------------------------------------ */
 /* one measurement job                                                                        */
-
-typedef struct job {
-    const impl *im;
-    int op;
-    float *y;
-    const float *x, *w, *b; /* w, b: NULL when the op does not use them */
-    size_t rows, dim;
-    float eps;
-    size_t inner; /* calls per repetition */
-    /* copy bandwidth */
-    float *cdst;
-    const float *csrc;
-    size_t cn;
-    /* oneDNN: one primitive per thread, over that thread's rows */
-    nb_dnnl *dn[MAXT];
-    char dn_err[MAXT][96];
-    float sink[MAXT][16];
-    atomic_int fail;
-} job;
 
 /* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
 static void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1)
@@ -526,12 +317,6 @@ static void copy_fn(void *ctx, unsigned ith, unsigned nth)
 /* ------------------------------------------------------------------------------------------ */
 /* timing                                                                                     */
 
-typedef struct timing {
-    double val;                /* the reported statistic (--stat): median, or minimum */
-    double med, min, p25, p75; /* ns per call */
-    size_t reps, inner;
-} timing;
-
 static int g_stat_min; /* --stat min */
 
 static double g_box_ns = 25e6; /* time box per implementation and shape */
@@ -611,24 +396,6 @@ static timing nb_measure(work_fn fn, job *j, unsigned nth)
 /* ------------------------------------------------------------------------------------------ */
 /* results                                                                                    */
 
-enum { ST_OK, ST_FAIL, ST_ERROR };
-
-typedef struct result {
-    int impl, op;
-    size_t dim, rows;
-    unsigned thr;
-    int dram; /* the rows came from the DRAM-batch rule */
-    const char *mem;
-    double bytes, ws_bytes;
-    timing t;
-    double gbps, pct_floor;
-    int status, exact, is_ref;
-    int stalled; /* the pool's round trip was far too long around this measurement */
-    double maxdiff;
-    double sp[3]; /* speedup vs naive, ggml, oneDNN; NAN: none */
-    char note[96];
-} result;
-
 static result *g_res;
 static size_t g_nres, g_capres;
 
@@ -650,23 +417,7 @@ static result *nb_new_result(void)
 /* ------------------------------------------------------------------------------------------ */
 /* options                                                                                    */
 
-typedef struct list {
-    size_t v[64];
-    int n;
-} list;
-
-#define ROWS_DRAM ((size_t)0)
-
-static struct {
-    int ops[OP_COUNT], nops;
-    list dims, rows, thr;
-    char tiers[256]; /* comma list, empty: all */
-    int quick, pin;
-    double time_ms;
-    size_t llc_override;
-    float eps;
-    const char *csv, *json, *plot;
-} g_opt;
+static nb_options g_opt;
 
 static unsigned g_ncpu;
 static int g_cpus[MAXT];
@@ -1669,27 +1420,6 @@ static void nb_build_impls(void)
     }
 }
 
-static void empty_fn(void *ctx, unsigned ith, unsigned nth) {}
-
-/* Median time of n jobs that do nothing, on thr threads: the pool's wake-up and barrier cost,
- * which balloons when other processes hold the CPUs. */
-static double nb_pool_round_trip(unsigned thr, int n)
-{
-    double v[201];
-    if (n > 201)
-        n = 201;
-    for (int i = 0; i < 3; i++)
-        nb_pool_run(empty_fn, NULL, thr);
-    double start = now_ns();
-    int m = 0;
-    while (m < n && (m < 3 || now_ns() - start < 20e6)) {
-        double t0 = now_ns();
-        nb_pool_run(empty_fn, NULL, thr);
-        v[m++] = now_ns() - t0;
-    }
-    qsort(v, (size_t)m, sizeof(double), nb_cmp_double);
-    return v[m / 2];
-}
 
 static job g_job[16]; /* one per implementation of the current shape */
 static double g_reps[16][MAX_REPS];

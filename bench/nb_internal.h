@@ -1,0 +1,156 @@
+/*
+ * normbench's own interface between its files: the structs and globals they share and the
+ * functions each exports. Which file owns what:
+ *   normbench.c    main: the sweep loop, one shape's check-calibrate-time run, derived columns
+ *   nb_options.c   the sweep definition (ops, default lists), --help, argument parsing
+ *   nb_pool.c      the thread pool (persistent workers, barrier) and pinning
+ *   nb_timing.c    calibration, repetitions and their statistics
+ *   nb_machine.c   CPU count, caches, CPU model and features, the load of other processes
+ *   nb_limits.c    the physical limits: the portable floors, DRAM copy bandwidth, its self-check
+ *   nb_data.c      the buffers every implementation runs on and the check against the scalar tier
+ *   nb_impls.c     the implementations (floors, tiers, api, baselines) and what one call does
+ *   nb_table.c     the text report on stdout (and the progress line on stderr)
+ *   nb_csv.c, nb_json.c, nb_plot.c   the files written by --csv, --json, --plot
+ *   nb_summary.c   the geometric means and the performance targets, met or missed
+ * nb.h is the interface of the per-ISA kernels (floors, baselines) and of the oneDNN wrapper.
+ */
+#ifndef NB_INTERNAL_H
+#define NB_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "nb.h"
+#include "norm_internal.h"
+
+#define MAXT 256
+#define MAX_REPS 4096
+#define BASE_TOL 1e-3   /* baselines: max |y - ref| / max(1, |ref|) */
+#define STALL_NS 50e3   /* a pool round trip above this: other processes hold the CPUs */
+
+#if defined(NB_HAVE_DNNL)
+#define HAVE_DNNL 1
+#else
+#define HAVE_DNNL 0
+#endif
+
+/* ---- small helpers ---- */
+
+static inline double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* "normbench: <message>" on stderr, exit status 2 */
+void nb_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* qsort comparator for doubles */
+int nb_cmp_double(const void *a, const void *b);
+
+/* ---- the sweep (nb_options.c) ---- */
+
+enum { OP_LN, OP_LN_PLAIN, OP_RMS, OP_COUNT };
+
+typedef struct list {
+    size_t v[64];
+    int n;
+} list;
+
+#define ROWS_DRAM ((size_t)0) /* in a rows list: the DRAM batch (nb_rows_for) */
+
+typedef struct nb_options {
+    int ops[OP_COUNT], nops;
+    list dims, rows, thr;
+    char tiers[256]; /* comma list, empty: all */
+    int quick, pin;
+    double time_ms;
+    size_t llc_override;
+    float eps;
+    const char *csv, *json, *plot;
+} nb_options;
+
+/* ---- the thread pool (nb_pool.c) ---- */
+
+typedef void (*work_fn)(void *ctx, unsigned ith, unsigned nth);
+
+/* Start n threads in all (the caller is thread 0); cpus[i]: thread i's CPU, or NULL: unpinned. */
+void nb_pool_start(unsigned n, const int *cpus);
+/* Run fn(ctx, i, nth) on threads 0..nth-1 (0 is the caller) and wait for all of them. */
+void nb_pool_run(work_fn fn, void *ctx, unsigned nth);
+/* A barrier among the nth threads of the running job (ggml's barrier between graph nodes). */
+void nb_pool_barrier(unsigned nth);
+void nb_pool_stop(void);
+/* Median time of up to n empty jobs on thr threads: the pool's wake-up and barrier cost. */
+double nb_pool_round_trip(unsigned thr, int n);
+
+/* ---- implementations (nb_impls.c) ---- */
+
+enum kind { K_FLOOR_RD, K_FLOOR, K_TIER, K_API, K_NAIVE, K_GGML, K_DNNL };
+
+typedef struct impl {
+    char name[16];
+    int kind;
+    int libnorm; /* a libnorm row: speedups are reported for it */
+    norm_dsp dsp;
+} impl;
+
+/* One implementation on one shape: what every thread of a repetition runs (nb_job_fn). */
+typedef struct job {
+    const impl *im;
+    int op;
+    float *y;
+    const float *x, *w, *b; /* w, b: NULL when the op does not use them */
+    size_t rows, dim;
+    float eps;
+    size_t inner; /* calls per repetition */
+    /* copy bandwidth */
+    float *cdst;
+    const float *csrc;
+    size_t cn;
+    /* oneDNN: one primitive per thread, over that thread's rows */
+    nb_dnnl *dn[MAXT];
+    char dn_err[MAXT][96];
+    float sink[MAXT][16];
+    atomic_int fail;
+} job;
+
+/* ---- timing (nb_timing.c) ---- */
+
+typedef struct timing {
+    double val;                /* the reported statistic (--stat): median, or minimum */
+    double med, min, p25, p75; /* ns per call */
+    size_t reps, inner;
+} timing;
+
+/* ---- results (normbench.c) ---- */
+
+enum { ST_OK, ST_FAIL, ST_ERROR };
+
+typedef struct result {
+    int impl, op;
+    size_t dim, rows;
+    unsigned thr;
+    int dram; /* the rows came from the DRAM-batch rule */
+    const char *mem;
+    double bytes, ws_bytes;
+    timing t;
+    double gbps, pct_floor;
+    int status, exact, is_ref;
+    int stalled; /* the pool's round trip was far too long around this measurement */
+    double maxdiff;
+    double sp[3]; /* speedup vs naive, ggml, oneDNN; NAN: none */
+    char note[96];
+} result;
+
+#endif /* NB_INTERNAL_H */
