@@ -133,6 +133,20 @@ typedef struct timing {
     size_t reps, inner;
 } timing;
 
+extern int g_stat_min;  /* --stat min */
+extern double g_box_ns; /* time box per implementation and shape */
+
+/* One repetition: fn on nth threads through the pool; its time in ns. */
+double nb_run_rep(work_fn fn, job *j, unsigned nth);
+/* Calls per repetition so that a repetition lasts about 100 us, `one` being one call's time. */
+size_t nb_calls_per_rep(double one);
+/* The time of one call, to choose the calls per repetition (first: a call already timed, or < 0). */
+double nb_calibrate(work_fn fn, job *j, unsigned nth, double first);
+/* Sorts v (n repetitions, ns per call) and returns its statistics. */
+timing nb_stats(double *v, size_t n, size_t inner);
+/* One job alone: calibrate, warm up, repetitions until the time box is used (at least 3). */
+timing nb_measure(work_fn fn, job *j, unsigned nth);
+
 /* ---- results (normbench.c) ---- */
 
 enum { ST_OK, ST_FAIL, ST_ERROR };
