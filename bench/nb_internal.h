@@ -80,6 +80,33 @@ typedef struct nb_options {
     const char *csv, *json, *plot;
 } nb_options;
 
+extern nb_options g_opt;
+
+/* a size such as 32M, 48K (as sysfs writes it) or 1G, in bytes; 0 when not a size */
+size_t nb_parse_size(const char *s);
+
+/* ---- the machine (nb_machine.c) ---- */
+
+extern unsigned g_ncpu;    /* CPUs this process may run on */
+extern int g_cpus[MAXT];   /* their numbers */
+extern size_t g_l1d, g_l2; /* cache sizes in bytes */
+extern size_t g_llc_reported, g_llc; /* last-level cache: as reported, as used */
+extern char g_llc_src[160];          /* where g_llc came from */
+extern size_t g_dram_bytes;          /* x of the DRAM batch: twice g_llc */
+
+void nb_detect_machine(void);
+/* Sets g_llc (llc_override when not 0) and g_dram_bytes. */
+void nb_detect_llc(size_t llc_override);
+void nb_cpu_model(char *out, size_t n);
+/* "L1", "L2", "L3" or "DRAM": where a working set of ws bytes split over thr threads lives */
+const char *nb_mem_level(double ws, unsigned thr);
+/* CPUs kept busy by other processes over 200 ms (< 0: unknown) */
+double nb_others_busy_cpus(void);
+#if defined(__x86_64__) && defined(NB_HAVE_X86_VARIANTS)
+int nb_cpu_has_avx2(void);
+int nb_cpu_has_avx512(void);
+#endif
+
 /* ---- the thread pool (nb_pool.c) ---- */
 
 typedef void (*work_fn)(void *ctx, unsigned ith, unsigned nth);
