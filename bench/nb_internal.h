@@ -80,7 +80,17 @@ typedef struct nb_options {
     const char *csv, *json, *plot;
 } nb_options;
 
+extern const char *const nb_op_names[OP_COUNT];  /* ln, ln-plain, rms */
+extern const char *const nb_op_titles[OP_COUNT]; /* for the plot */
+extern const int nb_op_params[OP_COUNT];         /* dim-vectors read: 2 (w, b), 1 (w), 0 */
 extern nb_options g_opt;
+
+/* Parses the command line into g_opt (and g_stat_min, g_box_ns); exits on an error. */
+void nb_parse_args(int argc, char **argv);
+/* Whether --tier asks for the implementation called name (no --tier: all). */
+int nb_tier_wanted(const char *name);
+/* The rows of a --rows entry at this dim (ROWS_DRAM: a batch whose x is g_dram_bytes). */
+size_t nb_rows_for(size_t spec, size_t dim);
 
 /* a size such as 32M, 48K (as sysfs writes it) or 1G, in bytes; 0 when not a size */
 size_t nb_parse_size(const char *s);
