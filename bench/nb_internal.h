@@ -117,6 +117,18 @@ int nb_cpu_has_avx2(void);
 int nb_cpu_has_avx512(void);
 #endif
 
+/* ---- the data (nb_data.c) ---- */
+
+extern float *g_x, *g_y, *g_ref, *g_w, *g_b;
+extern size_t g_cap; /* floats in x, y, ref */
+
+/* Allocates and fills the buffers for the largest shape of the sweep; exits when memory is short. */
+void nb_alloc_buffers(void);
+/* The scalar tier's output over the whole shape into g_ref, single-threaded; returns its time. */
+double nb_compute_ref(int op, size_t rows, size_t dim);
+/* Compares g_y with g_ref over n floats: exact (bitwise), else the max relative difference. */
+void nb_compare(size_t n, int *exact, double *maxdiff);
+
 /* ---- the thread pool (nb_pool.c) ---- */
 
 typedef void (*work_fn)(void *ctx, unsigned ith, unsigned nth);
