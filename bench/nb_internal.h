@@ -129,6 +129,15 @@ double nb_compute_ref(int op, size_t rows, size_t dim);
 /* Compares g_y with g_ref over n floats: exact (bitwise), else the max relative difference. */
 void nb_compare(size_t n, int *exact, double *maxdiff);
 
+/* ---- the limits (nb_limits.c; the floor kernels: nb.h) ---- */
+
+extern double g_copy_gbps[MAXT + 1]; /* DRAM copy bandwidth by thread count; 0: not measured */
+
+/* The copy bandwidth of the DRAM batch's buffers for every thread count of the sweep. */
+void nb_measure_copy(void);
+/* Warns when the DRAM batch's floor beats the copy bandwidth by far (floor_i: the floor's impl). */
+void nb_dram_self_check(int floor_i);
+
 /* ---- the thread pool (nb_pool.c) ---- */
 
 typedef void (*work_fn)(void *ctx, unsigned ith, unsigned nth);
@@ -153,6 +162,11 @@ typedef struct impl {
     int libnorm; /* a libnorm row: speedups are reported for it */
     norm_dsp dsp;
 } impl;
+
+extern nb_floor_fns g_floor; /* the best variant this CPU runs */
+
+/* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
+void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1);
 
 /* One implementation on one shape: what every thread of a repetition runs (nb_job_fn). */
 typedef struct job {
@@ -215,5 +229,8 @@ typedef struct result {
     double sp[3]; /* speedup vs naive, ggml, oneDNN; NAN: none */
     char note[96];
 } result;
+
+extern result *g_res; /* every measurement of the run, in the order of the table */
+extern size_t g_nres;
 
 #endif /* NB_INTERNAL_H */

@@ -65,7 +65,7 @@ void nb_die(const char *fmt, ...)
 
 static impl g_impl[16];
 static int g_nimpl;
-static nb_floor_fns g_floor;
+nb_floor_fns g_floor;
 static nb_base_fns g_base;
 static const char *g_dnnl_state = "not built"; /* or the oneDNN version */
 
@@ -82,50 +82,6 @@ nb_dnnl *nb_dnnl_create(int affine, float *y, const float *x, const float *w, co
 int nb_dnnl_exec(nb_dnnl *d) { return -1; }
 void nb_dnnl_destroy(nb_dnnl *d) {}
 #endif
-
-/* portable floors for CPUs without AVX2 (and other architectures) */
-static float gen_read(const float *x, size_t n)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            a[k] += x[i + k];
-    for (; i < n; i++)
-        a[0] += x[i];
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-}
-
-static void gen_rw(float *y, const float *x, const float *w, const float *b, size_t rows,
-                   size_t dim)
-{
-    for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * dim;
-        float *yr = y + r * dim;
-        if (w && b)
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * w[i] + b[i];
-        else if (w)
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * w[i];
-        else
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i];
-    }
-}
-
-static void gen_copy(float *dst, const float *src, size_t n)
-{
-    memcpy(dst, src, n * sizeof(float));
-}
-
-void nb_floor_generic(nb_floor_fns *f)
-{
-    f->isa = "generic";
-    f->read = gen_read;
-    f->rw = gen_rw;
-    f->copy = gen_copy;
-}
 
 static void nb_select_variants(void)
 {
@@ -146,7 +102,7 @@ static void nb_select_variants(void)
 /* one measurement job                                                                        */
 
 /* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
-static void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1)
+void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1)
 {
     size_t q = rows / nth, rem = rows % nth;
     *r0 = ith * q + (ith < rem ? ith : rem);
@@ -250,21 +206,12 @@ static void nb_dnnl_job_teardown(void *ctx, unsigned ith, unsigned nth)
     j->dn[ith] = NULL;
 }
 
-static void copy_fn(void *ctx, unsigned ith, unsigned nth)
-{
-    job *j = ctx;
-    size_t blocks = j->cn / 16, b0, b1;
-    nb_split_rows(blocks, ith, nth, &b0, &b1);
-    size_t e1 = ith + 1 == nth ? j->cn : b1 * 16;
-    for (size_t k = 0; k < j->inner; k++)
-        g_floor.copy(j->cdst + b0 * 16, j->csrc + b0 * 16, e1 - b0 * 16);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* results                                                                                    */
 
-static result *g_res;
-static size_t g_nres, g_capres;
+result *g_res;
+size_t g_nres;
+static size_t g_capres;
 
 static result *nb_new_result(void)
 {
@@ -280,8 +227,6 @@ static result *nb_new_result(void)
     r->pct_floor = NAN;
     return r;
 }
-
-static double g_copy_gbps[MAXT + 1];
 
 /* ------------------------------------------------------------------------------------------ */
 /* output                                                                                     */
@@ -963,21 +908,6 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
     }
 }
 
-static void nb_measure_copy(void)
-{
-    job *j = &g_job[0];
-    j->csrc = g_x;
-    j->cdst = g_y;
-    j->cn = g_dram_bytes / 4 < g_cap ? g_dram_bytes / 4 : g_cap;
-    for (int i = 0; i < g_opt.thr.n; i++) {
-        unsigned t = (unsigned)g_opt.thr.v[i];
-        if (g_copy_gbps[t] > 0)
-            continue;
-        timing tm = nb_measure(copy_fn, j, t);
-        g_copy_gbps[t] = 2.0 * (double)j->cn * 4 / tm.min; /* a ceiling: the best repetition */
-    }
-}
-
 int main(int argc, char **argv)
 {
     nb_detect_machine();
@@ -1143,26 +1073,7 @@ int main(int argc, char **argv)
     nb_progress_clear();
     nb_pool_stop();
 
-    /* Self-check of the DRAM batch: its floor should not beat DRAM copy bandwidth by much. */
-    for (int ti = 0; ti < g_opt.thr.n; ti++) {
-        unsigned t = (unsigned)g_opt.thr.v[ti];
-        double v[64];
-        int nv = 0;
-        for (size_t k = 0; k < g_nres && nv < 64; k++) {
-            const result *r = &g_res[k];
-            if (r->impl == floor_i && r->dram && r->thr == t && r->status == ST_OK && !r->stalled)
-                v[nv++] = r->gbps;
-        }
-        if (!nv || !(g_copy_gbps[t] > 0))
-            continue;
-        qsort(v, (size_t)nv, sizeof(double), nb_cmp_double);
-        double med = v[nv / 2];
-        if (med > 1.5 * g_copy_gbps[t])
-            printf("warning: the DRAM batch's floor (median %.1f GB/s, %u thr) is well above the "
-                   "DRAM copy bandwidth (%.1f GB/s): the batch may be cache-resident; raise "
-                   "--llc\n",
-                   med, t, g_copy_gbps[t]);
-    }
+    nb_dram_self_check(floor_i);
     nb_summary();
     printf("\n%zu measurements in %.0f s%s\n", g_nres, (now_ns() - t_start) / 1e9,
            failures ? "" : ", every result checked against the scalar tier");
