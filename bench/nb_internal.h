@@ -163,7 +163,14 @@ typedef struct impl {
     norm_dsp dsp;
 } impl;
 
-extern nb_floor_fns g_floor; /* the best variant this CPU runs */
+extern impl g_impl[16]; /* the rows of every shape, in this order */
+extern int g_nimpl;
+extern nb_floor_fns g_floor; /* the best variants this CPU runs */
+extern nb_base_fns g_base;
+extern const char *g_dnnl_state; /* the oneDNN version, or "not built" */
+
+/* Picks the floor and baseline variants and lists the implementations --tier asks for. */
+void nb_build_impls(void);
 
 /* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
 void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1);
@@ -187,6 +194,12 @@ typedef struct job {
     float sink[MAXT][16];
     atomic_int fail;
 } job;
+
+/* A job's repetition on thread ith of nth: j->inner calls over that thread's share of the rows. */
+void nb_job_fn(void *ctx, unsigned ith, unsigned nth);
+/* oneDNN's primitives: one per thread over its rows (j->fail set on an error), and their end. */
+void nb_dnnl_job_setup(void *ctx, unsigned ith, unsigned nth);
+void nb_dnnl_job_teardown(void *ctx, unsigned ith, unsigned nth);
 
 /* ---- timing (nb_timing.c) ---- */
 
