@@ -246,4 +246,14 @@ typedef struct result {
 extern result *g_res; /* every measurement of the run, in the order of the table */
 extern size_t g_nres;
 
+/* ---- the text report (nb_table.c) ---- */
+
+void nb_table_machine(const char *model);
+void nb_table_start(double others, const double *rt);
+void nb_table_shape(size_t first);
+void nb_table_end(int failures, double seconds);
+/* The progress line on stderr (done of total shapes, what is measured now, the run's start). */
+void nb_progress(size_t done, size_t total, const char *what, double t0);
+void nb_progress_clear(void);
+
 #endif /* NB_INTERNAL_H */
