@@ -19,6 +19,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "nb.h"
@@ -55,6 +56,8 @@ static inline void cpu_relax(void)
 
 /* "normbench: <message>" on stderr, exit status 2 */
 void nb_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* fopen(path, "w"), or NULL after saying why on stderr */
+FILE *nb_open_out(const char *path);
 /* qsort comparator for doubles */
 int nb_cmp_double(const void *a, const void *b);
 
@@ -245,6 +248,14 @@ typedef struct result {
 
 extern result *g_res; /* every measurement of the run, in the order of the table */
 extern size_t g_nres;
+
+/* "ok", "check_failed" or "error": the status as the csv and json files write it */
+const char *nb_status_name(int status);
+
+/* ---- the files (nb_csv.c, nb_json.c, nb_plot.c; model: the CPU model) ---- */
+
+void nb_write_csv(const char *path);
+void nb_write_json(const char *path, const char *model);
 
 /* ---- the text report (nb_table.c) ---- */
 

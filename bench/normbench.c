@@ -60,12 +60,25 @@ void nb_die(const char *fmt, ...)
     exit(2);
 }
 
+FILE *nb_open_out(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "normbench: cannot write %s: %s\n", path, strerror(errno));
+    return f;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* results                                                                                    */
 
 result *g_res;
 size_t g_nres;
 static size_t g_capres;
+
+const char *nb_status_name(int status)
+{
+    return status == ST_OK ? "ok" : status == ST_FAIL ? "check_failed" : "error";
+}
 
 static result *nb_new_result(void)
 {
@@ -80,113 +93,6 @@ static result *nb_new_result(void)
     r->sp[0] = r->sp[1] = r->sp[2] = NAN;
     r->pct_floor = NAN;
     return r;
-}
-
-static void nb_write_csv(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "normbench: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "impl,op,dim,rows,threads,dram_batch,mem,bytes_per_call,working_set_bytes,"
-               "ns_per_call,ns_per_row,gbps,pct_floor,ns_min,ns_p25,ns_median,ns_p75,reps,calls_per_rep,"
-               "status,exact,max_rel_diff,speedup_naive,speedup_ggml,speedup_onednn,note\n");
-    for (size_t i = 0; i < g_nres; i++) {
-        const result *r = &g_res[i];
-        fprintf(f, "%s,%s,%zu,%zu,%u,%d,%s,%.0f,%.0f,", g_impl[r->impl].name, nb_op_names[r->op],
-                r->dim, r->rows, r->thr, r->dram, r->mem, r->bytes, r->ws_bytes);
-        if (r->status == ST_OK)
-            fprintf(f, "%.2f,%.3f,%.3f,", r->t.val, r->t.val / (double)r->rows, r->gbps);
-        else
-            fprintf(f, ",,,");
-        if (isnan(r->pct_floor))
-            fprintf(f, ",");
-        else
-            fprintf(f, "%.2f,", r->pct_floor);
-        if (r->status == ST_OK)
-            fprintf(f, "%.2f,%.2f,%.2f,%.2f,%zu,%zu,", r->t.min, r->t.p25, r->t.med, r->t.p75,
-                    r->t.reps, r->t.inner);
-        else
-            fprintf(f, ",,,,,,");
-        fprintf(f, "%s,%d,%.3g,",
-                r->status == ST_OK ? "ok" : r->status == ST_FAIL ? "check_failed" : "error",
-                r->exact, r->maxdiff);
-        for (int k = 0; k < 3; k++) {
-            if (isnan(r->sp[k]))
-                fprintf(f, ",");
-            else
-                fprintf(f, "%.4f,", r->sp[k]);
-        }
-        fprintf(f, "\"%s\"\n", r->note);
-    }
-    fclose(f);
-}
-
-static void json_num(FILE *f, const char *key, double v, int last)
-{
-    if (isnan(v) || isinf(v))
-        fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
-    else
-        fprintf(f, "\"%s\": %.6g%s", key, v, last ? "" : ", ");
-}
-
-static void nb_write_json(const char *path, const char *model)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "normbench: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "{\n  \"program\": \"normbench\", \"libnorm_version\": \"%s\",\n",
-            libnorm_version_string());
-    fprintf(f, "  \"machine\": {\"cpu\": \"%s\", \"cpus\": %u, \"l1d_bytes\": %zu, "
-               "\"l2_bytes\": %zu, \"llc_reported_bytes\": %zu, \"llc_used_bytes\": %zu, "
-               "\"llc_source\": \"%s\", \"dram_batch_x_bytes\": %zu, \"dram_copy_gbps\": {",
-            model, g_ncpu, g_l1d, g_l2, g_llc_reported, g_llc, g_llc_src, g_dram_bytes);
-    int first = 1;
-    for (int i = 0; i < g_opt.thr.n; i++) {
-        unsigned t = (unsigned)g_opt.thr.v[i];
-        fprintf(f, "%s\"%u\": %.3f", first ? "" : ", ", t, g_copy_gbps[t]);
-        first = 0;
-    }
-    fprintf(f, "}},\n");
-    fprintf(f, "  \"config\": {\"time_box_ms\": %g, \"eps\": %g, \"pinned\": %s, \"statistic\": \"%s\", "
-               "\"api_isa\": \"%s\", \"floor_isa\": \"%s\", \"baseline_isa\": \"%s\", "
-               "\"onednn\": \"%s\", \"byte_model\": \"4*dim*(2*rows+P), P=2 ln, 1 rms, 0 "
-               "ln-plain\"},\n",
-            g_opt.time_ms, (double)g_opt.eps, g_opt.pin ? "true" : "false",
-            g_stat_min ? "min" : "median", libnorm_active_isa(), g_floor.isa, g_base.isa,
-            g_dnnl_state);
-    fprintf(f, "  \"results\": [\n");
-    for (size_t i = 0; i < g_nres; i++) {
-        const result *r = &g_res[i];
-        fprintf(f, "    {\"impl\": \"%s\", \"op\": \"%s\", \"dim\": %zu, \"rows\": %zu, "
-                   "\"threads\": %u, \"dram_batch\": %s, \"mem\": \"%s\", ",
-                g_impl[r->impl].name, nb_op_names[r->op], r->dim, r->rows, r->thr,
-                r->dram ? "true" : "false", r->mem);
-        fprintf(f, "\"status\": \"%s\", \"exact\": %s, ",
-                r->status == ST_OK ? "ok" : r->status == ST_FAIL ? "check_failed" : "error",
-                r->exact ? "true" : "false");
-        json_num(f, "max_rel_diff", r->maxdiff, 0);
-        json_num(f, "bytes_per_call", r->bytes, 0);
-        int ok = r->status == ST_OK;
-        json_num(f, "ns_per_call", ok ? r->t.val : NAN, 0);
-        json_num(f, "ns_median", ok ? r->t.med : NAN, 0);
-        json_num(f, "ns_per_row", ok ? r->t.val / (double)r->rows : NAN, 0);
-        json_num(f, "gbps", ok ? r->gbps : NAN, 0);
-        json_num(f, "pct_floor", r->pct_floor, 0);
-        json_num(f, "ns_min", ok ? r->t.min : NAN, 0);
-        json_num(f, "ns_p25", ok ? r->t.p25 : NAN, 0);
-        json_num(f, "ns_p75", ok ? r->t.p75 : NAN, 0);
-        json_num(f, "reps", ok ? (double)r->t.reps : NAN, 0);
-        json_num(f, "speedup_naive", r->sp[0], 0);
-        json_num(f, "speedup_ggml", r->sp[1], 0);
-        json_num(f, "speedup_onednn", r->sp[2], 0);
-        fprintf(f, "\"note\": \"%s\"}%s\n", r->note, i + 1 < g_nres ? "," : "");
-    }
-    fprintf(f, "  ]\n}\n");
-    fclose(f);
 }
 
 /* ---- plot ---- */
@@ -250,11 +156,9 @@ static void nb_write_plot(const char *png, const char *model)
     if (dot && !strchr(dot, '/'))
         *dot = 0;
     strncat(gp, ".gp", sizeof gp - strlen(gp) - 1);
-    FILE *f = fopen(gp, "w");
-    if (!f) {
-        fprintf(stderr, "normbench: cannot write %s: %s\n", gp, strerror(errno));
+    FILE *f = nb_open_out(gp);
+    if (!f)
         return;
-    }
     int W = 700 * nops, H = 360 * npr + 60;
     fprintf(f, "# normbench plot script (rerun: gnuplot %s)\n", gp);
     fprintf(f, "set terminal pngcairo size %d,%d font 'sans,9'\nset output '%s'\n", W, H, png);
