@@ -256,6 +256,7 @@ const char *nb_status_name(int status);
 
 void nb_write_csv(const char *path);
 void nb_write_json(const char *path, const char *model);
+void nb_write_plot(const char *png, const char *model);
 
 /* ---- the text report (nb_table.c) ---- */
 
