@@ -268,4 +268,8 @@ void nb_table_end(int failures, double seconds);
 void nb_progress(size_t done, size_t total, const char *what, double t0);
 void nb_progress_clear(void);
 
+/* ---- the summary and the targets (nb_summary.c) ---- */
+
+void nb_summary(void);
+
 #endif /* NB_INTERNAL_H */
