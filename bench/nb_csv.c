@@ -13,7 +13,10 @@ void nb_write_csv(const char *path)
         return;
     fprintf(f, "impl,op,dim,rows,threads,dram_batch,mem,bytes_per_call,working_set_bytes,"
                "ns_per_call,ns_per_row,gbps,pct_floor,ns_min,ns_p25,ns_median,ns_p75,reps,calls_per_rep,"
-               "status,exact,max_rel_diff,speedup_naive,speedup_ggml,speedup_onednn,note\n");
+               "status,exact,max_rel_diff,");
+    for (int k = 0; k < NBASE; k++)
+        fprintf(f, "speedup_%s,", nb_baselines[k].key);
+    fprintf(f, "note\n");
     for (size_t i = 0; i < g_nres; i++) {
         const result *r = &g_res[i];
         fprintf(f, "%s,%s,%zu,%zu,%u,%d,%s,%.0f,%.0f,", g_impl[r->impl].name, nb_op_names[r->op],
@@ -34,7 +37,7 @@ void nb_write_csv(const char *path)
         fprintf(f, "%s,%d,%.3g,",
                 nb_status_name(r->status),
                 r->exact, r->maxdiff);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < NBASE; k++) {
             if (isnan(r->sp[k]))
                 fprintf(f, ",");
             else

@@ -1,8 +1,9 @@
 /*
  * The implementations normbench measures, one row of the table each: the floors, every libnorm
  * tier this CPU and build have, the dispatched API, and the baselines (naive, ggml's algorithm,
- * oneDNN). What one call of each does on a thread's share of the rows is nb_job_fn, so adding a
- * baseline is a kind, a line of `others` and a case there (its kernel in its own file).
+ * oneDNN). What one call of each does on a thread's share of the rows is nb_job_fn. Adding a
+ * baseline is a kind, a line of `others`, a case in nb_job_fn and, for its speedup column, a line
+ * of nb_baselines, all here (its kernel in its own file).
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,22 @@ static const struct {
 } others[] = {{"api", K_API, 1}, {"naive", K_NAIVE, 0}, {"ggml", K_GGML, 0},
               {"onednn", K_DNNL, 0}};
 #define NOTHERS (sizeof others / sizeof others[0])
+
+const nb_baseline nb_baselines[NBASE] = {
+    [B_NAIVE] = {K_NAIVE, "naive", "naive"},
+    [B_GGML] = {K_GGML, "ggml", "ggml"},
+    [B_DNNL] = {K_DNNL, "oneDNN", "onednn"},
+};
+
+int nb_kind_has_op(int kind, int op)
+{
+    return !(kind == K_DNNL && op == OP_RMS);
+}
+
+int nb_kind_built(int kind)
+{
+    return kind != K_DNNL || HAVE_DNNL;
+}
 
 static void select_variants(void)
 {
@@ -175,7 +192,7 @@ void nb_build_impls(void)
     for (size_t i = 0; i < NOTHERS; i++) {
         if (!nb_tier_wanted(others[i].n))
             continue;
-        if (others[i].k == K_DNNL && !HAVE_DNNL) {
+        if (!nb_kind_built(others[i].k)) {
             if (g_opt.tiers[0])
                 fprintf(stderr, "normbench: onednn: not built (install libdnnl-dev, reconfigure)\n");
             continue;

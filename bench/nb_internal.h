@@ -138,8 +138,8 @@ extern double g_copy_gbps[MAXT + 1]; /* DRAM copy bandwidth by thread count; 0: 
 
 /* The copy bandwidth of the DRAM batch's buffers for every thread count of the sweep. */
 void nb_measure_copy(void);
-/* Warns when the DRAM batch's floor beats the copy bandwidth by far (floor_i: the floor's impl). */
-void nb_dram_self_check(int floor_i);
+/* Warns when the DRAM batch's floor beats the copy bandwidth by far. */
+void nb_dram_self_check(void);
 
 /* ---- the thread pool (nb_pool.c) ---- */
 
@@ -177,6 +177,21 @@ void nb_build_impls(void);
 
 /* libnorm_opts' split: nth contiguous chunks of rows/nth rows, the first rows%nth one longer */
 void nb_split_rows(size_t rows, unsigned ith, unsigned nth, size_t *r0, size_t *r1);
+
+/* The baselines libnorm's rows are compared with: result.sp[], the "vs X" columns of the table and
+ * the summary, the speedup_X fields of the csv and json files, in this order. */
+enum { B_NAIVE, B_GGML, B_DNNL, NBASE };
+typedef struct nb_baseline {
+    int kind;          /* the implementation measured */
+    const char *title; /* "vs <title>" */
+    const char *key;   /* "speedup_<key>" */
+} nb_baseline;
+extern const nb_baseline nb_baselines[NBASE];
+
+/* Whether an implementation of this kind has the op (oneDNN 2.6 has no RMSNorm). */
+int nb_kind_has_op(int kind, int op);
+/* Whether an implementation of this kind is built (oneDNN: when meson found it). */
+int nb_kind_built(int kind);
 
 /* One implementation on one shape: what every thread of a repetition runs (nb_job_fn). */
 typedef struct job {
@@ -242,7 +257,7 @@ typedef struct result {
     int status, exact, is_ref;
     int stalled; /* the pool's round trip was far too long around this measurement */
     double maxdiff;
-    double sp[3]; /* speedup vs naive, ggml, oneDNN; NAN: none */
+    double sp[NBASE]; /* speedup vs nb_baselines[]; NAN: none */
     char note[96];
 } result;
 

@@ -63,9 +63,11 @@ void nb_write_json(const char *path, const char *model)
         json_num(f, "ns_p25", ok ? r->t.p25 : NAN, 0);
         json_num(f, "ns_p75", ok ? r->t.p75 : NAN, 0);
         json_num(f, "reps", ok ? (double)r->t.reps : NAN, 0);
-        json_num(f, "speedup_naive", r->sp[0], 0);
-        json_num(f, "speedup_ggml", r->sp[1], 0);
-        json_num(f, "speedup_onednn", r->sp[2], 0);
+        for (int k = 0; k < NBASE; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "speedup_%s", nb_baselines[k].key);
+            json_num(f, key, r->sp[k], 0);
+        }
         fprintf(f, "\"note\": \"%s\"}%s\n", r->note, i + 1 < g_nres ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

@@ -82,8 +82,8 @@ void nb_measure_copy(void)
 }
 
 /* The DRAM batch's floor should not beat the DRAM copy bandwidth by much: a warning when its
- * median over the dims is above 1.5 times the copy bandwidth (floor_i: the floor's impl). */
-void nb_dram_self_check(int floor_i)
+ * median over the dims is above 1.5 times the copy bandwidth. */
+void nb_dram_self_check(void)
 {
     for (int ti = 0; ti < g_opt.thr.n; ti++) {
         unsigned t = (unsigned)g_opt.thr.v[ti];
@@ -91,7 +91,7 @@ void nb_dram_self_check(int floor_i)
         int nv = 0;
         for (size_t k = 0; k < g_nres && nv < 64; k++) {
             const result *r = &g_res[k];
-            if (r->impl == floor_i && r->dram && r->thr == t && r->status == ST_OK && !r->stalled)
+            if (g_impl[r->impl].kind == K_FLOOR && r->dram && r->thr == t && r->status == ST_OK && !r->stalled)
                 v[nv++] = r->gbps;
         }
         if (!nv || !(g_copy_gbps[t] > 0))

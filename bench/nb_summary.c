@@ -9,43 +9,93 @@
 #include "libnorm.h"
 #include "nb_internal.h"
 
+/* the geometric mean and the minimum of the values added (NaN: none) */
+typedef struct geo {
+    double lsum, min;
+    int n;
+} geo;
+
+static void geo_add(geo *g, double v)
+{
+    if (isnan(v))
+        return;
+    g->lsum += log(v);
+    g->min = fmin(g->min, v);
+    g->n++;
+}
+
+/* one target over the shapes: how many have a value, how many miss the goal, the worst */
+typedef struct target {
+    int n, miss;
+    const result *worst;
+    double wv;
+} target;
+
+static void target_add(target *t, const result *r, double v, double goal)
+{
+    if (isnan(v))
+        return;
+    t->n++;
+    t->miss += v < goal;
+    if (!t->worst || v < t->wv) {
+        t->worst = r;
+        t->wv = v;
+    }
+}
+
+/* "M of N shapes met[ (MISS)][; worst V at <shape>]", V a percentage or a ratio */
+static void target_print(const target *t, int pct)
+{
+    printf("%d of %d shapes met%s", t->n - t->miss, t->n, t->miss ? " (MISS)" : "");
+    if (!t->worst)
+        return;
+    const result *r = t->worst;
+    if (pct)
+        printf("; worst %.0f%%", t->wv);
+    else
+        printf("; worst %.2fx", t->wv);
+    printf(" at %s dim %zu rows %zu thr %u", nb_op_names[r->op], r->dim, r->rows, r->thr);
+}
+
 void nb_summary(void)
 {
     printf("\nSummary (geometric mean over shapes, worst in brackets; stalled shapes left out):\n");
-    printf("%-8s %16s %18s %18s %18s\n", "impl", "% floor", "vs naive", "vs ggml", "vs oneDNN");
+    printf("%-8s %16s", "impl", "% floor");
+    for (int b = 0; b < NBASE; b++) {
+        char title[32];
+        snprintf(title, sizeof title, "vs %s", nb_baselines[b].title);
+        printf(" %18s", title);
+    }
+    printf("\n");
     for (int ii = 0; ii < g_nimpl; ii++) {
         if (!g_impl[ii].libnorm)
             continue;
-        double lp = 0, lsp[3] = {0}, mp = INFINITY, msp[3] = {INFINITY, INFINITY, INFINITY};
-        int np = 0, nsp[3] = {0};
+        geo g[1 + NBASE]; /* % floor, then the speedups */
+        for (int c = 0; c < 1 + NBASE; c++)
+            g[c] = (geo){0, INFINITY, 0};
         for (size_t k = 0; k < g_nres; k++) {
             const result *r = &g_res[k];
             if (r->impl != ii || r->status != ST_OK || r->stalled)
                 continue;
-            if (!isnan(r->pct_floor)) {
-                lp += log(r->pct_floor);
-                mp = fmin(mp, r->pct_floor);
-                np++;
-            }
-            for (int s = 0; s < 3; s++)
-                if (!isnan(r->sp[s])) {
-                    lsp[s] += log(r->sp[s]);
-                    msp[s] = fmin(msp[s], r->sp[s]);
-                    nsp[s]++;
-                }
+            geo_add(&g[0], r->pct_floor);
+            for (int b = 0; b < NBASE; b++)
+                geo_add(&g[1 + b], r->sp[b]);
         }
-        char c[4][40];
-        if (np)
-            snprintf(c[0], 40, "%.0f%% [%.0f%%]", exp(lp / np), mp);
+        char c[40];
+        if (g[0].n)
+            snprintf(c, sizeof c, "%.0f%% [%.0f%%]", exp(g[0].lsum / g[0].n), g[0].min);
         else
-            snprintf(c[0], 40, "-");
-        for (int s = 0; s < 3; s++) {
-            if (nsp[s])
-                snprintf(c[s + 1], 40, "%.2fx [%.2fx]", exp(lsp[s] / nsp[s]), msp[s]);
+            snprintf(c, sizeof c, "-");
+        printf("%-8s %16s", g_impl[ii].name, c);
+        for (int b = 0; b < NBASE; b++) {
+            const geo *s = &g[1 + b];
+            if (s->n)
+                snprintf(c, sizeof c, "%.2fx [%.2fx]", exp(s->lsum / s->n), s->min);
             else
-                snprintf(c[s + 1], 40, "%s", s == 2 && !HAVE_DNNL ? "not built" : "-");
+                snprintf(c, sizeof c, "%s", nb_kind_built(nb_baselines[b].kind) ? "-" : "not built");
+            printf(" %18s", c);
         }
-        printf("%-8s %16s %18s %18s %18s\n", g_impl[ii].name, c[0], c[1], c[2], c[3]);
+        printf("\n");
     }
 
     /* The performance targets, for the dispatched API: on every shape >= 90% of the floor,
@@ -56,8 +106,8 @@ void nb_summary(void)
             api = ii;
     if (api < 0)
         return;
-    int n = 0, nf = 0, nd = 0, ndf = 0, ng = 0, ngf = 0, nstall = 0;
-    const result *wf = NULL, *wd = NULL, *wg = NULL;
+    target fl = {0}, dn = {0}, gg = {0};
+    int nstall = 0;
     for (size_t k = 0; k < g_nres; k++) {
         const result *r = &g_res[k];
         if (r->impl != api || r->status != ST_OK)
@@ -66,49 +116,24 @@ void nb_summary(void)
             nstall++;
             continue;
         }
-        if (!isnan(r->pct_floor)) {
-            n++;
-            if (r->pct_floor < 90)
-                nf++;
-            if (!wf || r->pct_floor < wf->pct_floor)
-                wf = r;
-        }
-        if (!isnan(r->sp[2])) {
-            nd++;
-            if (r->sp[2] < 1.6)
-                ndf++;
-            if (!wd || r->sp[2] < wd->sp[2])
-                wd = r;
-        }
-        if (!isnan(r->sp[1])) {
-            ng++;
-            if (r->sp[1] < 6)
-                ngf++;
-            if (!wg || r->sp[1] < wg->sp[1])
-                wg = r;
-        }
+        target_add(&fl, r, r->pct_floor, 90);
+        target_add(&dn, r, r->sp[B_DNNL], 1.6);
+        target_add(&gg, r, r->sp[B_GGML], 6);
     }
     printf("\nPerformance targets, dispatched API (%s):\n", libnorm_active_isa());
-#define WORST(r, fmt, v)                                                                    \
-    if (r)                                                                                  \
-        printf("; worst " fmt " at %s dim %zu rows %zu thr %u", v, nb_op_names[r->op], r->dim,   \
-               r->rows, r->thr)
-    printf("  >= 90%% of the floor: %d of %d shapes met%s", n - nf, n, nf ? " (MISS)" : "");
-    WORST(wf, "%.0f%%", wf->pct_floor);
+    printf("  >= 90%% of the floor: ");
+    target_print(&fl, 1);
     printf("\n  >= 1.6x oneDNN:      ");
-    if (nd) {
-        printf("%d of %d shapes met%s", nd - ndf, nd, ndf ? " (MISS)" : "");
-        WORST(wd, "%.2fx", wd->sp[2]);
-    } else {
+    if (dn.n)
+        target_print(&dn, 0);
+    else
         printf("%s", HAVE_DNNL ? "no LayerNorm shapes measured" : "oneDNN not built");
-    }
-    printf("\n  >= 6x ggml:          %d of %d shapes met%s", ng - ngf, ng, ngf ? " (MISS)" : "");
-    WORST(wg, "%.2fx", wg->sp[1]);
+    printf("\n  >= 6x ggml:          ");
+    target_print(&gg, 0);
     printf("\n");
     if (nstall)
         printf("  (%d shape%s left out: thread pool stalled by other processes; rerun on an idle "
                "machine)\n", nstall, nstall == 1 ? "" : "s");
-#undef WORST
     for (size_t k = 0; k < g_nres; k++) {
         const result *r = &g_res[k];
         if (r->impl == api && r->status == ST_OK && r->rows == 1 && r->thr == 1 &&

@@ -48,9 +48,9 @@ static const char *sp_str(char *buf, size_t n, const result *r, int k)
 {
     if (!g_impl[r->impl].libnorm || r->status != ST_OK)
         return "";
-    if (k == 2 && r->op == OP_RMS)
+    if (!nb_kind_has_op(nb_baselines[k].kind, r->op))
         return "n/a";
-    if (k == 2 && !HAVE_DNNL)
+    if (!nb_kind_built(nb_baselines[k].kind))
         return "not built";
     if (isnan(r->sp[k]))
         return "-";
@@ -58,11 +58,25 @@ static const char *sp_str(char *buf, size_t n, const result *r, int k)
     return buf;
 }
 
+/* The "vs X" columns, each as wide as its title and at least 8: the titles (r NULL) or r's. */
+static void sp_columns(char *out, size_t n, const result *r)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int k = 0; k < NBASE && len < n; k++) {
+        char title[32], v[16];
+        snprintf(title, sizeof title, "vs %s", nb_baselines[k].title);
+        int w = strlen(title) > 8 ? (int)strlen(title) : 8;
+        len += (size_t)snprintf(out + len, n - len, " %*s", w, r ? sp_str(v, sizeof v, r, k) : title);
+    }
+}
+
 static void print_header(void)
 {
-    printf("%-8s %-8s %6s %7s %3s %4s %8s %11s %8s %6s %-7s %8s %8s %9s\n", "impl", "op", "dim",
-           "rows", "thr", "mem", "MiB", "ns/row", "GB/s", "%floor", "check", "vs naive",
-           "vs ggml", "vs oneDNN");
+    char sp[256];
+    sp_columns(sp, sizeof sp, NULL);
+    printf("%-8s %-8s %6s %7s %3s %4s %8s %11s %8s %6s %-7s%s\n", "impl", "op", "dim", "rows",
+           "thr", "mem", "MiB", "ns/row", "GB/s", "%floor", "check", sp);
 }
 
 /* print a table line without trailing blanks */
@@ -86,7 +100,7 @@ static int noisy(const result *r)
 
 static void print_result(const result *r)
 {
-    char chk[24], p[16], s0[16], s1[16], s2[16], ns[24];
+    char chk[24], p[16], ns[24], sp[256];
     const impl *im = &g_impl[r->impl];
     if (im->kind == K_FLOOR || im->kind == K_FLOOR_RD)
         snprintf(chk, sizeof chk, "-");
@@ -110,10 +124,10 @@ static void print_result(const result *r)
         snprintf(p, sizeof p, "%.0f%%", r->pct_floor);
     snprintf(ns, sizeof ns, "%.1f%s", r->t.val / (double)r->rows,
              r->stalled ? "!" : noisy(r) ? "~" : " ");
-    put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8.1f %6s %-7s %8s %8s %9s", im->name,
+    sp_columns(sp, sizeof sp, r);
+    put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8.1f %6s %-7s%s", im->name,
              nb_op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, ns,
-             r->gbps, p, chk, sp_str(s0, sizeof s0, r, 0), sp_str(s1, sizeof s1, r, 1),
-             sp_str(s2, sizeof s2, r, 2));
+             r->gbps, p, chk, sp);
 }
 
 /* The lines on the machine, before any measurement. */

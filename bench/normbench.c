@@ -87,7 +87,8 @@ static result *nb_new_result(void)
     }
     result *r = &g_res[g_nres++];
     memset(r, 0, sizeof *r);
-    r->sp[0] = r->sp[1] = r->sp[2] = NAN;
+    for (int k = 0; k < NBASE; k++)
+        r->sp[k] = NAN;
     r->pct_floor = NAN;
     return r;
 }
@@ -219,6 +220,40 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
     }
 }
 
+/* The derived columns of one shape's results g_res[first .. g_nres): GB/s, % floor and the
+ * speedups of the libnorm rows over the baselines. Returns how many of them failed. */
+static int derive(size_t first)
+{
+    int failures = 0;
+    const result *fl = NULL, *base[NBASE] = {NULL};
+    for (size_t k = first; k < g_nres; k++) {
+        result *r = &g_res[k];
+        if (r->status != ST_OK) {
+            failures++;
+            continue;
+        }
+        r->gbps = r->bytes / r->t.val;
+        int kind = g_impl[r->impl].kind;
+        if (kind == K_FLOOR)
+            fl = r;
+        for (int b = 0; b < NBASE; b++)
+            if (kind == nb_baselines[b].kind)
+                base[b] = r;
+    }
+    for (size_t k = first; k < g_nres; k++) {
+        result *r = &g_res[k];
+        if (r->status != ST_OK)
+            continue;
+        if (fl && g_impl[r->impl].kind != K_FLOOR_RD)
+            r->pct_floor = 100.0 * fl->t.val / r->t.val;
+        if (g_impl[r->impl].libnorm)
+            for (int b = 0; b < NBASE; b++)
+                if (base[b])
+                    r->sp[b] = base[b]->t.val / r->t.val;
+    }
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
     nb_detect_machine();
@@ -252,15 +287,6 @@ int main(int argc, char **argv)
 
     size_t total = (size_t)g_opt.nops * g_opt.dims.n * g_opt.rows.n * g_opt.thr.n, done = 0;
     int failures = 0;
-    int naive_i = -1, ggml_i = -1, dnnl_i = -1, floor_i = 1;
-    for (int i = 0; i < g_nimpl; i++) {
-        if (g_impl[i].kind == K_NAIVE)
-            naive_i = i;
-        if (g_impl[i].kind == K_GGML)
-            ggml_i = i;
-        if (g_impl[i].kind == K_DNNL)
-            dnnl_i = i;
-    }
     for (int oi = 0; oi < g_opt.nops; oi++) {
         int op = g_opt.ops[oi];
         for (int di = 0; di < g_opt.dims.n; di++) {
@@ -278,8 +304,8 @@ int main(int argc, char **argv)
                              rows, thr);
                     nb_progress(done, total, what, t_start);
                     for (int ii = 0; ii < g_nimpl; ii++) {
-                        if (g_impl[ii].kind == K_DNNL && op == OP_RMS)
-                            continue; /* oneDNN 2.6 has no RMSNorm */
+                        if (!nb_kind_has_op(g_impl[ii].kind, op))
+                            continue;
                         result *r = nb_new_result();
                         r->impl = ii;
                         r->op = op;
@@ -292,39 +318,7 @@ int main(int argc, char **argv)
                         r->mem = nb_mem_level(bytes, thr);
                     }
                     run_shape(first, op, rows, dim, thr, ref_ns);
-                    for (size_t k = first; k < g_nres; k++) {
-                        result *r = &g_res[k];
-                        if (r->status == ST_OK)
-                            r->gbps = r->bytes / r->t.val;
-                        else
-                            failures++;
-                    }
-                    /* derived columns */
-                    const result *fl = NULL, *base[3] = {NULL, NULL, NULL};
-                    for (size_t k = first; k < g_nres; k++) {
-                        const result *r = &g_res[k];
-                        if (r->status != ST_OK)
-                            continue;
-                        if (r->impl == floor_i)
-                            fl = r;
-                        if (r->impl == naive_i)
-                            base[0] = r;
-                        if (r->impl == ggml_i)
-                            base[1] = r;
-                        if (r->impl == dnnl_i)
-                            base[2] = r;
-                    }
-                    for (size_t k = first; k < g_nres; k++) {
-                        result *r = &g_res[k];
-                        if (r->status != ST_OK)
-                            continue;
-                        if (fl && g_impl[r->impl].kind != K_FLOOR_RD)
-                            r->pct_floor = 100.0 * fl->t.val / r->t.val;
-                        if (g_impl[r->impl].libnorm)
-                            for (int s = 0; s < 3; s++)
-                                if (base[s])
-                                    r->sp[s] = base[s]->t.val / r->t.val;
-                    }
+                    failures += derive(first);
                     nb_table_shape(first);
                     done++;
                 }
@@ -334,7 +328,7 @@ int main(int argc, char **argv)
     nb_progress_clear();
     nb_pool_stop();
 
-    nb_dram_self_check(floor_i);
+    nb_dram_self_check();
     nb_summary();
     nb_table_end(failures, (now_ns() - t_start) / 1e9);
     if (g_opt.csv) {
