@@ -36,7 +36,7 @@
 #define HAVE_DNNL 0
 #endif
 
-/* ---- small helpers ---- */
+/* ---- small helpers (nb_die, nb_open_out: normbench.c; nb_cmp_double: nb_timing.c) ---- */
 
 static inline double now_ns(void)
 {
