@@ -124,9 +124,31 @@ int nb_tier_wanted(const char *name)
     return 0;
 }
 
+typedef struct str_opt {
+    const char *name;
+    const char **dst;
+} str_opt;
+
+/* Whether a is one of the n options of t; *dst: where its value goes. */
+static int str_option(const char *a, const str_opt *t, size_t n, const char ***dst)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(a, t[k].name)) {
+            *dst = t[k].dst;
+            return 1;
+        }
+    return 0;
+}
+
 void nb_parse_args(int argc, char **argv)
 {
     const char *op_s = NULL, *dim_s = NULL, *rows_s = NULL, *thr_s = NULL;
+    /* the options whose value is kept as given (the lists are parsed below) */
+    const str_opt strs[] = {{"--op", &op_s},         {"--dim", &dim_s},
+                            {"--rows", &rows_s},     {"--threads", &thr_s},
+                            {"--csv", &g_opt.csv},   {"--json", &g_opt.json},
+                            {"--plot", &g_opt.plot}};
+    const char **dst;
     g_opt.eps = 1e-5f;
     g_opt.time_ms = 0;
     for (int i = 1; i < argc; i++) {
@@ -141,18 +163,9 @@ void nb_parse_args(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             exit(0);
-        } else if (!strcmp(a, "--op")) {
+        } else if (str_option(a, strs, sizeof strs / sizeof strs[0], &dst)) {
             NEEDV();
-            op_s = v;
-        } else if (!strcmp(a, "--dim")) {
-            NEEDV();
-            dim_s = v;
-        } else if (!strcmp(a, "--rows")) {
-            NEEDV();
-            rows_s = v;
-        } else if (!strcmp(a, "--threads")) {
-            NEEDV();
-            thr_s = v;
+            *dst = v;
         } else if (!strcmp(a, "--tier")) {
             NEEDV();
             snprintf(g_opt.tiers, sizeof g_opt.tiers, "%s", v);
@@ -181,15 +194,6 @@ void nb_parse_args(int argc, char **argv)
             g_opt.eps = strtof(v, NULL);
             if (!(g_opt.eps >= 0) || !isfinite(g_opt.eps))
                 nb_die("--eps: a finite non-negative number");
-        } else if (!strcmp(a, "--csv")) {
-            NEEDV();
-            g_opt.csv = v;
-        } else if (!strcmp(a, "--json")) {
-            NEEDV();
-            g_opt.json = v;
-        } else if (!strcmp(a, "--plot")) {
-            NEEDV();
-            g_opt.plot = v;
         } else {
             fprintf(stderr, "normbench: unknown argument '%s'\n\n", a);
             usage(stderr);
