@@ -125,7 +125,7 @@ int nb_cpu_has_avx512(void);
 extern float *g_x, *g_y, *g_ref, *g_w, *g_b;
 extern size_t g_cap; /* floats in x, y, ref */
 
-/* Allocates and fills the buffers for the largest shape of the sweep; exits when memory is short. */
+/* Allocates and fills the buffers for the sweep's largest shape; exits when memory is short. */
 void nb_alloc_buffers(void);
 /* The scalar tier's output over the whole shape into g_ref, single-threaded; returns its time. */
 double nb_compute_ref(int op, size_t rows, size_t dim);
@@ -234,7 +234,7 @@ extern double g_box_ns; /* time box per implementation and shape */
 double nb_run_rep(work_fn fn, job *j, unsigned nth);
 /* Calls per repetition so that a repetition lasts about 100 us, `one` being one call's time. */
 size_t nb_calls_per_rep(double one);
-/* The time of one call, to choose the calls per repetition (first: a call already timed, or < 0). */
+/* One call's time, to choose the calls per repetition (first: a call already timed, or < 0). */
 double nb_calibrate(work_fn fn, job *j, unsigned nth, double first);
 /* Sorts v (n repetitions, ns per call) and returns its statistics. */
 timing nb_stats(double *v, size_t n, size_t inner);

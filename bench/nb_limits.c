@@ -91,7 +91,8 @@ void nb_dram_self_check(void)
         int nv = 0;
         for (size_t k = 0; k < g_nres && nv < 64; k++) {
             const result *r = &g_res[k];
-            if (g_impl[r->impl].kind == K_FLOOR && r->dram && r->thr == t && r->status == ST_OK && !r->stalled)
+            if (g_impl[r->impl].kind == K_FLOOR && r->dram && r->thr == t &&
+                r->status == ST_OK && !r->stalled)
                 v[nv++] = r->gbps;
         }
         if (!nv || !(g_copy_gbps[t] > 0))

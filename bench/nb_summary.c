@@ -91,8 +91,10 @@ void nb_summary(void)
             const geo *s = &g[1 + b];
             if (s->n)
                 snprintf(c, sizeof c, "%.2fx [%.2fx]", exp(s->lsum / s->n), s->min);
+            else if (nb_kind_built(nb_baselines[b].kind))
+                snprintf(c, sizeof c, "-");
             else
-                snprintf(c, sizeof c, "%s", nb_kind_built(nb_baselines[b].kind) ? "-" : "not built");
+                snprintf(c, sizeof c, "not built");
             printf(" %18s", c);
         }
         printf("\n");

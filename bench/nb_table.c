@@ -67,7 +67,8 @@ static void sp_columns(char *out, size_t n, const result *r)
         char title[32], v[16];
         snprintf(title, sizeof title, "vs %s", nb_baselines[k].title);
         int w = strlen(title) > 8 ? (int)strlen(title) : 8;
-        len += (size_t)snprintf(out + len, n - len, " %*s", w, r ? sp_str(v, sizeof v, r, k) : title);
+        const char *col = r ? sp_str(v, sizeof v, r, k) : title;
+        len += (size_t)snprintf(out + len, n - len, " %*s", w, col);
     }
 }
 
