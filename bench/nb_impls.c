@@ -1,9 +1,11 @@
 /*
  * The implementations normbench measures, one row of the table each: the floors, every libnorm
  * tier this CPU and build have, the dispatched API, and the baselines (naive, ggml's algorithm,
- * oneDNN). What one call of each does on a thread's share of the rows is nb_job_fn. Adding a
- * baseline is a kind, a line of `others`, a case in nb_job_fn and, for its speedup column, a line
- * of nb_baselines, all here (its kernel in its own file).
+ * oneDNN). What one call of each does on a thread's share of the rows is nb_job_fn.
+ * Adding a baseline: its K_ kind (and B_ index, for a speedup column) in nb_internal.h; here a
+ * line of `others`, a case in nb_job_fn and a line of nb_baselines; its kernel in its own file.
+ * The table, csv, json, plot and summary show it with no change of theirs; --help lists the
+ * names --tier takes (nb_options.c).
  */
 #include <stdio.h>
 #include <string.h>
