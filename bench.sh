@@ -2,12 +2,14 @@
 # Benchmark libnorm on this machine, on a fresh Debian 12 machine too:
 #   installs what is missing (Debian packages only), builds a release tree in build-bench/ and runs
 #   normbench's default sweep: LayerNorm (weight+bias), LayerNorm (no affine) and RMSNorm, every
-#   tier this CPU has plus the dispatched API, against the memory floor measured in the same run
-#   and the naive, ggml and oneDNN baselines; dims 64..65536; 32 rows (hot in cache) and a batch
-#   twice the last-level cache (DRAM); 1 thread and all CPUs. About 1-2 minutes on 2 cores.
+#   tier this CPU has plus the dispatched API, against the streaming and two-pass limits measured in
+#   the same run and the naive, ggml and oneDNN baselines; dims 64..65536; 32 rows (hot in cache)
+#   and a batch twice the last-level cache (DRAM); per-head norms (32 heads x 1, 32, 512 tokens,
+#   head_dim 64 and 128, strided x) and single-row decode calls; 1 thread and all CPUs; then the
+#   issue-9 targets per tier, met or missed. About 2 minutes on 2 cores.
 # Writes bench-out/normbench.{txt,csv,json,png}. Extra arguments go to normbench, e.g.
 #   ./bench.sh --quick            ./bench.sh --op ln --dim 4096 --rows 1,32,512,dram --pin
-#   ./bench.sh --help             (every option, and the byte model behind GB/s and % floor)
+#   ./bench.sh --help             (every option, the byte model behind GB/s, the limits of % limit)
 set -u
 cd "$(dirname "$0")"
 

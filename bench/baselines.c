@@ -19,6 +19,8 @@
  *    GGML_OP_ADD (y = y + b), in place as ggml's allocator arranges for a single-consumer input.
  *    Threads: the norm takes rows ith, ith+nth, ...; the binary ops contiguous chunks of
  *    ceil(rows/nth) rows; ggml puts a barrier between graph nodes (normbench does the same).
+ *    Strided rows (per-head norms on a view of a fused QKV tensor): ggml's norm ops read the
+ *    source through its row stride nb01 and write a contiguous result; so do these (xs).
  */
 #include <math.h>
 #include <string.h>
@@ -42,10 +44,10 @@ typedef double ggml_float;
 /* ---------------- naive ---------------- */
 
 static void naive_ln(float *y, const float *x, const float *w, const float *b, size_t r0,
-                     size_t r1, size_t dim, float eps)
+                     size_t r1, size_t dim, size_t xs, float eps)
 {
     for (size_t r = r0; r < r1; r++) {
-        const float *xr = x + r * dim;
+        const float *xr = x + r * xs;
         float *yr = y + r * dim;
         float sum = 0.0f;
         for (size_t i = 0; i < dim; i++)
@@ -68,10 +70,10 @@ static void naive_ln(float *y, const float *x, const float *w, const float *b, s
 }
 
 static void naive_rms(float *y, const float *x, const float *w, size_t r0, size_t r1, size_t dim,
-                      float eps)
+                      size_t xs, float eps)
 {
     for (size_t r = r0; r < r1; r++) {
-        const float *xr = x + r * dim;
+        const float *xr = x + r * xs;
         float *yr = y + r * dim;
         float ss = 0.0f;
         for (size_t i = 0; i < dim; i++)
@@ -141,12 +143,12 @@ static void g_vec_scale_f32(int n, float *y, float v)
         y[i] *= v;
 }
 
-static void ggml_norm(float *y, const float *x, size_t rows, size_t dim, float eps, unsigned ith,
-                      unsigned nth)
+static void ggml_norm(float *y, const float *x, size_t rows, size_t dim, size_t xs, float eps,
+                      unsigned ith, unsigned nth)
 {
     const int n = (int)dim;
     for (size_t r = ith; r < rows; r += nth) {
-        const float *xr = x + r * dim;
+        const float *xr = x + r * xs;
         float *yr = y + r * dim;
         float sum = 0.0f;
         g_vec_sum_f32(n, &sum, xr);
@@ -157,12 +159,12 @@ static void ggml_norm(float *y, const float *x, size_t rows, size_t dim, float e
     }
 }
 
-static void ggml_rms_norm(float *y, const float *x, size_t rows, size_t dim, float eps,
-                          unsigned ith, unsigned nth)
+static void ggml_rms_norm(float *y, const float *x, size_t rows, size_t dim, size_t xs,
+                          float eps, unsigned ith, unsigned nth)
 {
     const int n = (int)dim;
     for (size_t r = ith; r < rows; r += nth) {
-        const float *xr = x + r * dim;
+        const float *xr = x + r * xs;
         float *yr = y + r * dim;
         ggml_float sum = 0.0;
         for (int i = 0; i < n; i++)

@@ -6,6 +6,8 @@
  * The floor writes y as libnorm does: ordinary stores, except for a DRAM-sized job (x and y
  * together at least 32 MiB, libnorm's NORM_STREAM_BYTES), which libnorm writes with non-temporal
  * stores (no read-for-ownership of y); so does the floor then, or a kernel could beat its floor.
+ * Three floors: rd (read x), rw (the streaming limit: read x, w, b, write y) and rw2 (the
+ * two-pass limit: per row, rd then rw). x's rows may be strided (xs >= dim); y is contiguous.
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -56,7 +58,7 @@ static int nt_job(const float *y, size_t rows, size_t dim)
            dim % 16 == 0;
 }
 
-static float rd(const float *x, size_t n)
+static float rd_n(const float *x, size_t n)
 {
     V a0 = V_ZERO(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
@@ -71,6 +73,17 @@ static float rd(const float *x, size_t n)
     float s = V_HSUM(V_ADD(V_ADD(a0, a1), V_ADD(a2, a3)));
     for (; i < n; i++)
         s += x[i];
+    return s;
+}
+
+/* Read-only pass over the rows of x (one stream when they are contiguous). */
+static float rd(const float *x, size_t rows, size_t dim, size_t xs)
+{
+    if (xs == dim)
+        return rd_n(x, rows * dim);
+    float s = 0;
+    for (size_t r = 0; r < rows; r++)
+        s += rd_n(x + r * xs, dim);
     return s;
 }
 
@@ -101,30 +114,54 @@ static float rd(const float *x, size_t n)
             yr[i] = (W && B) ? xr[i] * w[i] + b[i] : (W) ? xr[i] * w[i] : xr[i];            \
     } while (0)
 
-static void rw(float *y, const float *x, const float *w, const float *b, size_t rows, size_t dim)
+/* One row of the rw pass, the variant chosen by nt, w and b (inlined, so that these tests
+ * hoist out of the row loops of rw and rw2). */
+static inline __attribute__((always_inline)) void rw_row(float *yr, const float *xr,
+                                                         const float *w, const float *b,
+                                                         size_t dim, int nt)
+{
+    if (nt) {
+        if (w && b)
+            RW_ROW(1, 1, 1);
+        else if (w)
+            RW_ROW(1, 0, 1);
+        else
+            RW_ROW(0, 0, 1);
+    } else {
+        if (w && b)
+            RW_ROW(1, 1, 0);
+        else if (w)
+            RW_ROW(1, 0, 0);
+        else
+            RW_ROW(0, 0, 0);
+    }
+}
+
+static void rw(float *y, const float *x, const float *w, const float *b, size_t rows, size_t dim,
+               size_t xs)
 {
     const int nt = nt_job(y, rows, dim);
+    for (size_t r = 0; r < rows; r++)
+        rw_row(y + r * dim, x + r * xs, w, b, dim, nt);
+    if (nt)
+        _mm_sfence();
+}
+
+/* The two-pass limit: per row, the read pass, then the rw pass (x read twice). Per row, as a
+ * norm does it: the second read finds the row where the first left it (L1 for rows up to the
+ * L1's size); two separate passes over the whole job would re-read x from L2, L3 or DRAM. */
+static float rw2(float *y, const float *x, const float *w, const float *b, size_t rows,
+                 size_t dim, size_t xs)
+{
+    const int nt = nt_job(y, rows, dim);
+    float s = 0;
     for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * dim;
-        float *yr = y + r * dim;
-        if (nt) {
-            if (w && b)
-                RW_ROW(1, 1, 1);
-            else if (w)
-                RW_ROW(1, 0, 1);
-            else
-                RW_ROW(0, 0, 1);
-        } else {
-            if (w && b)
-                RW_ROW(1, 1, 0);
-            else if (w)
-                RW_ROW(1, 0, 0);
-            else
-                RW_ROW(0, 0, 0);
-        }
+        s += rd_n(x + r * xs, dim);
+        rw_row(y + r * dim, x + r * xs, w, b, dim, nt);
     }
     if (nt)
         _mm_sfence();
+    return s;
 }
 
 /* DRAM copy, as a large memcpy does it: non-temporal stores when dst is 64-byte aligned. */
@@ -158,5 +195,6 @@ void NB_FLOOR_NAME(nb_floor_fns *f)
     f->isa = NB_FLOOR_ISA;
     f->read = rd;
     f->rw = rw;
+    f->rw2 = rw2;
     f->copy = cp;
 }

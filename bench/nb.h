@@ -8,15 +8,22 @@
 
 #include <stddef.h>
 
-/* ---- memory floors (floor_x86.c per ISA, a portable C version in normbench.c) ---- */
+/* ---- memory floors (floor_x86.c per ISA, a portable C version in nb_limits.c) ----
+ * Row r of x starts at x + r*xs (xs >= dim: per-head rows inside a wider tensor), row r of y at
+ * y + r*dim (y is contiguous). Only the dim floats of each row are touched. */
 typedef struct nb_floor_fns {
     const char *isa;
-    /* Read-only pass over n floats; returns a sum so the loads cannot be dropped. */
-    float (*read)(const float *x, size_t n);
-    /* The least any norm moves: read every row of x (and w, b when not NULL), write y.
-     * Row r: y = x*w + b (w and b), y = x*w (w only), y = x (neither). */
+    /* Read-only pass over the rows of x; returns a sum so the loads cannot be dropped. */
+    float (*read)(const float *x, size_t rows, size_t dim, size_t xs);
+    /* The streaming limit: the least any norm moves: read every row of x (and w, b when not
+     * NULL) once, write y. Row r: y = x*w + b (w and b), y = x*w (w only), y = x (neither). */
     void (*rw)(float *y, const float *x, const float *w, const float *b, size_t rows,
-               size_t dim);
+               size_t dim, size_t xs);
+    /* The two-pass limit: per row, the read pass over the row, then the rw pass over the same
+     * row (x read twice, the second time from where the first left it, as a norm does).
+     * Returns the read pass's sum. */
+    float (*rw2)(float *y, const float *x, const float *w, const float *b, size_t rows,
+                 size_t dim, size_t xs);
     /* A memcpy-like stream, n floats (non-temporal stores for an aligned dst, as memcpy). */
     void (*copy)(float *dst, const float *src, size_t n);
 } nb_floor_fns;
@@ -28,18 +35,20 @@ void nb_floor_avx512(nb_floor_fns *f);
 /* ---- baselines (baselines.c, compiled per ISA with NB_SUFFIX) ---- */
 typedef struct nb_base_fns {
     const char *isa;
-    /* Naive two-pass float LayerNorm / RMSNorm over rows [r0, r1). w, b may be NULL. */
+    /* Naive two-pass float LayerNorm / RMSNorm over rows [r0, r1). w, b may be NULL.
+     * x's rows are xs floats apart (xs >= dim), y's dim. */
     void (*naive_ln)(float *y, const float *x, const float *w, const float *b, size_t r0,
-                     size_t r1, size_t dim, float eps);
+                     size_t r1, size_t dim, size_t xs, float eps);
     void (*naive_rms)(float *y, const float *x, const float *w, size_t r0, size_t r1,
-                      size_t dim, float eps);
+                      size_t dim, size_t xs, float eps);
     /* ggml's CPU ops: GGML_OP_NORM / GGML_OP_RMS_NORM for thread ith of nth (rows ith, ith+nth,
-     * ... as ggml splits them), and the in-place broadcast GGML_OP_MUL / GGML_OP_ADD of a
-     * dim-vector over rows [r0, r1) (ggml's contiguous split). */
-    void (*ggml_norm)(float *y, const float *x, size_t rows, size_t dim, float eps, unsigned ith,
-                      unsigned nth);
-    void (*ggml_rms_norm)(float *y, const float *x, size_t rows, size_t dim, float eps,
-                          unsigned ith, unsigned nth);
+     * ... as ggml splits them; x's rows xs floats apart, as ggml reads a view through its nb01,
+     * y contiguous), and the in-place broadcast GGML_OP_MUL / GGML_OP_ADD of a dim-vector over
+     * rows [r0, r1) of y (ggml's contiguous split). */
+    void (*ggml_norm)(float *y, const float *x, size_t rows, size_t dim, size_t xs, float eps,
+                      unsigned ith, unsigned nth);
+    void (*ggml_rms_norm)(float *y, const float *x, size_t rows, size_t dim, size_t xs,
+                          float eps, unsigned ith, unsigned nth);
     void (*ggml_mul)(float *y, const float *w, size_t r0, size_t r1, size_t dim);
     void (*ggml_add)(float *y, const float *b, size_t r0, size_t r1, size_t dim);
 } nb_base_fns;

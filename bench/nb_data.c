@@ -47,17 +47,14 @@ static void *big_alloc(size_t bytes)
 void nb_alloc_buffers(void)
 {
     size_t cap = g_dram_bytes / 4, maxdim = 1;
-    for (int d = 0; d < g_opt.dims.n; d++) {
-        size_t dim = g_opt.dims.v[d];
-        if (dim > maxdim)
-            maxdim = dim;
-        for (int r = 0; r < g_opt.rows.n; r++) {
-            size_t rows = nb_rows_for(g_opt.rows.v[r], dim);
-            if (dim > SIZE_MAX / 16 / rows)
-                nb_die("shape %zu x %zu too large", rows, dim);
-            if (rows * dim > cap)
-                cap = rows * dim;
-        }
+    for (size_t k = 0; k < g_nshapes; k++) {
+        const shape *sh = &g_shapes[k];
+        if (sh->dim > maxdim)
+            maxdim = sh->dim;
+        if (sh->xs > SIZE_MAX / 16 / sh->rows)
+            nb_die("shape %zu x %zu (stride %zu) too large", sh->rows, sh->dim, sh->xs);
+        if (sh->rows * sh->xs > cap) /* x spans rows * xs floats; y rows * dim */
+            cap = sh->rows * sh->xs;
     }
     /* x, y, ref + slack; refuse to swap */
     double need = 3.0 * (double)cap * 4 + (8 << 20);
@@ -85,14 +82,14 @@ void nb_alloc_buffers(void)
 }
 
 /* The scalar tier's output over the whole shape, single-threaded; returns its time. */
-double nb_compute_ref(int op, size_t rows, size_t dim)
+double nb_compute_ref(int op, size_t rows, size_t dim, size_t xs)
 {
     norm_dsp s;
     norm_dsp_init(&s, NORM_TIER_SCALAR);
-    norm_job nj = {g_ref, g_x, nb_op_params[op] >= 1 ? g_w : NULL, op == OP_LN ? g_b : NULL,
-                   rows, dim, dim, dim, g_opt.eps, NULL, NULL};
+    norm_job nj = {g_ref, g_x, nb_op_params[op] >= 1 ? g_w : NULL, nb_op_params[op] >= 2 ? g_b : NULL,
+                   rows, dim, xs, dim, g_opt.eps, NULL, NULL};
     double t0 = now_ns();
-    if (op == OP_RMS)
+    if (nb_op_is_rms(op))
         s.rmsnorm_f32(&nj);
     else
         s.layernorm_f32(&nj);

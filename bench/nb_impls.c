@@ -1,5 +1,6 @@
 /*
- * The implementations normbench measures, one row of the table each: the floors, every libnorm
+ * The implementations normbench measures, one row of the table each: the floors (floor-rd,
+ * floor: the streaming limit, floor-2p: the two-pass limit), every libnorm
  * tier this CPU and build have, the dispatched API, and the baselines (naive, ggml's algorithm,
  * oneDNN). What one call of each does on a thread's share of the rows is nb_job_fn.
  * Adding a baseline: its K_ kind (and B_ index, for a speedup column) in nb_internal.h; here a
@@ -35,7 +36,7 @@ const nb_baseline nb_baselines[NBASE] = {
 
 int nb_kind_has_op(int kind, int op)
 {
-    return !(kind == K_DNNL && op == OP_RMS);
+    return !(kind == K_DNNL && (nb_op_is_rms(op) || nb_op_is_head(op)));
 }
 
 int nb_kind_built(int kind)
@@ -70,7 +71,8 @@ void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
 {
     job *j = ctx;
     const impl *im = j->im;
-    const size_t dim = j->dim, rows = j->rows;
+    const size_t dim = j->dim, rows = j->rows, xs = j->xs;
+    const int rms = nb_op_is_rms(j->op);
     size_t r0, r1;
     nb_split_rows(rows, ith, nth, &r0, &r1);
     const size_t nr = r1 - r0;
@@ -78,17 +80,22 @@ void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
         switch (im->kind) {
         case K_FLOOR_RD:
             if (nr)
-                j->sink[ith][0] += g_floor.read(j->x + r0 * dim, nr * dim);
+                j->sink[ith][0] += g_floor.read(j->x + r0 * xs, nr, dim, xs);
             break;
         case K_FLOOR:
             if (nr)
-                g_floor.rw(j->y + r0 * dim, j->x + r0 * dim, j->w, j->b, nr, dim);
+                g_floor.rw(j->y + r0 * dim, j->x + r0 * xs, j->w, j->b, nr, dim, xs);
+            break;
+        case K_FLOOR_2P:
+            if (nr)
+                j->sink[ith][0] += g_floor.rw2(j->y + r0 * dim, j->x + r0 * xs, j->w, j->b, nr,
+                                               dim, xs);
             break;
         case K_TIER:
             if (nr) {
-                norm_job nj = {j->y + r0 * dim, j->x + r0 * dim, j->w, j->b, nr, dim, dim, dim,
+                norm_job nj = {j->y + r0 * dim, j->x + r0 * xs, j->w, j->b, nr, dim, xs, dim,
                                j->eps, NULL, NULL};
-                if (j->op == OP_RMS)
+                if (rms)
                     im->dsp.rmsnorm_f32(&nj);
                 else
                     im->dsp.layernorm_f32(&nj);
@@ -98,7 +105,8 @@ void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
             libnorm_opts o = LIBNORM_OPTS_INIT;
             o.ith = ith;
             o.nth = nth;
-            int st = j->op == OP_RMS
+            o.x_stride = xs;
+            int st = rms
                          ? libnorm_rmsnorm_f32_ex(j->y, j->x, j->w, rows, dim, j->eps, &o)
                          : libnorm_layernorm_f32_ex(j->y, j->x, j->w, j->b, rows, dim, j->eps, &o);
             if (st != LIBNORM_OK)
@@ -106,20 +114,20 @@ void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
             break;
         }
         case K_NAIVE:
-            if (j->op == OP_RMS)
-                g_base.naive_rms(j->y, j->x, j->w, r0, r1, dim, j->eps);
+            if (rms)
+                g_base.naive_rms(j->y, j->x, j->w, r0, r1, dim, xs, j->eps);
             else
-                g_base.naive_ln(j->y, j->x, j->w, j->b, r0, r1, dim, j->eps);
+                g_base.naive_ln(j->y, j->x, j->w, j->b, r0, r1, dim, xs, j->eps);
             break;
         case K_GGML: {
             /* graph: norm -> [mul w] -> [add b], a barrier after each node */
             size_t dr = (rows + nth - 1) / nth;
             size_t g0 = dr * ith < rows ? dr * ith : rows;
             size_t g1 = g0 + dr < rows ? g0 + dr : rows;
-            if (j->op == OP_RMS)
-                g_base.ggml_rms_norm(j->y, j->x, rows, dim, j->eps, ith, nth);
+            if (rms)
+                g_base.ggml_rms_norm(j->y, j->x, rows, dim, xs, j->eps, ith, nth);
             else
-                g_base.ggml_norm(j->y, j->x, rows, dim, j->eps, ith, nth);
+                g_base.ggml_norm(j->y, j->x, rows, dim, xs, j->eps, ith, nth);
             nb_pool_barrier(nth);
             if (j->w) {
                 g_base.ggml_mul(j->y, j->w, g0, g1, dim);
@@ -175,6 +183,9 @@ void nb_build_impls(void)
     im = &g_impl[g_nimpl++];
     snprintf(im->name, sizeof im->name, "floor");
     im->kind = K_FLOOR;
+    im = &g_impl[g_nimpl++];
+    snprintf(im->name, sizeof im->name, "floor-2p");
+    im->kind = K_FLOOR_2P;
     for (int t = 0; t < NORM_TIER_COUNT; t++) {
         norm_dsp d;
         const char *name = norm_tier_name(t);

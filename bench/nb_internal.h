@@ -63,7 +63,13 @@ int nb_cmp_double(const void *a, const void *b);
 
 /* ---- the sweep (nb_options.c) ---- */
 
-enum { OP_LN, OP_LN_PLAIN, OP_RMS, OP_COUNT };
+/* ln-head, rms-head: LayerNorm (w+b) and RMSNorm (w) per attention head: rows = heads x
+ * tokens, x's rows xs = --head-stride * dim floats apart, y contiguous */
+enum { OP_LN, OP_LN_PLAIN, OP_RMS, OP_LN_HEAD, OP_RMS_HEAD, OP_COUNT };
+
+/* the norm an op computes: OP_RMS or not (LayerNorm), and whether it is a per-head op */
+static inline int nb_op_is_rms(int op) { return op == OP_RMS || op == OP_RMS_HEAD; }
+static inline int nb_op_is_head(int op) { return op == OP_LN_HEAD || op == OP_RMS_HEAD; }
 
 typedef struct list {
     size_t v[64];
@@ -72,9 +78,27 @@ typedef struct list {
 
 #define ROWS_DRAM ((size_t)0) /* in a rows list: the DRAM batch (nb_rows_for) */
 
+/* The groups of shapes of a sweep: the grid (--op x --dim x --rows x --threads over ln,
+ * ln-plain, rms), the per-head norms (ln-head, rms-head x --head-dim x --tokens x --threads)
+ * and the single-row decode calls (--single: rows 1 and the 32-row batch, 1 thread). */
+enum { G_GRID, G_HEAD, G_SINGLE, G_COUNT };
+extern const char *const nb_group_names[G_COUNT]; /* grid, head, single */
+
+typedef struct shape {
+    int op, group;
+    int dram; /* the rows came from the DRAM-batch rule */
+    size_t dim, rows, xs; /* xs: x's row stride in floats (dim, or more for per-head rows) */
+    unsigned thr;
+} shape;
+
+extern shape *g_shapes; /* the sweep, in the order measured (nb_build_sweep) */
+extern size_t g_nshapes;
+
 typedef struct nb_options {
     int ops[OP_COUNT], nops;
     list dims, rows, thr;
+    list head_dims, tokens, single; /* single.n == 0: no single-row group */
+    size_t heads, head_stride;
     char tiers[256]; /* comma list, empty: all */
     int quick, pin;
     double time_ms;
@@ -90,6 +114,8 @@ extern nb_options g_opt;
 
 /* Parses the command line into g_opt (and g_stat_min, g_box_ns); exits on an error. */
 void nb_parse_args(int argc, char **argv);
+/* The shapes of the sweep into g_shapes (after nb_detect_llc: the DRAM batch's rows). */
+void nb_build_sweep(void);
 /* Whether --tier asks for the implementation called name (no --tier: all). */
 int nb_tier_wanted(const char *name);
 /* The rows of a --rows entry at this dim (ROWS_DRAM: a batch whose x is g_dram_bytes). */
@@ -123,16 +149,29 @@ int nb_cpu_has_avx512(void);
 /* ---- the data (nb_data.c) ---- */
 
 extern float *g_x, *g_y, *g_ref, *g_w, *g_b;
-extern size_t g_cap; /* floats in x, y, ref */
+extern size_t g_cap; /* floats in x, y, ref: the largest rows * xs of the sweep (y: rows * dim) */
 
 /* Allocates and fills the buffers for the sweep's largest shape; exits when memory is short. */
 void nb_alloc_buffers(void);
 /* The scalar tier's output over the whole shape into g_ref, single-threaded; returns its time. */
-double nb_compute_ref(int op, size_t rows, size_t dim);
+double nb_compute_ref(int op, size_t rows, size_t dim, size_t xs);
 /* Compares g_y with g_ref over n floats: exact (bitwise), else the max relative difference. */
 void nb_compare(size_t n, int *exact, double *maxdiff);
 
 /* ---- the limits (nb_limits.c; the floor kernels: nb.h) ---- */
+
+/* The limit a result is measured against (--help, "The limits"): the streaming limit (the floor
+ * row: x, w, b read once, y written) or the two-pass limit (the floor-2p row: x read twice). */
+enum { LIM_NONE, LIM_STREAM, LIM_2PASS };
+extern const char *const nb_limit_names[3]; /* "-", "stream", "2pass" */
+/* The longest row (floats) a kernel of this tier keeps in registers between reading x and
+ * writing y: rows up to it are measured against the streaming limit. */
+size_t nb_reg_dim(int tier);
+/* The tier whose register rule applies to implementation ii: its own for a tier row, the
+ * dispatched API's for every other row (floors, api, baselines). */
+int nb_impl_tier(int ii);
+/* The limit of implementation ii on a shape of this dim whose working set lives in mem. */
+int nb_limit_for(int ii, size_t dim, const char *mem);
 
 extern double g_copy_gbps[MAXT + 1]; /* DRAM copy bandwidth by thread count; 0: not measured */
 
@@ -157,7 +196,8 @@ double nb_pool_round_trip(unsigned thr, int n);
 
 /* ---- implementations (nb_impls.c) ---- */
 
-enum kind { K_FLOOR_RD, K_FLOOR, K_TIER, K_API, K_NAIVE, K_GGML, K_DNNL };
+enum kind { K_FLOOR_RD, K_FLOOR, K_FLOOR_2P, K_TIER, K_API, K_NAIVE, K_GGML, K_DNNL };
+static inline int nb_kind_is_floor(int k) { return k == K_FLOOR_RD || k == K_FLOOR || k == K_FLOOR_2P; }
 
 typedef struct impl {
     char name[16];
@@ -188,7 +228,8 @@ typedef struct nb_baseline {
 } nb_baseline;
 extern const nb_baseline nb_baselines[NBASE];
 
-/* Whether an implementation of this kind has the op (oneDNN 2.6 has no RMSNorm). */
+/* Whether an implementation of this kind has the op (oneDNN 2.6 has no RMSNorm, and no strided
+ * per-head rows: its layer normalization takes one memory descriptor for x and y). */
 int nb_kind_has_op(int kind, int op);
 /* Whether an implementation of this kind is built (oneDNN: when meson found it). */
 int nb_kind_built(int kind);
@@ -199,7 +240,7 @@ typedef struct job {
     int op;
     float *y;
     const float *x, *w, *b; /* w, b: NULL when the op does not use them */
-    size_t rows, dim;
+    size_t rows, dim, xs; /* xs: x's row stride in floats; y's is dim */
     float eps;
     size_t inner; /* calls per repetition */
     /* copy bandwidth */
@@ -246,14 +287,17 @@ timing nb_measure(work_fn fn, job *j, unsigned nth);
 enum { ST_OK, ST_FAIL, ST_ERROR };
 
 typedef struct result {
-    int impl, op;
-    size_t dim, rows;
+    int impl, op, group;
+    size_t dim, rows, xs;
     unsigned thr;
     int dram; /* the rows came from the DRAM-batch rule */
     const char *mem;
     double bytes, ws_bytes;
     timing t;
-    double gbps, pct_floor;
+    double gbps;
+    double pct_floor; /* streaming floor time / time (NaN: none) */
+    int limit;        /* LIM_*: the limit this result is judged against */
+    double pct_limit; /* that limit's time / time (NaN: none) */
     int status, exact, is_ref;
     int stalled; /* the pool's round trip was far too long around this measurement */
     double maxdiff;

@@ -36,18 +36,24 @@ void nb_write_json(const char *path, const char *model)
     fprintf(f, "}},\n");
     fprintf(f, "  \"config\": {\"time_box_ms\": %g, \"eps\": %g, \"pinned\": %s, \"statistic\": \"%s\", "
                "\"api_isa\": \"%s\", \"floor_isa\": \"%s\", \"baseline_isa\": \"%s\", "
-               "\"onednn\": \"%s\", \"byte_model\": \"4*dim*(2*rows+P), P=2 ln, 1 rms, 0 "
-               "ln-plain\"},\n",
+               "\"onednn\": \"%s\", \"byte_model\": \"4*dim*(2*rows+P), P=2 ln and ln-head, 1 "
+               "rms and rms-head, 0 ln-plain; strided x counts dim floats per row\", "
+               "\"limit_rule\": \"stream if mem is DRAM or dim <= reg_dim of the tier, else "
+               "2pass\", \"reg_dim\": {\"avx2\": %zu, \"avx512\": %zu, \"neon\": %zu, "
+               "\"scalar\": %zu}, \"heads\": %zu, \"head_stride\": %zu},\n",
             g_opt.time_ms, (double)g_opt.eps, g_opt.pin ? "true" : "false",
             g_stat_min ? "min" : "median", libnorm_active_isa(), g_floor.isa, g_base.isa,
-            g_dnnl_state);
+            g_dnnl_state, nb_reg_dim(NORM_TIER_AVX2), nb_reg_dim(NORM_TIER_AVX512),
+            nb_reg_dim(NORM_TIER_NEON), nb_reg_dim(NORM_TIER_SCALAR), g_opt.heads,
+            g_opt.head_stride);
     fprintf(f, "  \"results\": [\n");
     for (size_t i = 0; i < g_nres; i++) {
         const result *r = &g_res[i];
         fprintf(f, "    {\"impl\": \"%s\", \"op\": \"%s\", \"dim\": %zu, \"rows\": %zu, "
-                   "\"threads\": %u, \"dram_batch\": %s, \"mem\": \"%s\", ",
+                   "\"threads\": %u, \"dram_batch\": %s, \"group\": \"%s\", "
+                   "\"x_stride\": %zu, \"mem\": \"%s\", ",
                 g_impl[r->impl].name, nb_op_names[r->op], r->dim, r->rows, r->thr,
-                r->dram ? "true" : "false", r->mem);
+                r->dram ? "true" : "false", nb_group_names[r->group], r->xs, r->mem);
         fprintf(f, "\"status\": \"%s\", \"exact\": %s, ",
                 nb_status_name(r->status),
                 r->exact ? "true" : "false");
@@ -59,6 +65,11 @@ void nb_write_json(const char *path, const char *model)
         json_num(f, "ns_per_row", ok ? r->t.val / (double)r->rows : NAN, 0);
         json_num(f, "gbps", ok ? r->gbps : NAN, 0);
         json_num(f, "pct_floor", r->pct_floor, 0);
+        if (r->limit == LIM_NONE)
+            fprintf(f, "\"limit\": null, ");
+        else
+            fprintf(f, "\"limit\": \"%s\", ", nb_limit_names[r->limit]);
+        json_num(f, "pct_limit", r->pct_limit, 0);
         json_num(f, "ns_min", ok ? r->t.min : NAN, 0);
         json_num(f, "ns_p25", ok ? r->t.p25 : NAN, 0);
         json_num(f, "ns_p75", ok ? r->t.p75 : NAN, 0);

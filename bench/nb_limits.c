@@ -12,7 +12,7 @@
 double g_copy_gbps[MAXT + 1]; /* by thread count; 0: not measured */
 
 /* portable floors for CPUs without AVX2 (and other architectures) */
-static float gen_read(const float *x, size_t n)
+static float gen_read_n(const float *x, size_t n)
 {
     float a[8] = {0};
     size_t i = 0;
@@ -24,22 +24,45 @@ static float gen_read(const float *x, size_t n)
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-static void gen_rw(float *y, const float *x, const float *w, const float *b, size_t rows,
-                   size_t dim)
+static float gen_read(const float *x, size_t rows, size_t dim, size_t xs)
 {
+    if (xs == dim)
+        return gen_read_n(x, rows * dim);
+    float s = 0;
+    for (size_t r = 0; r < rows; r++)
+        s += gen_read_n(x + r * xs, dim);
+    return s;
+}
+
+static void gen_rw_row(float *yr, const float *xr, const float *w, const float *b, size_t dim)
+{
+    if (w && b)
+        for (size_t i = 0; i < dim; i++)
+            yr[i] = xr[i] * w[i] + b[i];
+    else if (w)
+        for (size_t i = 0; i < dim; i++)
+            yr[i] = xr[i] * w[i];
+    else
+        for (size_t i = 0; i < dim; i++)
+            yr[i] = xr[i];
+}
+
+static void gen_rw(float *y, const float *x, const float *w, const float *b, size_t rows,
+                   size_t dim, size_t xs)
+{
+    for (size_t r = 0; r < rows; r++)
+        gen_rw_row(y + r * dim, x + r * xs, w, b, dim);
+}
+
+static float gen_rw2(float *y, const float *x, const float *w, const float *b, size_t rows,
+                     size_t dim, size_t xs)
+{
+    float s = 0;
     for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * dim;
-        float *yr = y + r * dim;
-        if (w && b)
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * w[i] + b[i];
-        else if (w)
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i] * w[i];
-        else
-            for (size_t i = 0; i < dim; i++)
-                yr[i] = xr[i];
+        s += gen_read_n(x + r * xs, dim);
+        gen_rw_row(y + r * dim, x + r * xs, w, b, dim);
     }
+    return s;
 }
 
 static void gen_copy(float *dst, const float *src, size_t n)
@@ -52,6 +75,7 @@ void nb_floor_generic(nb_floor_fns *f)
     f->isa = "generic";
     f->read = gen_read;
     f->rw = gen_rw;
+    f->rw2 = gen_rw2;
     f->copy = gen_copy;
 }
 
@@ -105,4 +129,44 @@ void nb_dram_self_check(void)
                    "--llc\n",
                    med, t, g_copy_gbps[t]);
     }
+}
+
+/* ---- which limit a result is judged against (--help: "The limits") ---- */
+
+const char *const nb_limit_names[3] = {"-", "stream", "2pass"};
+
+/* The longest row a kernel of the tier keeps in registers between reading x and writing y, in
+ * floats: such a row is read once, so its limit is the streaming one. One line per tier, to be
+ * revised with the kernels (a tier whose kernel keeps longer rows in registers raises its line):
+ *   avx2:   16 ymm x 8 floats = 128: a row of 128 fills the register file (w, b from L1);
+ *   avx512: 32 zmm x 16 floats = 512: half of it, 256, leaves room for w, b and the sums;
+ *   neon:   32 q x 4 floats = 128;
+ *   scalar: 0 (the scalar tier keeps no row in registers: it reads x twice). */
+size_t nb_reg_dim(int tier)
+{
+    switch (tier) {
+    case NORM_TIER_AVX2: return 128;
+    case NORM_TIER_AVX512: return 256;
+    case NORM_TIER_NEON: return 128;
+    default: return 0;
+    }
+}
+
+int nb_impl_tier(int ii)
+{
+    if (g_impl[ii].kind == K_TIER)
+        return g_impl[ii].dsp.tier;
+    return norm_dsp_global()->tier;
+}
+
+/* Streaming for a job from DRAM (the working set above the last-level cache: x is read from DRAM
+ * once, a second read finds it in cache) and for rows that stay in registers; two-pass for the
+ * other rows that fit in cache. */
+int nb_limit_for(int ii, size_t dim, const char *mem)
+{
+    if (g_impl[ii].kind == K_FLOOR_RD)
+        return LIM_NONE;
+    if (!strcmp(mem, "DRAM") || dim <= nb_reg_dim(nb_impl_tier(ii)))
+        return LIM_STREAM;
+    return LIM_2PASS;
 }

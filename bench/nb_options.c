@@ -1,48 +1,78 @@
 /*
  * normbench's options and the sweep they define: the ops, the default lists of dims, rows and
- * threads (to add a shape to the default sweep, change a list here: --help quotes the same
- * strings), the DRAM-batch rule, --help and the parsing of the command line into g_opt.
+ * threads, the per-head and single-row groups (to add a shape to the default sweep, change a
+ * list here: --help quotes the same strings), the DRAM-batch rule, --help, the parsing of the
+ * command line into g_opt, and the list of shapes the sweep measures (nb_build_sweep).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nb_internal.h"
 
-const char *const nb_op_names[OP_COUNT] = {"ln", "ln-plain", "rms"};
+const char *const nb_op_names[OP_COUNT] = {"ln", "ln-plain", "rms", "ln-head", "rms-head"};
 const char *const nb_op_titles[OP_COUNT] = {"LayerNorm, weight + bias", "LayerNorm, no affine",
-                                            "RMSNorm, weight"};
-const int nb_op_params[OP_COUNT] = {2, 0, 1}; /* dim-vectors read: w, b */
+                                            "RMSNorm, weight", "LayerNorm per head, weight + bias",
+                                            "RMSNorm per head, weight"};
+const int nb_op_params[OP_COUNT] = {2, 0, 1, 2, 1}; /* dim-vectors read: w, b */
+const char *const nb_group_names[G_COUNT] = {"grid", "head", "single"};
 
 /* the default sweep, and --quick's */
 #define DIMS_DEFAULT "64,128,768,1024,2048,4096,8192,16384,65536"
 #define ROWS_DEFAULT "1,32,512,dram"
 #define DIMS_QUICK "64,1024,4096,65536"
 #define ROWS_QUICK "32,dram"
+/* the per-head group: head_dim, tokens (rows = heads x tokens), heads, x stride / dim */
+#define HEAD_DIMS_DEFAULT "64,128"
+#define TOKENS_DEFAULT "1,32,512"
+#define TOKENS_QUICK "1,32"
+#define HEADS_DEFAULT 32
+#define HEAD_STRIDE_DEFAULT 3
+/* the single-row group: dims of the rows = 1 calls (and their 32-row batch), 1 thread */
+#define SINGLE_DEFAULT "64,4096"
+#define SINGLE_BATCH 32
 
 nb_options g_opt;
+shape *g_shapes;
+size_t g_nshapes;
 
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: normbench [options]\n"
 "  Benchmarks libnorm's LayerNorm/RMSNorm: every tier this CPU supports and the dispatched API,\n"
-"  against the memory floor and the naive, ggml and oneDNN baselines, in one run.\n"
+"  against the physical limits and the naive, ggml and oneDNN baselines, in one run.\n"
+"\n"
+"The sweep has three groups of shapes, each shape run at every --threads count unless said:\n"
+"  grid    --op (ln, ln-plain, rms) x --dim x --rows: contiguous rows.\n"
+"  head    per-head norms (Qwen3, OLMo 2, Gemma 3 normalise each attention head): ln-head,\n"
+"          rms-head x --head-dim x --tokens, rows = --heads x tokens, x's rows --head-stride x\n"
+"          dim floats apart (the q of a fused [token][head][q,k,v][head_dim] tensor), y\n"
+"          contiguous; through every tier (norm_job xs) and the API (libnorm_opts x_stride).\n"
+"  single  decode calls: rows = 1 and the same row inside a %d-row batch, 1 thread, ops ln and\n"
+"          rms (those of --op), dims --single; shapes the grid already has are not repeated.\n"
 "\n"
 "  --op LIST        ops: ln (LayerNorm, weight+bias), ln-plain (LayerNorm, no affine),\n"
-"                   rms (RMSNorm, weight). Default: all.\n"
-"  --dim LIST       row lengths. Default: " DIMS_DEFAULT ".\n"
-"  --rows LIST      rows per call; 'dram' = a batch whose x is twice the last-level cache\n"
-"                   (x and y then stream from DRAM). Default: " ROWS_DEFAULT ".\n"
+"                   rms (RMSNorm, weight), ln-head, rms-head (per head, as above).\n"
+"                   Default: all.\n"
+"  --dim LIST       row lengths of the grid. Default: " DIMS_DEFAULT ".\n"
+"  --rows LIST      rows per call of the grid; 'dram' = a batch whose x is twice the last-level\n"
+"                   cache (x and y then stream from DRAM). Default: " ROWS_DEFAULT ".\n"
+"  --head-dim LIST  head_dim of the head group. Default: " HEAD_DIMS_DEFAULT ".\n"
+"  --tokens LIST    tokens of the head group. Default: " TOKENS_DEFAULT " (--quick: " TOKENS_QUICK ").\n"
+"  --heads N        heads of the head group. Default: %d.\n"
+"  --head-stride K  x row stride of the head group = K * head_dim floats. Default: %d.\n"
+"  --single LIST    dims of the single group, or 'none'. Default: " SINGLE_DEFAULT ".\n"
 "  --threads LIST   threads splitting the rows (the benchmark's own pthreads, libnorm_opts\n"
 "                   ith/nth); 'max' = all CPUs. Default: 1,2,4,... up to all CPUs.\n"
 "  --tier LIST      implementations: scalar,avx2,avx512,neon,api,naive,ggml,onednn.\n"
 "                   Default: all available. The floors are always measured.\n"
 "  --quick          short time box (5 ms) and, unless given, dims " DIMS_QUICK ",\n"
-"                   rows " ROWS_QUICK ", threads 1,max.\n"
+"                   rows " ROWS_QUICK ", tokens " TOKENS_QUICK ", threads 1,max.\n"
 "  --time MS        time box per implementation and shape (default 25 ms).\n"
 "  --stat S         median (default) or min of the repetitions: the time every column uses.\n"
 "                   min is steadier on a machine that other processes share.\n"
@@ -51,24 +81,53 @@ static void usage(FILE *f)
 "                   which some hypervisors report: the whole host's L3).\n"
 "  --eps E          epsilon (default 1e-5).\n"
 "  --pin            pin thread i to the i-th allowed CPU.\n"
-"  --csv FILE, --json FILE   write every result (all statistics, checks, speedups).\n"
-"  --plot FILE.png  GB/s against dim per implementation, floor drawn in (runs gnuplot; the\n"
-"                   script is kept next to the image).\n"
+"  --csv FILE, --json FILE   write every result (all statistics, checks, limits, speedups).\n"
+"  --plot FILE.png  GB/s against dim per implementation for the grid, the floors drawn in (runs\n"
+"                   gnuplot; the script is kept next to the image).\n"
 "  --help\n"
 "\n"
-"Rows of the table: floor-rd (read-only pass over x), floor (reads x, w, b, writes y: the least\n"
-"any norm moves; AVX-512/AVX2 intrinsics, non-temporal stores for a job whose x and y span\n"
-"32 MiB or more, as libnorm), every libnorm tier through its internal table, api\n"
-"(the dispatched public entry point, libnorm_opts ith/nth), naive (two-pass float), ggml (its\n"
-"CPU algorithm: norm node then mul and add nodes, barriers between), onednn (oneDNN 2.6 layer\n"
-"normalization, one primitive per thread over its rows; it has no RMSNorm).\n"
+"Rows of the table: floor-rd (read-only pass over x), floor (the streaming limit: reads x, w, b,\n"
+"writes y once: the least any norm moves), floor-2p (the two-pass limit: per row, the floor-rd\n"
+"pass then the floor pass), all three with AVX-512/AVX2 intrinsics, non-temporal stores for a\n"
+"job whose x and y span 32 MiB or more, as libnorm; every libnorm tier through its internal\n"
+"table, api (the dispatched public entry point, libnorm_opts ith/nth), naive (two-pass float),\n"
+"ggml (its CPU algorithm: norm node then mul and add nodes, barriers between), onednn (oneDNN\n"
+"2.6 layer normalization, one primitive per thread over its rows; it has no RMSNorm, and n/a on\n"
+"per-head rows: its one memory descriptor for x and y cannot give a strided x a contiguous y).\n"
+"naive and ggml read strided rows as ggml does (through the row stride).\n"
 "Every result is checked first: libnorm bit-identical to the scalar tier, baselines within 1e-3\n"
 "relative (check column: 'exact' or the max relative difference).\n"
-"Byte model: a call moves 4*dim*(2*rows + P) bytes, P = 2 (ln: w, b), 1 (rms: w), 0\n"
-"(ln-plain): x read once, y written once, w and b read once (write-allocate traffic and\n"
-"re-reads from cache not counted). GB/s = those bytes / time; floor-rd counts x only.\n"
-"%% floor = floor time / time, same shape, threads and buffers, measured interleaved with the\n"
-"others. Speedups (vs naive/ggml/oneDNN): baseline time / libnorm time.\n");
+"\n"
+"Byte model: a call moves 4*dim*(2*rows + P) bytes, P = 2 (ln, ln-head: w, b), 1 (rms,\n"
+"rms-head: w), 0 (ln-plain): x read once, y written once, w and b read once (write-allocate\n"
+"traffic and re-reads from cache not counted). Per-head rows count the dim floats each row\n"
+"reads, not the stride between rows (x spans rows * stride floats; the rest of each stride is\n"
+"never touched; the floors read the same strided rows). GB/s = those bytes / time; floor-rd\n"
+"counts x only. The mem column places that working set (divided by the threads) in L1, L2, L3\n"
+"or DRAM (above the last-level cache).\n"
+"\n"
+"The limits (columns lim and %%limit; %%limit = the limit's time / this time, same shape,\n"
+"threads and buffers, measured interleaved with the others):\n"
+"  stream  the floor row: for jobs from DRAM (mem DRAM), and for rows that stay in registers\n"
+"          between reading and writing: dim <= the tier's register rows, avx2 %zu, avx512 %zu,\n"
+"          neon %zu, scalar %zu (nb_reg_dim() in nb_limits.c: revise it with the kernels);\n"
+"  2pass   the floor-2p row: every other row that fits in cache must be read twice\n"
+"          (statistics, then output). floor-2p is a measured kernel that does both passes per\n"
+"          row, as a norm does, rather than the sum of the floor-rd and floor times: the sum\n"
+"          would re-read x from where the whole job lives (L2, L3) instead of from L1.\n"
+"  A tier row uses its own tier's register rows; api, the floors and the baselines use the\n"
+"  dispatched tier's. The csv and json files keep pct_floor (against the streaming limit).\n"
+"Speedups (vs naive/ggml/oneDNN): baseline time / libnorm time.\n"
+"\n"
+"The summary prints issue 9's targets per tier (and for the API), met or missed, with the worst\n"
+"shape: every shape >= 1.0x oneDNN and geomean >= 1.6x; dims 64 and 128 (grid and head, 1 and 2\n"
+"threads) >= 60%% (dim 64) / 80%% (dim 128) of the streaming limit; rows in cache >= 90%% of the\n"
+"two-pass limit; from DRAM >= 90%% of the streaming limit (1 and 2 threads); through the API,\n"
+"rows = 1: rms dim 64 <= 15 ns, ln dim 64 <= 25 ns, dim 4096 <= 1.15x its ns/row in the\n"
+"32-row batch; API overhead over the dispatched tier's kernel <= 5 ns (rows = 1, dim 64).\n",
+            SINGLE_BATCH, HEADS_DEFAULT, HEAD_STRIDE_DEFAULT, nb_reg_dim(NORM_TIER_AVX2),
+            nb_reg_dim(NORM_TIER_AVX512), nb_reg_dim(NORM_TIER_NEON),
+            nb_reg_dim(NORM_TIER_SCALAR));
 }
 
 static int parse_list(const char *s, list *l, int allow_dram, int allow_max)
@@ -143,11 +202,14 @@ static int str_option(const char *a, const str_opt *t, size_t n, const char ***d
 void nb_parse_args(int argc, char **argv)
 {
     const char *op_s = NULL, *dim_s = NULL, *rows_s = NULL, *thr_s = NULL;
+    const char *hdim_s = NULL, *tok_s = NULL, *heads_s = NULL, *hstr_s = NULL, *single_s = NULL;
     /* the options whose value is kept as given (the lists are parsed below) */
-    const str_opt strs[] = {{"--op", &op_s},         {"--dim", &dim_s},
-                            {"--rows", &rows_s},     {"--threads", &thr_s},
-                            {"--csv", &g_opt.csv},   {"--json", &g_opt.json},
-                            {"--plot", &g_opt.plot}};
+    const str_opt strs[] = {{"--op", &op_s},           {"--dim", &dim_s},
+                            {"--rows", &rows_s},       {"--threads", &thr_s},
+                            {"--head-dim", &hdim_s},   {"--tokens", &tok_s},
+                            {"--heads", &heads_s},     {"--head-stride", &hstr_s},
+                            {"--single", &single_s},   {"--csv", &g_opt.csv},
+                            {"--json", &g_opt.json},   {"--plot", &g_opt.plot}};
     const char **dst;
     g_opt.eps = 1e-5f;
     g_opt.time_ms = 0;
@@ -210,7 +272,7 @@ void nb_parse_args(int argc, char **argv)
                 if (!strcmp(tok, nb_op_names[o]))
                     k = o;
             if (k < 0)
-                nb_die("--op: unknown op '%s' (ln, ln-plain, rms)", tok);
+                nb_die("--op: unknown op '%s' (ln, ln-plain, rms, ln-head, rms-head)", tok);
             g_opt.ops[g_opt.nops++] = k;
         }
     } else {
@@ -222,6 +284,22 @@ void nb_parse_args(int argc, char **argv)
         nb_die("--dim: a comma list of positive integers");
     if (parse_list(rows_s ? rows_s : g_opt.quick ? ROWS_QUICK : ROWS_DEFAULT, &g_opt.rows, 1, 0))
         nb_die("--rows: a comma list of positive integers and 'dram'");
+    if (parse_list(hdim_s ? hdim_s : HEAD_DIMS_DEFAULT, &g_opt.head_dims, 0, 0))
+        nb_die("--head-dim: a comma list of positive integers");
+    if (parse_list(tok_s ? tok_s : g_opt.quick ? TOKENS_QUICK : TOKENS_DEFAULT, &g_opt.tokens, 0,
+                   0))
+        nb_die("--tokens: a comma list of positive integers");
+    list one;
+    if (heads_s && (parse_list(heads_s, &one, 0, 0) || one.n != 1))
+        nb_die("--heads: a positive integer");
+    g_opt.heads = heads_s ? one.v[0] : HEADS_DEFAULT;
+    if (hstr_s && (parse_list(hstr_s, &one, 0, 0) || one.n != 1))
+        nb_die("--head-stride: a positive integer");
+    g_opt.head_stride = hstr_s ? one.v[0] : HEAD_STRIDE_DEFAULT;
+    if (single_s && !strcmp(single_s, "none"))
+        g_opt.single.n = 0;
+    else if (parse_list(single_s ? single_s : SINGLE_DEFAULT, &g_opt.single, 0, 0))
+        nb_die("--single: a comma list of positive integers, or 'none'");
     if (thr_s) {
         if (parse_list(thr_s, &g_opt.thr, 0, 1))
             nb_die("--threads: a comma list of positive integers and 'max'");
@@ -241,6 +319,83 @@ void nb_parse_args(int argc, char **argv)
     if (g_opt.time_ms == 0)
         g_opt.time_ms = g_opt.quick ? 5 : 25;
     g_box_ns = g_opt.time_ms * 1e6;
+}
+
+static int has_op(int op)
+{
+    for (int i = 0; i < g_opt.nops; i++)
+        if (g_opt.ops[i] == op)
+            return 1;
+    return 0;
+}
+
+static int in_list(const list *l, size_t v)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->v[i] == v)
+            return 1;
+    return 0;
+}
+
+static void add_shape(int op, int group, size_t dim, size_t rows, size_t xs, unsigned thr,
+                      int dram)
+{
+    static size_t cap;
+    if (g_nshapes == cap) {
+        cap = cap ? 2 * cap : 256;
+        g_shapes = realloc(g_shapes, cap * sizeof *g_shapes);
+        if (!g_shapes)
+            nb_die("out of memory");
+    }
+    g_shapes[g_nshapes++] = (shape){op, group, dram, dim, rows, xs, thr};
+}
+
+void nb_build_sweep(void)
+{
+    g_nshapes = 0;
+    /* the grid */
+    for (int oi = 0; oi < g_opt.nops; oi++) {
+        int op = g_opt.ops[oi];
+        if (nb_op_is_head(op))
+            continue;
+        for (int di = 0; di < g_opt.dims.n; di++)
+            for (int ri = 0; ri < g_opt.rows.n; ri++)
+                for (int ti = 0; ti < g_opt.thr.n; ti++) {
+                    size_t dim = g_opt.dims.v[di];
+                    add_shape(op, G_GRID, dim, nb_rows_for(g_opt.rows.v[ri], dim), dim,
+                              (unsigned)g_opt.thr.v[ti], g_opt.rows.v[ri] == ROWS_DRAM);
+                }
+    }
+    /* the per-head norms */
+    for (int oi = 0; oi < g_opt.nops; oi++) {
+        int op = g_opt.ops[oi];
+        if (!nb_op_is_head(op))
+            continue;
+        for (int di = 0; di < g_opt.head_dims.n; di++)
+            for (int ri = 0; ri < g_opt.tokens.n; ri++)
+                for (int ti = 0; ti < g_opt.thr.n; ti++) {
+                    size_t dim = g_opt.head_dims.v[di];
+                    if (g_opt.tokens.v[ri] > SIZE_MAX / g_opt.heads ||
+                        dim > SIZE_MAX / 16 / g_opt.head_stride)
+                        nb_die("per-head shape too large");
+                    add_shape(op, G_HEAD, dim, g_opt.heads * g_opt.tokens.v[ri],
+                              g_opt.head_stride * dim, (unsigned)g_opt.thr.v[ti], 0);
+                }
+    }
+    /* the single-row calls and their batch, 1 thread, unless the grid has them */
+    const int sops[2] = {OP_LN, OP_RMS};
+    for (int oi = 0; oi < 2; oi++) {
+        if (!has_op(sops[oi]))
+            continue;
+        for (int di = 0; di < g_opt.single.n; di++) {
+            size_t dim = g_opt.single.v[di];
+            int grid = in_list(&g_opt.dims, dim) && in_list(&g_opt.thr, 1);
+            if (!(grid && in_list(&g_opt.rows, 1)))
+                add_shape(sops[oi], G_SINGLE, dim, 1, dim, 1, 0);
+            if (!(grid && in_list(&g_opt.rows, SINGLE_BATCH)))
+                add_shape(sops[oi], G_SINGLE, dim, SINGLE_BATCH, dim, 1, 0);
+        }
+    }
 }
 
 size_t nb_rows_for(size_t spec, size_t dim)

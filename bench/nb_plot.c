@@ -1,6 +1,7 @@
 /*
- * --plot FILE.png: GB/s against dim, one panel per op x rows x threads, a line per
- * implementation with the floor drawn in (and the DRAM copy bandwidth on DRAM panels). Writes a
+ * --plot FILE.png: GB/s against dim, one panel per op x rows x threads of the grid (the head
+ * and single groups are in the table only), a line per implementation with the floors
+ * (streaming and two-pass limits) drawn in (and the DRAM copy bandwidth on DRAM panels). Writes a
  * gnuplot script next to the image (FILE.gp) and runs gnuplot on it.
  */
 #include <spawn.h>
@@ -36,7 +37,7 @@ static const char *impl_color(const impl *im)
 {
     static const struct {
         const char *n, *c;
-    } tab[] = {{"floor", "#000000"}, {"scalar", "#8c8c8c"}, {"avx2", "#1f77b4"},
+    } tab[] = {{"floor", "#000000"}, {"floor-2p", "#000000"}, {"scalar", "#8c8c8c"}, {"avx2", "#1f77b4"},
                {"avx512", "#d62728"}, {"neon", "#17becf"}, {"api", "#2ca02c"},
                {"naive", "#8c564b"}, {"ggml", "#ff7f0e"}, {"onednn", "#9467bd"}};
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -51,6 +52,7 @@ static int series_valid(int ii, int op, size_t rs, unsigned th)
     for (size_t k = 0; k < g_nres; k++) {
         const result *r = &g_res[k];
         if (r->impl == ii && r->op == op && r->thr == th && r->status == ST_OK && !r->stalled &&
+            r->group == G_GRID &&
             (rs == ROWS_DRAM ? r->dram : (!r->dram && r->rows == rs)))
             return 1;
     }
@@ -67,7 +69,13 @@ void nb_write_plot(const char *png, const char *model)
     /* panels: (rows spec, threads) x op */
     int ops[OP_COUNT], nops = 0;
     for (int i = 0; i < g_opt.nops; i++)
-        ops[nops++] = g_opt.ops[i];
+        if (!nb_op_is_head(g_opt.ops[i])) /* the grid only: the head and single groups are in
+                                             the table */
+            ops[nops++] = g_opt.ops[i];
+    if (!nops) {
+        fprintf(stderr, "normbench: no grid op (ln, ln-plain, rms) measured, plot skipped\n");
+        return;
+    }
     int npr = g_opt.rows.n * g_opt.thr.n;
     char gp[4096];
     snprintf(gp, sizeof gp, "%s", png);
@@ -96,6 +104,7 @@ void nb_write_plot(const char *png, const char *model)
                     for (size_t k = 0; k < g_nres; k++) {
                         const result *r = &g_res[k];
                         if (r->impl != ii || r->op != ops[oi] || r->thr != th ||
+                            r->group != G_GRID ||
                             r->dim != g_opt.dims.v[d] || r->status != ST_OK ||
                             (rs == ROWS_DRAM ? !r->dram : (r->dram || r->rows != rs)))
                             continue;
@@ -112,7 +121,8 @@ void nb_write_plot(const char *png, const char *model)
             }
     fprintf(f, "set multiplot layout %d,%d title \"normbench, libnorm %s on %s (%u CPUs): GB/s = "
                "bytes of x, y, w, b per call / %s time (higher is better)\\nfloor: a pass that "
-               "reads x, w, b and writes y (%s intrinsics; non-temporal stores for DRAM-sized "
+               "reads x, w, b and writes y (the streaming limit), floor-2p: that pass after a read of "
+               "each row (the two-pass limit) (%s intrinsics; non-temporal stores for DRAM-sized "
                "jobs), same shape and threads; DRAM copy: read + non-temporal write bandwidth\" "
                "font 'sans,11'\n",
             npr, nops, libnorm_version_string(), model, g_ncpu, g_stat_min ? "minimum" : "median",
@@ -161,11 +171,11 @@ void nb_write_plot(const char *png, const char *model)
                 const impl *im = &g_impl[ii];
                 if (im->kind == K_FLOOR_RD || !series_valid(ii, ops[oi], rs, th))
                     continue;
-                int floor = im->kind == K_FLOOR;
+                int floor = im->kind == K_FLOOR, floor2 = im->kind == K_FLOOR_2P;
                 fprintf(f, ", $d%d_%d_%d u 1:2 w lp lw %s pt 7 ps 0.5 lc rgb '%s'%s t '%s'", pr,
-                        oi, ii, floor ? "3" : "1.5", impl_color(im),
-                        im->kind == K_API ? " dt 2" : "",
-                        floor ? "floor" : im->name);
+                        oi, ii, floor ? "3" : floor2 ? "2" : "1.5", impl_color(im),
+                        im->kind == K_API ? " dt 2" : floor2 ? " dt 4" : "",
+                        floor ? "floor (stream)" : floor2 ? "floor-2p (2pass)" : im->name);
             }
             if (rs == ROWS_DRAM && g_copy_gbps[th] > 0)
                 fprintf(f, ", %.3f w l dt 3 lw 1.5 lc rgb '#555555' t 'DRAM copy %.0f'",

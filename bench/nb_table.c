@@ -76,8 +76,8 @@ static void print_header(void)
 {
     char sp[256];
     sp_columns(sp, sizeof sp, NULL);
-    printf("%-8s %-8s %6s %7s %3s %4s %8s %11s %8s %6s %-7s%s\n", "impl", "op", "dim", "rows",
-           "thr", "mem", "MiB", "ns/row", "GB/s", "%floor", "check", sp);
+    printf("%-8s %-8s %6s %7s %3s %4s %8s %11s %8s %-6s %6s %-7s%s\n", "impl", "op", "dim",
+           "rows", "thr", "mem", "MiB", "ns/row", "GB/s", "lim", "%limit", "check", sp);
 }
 
 /* print a table line without trailing blanks */
@@ -103,7 +103,7 @@ static void print_result(const result *r)
 {
     char chk[24], p[16], ns[24], sp[256];
     const impl *im = &g_impl[r->impl];
-    if (im->kind == K_FLOOR || im->kind == K_FLOOR_RD)
+    if (nb_kind_is_floor(im->kind))
         snprintf(chk, sizeof chk, "-");
     else if (r->status == ST_ERROR)
         snprintf(chk, sizeof chk, "ERROR");
@@ -114,21 +114,21 @@ static void print_result(const result *r)
     else
         snprintf(chk, sizeof chk, "%s%.0e", r->status == ST_FAIL ? "FAIL " : "", r->maxdiff);
     if (r->status != ST_OK) {
-        put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8s %6s %-7s  %s", im->name,
+        put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8s %-6s %6s %-7s  %s", im->name,
                  nb_op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, "-",
-                 "-", "-", chk, r->note);
+                 "-", "-", "-", chk, r->note);
         return;
     }
-    if (im->kind == K_FLOOR_RD || isnan(r->pct_floor))
+    if (isnan(r->pct_limit))
         snprintf(p, sizeof p, "-");
     else
-        snprintf(p, sizeof p, "%.0f%%", r->pct_floor);
+        snprintf(p, sizeof p, "%.0f%%", r->pct_limit);
     snprintf(ns, sizeof ns, "%.1f%s", r->t.val / (double)r->rows,
              r->stalled ? "!" : noisy(r) ? "~" : " ");
     sp_columns(sp, sizeof sp, r);
-    put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8.1f %6s %-7s%s", im->name,
+    put_line("%-8s %-8s %6zu %7zu %3u %4s %8.2f %11s %8.1f %-6s %6s %-7s%s", im->name,
              nb_op_names[r->op], r->dim, r->rows, r->thr, r->mem, r->ws_bytes / 1048576.0, ns,
-             r->gbps, p, chk, sp);
+             r->gbps, nb_limit_names[r->limit], p, chk, sp);
 }
 
 /* The lines on the machine, before any measurement. */
@@ -183,9 +183,16 @@ void nb_table_start(double others, const double *rt)
            "ns/row: %s of the repetitions; ~ interquartile range above 10%% of the median;\n"
            "        ! thread pool stalled by other processes (not a measurement)\n"
            "GB/s: bytes of x, y, w, b a call must move / time (--help: byte model)\n"
-           "%%floor: floor time / time; vs X: X's time / this time; check: against the scalar "
-           "tier\n\n",
-           g_opt.time_ms, g_stat_min ? "minimum" : "median");
+           "lim: the limit the row is judged against; %%limit: that limit's time / this time\n"
+           "  stream (the floor row: x, w, b read once, y written) for jobs from DRAM and for rows\n"
+           "    that stay in registers: dim <= %zu (avx2), %zu (avx512), %zu (neon), %zu (scalar);\n"
+           "    a tier row by its own tier, the other rows by the dispatched one (%s)\n"
+           "  2pass (the floor-2p row: per row, read x, then read x, w, b and write y) for the\n"
+           "    other rows in cache: they must read x twice\n"
+           "vs X: X's time / this time; check: against the scalar tier\n\n",
+           g_opt.time_ms, g_stat_min ? "minimum" : "median", nb_reg_dim(NORM_TIER_AVX2),
+           nb_reg_dim(NORM_TIER_AVX512), nb_reg_dim(NORM_TIER_NEON),
+           nb_reg_dim(NORM_TIER_SCALAR), libnorm_active_isa());
     print_header();
     fflush(stdout);
 }
@@ -193,7 +200,20 @@ void nb_table_start(double others, const double *rt)
 /* The rows of one shape: g_res[first .. g_nres). */
 void nb_table_shape(size_t first)
 {
+    static int last_group = -1;
     nb_progress_clear();
+    if (first < g_nres && g_res[first].group != last_group) {
+        const result *r = &g_res[first];
+        last_group = r->group;
+        if (r->group == G_HEAD)
+            printf("-- head: per-head norms, rows = %zu heads x tokens, x row stride %zu x dim "
+                   "floats\n   (the q of a fused [token][head][q,k,v][dim] tensor), y "
+                   "contiguous; onednn n/a (no strided x with a contiguous y)\n\n",
+                   g_opt.heads, g_opt.head_stride);
+        else if (r->group == G_SINGLE)
+            printf("-- single: decode calls, rows = 1 and the same row in a 32-row batch, "
+                   "1 thread\n\n");
+    }
     for (size_t k = first; k < g_nres; k++)
         print_result(&g_res[k]);
     printf("\n");

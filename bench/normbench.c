@@ -1,26 +1,36 @@
 /*
  * normbench: libnorm's benchmark.
  *
- * For every shape (op x dim x rows x threads) it measures, in one process, on the same
- * pre-allocated and pre-touched buffers:
- *   - the memory floors: a read-only pass over x ("floor-rd") and a pass that reads x, w, b and
- *     writes y ("floor", the least any norm moves), written with AVX-512/AVX2 intrinsics, with
- *     non-temporal stores for DRAM-sized jobs as libnorm's kernels then use;
+ * For every shape of the sweep (three groups, nb_options.c: the grid op x dim x rows x threads;
+ * per-head norms, rows = heads x tokens strided inside a wider tensor; single-row decode calls and
+ * their 32-row batch) it measures, in one process, on the same pre-allocated and pre-touched
+ * buffers:
+ *   - the limits: a read-only pass over x ("floor-rd"), a pass that reads x, w, b and writes y
+ *     ("floor": the streaming limit, the least any norm moves) and, per row, the read pass then
+ *     the read-write pass ("floor-2p": the two-pass limit of rows that must be read twice), written
+ *     with AVX-512/AVX2 intrinsics, with non-temporal stores for DRAM-sized jobs as libnorm's
+ *     kernels then use, over the same (strided) rows as the norms;
  *   - every libnorm tier this CPU supports, through the internal per-tier tables, and the
- *     dispatched public API ("api", with libnorm_opts ith/nth);
+ *     dispatched public API ("api", with libnorm_opts ith/nth and x_stride);
  *   - the baselines: a naive two-pass float implementation, ggml's CPU algorithm (norm node, then
- *     mul and add nodes) and oneDNN's layer normalization primitive (when built);
+ *     mul and add nodes) and oneDNN's layer normalization primitive (when built; not on RMSNorm
+ *     nor on strided per-head rows);
  * plus the DRAM copy bandwidth once per thread count. Every multi-threaded measurement runs on a
  * persistent pool of pthreads that split the rows as an engine does (contiguous chunks, the same
  * split as libnorm_opts ith/nth; ggml's own split for the ggml baseline), with a barrier per
  * repetition. Each result is checked against the scalar tier before it is timed: libnorm tiers
  * must be bit-identical, baselines within 1e-3 relative.
  *
- * Byte model (GB/s and "% floor"): a norm call must read x and write y once and read w and b
- * once: bytes = 4 * dim * (2*rows + P), P = 2 for LayerNorm with weight and bias, 1 for RMSNorm
- * with weight, 0 for LayerNorm without affine. Write-allocate traffic and re-reads of x from
- * cache are not counted (they are the implementation's cost). "% floor" = floor time / time,
- * the floor being the read-x,w,b/write-y pass of the same shape and thread count in the same run.
+ * Byte model (GB/s): a norm call must read x and write y once and read w and b once:
+ * bytes = 4 * dim * (2*rows + P), P = 2 for LayerNorm with weight and bias (ln, ln-head), 1 for
+ * RMSNorm with weight (rms, rms-head), 0 for LayerNorm without affine. Per-head rows are strided:
+ * row r of x starts at x + r*xs (xs = --head-stride * dim floats), y is contiguous; the model
+ * counts the dim floats each row reads, not the stride (x spans rows * xs floats, the rest of each
+ * stride is never touched), and the floors read the same strided rows. Write-allocate traffic and
+ * re-reads of x from cache are not counted (they are the implementation's cost).
+ * "% limit" = limit time / time, the limit being the floor row (streaming limit) for jobs from
+ * DRAM and rows up to the tier's register rows (nb_reg_dim), the floor-2p row (two-pass limit)
+ * for the other rows in cache, same shape and thread count in the same run (--help: the limits).
  *
  * This file is the driver: main, the sweep loop, one shape's check-calibrate-time run, the
  * derived columns and the store of results. The exit status is 0 when every result passed its
@@ -78,6 +88,7 @@ static result *new_result(void)
     for (int k = 0; k < NBASE; k++)
         r->sp[k] = NAN;
     r->pct_floor = NAN;
+    r->pct_limit = NAN;
     return r;
 }
 
@@ -89,7 +100,8 @@ static double g_reps[16][MAX_REPS];
  * implementations (the start rotating each round), so that all of them, the floor included, see
  * the same machine: DRAM bandwidth and the neighbours' load drift over seconds on shared
  * machines. Fills g_res[first .. first + g_nimpl) (the implementations that apply). */
-static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned thr, double ref_ns)
+static void run_shape(size_t first, int op, size_t rows, size_t dim, size_t xs, unsigned thr,
+                      double ref_ns)
 {
     int idx[16], n = 0;
     size_t inner[16];
@@ -106,9 +118,10 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
         j->x = g_x;
         j->y = g_y;
         j->w = nb_op_params[op] >= 1 ? g_w : NULL;
-        j->b = op == OP_LN ? g_b : NULL;
+        j->b = nb_op_params[op] >= 2 ? g_b : NULL;
         j->rows = rows;
         j->dim = dim;
+        j->xs = xs;
         j->eps = g_opt.eps;
         j->inner = 1;
         one[s] = -1;
@@ -125,7 +138,7 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
                 continue;
             }
         }
-        if (im->kind == K_FLOOR || im->kind == K_FLOOR_RD)
+        if (nb_kind_is_floor(im->kind))
             continue;
         if (im->kind == K_TIER && im->dsp.tier == NORM_TIER_SCALAR && thr == 1) {
             /* the reference itself (same kernel, same call): its run is the reference's */
@@ -205,12 +218,13 @@ static void run_shape(size_t first, int op, size_t rows, size_t dim, unsigned th
     }
 }
 
-/* The derived columns of one shape's results g_res[first .. g_nres): GB/s, % floor and the
- * speedups of the libnorm rows over the baselines. Returns how many of them failed. */
+/* The derived columns of one shape's results g_res[first .. g_nres): GB/s, % floor (against
+ * the streaming limit), the limit each row is judged against and % of it, and the speedups of
+ * the libnorm rows over the baselines. Returns how many of them failed. */
 static int derive(size_t first)
 {
     int failures = 0;
-    const result *fl = NULL, *base[NBASE] = {NULL};
+    const result *fl = NULL, *fl2 = NULL, *base[NBASE] = {NULL};
     for (size_t k = first; k < g_nres; k++) {
         result *r = &g_res[k];
         if (r->status != ST_OK) {
@@ -221,6 +235,8 @@ static int derive(size_t first)
         int kind = g_impl[r->impl].kind;
         if (kind == K_FLOOR)
             fl = r;
+        if (kind == K_FLOOR_2P)
+            fl2 = r;
         for (int b = 0; b < NBASE; b++)
             if (kind == nb_baselines[b].kind)
                 base[b] = r;
@@ -231,6 +247,10 @@ static int derive(size_t first)
             continue;
         if (fl && g_impl[r->impl].kind != K_FLOOR_RD)
             r->pct_floor = 100.0 * fl->t.val / r->t.val;
+        r->limit = nb_limit_for(r->impl, r->dim, r->mem);
+        const result *lim = r->limit == LIM_STREAM ? fl : r->limit == LIM_2PASS ? fl2 : NULL;
+        if (lim)
+            r->pct_limit = 100.0 * lim->t.val / r->t.val;
         if (g_impl[r->impl].libnorm)
             for (int b = 0; b < NBASE; b++)
                 if (base[b])
@@ -244,6 +264,7 @@ int main(int argc, char **argv)
     nb_detect_machine();
     nb_parse_args(argc, argv);
     nb_detect_llc(g_opt.llc_override);
+    nb_build_sweep();
     nb_build_impls();
 
     unsigned maxthr = 1;
@@ -270,45 +291,41 @@ int main(int argc, char **argv)
     }
     nb_table_start(others, rt);
 
-    size_t total = (size_t)g_opt.nops * g_opt.dims.n * g_opt.rows.n * g_opt.thr.n, done = 0;
+    size_t total = g_nshapes;
     int failures = 0;
-    for (int oi = 0; oi < g_opt.nops; oi++) {
-        int op = g_opt.ops[oi];
-        for (int di = 0; di < g_opt.dims.n; di++) {
-            size_t dim = g_opt.dims.v[di];
-            for (int ri = 0; ri < g_opt.rows.n; ri++) {
-                size_t rows = nb_rows_for(g_opt.rows.v[ri], dim);
-                int dram = g_opt.rows.v[ri] == ROWS_DRAM;
-                double ref_ns = nb_compute_ref(op, rows, dim);
-                for (int ti = 0; ti < g_opt.thr.n; ti++) {
-                    unsigned thr = (unsigned)g_opt.thr.v[ti];
-                    size_t first = g_nres;
-                    double bytes = 4.0 * (double)dim * (2.0 * (double)rows + nb_op_params[op]);
-                    char what[96];
-                    snprintf(what, sizeof what, "%s dim %zu rows %zu thr %u", nb_op_names[op], dim,
-                             rows, thr);
-                    nb_progress(done, total, what, t_start);
-                    for (int ii = 0; ii < g_nimpl; ii++) {
-                        if (!nb_kind_has_op(g_impl[ii].kind, op))
-                            continue;
-                        result *r = new_result();
-                        r->impl = ii;
-                        r->op = op;
-                        r->dim = dim;
-                        r->rows = rows;
-                        r->thr = thr;
-                        r->dram = dram;
-                        r->bytes = g_impl[ii].kind == K_FLOOR_RD ? 4.0 * (double)dim * rows : bytes;
-                        r->ws_bytes = bytes;
-                        r->mem = nb_mem_level(bytes, thr);
-                    }
-                    run_shape(first, op, rows, dim, thr, ref_ns);
-                    failures += derive(first);
-                    nb_table_shape(first);
-                    done++;
-                }
-            }
+    double ref_ns = 0;
+    for (size_t si = 0; si < g_nshapes; si++) {
+        const shape *sh = &g_shapes[si];
+        const shape *prev = si ? &g_shapes[si - 1] : NULL;
+        /* the reference: once for the thread counts of the same shape */
+        if (!prev || prev->op != sh->op || prev->dim != sh->dim || prev->rows != sh->rows ||
+            prev->xs != sh->xs)
+            ref_ns = nb_compute_ref(sh->op, sh->rows, sh->dim, sh->xs);
+        size_t first = g_nres;
+        double bytes = 4.0 * (double)sh->dim * (2.0 * (double)sh->rows + nb_op_params[sh->op]);
+        char what[128];
+        snprintf(what, sizeof what, "%s dim %zu rows %zu thr %u", nb_op_names[sh->op], sh->dim,
+                 sh->rows, sh->thr);
+        nb_progress(si, total, what, t_start);
+        for (int ii = 0; ii < g_nimpl; ii++) {
+            if (!nb_kind_has_op(g_impl[ii].kind, sh->op))
+                continue;
+            result *r = new_result();
+            r->impl = ii;
+            r->op = sh->op;
+            r->group = sh->group;
+            r->dim = sh->dim;
+            r->rows = sh->rows;
+            r->xs = sh->xs;
+            r->thr = sh->thr;
+            r->dram = sh->dram;
+            r->bytes = g_impl[ii].kind == K_FLOOR_RD ? 4.0 * (double)sh->dim * sh->rows : bytes;
+            r->ws_bytes = bytes;
+            r->mem = nb_mem_level(bytes, sh->thr);
         }
+        run_shape(first, sh->op, sh->rows, sh->dim, sh->xs, sh->thr, ref_ns);
+        failures += derive(first);
+        nb_table_shape(first);
     }
     nb_progress_clear();
     nb_pool_stop();
