@@ -120,9 +120,9 @@ static void usage(FILE *f)
 "Speedups (vs naive/ggml/oneDNN): baseline time / libnorm time.\n"
 "\n"
 "The summary prints issue 9's targets per tier (and for the API), met or missed, with the worst\n"
-"shape: every shape >= 1.0x oneDNN and geomean >= 1.6x; dims 64 and 128 (grid and head, 1 and 2\n"
-"threads) >= 60%% (dim 64) / 80%% (dim 128) of the streaming limit; rows in cache >= 90%% of the\n"
-"two-pass limit; from DRAM >= 90%% of the streaming limit (1 and 2 threads); through the API,\n"
+"shape: every shape >= 1.0x oneDNN and geomean >= 1.6x; at 1 and 2 threads, dims 64 and 128\n"
+"(every group) >= 60%% (dim 64) / 80%% (dim 128) of the streaming limit, rows in cache (lim\n"
+"2pass) >= 90%% of the two-pass limit, from DRAM >= 90%% of the streaming limit; through the API,\n"
 "rows = 1: rms dim 64 <= 15 ns, ln dim 64 <= 25 ns, dim 4096 <= 1.15x its ns/row in the\n"
 "32-row batch; API overhead over the dispatched tier's kernel <= 5 ns (rows = 1, dim 64).\n",
             SINGLE_BATCH, HEADS_DEFAULT, HEAD_STRIDE_DEFAULT, nb_reg_dim(NORM_TIER_AVX2),

@@ -121,10 +121,10 @@ void nb_write_plot(const char *png, const char *model)
             }
     fprintf(f, "set multiplot layout %d,%d title \"normbench, libnorm %s on %s (%u CPUs): GB/s = "
                "bytes of x, y, w, b per call / %s time (higher is better)\\nfloor: a pass that "
-               "reads x, w, b and writes y (the streaming limit), floor-2p: that pass after a read of "
-               "each row (the two-pass limit) (%s intrinsics; non-temporal stores for DRAM-sized "
-               "jobs), same shape and threads; DRAM copy: read + non-temporal write bandwidth\" "
-               "font 'sans,11'\n",
+               "reads x, w, b and writes y (the streaming limit); floor-2p: per row, a read of "
+               "the row, then that pass (the two-pass limit)\\n(%s intrinsics; non-temporal "
+               "stores for DRAM-sized jobs), same shape and threads; DRAM copy: read + "
+               "non-temporal write bandwidth\" font 'sans,11'\n",
             npr, nops, libnorm_version_string(), model, g_ncpu, g_stat_min ? "minimum" : "median",
             g_floor.isa);
     fprintf(f, "set logscale x 2\nset grid\nset yrange [0:*]\nset xlabel 'dim'\n"

@@ -5,8 +5,9 @@
 # 1. `normbench --help` exits 0 and prints the usage.
 # 2. A tiny sweep (every op, the per-head ones included, dims 64, 192, 512, one row and the DRAM
 #    batch, 1 and all threads, one token of 32 heads, the single-row group at dim 64, a 1 ms time
-#    box, a 256 KiB last-level cache so that the buffers stay small) exits 0: normbench checks every result
-#    against the scalar tier before timing it and exits 1 when one fails or a call errs.
+#    box, a 256 KiB last-level cache so that the buffers stay small) exits 0: normbench checks
+#    every result against the scalar tier before timing it and exits 1 when one fails or a call
+#    errs.
 # 3. Its csv has a row with status ok for every implementation the run announced (the floors
 #    floor-rd, floor and floor-2p, each libnorm tier, api, naive, ggml, and oneDNN when built) on
 #    every op it has (oneDNN: not rms, nor the per-head ops): a run that measured nothing cannot
