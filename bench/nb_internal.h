@@ -2,16 +2,18 @@
  * normbench's own interface between its files: the structs and globals they share and the
  * functions each exports. Which file owns what:
  *   normbench.c    main: the sweep loop, one shape's check-calibrate-time run, derived columns
- *   nb_options.c   the sweep definition (ops, default lists), --help, argument parsing
+ *   nb_options.c   the sweep definition (ops, default lists, the grid, per-head and single-row
+ *                  groups: nb_build_sweep), --help, argument parsing
  *   nb_pool.c      the thread pool (persistent workers, barrier) and pinning
  *   nb_timing.c    calibration, repetitions and their statistics
  *   nb_machine.c   CPU count, caches, CPU model and features, the load of other processes
- *   nb_limits.c    the physical limits: the portable floors, DRAM copy bandwidth, its self-check
+ *   nb_limits.c    the physical limits: the portable floors, DRAM copy bandwidth, its self-check,
+ *                  and which limit (streaming or two-pass) each row is judged against
  *   nb_data.c      the buffers every implementation runs on and the check against the scalar tier
  *   nb_impls.c     the implementations (floors, tiers, api, baselines) and what one call does
  *   nb_table.c     the text report on stdout (and the progress line on stderr)
  *   nb_csv.c, nb_json.c, nb_plot.c   the files written by --csv, --json, --plot
- *   nb_summary.c   the geometric means and the performance targets, met or missed
+ *   nb_summary.c   the geometric means and issue 9's targets per tier and API, met or missed
  * nb.h is the interface of the per-ISA kernels (floors, baselines) and of the oneDNN wrapper.
  */
 #ifndef NB_INTERNAL_H
