@@ -102,12 +102,13 @@ enum fam {
     F_OUTLIER,    /* one huge element somewhere */
     F_OUTLIER0,   /* one huge element at x[0] */
     F_MIXMAG,     /* magnitudes 2^-100 .. 2^100 */
+    F_CANCEL,     /* lane sums that cancel: the total is what the TwoSum low parts hold */
     F_COUNT,
     F_MIX = F_COUNT /* case family: row r takes family (r + offset) mod F_COUNT */
 };
 static const char *const fam_names[F_COUNT + 1] = {
     "normal", "offset", "largemean", "ulpmean", "step", "huge", "tiny", "denorm", "nearrare",
-    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "mix"};
+    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "cancel", "mix"};
 
 /* Ratio ladder of the step family (nominal mlo^2/var; sampling moves each by a few percent). */
 static const double step_ratio[] = {0.15, 0.19, 0.215, 0.235, 0.246, 0.254, 0.265, 0.285, 0.35};
@@ -213,6 +214,34 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(noise() * p2((int)irand(201) - 100));
         break;
+    case F_CANCEL: {
+        /* The first block is zero (so m0 = 0 exactly and d = x); in every later full block k,
+         * lanes 0 and 5 hold 32 copies of A_k (exact in-block sums) and lanes 9 and 6 hold
+         * -A_j of another block j: the exact total is 0, but each lane folds its block sums in
+         * its own order, with exponents far apart, so the TwoSum low parts hold the only
+         * information left and the mean (and y = (0 - mlo) * rstd at the zeros) shows how
+         * they were accumulated and combined. */
+        size_t nb = n / NORM_BLOCK;
+        double A[64];
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.0f;
+        if (nb > 64)
+            nb = 64;
+        for (size_t k = 1; k < nb; k++)
+            A[k] = (double)(2 * irand(2048) + 1) * p2((int)irand(41) - 20 - (int)(r % 3) * 8) *
+                   ((rnd() & 1) ? 1.0 : -1.0);
+        for (size_t k = 1; k < nb; k++) {
+            size_t rev = nb - k, rot = k + 1 < nb ? k + 1 : 1;
+            for (size_t j = 0; j < NORM_LEAVES; j++) {
+                float *b = x + k * NORM_BLOCK + j * NORM_LANES;
+                b[0] = (float)A[k];
+                b[9] = (float)-A[rev];
+                b[5] = (float)A[k];
+                b[6] = (float)-A[rot];
+            }
+        }
+        break;
+    }
     default:
         abort();
     }
@@ -309,6 +338,12 @@ static void build_cases(void)
             add_case(OP_LN, 1, 1, d, rows, 0, 0, eps_i, f, 0);
             add_case(OP_RMS, 1, 0, d, rows, 0, 0, eps_i, f, 0);
         }
+    }
+    /* cancellation: several blocks, so the fold and the lane-total order reach the outputs */
+    static const size_t cancel_dims[] = {1536, 2049, 4097, 8211, 16384};
+    for (size_t di = 0; di < sizeof cancel_dims / sizeof cancel_dims[0]; di++) {
+        add_case(OP_LN, 1, 1, cancel_dims[di], 6, 0, 0, (int)(di % 3), F_CANCEL, 0);
+        add_case(OP_LN, 0, 0, cancel_dims[di], 6, 0, 0, (int)((di + 1) % 3), F_CANCEL, 0);
     }
     /* the ladders that cross thresholds get every row count they need at more dims */
     static const size_t ladder_dims[] = {1, 7, 64, 257, 1000, 4097};
