@@ -103,12 +103,14 @@ enum fam {
     F_OUTLIER0,   /* one huge element at x[0] */
     F_MIXMAG,     /* magnitudes 2^-100 .. 2^100 */
     F_CANCEL,     /* lane sums that cancel: the total is what the TwoSum low parts hold */
+    F_FOLDSENS,   /* block sums chosen so that the fold's exact association shows in the mean */
+    F_LANESENS,   /* lane totals 1e6 apart that cancel: the lane-total order shows */
     F_COUNT,
     F_MIX = F_COUNT /* case family: row r takes family (r + offset) mod F_COUNT */
 };
 static const char *const fam_names[F_COUNT + 1] = {
     "normal", "offset", "largemean", "ulpmean", "step", "huge", "tiny", "denorm", "nearrare",
-    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "cancel", "mix"};
+    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "cancel", "foldsens", "lanesens", "mix"};
 
 /* Ratio ladder of the step family (nominal mlo^2/var; sampling moves each by a few percent). */
 static const double step_ratio[] = {0.15, 0.19, 0.215, 0.235, 0.246, 0.254, 0.265, 0.285, 0.35};
@@ -242,6 +244,65 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
         }
         break;
     }
+    case F_FOLDSENS: {
+        /* First block zero (m0 = 0); in blocks k >= 1 lane 0 holds 32 copies of A_k and lane 9
+         * 32 copies of -A_(k+1 mod): the exact total is 0. The A_k are drawn until folding the
+         * two lanes' block sums with lo + ((hi - ap) + (s - bp)) and with the other association
+         * (lo + (hi - ap)) + (s - bp) gives different means: a search over deterministic
+         * candidates, so that the digest pins the fold's exact form. */
+        size_t nb = n / NORM_BLOCK;
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.0f;
+        if (nb < 3)
+            break;
+        if (nb > 64)
+            nb = 64;
+        float A[64];
+        for (int tries = 0; tries < 2000; tries++) {
+            for (size_t k = 1; k < nb; k++)
+                A[k] = (float)((double)(int)(rnd() >> 40) * p2((int)irand(40) - 40));
+            float hi[2][2] = {{0, 0}, {0, 0}}, lo[2][2] = {{0, 0}, {0, 0}};
+            for (size_t k = 1; k < nb; k++)
+                for (int v = 0; v < 2; v++)
+                    for (int lane = 0; lane < 2; lane++) {
+                        float s = 32.0f * (lane ? -A[k + 1 < nb ? k + 1 : 1] : A[k]);
+                        float *h = &hi[v][lane], *l = &lo[v][lane];
+                        float t = *h + s, bp = t - *h, ap = t - bp;
+                        *l = v ? (*l + (*h - ap)) + (s - bp) : *l + ((*h - ap) + (s - bp));
+                        *h = t;
+                    }
+            double tot[2];
+            for (int v = 0; v < 2; v++)
+                tot[v] = ((double)hi[v][0] + (double)lo[v][0]) +
+                         ((double)hi[v][1] + (double)lo[v][1]);
+            if ((float)(tot[0] / (double)n) != (float)(tot[1] / (double)n))
+                break;
+        }
+        for (size_t k = 1; k < nb; k++)
+            for (size_t j = 0; j < NORM_LEAVES; j++) {
+                x[k * NORM_BLOCK + j * NORM_LANES + 0] = A[k];
+                x[k * NORM_BLOCK + j * NORM_LANES + 9] = -A[k + 1 < nb ? k + 1 : 1];
+            }
+        break;
+    }
+    case F_LANESENS: {
+        /* First block zero (m0 = 0); lanes 0 and 8 hold B and -B (|B| ~ 2^20 per leaf), which
+         * the halving tree cancels first (v0 + v8); lanes 1..7 hold values ~2^-10 with all their
+         * bits, which any other order of the lane total would add to 2^25 first and lose. */
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.0f;
+        for (size_t k = 1; k < n / NORM_BLOCK; k++) {
+            float B = (float)((double)(2 * irand(4096) + 1) * p2(8 + (int)irand(4)));
+            for (size_t j = 0; j < NORM_LEAVES; j++) {
+                float *b = x + k * NORM_BLOCK + j * NORM_LANES;
+                b[0] = B;
+                b[8] = -B;
+                for (int l = 1; l < 8; l++)
+                    b[l] = (float)(noise() * p2(-10 - (int)irand(4)));
+            }
+        }
+        break;
+    }
     default:
         abort();
     }
@@ -345,6 +406,13 @@ static void build_cases(void)
         add_case(OP_LN, 1, 1, cancel_dims[di], 6, 0, 0, (int)(di % 3), F_CANCEL, 0);
         add_case(OP_LN, 0, 0, cancel_dims[di], 6, 0, 0, (int)((di + 1) % 3), F_CANCEL, 0);
     }
+    /* fold- and lane-order-sensitive rows (LayerNorm: the mean and y at the zeros show them) */
+    static const size_t sens_dims[] = {1536, 2049, 4097, 8211, 32768};
+    for (size_t di = 0; di < sizeof sens_dims / sizeof sens_dims[0]; di++)
+        for (int f = F_FOLDSENS; f <= F_LANESENS; f++) {
+            add_case(OP_LN, 1, 1, sens_dims[di], 4, 0, 0, (int)(di % 3), f, 0);
+            add_case(OP_LN, 0, 0, sens_dims[di], 4, 0, 0, (int)((di + 1) % 3), f, 0);
+        }
     /* the ladders that cross thresholds get every row count they need at more dims */
     static const size_t ladder_dims[] = {1, 7, 64, 257, 1000, 4097};
     for (size_t di = 0; di < sizeof ladder_dims / sizeof ladder_dims[0]; di++)
