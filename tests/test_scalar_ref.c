@@ -19,6 +19,7 @@
 
 #include "canon_ref.h"
 #include "norm_internal.h"
+#include "scalar/norm_fmaf.h"
 
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -171,6 +172,73 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
     return ok;
 }
 
+/* norm_fmaf(), norm_fmaf_fast() and norm_fmaf_quick() (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
+ * correctly rounded: random triples of every magnitude, and triples built so that a*b + c lands
+ * next to or exactly on a point halfway between two floats (where rounding a double sum to float
+ * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
+static size_t check_fmaf(size_t count)
+{
+    size_t bad = 0;
+    for (size_t k = 0; k < count; k++) {
+        float a = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
+        float b = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
+        float c;
+        switch (k % 4) {
+        case 0:                          /* anything */
+            c = (float)(nrand() * pow(2.0, (double)(int)irand(120) - 60));
+            break;
+        case 1: {
+            /* a*b + c = M - k^2 2^(E-70) with M = F + ulp(F)/2 halfway between the floats F and
+             * F + ulp(F) (c = F, a*b = 2^(E-24) (1 + k 2^-23)(1 - k 2^-23)): the double sum
+             * rounds to M exactly, and only rounding to odd gets F; with c = F + ulp(F) and a*b
+             * negated it is M + k^2 2^(E-70), which must give F + ulp(F). */
+            int kk = 1 + (int)irand(255), E = (int)irand(200) - 100;
+            double F = ldexp(1.0 + (double)irand(1u << 23) * 0x1p-23, E), u = ldexp(1.0, E - 23);
+            a = (float)ldexp(1.0 + kk * 0x1p-23, E - 24);
+            b = (float)(1.0 - kk * 0x1p-23);
+            c = (float)F;
+            if (rnd() & 1) {
+                a = -a;
+                c = (float)(F + u);
+            }
+            if (rnd() & 1) {
+                a = -a;
+                c = -c;
+            }
+            break;
+        }
+        case 2: {                        /* the same below FLT_MIN: F = m 2^-149, a*b ~ 2^-150 */
+            double F = (double)irand(1u << 23) * 0x1p-149;
+            a = (float)(0x1p-75 * (1.0 + 0x1p-23));
+            b = (float)(0x1p-75 * (1.0 - 0x1p-23));
+            c = (float)F;
+            if (rnd() & 1) {
+                a = -a;
+                c = (float)(F + 0x1p-149);
+            }
+            break;
+        }
+        default:                         /* the lone square and c = 0, signed zeros */
+            c = (rnd() & 1) ? 0.0f : -0.0f;
+            if (rnd() & 1)
+                b = (rnd() & 1) ? 0.0f : -0.0f;
+            break;
+        }
+        float want = fmaf(a, b, c), got = norm_fmaf(a, b, c);
+        int redo = 0, redo_q = 0;
+        float fast = norm_fmaf_fast(a, b, c, &redo), quick = norm_fmaf_quick(a, b, c, &redo_q);
+        if (memcmp(&want, &got, 4) != 0 || (!redo && memcmp(&want, &fast, 4) != 0) ||
+            (!redo_q && memcmp(&want, &quick, 4) != 0)) {
+            if (bad < 5)
+                printf("  FAIL norm_fmaf(%a, %a, %a): fmaf %a, norm_fmaf %a, fast %a (redo %d), "
+                       "quick %a (redo %d)\n",
+                       a, b, c, want, got, fast, redo, quick, redo_q);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 20261205;
@@ -187,6 +255,14 @@ int main(int argc, char **argv)
     }
     rng_state = seed;
     printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
+    size_t fma_bad = check_fmaf(2000000);
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples (%s): %zu differ\n",
+#if defined(FP_FAST_FMAF)
+           "it is fmaf here",
+#else
+           "computed in double",
+#endif
+           fma_bad);
     size_t dims[1200], nd = 0;
     for (size_t d = 1; d <= 1100; d++)
         dims[nd++] = d;
@@ -205,5 +281,5 @@ int main(int argc, char **argv)
     printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
            "the literal reference\n",
            jobs, rows_total, fails);
-    return fails ? 1 : 0;
+    return fails || fma_bad ? 1 : 0;
 }
