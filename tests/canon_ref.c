@@ -5,15 +5,20 @@
  * the definition in its plainest form. tests/test_scalar_ref.c checks that the scalar tier (which
  * prunes padding and skips empty lanes) gives the same bits. Built with -ffp-contract=off.
  *
- * It shares with every tier what is shared code anyway: norm_internal.h's norm_fold(),
- * norm_lanes_total(), norm_ln_finish() and norm_rms_finish(), and the rare path
- * (norm_*_row_rare). Changing those changes the arithmetic: tests/test_kat.c catches that.
+ * The rare path is the literal original too (ref_*_row_rare, renamed). What it shares with every
+ * tier is shared code anyway: norm_internal.h's norm_fold(), norm_lanes_total(), norm_ln_finish()
+ * and norm_rms_finish(). Changing those changes the arithmetic: tests/test_kat.c catches that.
  * Do not "fix" or speed up this file; it is meant to stay the literal text.
  */
 #include <math.h>
 #include <stdint.h>
 
 #include "canon_ref.h"
+
+static void ref_layernorm_row_rare(float *y, const float *x, const float *w, const float *b,
+                                   size_t n, float eps, float *mean, float *rstd);
+static void ref_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, float eps,
+                                 float *rstd);
 
 enum leaf_kind { LEAF_SHIFTED, LEAF_SQUARE };
 
@@ -76,7 +81,7 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &r, &mo, &m0_next);
     }
     if (st != NORM_LN_OK) {
-        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        ref_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -96,7 +101,7 @@ static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, floa
     canon_reduce(x, n, 0.0f, NULL, &s2);
     float r;
     if (norm_rms_finish(s2, inv_n, eps, &r)) {
-        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
+        ref_rmsnorm_row_rare(y, x, w, n, eps, rstd);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -123,3 +128,81 @@ void canon_ref_rmsnorm_f32(const norm_job *j)
                     j->rstd ? j->rstd + r : NULL);
 }
 
+/* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
+
+/* 1 when the row holds a NaN or an Inf. */
+static int row_nonfinite(const float *x, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= !(fabsf(x[i]) <= FLT_MAX);
+    return bad;
+}
+
+static void nan_row(float *y, size_t n, float *mean, float *rstd)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = NAN;
+    if (mean)
+        *mean = NAN;
+    if (rstd)
+        *rstd = NAN;
+}
+
+static void ref_layernorm_row_rare(float *y, const float *x, const float *w, const float *b,
+                                   size_t n, float eps, float *mean, float *rstd)
+{
+    if (row_nonfinite(x, n)) {
+        nan_row(y, n, mean, rstd);
+        return;
+    }
+    /* Corrected two-pass in double: m1, then the sums of d = x - m1 and of d^2. */
+    double m1 = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m1 += (double)x[i];
+    m1 /= (double)n;
+    double s1 = 0.0, s2 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - m1;
+        s1 += d;
+        s2 += d * d;
+    }
+    double ml = s1 / (double)n;
+    double var = s2 / (double)n - ml * ml;
+    if (var < 0.0)
+        var = 0.0;
+    double r = 1.0 / sqrt(var + (double)eps);
+    /* A constant row has var == 0: its normalized values are exactly 0 (so y = b, also when
+     * eps == 0 makes r infinite). */
+    double scale = var > 0.0 ? r : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double t = (((double)x[i] - m1) - ml) * scale;
+        y[i] = (float)fma(t, w ? (double)w[i] : 1.0, b ? (double)b[i] : 0.0);
+    }
+    if (mean)
+        *mean = (float)(m1 + ml);
+    if (rstd)
+        *rstd = (float)r;
+}
+
+static void ref_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, float eps,
+                                 float *rstd)
+{
+    if (row_nonfinite(x, n)) {
+        nan_row(y, n, NULL, rstd);
+        return;
+    }
+    double s2 = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s2 += (double)x[i] * (double)x[i];
+    double ms = s2 / (double)n;
+    double r = 1.0 / sqrt(ms + (double)eps);
+    /* An all-zero row gives zeros, also when eps == 0 makes r infinite. */
+    double scale = ms > 0.0 ? r : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)x[i] * scale;
+        y[i] = (float)(w ? t * (double)w[i] : t);
+    }
+    if (rstd)
+        *rstd = (float)r;
+}
