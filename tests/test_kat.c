@@ -105,12 +105,14 @@ enum fam {
     F_CANCEL,     /* lane sums that cancel: the total is what the TwoSum low parts hold */
     F_FOLDSENS,   /* block sums chosen so that the fold's exact association shows in the mean */
     F_LANESENS,   /* lane totals 1e6 apart that cancel: the lane-total order shows */
+    F_LANEPERM,   /* 16 lane totals +-u_i that cancel exactly: only the rounding of the lane-total
+                   * tree is left, and any other order leaves another residue */
     F_COUNT,
     F_MIX = F_COUNT /* case family: row r takes family (r + offset) mod F_COUNT */
 };
 static const char *const fam_names[F_COUNT + 1] = {
     "normal", "offset", "largemean", "ulpmean", "step", "huge", "tiny", "denorm", "nearrare",
-    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "cancel", "foldsens", "lanesens", "mix"};
+    "const", "zero", "nan", "inf", "outlier", "outlier0", "mixmag", "cancel", "foldsens", "lanesens", "laneperm", "mix"};
 
 /* Ratio ladder of the step family (nominal mlo^2/var; sampling moves each by a few percent). */
 static const double step_ratio[] = {0.15, 0.19, 0.215, 0.235, 0.246, 0.254, 0.265, 0.285, 0.35};
@@ -303,6 +305,54 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
         }
         break;
     }
+    case F_LANEPERM: {
+        /* First block zero (m0 = 0); the second block holds, in lane l, 32 copies of u[l]: eight
+         * values of random sign and magnitude (2^-50 .. 2^42, 12 bits) and their negations, in
+         * a random lane order, so every lane's total is exact and their exact sum is 0. What
+         * the halving tree leaves is its rounding residue; the values are drawn until three
+         * other orders (sequential, neighbour pairs, the last two levels swapped) give other
+         * means. */
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.0f;
+        if (n < 2 * NORM_BLOCK)
+            break;
+        float u[NORM_LANES];
+        for (int tries = 0; tries < 2000; tries++) {
+            for (int l = 0; l < NORM_LANES / 2; l++) {
+                u[l] = (float)((double)(int)(irand(4095) + 1) * p2((int)irand(81) - 50) *
+                               ((rnd() & 1) ? 1.0 : -1.0));
+                u[l + NORM_LANES / 2] = -u[l];
+            }
+            for (int l = NORM_LANES - 1; l > 0; l--) { /* Fisher-Yates */
+                int m = (int)irand((size_t)l + 1);
+                float t = u[l];
+                u[l] = u[m];
+                u[m] = t;
+            }
+            double v[NORM_LANES], q[NORM_LANES], seq = 0.0;
+            for (int l = 0; l < NORM_LANES; l++) {
+                v[l] = q[l] = (double)(32.0f * u[l]) + 0.0;
+                seq += v[l];
+            }
+            double a[8], b[4];
+            for (int l = 0; l < 8; l++)
+                a[l] = v[l] + v[l + 8];
+            for (int l = 0; l < 4; l++)
+                b[l] = a[l] + a[l + 4];
+            double canon = (b[0] + b[2]) + (b[1] + b[3]), swap = (b[0] + b[1]) + (b[2] + b[3]);
+            for (int w = NORM_LANES; w > 1; w /= 2) /* neighbour pairs */
+                for (int l = 0; l < w / 2; l++)
+                    q[l] = q[2 * l] + q[2 * l + 1];
+            float mc = (float)(canon / (double)n);
+            if (mc != (float)(seq / (double)n) && mc != (float)(q[0] / (double)n) &&
+                mc != (float)(swap / (double)n))
+                break;
+        }
+        for (size_t j = 0; j < NORM_LEAVES; j++)
+            for (int l = 0; l < NORM_LANES; l++)
+                x[NORM_BLOCK + j * NORM_LANES + (size_t)l] = u[l];
+        break;
+    }
     default:
         abort();
     }
@@ -409,7 +459,7 @@ static void build_cases(void)
     /* fold- and lane-order-sensitive rows (LayerNorm: the mean and y at the zeros show them) */
     static const size_t sens_dims[] = {1536, 2049, 4097, 8211, 32768};
     for (size_t di = 0; di < sizeof sens_dims / sizeof sens_dims[0]; di++)
-        for (int f = F_FOLDSENS; f <= F_LANESENS; f++) {
+        for (int f = F_FOLDSENS; f <= F_LANEPERM; f++) {
             add_case(OP_LN, 1, 1, sens_dims[di], 4, 0, 0, (int)(di % 3), f, 0);
             add_case(OP_LN, 0, 0, sens_dims[di], 4, 0, 0, (int)((di + 1) % 3), f, 0);
         }
