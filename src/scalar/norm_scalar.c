@@ -108,20 +108,6 @@ static void tree_sq(float p[NORM_LEAVES / 2][NORM_LANES], const float e[NORM_LEA
     tree_levels(p, (rows + 1) / 2, lanes);
 }
 
-/* norm_lanes_total(), the same additions in the same order, written out on named doubles so
- * that the compiler keeps them in registers. */
-static double lanes_total(const float hi[NORM_LANES], const float lo[NORM_LANES])
-{
-    double v[NORM_LANES];
-    for (int l = 0; l < NORM_LANES; l++)
-        v[l] = (double)hi[l] + (double)lo[l];
-    double a0 = v[0] + v[8], a1 = v[1] + v[9], a2 = v[2] + v[10], a3 = v[3] + v[11];
-    double a4 = v[4] + v[12], a5 = v[5] + v[13], a6 = v[6] + v[14], a7 = v[7] + v[15];
-    double b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
-    double c0 = b0 + b2, c1 = b1 + b3;
-    return c0 + c1;
-}
-
 /* The canonical total of a row of n <= 16 elements: one leaf per lane, whose tree is the leaf
  * (for squares leaf*leaf), and whose fold from (+0, +0) gives hi = the leaf and lo = +0 (for a
  * finite leaf, up to the sign of a zero; a non-finite one takes the rare path whatever the
@@ -171,9 +157,9 @@ static void canon_reduce(const float *x, size_t n, float shift, double *sum, dou
         }
     }
     if (sum)
-        *sum = lanes_total(h1, l1);
+        *sum = norm_lanes_total(h1, l1);
     if (sq)
-        *sq = lanes_total(h2, l2);
+        *sq = norm_lanes_total(h2, l2);
 }
 
 /* LayerNorm's output pass: y = fmaf(((x - m0) - mlo) * r, w, b) (w = 1, b = 0 when NULL).
