@@ -149,16 +149,19 @@ static inline size_t norm_nt_head(const float *y, size_t n, size_t align)
 /* ---- per-row finishing code, shared by every tier (static inline: compiled into each TU, all
  * of which are built with -ffp-contract=off, so it is the same arithmetic everywhere) ---- */
 
-/* The canonical combination of the 16 lanes' TwoSum accumulators. */
+/* The canonical combination of the 16 lanes' TwoSum accumulators: v[l] = hi[l] + lo[l], then
+ * v[l] += v[l + h] for l < h, h = 8, 4, 2, 1, written out on named doubles (which compilers keep
+ * in registers; the same additions in the same order). */
 static inline double norm_lanes_total(const float hi[NORM_LANES], const float lo[NORM_LANES])
 {
     double v[NORM_LANES];
     for (int l = 0; l < NORM_LANES; l++)
         v[l] = (double)hi[l] + (double)lo[l];
-    for (int h = NORM_LANES / 2; h > 0; h >>= 1)
-        for (int l = 0; l < h; l++)
-            v[l] += v[l + h];
-    return v[0];
+    double a0 = v[0] + v[8], a1 = v[1] + v[9], a2 = v[2] + v[10], a3 = v[3] + v[11];
+    double a4 = v[4] + v[12], a5 = v[5] + v[13], a6 = v[6] + v[14], a7 = v[7] + v[15];
+    double b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
+    double c0 = b0 + b2, c1 = b1 + b3;
+    return c0 + c1;
 }
 
 /* The canonical TwoSum fold of one block's lane sum s into (hi, lo). */

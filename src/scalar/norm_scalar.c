@@ -1,61 +1,198 @@
 /*
  * The scalar reference kernels. They DEFINE the arithmetic that every other tier reproduces bit
- * for bit: read the canonical order at the top of src/norm_internal.h, then the code below, which
- * is written to be read rather than to be fast. Built with -ffp-contract=off: every fused
- * multiply-add is an explicit fmaf().
+ * for bit: read the canonical order at the top of src/norm_internal.h, then the code below.
+ * Built with -ffp-contract=off: every fused multiply-add is an explicit one (norm_fmaf(), see
+ * src/scalar/norm_fmaf.h: fmaf() computed without a library call, bit for bit).
+ *
+ * What is computed is the canonical order exactly; what is NOT computed is the padding the
+ * definition adds and then throws away (tests/canon_ref.c keeps the literal, unpruned text, and
+ * tests/test_scalar_ref.c checks that this file gives the same bits on every dim 1..1100 and
+ * more). Three facts make the pruning exact:
+ *   - a subtree of the in-block tree whose leaves are all padding is +0 (padding is +0 after the
+ *     shift; a pair of padding squares is fma(0, 0, 0*0) = +0), so leaving it out changes at
+ *     most the sign of a zero node, and a zero's sign cannot reach the result: the fold gives the
+ *     same (hi, lo) for s = +0 and s = -0, and norm_lanes_total() adds (double)lo, never -0, to
+ *     every lane (norm_internal.h, and the proof sketch at the top of src/avx512/norm_avx512.h);
+ *     a lone square whose partner was left out is a*a = fma(0, 0, a*a) exactly;
+ *   - a lane that gets no leaf in a block folds s = +0, which leaves (hi, lo) as they are;
+ *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
+ *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
+ * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves.
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
  * arithmetic cannot take (non-finite input, float over/underflow of the sums, constant rows).
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../norm_internal.h"
+#include "norm_fmaf.h"
 
-enum leaf_kind { LEAF_SHIFTED, LEAF_SQUARE };
+/* ---- the canonical reduction ---- */
 
-/* Leaf j (0..31) of lane l in the block starting at element `base`: x - shift, or +0 past n. */
-static float leaf(const float *x, size_t n, size_t base, int l, int j, float shift)
+/* The leaves of the block at x, of which `avail` (>= 1) elements are in the row: leaf row j holds
+ * leaf j of every lane, e[j][l] = x[16j + l] - shift, and only the leaf rows that hold elements
+ * are filled (the rest are padding, left out below). In the last leaf row, lanes past the row are
+ * +0 after the shift. Returns the number of leaf rows. Only lanes < `lanes` are filled (lanes =
+ * min(avail, 16): a last block of fewer than 16 elements reaches no other lane). */
+static int block_leaves(float e[NORM_LEAVES][NORM_LANES], const float *x, size_t avail,
+                        int lanes, float shift)
 {
-    size_t i = base + (size_t)j * NORM_LANES + (size_t)l;
-    return i < n ? x[i] - shift : 0.0f;
+    int full = avail >= NORM_BLOCK ? NORM_LEAVES : (int)(avail / NORM_LANES);
+    for (int j = 0; j < full; j++)
+        for (int l = 0; l < lanes; l++)
+            e[j][l] = x[j * NORM_LANES + l] - shift;
+    if (full == NORM_LEAVES || avail % NORM_LANES == 0)
+        return full;
+    int rem = (int)(avail % NORM_LANES);
+    for (int l = 0; l < lanes; l++)
+        e[full][l] = l < rem ? x[full * NORM_LANES + l] - shift : 0.0f;
+    return full + 1;
 }
 
-/* The in-block tree over one lane's 32 leaves. */
-static float block_tree(const float e[NORM_LEAVES], enum leaf_kind kind)
+/* The in-block tree of each lane over `rows` leaf rows: the complete pairwise tree over 32 leaf
+ * rows with its all-padding subtrees left out, i.e. every level adds neighbours (2j, 2j+1) and a
+ * last node without a right neighbour passes on unchanged. The loops run lane-wise (the lanes are
+ * independent; the compiler may put them in vector registers: the arithmetic is the same).
+ * tree_sum: leaves added; tree_sq: the first level is pair(a, b) = fma(b, b, a*a), a lone a is
+ * a*a (= fma(0, 0, a*a) exactly). p is scratch; the lane sums end up in p[0]. */
+static void tree_levels(float p[NORM_LEAVES / 2][NORM_LANES], int w, int lanes)
 {
-    float p[NORM_LEAVES / 2];
-    for (int j = 0; j < NORM_LEAVES / 2; j++) {
-        float a = e[2 * j], b = e[2 * j + 1];
-        p[j] = kind == LEAF_SQUARE ? fmaf(b, b, a * a) : a + b;
-    }
-    for (int w = NORM_LEAVES / 2; w > 1; w /= 2)
+    for (; w > 1; w = (w + 1) / 2) {
         for (int j = 0; j < w / 2; j++)
-            p[j] = p[2 * j] + p[2 * j + 1];
-    return p[0];
+            for (int l = 0; l < lanes; l++)
+                p[j][l] = p[2 * j][l] + p[2 * j + 1][l];
+        if (w & 1)
+            for (int l = 0; l < lanes; l++)
+                p[w / 2][l] = p[w - 1][l];
+    }
+}
+
+static void tree_sum(float p[NORM_LEAVES / 2][NORM_LANES],
+                     const float e[NORM_LEAVES][NORM_LANES], int rows, int lanes)
+{
+    if (rows == 1) {
+        for (int l = 0; l < lanes; l++)
+            p[0][l] = e[0][l];
+        return;
+    }
+    for (int j = 0; j < rows / 2; j++)
+        for (int l = 0; l < lanes; l++)
+            p[j][l] = e[2 * j][l] + e[2 * j + 1][l];
+    if (rows & 1)
+        for (int l = 0; l < lanes; l++)
+            p[rows / 2][l] = e[rows - 1][l];
+    tree_levels(p, (rows + 1) / 2, lanes);
+}
+
+static void tree_sq(float p[NORM_LEAVES / 2][NORM_LANES], const float e[NORM_LEAVES][NORM_LANES],
+                    int rows, int lanes)
+{
+    /* the pairs with norm_fmaf_fast() (vectorizable); all of them again, exactly, if it asks */
+    int redo = 0;
+    for (int j = 0; j < rows / 2; j++)
+        for (int l = 0; l < lanes; l++) {
+            float a = e[2 * j][l], b = e[2 * j + 1][l];
+            p[j][l] = norm_fmaf_fast(b, b, a * a, &redo);
+        }
+    if (redo)
+        for (int j = 0; j < rows / 2; j++)
+            for (int l = 0; l < lanes; l++) {
+                float a = e[2 * j][l], b = e[2 * j + 1][l];
+                p[j][l] = norm_fmaf(b, b, a * a);
+            }
+    if (rows & 1)
+        for (int l = 0; l < lanes; l++)
+            p[rows / 2][l] = e[rows - 1][l] * e[rows - 1][l];
+    tree_levels(p, (rows + 1) / 2, lanes);
+}
+
+/* The canonical total of a row of n <= 16 elements: one leaf per lane, whose tree is the leaf
+ * (for squares leaf*leaf), and whose fold from (+0, +0) gives hi = the leaf and lo = +0 (for a
+ * finite leaf, up to the sign of a zero; a non-finite one takes the rare path whatever the
+ * total). So v[l] = (double)leaf + 0 in norm_lanes_total(); the lanes past n are +0 there, and
+ * adding them changes nothing (v is never -0): the halving tree leaves them out. */
+static double short_total(const float *x, size_t n, float shift, int square)
+{
+    double v[NORM_LANES];
+    for (size_t l = 0; l < n; l++) {
+        float d = x[l] - shift;
+        v[l] = (double)(square ? d * d : d) + 0.0;
+    }
+    for (size_t h = NORM_LANES / 2; h > 0; h >>= 1)
+        for (size_t l = 0; l < h && l + h < n; l++)
+            v[l] += v[l + h];
+    return v[0];
 }
 
 /* Canonical totals of leaves (x - shift): the plain sum (if sum != NULL) and the sum of squares
- * (if sq != NULL). */
+ * (if sq != NULL). Each block's lane sums are folded into the lanes' TwoSum accumulators
+ * (norm_fold); a lane that a short last block does not reach keeps its accumulator as it is. */
 static void canon_reduce(const float *x, size_t n, float shift, double *sum, double *sq)
 {
+    if (n <= NORM_LANES) {
+        if (sum)
+            *sum = short_total(x, n, shift, 0);
+        if (sq)
+            *sq = short_total(x, n, shift, 1);
+        return;
+    }
     float h1[NORM_LANES] = {0}, l1[NORM_LANES] = {0};
     float h2[NORM_LANES] = {0}, l2[NORM_LANES] = {0};
+    float e[NORM_LEAVES][NORM_LANES], p[NORM_LEAVES / 2][NORM_LANES];
     for (size_t base = 0; base < n; base += NORM_BLOCK) {
-        for (int l = 0; l < NORM_LANES; l++) {
-            float e[NORM_LEAVES];
-            for (int j = 0; j < NORM_LEAVES; j++)
-                e[j] = leaf(x, n, base, l, j, shift);
-            if (sum)
-                norm_fold(&h1[l], &l1[l], block_tree(e, LEAF_SHIFTED));
-            if (sq)
-                norm_fold(&h2[l], &l2[l], block_tree(e, LEAF_SQUARE));
+        size_t avail = n - base;
+        int lanes = avail < NORM_LANES ? (int)avail : NORM_LANES;
+        int rows = block_leaves(e, x + base, avail, lanes, shift);
+        if (sum) {
+            tree_sum(p, e, rows, lanes);
+            for (int l = 0; l < lanes; l++)
+                norm_fold(&h1[l], &l1[l], p[0][l]);
+        }
+        if (sq) {
+            tree_sq(p, e, rows, lanes);
+            for (int l = 0; l < lanes; l++)
+                norm_fold(&h2[l], &l2[l], p[0][l]);
         }
     }
     if (sum)
         *sum = norm_lanes_total(h1, l1);
     if (sq)
         *sq = norm_lanes_total(h2, l2);
+}
+
+/* LayerNorm's output pass: y = fmaf(((x - m0) - mlo) * r, w, b) (w = 1, b = 0 when NULL).
+ * Without w that is t + b rounded once, a float addition (t + 0 when b is NULL too). With w it is
+ * norm_fmaf_quick() over a stretch at a time, redone with norm_fmaf() when it asks for it; in
+ * place (y == x) a stretch goes through a buffer, so that x is still there for the redo. */
+#define OUT_CHUNK 256
+static void ln_output(float *y, const float *x, const float *w, const float *b, size_t n,
+                      float m0, float mlo, float r)
+{
+    if (!w) {
+        for (size_t i = 0; i < n; i++)
+            y[i] = ((x[i] - m0) - mlo) * r + (b ? b[i] : 0.0f);
+        return;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += OUT_CHUNK) {
+        size_t m = n - i0 < OUT_CHUNK ? n - i0 : OUT_CHUNK;
+        const float *xc = x + i0, *wc = w + i0, *bc = b ? b + i0 : NULL;
+        float buf[OUT_CHUNK];
+        float *out = y == x ? buf : y + i0;
+        int redo = 0;
+        for (size_t i = 0; i < m; i++) {
+            float t = ((xc[i] - m0) - mlo) * r;
+            out[i] = norm_fmaf_quick(t, wc[i], bc ? bc[i] : 0.0f, &redo);
+        }
+        if (redo)
+            for (size_t i = 0; i < m; i++) {
+                float t = ((xc[i] - m0) - mlo) * r;
+                out[i] = norm_fmaf(t, wc[i], bc ? bc[i] : 0.0f);
+            }
+        if (out == buf)
+            memcpy(y + i0, buf, m * sizeof(float));
+    }
 }
 
 static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
@@ -76,10 +213,7 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        float t = ((x[i] - m0) - mlo) * r;
-        y[i] = fmaf(t, w ? w[i] : 1.0f, b ? b[i] : 0.0f);
-    }
+    ln_output(y, x, w, b, n, m0, mlo, r);
     if (mean)
         *mean = mo;
     if (rstd)
@@ -122,6 +256,13 @@ void norm_rmsnorm_f32_scalar(const norm_job *j)
 
 /* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
 
+/* v / n. For n a power of two that is v * (1/n), exactly the same value (both are the correctly
+ * rounded v * 2^-k, subnormal results included) without a division. */
+static double div_n(double v, size_t n)
+{
+    return (n & (n - 1)) == 0 ? v * (1.0 / (double)n) : v / (double)n;
+}
+
 /* 1 when the row holds a NaN or an Inf. */
 static int row_nonfinite(const float *x, size_t n)
 {
@@ -152,15 +293,15 @@ void norm_layernorm_row_rare(float *y, const float *x, const float *w, const flo
     double m1 = 0.0;
     for (size_t i = 0; i < n; i++)
         m1 += (double)x[i];
-    m1 /= (double)n;
+    m1 = div_n(m1, n);
     double s1 = 0.0, s2 = 0.0;
     for (size_t i = 0; i < n; i++) {
         double d = (double)x[i] - m1;
         s1 += d;
         s2 += d * d;
     }
-    double ml = s1 / (double)n;
-    double var = s2 / (double)n - ml * ml;
+    double ml = div_n(s1, n);
+    double var = div_n(s2, n) - ml * ml;
     if (var < 0.0)
         var = 0.0;
     double r = 1.0 / sqrt(var + (double)eps);
@@ -187,7 +328,7 @@ void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, f
     double s2 = 0.0;
     for (size_t i = 0; i < n; i++)
         s2 += (double)x[i] * (double)x[i];
-    double ms = s2 / (double)n;
+    double ms = div_n(s2, n);
     double r = 1.0 / sqrt(ms + (double)eps);
     /* An all-zero row gives zeros, also when eps == 0 makes r infinite. */
     double scale = ms > 0.0 ? r : 0.0;

@@ -1,0 +1,99 @@
+/*
+ * norm_fmaf(a, b, c): fmaf() without a library call, bit-identical to it (the scalar tier's every
+ * fused multiply-add). Included by src/scalar/norm_scalar.c, and by tests/test_scalar_ref.c, which
+ * checks it against fmaf() on the inputs where double rounding would go wrong.
+ */
+#ifndef NORM_FMAF_H
+#define NORM_FMAF_H
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- fmaf, correctly rounded, without a library call ----
+ * Where the compiler has a fused multiply-add instruction (FP_FAST_FMAF: AArch64, x86 with FMA
+ * enabled), fmaf() is that instruction. Baseline x86-64 has none: fmaf() is then a call into libm
+ * (and on CPUs without FMA, a slow software emulation that switches rounding modes). So there it
+ * is computed in double: a*b is exact in double (24 + 24 bits), s = a*b + c is rounded once to
+ * 53 bits, and TwoSum gives the exact error e of that rounding. (float)s is then the correctly
+ * rounded result unless s is inexact and sits exactly halfway between two floats (a double
+ * rounding could go the wrong way) or below FLT_MIN (where the float grid is coarser); those
+ * rare sums are rounded to odd first (s moved one double ulp towards e when its last bit is
+ * even), which makes the final rounding correct (Boldo & Melquiond: 53 >= 24 + 2).
+ * Bit-identical to fmaf() for every input: tests/test_scalar_ref.c checks it on hard cases. */
+#if defined(FP_FAST_FMAF)
+#define norm_fmaf fmaf
+/* See below: with a fused multiply-add instruction there is nothing to redo. */
+static inline float norm_fmaf_fast(float a, float b, float c, int *redo)
+{
+    (void)redo;
+    return fmaf(a, b, c);
+}
+#define norm_fmaf_quick norm_fmaf_fast
+#else
+/* s = (double)a*b + c, rounded once (a*b is exact in double); e = the exact error of that
+ * addition (TwoSum: s + e == a*b + c exactly). */
+static inline double norm_fma_sum(float a, float b, float c, double *e)
+{
+    double p = (double)a * (double)b, cd = (double)c, s = p + cd;
+    double z = s - p;
+    *e = (p - (s - z)) + (cd - z);
+    return s;
+}
+
+/* Whether (float)s might not be the correctly rounded a*b + c: s is inexact (e != 0) AND it sits
+ * exactly halfway between two floats (its 29 bits below float precision are 1000...0) or below
+ * FLT_MIN (where the float grid is coarser). Bitwise, not short-circuit: no branch, so loops of it
+ * can be vectorized. */
+static inline int norm_fma_hazard(double s, double e)
+{
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    return ((((uint32_t)u & 0x1fffffffu) == 0x10000000u) | (fabs(s) < 0x1p-126)) & (e != 0.0);
+}
+
+/* s rounded to odd (to the odd neighbour on e's side when s is even), then to float. */
+static inline float norm_fma_round_odd(double s, double e)
+{
+    if (fabs(s) <= DBL_MAX) {
+        uint64_t u, ue;
+        memcpy(&u, &s, sizeof u);
+        memcpy(&ue, &e, sizeof ue);
+        if ((u & 1) == 0)
+            u += ((u ^ ue) >> 63) ? (uint64_t)-1 : 1;
+        memcpy(&s, &u, sizeof s);
+    }
+    return (float)s;
+}
+
+static inline float norm_fmaf(float a, float b, float c)
+{
+    double e, s = norm_fma_sum(a, b, c, &e);
+    if (__builtin_expect(norm_fma_hazard(s, e), 0))
+        return norm_fma_round_odd(s, e);
+    return (float)s;
+}
+
+/* norm_fmaf() for loops the compiler can vectorize: (float)s, with *redo set when that is not
+ * certainly right; the caller then recomputes the stretch with norm_fmaf(). */
+static inline float norm_fmaf_fast(float a, float b, float c, int *redo)
+{
+    double e, s = norm_fma_sum(a, b, c, &e);
+    *redo |= norm_fma_hazard(s, e);
+    return (float)s;
+}
+
+/* The same, with a cheaper test that also flags exact sums on a midpoint or below FLT_MIN (which
+ * then take the redo for nothing): for data whose sums are rarely exact (the output pass). */
+static inline float norm_fmaf_quick(float a, float b, float c, int *redo)
+{
+    double s = (double)a * (double)b + (double)c;
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    *redo |= (((uint32_t)u & 0x1fffffffu) == 0x10000000u) | ((fabs(s) < 0x1p-126) & (s != 0.0));
+    return (float)s;
+}
+#endif
+
+#endif /* NORM_FMAF_H */

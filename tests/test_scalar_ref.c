@@ -1,0 +1,285 @@
+/*
+ * The scalar tier against the literal reference (tests/canon_ref.c: the unpruned definition of
+ * the canonical order, frozen), bit for bit: y (and the stride gaps, which must stay untouched),
+ * mean and rstd, for LayerNorm (with and without weight and bias) and RMSNorm, on every dim
+ * 1..1100 and on 1537, 2047, 2048, 2049, 4097 and 8193, with rows of every special family (as
+ * checkasm's gen_row) and steps that make LayerNorm repeat pass 2.
+ *
+ * The scalar tier prunes what the literal definition computes and throws away (padding subtrees,
+ * empty lanes); this proves the pruning changes no bit. checkasm then carries the equality to
+ * every SIMD tier, and tests/test_kat.c pins the result across architectures.
+ *
+ *   test_scalar_ref [--seed=N] [--verbose]     (fixed default seed: the same rows every run)
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canon_ref.h"
+#include "norm_internal.h"
+#include "scalar/norm_fmaf.h"
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double urand(void) { return (double)(rnd() >> 11) * 0x1p-53; }
+static size_t irand(size_t n) { return (size_t)(rnd() % n); }
+static double nrand(void)
+{
+    double u = urand(), v = urand();
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* checkasm's row families, plus steps at any position (LayerNorm's probe unlike the rest). */
+static void gen_row(float *x, size_t n)
+{
+    size_t kind = irand(100);
+    double mu = (urand() * 4 - 2), sc = pow(10.0, urand() * 6 - 3);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(mu + sc * nrand());
+    if (kind < 50)
+        return;
+    if (kind < 62) {                     /* a step at a random position, random height */
+        size_t p = irand(n);
+        double a = nrand() * 100, b2 = a + (urand() < 0.5 ? 1 : -1) * pow(10.0, urand() * 5 - 2);
+        double sd = pow(10.0, urand() * 3 - 2);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((i < p ? a : b2) + sd * nrand());
+        return;
+    }
+    if (kind < 70) {                     /* large mean, tiny spread */
+        double m = urand() < 0.5 ? 1e4 : -3e5;
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m + pow(10.0, -1 - 3 * urand()) * nrand());
+    } else if (kind < 74) {              /* constant */
+        float c = (float)(nrand() * 10);
+        for (size_t i = 0; i < n; i++)
+            x[i] = c;
+    } else if (kind < 77) {              /* zeros, signed */
+        for (size_t i = 0; i < n; i++)
+            x[i] = (rnd() & 1) ? 0.0f : -0.0f;
+    } else if (kind < 80) {              /* NaN somewhere */
+        x[irand(n)] = NAN;
+    } else if (kind < 83) {              /* +-Inf somewhere */
+        x[irand(n)] = (rnd() & 1) ? INFINITY : -INFINITY;
+    } else if (kind < 87) {              /* huge: squares overflow float */
+        double m = pow(10.0, 19 + urand() * 19);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m * (urand() * 2 - 1) * 0.9);
+    } else if (kind < 92) {              /* tiny, denormal, or near the rare-path threshold */
+        double m = urand() < 0.3 ? 1e-20 : urand() < 0.5 ? 1e-41 : pow(2.0, -32 - 4 * urand()) / sqrt((double)n);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(m * nrand());
+    } else if (kind < 96) {              /* one outlier, at x[0] or anywhere */
+        x[(rnd() & 1) ? 0 : irand(n)] = (float)(1e10 * nrand());
+    } else {                             /* signed zeros among ordinary values */
+        for (size_t i = 0; i < n; i++)
+            if (rnd() & 1)
+                x[i] = (rnd() & 1) ? 0.0f : -0.0f;
+    }
+}
+
+static int same(const float *a, const float *b, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], 4) != 0) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* One job on both; returns 1 when every bit agrees. */
+static int run_one(int ln, size_t dim, size_t rows, int verbose)
+{
+    size_t xs = dim + ((rnd() & 1) ? 0 : irand(9)), ys = dim + ((rnd() & 1) ? 0 : irand(9));
+    int use_w = irand(3) != 0, use_b = ln && irand(3) != 0;
+    float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
+    float *x = malloc(rows * xs * sizeof(float)), *w = malloc(dim * sizeof(float));
+    float *b = malloc(dim * sizeof(float));
+    float *y[2], *mean[2], *rstd[2];
+    for (int k = 0; k < 2; k++) {
+        y[k] = malloc(rows * ys * sizeof(float));
+        mean[k] = malloc(rows * sizeof(float));
+        rstd[k] = malloc(rows * sizeof(float));
+        if (!y[k] || !mean[k] || !rstd[k]) {
+            fprintf(stderr, "test_scalar_ref: out of memory\n");
+            exit(2);
+        }
+        for (size_t i = 0; i < rows * ys; i++)
+            y[k][i] = -7.0f;
+        for (size_t r = 0; r < rows; r++)
+            mean[k][r] = rstd[k][r] = -7.0f;
+    }
+    if (!x || !w || !b) {
+        fprintf(stderr, "test_scalar_ref: out of memory\n");
+        exit(2);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        gen_row(x + r * xs, dim);
+        for (size_t i = dim; i < xs; i++)
+            x[r * xs + i] = NAN;
+    }
+    for (size_t i = 0; i < dim; i++) {
+        w[i] = (float)(1.0 + 0.5 * nrand());
+        b[i] = (float)(0.5 * nrand());
+    }
+    norm_job j[2];
+    for (int k = 0; k < 2; k++) {
+        norm_job t = {y[k], x, use_w ? w : NULL, use_b ? b : NULL, rows, dim, xs, ys, eps,
+                      ln ? mean[k] : NULL, rstd[k]};
+        j[k] = t;
+    }
+    if (ln) {
+        canon_ref_layernorm_f32(&j[0]);
+        norm_layernorm_f32_scalar(&j[1]);
+    } else {
+        canon_ref_rmsnorm_f32(&j[0]);
+        norm_rmsnorm_f32_scalar(&j[1]);
+    }
+    size_t at = 0;
+    int ok = 1;
+    const char *op = ln ? "layernorm" : "rmsnorm";
+    if (!same(y[0], y[1], rows * ys, &at)) {
+        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g: y row %zu [%zu]: reference %.9g, "
+               "scalar %.9g\n",
+               op, dim, rows, use_w, use_b, eps, at / ys, at % ys, y[0][at], y[1][at]);
+        ok = 0;
+    } else if (!same(mean[0], mean[1], rows, &at) || !same(rstd[0], rstd[1], rows, &at)) {
+        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g: mean/rstd of row %zu: reference "
+               "%.9g/%.9g, scalar %.9g/%.9g\n",
+               op, dim, rows, use_w, use_b, eps, at, mean[0][at], rstd[0][at], mean[1][at],
+               rstd[1][at]);
+        ok = 0;
+    } else if (verbose) {
+        printf("  ok %s dim=%zu rows=%zu\n", op, dim, rows);
+    }
+    free(x);
+    free(w);
+    free(b);
+    for (int k = 0; k < 2; k++) {
+        free(y[k]);
+        free(mean[k]);
+        free(rstd[k]);
+    }
+    return ok;
+}
+
+/* norm_fmaf(), norm_fmaf_fast() and norm_fmaf_quick() (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
+ * correctly rounded: random triples of every magnitude, and triples built so that a*b + c lands
+ * next to or exactly on a point halfway between two floats (where rounding a double sum to float
+ * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
+static size_t check_fmaf(size_t count)
+{
+    size_t bad = 0;
+    for (size_t k = 0; k < count; k++) {
+        float a = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
+        float b = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
+        float c;
+        switch (k % 4) {
+        case 0:                          /* anything */
+            c = (float)(nrand() * pow(2.0, (double)(int)irand(120) - 60));
+            break;
+        case 1: {
+            /* a*b + c = M - k^2 2^(E-70) with M = F + ulp(F)/2 halfway between the floats F and
+             * F + ulp(F) (c = F, a*b = 2^(E-24) (1 + k 2^-23)(1 - k 2^-23)): the double sum
+             * rounds to M exactly, and only rounding to odd gets F; with c = F + ulp(F) and a*b
+             * negated it is M + k^2 2^(E-70), which must give F + ulp(F). */
+            int kk = 1 + (int)irand(255), E = (int)irand(200) - 100;
+            double F = ldexp(1.0 + (double)irand(1u << 23) * 0x1p-23, E), u = ldexp(1.0, E - 23);
+            a = (float)ldexp(1.0 + kk * 0x1p-23, E - 24);
+            b = (float)(1.0 - kk * 0x1p-23);
+            c = (float)F;
+            if (rnd() & 1) {
+                a = -a;
+                c = (float)(F + u);
+            }
+            if (rnd() & 1) {
+                a = -a;
+                c = -c;
+            }
+            break;
+        }
+        case 2: {                        /* the same below FLT_MIN: F = m 2^-149, a*b ~ 2^-150 */
+            double F = (double)irand(1u << 23) * 0x1p-149;
+            a = (float)(0x1p-75 * (1.0 + 0x1p-23));
+            b = (float)(0x1p-75 * (1.0 - 0x1p-23));
+            c = (float)F;
+            if (rnd() & 1) {
+                a = -a;
+                c = (float)(F + 0x1p-149);
+            }
+            break;
+        }
+        default:                         /* the lone square and c = 0, signed zeros */
+            c = (rnd() & 1) ? 0.0f : -0.0f;
+            if (rnd() & 1)
+                b = (rnd() & 1) ? 0.0f : -0.0f;
+            break;
+        }
+        float want = fmaf(a, b, c), got = norm_fmaf(a, b, c);
+        int redo = 0, redo_q = 0;
+        float fast = norm_fmaf_fast(a, b, c, &redo), quick = norm_fmaf_quick(a, b, c, &redo_q);
+        if (memcmp(&want, &got, 4) != 0 || (!redo && memcmp(&want, &fast, 4) != 0) ||
+            (!redo_q && memcmp(&want, &quick, 4) != 0)) {
+            if (bad < 5)
+                printf("  FAIL norm_fmaf(%a, %a, %a): fmaf %a, norm_fmaf %a, fast %a (redo %d), "
+                       "quick %a (redo %d)\n",
+                       a, b, c, want, got, fast, redo, quick, redo_q);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 20261205;
+    int verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--seed=", 7) == 0)
+            seed = strtoull(argv[i] + 7, NULL, 0);
+        else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
+            verbose = 1;
+        else {
+            fprintf(stderr, "usage: test_scalar_ref [--seed=N] [--verbose]\n");
+            return 2;
+        }
+    }
+    rng_state = seed;
+    printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
+    size_t fma_bad = check_fmaf(2000000);
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples (%s): %zu differ\n",
+#if defined(FP_FAST_FMAF)
+           "it is fmaf here",
+#else
+           "computed in double",
+#endif
+           fma_bad);
+    size_t dims[1200], nd = 0;
+    for (size_t d = 1; d <= 1100; d++)
+        dims[nd++] = d;
+    static const size_t extra[] = {1537, 2047, 2048, 2049, 4097, 8193};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        dims[nd++] = extra[i];
+    size_t jobs = 0, rows_total = 0, fails = 0;
+    for (size_t di = 0; di < nd && fails < 20; di++)
+        for (int ln = 0; ln < 2; ln++)
+            for (int k = 0; k < 2; k++) {
+                size_t rows = 1 + irand(dims[di] <= 1100 ? 6 : 12);
+                fails += !run_one(ln, dims[di], rows, verbose);
+                jobs++;
+                rows_total += rows;
+            }
+    printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
+           "the literal reference\n",
+           jobs, rows_total, fails);
+    return fails || fma_bad ? 1 : 0;
+}
