@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 tools/deps.sh meson ninja-build cmake pkg-config gcc g++ libcpu-features-dev \
     libmpfr-dev libgmp-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-    libcpu-features-dev:arm64 libmpfr-dev:arm64 libgmp-dev:arm64 \
+    libcpu-features-dev:arm64 libmpfr-dev:arm64 libgmp-dev:arm64 libsimde-dev \
     python3 python3-onnx python3-numpy libonnx-testdata || exit 1
 
 PASS=0 FAIL=0 SKIP=0

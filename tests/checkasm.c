@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "norm_internal.h"
+#include "test_tiers.h"
 
 /* ---- random numbers (splitmix64) ---- */
 static uint64_t rng_state;
@@ -528,8 +529,8 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
                 b[i] = 0.0f;
             }
             printf("  %-14s dim %-6zu", op_names[op], dim);
-            for (int t = 0; t < NORM_TIER_COUNT; t++) {
-                if (!have[t])
+            for (int t = 0; t < TEST_TIER_COUNT; t++) {
+                if (have[t] != TEST_TIER_OK)
                     continue;
                 norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL};
                 norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
@@ -555,10 +556,83 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
     }
 }
 
+/* dims 1..130 exhaustively, block edges, and large odd ones. */
+static const size_t extra_dims[] = {255,  256,  257,  511,  512,  513,  767,  768,  1000, 1023,
+                                    1024, 1025, 1536, 2047, 4095, 4096, 4097, 8191, 16385, 65537};
+/* The sweep: every row count 1..24 (the eight-row batches, pairs and single rows of every
+ * remainder) on dims 1..130 and the block edges. */
+static const size_t sweep_edges[] = {255,  256,  257,  511,  512,  513,  1023, 1024,
+                                     1025, 1535, 1536, 1537, 2047, 2048, 2049};
+
+/* Every check of one kernel of one tier; returns its stats. */
+static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, uint64_t seed,
+                          int quick, int guard, int sweep)
+{
+    stats st = {0, 0, 0.0};
+    rng_state = seed ^ ((uint64_t)(tst->tier * 16 + (int)op) << 40);
+    size_t dims[256], nd = 0;
+    for (size_t d = 1; d <= 130; d++)
+        dims[nd++] = d;
+    for (size_t i = 0; i < sizeof(extra_dims) / sizeof(extra_dims[0]); i++)
+        dims[nd++] = extra_dims[i];
+    int reps_small = quick ? 2 : 6;
+    for (size_t di = 0; di < nd && st.fails <= 10; di++) {
+        size_t dim = dims[di];
+        int reps = dim <= 1100 ? reps_small : (quick ? 1 : 2);
+        for (int k = 0; k < reps && st.fails <= 10; k++) {
+            /* rows 1..7, and (every other case of dims up to 2048) 8..24: the kernels batch
+             * short rows eight at a time and pair the rest */
+            size_t rows = dim > 20000 ? 1 + irand(2)
+                          : (k & 1) && dim <= 2048 ? 8 + irand(17) : 1 + irand(7);
+            run_case(ref, tst, op, dim, rows, &st);
+        }
+    }
+    if (sweep) {
+        nd = 0;
+        for (size_t d = 1; d <= 130; d++)
+            dims[nd++] = d;
+        for (size_t i = 0; i < sizeof(sweep_edges) / sizeof(sweep_edges[0]); i++)
+            dims[nd++] = sweep_edges[i];
+        for (size_t di = 0; di < nd && st.fails <= 10; di++)
+            for (size_t rows = 1; rows <= 24 && st.fails <= 10; rows++)
+                run_case(ref, tst, op, dims[di], rows, &st);
+    }
+    /* two streaming jobs: short rows (the batched path) and long odd ones */
+    static const size_t batch_dims[] = {67, 4097};
+    for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
+        run_batch_case(ref, tst, op, batch_dims[bi], &st);
+    /* guard pages after and before every buffer: short, block-edge and long rows, one row and a
+     * batch of nine (the eight-row path and a single row after it) */
+    static const size_t guard_dims[] = {1,   2,   3,   5,   7,   8,   13,  15,   16,
+                                        17,  31,  33,  63,  64,  65,  100, 127,  128,
+                                        129, 255, 511, 512, 513, 640, 641, 1000, 4097};
+    for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
+        for (int at_end = 0; at_end < 2; at_end++)
+            for (size_t gr = 1; gr <= 9; gr += 8)
+                run_guard_case(ref, tst, op, guard_dims[gi], gr, at_end, &st);
+    if (st.fails > 10)
+        printf("   (stopped after 10 failures)\n");
+    return st;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME[,NAME...]]\n"
+            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--bench]\n"
+            "                [--verbose]\n"
+            "  tiers: avx2, avx512, avx512-emu (x86-64), neon (aarch64); default: all of this build\n"
+            "  exit: 0 all selected tiers ran and passed; 1 a failure; 77 (skip) none of them\n"
+            "        can run here; --expect=run: a tier that cannot run is a failure;\n"
+            "        --expect=skip: every selected tier must be refused here (0), else 1\n");
+}
+
 int main(int argc, char **argv)
 {
-    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
-    int only_op = -1, only_tier = -1, quick = 0, do_bench = 0, guard = 1;
+    /* Fixed by default, so that `meson test` runs the same cases every time. */
+    uint64_t seed = 20261205;
+    int only_op = -1, quick = 0, do_bench = 0, guard = 1, sweep = 1, expect = 0;
+    int want[TEST_TIER_COUNT] = {0}, any_want = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--seed=", 7) == 0)
@@ -570,13 +644,26 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strncmp(a, "--tier=", 7) == 0) {
-            only_tier = norm_tier_from_name(a + 7);
-            if (only_tier < 0) {
-                fprintf(stderr, "checkasm: unknown tier %s\n", a + 7);
-                return 2;
+            char list[256];
+            snprintf(list, sizeof(list), "%s", a + 7);
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                int tier = test_tier_from_name(t);
+                if (tier <= NORM_TIER_SCALAR) {
+                    fprintf(stderr, "checkasm: unknown tier %s (the scalar tier is the "
+                                    "reference, not a tier to check)\n", t);
+                    return 2;
+                }
+                want[tier] = any_want = 1;
             }
-        } else if (strcmp(a, "--quick") == 0)
+        } else if (strcmp(a, "--expect=run") == 0)
+            expect = 1;
+        else if (strcmp(a, "--expect=skip") == 0)
+            expect = -1;
+        else if (strcmp(a, "--quick") == 0)
             quick = 1;
+        else if (strcmp(a, "--no-sweep") == 0)
+            sweep = 0;
         else if (strcmp(a, "--no-guard") == 0)
             guard = 0;
         else if (strcmp(a, "--bench") == 0)
@@ -584,94 +671,78 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             verbose = 1;
         else {
-            fprintf(stderr, "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] "
-                            "[--quick] [--no-guard] [--bench] [--verbose]\n");
+            usage();
             return 2;
         }
     }
     install_crash_handler();
-    printf("checkasm: seed %llu (rerun with --seed=%llu)\n", (unsigned long long)seed,
-           (unsigned long long)seed);
+    printf("checkasm: seed %llu (the default; another: --seed=N)\n", (unsigned long long)seed);
 
-    norm_dsp tabs[NORM_TIER_COUNT];
-    int have[NORM_TIER_COUNT] = {0};
-    for (int t = 0; t < NORM_TIER_COUNT; t++)
-        have[t] = norm_dsp_init(&tabs[t], t) == 0;
-    printf("checkasm: best tier here: %s; supported:", norm_tier_name(norm_best_tier()));
-    for (int t = 0; t < NORM_TIER_COUNT; t++)
-        if (have[t])
-            printf(" %s", tabs[t].name);
-    printf("\n");
+    norm_dsp tabs[TEST_TIER_COUNT];
+    int have[TEST_TIER_COUNT] = {0};
+    for (int t = 0; t < TEST_TIER_COUNT; t++)
+        have[t] = test_dsp_init(&tabs[t], t);
+    if (have[NORM_TIER_SCALAR] != TEST_TIER_OK) {
+        printf("checkasm: FAIL: no scalar table\n");
+        return 1;
+    }
+    if (!any_want)
+        for (int t = 1; t < TEST_TIER_COUNT; t++)
+            want[t] = test_tier_built(t);
+    printf("checkasm: best library tier here: %s\n", norm_tier_name(norm_best_tier()));
 
-    /* dims 1..130 exhaustively, block edges, and large odd ones. */
-    size_t dims[256], nd = 0;
-    for (size_t d = 1; d <= 130; d++)
-        dims[nd++] = d;
-    static const size_t extra[] = {255, 256, 257, 511, 512, 513, 767, 768, 1000, 1023, 1024, 1025,
-                                   1536, 2047, 4095, 4096, 4097, 8191, 16385, 65537};
-    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
-        dims[nd++] = extra[i];
-    int reps_small = quick ? 2 : 6;
-
-    int total_fail = 0, tests_run = 0;
-    for (int t = 1; t < NORM_TIER_COUNT; t++) {
-        if (!have[t] || (only_tier >= 0 && t != only_tier))
+    /* One line per selected tier, "checkasm: tier NAME: ...", read by tools/tier_report.py. */
+    int failed = 0, ran = 0, not_run = 0, unexpected = 0;
+    for (int t = 1; t < TEST_TIER_COUNT; t++) {
+        if (!want[t])
             continue;
+        const char *name = test_tier_name(t);
+        if (have[t] != TEST_TIER_OK) {
+            const char *why = have[t] == TEST_TIER_NOT_BUILT
+                                  ? (t == TEST_TIER_AVX512EMU ? "not built (needs x86-64 and SIMDe, "
+                                                                "Debian libsimde-dev)"
+                                                              : "not built for this architecture")
+                                  : (t == TEST_TIER_AVX512EMU ? "this CPU lacks AVX2/FMA"
+                                                              : "this CPU lacks it");
+            not_run++;
+            if (expect < 0)
+                printf("checkasm: tier %s: REFUSED as expected (%s)\n", name, why);
+            else
+                printf("checkasm: tier %s: NOT RUN (%s)%s\n", name, why,
+                       expect > 0 ? ": FAIL, it was expected to run" : "");
+            continue;
+        }
+        if (expect < 0) {
+            printf("checkasm: tier %s: FAIL: available here, but expected to be refused\n", name);
+            unexpected++;
+            continue;
+        }
+        int tier_failed = 0;
+        size_t cases = 0;
         for (int op = 0; op < OP_COUNT; op++) {
             if (only_op >= 0 && op != only_op)
                 continue;
-            norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
-            norm_kernel_fn fs = op == OP_LN ? tabs[0].layernorm_f32 : tabs[0].rmsnorm_f32;
-            if (f == fs) {
-                printf(" %-7s %-14s -- no %s kernel: this tier's entry is the scalar one\n",
-                       tabs[t].name, op_names[op], tabs[t].name);
-                continue;
-            }
-            stats st = {0, 0, 0.0};
-            rng_state = seed ^ ((uint64_t)(t * 16 + op) << 40);
-            for (size_t di = 0; di < nd; di++) {
-                size_t dim = dims[di];
-                int reps = dim <= 1100 ? reps_small : (quick ? 1 : 2);
-                for (int k = 0; k < reps; k++) {
-                    /* rows 1..7, and (every other case of dims up to 2048) 8..24: the kernels
-                     * batch short rows eight at a time and pair the rest */
-                    size_t rows = dim > 20000 ? 1 + irand(2)
-                                  : (k & 1) && dim <= 2048 ? 8 + irand(17) : 1 + irand(7);
-                    run_case(&tabs[0], &tabs[t], (enum op)op, dim, rows, &st);
-                    if (st.fails > 10)
-                        break;
-                }
-                if (st.fails > 10) {
-                    printf("   (stopping after 10 failures)\n");
-                    break;
-                }
-            }
-            /* two streaming jobs: short rows (the batched path) and long odd ones */
-            static const size_t batch_dims[] = {67, 4097};
-            for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
-                run_batch_case(&tabs[0], &tabs[t], (enum op)op, batch_dims[bi], &st);
-            /* guard pages after and before every buffer: short, block-edge and long rows, one
-             * row and a batch of nine (the eight-row path and a single row after it) */
-            static const size_t guard_dims[] = {1,   2,   3,   5,   7,    8,    13,   15,   16,
-                                                17,  31,  33,  63,  64,   65,   100,  127,  128,
-                                                129, 255, 511, 512, 513,  640,  641,  1000, 4097};
-            for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
-                for (int at_end = 0; at_end < 2; at_end++)
-                    for (size_t gr = 1; gr <= 9; gr += 8)
-                        run_guard_case(&tabs[0], &tabs[t], (enum op)op, guard_dims[gi], gr,
-                                       at_end, &st);
-            tests_run++;
-            if (st.fails)
-                total_fail++;
-            printf(" %-7s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
-                   tabs[t].name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails,
-                   st.worst, st.fails ? "" : " (bit-identical)");
+            stats st = check_kernel(&tabs[0], &tabs[t], (enum op)op, seed, quick, guard, sweep);
+            cases += st.cases;
+            printf(" %-10s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
+                   name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails, st.worst,
+                   st.fails ? "" : " (bit-identical)");
+            tier_failed |= st.fails != 0;
         }
+        ran++;
+        failed += tier_failed;
+        printf("checkasm: tier %s: %s (%zu cases%s%s%s)\n", name, tier_failed ? "FAIL" : "PASS",
+               cases, quick ? ", --quick" : "", sweep ? ", sweep" : "",
+               guard ? ", guard pages" : ", no guard pages");
     }
-    if (tests_run == 0)
-        printf("checkasm: no SIMD tier to check on this CPU\n");
-    printf("checkasm: %d passed, %d failed\n", tests_run - total_fail, total_fail);
-    if (do_bench && total_fail == 0)
+    printf("checkasm: %d tier(s) passed, %d failed, %d not run\n", ran - failed, failed, not_run);
+    if (do_bench && failed == 0)
         bench(tabs, have, only_op);
-    return total_fail ? 1 : 0;
+    if (failed || unexpected)
+        return 1;
+    if (expect > 0 && not_run)
+        return 1;
+    if (expect < 0)
+        return 0;
+    return ran == 0 ? 77 : 0;
 }
