@@ -437,7 +437,7 @@ static void job_fn(void *ctx, unsigned ith, unsigned nth)
         case K_TIER:
             if (nr) {
                 norm_job nj = {j->y + r0 * dim, j->x + r0 * dim, j->w, j->b, nr, dim, dim, dim,
-                               j->eps, NULL, NULL};
+                               j->eps, NULL, NULL, NULL};
                 if (j->op == OP_RMS)
                     im->dsp.rmsnorm_f32(&nj);
                 else
@@ -1079,7 +1079,7 @@ static double compute_ref(int op, size_t rows, size_t dim)
     norm_dsp s;
     norm_dsp_init(&s, NORM_TIER_SCALAR);
     norm_job nj = {g_ref, g_x, op_params[op] >= 1 ? g_w : NULL, op == OP_LN ? g_b : NULL,
-                   rows, dim, dim, dim, opt.eps, NULL, NULL};
+                   rows, dim, dim, dim, opt.eps, NULL, NULL, NULL};
     double t0 = now_ns();
     if (op == OP_RMS)
         s.rmsnorm_f32(&nj);

@@ -183,6 +183,66 @@ static void report_mismatch(const char *what, const char *tier, enum op op, size
            tier, op_names[op], dim, rows, what, r, i, ref, a, got, b);
 }
 
+/* ---- the canonical totals of every row (norm_job.sums, NORM_SUMS in norm_internal.h) ----
+ * Compared bit for bit when the scalar tier's total is finite; a non-finite total (which only
+ * sends its row to the rare path, and whose value the canonical order leaves open) must be
+ * non-finite in the tier too. The buffers start filled with a signalling-NaN pattern that no
+ * arithmetic produces, so a row whose totals were not stored is caught as such. */
+static int check_sums = 1;
+static const uint64_t SUMS_CANARY = 0x7ff0deadbeefcafeull;
+
+static size_t sums_per_row(enum op op) { return op == OP_LN ? NORM_LN_SUMS_PER_ROW : 1; }
+
+static double *sums_new(size_t n)
+{
+    double *p = malloc((n ? n : 1) * sizeof(double));
+    if (!p) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(&p[i], &SUMS_CANARY, 8);
+    return p;
+}
+
+/* Row r's totals: ref (scalar) against got (the tier); 1 when they agree. */
+static int sums_row_match(const double *ref, const double *got, enum op op, size_t r,
+                          const char *tier, size_t dim, size_t rows, const char *where)
+{
+    static const char *const ln_names[3] = {"s0", "s1", "s2"};
+    for (size_t k = 0; k < sums_per_row(op); k++) {
+        const char *nm = op == OP_LN ? ln_names[k] : "s2";
+        uint64_t a, b;
+        memcpy(&a, &ref[k], 8);
+        memcpy(&b, &got[k], 8);
+        const char *bad = NULL;
+        if (a == SUMS_CANARY)
+            bad = "the scalar tier did not store it";
+        else if (b == SUMS_CANARY)
+            bad = "not stored";
+        else if (isfinite(ref[k]) ? a != b : isfinite(got[k]))
+            bad = "differs";
+        if (bad) {
+            printf("   FAIL %s %s dim=%zu rows=%zu: total %s of row %zu%s: %s: scalar %.17g "
+                   "(0x%016llx) vs %.17g (0x%016llx)\n",
+                   tier, op_names[op], dim, rows, nm, r, where, bad, ref[k],
+                   (unsigned long long)a, got[k], (unsigned long long)b);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int sums_match(const double *ref, const double *got, enum op op, const char *tier,
+                      size_t dim, size_t rows, const char *where)
+{
+    size_t per = sums_per_row(op);
+    for (size_t r = 0; r < rows; r++)
+        if (!sums_row_match(ref + r * per, got + r * per, op, r, tier, dim, rows, where))
+            return 0;
+    return 1;
+}
+
 /* Runs one configuration on the reference and on the tier; returns 1 on success. */
 static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim, size_t rows,
                     stats *st)
@@ -225,9 +285,12 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
         memcpy(xin_t.p, x, xn * sizeof(float));
     }
 
+    double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
-                   use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL};
+                   use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
+                   check_sums ? sr : NULL};
     norm_job jt = jr;
+    jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
     jt.x = xin_t.p;
     jt.mean = jr.mean ? mt.p : NULL;
@@ -278,6 +341,8 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
             }
         ok = 0;
     }
+    if (ok && check_sums && !sums_match(sr, stt, op, tst->name, dim, rows, ""))
+        ok = 0;
     if (ok && !canaries_intact(&yt, rows, ys, dim, misy)) {
         printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside the rows of y\n", tst->name,
                op_names[op], dim, rows);
@@ -308,6 +373,8 @@ done:
     free(x_copy);
     free(w);
     free(bb);
+    free(sr);
+    free(stt);
     free(yr.mem);
     free(yt.mem);
     free(mr.mem);
@@ -349,8 +416,9 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         bb[i] = (float)(0.5 * nrand());
     }
     memcpy(x_copy, xb.p, rows * xs * sizeof(float));
+    double *stt = sums_new(rows * sums_per_row(op));
     norm_job jt = {yt.p, xb.p, w, op == OP_LN ? bb : NULL, rows, dim, xs, ys, eps,
-                   op == OP_LN ? mt.p : NULL, rt.p};
+                   op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL};
     int ok = norm_stream_job(&jt);
     if (!ok)
         printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
@@ -364,8 +432,11 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     for (size_t k = 0; k < 64 && ok; k++) {
         size_t r = k == 0 ? 0 : k == 1 ? rows - 1 : k == 2 ? rows / 2 : irand(rows);
         float mr = 0.0f, rr = 0.0f;
+        double sr[NORM_LN_SUMS_PER_ROW];
+        for (size_t q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
+            memcpy(&sr[q], &SUMS_CANARY, 8);
         norm_job jr = {yr, xb.p + r * xs, w, jt.b, 1, dim, xs, dim, eps,
-                       jt.mean ? &mr : NULL, &rr};
+                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL};
         (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
         const float *got = yt.p + r * ys;
         for (size_t i = 0; i < dim; i++) {
@@ -384,6 +455,9 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         } else if ((jt.mean && memcmp(&mr, &mt.p[r], 4) != 0) || memcmp(&rr, &rt.p[r], 4) != 0) {
             report_mismatch("mean/rstd (streaming job)", tst->name, op, dim, rows, r, 0, rr,
                             rt.p[r]);
+            ok = 0;
+        } else if (check_sums && !sums_row_match(sr, stt + r * sums_per_row(op), op, r,
+                                                 tst->name, dim, rows, " (streaming job)")) {
             ok = 0;
         }
     }
@@ -417,6 +491,7 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     free(bb);
     free(x_copy);
     free(yr);
+    free(stt);
     return ok;
 }
 
@@ -468,9 +543,11 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         wg.p[i] = (float)(1.0 + 0.5 * nrand());
         bg.p[i] = (float)(0.5 * nrand());
     }
+    double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr, xg.p, wg.p, op == OP_LN ? bg.p : NULL, rows, dim, dim, dim, 1e-5f, NULL,
-                   NULL};
+                   NULL, check_sums ? sr : NULL};
     norm_job jt = jr;
+    jt.sums = check_sums ? stt : NULL;
     jt.y = yg.p;
     (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
     int ok = 1;
@@ -484,6 +561,8 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         printf("   FAIL %s %s dim=%zu rows=%zu: differs from scalar (guard-page case)\n",
                tst->name, op_names[op], dim, rows);
         ok = 0;
+    } else if (check_sums && !sums_match(sr, stt, op, tst->name, dim, rows, " (guard-page case)")) {
+        ok = 0;
     }
     st->cases++;
     if (!ok)
@@ -493,6 +572,8 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     munmap(wg.base, wg.len);
     munmap(bg.base, bg.len);
     free(yr);
+    free(sr);
+    free(stt);
     return ok;
 }
 
@@ -532,7 +613,8 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
             for (int t = 0; t < TEST_TIER_COUNT; t++) {
                 if (have[t] != TEST_TIER_OK)
                     continue;
-                norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL};
+                norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL,
+                              NULL};
                 norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
                 double times[31];
                 for (int rep = 0; rep < 31; rep++) {
@@ -619,8 +701,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME[,NAME...]]\n"
-            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--bench]\n"
-            "                [--verbose]\n"
+            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
+            "                [--bench] [--verbose]\n"
             "  tiers: avx2, avx512, avx512-emu (x86-64), neon (aarch64); default: all of this build\n"
             "  exit: 0 all selected tiers ran and passed; 1 a failure; 77 (skip) none of them\n"
             "        can run here; --expect=run: a tier that cannot run is a failure;\n"
@@ -666,6 +748,8 @@ int main(int argc, char **argv)
             sweep = 0;
         else if (strcmp(a, "--no-guard") == 0)
             guard = 0;
+        else if (strcmp(a, "--no-sums") == 0)
+            check_sums = 0;
         else if (strcmp(a, "--bench") == 0)
             do_bench = 1;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
@@ -731,9 +815,9 @@ int main(int argc, char **argv)
         }
         ran++;
         failed += tier_failed;
-        printf("checkasm: tier %s: %s (%zu cases%s%s%s)\n", name, tier_failed ? "FAIL" : "PASS",
+        printf("checkasm: tier %s: %s (%zu cases%s%s%s%s)\n", name, tier_failed ? "FAIL" : "PASS",
                cases, quick ? ", --quick" : "", sweep ? ", sweep" : "",
-               guard ? ", guard pages" : ", no guard pages");
+               guard ? ", guard pages" : ", no guard pages", check_sums ? ", totals" : ", NO totals");
     }
     printf("checkasm: %d tier(s) passed, %d failed, %d not run\n", ran - failed, failed, not_run);
     if (do_bench && failed == 0)
