@@ -1,15 +1,34 @@
 /*
- * checkasm for libnorm, after dav1d's: for every tier this CPU supports, every kernel is run
- * against the scalar reference on identical seeded random inputs, and must give bit-identical
- * output (y, and the per-row mean/rstd). Output buffers are surrounded and interleaved with canary
- * values (any write outside a row fails), inputs are checked unchanged, and a crash (SIGSEGV,
- * SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead of killing the run.
- * Two jobs per kernel are large enough to take the streaming path (non-temporal stores).
+ * checkasm for libnorm, after dav1d's: every kernel of a SIMD tier is run against the scalar
+ * reference on identical seeded random inputs and must give bit-identical results: y, the per-row
+ * mean/rstd, and the canonical totals each row's reductions computed (norm_job.sums: s0, s1, s2
+ * for LayerNorm, s2 for RMSNorm; NORM_SUMS in norm_internal.h), so that a change in a reduction
+ * that happens not to move a float output is still caught. Output buffers are surrounded and
+ * interleaved with canary values (any write outside a row fails), inputs are checked unchanged,
+ * and a crash (SIGSEGV, SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead
+ * of killing the run.
  *
- * Every kernel also runs with each buffer against an inaccessible page (guard pages).
+ * What runs, per tier and kernel: dims 1..130 and the block edges up to 65537, with rows 1..7 and
+ * 8..24 at random strides, offsets, in place or not, with or without weight, bias and statistics
+ * (6 cases a dim, 2 with --quick); the sweep (every row count 1..24 on dims 1..130 and the block
+ * edges 255..2049: the eight-row batches, pairs and single rows of every remainder; --no-sweep
+ * leaves it out); two jobs large enough to take the streaming path (non-temporal stores); and
+ * every buffer against an inaccessible page (guard pages; --no-guard leaves them out, for
+ * qemu-x86_64, which faults on masked-off vmaskmov lanes where CPUs do not).
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--no-guard] [--bench]
- *            [--verbose]
+ * Tiers: avx2, avx512 and avx512-emu on x86-64 (the last: the AVX-512 tier's own sources compiled
+ * over SIMDe on AVX2 + FMA, test builds only: tests/test_tiers.h), neon on aarch64. meson runs
+ * one test per tier (`--tier=X`). A tier this CPU (or build) cannot run is never passed over in
+ * silence: checkasm prints "checkasm: tier X: NOT RUN (why)" and, when no selected tier ran,
+ * exits 77 (meson: SKIP). --expect=run makes that a failure; --expect=skip asserts the opposite
+ * (every selected tier is refused here: the qemu-x86_64 -cpu Haswell-v4 / Nehalem tests). The
+ * lines "checkasm: tier X: PASS|FAIL|NOT RUN|REFUSED as expected" feed ./test.sh's tier report
+ * (tools/tier_report.py).
+ *
+ * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
+ *
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
 #include <setjmp.h>
