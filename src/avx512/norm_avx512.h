@@ -1,6 +1,9 @@
 /*
  * Shared static inline helpers of the AVX-512 tier (included by layernorm_avx512.c and
  * rmsnorm_avx512.c only; both are built with -mavx512f/bw/dq/vl -mfma -ffp-contract=off).
+ * The tests build both files a second time with -DNORM_AVX512_EMU over SIMDe on AVX2 + FMA
+ * (norm_avx512_emu.h; checkasm's avx512-emu tier): nothing here may depend on which build it is,
+ * except N5_PIN (no 512-bit register to pin there).
  *
  * They compute THE CANONICAL ORDER of src/norm_internal.h with 16 lanes = one zmm:
  *
