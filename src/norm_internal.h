@@ -70,7 +70,37 @@ typedef struct norm_job {
     float eps;
     float *mean;         /* NULL or rows floats (LayerNorm only) */
     float *rstd;         /* NULL or rows floats */
+    double *sums;        /* test hook, NULL in every library call: see NORM_SUMS below */
 } norm_job;
+
+/* NORM_SUMS: when job->sums is not NULL, every kernel of every tier stores the canonical totals
+ * it computed for each row, so that tests compare the reductions themselves (bit for bit), not
+ * only the float outputs they feed:
+ *   LayerNorm, row r: sums[3r] = s0 (the probe), sums[3r + 1] = s1, sums[3r + 2] = s2, the totals
+ *     of the LAST pass 2 (the repeated one when norm_ln_finish() asked for it);
+ *   RMSNorm, row r:   sums[r] = s2.
+ * Rows that take the rare path store the totals that sent them there (the same definition).
+ * Finite totals are canonical (identical in every tier); a non-finite one is not: the SIMD
+ * tiers' first-block shortcut (hi = s rather than the fold from +0) and the platforms' NaN rules
+ * may give Inf where another gives NaN, which the rare path never reads. Tests compare
+ * non-finite totals only as being non-finite. Cost in the kernels: one predictable branch per
+ * row (per eight rows in the AVX-512 batches). */
+#define NORM_LN_SUMS_PER_ROW 3
+
+/* Where row `row`'s LayerNorm totals go: NULL (the library), or 3 doubles. */
+static inline double *norm_ln_sums_at(const norm_job *j, size_t row)
+{
+    return j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * row : NULL;
+}
+
+static inline void norm_ln_put_sums(double *p, double s0, double s1, double s2)
+{
+    if (p) {
+        p[0] = s0;
+        p[1] = s1;
+        p[2] = s2;
+    }
+}
 
 typedef void (*norm_kernel_fn)(const norm_job *job);
 

@@ -1,15 +1,34 @@
 /*
- * checkasm for libnorm, after dav1d's: for every tier this CPU supports, every kernel is run
- * against the scalar reference on identical seeded random inputs, and must give bit-identical
- * output (y, and the per-row mean/rstd). Output buffers are surrounded and interleaved with canary
- * values (any write outside a row fails), inputs are checked unchanged, and a crash (SIGSEGV,
- * SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead of killing the run.
- * Two jobs per kernel are large enough to take the streaming path (non-temporal stores).
+ * checkasm for libnorm, after dav1d's: every kernel of a SIMD tier is run against the scalar
+ * reference on identical seeded random inputs and must give bit-identical results: y, the per-row
+ * mean/rstd, and the canonical totals each row's reductions computed (norm_job.sums: s0, s1, s2
+ * for LayerNorm, s2 for RMSNorm; NORM_SUMS in norm_internal.h), so that a change in a reduction
+ * that happens not to move a float output is still caught. Output buffers are surrounded and
+ * interleaved with canary values (any write outside a row fails), inputs are checked unchanged,
+ * and a crash (SIGSEGV, SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead
+ * of killing the run.
  *
- * Every kernel also runs with each buffer against an inaccessible page (guard pages).
+ * What runs, per tier and kernel: dims 1..130 and the block edges up to 65537, with rows 1..7 and
+ * 8..24 at random strides, offsets, in place or not, with or without weight, bias and statistics
+ * (6 cases a dim, 2 with --quick); the sweep (every row count 1..24 on dims 1..130 and the block
+ * edges 255..2049: the eight-row batches, pairs and single rows of every remainder; --no-sweep
+ * leaves it out); two jobs large enough to take the streaming path (non-temporal stores); and
+ * every buffer against an inaccessible page (guard pages; --no-guard leaves them out, for
+ * qemu-x86_64, which faults on masked-off vmaskmov lanes where CPUs do not).
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] [--quick] [--no-guard] [--bench]
- *            [--verbose]
+ * Tiers: avx2, avx512 and avx512-emu on x86-64 (the last: the AVX-512 tier's own sources compiled
+ * over SIMDe on AVX2 + FMA, test builds only: tests/test_tiers.h), neon on aarch64. meson runs
+ * one test per tier (`--tier=X`). A tier this CPU (or build) cannot run is never passed over in
+ * silence: checkasm prints "checkasm: tier X: NOT RUN (why)" and, when no selected tier ran,
+ * exits 77 (meson: SKIP). --expect=run makes that a failure; --expect=skip asserts the opposite
+ * (every selected tier is refused here: the qemu-x86_64 -cpu Haswell-v4 / Nehalem tests). The
+ * lines "checkasm: tier X: PASS|FAIL|NOT RUN|REFUSED as expected" feed ./test.sh's tier report
+ * (tools/tier_report.py).
+ *
+ * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
+ *
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
 #include <setjmp.h>
@@ -23,6 +42,7 @@
 #include <unistd.h>
 
 #include "norm_internal.h"
+#include "test_tiers.h"
 
 /* ---- random numbers (splitmix64) ---- */
 static uint64_t rng_state;
@@ -182,6 +202,66 @@ static void report_mismatch(const char *what, const char *tier, enum op op, size
            tier, op_names[op], dim, rows, what, r, i, ref, a, got, b);
 }
 
+/* ---- the canonical totals of every row (norm_job.sums, NORM_SUMS in norm_internal.h) ----
+ * Compared bit for bit when the scalar tier's total is finite; a non-finite total (which only
+ * sends its row to the rare path, and whose value the canonical order leaves open) must be
+ * non-finite in the tier too. The buffers start filled with a signalling-NaN pattern that no
+ * arithmetic produces, so a row whose totals were not stored is caught as such. */
+static int check_sums = 1;
+static const uint64_t SUMS_CANARY = 0x7ff0deadbeefcafeull;
+
+static size_t sums_per_row(enum op op) { return op == OP_LN ? NORM_LN_SUMS_PER_ROW : 1; }
+
+static double *sums_new(size_t n)
+{
+    double *p = malloc((n ? n : 1) * sizeof(double));
+    if (!p) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(&p[i], &SUMS_CANARY, 8);
+    return p;
+}
+
+/* Row r's totals: ref (scalar) against got (the tier); 1 when they agree. */
+static int sums_row_match(const double *ref, const double *got, enum op op, size_t r,
+                          const char *tier, size_t dim, size_t rows, const char *where)
+{
+    static const char *const ln_names[3] = {"s0", "s1", "s2"};
+    for (size_t k = 0; k < sums_per_row(op); k++) {
+        const char *nm = op == OP_LN ? ln_names[k] : "s2";
+        uint64_t a, b;
+        memcpy(&a, &ref[k], 8);
+        memcpy(&b, &got[k], 8);
+        const char *bad = NULL;
+        if (a == SUMS_CANARY)
+            bad = "the scalar tier did not store it";
+        else if (b == SUMS_CANARY)
+            bad = "not stored";
+        else if (isfinite(ref[k]) ? a != b : isfinite(got[k]))
+            bad = "differs";
+        if (bad) {
+            printf("   FAIL %s %s dim=%zu rows=%zu: total %s of row %zu%s: %s: scalar %.17g "
+                   "(0x%016llx) vs %.17g (0x%016llx)\n",
+                   tier, op_names[op], dim, rows, nm, r, where, bad, ref[k],
+                   (unsigned long long)a, got[k], (unsigned long long)b);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int sums_match(const double *ref, const double *got, enum op op, const char *tier,
+                      size_t dim, size_t rows, const char *where)
+{
+    size_t per = sums_per_row(op);
+    for (size_t r = 0; r < rows; r++)
+        if (!sums_row_match(ref + r * per, got + r * per, op, r, tier, dim, rows, where))
+            return 0;
+    return 1;
+}
+
 /* Runs one configuration on the reference and on the tier; returns 1 on success. */
 static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim, size_t rows,
                     stats *st)
@@ -224,9 +304,12 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
         memcpy(xin_t.p, x, xn * sizeof(float));
     }
 
+    double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
-                   use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL};
+                   use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
+                   check_sums ? sr : NULL};
     norm_job jt = jr;
+    jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
     jt.x = xin_t.p;
     jt.mean = jr.mean ? mt.p : NULL;
@@ -277,6 +360,8 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
             }
         ok = 0;
     }
+    if (ok && check_sums && !sums_match(sr, stt, op, tst->name, dim, rows, ""))
+        ok = 0;
     if (ok && !canaries_intact(&yt, rows, ys, dim, misy)) {
         printf("   FAIL %s %s dim=%zu rows=%zu: wrote outside the rows of y\n", tst->name,
                op_names[op], dim, rows);
@@ -307,6 +392,8 @@ done:
     free(x_copy);
     free(w);
     free(bb);
+    free(sr);
+    free(stt);
     free(yr.mem);
     free(yt.mem);
     free(mr.mem);
@@ -348,8 +435,9 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         bb[i] = (float)(0.5 * nrand());
     }
     memcpy(x_copy, xb.p, rows * xs * sizeof(float));
+    double *stt = sums_new(rows * sums_per_row(op));
     norm_job jt = {yt.p, xb.p, w, op == OP_LN ? bb : NULL, rows, dim, xs, ys, eps,
-                   op == OP_LN ? mt.p : NULL, rt.p};
+                   op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL};
     int ok = norm_stream_job(&jt);
     if (!ok)
         printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
@@ -363,8 +451,11 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     for (size_t k = 0; k < 64 && ok; k++) {
         size_t r = k == 0 ? 0 : k == 1 ? rows - 1 : k == 2 ? rows / 2 : irand(rows);
         float mr = 0.0f, rr = 0.0f;
+        double sr[NORM_LN_SUMS_PER_ROW];
+        for (size_t q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
+            memcpy(&sr[q], &SUMS_CANARY, 8);
         norm_job jr = {yr, xb.p + r * xs, w, jt.b, 1, dim, xs, dim, eps,
-                       jt.mean ? &mr : NULL, &rr};
+                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL};
         (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
         const float *got = yt.p + r * ys;
         for (size_t i = 0; i < dim; i++) {
@@ -383,6 +474,9 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         } else if ((jt.mean && memcmp(&mr, &mt.p[r], 4) != 0) || memcmp(&rr, &rt.p[r], 4) != 0) {
             report_mismatch("mean/rstd (streaming job)", tst->name, op, dim, rows, r, 0, rr,
                             rt.p[r]);
+            ok = 0;
+        } else if (check_sums && !sums_row_match(sr, stt + r * sums_per_row(op), op, r,
+                                                 tst->name, dim, rows, " (streaming job)")) {
             ok = 0;
         }
     }
@@ -416,6 +510,7 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     free(bb);
     free(x_copy);
     free(yr);
+    free(stt);
     return ok;
 }
 
@@ -467,9 +562,11 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         wg.p[i] = (float)(1.0 + 0.5 * nrand());
         bg.p[i] = (float)(0.5 * nrand());
     }
+    double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr, xg.p, wg.p, op == OP_LN ? bg.p : NULL, rows, dim, dim, dim, 1e-5f, NULL,
-                   NULL};
+                   NULL, check_sums ? sr : NULL};
     norm_job jt = jr;
+    jt.sums = check_sums ? stt : NULL;
     jt.y = yg.p;
     (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
     int ok = 1;
@@ -483,6 +580,8 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         printf("   FAIL %s %s dim=%zu rows=%zu: differs from scalar (guard-page case)\n",
                tst->name, op_names[op], dim, rows);
         ok = 0;
+    } else if (check_sums && !sums_match(sr, stt, op, tst->name, dim, rows, " (guard-page case)")) {
+        ok = 0;
     }
     st->cases++;
     if (!ok)
@@ -492,6 +591,8 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     munmap(wg.base, wg.len);
     munmap(bg.base, bg.len);
     free(yr);
+    free(sr);
+    free(stt);
     return ok;
 }
 
@@ -528,10 +629,11 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
                 b[i] = 0.0f;
             }
             printf("  %-14s dim %-6zu", op_names[op], dim);
-            for (int t = 0; t < NORM_TIER_COUNT; t++) {
-                if (!have[t])
+            for (int t = 0; t < TEST_TIER_COUNT; t++) {
+                if (have[t] != TEST_TIER_OK)
                     continue;
-                norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL};
+                norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, dim, dim, dim, 1e-5f, NULL, NULL,
+                              NULL};
                 norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
                 double times[31];
                 for (int rep = 0; rep < 31; rep++) {
@@ -555,10 +657,83 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
     }
 }
 
+/* dims 1..130 exhaustively, block edges, and large odd ones. */
+static const size_t extra_dims[] = {255,  256,  257,  511,  512,  513,  767,  768,  1000, 1023,
+                                    1024, 1025, 1536, 2047, 4095, 4096, 4097, 8191, 16385, 65537};
+/* The sweep: every row count 1..24 (the eight-row batches, pairs and single rows of every
+ * remainder) on dims 1..130 and the block edges. */
+static const size_t sweep_edges[] = {255,  256,  257,  511,  512,  513,  1023, 1024,
+                                     1025, 1535, 1536, 1537, 2047, 2048, 2049};
+
+/* Every check of one kernel of one tier; returns its stats. */
+static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, uint64_t seed,
+                          int quick, int guard, int sweep)
+{
+    stats st = {0, 0, 0.0};
+    rng_state = seed ^ ((uint64_t)(tst->tier * 16 + (int)op) << 40);
+    size_t dims[256], nd = 0;
+    for (size_t d = 1; d <= 130; d++)
+        dims[nd++] = d;
+    for (size_t i = 0; i < sizeof(extra_dims) / sizeof(extra_dims[0]); i++)
+        dims[nd++] = extra_dims[i];
+    int reps_small = quick ? 2 : 6;
+    for (size_t di = 0; di < nd && st.fails <= 10; di++) {
+        size_t dim = dims[di];
+        int reps = dim <= 1100 ? reps_small : (quick ? 1 : 2);
+        for (int k = 0; k < reps && st.fails <= 10; k++) {
+            /* rows 1..7, and (every other case of dims up to 2048) 8..24: the kernels batch
+             * short rows eight at a time and pair the rest */
+            size_t rows = dim > 20000 ? 1 + irand(2)
+                          : (k & 1) && dim <= 2048 ? 8 + irand(17) : 1 + irand(7);
+            run_case(ref, tst, op, dim, rows, &st);
+        }
+    }
+    if (sweep) {
+        nd = 0;
+        for (size_t d = 1; d <= 130; d++)
+            dims[nd++] = d;
+        for (size_t i = 0; i < sizeof(sweep_edges) / sizeof(sweep_edges[0]); i++)
+            dims[nd++] = sweep_edges[i];
+        for (size_t di = 0; di < nd && st.fails <= 10; di++)
+            for (size_t rows = 1; rows <= 24 && st.fails <= 10; rows++)
+                run_case(ref, tst, op, dims[di], rows, &st);
+    }
+    /* two streaming jobs: short rows (the batched path) and long odd ones */
+    static const size_t batch_dims[] = {67, 4097};
+    for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
+        run_batch_case(ref, tst, op, batch_dims[bi], &st);
+    /* guard pages after and before every buffer: short, block-edge and long rows, one row and a
+     * batch of nine (the eight-row path and a single row after it) */
+    static const size_t guard_dims[] = {1,   2,   3,   5,   7,   8,   13,  15,   16,
+                                        17,  31,  33,  63,  64,  65,  100, 127,  128,
+                                        129, 255, 511, 512, 513, 640, 641, 1000, 4097};
+    for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
+        for (int at_end = 0; at_end < 2; at_end++)
+            for (size_t gr = 1; gr <= 9; gr += 8)
+                run_guard_case(ref, tst, op, guard_dims[gi], gr, at_end, &st);
+    if (st.fails > 10)
+        printf("   (stopped after 10 failures)\n");
+    return st;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME[,NAME...]]\n"
+            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
+            "                [--bench] [--verbose]\n"
+            "  tiers: avx2, avx512, avx512-emu (x86-64), neon (aarch64); default: all of this build\n"
+            "  exit: 0 all selected tiers ran and passed; 1 a failure; 77 (skip) none of them\n"
+            "        can run here; --expect=run: a tier that cannot run is a failure;\n"
+            "        --expect=skip: every selected tier must be refused here (0), else 1\n");
+}
+
 int main(int argc, char **argv)
 {
-    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
-    int only_op = -1, only_tier = -1, quick = 0, do_bench = 0, guard = 1;
+    /* Fixed by default, so that `meson test` runs the same cases every time. */
+    uint64_t seed = 20261205;
+    int only_op = -1, quick = 0, do_bench = 0, guard = 1, sweep = 1, expect = 0;
+    int want[TEST_TIER_COUNT] = {0}, any_want = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--seed=", 7) == 0)
@@ -570,108 +745,107 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strncmp(a, "--tier=", 7) == 0) {
-            only_tier = norm_tier_from_name(a + 7);
-            if (only_tier < 0) {
-                fprintf(stderr, "checkasm: unknown tier %s\n", a + 7);
-                return 2;
+            char list[256];
+            snprintf(list, sizeof(list), "%s", a + 7);
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                int tier = test_tier_from_name(t);
+                if (tier <= NORM_TIER_SCALAR) {
+                    fprintf(stderr, "checkasm: unknown tier %s (the scalar tier is the "
+                                    "reference, not a tier to check)\n", t);
+                    return 2;
+                }
+                want[tier] = any_want = 1;
             }
-        } else if (strcmp(a, "--quick") == 0)
+        } else if (strcmp(a, "--expect=run") == 0)
+            expect = 1;
+        else if (strcmp(a, "--expect=skip") == 0)
+            expect = -1;
+        else if (strcmp(a, "--quick") == 0)
             quick = 1;
+        else if (strcmp(a, "--no-sweep") == 0)
+            sweep = 0;
         else if (strcmp(a, "--no-guard") == 0)
             guard = 0;
+        else if (strcmp(a, "--no-sums") == 0)
+            check_sums = 0;
         else if (strcmp(a, "--bench") == 0)
             do_bench = 1;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             verbose = 1;
         else {
-            fprintf(stderr, "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm] [--tier=NAME] "
-                            "[--quick] [--no-guard] [--bench] [--verbose]\n");
+            usage();
             return 2;
         }
     }
     install_crash_handler();
-    printf("checkasm: seed %llu (rerun with --seed=%llu)\n", (unsigned long long)seed,
-           (unsigned long long)seed);
+    printf("checkasm: seed %llu (the default; another: --seed=N)\n", (unsigned long long)seed);
 
-    norm_dsp tabs[NORM_TIER_COUNT];
-    int have[NORM_TIER_COUNT] = {0};
-    for (int t = 0; t < NORM_TIER_COUNT; t++)
-        have[t] = norm_dsp_init(&tabs[t], t) == 0;
-    printf("checkasm: best tier here: %s; supported:", norm_tier_name(norm_best_tier()));
-    for (int t = 0; t < NORM_TIER_COUNT; t++)
-        if (have[t])
-            printf(" %s", tabs[t].name);
-    printf("\n");
+    norm_dsp tabs[TEST_TIER_COUNT];
+    int have[TEST_TIER_COUNT] = {0};
+    for (int t = 0; t < TEST_TIER_COUNT; t++)
+        have[t] = test_dsp_init(&tabs[t], t);
+    if (have[NORM_TIER_SCALAR] != TEST_TIER_OK) {
+        printf("checkasm: FAIL: no scalar table\n");
+        return 1;
+    }
+    if (!any_want)
+        for (int t = 1; t < TEST_TIER_COUNT; t++)
+            want[t] = test_tier_built(t);
+    printf("checkasm: best library tier here: %s\n", norm_tier_name(norm_best_tier()));
 
-    /* dims 1..130 exhaustively, block edges, and large odd ones. */
-    size_t dims[256], nd = 0;
-    for (size_t d = 1; d <= 130; d++)
-        dims[nd++] = d;
-    static const size_t extra[] = {255, 256, 257, 511, 512, 513, 767, 768, 1000, 1023, 1024, 1025,
-                                   1536, 2047, 4095, 4096, 4097, 8191, 16385, 65537};
-    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
-        dims[nd++] = extra[i];
-    int reps_small = quick ? 2 : 6;
-
-    int total_fail = 0, tests_run = 0;
-    for (int t = 1; t < NORM_TIER_COUNT; t++) {
-        if (!have[t] || (only_tier >= 0 && t != only_tier))
+    /* One line per selected tier, "checkasm: tier NAME: ...", read by tools/tier_report.py. */
+    int failed = 0, ran = 0, not_run = 0, unexpected = 0;
+    for (int t = 1; t < TEST_TIER_COUNT; t++) {
+        if (!want[t])
             continue;
+        const char *name = test_tier_name(t);
+        if (have[t] != TEST_TIER_OK) {
+            const char *why = have[t] == TEST_TIER_NOT_BUILT
+                                  ? (t == TEST_TIER_AVX512EMU ? "not built (needs x86-64 and SIMDe, "
+                                                                "Debian libsimde-dev)"
+                                                              : "not built for this architecture")
+                                  : (t == TEST_TIER_AVX512EMU ? "this CPU lacks AVX2/FMA"
+                                                              : "this CPU lacks it");
+            not_run++;
+            if (expect < 0)
+                printf("checkasm: tier %s: REFUSED as expected (%s)\n", name, why);
+            else
+                printf("checkasm: tier %s: NOT RUN (%s)%s\n", name, why,
+                       expect > 0 ? ": FAIL, it was expected to run" : "");
+            continue;
+        }
+        if (expect < 0) {
+            printf("checkasm: tier %s: FAIL: available here, but expected to be refused\n", name);
+            unexpected++;
+            continue;
+        }
+        int tier_failed = 0;
+        size_t cases = 0;
         for (int op = 0; op < OP_COUNT; op++) {
             if (only_op >= 0 && op != only_op)
                 continue;
-            norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
-            norm_kernel_fn fs = op == OP_LN ? tabs[0].layernorm_f32 : tabs[0].rmsnorm_f32;
-            if (f == fs) {
-                printf(" %-7s %-14s -- no %s kernel: this tier's entry is the scalar one\n",
-                       tabs[t].name, op_names[op], tabs[t].name);
-                continue;
-            }
-            stats st = {0, 0, 0.0};
-            rng_state = seed ^ ((uint64_t)(t * 16 + op) << 40);
-            for (size_t di = 0; di < nd; di++) {
-                size_t dim = dims[di];
-                int reps = dim <= 1100 ? reps_small : (quick ? 1 : 2);
-                for (int k = 0; k < reps; k++) {
-                    /* rows 1..7, and (every other case of dims up to 2048) 8..24: the kernels
-                     * batch short rows eight at a time and pair the rest */
-                    size_t rows = dim > 20000 ? 1 + irand(2)
-                                  : (k & 1) && dim <= 2048 ? 8 + irand(17) : 1 + irand(7);
-                    run_case(&tabs[0], &tabs[t], (enum op)op, dim, rows, &st);
-                    if (st.fails > 10)
-                        break;
-                }
-                if (st.fails > 10) {
-                    printf("   (stopping after 10 failures)\n");
-                    break;
-                }
-            }
-            /* two streaming jobs: short rows (the batched path) and long odd ones */
-            static const size_t batch_dims[] = {67, 4097};
-            for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
-                run_batch_case(&tabs[0], &tabs[t], (enum op)op, batch_dims[bi], &st);
-            /* guard pages after and before every buffer: short, block-edge and long rows, one
-             * row and a batch of nine (the eight-row path and a single row after it) */
-            static const size_t guard_dims[] = {1,   2,   3,   5,   7,    8,    13,   15,   16,
-                                                17,  31,  33,  63,  64,   65,   100,  127,  128,
-                                                129, 255, 511, 512, 513,  640,  641,  1000, 4097};
-            for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
-                for (int at_end = 0; at_end < 2; at_end++)
-                    for (size_t gr = 1; gr <= 9; gr += 8)
-                        run_guard_case(&tabs[0], &tabs[t], (enum op)op, guard_dims[gi], gr,
-                                       at_end, &st);
-            tests_run++;
-            if (st.fails)
-                total_fail++;
-            printf(" %-7s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
-                   tabs[t].name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails,
-                   st.worst, st.fails ? "" : " (bit-identical)");
+            stats st = check_kernel(&tabs[0], &tabs[t], (enum op)op, seed, quick, guard, sweep);
+            cases += st.cases;
+            printf(" %-10s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
+                   name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails, st.worst,
+                   st.fails ? "" : " (bit-identical)");
+            tier_failed |= st.fails != 0;
         }
+        ran++;
+        failed += tier_failed;
+        printf("checkasm: tier %s: %s (%zu cases%s%s%s%s)\n", name, tier_failed ? "FAIL" : "PASS",
+               cases, quick ? ", --quick" : "", sweep ? ", sweep" : "",
+               guard ? ", guard pages" : ", no guard pages", check_sums ? ", totals" : ", NO totals");
     }
-    if (tests_run == 0)
-        printf("checkasm: no SIMD tier to check on this CPU\n");
-    printf("checkasm: %d passed, %d failed\n", tests_run - total_fail, total_fail);
-    if (do_bench && total_fail == 0)
+    printf("checkasm: %d tier(s) passed, %d failed, %d not run\n", ran - failed, failed, not_run);
+    if (do_bench && failed == 0)
         bench(tabs, have, only_op);
-    return total_fail ? 1 : 0;
+    if (failed || unexpected)
+        return 1;
+    if (expect > 0 && not_run)
+        return 1;
+    if (expect < 0)
+        return 0;
+    return ran == 0 ? 77 : 0;
 }

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
     if (expect_best)
         check(!strcmp(best, expect_best), "best tier is %s, expected %s", best, expect_best);
 
-    static const char *const values[] = {"scalar", "avx2", "avx512", "neon", "bogus", "AVX2", ""};
+    static const char *const values[] = {"scalar", "avx2",       "avx512", "neon",
+                                         "bogus",  "avx512-emu", "AVX2",   ""};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         const char *v = values[i];
         st = run(v, isa, sizeof(isa), err, sizeof(err));

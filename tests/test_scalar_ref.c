@@ -134,7 +134,7 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
     norm_job j[2];
     for (int k = 0; k < 2; k++) {
         norm_job t = {y[k], x, use_w ? w : NULL, use_b ? b : NULL, rows, dim, xs, ys, eps,
-                      ln ? mean[k] : NULL, rstd[k]};
+                      ln ? mean[k] : NULL, rstd[k], NULL};
         j[k] = t;
     }
     if (ln) {

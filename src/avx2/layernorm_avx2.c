@@ -93,7 +93,7 @@ typedef struct {
 
 /* norm_ln_finish(), with the repeated pass 2 over x when it asks for one. */
 NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s0, ln_sums_avx2 s,
-                                              float m0, double inv_n, float eps)
+                                              float m0, double inv_n, float eps, double *sums)
 {
     ln_stats_avx2 st;
     float m0_next = 0.0f;
@@ -106,6 +106,7 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s
         r = norm_ln_finish(s0, s.s1, s.s2, m0, inv_n, eps, 1, &st.mlo, &st.rstd, &st.mean,
                            &m0_next);
     }
+    norm_ln_put_sums(sums, s0, s.s1, s.s2);
     st.m0 = m0;
     st.rare = r != NORM_LN_OK;
     return st;
@@ -145,8 +146,10 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
             float ma0 = norm_ln_m0(xa0, sa0, inv_k), mb0 = norm_ln_m0(xb0, sb0, inv_k);
             ln_sums_avx2 sa = ln_pass2_avx2(xa, n, ma0);
             ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
-            ln_stats_avx2 sta = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps);
-            ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps);
+            ln_stats_avx2 sta = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps,
+                                               norm_ln_sums_at(j, row));
+            ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
+                                               norm_ln_sums_at(j, row + 1));
             ln_emit_avx2(j, row, &sta, hw, hb, nt);
             ln_emit_avx2(j, row + 1, &stb, hw, hb, nt);
         }
@@ -157,7 +160,7 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         double s0 = ln_pass1_avx2(x, k, x0);
         float m0 = norm_ln_m0(x0, s0, inv_k);
         ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
-        ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps);
+        ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps, norm_ln_sums_at(j, row));
         ln_emit_avx2(j, row, &st, hw, hb, nt);
     }
 }

@@ -71,6 +71,8 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, double s2, do
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
     float rstd;
+    if (j->sums)
+        j->sums[row] = s2;
     if (norm_rms_finish(s2, inv_n, j->eps, &rstd)) {
         norm_rmsnorm_row_rare(y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
         return;

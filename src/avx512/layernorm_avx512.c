@@ -191,10 +191,10 @@ N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const f
 /* ---- rows ---- */
 
 /* After pass 2: the statistics (and pass 2 once more when norm_ln_finish() asks for it), then
- * pass 3 or the rare path. */
+ * pass 3 or the rare path. sums: NULL, or where the row's totals go (NORM_SUMS). */
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
-                                    float m0, float *mean, float *rstdp, int nt)
+                                    float m0, float *mean, float *rstdp, double *sums, int nt)
 {
     float mlo, rstd, mo, m0_next;
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
@@ -203,6 +203,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
         t = ln_pass2_avx512(x, n, m0);
         st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 1, &mlo, &rstd, &mo, &m0_next);
     }
+    norm_ln_put_sums(sums, s0, t.s1, t.s2);
     if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp);
         return;
@@ -217,12 +218,12 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
 /* One row. */
 N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
                              float eps, double inv_n, double inv_k, float *mean, float *rstdp,
-                             int nt)
+                             double *sums, int nt)
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
     dpair_avx512 t = ln_pass2_avx512(x, n, m0);
-    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, nt);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
@@ -230,7 +231,7 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
                               const float *w, const float *b, size_t n, float eps, double inv_n,
                               double inv_k, float *meana, float *rstda, float *meanb,
-                              float *rstdb, int nt)
+                              float *rstdb, double *sumsa, double *sumsb, int nt)
 {
     const size_t k = norm_ln_probe(n);
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
@@ -243,6 +244,10 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
     if (sta == NORM_LN_OK && stb == NORM_LN_OK) {
         ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt);
+        if (sumsa) {
+            norm_ln_put_sums(sumsa, sa0, ta.s1, ta.s2);
+            norm_ln_put_sums(sumsb, sb0, tb.s1, tb.s2);
+        }
         if (meana)
             *meana = moa;
         if (rstda)
@@ -253,8 +258,8 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
             *rstdb = rb;
         return;
     }
-    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, nt);
-    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, nt);
+    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt);
+    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt);
 }
 
 /* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
@@ -297,10 +302,14 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml), _mm512_mul_pd(_mm512_set1_pd(0.25), var),
                              _CMP_LE_OQ);
     ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
-    if (ok != 0xFF) {
+    if (ok != 0xFF || j->sums) {
         _mm512_storeu_pd(s0a, s0);
         _mm512_storeu_pd(s1a, s1);
         _mm512_storeu_pd(s2a, s2);
+        /* NORM_SUMS: the rows not finished here store theirs in ln_finish_row_avx512() */
+        for (int k = 0; j->sums && k < 8; k++)
+            if ((ok >> k) & 1u)
+                norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)k), s0a[k], s1a[k], s2a[k]);
     }
     const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
     _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
@@ -320,7 +329,8 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
                 dpair_avx512 t = {s1a[h], s2a[h]};
                 ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, s0a[h], t, m0[h],
                                      j->mean ? j->mean + r + h : NULL,
-                                     j->rstd ? j->rstd + r + h : NULL, nt);
+                                     j->rstd ? j->rstd + r + h : NULL,
+                                     norm_ln_sums_at(j, r + (size_t)h), nt);
             }
         }
     }
@@ -360,11 +370,12 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
         float *ya = j->y + r * j->ys;
         ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
                        mean ? mean + r : NULL, rstd ? rstd + r : NULL,
-                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL, nt);
+                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,
+                       norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt);
     }
     for (; r < j->rows; r++)
         ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
-                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, nt);
+                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, norm_ln_sums_at(j, r), nt);
 }
 
 static void ln_cached_avx512(const norm_job *j) { ln_rows_avx512(j, 0); }

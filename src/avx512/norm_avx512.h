@@ -1,6 +1,9 @@
 /*
  * Shared static inline helpers of the AVX-512 tier (included by layernorm_avx512.c and
  * rmsnorm_avx512.c only; both are built with -mavx512f/bw/dq/vl -mfma -ffp-contract=off).
+ * The tests build both files a second time with -DNORM_AVX512_EMU over SIMDe on AVX2 + FMA
+ * (norm_avx512_emu.h; checkasm's avx512-emu tier): nothing here may depend on which build it is,
+ * except N5_PIN (no 512-bit register to pin there).
  *
  * They compute THE CANONICAL ORDER of src/norm_internal.h with 16 lanes = one zmm:
  *
@@ -49,16 +52,26 @@
 #ifndef NORM_AVX512_H
 #define NORM_AVX512_H
 
-#include <immintrin.h>
 #include <stddef.h>
+
+#if defined(NORM_AVX512_EMU)
+#include "norm_avx512_emu.h" /* the test-only build over SIMDe (see there) */
+#else
+#include <immintrin.h>
+#endif
 
 #include "norm_internal.h"
 
 #define N5_INLINE static inline __attribute__((always_inline))
 
 /* Keeps a value in a register at this point of the program: stops gcc from sinking single-use
- * expressions to their far-away use (which lengthens live ranges and spills). No code. */
+ * expressions to their far-away use (which lengthens live ranges and spills). No code. (Nothing
+ * in the emulated build: no AVX2 register holds a 512-bit value.) */
+#if defined(NORM_AVX512_EMU)
+#define N5_PIN(v) ((void)0)
+#else
 #define N5_PIN(v) __asm__("" : "+v"(v))
+#endif
 /* A compiler-only barrier between the leaf pairs of a tree: the loads stay in ascending address
  * order (see "Load order" above). No code. */
 #define N5_ORDER() __asm__ volatile("" ::: "memory")

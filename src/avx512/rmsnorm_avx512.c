@@ -79,11 +79,15 @@ N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size
     }
 }
 
-/* After pass 1: the statistics, then pass 2 or the rare path. */
+/* After pass 1: the statistics, then pass 2 or the rare path. sums: NULL, or where the row's
+ * total goes (NORM_SUMS). */
 N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
-                                     float eps, double inv_n, double s2, float *rstdp, int nt)
+                                     float eps, double inv_n, double s2, float *rstdp,
+                                     double *sums, int nt)
 {
     float rstd;
+    if (sums)
+        *sums = s2;
     if (norm_rms_finish(s2, inv_n, eps, &rstd)) {
         norm_rmsnorm_row_rare(y, x, w, n, eps, rstdp);
         return;
@@ -108,6 +112,8 @@ N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double in
     for (int k = 0; k < 8; k++)
         a[k] = acc_sq_avx512(x[k], n);
     const __m512d s2 = lanes_total8_avx512(a);
+    if (j->sums)
+        _mm512_storeu_pd(j->sums + r, s2);
     const __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
                         _mm512_cmp_pd_mask(s2, _mm512_set1_pd(DBL_MAX), _CMP_LE_OQ);
     const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(_mm512_mul_pd(s2, _mm512_set1_pd(inv_n)),
@@ -150,16 +156,17 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sa = total_sq_avx512(xa, n);
             double sb = total_sq_avx512(xb, n);
             rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
-                                  nt);
+                                  j->sums ? j->sums + r : NULL, nt);
             rms_finish_row_avx512(yb, xb, j->w, n, j->eps, inv_n, sb,
-                                  rstd ? rstd + r + 1 : NULL, nt);
+                                  rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL,
+                                  nt);
         }
     }
     for (; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
-                              rstd ? rstd + r : NULL, nt);
+                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt);
     }
 }
 

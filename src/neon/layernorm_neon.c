@@ -68,7 +68,7 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
 }
 
 static void ln_row(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
-                   double inv_n, double inv_k, float *mean, float *rstd)
+                   double inv_n, double inv_k, float *mean, float *rstd, double *sums)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
@@ -87,6 +87,7 @@ static void ln_row(float *y, const float *x, const float *w, const float *b, siz
         neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &rs, &mo, &m0_next);
     }
+    norm_ln_put_sums(sums, s0, s1, s2);
     if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
@@ -113,5 +114,6 @@ void norm_layernorm_f32_neon(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     for (size_t r = 0; r < j->rows; r++)
         ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
-               j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
+               j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
+               norm_ln_sums_at(j, r));
 }

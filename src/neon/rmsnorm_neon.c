@@ -48,12 +48,14 @@ NEON_INLINE void rms_out(float *y, const float *x, const float *w, size_t n, flo
 }
 
 static void rms_row(float *y, const float *x, const float *w, size_t n, float eps, double inv_n,
-                    float *rstd)
+                    float *rstd, double *sums)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
     double s2;
     neon_reduce(x, n, tail, r, 0.0f, NEON_K_SQ, NULL, &s2);
+    if (sums)
+        *sums = s2;
     float rs;
     if (norm_rms_finish(s2, inv_n, eps, &rs)) {
         norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
@@ -72,5 +74,5 @@ void norm_rmsnorm_f32_neon(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim;
     for (size_t r = 0; r < j->rows; r++)
         rms_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                j->rstd ? j->rstd + r : NULL);
+                j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL);
 }

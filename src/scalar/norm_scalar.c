@@ -196,7 +196,8 @@ static void ln_output(float *y, const float *x, const float *w, const float *b, 
 }
 
 static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
-                          float eps, double inv_n, double inv_k, float *mean, float *rstd)
+                          float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                          double *sums)
 {
     double s0, s1, s2;
     canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL);
@@ -209,6 +210,7 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
         canon_reduce(x, n, m0, &s1, &s2);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &r, &mo, &m0_next);
     }
+    norm_ln_put_sums(sums, s0, s1, s2);
     if (st != NORM_LN_OK) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
         return;
@@ -221,10 +223,12 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
 }
 
 static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, float eps,
-                        double inv_n, float *rstd)
+                        double inv_n, float *rstd, double *sums)
 {
     double s2;
     canon_reduce(x, n, 0.0f, NULL, &s2);
+    if (sums)
+        *sums = s2;
     float r;
     if (norm_rms_finish(s2, inv_n, eps, &r)) {
         norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
@@ -243,7 +247,8 @@ void norm_layernorm_f32_scalar(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     for (size_t r = 0; r < j->rows; r++)
         layernorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
-                      inv_k, j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL);
+                      inv_k, j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
+                      norm_ln_sums_at(j, r));
 }
 
 void norm_rmsnorm_f32_scalar(const norm_job *j)
@@ -251,7 +256,7 @@ void norm_rmsnorm_f32_scalar(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim;
     for (size_t r = 0; r < j->rows; r++)
         rmsnorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                    j->rstd ? j->rstd + r : NULL);
+                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL);
 }
 
 /* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
