@@ -7,7 +7,14 @@
 #      scalar);
 #   2. the same under AddressSanitizer + UBSan (out-of-bounds reads/writes in any kernel);
 #   3. the AArch64 cross build, run under qemu-aarch64: the NEON tier, on the default CPU and on
-#      a Cortex-A53 (plain ASIMD).
+#      a Cortex-A53 (plain ASIMD);
+#   4. the libFuzzer target over the public API (clang, ASan + UBSan, build-fuzz), a time-boxed
+#      run per tier this CPU has (FUZZ_SECONDS each, default 60), from a scratch copy of
+#      tests/fuzz/corpus;
+#   5. ThreadSanitizer (gcc, build-tsan): threads calling the API from a constructor that runs
+#      before the library's, racing the dispatch init;
+#   6. valgrind memcheck over the API, harness and edge tests of the native build, on the tiers
+#      valgrind can run (it hides AVX-512: the dispatch there is AVX2 at best).
 # Installs the Debian packages it needs when missing. Prints which tiers ran natively, emulated or
 # not at all (tools/tier_report.py, from the test logs), then one line "N passed, N failed".
 set -u
@@ -17,6 +24,7 @@ tools/deps.sh meson ninja-build cmake pkg-config gcc g++ libcpu-features-dev \
     libmpfr-dev libgmp-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     libcpu-features-dev:arm64 libmpfr-dev:arm64 libgmp-dev:arm64 libsimde-dev \
     python3 python3-onnx python3-numpy libonnx-testdata abigail-tools || exit 1
+tools/deps.sh clang libclang-rt-14-dev libtsan2 valgrind || exit 1
 
 PASS=0 FAIL=0 SKIP=0
 # each run's test log, kept for the tier report at the end (a second run of the same build
@@ -26,15 +34,7 @@ trap 'rm -rf "$LOGS"' EXIT
 NLOG=0 REPORT_ARGS=""
 
 # setup DIR [meson args...]: configure DIR once (reconfigure when it exists) and build it.
-setup() {
-    dir=$1; shift
-    if [ -d "$dir/meson-private" ]; then
-        meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
-    else
-        meson setup "$dir" "$@" >/dev/null || return 1
-    fi
-    ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
-}
+setup() { d=$1; shift; setup_one "$d" "" "$@"; }
 
 # run LABEL DIR [meson test args...]: run the suite and add its counts to the totals.
 run() {
@@ -55,6 +55,27 @@ run() {
 # fail LABEL: a build that did not even configure or compile counts as one failure.
 fail() { echo "==== $1: BUILD FAILED"; FAIL=$((FAIL + 1)); }
 
+# setup_one DIR TARGET [meson args...]: configure DIR and build only TARGET ("" for all).
+setup_one() {
+    dir=$1 target=$2; shift 2
+    if [ -d "$dir/meson-private" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
+    else
+        meson setup "$dir" "$@" >/dev/null || return 1
+    fi
+    # shellcheck disable=SC2086
+    ninja -C "$dir" $target >/dev/null || { ninja -C "$dir" $target; return 1; }
+}
+
+# count LABEL STATUS: one test from an exit status (0 passed, 77 skipped, anything else failed).
+count() {
+    case $2 in
+    0) PASS=$((PASS + 1)) && echo "  OK    $1" ;;
+    77) SKIP=$((SKIP + 1)) && echo "  SKIP  $1" ;;
+    *) FAIL=$((FAIL + 1)) && echo "  FAIL  $1 (exit $2)" ;;
+    esac
+}
+
 if setup build --buildtype=release; then
     run "x86-64 native (every tier + qemu fallback CPUs)" build
 else
@@ -74,6 +95,88 @@ if setup build-aarch64 --cross-file cross/aarch64-linux-gnu.ini --buildtype=rele
 else
     fail "aarch64 cross build"
 fi
+
+# ---- libFuzzer over the public API: one time-boxed run per tier (tests/fuzz/fuzz_api.c) ----
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+t0=$(date +%s)
+echo "==== libFuzzer fuzz_api (clang, ASan + UBSan; ${FUZZ_SECONDS} s per tier)"
+if CC=clang setup_one build-fuzz tests/fuzz/fuzz_api --buildtype=debugoptimized -Dfuzz=true \
+        -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined'; then
+    echo "  built in $(($(date +%s) - t0)) s"
+    case $(uname -m) in
+    x86_64) fuzz_tiers="scalar avx2 avx512" ;;
+    aarch64) fuzz_tiers="scalar neon" ;;
+    *) fuzz_tiers="scalar" ;;
+    esac
+    for t in $fuzz_tiers; do
+        work=build-fuzz/run-$t
+        rm -rf "$work" && mkdir -p "$work/corpus" && cp tests/fuzz/corpus/* "$work/corpus/"
+        # a crash is exit 1 (libFuzzer's default, 77, is our "tier not on this CPU")
+        LIBNORM_ISA=$t ./build-fuzz/tests/fuzz/fuzz_api -max_total_time="$FUZZ_SECONDS" \
+            -timeout=10 -error_exitcode=1 -artifact_prefix="$work/" "$work/corpus" \
+            >"$work/log" 2>&1
+        rc=$?
+        if [ $rc -ne 77 ]; then
+            done_line=$(grep -E '^Done [0-9]+ runs' "$work/log" | tail -1)
+            cov=$(grep -E '^#[0-9]+' "$work/log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+')
+            echo "  $t: ${done_line:-no summary}; ${cov:-}"
+            grep -E '^fuzz_api \(' "$work/log" | tail -1 | sed 's/^/    /'
+            [ $rc -ne 0 ] && { grep -E 'FAIL|runtime error|ERROR|SUMMARY' "$work/log" | head -20;
+                               echo "    (log and input: $work/)"; }
+        fi
+        count "fuzz_api LIBNORM_ISA=$t" $rc
+    done
+else
+    fail "libFuzzer fuzz_api (clang)"
+fi
+echo "  fuzzing step: $(($(date +%s) - t0)) s"
+
+# ---- ThreadSanitizer: threads call the API from process start, racing the dispatch init ----
+t0=$(date +%s)
+echo "==== ThreadSanitizer (gcc): first calls from many threads racing the dispatch init"
+if setup_one build-tsan tests/test_init_race --buildtype=debugoptimized -Db_sanitize=thread \
+        -Db_lundef=false; then
+    rc=0
+    for i in 1 2 3 4 5; do
+        TSAN_OPTIONS=halt_on_error=1 ./build-tsan/tests/test_init_race >build-tsan/init_race.log 2>&1 ||
+            { rc=$?; cat build-tsan/init_race.log | head -40; break; }
+    done
+    tail -1 build-tsan/init_race.log | sed 's/^/  /'
+    count "test_init_race under TSan (5 runs)" $rc
+else
+    fail "ThreadSanitizer build"
+fi
+echo "  TSan step (build + runs): $(($(date +%s) - t0)) s"
+
+# ---- valgrind memcheck over the native build's tests, on the tiers valgrind runs ----
+t0=$(date +%s)
+echo "==== valgrind memcheck (native build)"
+if [ -x build/tests/test_api ] && command -v valgrind >/dev/null; then
+    vg="valgrind -q --error-exitcode=1 --leak-check=full"
+    # valgrind hides AVX-512 from CPUID: the best tier under it is avx2 (x86) at most
+    for v in "test_api" "test_api LIBNORM_ISA=scalar" "checkasm --quick --seed=1" "test_edges"; do
+        set -- $v
+        case $1 in
+        test_edges) bin=build/tests/accuracy/test_edges ;;
+        *) bin=build/tests/$1 ;;
+        esac
+        shift
+        env=
+        case ${1:-} in LIBNORM_ISA=*) env=$1 && shift ;; esac
+        [ -x "$bin" ] || { count "valgrind $v (not built)" 1; continue; }
+        env $env $vg "$bin" "$@" >build/valgrind.log 2>&1
+        rc=$?
+        grep -E '^(test_api|test_edges|checkasm)|best tier|^ *(scalar|avx2|avx512|neon) ' build/valgrind.log |
+            sed 's/^/    /'
+        [ $rc -ne 0 ] && grep -E '^==[0-9]+==' build/valgrind.log | head -30
+        count "valgrind $v" $rc
+    done
+else
+    fail "valgrind memcheck (no native build or no valgrind)"
+fi
+echo "  valgrind step: $(($(date +%s) - t0)) s"
+
 
 # Which tiers ran natively, emulated (SIMDe, qemu CPU models) or not at all, from the logs.
 echo "==== tiers"

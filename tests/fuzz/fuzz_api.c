@@ -1,0 +1,932 @@
+/*
+ * libFuzzer target over the public API (every entry point listed in `entries[]` below: adding an
+ * entry point to the library means adding one row there).
+ *
+ * One input decodes into one call: entry point, rows, dim, strides, in place or not, where each
+ * pointer goes (its own region, anywhere in the arena, misaligned, NULL, aliasing x or y or the
+ * other statistic), eps (bad values included), weight/bias presence and contents, mean/rstd
+ * outputs, ith/nth, the options' size, flags and reserved field, and each row's contents (raw
+ * float bits from the input, or generated families: normal around large means, constant, huge,
+ * tiny and subnormal, zeros, mixed magnitudes, an outlier, a NaN or an Inf).
+ * Every buffer lives in one arena (cells that hold no data are 0xFF bytes, a NaN: a kernel that
+ * reads outside its rows poisons its result).
+ *
+ * The oracle, per call:
+ *   1. the status is exactly the one the header's rules give, computed here independently (the
+ *      order of the checks; overlap by a byte-set model over the arena);
+ *   2. on error the whole arena (and the options) is unchanged, byte for byte;
+ *   3. on success nothing is written outside this call's ith/nth chunk of y rows and its
+ *      mean/rstd entries;
+ *   4. outputs are within the numerics contract against a long-double reference:
+ *      |y - y_exact| <= 8 FLT_EPSILON max(1, |y_exact|, |w| max(1, |x^|)); a row holding NaN or
+ *      Inf gives an all-NaN row and NaN statistics; a constant LayerNorm row gives exactly bias
+ *      (0 without); an all-zero RMSNorm row gives zeros; mean and rstd within 8 FLT_EPSILON;
+ *   5. NaN stays in its row (a finite row next to a NaN row is still within the contract);
+ *   6. y, mean and rstd are bit-identical to the scalar tier run on each row alone (NaN payloads
+ *      are not compared: any NaN equals any NaN).
+ * A violation prints the call and aborts (libFuzzer saves the input). The public API runs on the
+ * tier LIBNORM_ISA selects; the target exits 77 at start when that tier is not available here.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libnorm.h"
+#include "norm_internal.h"
+
+/* ---- limits: every execution stays small and fast ---- */
+#define ARENA 65536                /* bytes; every buffer of a call lives in here */
+#define MAX_ROWS 16                /* rows of a normal call (huge row counts are errors) */
+#define MAX_DIM 1100               /* crosses the 512-element block and the LayerNorm probe */
+#define REGION_BUDGET (ARENA / 5)  /* bytes one x or y extent may take */
+
+static unsigned char arena[ARENA] __attribute__((aligned(64)));
+static unsigned char snap[ARENA] __attribute__((aligned(64)));  /* the arena before the call */
+static unsigned char expect[ARENA];                              /* the arena as it must be after */
+
+/* ---- the call ---- */
+typedef struct fz_call {
+    float *y;
+    const float *x, *w, *b;
+    size_t rows, dim;
+    float eps;
+    const libnorm_opts *opts; /* NULL or `opts_buf` */
+} fz_call;
+
+/* Exact (long double) reference of one row: fills y[dim], *mean, *rstd, *sigma (the standard
+ * deviation, for the mean's tolerance) and xhat[dim]; returns the row's kind. */
+enum row_kind { ROW_NORMAL, ROW_NONFINITE, ROW_DEGENERATE };
+typedef enum row_kind (*exact_fn)(const float *x, const float *w, const float *b, size_t n,
+                                  float eps, long double *y, long double *xhat, long double *mean,
+                                  long double *rstd, long double *sigma);
+
+/* One public entry point: how to call it, what it takes and writes, its scalar kernel and its
+ * exact reference. */
+typedef struct entry {
+    const char *name;
+    int has_bias;  /* takes a bias pointer */
+    int has_mean;  /* writes opts->mean */
+    int has_opts;  /* takes a libnorm_opts (else: always the defaults) */
+    int (*call)(const fz_call *c);
+    size_t scalar_off; /* offset of its kernel in norm_dsp */
+    exact_fn exact;
+} entry;
+
+static int is_finite(float v) { return fabsf(v) <= FLT_MAX; }
+
+static enum row_kind exact_layernorm(const float *x, const float *w, const float *b, size_t n,
+                                     float eps, long double *y, long double *xhat,
+                                     long double *mean, long double *rstd, long double *sigma)
+{
+    int constant = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_finite(x[i]))
+            return ROW_NONFINITE;
+        constant &= x[i] == x[0];
+    }
+    long double m1 = 0, s1 = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++)
+        m1 += x[i];
+    m1 /= (long double)n;
+    for (size_t i = 0; i < n; i++)
+        s1 += (long double)x[i] - m1;
+    long double m = m1 + s1 / (long double)n;
+    for (size_t i = 0; i < n; i++) {
+        long double d = (long double)x[i] - m;
+        s2 += d * d;
+    }
+    long double var = s2 / (long double)n;
+    *mean = m;
+    *sigma = sqrtl(var);
+    *rstd = 1.0L / sqrtl(var + (long double)eps);
+    for (size_t i = 0; i < n; i++) {
+        xhat[i] = constant ? 0.0L : ((long double)x[i] - m) * *rstd;
+        y[i] = xhat[i] * (w ? (long double)w[i] : 1.0L) + (b ? (long double)b[i] : 0.0L);
+    }
+    return constant ? ROW_DEGENERATE : ROW_NORMAL;
+}
+
+static enum row_kind exact_rmsnorm(const float *x, const float *w, const float *b, size_t n,
+                                   float eps, long double *y, long double *xhat, long double *mean,
+                                   long double *rstd, long double *sigma)
+{
+    (void)b;
+    int zero = 1;
+    long double s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_finite(x[i]))
+            return ROW_NONFINITE;
+        zero &= x[i] == 0.0f;
+        s2 += (long double)x[i] * x[i];
+    }
+    *mean = 0;
+    *sigma = 0;
+    *rstd = 1.0L / sqrtl(s2 / (long double)n + (long double)eps);
+    for (size_t i = 0; i < n; i++) {
+        xhat[i] = zero ? 0.0L : (long double)x[i] * *rstd;
+        y[i] = xhat[i] * (w ? (long double)w[i] : 1.0L);
+    }
+    return zero ? ROW_DEGENERATE : ROW_NORMAL;
+}
+
+static int call_ln_ex(const fz_call *c)
+{
+    return libnorm_layernorm_f32_ex(c->y, c->x, c->w, c->b, c->rows, c->dim, c->eps, c->opts);
+}
+static int call_rms_ex(const fz_call *c)
+{
+    return libnorm_rmsnorm_f32_ex(c->y, c->x, c->w, c->rows, c->dim, c->eps, c->opts);
+}
+static int call_ln(const fz_call *c)
+{
+    return libnorm_layernorm_f32(c->y, c->x, c->w, c->b, c->rows, c->dim, c->eps);
+}
+static int call_rms(const fz_call *c)
+{
+    return libnorm_rmsnorm_f32(c->y, c->x, c->w, c->rows, c->dim, c->eps);
+}
+
+/* Every public entry point that computes. A new one is one row here. */
+static const entry entries[] = {
+    {"libnorm_layernorm_f32_ex", 1, 1, 1, call_ln_ex, offsetof(norm_dsp, layernorm_f32),
+     exact_layernorm},
+    {"libnorm_rmsnorm_f32_ex", 0, 0, 1, call_rms_ex, offsetof(norm_dsp, rmsnorm_f32),
+     exact_rmsnorm},
+    {"libnorm_layernorm_f32", 1, 0, 0, call_ln, offsetof(norm_dsp, layernorm_f32),
+     exact_layernorm},
+    {"libnorm_rmsnorm_f32", 0, 0, 0, call_rms, offsetof(norm_dsp, rmsnorm_f32), exact_rmsnorm},
+};
+#define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
+/* The _ex forms are decoded three times as often as the plain ones. */
+static const unsigned char op_map[8] = {0, 1, 0, 1, 0, 1, 2, 3};
+_Static_assert(N_ENTRIES == 4, "a new entry point: add it to op_map too");
+
+/* ---- input decoding: bytes of the input, then a generator seeded from the whole input ---- */
+typedef struct reader {
+    const uint8_t *p;
+    size_t n, i;
+    uint64_t rng;
+} reader;
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static uint8_t u8(reader *r) { return r->i < r->n ? r->p[r->i++] : (uint8_t)splitmix(&r->rng); }
+static uint16_t u16(reader *r) { uint16_t lo = u8(r); return (uint16_t)(lo | (u8(r) << 8)); }
+static uint32_t u32(reader *r) { uint32_t lo = u16(r); return lo | ((uint32_t)u16(r) << 16); }
+static float fbits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static uint32_t bitsf(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+/* A generator seeded from four input bytes: row contents that are not raw bits. */
+typedef struct gen { uint64_t s; } gen;
+static double g_unif(gen *g) { return (double)(splitmix(&g->s) >> 11) * 0x1p-53; }
+static double g_norm(gen *g)
+{
+    double u = g_unif(g), v = g_unif(g);
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+static float g_sign(gen *g, float v) { return (splitmix(&g->s) & 1) ? -v : v; }
+
+static const float special_vals[] = {0.0f, -0.0f, 1.0f, -1.0f, FLT_MAX, -FLT_MAX, FLT_MIN,
+                                     0x1p-149f, -0x1p-149f, 1e-41f, 3e38f, 1e4f, -3e5f, 0.5f};
+#define N_SPECIAL (sizeof(special_vals) / sizeof(special_vals[0]))
+
+/* Row `x` (dim floats, written with memcpy: x may be misaligned) of family `fam`. */
+static void fill_row(unsigned char *dst, size_t dim, unsigned fam, reader *r)
+{
+    gen g = {u32(r) * 0x100000001b3ull + fam};
+    float mu = 0.0f, sd = 1.0f, c = 0.0f;
+    size_t pos = dim ? (size_t)(splitmix(&g.s) % dim) : 0;
+    switch (fam) {
+    case 1: {
+        static const float mus[4] = {0.0f, 1e4f, -3e5f, 1.0f}, sds[4] = {1.0f, 1e-2f, 1e3f, 1e-6f};
+        unsigned k = u8(r);
+        mu = mus[k & 3];
+        sd = sds[(k >> 2) & 3];
+        break;
+    }
+    case 2: {
+        uint32_t v = u32(r);
+        c = (v & 0x80) ? special_vals[(v >> 8) % N_SPECIAL] : fbits(v & 0xff7fffffu);
+        break;
+    }
+    default:
+        break;
+    }
+    for (size_t i = 0; i < dim; i++) {
+        float v;
+        switch (fam) {
+        case 0: /* raw bits: anything, NaN and Inf included */
+            v = fbits(u32(r));
+            break;
+        case 1: /* normal around a mean */
+        case 5: /* ... with one NaN or Inf */
+        case 8: /* ... with one huge outlier (at x[0] half of the time) */
+            v = fam == 1 ? (float)(mu + sd * g_norm(&g)) : (float)g_norm(&g);
+            break;
+        case 2: /* constant */
+            v = c;
+            break;
+        case 3: /* huge */
+            v = g_sign(&g, (float)(1e30 * pow(3.4e8, g_unif(&g))));
+            break;
+        case 4: /* tiny, subnormal included */
+            v = g_sign(&g, (float)(0x1p-149 * pow(2.0, 140.0 * g_unif(&g))));
+            break;
+        case 6: /* zeros of both signs */
+            v = g_sign(&g, 0.0f);
+            break;
+        case 7: /* mixed magnitudes */
+            v = g_sign(&g, (float)pow(10.0, 60.0 * g_unif(&g) - 30.0));
+            break;
+        case 9: /* a step: the probe is unlike the row */
+            v = (float)((i < dim / 3 ? 100.0 : -7.0) + g_norm(&g));
+            break;
+        default: /* raw bits with a finite exponent */
+            v = fbits(u32(r) & 0xff7fffffu);
+            break;
+        }
+        memcpy(dst + 4 * i, &v, 4);
+    }
+    if (dim && fam == 5) {
+        static const float bad[3] = {NAN, INFINITY, -INFINITY};
+        memcpy(dst + 4 * pos, &bad[splitmix(&g.s) % 3], 4);
+    }
+    if (dim && fam == 8) {
+        float v = g_sign(&g, (float)pow(10.0, 10.0 + 28.0 * g_unif(&g)));
+        memcpy(dst + 4 * ((splitmix(&g.s) & 1) ? 0 : pos), &v, 4);
+    }
+}
+
+/* Weight (is_bias 0) or bias contents of family `fam`. */
+static void fill_param(unsigned char *dst, size_t dim, unsigned fam, int is_bias, reader *r)
+{
+    gen g = {u32(r) ^ 0xabcdef12u};
+    for (size_t i = 0; i < dim; i++) {
+        float v;
+        switch (fam & 7) {
+        case 0:
+            v = is_bias ? 0.0f : 1.0f;
+            break;
+        case 1:
+        case 2:
+            v = (float)(4.0 * g_unif(&g) - 2.0);
+            break;
+        case 3: /* magnitudes up to 1e3 */
+            v = g_sign(&g, (float)pow(10.0, 6.0 * g_unif(&g) - 3.0));
+            break;
+        case 4: /* raw bits, anything */
+            v = fbits(u32(r));
+            break;
+        case 5: /* raw bits, finite */
+            v = fbits(u32(r) & 0xff7fffffu);
+            break;
+        case 6:
+            v = special_vals[splitmix(&g.s) % N_SPECIAL];
+            break;
+        default:
+            v = g_sign(&g, 0.0f);
+            break;
+        }
+        memcpy(dst + 4 * i, &v, 4);
+    }
+}
+
+/* ---- the documented rules, independently ---- */
+typedef struct model {
+    const entry *e;
+    fz_call c;
+    libnorm_opts o;    /* the options as the library may read them (zero past `size`) */
+    size_t xs, ys;     /* effective strides */
+    size_t begin, count;
+    int inplace;
+} model;
+
+/* Is [p, p + len) inside the arena? */
+static int in_arena(const void *p, unsigned __int128 len)
+{
+    uintptr_t a = (uintptr_t)arena, q = (uintptr_t)p;
+    return q >= a && (unsigned __int128)(q - a) + len <= ARENA;
+}
+
+/* Bytes from base to the end of `rows` rows of `dim` floats, `stride` floats apart, exactly. */
+static unsigned __int128 extent(size_t rows, size_t stride, size_t dim)
+{
+    return ((unsigned __int128)(rows - 1) * stride + dim) * 4;
+}
+
+/* A byte set: the union of up to MAX_ROWS + 1 intervals [lo, hi) of addresses. */
+typedef struct byteset {
+    int n;
+    uintptr_t lo[MAX_ROWS + 1], hi[MAX_ROWS + 1];
+} byteset;
+
+static void set_rows(byteset *s, const void *p, size_t rows, size_t stride_f, size_t len_f)
+{
+    s->n = 0;
+    if (!p)
+        return;
+    for (size_t r = 0; r < rows; r++) {
+        s->lo[s->n] = (uintptr_t)p + 4 * r * stride_f;
+        s->hi[s->n] = s->lo[s->n] + 4 * len_f;
+        s->n++;
+    }
+}
+
+/* Do two byte sets share a byte? */
+static int sets_meet(const byteset *a, const byteset *b)
+{
+    for (int i = 0; i < a->n; i++)
+        for (int k = 0; k < b->n; k++)
+            if (a->lo[i] < b->hi[k] && b->lo[k] < a->hi[i])
+                return 1;
+    return 0;
+}
+
+/* The expected status. Sets m->xs, ys, inplace. *reach is set when the model got to the extent
+ * checks (the library then computes addresses from rows and strides). */
+static int expected_status(model *m, int *reach_size, int *reach_overlap)
+{
+    const fz_call *c = &m->c;
+    const entry *e = m->e;
+    *reach_size = *reach_overlap = 0;
+    m->xs = m->ys = c->dim;
+    unsigned ith = 0, nth = 1;
+    const float *mean = NULL, *rstd = NULL;
+    if (c->opts) {
+        const libnorm_opts *o = &m->o;
+        if (o->size < LIBNORM_OPTS_MIN_SIZE)
+            return LIBNORM_EOPTS;
+        if (o->flags != 0)
+            return LIBNORM_EOPTS;
+        if (o->size >= offsetof(libnorm_opts, reserved) + sizeof(o->reserved) && o->reserved != 0)
+            return LIBNORM_EOPTS;
+        if (o->nth == 0 || o->nth == 1) {
+            if (o->ith != 0)
+                return LIBNORM_EOPTS;
+        } else if (o->ith >= o->nth) {
+            return LIBNORM_EOPTS;
+        }
+        ith = o->nth > 1 ? o->ith : 0;
+        nth = o->nth > 1 ? o->nth : 1;
+        if (o->x_stride)
+            m->xs = o->x_stride;
+        if (o->y_stride)
+            m->ys = o->y_stride;
+        mean = e->has_mean ? o->mean : NULL;
+        rstd = o->rstd;
+    }
+    /* the chunk: nth pieces, the first rows % nth one row longer */
+    size_t begin = 0, count = 0;
+    for (unsigned k = 0; k <= ith && nth; k++) {
+        begin += count;
+        count = c->rows / nth + ((size_t)k < c->rows % nth);
+    }
+    m->begin = begin;
+    m->count = count;
+    if (!c->y || !c->x)
+        return LIBNORM_ENULL;
+    const void *ptrs[6] = {c->y, c->x, c->w, e->has_bias ? c->b : NULL, mean, rstd};
+    for (int i = 0; i < 6; i++)
+        if ((uintptr_t)ptrs[i] % sizeof(float))
+            return LIBNORM_EALIGN;
+    if (c->dim == 0)
+        return LIBNORM_EDIM;
+    if (isnan(c->eps) || isinf(c->eps) || c->eps < 0.0f)
+        return LIBNORM_EEPS;
+    if (m->xs < c->dim || m->ys < c->dim)
+        return LIBNORM_ESTRIDE;
+    if (c->rows == 0)
+        return LIBNORM_OK;
+    *reach_size = 1;
+    unsigned __int128 ex = extent(c->rows, m->xs, c->dim), ey = extent(c->rows, m->ys, c->dim);
+    const unsigned __int128 top = (unsigned __int128)1 << 64;
+    if ((uintptr_t)c->x + ex >= top || (uintptr_t)c->y + ey >= top)
+        return LIBNORM_ESIZE;
+    *reach_overlap = 1;
+    /* from here every buffer is in the arena (the decoder makes sure): the byte-set model */
+    if (!in_arena(c->x, ex) || !in_arena(c->y, ey) || (c->w && !in_arena(c->w, c->dim * 4)) ||
+        (ptrs[3] && !in_arena(ptrs[3], c->dim * 4)) ||
+        (mean && !in_arena(mean, c->rows * 4)) || (rstd && !in_arena(rstd, c->rows * 4)))
+        return -1000; /* the decoder's business: not a call to make */
+    m->inplace = (const void *)c->y == (const void *)c->x && m->xs == m->ys;
+    if (c->rows > MAX_ROWS)
+        return -1000;
+    byteset Y, X, W, B, M, R;
+    set_rows(&Y, c->y, c->rows, m->ys, c->dim);
+    set_rows(&X, c->x, c->rows, m->xs, c->dim);
+    set_rows(&W, c->w, 1, c->dim, c->dim);
+    set_rows(&B, ptrs[3], 1, c->dim, c->dim);
+    set_rows(&M, mean, 1, c->rows, c->rows);
+    set_rows(&R, rstd, 1, c->rows, c->rows);
+    const byteset *outs[3] = {&Y, &M, &R}, *ins[3] = {&X, &W, &B};
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 3; k++)
+            if (!(i == 0 && k == 0 && m->inplace) && sets_meet(outs[i], ins[k]))
+                return LIBNORM_EOVERLAP;
+        for (int k = i + 1; k < 3; k++)
+            if (sets_meet(outs[i], outs[k]))
+                return LIBNORM_EOVERLAP;
+    }
+    return LIBNORM_OK;
+}
+
+/* ---- reporting ---- */
+static const char *g_isa;
+static unsigned long g_calls, g_status[16], g_rows_checked, g_nan_rows, g_degenerate_rows;
+
+/* At exit: what the calls were (so a run shows that it exercised successes and every error). */
+static void print_stats(void)
+{
+    static const char *const names[10] = {"ok", "ENULL", "EDIM", "EEPS", "EOVERLAP", "ESTRIDE",
+                                          "EOPTS", "ESIZE", "EALIGN", "?"};
+    fprintf(stderr, "fuzz_api (%s): %lu calls:", g_isa, g_calls);
+    for (int i = 0; i < 9; i++)
+        fprintf(stderr, " %s %lu", names[i], g_status[i]);
+    fprintf(stderr, "; %lu rows checked (%lu NaN/Inf, %lu constant/zero)\n", g_rows_checked,
+            g_nan_rows, g_degenerate_rows);
+}
+
+static void describe(const model *m, int got, int want)
+{
+    const fz_call *c = &m->c;
+    uintptr_t a = (uintptr_t)arena;
+#define OFF(p) ((p) ? (long)((uintptr_t)(p) - a) : -1L)
+    fprintf(stderr,
+            "fuzz_api (%s): %s(y@%ld, x@%ld, w@%ld, b@%ld, rows %zu, dim %zu, eps %a (0x%08x), "
+            "opts %s)\n",
+            g_isa, m->e->name, OFF(c->y), OFF(c->x), OFF(c->w),
+            m->e->has_bias ? OFF(c->b) : -1L, c->rows, c->dim, (double)c->eps, bitsf(c->eps),
+            c->opts ? "given" : "NULL");
+    if (c->opts)
+        fprintf(stderr,
+                "  opts: size %zu x_stride %zu y_stride %zu ith %u nth %u mean@%ld rstd@%ld "
+                "flags %u reserved %u\n",
+                m->o.size, m->o.x_stride, m->o.y_stride, m->o.ith, m->o.nth, OFF(m->o.mean),
+                OFF(m->o.rstd), m->o.flags, m->o.reserved);
+#undef OFF
+    fprintf(stderr, "  status %d (%s), expected %d (%s); chunk rows %zu..+%zu\n", got,
+            libnorm_strerror(got), want, libnorm_strerror(want), m->begin, m->count);
+}
+
+#define FAIL(m, got, want, ...)                                                                 \
+    do {                                                                                        \
+        describe(m, got, want);                                                                 \
+        fprintf(stderr, "  FAIL: " __VA_ARGS__);                                                \
+        fprintf(stderr, "\n");                                                                  \
+        abort();                                                                                \
+    } while (0)
+
+/* ---- the checks of a successful call ---- */
+static norm_dsp g_scalar;
+static float ref_y[MAX_ROWS][MAX_DIM], ref_m[MAX_ROWS], ref_r[MAX_ROWS];
+static long double ex_y[MAX_DIM], ex_xhat[MAX_DIM];
+
+static int same_bits(float a, float b) { return bitsf(a) == bitsf(b) || (isnan(a) && isnan(b)); }
+
+/* |got - want| <= tol, where an Inf is right when the exact value is (near) beyond FLT_MAX */
+static int close_to(float got, long double want, long double tol)
+{
+    if (isnan(got))
+        return 0;
+    if (isinf(got))
+        return (got > 0) == (want > 0) && fabsl(want) + tol >= (long double)FLT_MAX;
+    if (isinf(want))
+        return 0;
+    return fabsl((long double)got - want) <= tol;
+}
+
+static void check_success(const model *m)
+{
+    const fz_call *c = &m->c;
+    const entry *e = m->e;
+    const float *mean = c->opts && e->has_mean ? m->o.mean : NULL;
+    const float *rstd = c->opts ? m->o.rstd : NULL;
+    const float *bias = e->has_bias ? c->b : NULL;
+    const long double eps8 = 8.0L * FLT_EPSILON;
+    const uintptr_t delta = (uintptr_t)snap - (uintptr_t)arena;
+#define SNAP(p) ((const float *)((uintptr_t)(p) + delta))
+
+    /* 3: only this chunk's y rows and statistics were written: the arena must equal the
+     * snapshot with those bytes taken from the arena */
+    byteset allowed[3];
+    memset(allowed, 0, sizeof(allowed));
+    if (m->count) { /* (an empty chunk may start past a huge stride) */
+        set_rows(&allowed[0], c->y + m->begin * m->ys, m->count, m->ys, c->dim);
+        set_rows(&allowed[1], mean ? mean + m->begin : NULL, 1, m->count, m->count);
+        set_rows(&allowed[2], rstd ? rstd + m->begin : NULL, 1, m->count, m->count);
+    }
+    memcpy(expect, snap, ARENA);
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < allowed[s].n; i++) {
+            size_t off = allowed[s].lo[i] - (uintptr_t)arena;
+            memcpy(expect + off, arena + off, allowed[s].hi[i] - allowed[s].lo[i]);
+        }
+    if (memcmp(expect, arena, ARENA) != 0) {
+        size_t i = 0;
+        while (expect[i] == arena[i])
+            i++;
+        FAIL(m, 0, 0, "byte %zu of the arena written, outside this call's rows and stats", i);
+    }
+
+    if (m->count > MAX_ROWS)
+        abort();
+    norm_kernel_fn scalar = *(const norm_kernel_fn *)((const char *)&g_scalar + e->scalar_off);
+    for (size_t k = 0; k < m->count; k++) {
+        size_t r = m->begin + k;
+        const float *xr = SNAP(c->x + r * m->xs), *w = c->w ? SNAP(c->w) : NULL,
+                    *b = bias ? SNAP(bias) : NULL;
+        const float *yr = c->y + r * m->ys;
+        /* 6: the scalar tier on this row alone */
+        norm_job j = {ref_y[k], xr, w, b, 1, c->dim, c->dim, c->dim, c->eps,
+                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL};
+        scalar(&j);
+        /* 4, 5: the contract */
+        long double xm = 0, xr_ = 0, sigma = 0;
+        enum row_kind kind = e->exact(xr, w, b, c->dim, c->eps, ex_y, ex_xhat, &xm, &xr_, &sigma);
+        g_rows_checked++;
+        g_nan_rows += kind == ROW_NONFINITE;
+        g_degenerate_rows += kind == ROW_DEGENERATE;
+        for (size_t i = 0; i < c->dim; i++) {
+            float got = yr[i];
+            int wb_finite = (!w || is_finite(w[i])) && (!b || is_finite(b[i]));
+            if (kind == ROW_NONFINITE) {
+                if (!isnan(got))
+                    FAIL(m, 0, 0, "row %zu holds NaN/Inf but y[%zu] = %a is not NaN", r, i,
+                         (double)got);
+            } else if (!wb_finite) {
+                /* no contract for a non-finite weight or bias element: bits only */
+            } else if (isnan(got)) {
+                FAIL(m, 0, 0, "NaN in finite row %zu at %zu (x %a, w %a, b %a)", r, i,
+                     (double)xr[i], w ? (double)w[i] : 1.0, b ? (double)b[i] : 0.0);
+            } else if (kind == ROW_DEGENERATE) {
+                float want = b ? b[i] : 0.0f;
+                if (got != want)
+                    FAIL(m, 0, 0, "row %zu is %s: y[%zu] = %a, want exactly %a", r,
+                         e->has_bias ? "constant" : "all zero", i, (double)got, (double)want);
+            } else {
+                long double aw = w ? fabsl((long double)w[i]) : 1.0L;
+                long double tol = eps8 * fmaxl(1.0L, fmaxl(fabsl(ex_y[i]),
+                                                           aw * fmaxl(1.0L, fabsl(ex_xhat[i]))));
+                if (!close_to(got, ex_y[i], tol))
+                    FAIL(m, 0, 0,
+                         "row %zu y[%zu] = %.9g, exact %.12Lg: error %.3Lg FLT_EPSILON units of "
+                         "max(1, |y|, |w| max(1, |x^|)) (contract 8)",
+                         r, i, (double)got, ex_y[i],
+                         fabsl((long double)got - ex_y[i]) / (tol / 8.0L));
+            }
+            if (!same_bits(got, ref_y[k][i]))
+                FAIL(m, 0, 0, "row %zu y[%zu] = %a (0x%08x), scalar tier %a (0x%08x)", r, i,
+                     (double)got, bitsf(got), (double)ref_y[k][i], bitsf(ref_y[k][i]));
+        }
+        if (mean) {
+            float got = mean[r];
+            if (kind == ROW_NONFINITE ? !isnan(got)
+                                      : !close_to(got, xm, eps8 * fmaxl(fabsl(xm), sigma) +
+                                                               0x1p-149L))
+                FAIL(m, 0, 0, "row %zu mean = %a, exact %.12Lg (sigma %.6Lg)", r, (double)got, xm,
+                     sigma);
+            if (!same_bits(got, ref_m[k]))
+                FAIL(m, 0, 0, "row %zu mean = %a, scalar tier %a", r, (double)got,
+                     (double)ref_m[k]);
+        }
+        if (rstd) {
+            float got = rstd[r];
+            int ok;
+            if (kind == ROW_NONFINITE)
+                ok = isnan(got);
+            else if (isinf(xr_))
+                ok = isinf(got) && got > 0;
+            else
+                ok = close_to(got, xr_, eps8 * xr_ + 0x1p-149L);
+            if (!ok)
+                FAIL(m, 0, 0, "row %zu rstd = %a, exact %.12Lg", r, (double)got, xr_);
+            if (!same_bits(got, ref_r[k]))
+                FAIL(m, 0, 0, "row %zu rstd = %a, scalar tier %a", r, (double)got,
+                     (double)ref_r[k]);
+        }
+    }
+#undef SNAP
+}
+
+/* ---- decoding one input into a call ---- */
+static const size_t huge_vals[] = {SIZE_MAX, SIZE_MAX / 4, SIZE_MAX / 4 + 1, SIZE_MAX / 8,
+                                   (size_t)1 << 62, ((size_t)1 << 62) + 1, SIZE_MAX / 2,
+                                   SIZE_MAX - 1};
+#define N_HUGE (sizeof(huge_vals) / sizeof(huge_vals[0]))
+
+/* Placement of one buffer of `len` bytes, reserved with slack in the sequential layout. */
+typedef struct layout {
+    size_t next; /* next free offset of the sequential layout */
+} layout;
+
+static size_t place_seq(layout *L, size_t len, unsigned gap)
+{
+    size_t off = L->next + 4 * (gap % 16);
+    L->next = off + len + 4; /* +4: room for a misaligned start */
+    return off;
+}
+
+static size_t place_any(reader *r, size_t len)
+{
+    if (len >= ARENA)
+        return 0;
+    return (u16(r) % (ARENA - len + 1)) & ~(size_t)3;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    g_isa = libnorm_active_isa();
+    const char *want = getenv("LIBNORM_ISA");
+    if (want && *want && strcmp(want, g_isa) != 0) {
+        fprintf(stderr, "fuzz_api: LIBNORM_ISA=%s is not available on this CPU (active: %s)\n",
+                want, g_isa);
+        exit(77);
+    }
+    if (norm_dsp_init(&g_scalar, NORM_TIER_SCALAR) != 0) {
+        fprintf(stderr, "fuzz_api: no scalar tier\n");
+        exit(1);
+    }
+    fprintf(stderr, "fuzz_api: public API on tier %s, checked against scalar\n", g_isa);
+    atexit(print_stats);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    reader rd = {data, size, 0, 0x5eed};
+    for (size_t i = 0; i < size; i++)
+        rd.rng = (rd.rng ^ data[i]) * 0x100000001b3ull;
+    reader *r = &rd;
+
+    model m;
+    memset(&m, 0, sizeof(m));
+    m.e = &entries[op_map[u8(r) % 8]];
+    const entry *e = m.e;
+    fz_call *c = &m.c;
+
+    /* header */
+    unsigned rows_b = u8(r);
+    uint16_t dim_v = u16(r);
+    unsigned smode = u8(r), xpad = u8(r) % 40, ypad = u8(r) % 40;
+    unsigned ymode = u8(r), xmode = u8(r), wmode = u8(r), bmode = u8(r), mmode = u8(r),
+             rmode = u8(r), emode = u8(r);
+    uint32_t eps_raw = u32(r);
+    unsigned osize_mode = u8(r), oflag_mode = u8(r), nth_b = u8(r), ith_b = u8(r);
+    unsigned gaps = u16(r);
+
+    size_t dim = (dim_v & 0x8000) ? (size_t)(dim_v % (MAX_DIM + 1)) : (size_t)(dim_v % 72);
+    int huge_rows = rows_b >= 0xf8;
+    size_t rows = huge_rows ? huge_vals[rows_b % N_HUGE] : rows_b % (MAX_ROWS + 1);
+    int interleave = (ymode & 7) == 6;
+
+    /* strides (in floats, as passed; 0 = dim) */
+    size_t sx = 0, sy = 0;
+    int huge_x = 0, huge_y = 0;
+    for (int k = 0; k < 2; k++) {
+        unsigned md = (smode >> (2 * k)) & 3;
+        size_t pad = k ? ypad : xpad, s = 0;
+        if (md == 1)
+            s = dim + pad;
+        else if (md == 2)
+            s = dim >= 2 ? 1 + pad % (dim - 1) : dim; /* a stride below dim (ESTRIDE) */
+        else if (md == 3 && (pad & 1)) {
+            s = huge_vals[pad / 2 % N_HUGE];
+            *(k ? &huge_y : &huge_x) = 1;
+        } else if (md == 3)
+            s = dim; /* exactly dim, spelt out */
+        *(k ? &sy : &sx) = s;
+    }
+    if (smode & 0x10) { /* the same stride for x and y */
+        sy = sx;
+        huge_y = huge_x;
+    }
+    if (interleave) { /* y's rows between x's rows: strides of at least 2 dim */
+        sx = sy = 2 * dim + xpad;
+        huge_x = huge_y = 0;
+    }
+    size_t exs = sx && !huge_x ? sx : dim, eys = sy && !huge_y ? sy : dim;
+    if (exs < dim)
+        exs = dim;
+    if (eys < dim)
+        eys = dim;
+    /* fit the normal (non-huge) extents into their budget */
+    if (!huge_rows)
+        while (rows > 1 && extent(rows, exs > eys ? exs : eys, dim) > REGION_BUDGET)
+            rows--;
+    size_t lrows = huge_rows ? 1 : (rows ? rows : 1); /* rows laid out */
+    size_t xlen = (size_t)extent(lrows, exs, dim ? dim : 1),
+           ylen = (size_t)extent(lrows, eys, dim ? dim : 1), plen = 4 * (dim ? dim : 1),
+           slen = 4 * lrows;
+
+    /* placement: a sequential layout of separate regions, then the modes */
+    layout L = {4 * (gaps % 16)};
+    unsigned g2 = gaps >> 4;
+    size_t xo = place_seq(&L, xlen + (interleave ? 4 * exs : 0), g2), yo = place_seq(&L, ylen, g2 >> 2),
+           wo = place_seq(&L, plen, g2 >> 4), bo = place_seq(&L, plen, g2 >> 6),
+           mo = place_seq(&L, slen, g2 >> 8), ro = place_seq(&L, slen, g2 >> 10);
+    if (L.next > ARENA)
+        abort(); /* the budget above keeps this from happening */
+    unsigned char *A = arena;
+    float *y = (float *)(A + yo);
+    const unsigned char *x = A + xo;
+    switch (xmode & 7) {
+    case 7:
+        x = (xmode & 8) ? NULL : x + 1 + (xmode >> 4) % 3; /* NULL or misaligned */
+        break;
+    default:
+        break;
+    }
+    switch (ymode & 7) {
+    case 5: /* in place */
+        y = (float *)(uintptr_t)x;
+        break;
+    case 6: /* interleaved rows (sharing bytes when the offset is below dim) */
+        y = x ? (float *)(uintptr_t)(x + 4 * (((ymode >> 3) & 1) ? (size_t)(ymode >> 4) % (dim + 1)
+                                                                   : dim + (ymode >> 4) % (xpad + 1)))
+              : y;
+        break;
+    case 7:
+        switch ((ymode >> 3) & 3) {
+        case 0: y = NULL; break;
+        case 1: y = (float *)(A + yo + 1 + (ymode >> 5) % 3); break;
+        default: y = (float *)(A + place_any(r, ylen)); break;
+        }
+        break;
+    default:
+        break;
+    }
+    const unsigned char *pw = NULL, *pb = NULL;
+    unsigned char *pm = NULL, *pr = NULL;
+    for (int k = 0; k < 4; k++) {
+        unsigned md = (k == 0 ? wmode : k == 1 ? bmode : k == 2 ? mmode : rmode) & 7;
+        size_t seq = k == 0 ? wo : k == 1 ? bo : k == 2 ? mo : ro;
+        size_t len = k < 2 ? plen : slen;
+        unsigned char *p;
+        switch (md) {
+        case 0: case 1: case 2: p = A + seq; break;
+        case 3: case 4: p = NULL; break;
+        case 5: p = A + place_any(r, len); break;                      /* anywhere: may overlap */
+        case 6: p = A + seq + 1 + u8(r) % 3; break;                    /* misaligned */
+        default:                                                       /* aliasing */
+            if (k < 2)
+                p = (unsigned char *)(uintptr_t)(x ? x : A + xo);      /* w or b at x */
+            else if (k == 2)
+                p = A + (y ? (size_t)((unsigned char *)y - A) : yo);   /* mean in y */
+            else {                                                     /* rstd near mean */
+                long d = (long)(u8(r) % (2 * lrows + 1)) - (long)lrows;
+                long o = (long)(pm ? (size_t)(pm - A) : mo) + 4 * d;
+                if (o > (long)(ARENA - slen))
+                    o = (long)(ARENA - slen);
+                p = A + (o < 0 ? 0 : (size_t)o);
+            }
+            break;
+        }
+        if (k == 0) pw = p;
+        else if (k == 1) pb = p;
+        else if (k == 2) pm = p;
+        else pr = p;
+    }
+
+    /* eps */
+    static const float bad_eps[] = {-1e-5f, NAN, INFINITY, -INFINITY, -FLT_MIN, -0x1p-149f, -NAN};
+    static const float odd_eps[] = {0.0f, -0.0f, 0x1p-149f, FLT_MIN, FLT_MAX, 1.0f, 1e30f};
+    float eps;
+    switch (emode & 7) {
+    case 0: case 1: eps = 1e-5f; break;
+    case 2: eps = 0.0f; break;
+    case 3: eps = 1e-6f; break;
+    case 4: eps = fbits(eps_raw); break;
+    case 5: eps = odd_eps[eps_raw % 7]; break;
+    case 6: eps = bad_eps[eps_raw % 7]; break;
+    default: eps = (float)(emode >> 3) * 1e-3f; break;
+    }
+
+    /* options: a buffer of exactly the size the caller's header knew (ASan catches reads past it) */
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = sx;
+    o.y_stride = sy;
+    o.nth = nth_b >= 0xf0 ? 2 + nth_b % 40 : nth_b % 6;
+    switch (ith_b & 7) {
+    case 0: o.ith = o.nth; break;                         /* one too far */
+    case 1: o.ith = (ith_b >> 3) & 1 ? UINT32_MAX : o.nth + (ith_b >> 4); break;
+    default: o.ith = (ith_b >> 3) % (o.nth > 1 ? o.nth : 1); break;
+    }
+    o.mean = (float *)pm;
+    o.rstd = (float *)pr;
+    o.flags = (oflag_mode & 15) == 15 ? 1u << (oflag_mode >> 4 & 31) : 0;
+    o.reserved = (oflag_mode & 15) == 14 ? 1u << (oflag_mode >> 4 & 31) : 0;
+    size_t osize = sizeof(libnorm_opts), obytes = sizeof(libnorm_opts);
+    switch (osize_mode & 7) {
+    case 5: osize = obytes = LIBNORM_OPTS_MIN_SIZE; break;        /* the 0.1 struct */
+    case 6: osize = obytes = (osize_mode >> 3) % (sizeof(libnorm_opts) + 8); break;
+    case 7:                                                       /* a newer, longer struct */
+        osize = (osize_mode & 8) ? SIZE_MAX : sizeof(libnorm_opts) + 4 * ((osize_mode >> 4) + 1);
+        obytes = sizeof(libnorm_opts) + 64;
+        break;
+    default: break;
+    }
+    o.size = osize;
+    if (obytes < sizeof(size_t))
+        obytes = sizeof(size_t);
+    unsigned char *obuf = NULL;
+    int use_opts = e->has_opts && !(smode & 0x20);
+    if (use_opts) {
+        obuf = malloc(obytes);
+        if (!obuf)
+            abort();
+        for (size_t i = 0; i < obytes; i++)
+            obuf[i] = u8(r);
+        memcpy(obuf, &o, obytes < sizeof(o) ? obytes : sizeof(o));
+        /* what the library may read: the first `size` bytes, the rest zero */
+        size_t seen = osize < sizeof(m.o) ? osize : sizeof(m.o);
+        if (seen > obytes)
+            seen = obytes;
+        if (seen < sizeof(size_t))
+            seen = sizeof(size_t); /* `size` itself is always read */
+        memset(&m.o, 0, sizeof(m.o));
+        memcpy(&m.o, obuf, seen);
+    }
+
+    c->y = y;
+    c->x = (const float *)x;
+    c->w = (const float *)pw;
+    c->b = (const float *)pb;
+    c->rows = rows;
+    c->dim = dim;
+    c->eps = eps;
+    c->opts = use_opts ? (const libnorm_opts *)obuf : NULL;
+
+    int reach_size, reach_overlap;
+    int want = expected_status(&m, &reach_size, &reach_overlap);
+    if (want == -1000 && (huge_rows || huge_x || huge_y)) {
+        /* a huge row count or stride that still fits the address space would make the library
+         * walk outside the arena: make it one that does not fit */
+        if (huge_rows)
+            c->rows = SIZE_MAX;
+        if (huge_x && use_opts)
+            ((libnorm_opts *)obuf)->x_stride = m.o.x_stride = SIZE_MAX;
+        if (huge_y && use_opts)
+            ((libnorm_opts *)obuf)->y_stride = m.o.y_stride = SIZE_MAX;
+        want = expected_status(&m, &reach_size, &reach_overlap);
+    }
+    if (want == -1000) {
+        describe(&m, 0, 0);
+        fprintf(stderr, "fuzz_api: decoder bug: a buffer outside the arena\n");
+        abort();
+    }
+
+    /* contents: 0xFF (NaN) everywhere, then x's rows, w, b (inputs may overlap: the snapshot is
+     * what the call sees) */
+    memset(arena, 0xff, sizeof(arena));
+    if (x && dim) {
+        size_t xrows = huge_rows ? 1 : (rows ? rows : 1);
+        for (size_t k = 0; k < xrows; k++) {
+            size_t off = (size_t)(x - A) + 4 * k * exs;
+            if (off + 4 * dim > ARENA)
+                break;
+            fill_row(A + off, dim, u8(r) % 14, r);
+        }
+    }
+    if (pw && dim && (size_t)(pw - A) + 4 * dim <= ARENA)
+        fill_param(A + (pw - A), dim, wmode >> 3, 0, r);
+    if (pb && dim && (size_t)(pb - A) + 4 * dim <= ARENA)
+        fill_param(A + (pb - A), dim, bmode >> 3, 1, r);
+    memcpy(snap, arena, sizeof(arena));
+    unsigned char obuf_copy[sizeof(libnorm_opts) + 64];
+    if (obuf)
+        memcpy(obuf_copy, obuf, obytes);
+
+    int got = e->call(c);
+    g_calls++;
+    g_status[got <= 0 && got >= -8 ? -got : 9]++;
+
+    if (got != want)
+        FAIL(&m, got, want, "wrong status");
+    if (obuf && memcmp(obuf_copy, obuf, obytes) != 0)
+        FAIL(&m, got, want, "the options were written");
+    if (got != LIBNORM_OK || c->rows == 0) {
+        if (memcmp(arena, snap, sizeof(arena)) != 0) {
+            size_t i = 0;
+            while (arena[i] == snap[i])
+                i++;
+            FAIL(&m, got, want, "%s, but byte %zu of the arena was written",
+                 got ? "an error" : "rows == 0", i);
+        }
+    } else {
+        check_success(&m);
+    }
+    free(obuf);
+    return 0;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Write the seed corpus of tests/fuzz/fuzz_api (tests/fuzz/corpus/): one small file per feature
+of the input format that fuzz_api.c decodes (LLVMFuzzerTestOneInput, "header"), each followed
+by a deterministic pseudo-random tail (row families, contents, offsets). Rerun after a change of
+the format:  python3 tests/fuzz/make_corpus.py"""
+import os
+import random
+import struct
+import sys
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
+
+# op byte: 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 6 layernorm_f32, 7 rmsnorm_f32
+BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
+            bmode=0, mmode=0, rmode=0, emode=0, eps=0, osize=0, oflag=0, nth=0, ith=2, gaps=0)
+
+SEEDS = {
+    'ln-basic': {},
+    'rms-basic': dict(op=1),
+    'ln-plain': dict(op=6),
+    'rms-plain': dict(op=7),
+    'ln-dim1': dict(dim=1, rows=7),
+    'rms-dim1': dict(op=1, dim=1, rows=7),
+    'ln-dim17': dict(dim=17, rows=16),
+    'ln-dim513': dict(dim=0x8000 | 513, rows=2),
+    'rms-dim1100': dict(op=1, dim=0x8000 | 1100, rows=3),
+    'ln-strides': dict(smode=1 | 1 << 2, xpad=5, ypad=9),
+    'rms-strides': dict(op=1, smode=1 | 1 << 2, xpad=3, ypad=1),
+    'ln-inplace': dict(ymode=5, smode=0x10 | 1, xpad=4),
+    'rms-inplace': dict(op=1, ymode=5),
+    'ln-inplace-badstride': dict(ymode=5, smode=1 | 1 << 2, xpad=4, ypad=6),
+    'ln-interleaved': dict(ymode=6, xpad=3),
+    'rms-interleaved-overlap': dict(op=1, ymode=6 | 8 | (3 << 4)),
+    'ln-nth3-ith1': dict(nth=3, ith=2 | 1 << 3, rows=7),
+    'rms-nth5-ith4': dict(op=1, nth=5, ith=2 | 4 << 3, rows=3),
+    'ln-ith-eq-nth': dict(nth=3, ith=0),
+    'rms-nth1-ith1': dict(op=1, nth=1, ith=0),
+    'ln-nth-large': dict(nth=0xf3, ith=2 | 9 << 3, rows=5),
+    'ln-x-misaligned': dict(xmode=7 | 0x10),
+    'rms-x-null': dict(op=1, xmode=0x0f),
+    'ln-y-null': dict(ymode=7),
+    'ln-y-misaligned': dict(ymode=7 | 1 << 3 | 1 << 5),
+    'ln-y-anywhere': dict(ymode=7 | 2 << 3),
+    'ln-no-w-b': dict(wmode=3, bmode=4, mmode=3, rmode=3),
+    'ln-w-at-x': dict(wmode=7),
+    'ln-b-misaligned': dict(bmode=6),
+    'ln-mean-in-y': dict(mmode=7),
+    'ln-rstd-near-mean': dict(rmode=7),
+    'rms-rstd-anywhere': dict(op=1, rmode=5),
+    'ln-eps0': dict(emode=2),
+    'rms-eps-bad': dict(op=1, emode=6, eps=1),
+    'ln-eps-raw': dict(emode=4, eps=0x7fc00000),
+    'ln-eps-odd': dict(emode=5, eps=4),
+    'ln-opts-min-size': dict(osize=5),
+    'rms-opts-short': dict(op=1, osize=6 | 20 << 3),
+    'ln-opts-newer': dict(osize=7 | 2 << 4),
+    'ln-opts-size-max': dict(osize=15),
+    'ln-flags': dict(oflag=15 | 3 << 4),
+    'rms-reserved': dict(op=1, oflag=14),
+    'ln-opts-null': dict(smode=0x20),
+    'ln-stride-small': dict(smode=2, xpad=7),
+    'ln-stride-huge': dict(smode=3 | 3 << 2, xpad=1, ypad=3),
+    'rms-rows-huge': dict(op=1, rows=0xf8),
+    'ln-dim0': dict(dim=0),
+    'rms-rows0': dict(op=1, rows=0),
+}
+
+
+def header(k):
+    return (bytes([k['op'], k['rows']]) + struct.pack('<H', k['dim']) +
+            bytes([k['smode'], k['xpad'], k['ypad'], k['ymode'], k['xmode'], k['wmode'],
+                   k['bmode'], k['mmode'], k['rmode'], k['emode']]) +
+            struct.pack('<I', k['eps']) +
+            bytes([k['osize'], k['oflag'], k['nth'], k['ith']]) + struct.pack('<H', k['gaps']))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        os.unlink(os.path.join(OUT, name))
+    for i, (name, over) in enumerate(sorted(SEEDS.items())):
+        k = dict(BASE, **over)
+        rnd = random.Random(i * 7919 + 1)
+        tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
+        with open(os.path.join(OUT, name), 'wb') as f:
+            f.write(header(k) + tail)
+    print(f'{len(SEEDS)} seeds in {OUT}', file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
