@@ -51,10 +51,12 @@ static void select_variants(void)
 #if defined(__x86_64__) && defined(NB_HAVE_X86_VARIANTS)
     if (nb_cpu_has_avx512()) {
         nb_floor_avx512(&g_floor);
-        nb_base_avx512(&g_base);
+        if (!g_opt.generic_baselines)
+            nb_base_avx512(&g_base);
     } else if (nb_cpu_has_avx2()) {
         nb_floor_avx2(&g_floor);
-        nb_base_avx2(&g_base);
+        if (!g_opt.generic_baselines)
+            nb_base_avx2(&g_base);
     }
 #endif
 }

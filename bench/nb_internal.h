@@ -103,6 +103,7 @@ typedef struct nb_options {
     size_t heads, head_stride;
     char tiers[256]; /* comma list, empty: all */
     int quick, pin;
+    int generic_baselines; /* --baseline-isa generic: naive and ggml compiled for baseline x86-64 */
     double time_ms;
     size_t llc_override;
     float eps;

@@ -74,6 +74,10 @@ static void usage(FILE *f)
 "  --quick          short time box (5 ms) and, unless given, dims " DIMS_QUICK ",\n"
 "                   rows " ROWS_QUICK ", tokens " TOKENS_QUICK ", threads 1,max.\n"
 "  --time MS        time box per implementation and shape (default 25 ms).\n"
+"  --baseline-isa I best (default: the naive and ggml baselines compiled for the best ISA this\n"
+"                   CPU has, like a -march=native build of an engine) or generic (compiled for\n"
+"                   baseline x86-64, as on a CPU without AVX2: the fair company of the scalar\n"
+"                   tier).\n"
 "  --stat S         median (default) or min of the repetitions: the time every column uses.\n"
 "                   min is steadier on a machine that other processes share.\n"
 "  --llc SIZE       last-level cache size for the DRAM batch (e.g. 32M); default: sysfs, then\n"
@@ -239,6 +243,12 @@ void nb_parse_args(int argc, char **argv)
                 g_stat_min = 1;
             else if (strcmp(v, "median"))
                 nb_die("--stat: median or min");
+        } else if (!strcmp(a, "--baseline-isa")) {
+            NEEDV();
+            if (!strcmp(v, "generic"))
+                g_opt.generic_baselines = 1;
+            else if (strcmp(v, "best"))
+                nb_die("--baseline-isa: best or generic");
         } else if (!strcmp(a, "--pin")) {
             g_opt.pin = 1;
         } else if (!strcmp(a, "--time")) {
