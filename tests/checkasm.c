@@ -42,24 +42,8 @@
 #include <unistd.h>
 
 #include "norm_internal.h"
+#include "test_rows.h"
 #include "test_tiers.h"
-
-/* ---- random numbers (splitmix64) ---- */
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double urand(void) { return (double)(rnd() >> 11) * 0x1p-53; }
-static size_t irand(size_t n) { return (size_t)(rnd() % n); }
-static double nrand(void)
-{
-    double u = urand(), v = urand();
-    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
-}
 
 /* ---- crash handling ---- */
 static sigjmp_buf crash_jmp;
@@ -139,50 +123,6 @@ static int canaries_intact(const buf *b, size_t rows, size_t stride, size_t dim,
             return 0;
     }
     return 1;
-}
-
-/* Row generators: mostly ordinary data, with every special family mixed in. */
-static void gen_row(float *x, size_t n)
-{
-    size_t kind = irand(100);
-    double mu = (urand() * 4 - 2), sc = pow(10.0, urand() * 6 - 3);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)(mu + sc * nrand());
-    if (kind < 64)
-        return;
-    if (kind < 70) {                     /* a step: the first third unlike the rest (LayerNorm's
-                                          * probe then misses the mean: pass 2 runs again) */
-        double a = nrand() * 100, b2 = a + (urand() < 0.5 ? 1 : -1) * pow(10.0, urand() * 4);
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)((i < n / 3 ? a : b2) + 0.1 * nrand());
-        return;
-    }
-    if (kind < 76) {                     /* large mean, tiny spread */
-        double m = urand() < 0.5 ? 1e4 : -3e5;
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)(m + 1e-2 * nrand());
-    } else if (kind < 80) {              /* constant */
-        float c = (float)(nrand() * 10);
-        for (size_t i = 0; i < n; i++)
-            x[i] = c;
-    } else if (kind < 83) {              /* zeros, signed */
-        for (size_t i = 0; i < n; i++)
-            x[i] = (rnd() & 1) ? 0.0f : -0.0f;
-    } else if (kind < 86) {              /* NaN somewhere */
-        x[irand(n)] = NAN;
-    } else if (kind < 89) {              /* +-Inf somewhere */
-        x[irand(n)] = (rnd() & 1) ? INFINITY : -INFINITY;
-    } else if (kind < 93) {              /* huge: squares overflow float */
-        double m = pow(10.0, 19 + urand() * 19);
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)(m * (urand() * 2 - 1) * 0.9);
-    } else if (kind < 97) {              /* tiny and denormal */
-        double m = urand() < 0.5 ? 1e-20 : 1e-41;
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)(m * nrand());
-    } else {                             /* one outlier */
-        x[irand(n)] = (float)(1e10 * nrand());
-    }
 }
 
 typedef struct stats {
