@@ -51,6 +51,9 @@
 #define NORM_BLOCK (NORM_LANES * NORM_LEAVES)
 #define NORM_RARE_MIN 0x1p-64
 #define NORM_LN_PROBE NORM_BLOCK
+/* Pass 2 is repeated when mlo^2 > NORM_LN_AGAIN_RATIO * var (m0 more than half a standard
+ * deviation from the mean). Every tier reads it from here. */
+#define NORM_LN_AGAIN_RATIO 0.25
 
 #if defined(__GNUC__)
 #define NORM_HIDDEN __attribute__((visibility("hidden")))
@@ -233,7 +236,7 @@ static inline int norm_ln_finish(double s0, double s1, double s2, float m0, doub
         return NORM_LN_RARE;
     double ml = s1 * inv_n;
     double var = s2 * inv_n - ml * ml;
-    if (!again && !(ml * ml <= 0.25 * var)) {
+    if (!again && !(ml * ml <= NORM_LN_AGAIN_RATIO * var)) {
         *m0_next = (float)((double)m0 + ml);
         return NORM_LN_AGAIN;
     }

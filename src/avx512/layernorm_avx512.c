@@ -299,8 +299,8 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
                   _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
     const __m512d ml = _mm512_mul_pd(s1, vinv);
     const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
-    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml), _mm512_mul_pd(_mm512_set1_pd(0.25), var),
-                             _CMP_LE_OQ);
+    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml),
+                             _mm512_mul_pd(_mm512_set1_pd(NORM_LN_AGAIN_RATIO), var), _CMP_LE_OQ);
     ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
     if (ok != 0xFF || j->sums) {
         _mm512_storeu_pd(s0a, s0);
