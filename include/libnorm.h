@@ -109,8 +109,9 @@ typedef struct libnorm_opts {
     unsigned ith;
     unsigned nth;
     /* Optional per-row outputs, indexed by absolute row (0 .. rows-1), dim-independent:
-     * mean[r] (LayerNorm only; not written by RMSNorm) and rstd[r] = 1/sqrt(var + eps)
-     * (RMSNorm: 1/sqrt(mean(x^2) + eps)); the rstd of a constant row with eps = 0 is +Inf. */
+     * mean[r] (LayerNorm only: RMSNorm ignores the field, neither checks nor writes it) and
+     * rstd[r] = 1/sqrt(var + eps) (RMSNorm: 1/sqrt(mean(x^2) + eps)); the rstd of a constant row
+     * with eps = 0 is +Inf. */
     float *mean;
     float *rstd;
     unsigned flags;     /* no flags are defined yet: must be 0 */
