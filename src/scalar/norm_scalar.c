@@ -89,18 +89,25 @@ static void tree_sum(float p[NORM_LEAVES / 2][NORM_LANES],
 static void tree_sq(float p[NORM_LEAVES / 2][NORM_LANES], const float e[NORM_LEAVES][NORM_LANES],
                     int rows, int lanes)
 {
-    /* the pairs with norm_fmaf_fast() (vectorizable); all of them again, exactly, if it asks */
+    /* The pairs with norm_fmaf_quick(): the double sum rounded to float, and a flag raised by
+     * every pair that may be wrong (a sum on a float midpoint or below FLT_MIN; exact sums there
+     * raise it too, for nothing). Almost never raised; when it is, the pairs are tested again and
+     * the flagged ones recomputed with norm_fmaf(). Cheaper than norm_fmaf_fast(), whose test
+     * needs the sum's rounding error (TwoSum) for every pair. */
     int redo = 0;
     for (int j = 0; j < rows / 2; j++)
         for (int l = 0; l < lanes; l++) {
             float a = e[2 * j][l], b = e[2 * j + 1][l];
-            p[j][l] = norm_fmaf_fast(b, b, a * a, &redo);
+            p[j][l] = norm_fmaf_quick(b, b, a * a, &redo);
         }
-    if (redo)
+    if (__builtin_expect(redo, 0))
         for (int j = 0; j < rows / 2; j++)
             for (int l = 0; l < lanes; l++) {
                 float a = e[2 * j][l], b = e[2 * j + 1][l];
-                p[j][l] = norm_fmaf(b, b, a * a);
+                int flagged = 0;
+                (void)norm_fmaf_quick(b, b, a * a, &flagged);
+                if (flagged)
+                    p[j][l] = norm_fmaf(b, b, a * a);
             }
     if (rows & 1)
         for (int l = 0; l < lanes; l++)
