@@ -175,6 +175,41 @@ static size_t check_fmaf(size_t count)
     return bad;
 }
 
+/* RMSNorm rows whose pairs of squares fma(b, b, a*a) have sums on a float midpoint: a = 1 and
+ * b = 2^-12 (times powers of 4) give 1 + 2^-24 exactly, which the scalar tier's quick test flags
+ * (it cannot tell such a sum from an inexact one without the rounding error), so its block goes
+ * through the re-test and norm_fmaf(): that path, compared with the literal reference. Returns the
+ * number of rows that differ. */
+static size_t check_square_midpoints(void)
+{
+    static const size_t dims[] = {17, 32, 48, 100, 512, 700};
+    size_t bad = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        size_t n = dims[di];
+        float x[700], y[2][700], rstd[2];
+        for (size_t i = 0; i < n; i++) {
+            float sc = ldexpf(1.0f, 2 * (int)(i % 5) - 4);
+            x[i] = (i / 16) % 2 == 0 ? sc : sc * 0x1p-12f;
+            if (i % 3 == 1)
+                x[i] = (float)(0.3 + 0.1 * nrand());   /* ordinary pairs in between */
+        }
+        for (int k = 0; k < 2; k++) {
+            norm_job t = {y[k], x, NULL, NULL, 1, n, n, n, 1e-5f, NULL, &rstd[k], NULL};
+            if (k == 0)
+                canon_ref_rmsnorm_f32(&t);
+            else
+                norm_rmsnorm_f32_scalar(&t);
+        }
+        size_t at = 0;
+        if (!same(y[0], y[1], n, &at) || memcmp(&rstd[0], &rstd[1], 4) != 0) {
+            printf("  FAIL rmsnorm dim=%zu, squares on midpoints: y[%zu] reference %.9g, scalar "
+                   "%.9g\n", n, at, y[0][at], y[1][at]);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 20261205;
@@ -199,6 +234,8 @@ int main(int argc, char **argv)
            "computed in double",
 #endif
            fma_bad);
+    size_t mid_bad = check_square_midpoints();
+    printf("test_scalar_ref: RMSNorm rows with squares on float midpoints: %zu differ\n", mid_bad);
     size_t dims[1200], nd = 0;
     for (size_t d = 1; d <= 1100; d++)
         dims[nd++] = d;
@@ -217,5 +254,5 @@ int main(int argc, char **argv)
     printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
            "the literal reference\n",
            jobs, rows_total, fails);
-    return fails || fma_bad ? 1 : 0;
+    return fails || fma_bad || mid_bad ? 1 : 0;
 }

@@ -89,18 +89,25 @@ static void tree_sum(float p[NORM_LEAVES / 2][NORM_LANES],
 static void tree_sq(float p[NORM_LEAVES / 2][NORM_LANES], const float e[NORM_LEAVES][NORM_LANES],
                     int rows, int lanes)
 {
-    /* the pairs with norm_fmaf_fast() (vectorizable); all of them again, exactly, if it asks */
+    /* The pairs with norm_fmaf_quick(): the double sum rounded to float, and a flag raised by
+     * every pair that may be wrong (a sum on a float midpoint or below FLT_MIN; exact sums there
+     * raise it too, for nothing). Almost never raised; when it is, the pairs are tested again and
+     * the flagged ones recomputed with norm_fmaf(). Cheaper than norm_fmaf_fast(), whose test
+     * needs the sum's rounding error (TwoSum) for every pair. */
     int redo = 0;
     for (int j = 0; j < rows / 2; j++)
         for (int l = 0; l < lanes; l++) {
             float a = e[2 * j][l], b = e[2 * j + 1][l];
-            p[j][l] = norm_fmaf_fast(b, b, a * a, &redo);
+            p[j][l] = norm_fmaf_quick(b, b, a * a, &redo);
         }
-    if (redo)
+    if (__builtin_expect(redo, 0))
         for (int j = 0; j < rows / 2; j++)
             for (int l = 0; l < lanes; l++) {
                 float a = e[2 * j][l], b = e[2 * j + 1][l];
-                p[j][l] = norm_fmaf(b, b, a * a);
+                int flagged = 0;
+                (void)norm_fmaf_quick(b, b, a * a, &flagged);
+                if (flagged)
+                    p[j][l] = norm_fmaf(b, b, a * a);
             }
     if (rows & 1)
         for (int l = 0; l < lanes; l++)
@@ -199,6 +206,13 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
                           float eps, double inv_n, double inv_k, float *mean, float *rstd,
                           double *sums)
 {
+    /* A row of one element is constant: s0 = (x0 - x0) + 0 = +0, so m0 = x0, and s2 = +0, below
+     * NORM_RARE_MIN (a non-finite x0 makes s0 NaN): norm_ln_finish() would send it to the rare
+     * path, whatever x0 is. So it goes there directly (unless the test hook wants the totals). */
+    if (n == 1 && !sums) {
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        return;
+    }
     double s0, s1, s2;
     canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL);
     float m0 = norm_ln_m0(x[0], s0, inv_k);
@@ -234,10 +248,12 @@ static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, floa
         norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        float t = x[i] * r;
-        y[i] = w ? t * w[i] : t;
-    }
+    if (w)
+        for (size_t i = 0; i < n; i++)
+            y[i] = (x[i] * r) * w[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] * r;
     if (rstd)
         *rstd = r;
 }
@@ -313,9 +329,18 @@ void norm_layernorm_row_rare(float *y, const float *x, const float *w, const flo
     /* A constant row has var == 0: its normalized values are exactly 0 (so y = b, also when
      * eps == 0 makes r infinite). */
     double scale = var > 0.0 ? r : 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double t = (((double)x[i] - m1) - ml) * scale;
-        y[i] = (float)fma(t, w ? (double)w[i] : 1.0, b ? (double)b[i] : 0.0);
+    if (scale == 0.0) {
+        /* t = +/-0 (x and m1 are finite), so t*w is exact (+/-0, or NaN for a non-finite w), and
+         * so is adding b (a float, in double): t*w + b is fma(t, w, b), without the fma call. */
+        for (size_t i = 0; i < n; i++) {
+            double t = (((double)x[i] - m1) - ml) * scale;
+            y[i] = (float)(t * (w ? (double)w[i] : 1.0) + (b ? (double)b[i] : 0.0));
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            double t = (((double)x[i] - m1) - ml) * scale;
+            y[i] = (float)fma(t, w ? (double)w[i] : 1.0, b ? (double)b[i] : 0.0);
+        }
     }
     if (mean)
         *mean = (float)(m1 + ml);
