@@ -182,9 +182,12 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
 /* This call's rows: nth nearly equal contiguous chunks, the first rows % nth one row longer. */
 static void run(const call *c, norm_kernel_fn fn)
 {
-    size_t q = c->rows / c->nth, rem = c->rows % c->nth;
-    size_t begin = c->ith * q + (c->ith < rem ? c->ith : rem);
-    size_t count = q + (c->ith < rem ? 1 : 0);
+    size_t begin = 0, count = c->rows;
+    if (c->nth > 1) { /* a 64-bit division costs more than a short row's whole check */
+        size_t q = c->rows / c->nth, rem = c->rows % c->nth;
+        begin = c->ith * q + (c->ith < rem ? c->ith : rem);
+        count = q + (c->ith < rem ? 1 : 0);
+    }
     if (count == 0)
         return;
     norm_job j = {
