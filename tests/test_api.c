@@ -329,7 +329,7 @@ static void test_misc(void)
         CHECK(i == 0 || codes[i] < 0, "status %d not negative", codes[i]);
     }
     /* The options struct has no padding: its size is the sum of its fields. */
-    CHECK(sizeof(libnorm_opts) == 3 * sizeof(size_t) + 4 * sizeof(unsigned) + 2 * sizeof(float *),
+    CHECK(sizeof(libnorm_opts) == 6 * sizeof(size_t) + 4 * sizeof(unsigned) + 2 * sizeof(float *),
           "libnorm_opts has padding (%zu bytes)", sizeof(libnorm_opts));
     CHECK(libnorm_version() == LIBNORM_VERSION, "version %x vs header %x", libnorm_version(),
           LIBNORM_VERSION);

@@ -73,8 +73,8 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, double s2, do
     float rstd;
     if (j->sums)
         j->sums[row] = s2;
-    if (norm_rms_finish(s2, inv_n, j->eps, &rstd)) {
-        norm_rmsnorm_row_rare(y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
+    if (norm_rmsk_finish(j->kind, s2, inv_n, j->eps, &rstd)) {
+        norm_rmsk_row_rare(j->kind, y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
         return;
     }
     rms_out_avx2(y, x, j->w, j->dim, rstd, hw, nt);
