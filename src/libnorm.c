@@ -313,7 +313,7 @@ static inline int check_args(call *c)
                 (wb && MEET(rb, rb + rl, wb, wb + dl)) || (bb && MEET(rb, rb + rl, bb, bb + dl)) ||
                 (mb && MEET(rb, rb + rl, mb, mb + rl));
 #undef MEET
-    if (c->outer > 1 && c->rows > 1 && c->yos < (c->rows - 1) * c->ys + c->dim)
+    if (c->outer > 1 && c->yos < (c->rows - 1) * c->ys + c->dim)
         meet = 1;
     if (!meet)
         return LIBNORM_OK;
