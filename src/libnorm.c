@@ -520,7 +520,8 @@ int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x, const float
                 norm_channel_affine(yb + k * glen, weight, bias, k * cpg, channels, spatial);
             k++;
         }
-        for (; k < gend; k++) { /* empty groups: no output, statistics NaN */
+        for (k = c.mean || c.rstd || sums ? k : gend; k < gend; k++) { /* empty groups: no
+                                                                           output, stats NaN */
             if (c.mean)
                 c.mean[ub + k] = NAN;
             if (c.rstd)
