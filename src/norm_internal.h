@@ -34,6 +34,11 @@
  *   RMSNorm, per row:
  *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
  *     pass 2: y = (x * rstd) * w
+ *   L2 normalisation (norm_job.kind = NORM_KIND_L2: the RMSNorm kernels, no weight), per row:
+ *     pass 1: s2 as RMSNorm's              s = (float)(1.0 / max(sqrt(s2), eps)) (norm_rmsk_finish)
+ *     pass 2: y = x * s
+ *   Group normalisation is LayerNorm rows (one per (batch, group) run) through the entry layer,
+ *   then norm_channel_affine() (fmaf, correctly rounded: the same on every tier).
  *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
  *   constant or tiny rows, where float squares lose bits), goes to the rare path: one shared
  *   function computed in double (norm_*_row_rare), identical for every tier because it is the
@@ -297,7 +302,7 @@ static inline int norm_rmsk_finish(int kind, double s2, double inv_n, float eps,
     if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX))
         return 1;
     double nrm = sqrt(s2);
-    *s = (float)(1.0 / (nrm > (double)eps ? nrm : (double)eps));
+    *s = (float)(1.0 / (nrm >= (double)eps ? nrm : (double)eps)); /* eps = -0: +0, not -0 */
     return 0;
 }
 

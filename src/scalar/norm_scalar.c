@@ -381,7 +381,7 @@ void norm_l2norm_row_rare(float *y, const float *x, size_t n, float eps, float *
     for (size_t i = 0; i < n; i++)
         s2 += (double)x[i] * (double)x[i];
     double nrm = sqrt(s2);
-    double s = 1.0 / (nrm > (double)eps ? nrm : (double)eps);
+    double s = 1.0 / (nrm >= (double)eps ? nrm : (double)eps); /* eps = -0: 1/+0 */
     /* An all-zero row gives zeros, also when eps == 0 makes s infinite. */
     double scale = s2 > 0.0 ? s : 0.0;
     for (size_t i = 0; i < n; i++)
