@@ -3,8 +3,10 @@
 // token id with ggml's stock norm kernels and with libnorm, in one process (the glue's runtime
 // switch), at 1 and 2 threads.
 //
-//   decode MODEL.gguf [n_predict=256] [logit_tol=1e-4]
+//   decode MODEL.gguf [n_predict=256] [logit_tol=1e-4] [default|f32]
 //
+// "default": llama.cpp's default context (flash attention auto, F16 K/V cache); "f32": F32 K/V
+// cache and no flash attention, so that the prefill logits show the norm ops' own differences.
 // For each thread count: prefill a fixed prompt of ids (logits of every prompt position kept),
 // then n_predict greedy steps (argmax, ties to the lowest id). Passes when the generated ids of
 // the libnorm runs equal the stock run's (every thread count), the prefill logits agree within
@@ -48,6 +50,8 @@ llama_token argmax(const float * l, int n) {
     return best;
 }
 
+bool f32_attention = false;
+
 result generate(llama_model * model, const std::vector<llama_token> & prompt, int n_predict, int threads) {
     result r;
     llama_context_params cp = llama_context_default_params();
@@ -57,6 +61,14 @@ result generate(llama_model * model, const std::vector<llama_token> & prompt, in
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.no_perf = true;
+    if (f32_attention) {
+        // F32 K/V cache and no flash attention (whose CPU kernel works in F16): otherwise a
+        // last-bit difference of a norm output can flip an f16 rounding (2^-11 relative), which
+        // then dominates the logit comparison
+        cp.type_k = GGML_TYPE_F32;
+        cp.type_v = GGML_TYPE_F32;
+        cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    }
     llama_context * ctx = llama_init_from_model(model, cp);
     if (!ctx) {
         fprintf(stderr, "decode: llama_init_from_model failed\n");
@@ -104,11 +116,14 @@ result generate(llama_model * model, const std::vector<llama_token> & prompt, in
 
 int main(int argc, char ** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.gguf [n_predict=256] [logit_tol=1e-4]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL.gguf [n_predict=256] [logit_tol=1e-4] [default|f32]\n", argv[0]);
         return 2;
     }
     const int n_predict = argc > 2 ? atoi(argv[2]) : 256;
     const double tol = argc > 3 ? atof(argv[3]) : 1e-4;
+    f32_attention = argc > 4 && strcmp(argv[4], "f32") == 0;
+    printf("decode: attention %s\n", f32_attention ? "F32 K/V cache, flash attention off"
+                                                    : "llama.cpp default (flash attention auto, F16 K/V cache)");
     llama_log_set(quiet, nullptr);
     llama_backend_init();
     llama_model_params mp = llama_model_default_params();
@@ -149,6 +164,17 @@ int main(int argc, char ** argv) {
             maxdiff = std::fmax(maxdiff, std::fabs((double) lib.logits[i] - stock.logits[i]));
         }
         const double rel = maxdiff / std::fmax(1.0, maxabs);
+        if (getenv("DECODE_VERBOSE")) {  // per prompt position: max |diff|, max |logit|
+            const size_t nv = stock.logits.size() / prompt.size();
+            for (size_t p = 0; p < prompt.size(); p++) {
+                double d = 0, a = 0;
+                for (size_t i = p * nv; i < (p + 1) * nv; i++) {
+                    d = std::fmax(d, std::fabs((double) lib.logits[i] - stock.logits[i]));
+                    a = std::fmax(a, std::fabs(stock.logits[i]));
+                }
+                printf("  position %2zu: max |diff| %.3g, max |logit| %.3g\n", p, d, a);
+            }
+        }
         const bool ids_ok = same == stock.ids.size() && lib.ids.size() == stock.ids.size() && stock.ids == ref.ids;
         printf("decode: %d thread%s: %zu/%zu greedy ids identical (libnorm vs stock%s); prefill logits "
                "(%zu x %zu) max |diff| %.3g, max |logit| %.3g, relative %.3g (tolerance %.3g); rms_norm+mul nodes "
