@@ -543,7 +543,8 @@ int main(int argc, char ** argv) {
             }
             // 1-4-D, views, per-head views, permuted, in place
             const int64_t shapes[][4] = { { 33, 1, 1, 1 }, { 64, 7, 1, 1 }, { 64, 4, 3, 1 }, { 128, 8, 5, 1 },
-                                          { 17, 3, 2, 4 }, { 128, 32, 1, 1 }, { 128, 32, 6, 1 }, { 64, 8, 3, 2 } };
+                                          { 17, 3, 2, 4 }, { 128, 32, 1, 1 }, { 128, 32, 6, 1 }, { 64, 8, 3, 2 },
+                                          { 48, 3, 5, 1 }, { 20, 5, 3, 3 } };  // odd row counts: uneven thread chunks
             for (const auto & s : shapes) {
                 for (layout l : { L_CONTIG, L_ROWSTRIDE, L_HEADS, L_PERMUTED, L_INPLACE }) {
                     if (l == L_INPLACE && strcmp(op, "norm") && strcmp(op, "rms_norm")) continue;
