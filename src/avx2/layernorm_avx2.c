@@ -7,9 +7,13 @@
  *           around a better m0 when it asks for it, or the rare path)
  *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
- * Short rows are taken two at a time, so that the two rows' dependency chains (reduction, lane
- * total, the scalar finishing code) overlap. Streaming jobs (norm_stream_job()) write y with
- * non-temporal stores.
+ * Rows of at most one block (n <= NORM_BLOCK) go four at a time: the four rows' trees of a pass,
+ * then their lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
+ * norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the rare path where it asks for
+ * them) and pass 3; dims 64 and 128 have their own copy with n a constant (no masks, no branches
+ * in the trees). Other short rows are taken two at a time, so that the two rows' dependency
+ * chains (reduction, lane total, the scalar finishing code) overlap. Streaming jobs
+ * (norm_stream_job()) write y with non-temporal stores.
  */
 #include "norm_avx2.h"
 
@@ -112,9 +116,10 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s
     return st;
 }
 
-/* Pass 3 (or the rare path) and the optional statistics of one row. */
-NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats_avx2 *st,
-                                   int hw, int hb, int nt)
+/* Pass 3 (or the rare path) and the optional statistics of one row of n = j->dim floats (n may be
+ * the compile-time constant of a constant-dim copy). */
+NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
+                                   const ln_stats_avx2 *st, int hw, int hb, int nt)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -123,11 +128,75 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats
                                 j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL);
         return;
     }
-    ln_out_avx2(y, x, j->w, j->b, j->dim, st->m0, st->mlo, st->rstd, hw, hb, nt);
+    ln_out_avx2(y, x, j->w, j->b, n, st->m0, st->mlo, st->rstd, hw, hb, nt);
     if (j->mean)
         j->mean[row] = st->mean;
     if (j->rstd)
         j->rstd[row] = st->rstd;
+}
+
+/* Pass 1 and pass 2 of a row of n <= NORM_BLOCK floats (the probe is the whole row), to v[0..3]
+ * of their lane totals. Inlined for the constant dims, out of line for the others. */
+NORM_AVX2_INLINE __m256d ln_h4p1_inl_avx2(const float *x, size_t n, float c)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, c, 1, 1, 0, &sa, &qa, &sb, &qb);
+    return norm_lanes_h4_avx2(sa, sb);
+}
+
+NORM_AVX2_INLINE void ln_h4p2_inl_avx2(const float *x, size_t n, float c, __m256d *s1,
+                                       __m256d *s2)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb);
+    *s1 = norm_lanes_h4_avx2(sa, sb);
+    *s2 = norm_lanes_h4_avx2(qa, qb);
+}
+
+static __attribute__((noinline)) __m256d ln_h4p1_avx2(const float *x, size_t n, float c)
+{
+    return ln_h4p1_inl_avx2(x, n, c);
+}
+
+static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, float c,
+                                                   __m256d *s1, __m256d *s2)
+{
+    ln_h4p2_inl_avx2(x, n, c, s1, s2);
+}
+
+/* Rows row .. row + 3 of at most one block each (n a constant in the constant-dim copies: cn).
+ * Each row computes exactly what the single-row loop computes: the same trees, the same lane
+ * totals (four at a time), norm_ln_m0() and ln_finish_avx2() per row. Pass 3 of a row writes
+ * only its own y, which is no other row's x (the API forbids any overlap but exactly in place). */
+NORM_AVX2_INLINE void ln_rows4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                    int cn, int hw, int hb, int nt)
+{
+    const float *x0 = j->x + row * j->xs;
+    const size_t xs = j->xs;
+    const float *x[4] = {x0, x0 + xs, x0 + 2 * xs, x0 + 3 * xs};
+    const double inv_k = inv_n; /* the probe is the whole row */
+    double s0[4], s1[4], s2[4];
+    float m0[4];
+    __m256d v[4], q[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = cn ? ln_h4p1_inl_avx2(x[k], n, x[k][0]) : ln_h4p1_avx2(x[k], n, x[k][0]);
+    _mm256_storeu_pd(s0, norm_lanes_total4_avx2(v[0], v[1], v[2], v[3]));
+    for (int k = 0; k < 4; k++)
+        m0[k] = norm_ln_m0(x[k][0], s0[k], inv_k);
+    for (int k = 0; k < 4; k++) {
+        if (cn)
+            ln_h4p2_inl_avx2(x[k], n, m0[k], &v[k], &q[k]);
+        else
+            ln_h4p2_avx2(x[k], n, m0[k], &v[k], &q[k]);
+    }
+    _mm256_storeu_pd(s1, norm_lanes_total4_avx2(v[0], v[1], v[2], v[3]));
+    _mm256_storeu_pd(s2, norm_lanes_total4_avx2(q[0], q[1], q[2], q[3]));
+    for (int k = 0; k < 4; k++) {
+        ln_sums_avx2 t = {s1[k], s2[k]};
+        ln_stats_avx2 st = ln_finish_avx2(x[k], n, s0[k], t, m0[k], inv_n, j->eps,
+                                          norm_ln_sums_at(j, row + (size_t)k));
+        ln_emit_avx2(j, row + (size_t)k, n, &st, hw, hb, nt);
+    }
 }
 
 NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
@@ -135,6 +204,17 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     const size_t n = j->dim, k = norm_ln_probe(n);
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
+    if (n <= NORM_BLOCK) {
+#define LN_BATCHES(N, CN)                                                                      \
+    for (; j->rows - row >= 4; row += 4)                                                       \
+    ln_rows4_avx2(j, row, (N), inv_n, (CN), hw, hb, nt)
+        switch (n) {
+        case 64: LN_BATCHES(64, 1); break;
+        case 128: LN_BATCHES(128, 1); break;
+        default: LN_BATCHES(n, 0); break;
+        }
+#undef LN_BATCHES
+    }
     if (n <= NORM_AVX2_LN_PAIR_MAX) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
          * (the API forbids any other overlap) is not the other row's x. */
@@ -150,8 +230,8 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
                                                norm_ln_sums_at(j, row));
             ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
                                                norm_ln_sums_at(j, row + 1));
-            ln_emit_avx2(j, row, &sta, hw, hb, nt);
-            ln_emit_avx2(j, row + 1, &stb, hw, hb, nt);
+            ln_emit_avx2(j, row, n, &sta, hw, hb, nt);
+            ln_emit_avx2(j, row + 1, n, &stb, hw, hb, nt);
         }
     }
     for (; row < j->rows; row++) {
@@ -161,7 +241,7 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         float m0 = norm_ln_m0(x0, s0, inv_k);
         ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
         ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps, norm_ln_sums_at(j, row));
-        ln_emit_avx2(j, row, &st, hw, hb, nt);
+        ln_emit_avx2(j, row, n, &st, hw, hb, nt);
     }
 }
 
