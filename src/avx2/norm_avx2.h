@@ -402,16 +402,21 @@ NORM_AVX2_INLINE __m256d norm_lanes_h4_avx2(__m256 ha, __m256 hb)
     return _mm256_add_pd(v0, v1);                               /* h = 4 */
 }
 
-/* The last steps (h = 2, 1) of norm_lanes_total() for four rows at once: from each row's v[0..3]
- * (norm_lanes_h4_avx2), the rows' totals (v[0] + v[2]) + (v[1] + v[3]) in the four doubles. */
-NORM_AVX2_INLINE __m256d norm_lanes_total4_avx2(__m256d r0, __m256d r1, __m256d r2, __m256d r3)
+/* The last steps (h = 2, 1) of norm_lanes_total() for four rows, in two halves so that a batch
+ * keeps one vector per two rows live rather than one per row: norm_lanes_pair_avx2() takes two
+ * rows' v[0..3] (norm_lanes_h4_avx2) to [ra v0+v2, ra v1+v3, rb v0+v2, rb v1+v3];
+ * norm_lanes_total4_avx2() adds the two halves of rows (0, 1) and (2, 3) and returns the rows'
+ * totals (v[0] + v[2]) + (v[1] + v[3]) in the order row 0, 1, 2, 3. */
+NORM_AVX2_INLINE __m256d norm_lanes_pair_avx2(__m256d ra, __m256d rb)
 {
-    /* [r0 v0+v2, r0 v1+v3, r2 v0+v2, r2 v1+v3] and the same for rows 1 and 3 */
-    __m256d u02 = _mm256_add_pd(_mm256_permute2f128_pd(r0, r2, 0x20),
-                                _mm256_permute2f128_pd(r0, r2, 0x31));
-    __m256d u13 = _mm256_add_pd(_mm256_permute2f128_pd(r1, r3, 0x20),
-                                _mm256_permute2f128_pd(r1, r3, 0x31));
-    return _mm256_hadd_pd(u02, u13); /* [row 0, row 1, row 2, row 3] */
+    return _mm256_add_pd(_mm256_permute2f128_pd(ra, rb, 0x20),
+                         _mm256_permute2f128_pd(ra, rb, 0x31));
+}
+
+NORM_AVX2_INLINE __m256d norm_lanes_total4_avx2(__m256d u01, __m256d u23)
+{
+    /* hadd: [row 0, row 2, row 1, row 3] */
+    return _mm256_permute4x64_pd(_mm256_hadd_pd(u01, u23), 0xD8);
 }
 
 #endif /* NORM_AVX2_H */

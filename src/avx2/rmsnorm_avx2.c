@@ -100,30 +100,81 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, dou
         j->rstd[row] = rstd;
 }
 
-/* Rows row .. row + 3 of at most one block each (n a constant in the constant-dim copies: cn).
- * Pass 1 of the four rows reads only their x, which their pass 2 does not write before (the API
- * forbids any overlap other than exactly in place, and in place each row writes its own). */
-NORM_AVX2_INLINE void rms_rows4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
-                                     int cn, int hw, int nt)
+/* The statistics of four rows of at most one block each. */
+typedef struct {
+    float rstd[4];
+    int ok; /* bit k: row k takes the ordinary path (else the rare one) */
+} rms_st4_avx2;
+
+/* Pass 1 and the statistics of rows row .. row + 3 of at most one block each (n a constant in the
+ * constant-dim copies: cn). */
+NORM_AVX2_INLINE void rms_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                      int cn, rms_st4_avx2 *st)
 {
     const float *x = j->x + row * j->xs;
     const size_t xs = j->xs;
-    __m256d v0, v1, v2, v3;
+    __m256d u01, u23;
     if (cn) {
-        v0 = rms_h4_inl_avx2(x, n);
-        v1 = rms_h4_inl_avx2(x + xs, n);
-        v2 = rms_h4_inl_avx2(x + 2 * xs, n);
-        v3 = rms_h4_inl_avx2(x + 3 * xs, n);
+        u01 = norm_lanes_pair_avx2(rms_h4_inl_avx2(x, n), rms_h4_inl_avx2(x + xs, n));
+        u23 = norm_lanes_pair_avx2(rms_h4_inl_avx2(x + 2 * xs, n),
+                                   rms_h4_inl_avx2(x + 3 * xs, n));
     } else {
-        v0 = rms_h4_avx2(x, n);
-        v1 = rms_h4_avx2(x + xs, n);
-        v2 = rms_h4_avx2(x + 2 * xs, n);
-        v3 = rms_h4_avx2(x + 3 * xs, n);
+        u01 = norm_lanes_pair_avx2(rms_h4_avx2(x, n), rms_h4_avx2(x + xs, n));
+        u23 = norm_lanes_pair_avx2(rms_h4_avx2(x + 2 * xs, n), rms_h4_avx2(x + 3 * xs, n));
     }
-    double s[4];
-    _mm256_storeu_pd(s, norm_lanes_total4_avx2(v0, v1, v2, v3));
-    for (int k = 0; k < 4; k++)
-        rms_emit_avx2(j, row + (size_t)k, n, s[k], inv_n, hw, nt);
+    const __m256d s2 = norm_lanes_total4_avx2(u01, u23);
+    if (j->sums)
+        _mm256_storeu_pd(j->sums + row, s2);
+    /* norm_rms_finish() of the four rows at once, lane k doing exactly row k's arithmetic: the
+     * rare test !(RARE_MIN <= s2 <= DBL_MAX) and rstd = (float)(1.0 / sqrt(s2 * inv_n + eps))
+     * (one vector square root and division for four rows; scalar ones, one row after the other,
+     * measured the bottleneck of dims 64 and 128). */
+    st->ok = _mm256_movemask_pd(
+        _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
+                      _mm256_cmp_pd(s2, _mm256_set1_pd(DBL_MAX), _CMP_LE_OQ)));
+    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(s2, _mm256_set1_pd(inv_n)),
+                                                    _mm256_set1_pd((double)j->eps)));
+    _mm_storeu_ps(st->rstd, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+}
+
+/* Pass 2 (or the rare path) and the optional rstd of rows row .. row + 3. */
+NORM_AVX2_INLINE void rms_out4_avx2(const norm_job *j, size_t row, size_t n,
+                                    const rms_st4_avx2 *st, int hw, int nt)
+{
+    for (int k = 0; k < 4; k++) {
+        const size_t r = row + (size_t)k;
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        if ((st->ok >> k) & 1) {
+            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt);
+            if (j->rstd)
+                j->rstd[r] = st->rstd[k];
+        } else {
+            norm_rmsnorm_row_rare(y, x, j->w, n, j->eps, j->rstd ? j->rstd + r : NULL);
+        }
+    }
+}
+
+/* Rows row .. (returned) of at most one block each, four at a time, software-pipelined: the
+ * statistics of the next four rows are computed before the output of the current four, so that
+ * their trees overlap the current rows' square root and division. The next rows' pass 1 reads
+ * only their x, which the current rows' output (their own y) cannot touch: the API forbids any
+ * overlap other than exactly in place. */
+NORM_AVX2_INLINE size_t rms_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
+                                         int hw, int nt)
+{
+    size_t row = 0;
+    if (j->rows < 4)
+        return 0;
+    rms_st4_avx2 cur, nxt;
+    rms_stats4_avx2(j, 0, n, inv_n, cn, &cur);
+    for (; j->rows - row >= 8; row += 4) {
+        rms_stats4_avx2(j, row + 4, n, inv_n, cn, &nxt);
+        rms_out4_avx2(j, row, n, &cur, hw, nt);
+        cur = nxt;
+    }
+    rms_out4_avx2(j, row, n, &cur, hw, nt);
+    return row + 4;
 }
 
 NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
@@ -132,9 +183,7 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
     const double inv_n = 1.0 / (double)n;
     size_t row = 0;
     if (n <= NORM_BLOCK) {
-#define RMS_BATCHES(N, CN)                                                                     \
-    for (; j->rows - row >= 4; row += 4)                                                       \
-    rms_rows4_avx2(j, row, (N), inv_n, (CN), hw, nt)
+#define RMS_BATCHES(N, CN) row = rms_batches_avx2(j, (N), inv_n, (CN), hw, nt)
         switch (n) {
         case 64: RMS_BATCHES(64, 1); break;
         case 128: RMS_BATCHES(128, 1); break;
