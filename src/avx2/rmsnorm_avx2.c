@@ -182,7 +182,8 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
     size_t row = 0;
-    if (n <= NORM_BLOCK) {
+    /* the four-row batches finish RMSNorm's kind inline; L2 rows go one at a time below */
+    if (n <= NORM_BLOCK && j->kind == NORM_KIND_RMS) {
 #define RMS_BATCHES(N, CN) row = rms_batches_avx2(j, (N), inv_n, (CN), hw, nt)
         switch (n) {
         case 64: RMS_BATCHES(64, 1); break;
