@@ -116,12 +116,13 @@ result generate(llama_model * model, const std::vector<llama_token> & prompt, in
 
 int main(int argc, char ** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.gguf [n_predict=256] [logit_tol=1e-4] [default|f32]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL.gguf [n_predict=256] [logit_tol=1e-4] [default|f32] [max_threads=2]\n", argv[0]);
         return 2;
     }
     const int n_predict = argc > 2 ? atoi(argv[2]) : 256;
     const double tol = argc > 3 ? atof(argv[3]) : 1e-4;
     f32_attention = argc > 4 && strcmp(argv[4], "f32") == 0;
+    const int max_threads = argc > 5 ? atoi(argv[5]) : 2;
     printf("decode: attention %s\n", f32_attention ? "F32 K/V cache, flash attention off"
                                                     : "llama.cpp default (flash attention auto, F16 K/V cache)");
     llama_log_set(quiet, nullptr);
@@ -137,7 +138,7 @@ int main(int argc, char ** argv) {
     const std::vector<llama_token> prompt = { 1, 300, 259, 400, 45, 511, 77, 260, 3, 450, 120, 301, 99, 480, 262, 35 };
     int fail = 0;
     result ref;  // stock, 1 thread
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int threads = 1; threads <= max_threads; threads++) {
         ggml_cpu_libnorm_reset_counts();
         ggml_cpu_libnorm_set_enabled(0);
         result stock = generate(model, prompt, n_predict, threads);
