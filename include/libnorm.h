@@ -141,6 +141,29 @@ LIBNORM_API int libnorm_layernorm_f32_ex(float *y, const float *x, const float *
 LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows,
                                        size_t dim, float eps, const libnorm_opts *opts);
 
+/* (0.3) RMSNorm backward, ggml's GGML_OP_RMS_NORM_BACK: dx for y = x * rstd (no weight: ggml
+ * applies the weight in a separate MUL), given dz = dL/dy. Per row, with n = dim:
+ *   sxx = sum x^2, sxdz = sum x*dz (the canonical double totals, as RMSNorm's),
+ *   r = (float)(1/sqrt(sxx/n + eps))        (RMSNorm's rstd, bit for bit),
+ *   c = (float)(-sxdz / (sxx + eps*n))      (in double, rounded once),
+ *   dx = fmaf(x, c, dz) * r.
+ * Rows the float sums cannot take (non-finite x or dz, sxx below 2^-64 or overflowing, c beyond
+ * float range) are computed in double, the same code on every tier. NaN or Inf in x or dz makes
+ * the row's dx and rstd NaN; an all-zero x row with eps = 0 has no gradient (NaN, as the formula
+ * gives); with eps > 0 it gives dz * r. Where |dz + x*c| exceeds FLT_MAX the float fmaf gives
+ * +/-Inf even if r < 1 would bring dx back into range (as ggml's float formula).
+ * Accuracy (tests/accuracy): |dx - dx_exact| <= 8·FLT_EPSILON·max(|dx_exact|, |dz|·r,
+ *   |x|·r·sum|x·dz|/(sxx + eps·n)) plus r·2^-140 for subnormal intermediates; the last term is
+ *   the conditioning of sxdz (its float leaves x*dz are rounded, and sum x*dz may cancel).
+ * Layout: dz and x use opts->x_stride, dx opts->y_stride (ggml passes equal layouts);
+ * opts->rstd[t] receives r, opts->mean is ignored. dx == dz (exactly, equal strides) is allowed
+ * in place; any other overlap of dx or rstd with dz or x is LIBNORM_EOVERLAP. Checks as above,
+ * in that order: EOPTS; ENULL (dx, dz, x); EALIGN; EDIM; EEPS; ESTRIDE; rows == 0 is OK; ESIZE;
+ * EOVERLAP. */
+LIBNORM_API int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x,
+                                            size_t rows, size_t dim, float eps,
+                                            const libnorm_opts *opts);
+
 /* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
 LIBNORM_API const char *libnorm_active_isa(void);
 

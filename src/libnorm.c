@@ -84,6 +84,9 @@ typedef struct call {
     float eps;
     float *mean, *rstd;
     unsigned ith, nth;
+    const float *x2; /* a second input laid out as x (x_stride), never written in place; RMSNorm
+                        backward: x is dz (dx == dz is in place) and x2 the forward input */
+    int x2n;         /* x2 is required (ENULL when NULL) */
 } call;
 
 /* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
@@ -94,11 +97,12 @@ static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
     span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
     span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
     const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
-    const span *ins[3] = {&x, c->w ? &w : NULL, c->b ? &b : NULL};
+    span x2 = mk_span(c->x2, c->rows, c->xs, c->dim);
+    const span *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, c->x2 ? &x2 : NULL};
     for (int i = 0; i < 3; i++) {
         if (!outs[i])
             continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (ins[k] && !(i == 0 && k == 0 && inplace) && spans_overlap(outs[i], ins[k]))
                 return 1;
         for (int k = i + 1; k < 3; k++)
@@ -131,12 +135,12 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
             c->nth = opts->nth;
         }
     }
-    if (!c->y || !c->x)
+    if (!c->y || !c->x || (c->x2n && !c->x2))
         return LIBNORM_ENULL;
     /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
      * the sanitizers do not). */
     if (((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->w | (uintptr_t)c->b |
-         (uintptr_t)c->mean | (uintptr_t)c->rstd) & (_Alignof(float) - 1))
+         (uintptr_t)c->mean | (uintptr_t)c->rstd | (uintptr_t)c->x2) & (_Alignof(float) - 1))
         return LIBNORM_EALIGN;
     if (c->dim == 0)
         return LIBNORM_EDIM;
@@ -154,7 +158,8 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
         __builtin_mul_overflow(ey, sizeof(float), &ey) || c->rows > SIZE_MAX / sizeof(float))
         return LIBNORM_ESIZE;
     const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
-    if (x1 < x0 || y1 < y0)
+    const uintptr_t v0 = (uintptr_t)c->x2, v1 = v0 + ex;
+    if (x1 < x0 || y1 < y0 || v1 < v0)
         return LIBNORM_ESIZE;
     /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
      * First a screen on bounding ranges, which separate buffers always pass; only sets whose
@@ -165,14 +170,14 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
                     rl = c->rows * sizeof(float);
 #define MEET(p0, p1, q0, q1) ((p0) < (q1) && (q0) < (p1))
     int meet = (!inplace && MEET(y0, y1, x0, x1)) || (wb && MEET(y0, y1, wb, wb + dl)) ||
-               (bb && MEET(y0, y1, bb, bb + dl));
+               (bb && MEET(y0, y1, bb, bb + dl)) || (v0 && MEET(y0, y1, v0, v1));
     if (mb)
         meet |= MEET(mb, mb + rl, x0, x1) || MEET(mb, mb + rl, y0, y1) ||
                 (wb && MEET(mb, mb + rl, wb, wb + dl)) || (bb && MEET(mb, mb + rl, bb, bb + dl));
     if (rb)
         meet |= MEET(rb, rb + rl, x0, x1) || MEET(rb, rb + rl, y0, y1) ||
                 (wb && MEET(rb, rb + rl, wb, wb + dl)) || (bb && MEET(rb, rb + rl, bb, bb + dl)) ||
-                (mb && MEET(rb, rb + rl, mb, mb + rl));
+                (mb && MEET(rb, rb + rl, mb, mb + rl)) || (v0 && MEET(rb, rb + rl, v0, v1));
 #undef MEET
     if (!meet)
         return LIBNORM_OK;
@@ -192,7 +197,7 @@ static void run(const call *c, norm_kernel_fn fn)
         return;
     norm_job j = {
         .y = c->y + begin * c->ys,
-        .x = c->x + begin * c->xs,
+        .x = (c->x2 ? c->x2 : c->x) + begin * c->xs,
         .w = c->w,
         .b = c->b,
         .rows = count,
@@ -202,6 +207,7 @@ static void run(const call *c, norm_kernel_fn fn)
         .eps = c->eps,
         .mean = c->mean ? c->mean + begin : NULL,
         .rstd = c->rstd ? c->rstd + begin : NULL,
+        .dz = c->x2 ? c->x + begin * c->xs : NULL,
     };
     fn(&j);
 }
@@ -225,6 +231,18 @@ int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t
     if (st != LIBNORM_OK || rows == 0)
         return st;
     run(&c, norm_dsp_global()->rmsnorm_f32);
+    return LIBNORM_OK;
+}
+
+int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size_t rows,
+                                size_t dim, float eps, const libnorm_opts *opts)
+{
+    /* dz takes the place of x in the checks (so dx == dz is in place), x is the second input */
+    call c = {.y = dx, .x = dz, .x2 = x, .x2n = 1, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, 0);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    run(&c, norm_dsp_global()->rmsnorm_back_f32);
     return LIBNORM_OK;
 }
 

@@ -550,7 +550,7 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
                   ys,
                   eps_val[c->eps_i],
                   c->op == OP_LN ? mean : NULL,
-                  rstd, NULL};
+                  rstd, NULL, NULL};
     (c->op == OP_LN ? d->layernorm_f32 : d->rmsnorm_f32)(&j);
     digest g = {FNV_INIT, FNV_INIT, FNV_INIT};
     for (size_t r = 0; r < c->rows; r++)

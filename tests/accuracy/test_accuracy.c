@@ -127,7 +127,7 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
         for (size_t r = 0; r < rows; r++)
             mean[r] = rstd[r] = -12345.0f;
         norm_job job = {y, x, w, e->op == OP_LN ? b : NULL, rows, n, n, n, eps,
-                        e->op == OP_LN ? mean : NULL, rstd, NULL};
+                        e->op == OP_LN ? mean : NULL, rstd, NULL, NULL};
         if (e->op == OP_LN)
             g_dsp[t].layernorm_f32(&job);
         else
