@@ -269,13 +269,13 @@ const char *libnorm_strerror(int status)
     case LIBNORM_OK:
         return "success";
     case LIBNORM_ENULL:
-        return "a required pointer (y or x) is NULL";
+        return "a required pointer (y or x; dx, dz or x) is NULL";
     case LIBNORM_EDIM:
         return "dim is zero";
     case LIBNORM_EEPS:
         return "eps is negative, NaN or infinite";
     case LIBNORM_EOVERLAP:
-        return "an output overlaps an input or another output (only y == x is allowed)";
+        return "an output overlaps an input or another output (only y == x, or dx == dz, is allowed)";
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:
