@@ -152,9 +152,13 @@ LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *we
  * the row's dx and rstd NaN; an all-zero x row with eps = 0 has no gradient (NaN, as the formula
  * gives); with eps > 0 it gives dz * r. Where |dz + x*c| exceeds FLT_MAX the float fmaf gives
  * +/-Inf even if r < 1 would bring dx back into range (as ggml's float formula).
- * Accuracy (tests/accuracy): |dx - dx_exact| <= 8·FLT_EPSILON·max(|dx_exact|, |dz|·r,
- *   |x|·r·sum|x·dz|/(sxx + eps·n)) plus r·2^-140 for subnormal intermediates; the last term is
- *   the conditioning of sxdz (its float leaves x*dz are rounded, and sum x*dz may cancel).
+ * Accuracy (tests/accuracy/test_accuracy_back.c, against MPFR): |dx - dx_exact| <=
+ *   8·FLT_EPSILON·max(|dx_exact|, |dz|·r, |x|·r·(sum|x·dz| + n·FLT_MIN)/(sxx + eps·n),
+ *   max(1, r)·FLT_MIN), r and the sums exact. No absolute floor of 1: dx is linear in dz. The
+ *   sum|x·dz| term is the conditioning of sxdz (its float leaves x*dz are rounded, and the sum
+ *   may cancel); the FLT_MIN terms cover subnormal leaves, intermediates and results. rstd is
+ *   within 8·FLT_EPSILON of the exact r. An exact dx beyond float range gives the Inf of its
+ *   sign.
  * Layout: dz and x use opts->x_stride, dx opts->y_stride (ggml passes equal layouts);
  * opts->rstd[t] receives r, opts->mean is ignored. dx == dz (exactly, equal strides) is allowed
  * in place; any other overlap of dx or rstd with dz or x is LIBNORM_EOVERLAP. Checks as above,
