@@ -135,7 +135,7 @@ void norm_rmsnorm_back_f32_scalar(const norm_job *j)
  * double (the products of floats are exact there; no float input over- or underflows them), and
  * dx = (dz + x*c)*r with c = -sxdz/(sxx + eps*n) and r = 1/sqrt(sxx/n + eps) unrounded: a
  * double fma, one product, one rounding to float. An all-zero x with eps = 0 has no gradient
- * (r = Inf, c = -0/0): NaN, as the formula (and ggml) give. */
+ * (r = Inf, c = -0/0): NaN, as the formula (and ggml) give, and rstd = +Inf. */
 void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const float *x, size_t n, float eps,
                                 float *rstd)
 {
@@ -157,6 +157,16 @@ void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const float *x, size
     double dn = (double)n;
     double c = -sxdz / (sxx + (double)eps * dn);
     double r = 1.0 / sqrt(sxx / dn + (double)eps);
+    if (!(sxx + (double)eps * dn > 0.0)) {
+        /* all-zero x, eps = 0: no gradient. c = -0/0 would be a NaN whose sign and payload
+         * differ between CPUs; the row gets the NAN constant (bit-identical everywhere), and
+         * rstd = +Inf (RMSNorm's rstd of that row). */
+        for (size_t i = 0; i < n; i++)
+            dx[i] = NAN;
+        if (rstd)
+            *rstd = (float)r;
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         dx[i] = (float)(fma((double)x[i], c, (double)dz[i]) * r);
     if (rstd)

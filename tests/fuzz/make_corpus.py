@@ -10,7 +10,8 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
-# op byte: 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 6 layernorm_f32, 7 rmsnorm_f32
+# op byte: 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 6 layernorm_f32, 7 rmsnorm_f32,
+# 8 rmsnorm_back_f32_ex
 BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
             bmode=0, mmode=0, rmode=0, emode=0, eps=0, osize=0, oflag=0, nth=0, ith=2, gaps=0)
 
@@ -63,6 +64,19 @@ SEEDS = {
     'rms-rows-huge': dict(op=1, rows=0xf8),
     'ln-dim0': dict(dim=0),
     'rms-rows0': dict(op=1, rows=0),
+    # RMSNorm backward (op 8): y is dx, x is dz, the bias mode places the forward x
+    'rmsb-basic': dict(op=8),
+    'rmsb-inplace': dict(op=8, ymode=5),
+    'rmsb-x-null': dict(op=8, bmode=3),
+    'rmsb-x-misaligned': dict(op=8, bmode=4),
+    'rmsb-x-anywhere': dict(op=8, bmode=5),
+    'rmsb-x-is-dx': dict(op=8, bmode=6),
+    'rmsb-x-is-dz': dict(op=8, bmode=7),
+    'rmsb-strides-split': dict(op=8, smode=1 | 1 << 2, xpad=3, ypad=5, nth=3, ith=2 | 1 << 3,
+                               rows=7),
+    'rmsb-dim1100': dict(op=8, dim=0x8000 | 1100, rows=3),
+    'rmsb-eps0': dict(op=8, emode=2),
+    'rmsb-rstd-anywhere': dict(op=8, rmode=5),
 }
 
 
