@@ -148,11 +148,13 @@ LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *we
  *   c = (float)(-sxdz / (sxx + eps*n))      (in double, rounded once),
  *   dx = fmaf(x, c, dz) * r.
  * Rows the float sums cannot take (non-finite x or dz, sxx below 2^-64 or overflowing, c beyond
- * float range) are computed in double, the same code on every tier. NaN or Inf in x or dz makes
+ * float range or subnormal) are computed in double, the same code on every tier. NaN or Inf in x or dz makes
  * the row's dx and rstd NaN; an all-zero x row with eps = 0 has no gradient (dx NaN, as the
  * formula gives, and rstd +Inf); with eps > 0 it gives dz * r. Where |dz + x*c| exceeds FLT_MAX
  * the float fmaf gives +/-Inf even if r < 1 would bring dx back into range (as ggml's float
- * formula).
+ * formula); and where the formula's terms |dz|·r or |x·c|·r are beyond FLT_MAX, their
+ * cancellation leaves a residue that may round to +/-Inf (the error allowance below then
+ * exceeds FLT_MAX too).
  * Accuracy (tests/accuracy/test_accuracy_back.c, against MPFR): |dx - dx_exact| <=
  *   8·FLT_EPSILON·max(|dx_exact|, |dz|·r, |x|·r·(sum|x·dz| + n·FLT_MIN)/(sxx + eps·n),
  *   max(1, r)·FLT_MIN), r and the sums exact. No absolute floor of 1: dx is linear in dz. The

@@ -43,7 +43,7 @@
  *             c = (float)(-sxdz / (sxx + eps*n)), all in double, each rounded once
  *     pass 2: dx = fmaf(x, c, dz) * r
  *     Rare path (norm_rmsnorm_back_row_rare): sums not finite, sxx below NORM_RARE_MIN, or c
- *     beyond float range.
+ *     beyond float range or subnormal.
  *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
  *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
  *   constant or tiny rows, where float squares lose bits), goes to the rare path: one shared
@@ -280,17 +280,20 @@ static inline int norm_rms_finish(double s2, double inv_n, float eps, float *rst
 }
 
 /* RMSNorm backward statistics after pass 1: 0 with *c and *r set (dx = fmaf(x, c, dz) * r), or 1
- * for the rare path (a total not finite, sxx below NORM_RARE_MIN, or c beyond float range).
+ * for the rare path (a total not finite, sxx below NORM_RARE_MIN, or c beyond float range or
+ * below FLT_MIN without being 0).
  * r is norm_rms_finish()'s rstd bit for bit; c = -sxdz / (sxx + eps*n), rounded once. */
 static inline int norm_rmsb_finish(double sxx, double sxdz, double inv_n, size_t n, float eps,
                                    float *c, float *r)
 {
     if (!(sxx >= NORM_RARE_MIN && sxx <= DBL_MAX && fabs(sxdz) <= DBL_MAX))
         return 1;
-    float cf = (float)(-sxdz / (sxx + (double)eps * (double)n));
-    if (!(fabsf(cf) <= FLT_MAX))
+    double cd = -sxdz / (sxx + (double)eps * (double)n);
+    /* c must be a normal float (or exactly 0): a subnormal c has lost its relative precision,
+     * and x*c then misses its share of dx (found by fuzz_api: rows of huge x, tiny dz) */
+    if (!(fabs(cd) <= FLT_MAX) || (cd != 0.0 && fabs(cd) < FLT_MIN))
         return 1;
-    *c = cf;
+    *c = (float)cd;
     *r = (float)(1.0 / sqrt(sxx * inv_n + (double)eps));
     return 0;
 }

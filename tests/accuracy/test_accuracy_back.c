@@ -174,7 +174,7 @@ static void run(int fi, const float *x, const float *dz, size_t rows, size_t n, 
 enum {
     K_RANDN, K_ODD, K_OFFSET, K_PARALLEL, K_ORTHO, K_GRAD_SMALL, K_GRAD_TINY, K_GRAD_SUBN,
     K_GRAD_HUGE, K_HUGE_X, K_MAX_X, K_TINY_X, K_SUBN_X, K_NEAR_RARE, K_EPS, K_OUTLIER, K_MIXMAG,
-    K_ZERO_X, K_COUNT
+    K_ZERO_X, K_SMALL_C, K_COUNT
 };
 static const char *const k_names[K_COUNT] = {
     "randn x, randn dz, dims 64..5000", "odd dims 1..4097", "x mean 1e4 +- 1",
@@ -183,7 +183,7 @@ static const char *const k_names[K_COUNT] = {
     "gradients ~1e30", "huge x ~3e19 (squares overflow float)", "x up to FLT_MAX/2",
     "tiny x 1e-20, eps = 0", "subnormal x 1e-41, eps = 0", "x near the rare-path threshold",
     "mean square small against eps", "one outlier 1e10 in x", "mixed magnitudes 1e-30..1e30",
-    "all-zero x, eps > 0"};
+    "all-zero x, eps > 0", "x ~1e17, dz ~1e-25 (c below FLT_MIN)"};
 
 static const size_t odd_dims[] = {1,  3,   7,   15,  17,  31,   33,   63,
                                   65, 127, 129, 511, 513, 1000, 4095, 4097};
@@ -256,6 +256,12 @@ static void gen(int k, float *x, float *dz, size_t n, float *eps)
     case K_MIXMAG:
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(pow(10.0, rng_uniform() * 60 - 30) * rng_normal());
+        break;
+    case K_SMALL_C:
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (float)(1e17 * rng_normal());
+            dz[i] = (float)(1e-25 * rng_normal());
+        }
         break;
     case K_ZERO_X:
         for (size_t i = 0; i < n; i++)
