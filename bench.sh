@@ -10,6 +10,7 @@
 # Writes bench-out/normbench.{txt,csv,json,png}. Extra arguments go to normbench, e.g.
 #   ./bench.sh --quick            ./bench.sh --op ln --dim 4096 --rows 1,32,512,dram --pin
 #   ./bench.sh --help             (every option, the byte model behind GB/s, the limits of % limit)
+#   ./bench.sh --ggml             (ggml's graph compute per norm op, stock vs libnorm; see below)
 set -u
 cd "$(dirname "$0")"
 
@@ -24,6 +25,30 @@ else
     meson setup "$BUILD" --buildtype=release -Ddnnl=enabled >/dev/null || exit 1
 fi
 ninja -C "$BUILD" bench/normbench >/dev/null || { ninja -C "$BUILD" bench/normbench; exit 1; }
+
+# ./bench.sh --ggml [ggmlbench options]: ggml's own graph compute per norm op, stock vs libnorm
+# (integrations/ggml; builds or reuses the patched llama.cpp/ggml cache, see its build.sh), written
+# to bench-out/ggmlbench.txt. Options: --quick, --reps N, --threads 1,2, --ops norm,rms_norm,...
+if [ "${1:-}" = "--ggml" ]; then
+    shift
+    command -v npm >/dev/null 2>&1 || tools/deps.sh npm || exit 1
+    tools/deps.sh git g++ python3 || exit 1
+    [ -e "$BUILD/libnorm.so" ] || ninja -C "$BUILD" >/dev/null || exit 1
+    out=$(integrations/ggml/build.sh "$BUILD") || { echo "$out"; exit 1; }
+    echo "$out" | grep '^ggml:'
+    gdir=$(echo "$out" | sed -n 's/^GGML_DIR=//p' | tail -1)
+    mkdir -p "$OUT"
+    rm -f "$OUT/.status"
+    {
+        LD_LIBRARY_PATH="$gdir/build/bin:$PWD/$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+            "$gdir/bin/ggmlbench" "$@"
+        echo $? >"$OUT/.status"
+    } | tee "$OUT/ggmlbench.txt"
+    status=$(cat "$OUT/.status" 2>/dev/null || echo 1)
+    rm -f "$OUT/.status"
+    echo "table: $OUT/ggmlbench.txt"
+    exit "$status"
+fi
 
 # Usage text only: no run, nothing in bench-out/ overwritten.
 for a in "$@"; do

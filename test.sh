@@ -15,6 +15,9 @@
 #      before the library's, racing the dispatch init;
 #   6. valgrind memcheck over the API, harness and edge tests of the native build, on the tiers
 #      valgrind can run (it hides AVX-512: the dispatch there is AVX2 at best).
+# Right after step 1: ggml / llama.cpp with libnorm (integrations/ggml): the pinned llama.cpp
+#   patched and built once into a cache outside the clone, its norm ops checked against stock ggml
+#   and an exact oracle, and a real model (stories260K) decoded with stock and libnorm kernels.
 # Installs the Debian packages it needs when missing. Prints which tiers ran natively, emulated or
 # not at all (tools/tier_report.py, from the test logs), then one line "N passed, N failed".
 set -u
@@ -23,7 +26,10 @@ cd "$(dirname "$0")"
 tools/deps.sh meson ninja-build cmake pkg-config gcc g++ libcpu-features-dev \
     libmpfr-dev libgmp-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     libcpu-features-dev:arm64 libmpfr-dev:arm64 libgmp-dev:arm64 libsimde-dev \
-    python3 python3-onnx python3-numpy libonnx-testdata abigail-tools || exit 1
+    python3 python3-onnx python3-numpy libonnx-testdata abigail-tools git || exit 1
+# npm fetches the pinned llama.cpp for the ggml integration (NodeSource's nodejs ships its own npm:
+# install Debian's only when there is none)
+command -v npm >/dev/null 2>&1 || tools/deps.sh npm || exit 1
 tools/deps.sh clang libclang-rt-14-dev libtsan2 valgrind || exit 1
 
 PASS=0 FAIL=0 SKIP=0
@@ -81,6 +87,30 @@ if setup build --buildtype=release; then
 else
     fail "x86-64 native"
 fi
+
+# ---- ggml / llama.cpp with libnorm (integrations/ggml): the pinned llama.cpp patched and built
+# once into ${LIBNORM_CACHE:-~/.cache/libnorm} (reused when cached), then the conformance program
+# (patched vs stock ggml vs exact) and the stories260K end-to-end decode, against build/ ----
+t0=$(date +%s)
+echo "==== ggml / llama.cpp with libnorm (integrations/ggml)"
+if [ -e build/libnorm.so ] && integrations/ggml/build.sh build >build/ggml-build.log 2>&1; then
+    grep -E '^ggml:' build/ggml-build.log | sed 's/^/  /'
+    GGML_DIR=$(sed -n 's/^GGML_DIR=//p' build/ggml-build.log | tail -1)
+    LD_LIBRARY_PATH="$GGML_DIR/build/bin:$PWD/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+        "$GGML_DIR/bin/conformance" >build/ggml-conformance.log 2>&1
+    rc=$?
+    grep -vE '^FAIL' build/ggml-conformance.log | sed 's/^/    /'
+    [ $rc -ne 0 ] && grep -E '^FAIL' build/ggml-conformance.log | head -20
+    count "ggml conformance (patched vs stock vs exact, 1 and 2 threads)" $rc
+    integrations/ggml/e2e.sh "$GGML_DIR" build >build/ggml-e2e.log 2>&1
+    rc=$?
+    sed 's/^/    /' build/ggml-e2e.log | tail -8
+    count "ggml end to end: stories260K greedy 256 tokens, stock vs libnorm" $rc
+else
+    tail -20 build/ggml-build.log 2>/dev/null
+    fail "ggml integration build (integrations/ggml/build.sh)"
+fi
+echo "  ggml step (build or cache + tests): $(($(date +%s) - t0)) s"
 
 if setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -10,6 +10,9 @@
  *   LayerNorm: mean = sum(x)/dim, var = sum((x-mean)^2)/dim (population variance, computed around
  *              the mean), rstd = 1/sqrt(var+eps), y = (x-mean)*rstd*w + b.
  *   RMSNorm:   rstd = 1/sqrt(sum(x^2)/dim + eps), y = x*rstd*w.
+ *   L2 norm:   s = 1/max(sqrt(sum(x^2)), eps) (eps clamps, as ggml's GGML_OP_L2_NORM), y = x*s.
+ *   GroupNorm: each (batch, group of channels) is one LayerNorm row (no weight), then the
+ *              per-channel affine y = fma(t, w[c], b[c]) (libnorm_groupnorm_f32_ex).
  *   weight == NULL means w = 1; bias == NULL means b = 0.
  *
  * Accuracy (tests/accuracy): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|, |w|·max(1, |x̂|)),
@@ -63,10 +66,13 @@ enum libnorm_status {
     LIBNORM_EEPS = -3,      /* eps is negative, NaN or Inf */
     LIBNORM_EOVERLAP = -4,  /* y overlaps x (other than exactly in place), weight, bias, mean or
                                rstd; or mean and rstd overlap each other or an input */
-    LIBNORM_ESTRIDE = -5,   /* a row stride smaller than dim */
+    LIBNORM_ESTRIDE = -5,   /* a row stride smaller than dim (group norm: a channel stride other
+                               than spatial, or a batch stride below channels * spatial) */
     LIBNORM_EOPTS = -6,     /* options: size below LIBNORM_OPTS_MIN_SIZE, flags or reserved not 0,
-                               or ith >= nth (ith != 0 when nth is 0 or 1) */
-    LIBNORM_ESIZE = -7,     /* rows * stride does not fit in the address space */
+                               or ith >= nth (ith != 0 when nth is 0 or 1); group norm: outer
+                               other than 0 or 1 */
+    LIBNORM_ESIZE = -7,     /* rows * stride (or outer * rows, or an outer extent) does not fit
+                               in the address space */
     LIBNORM_EALIGN = -8     /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
                                float (4 bytes) */
 };
@@ -74,10 +80,17 @@ enum libnorm_status {
 /*
  * Which checks every entry point makes, in this order (the first that fails is returned, and no
  * output is touched): options (EOPTS); y and x not NULL (ENULL); every pointer float-aligned
- * (EALIGN); dim > 0 (EDIM); eps finite and >= 0 (EEPS); strides >= dim (ESTRIDE). Then rows == 0
- * returns LIBNORM_OK and does nothing; otherwise the extents must fit the address space (ESIZE)
- * and no output may overlap an input or another output (EOVERLAP). So rows == 0 with a NULL y or
- * dim == 0 is still an error.
+ * (EALIGN); dim > 0 (EDIM); eps finite and >= 0 (EEPS); row strides >= dim (ESTRIDE). Then
+ * rows == 0 returns LIBNORM_OK and does nothing (opts->outer == 0 means 1, never "no rows");
+ * otherwise the extents must fit the address space (ESIZE) and no output may overlap an input or
+ * another output (EOVERLAP). So rows == 0 with a NULL y or dim == 0 is still an error.
+ *
+ * Two-level layouts (opts->outer > 1): an outer stride may be any value. Groups of INPUT rows may
+ * overlap each other (x is only read). The rows of y must be pairwise disjoint, or the call is
+ * LIBNORM_EOVERLAP: this is decided exactly when the groups do not interleave (outer stride at
+ * least the group's extent) or interleave in whole row slots (one stride a multiple of the other,
+ * large enough), and conservatively (EOVERLAP) for other interleavings. Overlap between the sets
+ * (x, y, weight, bias, mean, rstd) is exact; y == x with equal row and outer strides is in place.
  */
 
 /*
@@ -102,13 +115,13 @@ typedef struct libnorm_opts {
     size_t x_stride;
     size_t y_stride;
     /* Row split for the engine's own thread pool (the library owns no threads), as ggml passes
-     * ith/nth: with nth > 1 the rows are cut into nth contiguous chunks of rows/nth rows, the
+     * ith/nth: with nth > 1 the rows (all outer * rows of them, numbered t below) are cut into nth contiguous chunks of rows/nth rows, the
      * first rows%nth chunks one row longer, and this call computes chunk ith only. nth = 0 or 1
      * computes all rows (ith must then be 0). Argument checks always cover the whole tensor (every thread gets the
      * same status), and in-place (y == x) needs x_stride == y_stride. */
     unsigned ith;
     unsigned nth;
-    /* Optional per-row outputs, indexed by absolute row (0 .. rows-1), dim-independent:
+    /* Optional per-row outputs, indexed by absolute row t (0 .. outer*rows - 1), dim-independent:
      * mean[r] (LayerNorm only: RMSNorm ignores the field, neither checks nor writes it) and
      * rstd[r] = 1/sqrt(var + eps) (RMSNorm: 1/sqrt(mean(x^2) + eps)); the rstd of a constant row
      * with eps = 0 is +Inf. */
@@ -116,9 +129,18 @@ typedef struct libnorm_opts {
     float *rstd;
     unsigned flags;     /* no flags are defined yet: must be 0 */
     unsigned reserved;  /* must be 0 (closes what was tail padding in 0.1) */
+    /* (0.3) A second level of rows: the call covers `outer` groups of `rows` rows (0 means 1).
+     * Row r of group o starts at x + o * x_outer_stride + r * x_stride (y likewise); outer
+     * strides in floats, 0 means rows * (row stride). Rows are numbered t = o * rows + r
+     * (0 .. outer*rows - 1): the ith/nth split cuts that sequence, and mean/rstd are indexed by
+     * t. A ggml_view_3d (ne0 = dim, ne1 = rows, ne2 = outer, nb1/4, nb2/4) is one call.
+     * A 0.2 caller's struct ends before these fields: they then take their zero meaning. */
+    size_t outer;
+    size_t x_outer_stride;
+    size_t y_outer_stride;
 } libnorm_opts;
 
-#define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0, 0 }
+#define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 }
 /* The smallest `size` accepted: the 0.1 struct, through `flags`. */
 #define LIBNORM_OPTS_MIN_SIZE (3 * sizeof(size_t) + 2 * sizeof(unsigned) + 2 * sizeof(float *) + \
                                sizeof(unsigned))
@@ -162,14 +184,45 @@ LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *we
  *   may cancel); the FLT_MIN terms cover subnormal leaves, intermediates and results. rstd is
  *   within 8·FLT_EPSILON of the exact r. An exact dx beyond float range gives the Inf of its
  *   sign.
- * Layout: dz and x use opts->x_stride, dx opts->y_stride (ggml passes equal layouts);
+ * Layout: dz and x use opts->x_stride (and x_outer_stride), dx opts->y_stride (and
+ * y_outer_stride); ggml passes equal layouts. Two-level rows (opts->outer) and the ith/nth split
+ * apply as to libnorm_rmsnorm_f32_ex (row t = o * rows + r);
  * opts->rstd[t] receives r, opts->mean is ignored. dx == dz (exactly, equal strides) is allowed
- * in place; any other overlap of dx or rstd with dz or x is LIBNORM_EOVERLAP. Checks as above,
+ * in place (and equal outer strides); any other overlap of dx or rstd with dz or x is
+ * LIBNORM_EOVERLAP. Checks as above,
  * in that order: EOPTS; ENULL (dx, dz, x); EALIGN; EDIM; EEPS; ESTRIDE; rows == 0 is OK; ESIZE;
  * EOVERLAP. */
 LIBNORM_API int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x,
                                             size_t rows, size_t dim, float eps,
                                             const libnorm_opts *opts);
+
+/* L2 normalisation (ggml GGML_OP_L2_NORM semantics: eps clamps, it is not added):
+ * y[r][i] = x[r][i] * s, s = 1 / max(sqrt(sum_i x[r][i]^2), eps), the sum the canonical RMSNorm
+ * total of squares (double), s rounded to float once. opts->rstd[t] receives s (opts->mean is
+ * ignored: neither checked nor written). An all-zero row gives zeros (s = 1/eps, +Inf when
+ * eps = 0); a row with NaN or Inf gives NaN. y == x is allowed. All opts fields apply. */
+LIBNORM_API int libnorm_l2norm_f32_ex(float *y, const float *x, size_t rows, size_t dim,
+                                      float eps, const libnorm_opts *opts);
+
+/* Group normalisation (ggml GGML_OP_GROUP_NORM semantics, plus an optional per-channel affine).
+ * x is [batch][channels][spatial] floats. Channels are cut into `groups` groups of
+ * cpg = ceil(channels / groups) channels (the last group may be shorter, as in ggml; a group
+ * with no channel is empty: nothing is written for it in y, and its mean and rstd are NaN). Each
+ * (batch, group) is normalised as ONE LayerNorm row of spatial * (channels in group) elements
+ * (the canonical LayerNorm order over that contiguous run; eps inside the sqrt), then
+ * y = fmaf(t, weight[c], bias[c]) per channel c when weight or bias is given (NULL: 1 / 0;
+ * both NULL: y = t). Strides: opts->x_stride / y_stride are the CHANNEL strides in floats and
+ * must be 0 or spatial (groups must be contiguous; otherwise LIBNORM_ESTRIDE);
+ * opts->x_outer_stride / y_outer_stride are the batch strides (0: channels * spatial; nonzero
+ * and below channels * spatial: LIBNORM_ESTRIDE). opts->outer must be 0 or 1 (LIBNORM_EOPTS;
+ * the batch count is the `batch` argument). The ith/nth split cuts the batch * groups units
+ * (unit u = b * groups + g); mean/rstd (if given) are indexed by u. EDIM: channels, spatial or
+ * groups is 0. batch == 0 succeeds and does nothing. weight and bias are `channels` floats.
+ * y == x (with equal batch strides) is allowed. */
+LIBNORM_API int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight,
+                                         const float *bias, size_t batch, size_t channels,
+                                         size_t spatial, size_t groups, float eps,
+                                         const libnorm_opts *opts);
 
 /* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
 LIBNORM_API const char *libnorm_active_isa(void);

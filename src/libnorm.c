@@ -10,8 +10,14 @@
 
 /* The options struct has no padding (include/libnorm.h, rules for appending fields), and its
  * first version is what LIBNORM_OPTS_MIN_SIZE says. */
-_Static_assert(sizeof(libnorm_opts) == offsetof(libnorm_opts, reserved) + sizeof(unsigned),
+_Static_assert(sizeof(libnorm_opts) == offsetof(libnorm_opts, y_outer_stride) + sizeof(size_t),
                "libnorm_opts has tail padding");
+/* The 0.3 group follows the 0.2 struct (through `reserved`) without a hole. */
+_Static_assert(offsetof(libnorm_opts, outer) == offsetof(libnorm_opts, reserved) + sizeof(unsigned),
+               "libnorm_opts has padding before outer");
+_Static_assert(offsetof(libnorm_opts, y_outer_stride) ==
+                   offsetof(libnorm_opts, outer) + 2 * sizeof(size_t),
+               "libnorm_opts has padding inside the 0.3 group");
 _Static_assert(LIBNORM_OPTS_MIN_SIZE == offsetof(libnorm_opts, flags) + sizeof(unsigned),
                "LIBNORM_OPTS_MIN_SIZE is not the 0.1 struct");
 
@@ -77,54 +83,154 @@ static int spans_overlap(const span *p, const span *q)
     return 0;
 }
 
+/* ---- two-level sets: `outer` groups (ostride bytes apart) of 1-level spans ---- */
+typedef struct set2 {
+    span g;                /* group 0 */
+    size_t outer, ostride; /* ostride: bytes */
+} set2;
+
+static set2 mk_set2(const void *p, size_t outer, size_t ostride_floats, size_t rows,
+                    size_t stride_floats, size_t len_floats)
+{
+    set2 s = {mk_span(p, rows, stride_floats, len_floats), outer, ostride_floats * sizeof(float)};
+    /* the forms that are one level: one group, one row a group, or groups that follow on */
+    if (s.outer > 1 && s.g.rows == 1) {
+        s.g.rows = s.outer;
+        s.g.stride = s.ostride;
+        s.outer = 1;
+    } else if (s.outer > 1 && s.ostride == s.g.rows * s.g.stride) {
+        s.g.rows *= s.outer;
+        s.outer = 1;
+    }
+    if (s.outer <= 1)
+        s.ostride = 0;
+    return s;
+}
+
+/* Bytes from a group's first byte to its last, plus one. */
+static inline size_t group_ext(const span *g)
+{
+    return (g->rows - 1) * g->stride + g->len;
+}
+
+static inline span group_at(const set2 *s, size_t o)
+{
+    span g = s->g;
+    g.base += o * s->ostride;
+    return g;
+}
+
+/* Does the 1-level span p share a byte with the set q? Only q's groups whose bounds meet p's are
+ * tested (group bases increase with o). */
+static int span_set_overlap(const span *p, const set2 *q)
+{
+    if (q->outer <= 1)
+        return spans_overlap(p, &q->g);
+    const uintptr_t lo = p->base, hi = span_end(p);
+    const size_t qe = group_ext(&q->g);
+    size_t o = lo > q->g.base + qe ? (lo - q->g.base - qe) / q->ostride : 0;
+    for (; o < q->outer; o++) {
+        span g = group_at(q, o);
+        if (g.base >= hi)
+            break;
+        if (g.base + qe > lo && spans_overlap(p, &g))
+            return 1;
+    }
+    return 0;
+}
+
+static int sets_overlap(const set2 *p, const set2 *q)
+{
+    if (p->g.rows == 0 || q->g.rows == 0 || p->g.len == 0 || q->g.len == 0)
+        return 0;
+    if (p->outer <= 1)
+        return span_set_overlap(&p->g, q);
+    for (size_t o = 0; o < p->outer; o++) {
+        span g = group_at(p, o);
+        if (span_set_overlap(&g, q))
+            return 1;
+    }
+    return 0;
+}
+
+/* Are the rows of a set pairwise disjoint (y's rows, which the call writes)? Exact for one level
+ * (row stride >= row length) and for groups that do not interleave or interleave in whole row
+ * slots; other interleavings are taken as overlapping (conservative). */
+static int set_rows_disjoint(const set2 *s)
+{
+    const span *g = &s->g;
+    if (g->rows > 1 && g->stride < g->len)
+        return 0;
+    if (s->outer <= 1)
+        return 1;
+    /* here g->rows > 1 (mk_set2 made one-row groups one level) */
+    if (s->ostride >= group_ext(g))
+        return 1;
+    if (s->ostride % g->stride == 0 && s->ostride / g->stride >= g->rows)
+        return 1;   /* group o's row r in slot o * k + r, k >= rows */
+    if (s->ostride >= g->len && g->stride % s->ostride == 0 && g->stride / s->ostride >= s->outer)
+        return 1;   /* row r of group o in slot r * m + o, m >= outer */
+    return 0;
+}
+
 typedef struct call {
     float *y;
     const float *x, *w, *b;
     size_t rows, dim, xs, ys;
+    size_t outer, xos, yos;   /* groups of rows (1: one level) and their strides in floats */
+    size_t wlen;              /* floats of w and b (0: dim) */
+    size_t stat_per_row;      /* statistics a row (0: 1; group norm: groups) */
+    size_t nstat;             /* floats of mean and rstd (set by check: outer * rows * per row) */
     float eps;
     float *mean, *rstd;
     unsigned ith, nth;
-    const float *x2; /* a second input laid out as x (x_stride), never written in place; RMSNorm
+    const float *x2; /* a second input laid out as x (x_stride, x_outer_stride), never written in place; RMSNorm
                         backward: x is dz (dx == dz is in place) and x2 the forward input */
     int x2n;         /* x2 is required (ENULL when NULL) */
 } call;
 
 /* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
- * an input or another output (y with x only when not in place)? */
+ * an input or another output (y with x only when not in place)? And are y's rows disjoint? */
 static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
 {
-    span x = mk_span(c->x, c->rows, c->xs, c->dim), y = mk_span(c->y, c->rows, c->ys, c->dim);
-    span w = mk_span(c->w, 1, c->dim, c->dim), b = mk_span(c->b, 1, c->dim, c->dim);
-    span m = mk_span(c->mean, 1, c->rows, c->rows), r = mk_span(c->rstd, 1, c->rows, c->rows);
-    const span *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
-    span x2 = mk_span(c->x2, c->rows, c->xs, c->dim);
-    const span *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, c->x2 ? &x2 : NULL};
+    set2 x = mk_set2(c->x, c->outer, c->xos, c->rows, c->xs, c->dim);
+    set2 y = mk_set2(c->y, c->outer, c->yos, c->rows, c->ys, c->dim);
+    set2 w = mk_set2(c->w, 1, 0, 1, c->wlen, c->wlen), b = mk_set2(c->b, 1, 0, 1, c->wlen, c->wlen);
+    set2 m = mk_set2(c->mean, 1, 0, 1, c->nstat, c->nstat);
+    set2 r = mk_set2(c->rstd, 1, 0, 1, c->nstat, c->nstat);
+    set2 x2 = mk_set2(c->x2, c->outer, c->xos, c->rows, c->xs, c->dim);
+    if (!set_rows_disjoint(&y))
+        return 1;
+    const set2 *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
+    const set2 *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, c->x2 ? &x2 : NULL};
     for (int i = 0; i < 3; i++) {
         if (!outs[i])
             continue;
         for (int k = 0; k < 4; k++)
-            if (ins[k] && !(i == 0 && k == 0 && inplace) && spans_overlap(outs[i], ins[k]))
+            if (ins[k] && !(i == 0 && k == 0 && inplace) && sets_overlap(outs[i], ins[k]))
                 return 1;
         for (int k = i + 1; k < 3; k++)
-            if (outs[k] && spans_overlap(outs[i], outs[k]))
+            if (outs[k] && sets_overlap(outs[i], outs[k]))
                 return 1;
     }
     return 0;
 }
 
-static inline int check(call *c, const libnorm_opts *opts, int is_ln)
+/* Reads the options into c (the defaults without them). Returns LIBNORM_OK or LIBNORM_EOPTS. */
+static inline int read_opts(call *c, const libnorm_opts *opts, int is_ln)
 {
     c->xs = c->ys = c->dim;
+    c->outer = 1;
+    c->xos = c->yos = 0;
     c->ith = 0;
     c->nth = 1;
     c->mean = c->rstd = NULL;
     if (opts) {
-        /* every field up to flags is there (a caller's struct may be newer and longer); reserved
-         * is read only when the caller's struct has it */
+        /* every field up to flags is there (a caller's struct may be newer and longer); later
+         * fields are read only when the caller's struct has them */
+#define HAS(f) (opts->size >= offsetof(libnorm_opts, f) + sizeof(opts->f))
         if (opts->size < LIBNORM_OPTS_MIN_SIZE || opts->flags != 0 ||
-            (opts->size >= offsetof(libnorm_opts, reserved) + sizeof(opts->reserved) &&
-             opts->reserved != 0) ||
-            opts->ith >= (opts->nth ? opts->nth : 1u))
+            (HAS(reserved) && opts->reserved != 0) || opts->ith >= (opts->nth ? opts->nth : 1u))
             return LIBNORM_EOPTS;
         c->xs = opts->x_stride ? opts->x_stride : c->dim;
         c->ys = opts->y_stride ? opts->y_stride : c->dim;
@@ -134,7 +240,21 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
             c->ith = opts->ith;
             c->nth = opts->nth;
         }
+        if (HAS(outer) && opts->outer > 1)
+            c->outer = opts->outer;
+        if (HAS(x_outer_stride))
+            c->xos = opts->x_outer_stride;
+        if (HAS(y_outer_stride))
+            c->yos = opts->y_outer_stride;
+#undef HAS
     }
+    return LIBNORM_OK;
+}
+
+/* The checks after the options (include/libnorm.h, in its order). c->outer >= 1; c->xos / yos
+ * 0 for the default; c->wlen 0 for dim. */
+static inline int check_args(call *c)
+{
     if (!c->y || !c->x || (c->x2n && !c->x2))
         return LIBNORM_ENULL;
     /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
@@ -150,24 +270,43 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
         return LIBNORM_ESTRIDE;
     if (c->rows == 0)
         return LIBNORM_OK;
-    /* Every strided extent must be addressable: (rows - 1) * stride + dim floats from its base. */
-    size_t ex, ey;
+    if (!c->wlen)
+        c->wlen = c->dim;
+    /* Every strided extent must be addressable: (outer - 1) * outer stride + (rows - 1) * stride
+     * + dim floats from its base; outer * rows statistics. */
+    size_t ex, ey, t;
+    if (c->outer > 1) {
+        if ((!c->xos && __builtin_mul_overflow(c->rows, c->xs, &c->xos)) ||
+            (!c->yos && __builtin_mul_overflow(c->rows, c->ys, &c->yos)) ||
+            __builtin_mul_overflow(c->outer, c->rows, &c->nstat))
+            return LIBNORM_ESIZE;
+    } else {
+        c->nstat = c->rows;
+    }
+    if (c->stat_per_row > 1 && __builtin_mul_overflow(c->nstat, c->stat_per_row, &c->nstat))
+        return LIBNORM_ESIZE;
     if (__builtin_mul_overflow(c->rows - 1, c->xs, &ex) || __builtin_add_overflow(ex, c->dim, &ex) ||
+        __builtin_mul_overflow(c->outer - 1, c->xos, &t) || __builtin_add_overflow(ex, t, &ex) ||
         __builtin_mul_overflow(ex, sizeof(float), &ex) ||
         __builtin_mul_overflow(c->rows - 1, c->ys, &ey) || __builtin_add_overflow(ey, c->dim, &ey) ||
-        __builtin_mul_overflow(ey, sizeof(float), &ey) || c->rows > SIZE_MAX / sizeof(float))
+        __builtin_mul_overflow(c->outer - 1, c->yos, &t) || __builtin_add_overflow(ey, t, &ey) ||
+        __builtin_mul_overflow(ey, sizeof(float), &ey) || c->nstat > SIZE_MAX / sizeof(float) ||
+        c->wlen > SIZE_MAX / sizeof(float))
         return LIBNORM_ESIZE;
     const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
     const uintptr_t v0 = (uintptr_t)c->x2, v1 = v0 + ex;
-    if (x1 < x0 || y1 < y0 || v1 < v0)
+    const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
+                    rb = (uintptr_t)c->rstd, dl = c->wlen * sizeof(float),
+                    rl = c->nstat * sizeof(float);
+    if (x1 < x0 || y1 < y0 || v1 < v0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
+        (mb && mb + rl < mb) || (rb && rb + rl < rb))
         return LIBNORM_ESIZE;
     /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
      * First a screen on bounding ranges, which separate buffers always pass; only sets whose
-     * bounds meet (rows interleaved in one buffer, say) take the exact test below. */
-    const int inplace = x0 == y0 && c->xs == c->ys;
-    const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
-                    rb = (uintptr_t)c->rstd, dl = c->dim * sizeof(float),
-                    rl = c->rows * sizeof(float);
+     * bounds meet (rows interleaved in one buffer, say) take the exact test below, and so do
+     * two-level outputs whose groups come closer than a group's extent (y's rows must be
+     * disjoint). */
+    const int inplace = x0 == y0 && c->xs == c->ys && (c->outer <= 1 || c->xos == c->yos);
 #define MEET(p0, p1, q0, q1) ((p0) < (q1) && (q0) < (p1))
     int meet = (!inplace && MEET(y0, y1, x0, x1)) || (wb && MEET(y0, y1, wb, wb + dl)) ||
                (bb && MEET(y0, y1, bb, bb + dl)) || (v0 && MEET(y0, y1, v0, v1));
@@ -179,71 +318,251 @@ static inline int check(call *c, const libnorm_opts *opts, int is_ln)
                 (wb && MEET(rb, rb + rl, wb, wb + dl)) || (bb && MEET(rb, rb + rl, bb, bb + dl)) ||
                 (mb && MEET(rb, rb + rl, mb, mb + rl)) || (v0 && MEET(rb, rb + rl, v0, v1));
 #undef MEET
+    if (c->outer > 1 && c->yos < (c->rows - 1) * c->ys + c->dim)
+        meet = 1;
     if (!meet)
         return LIBNORM_OK;
     return exact_overlap(c, inplace) ? LIBNORM_EOVERLAP : LIBNORM_OK;
 }
 
-/* This call's rows: nth nearly equal contiguous chunks, the first rows % nth one row longer. */
-static void run(const call *c, norm_kernel_fn fn)
+static inline int check(call *c, const libnorm_opts *opts, int is_ln)
 {
-    size_t begin = 0, count = c->rows;
-    if (c->nth > 1) { /* a 64-bit division costs more than a short row's whole check */
-        size_t q = c->rows / c->nth, rem = c->rows % c->nth;
-        begin = c->ith * q + (c->ith < rem ? c->ith : rem);
-        count = q + (c->ith < rem ? 1 : 0);
-    }
-    if (count == 0)
-        return;
+    int st = read_opts(c, opts, is_ln);
+    return st != LIBNORM_OK ? st : check_args(c);
+}
+
+/* Rows t = first .. first + count - 1 of the two-level set as kernel calls: one per group's
+ * contiguous chunk (one in all when the groups follow on in x and y), statistics and the test
+ * hook's sums at absolute row t. */
+static void run_rows(const call *c, norm_kernel_fn fn, size_t first, size_t count, int kind,
+                     double *sums, size_t sums_per_row)
+{
     norm_job j = {
-        .y = c->y + begin * c->ys,
-        .x = (c->x2 ? c->x2 : c->x) + begin * c->xs,
         .w = c->w,
         .b = c->b,
-        .rows = count,
         .dim = c->dim,
         .xs = c->xs,
         .ys = c->ys,
         .eps = c->eps,
-        .mean = c->mean ? c->mean + begin : NULL,
-        .rstd = c->rstd ? c->rstd + begin : NULL,
-        .dz = c->x2 ? c->x + begin * c->xs : NULL,
+        .kind = kind,
     };
-    fn(&j);
+    if (c->outer <= 1 || (c->xos == c->rows * c->xs && c->yos == c->rows * c->ys)) {
+        j.y = c->y + first * c->ys;
+        j.x = (c->x2 ? c->x2 : c->x) + first * c->xs;
+        j.dz = c->x2 ? c->x + first * c->xs : NULL;
+        j.rows = count;
+        j.mean = c->mean ? c->mean + first : NULL;
+        j.rstd = c->rstd ? c->rstd + first : NULL;
+        j.sums = sums ? sums + first * sums_per_row : NULL;
+        fn(&j);
+        return;
+    }
+    size_t o = first / c->rows, r = first % c->rows, t = first;
+    while (count) {
+        size_t n = c->rows - r < count ? c->rows - r : count;
+        j.y = c->y + o * c->yos + r * c->ys;
+        j.x = (c->x2 ? c->x2 : c->x) + o * c->xos + r * c->xs;
+        j.dz = c->x2 ? c->x + o * c->xos + r * c->xs : NULL;
+        j.rows = n;
+        j.mean = c->mean ? c->mean + t : NULL;
+        j.rstd = c->rstd ? c->rstd + t : NULL;
+        j.sums = sums ? sums + t * sums_per_row : NULL;
+        fn(&j);
+        t += n;
+        count -= n;
+        o++;
+        r = 0;
+    }
+}
+
+/* This call's share of n units: nth nearly equal contiguous chunks, the first n % nth one
+ * longer. */
+static inline void split(const call *c, size_t n, size_t *begin, size_t *count)
+{
+    *begin = 0;
+    *count = n;
+    if (c->nth > 1) { /* a 64-bit division costs more than a short row's whole check */
+        size_t q = n / c->nth, rem = n % c->nth;
+        *begin = c->ith * q + (c->ith < rem ? c->ith : rem);
+        *count = q + (c->ith < rem ? 1 : 0);
+    }
+}
+
+/* This call's rows of the outer * rows. */
+static inline void run(const call *c, norm_kernel_fn fn, int kind, double *sums, size_t per)
+{
+    size_t begin, count;
+    split(c, c->nstat, &begin, &count);
+    if (count)
+        run_rows(c, fn, begin, count, kind, sums, per);
+}
+
+static inline int rows_call(const norm_dsp *d, int op, float *y, const float *x,
+                            const float *weight, const float *bias, size_t rows, size_t dim,
+                            float eps, const libnorm_opts *opts, double *sums)
+{
+    call c = {.y = y, .x = x, .w = op == NORM_OP_L2 ? NULL : weight,
+              .b = op == NORM_OP_LN ? bias : NULL, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, op == NORM_OP_LN);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    if (op == NORM_OP_LN)
+        run(&c, d->layernorm_f32, NORM_KIND_RMS, sums, NORM_LN_SUMS_PER_ROW);
+    else
+        run(&c, d->rmsnorm_f32, op == NORM_OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, sums, 1);
+    return LIBNORM_OK;
+}
+
+int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const float *weight,
+                   const float *bias, size_t rows, size_t dim, float eps,
+                   const struct libnorm_opts *opts, double *sums)
+{
+    return rows_call(d, op, y, x, weight, bias, rows, dim, eps, opts, sums);
 }
 
 int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
                              size_t rows, size_t dim, float eps, const libnorm_opts *opts)
 {
-    call c = {.y = y, .x = x, .w = weight, .b = bias, .rows = rows, .dim = dim, .eps = eps};
-    int st = check(&c, opts, 1);
-    if (st != LIBNORM_OK || rows == 0)
-        return st;
-    run(&c, norm_dsp_global()->layernorm_f32);
-    return LIBNORM_OK;
+    return rows_call(norm_dsp_global(), NORM_OP_LN, y, x, weight, bias, rows, dim, eps, opts,
+                     NULL);
 }
 
 int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows, size_t dim,
                            float eps, const libnorm_opts *opts)
 {
-    call c = {.y = y, .x = x, .w = weight, .rows = rows, .dim = dim, .eps = eps};
-    int st = check(&c, opts, 0);
-    if (st != LIBNORM_OK || rows == 0)
+    return rows_call(norm_dsp_global(), NORM_OP_RMS, y, x, weight, NULL, rows, dim, eps, opts,
+                     NULL);
+}
+
+int libnorm_l2norm_f32_ex(float *y, const float *x, size_t rows, size_t dim, float eps,
+                          const libnorm_opts *opts)
+{
+    return rows_call(norm_dsp_global(), NORM_OP_L2, y, x, NULL, NULL, rows, dim, eps, opts, NULL);
+}
+
+/* ---- group normalisation ---- */
+
+/* One kernel job of LayerNorm rows (no weight, no bias) for units u .. u + rows - 1. */
+static inline void gn_job(const call *c, norm_kernel_fn fn, float *y, const float *x, size_t rows,
+                          size_t len, size_t u, double *sums)
+{
+    norm_job j = {
+        .y = y,
+        .x = x,
+        .rows = rows,
+        .dim = len,
+        .xs = len,
+        .ys = len,
+        .eps = c->eps,
+        .mean = c->mean ? c->mean + u : NULL,
+        .rstd = c->rstd ? c->rstd + u : NULL,
+        .sums = sums ? sums + NORM_LN_SUMS_PER_ROW * u : NULL,
+    };
+    fn(&j);
+}
+
+int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x, const float *weight,
+                        const float *bias, size_t batch, size_t channels, size_t spatial,
+                        size_t groups, float eps, const struct libnorm_opts *opts, double *sums)
+{
+    /* Checked as a call of `batch` rows of channels * spatial floats (an overflowing product
+     * fails the extent check: ESIZE), the batch strides as row strides, weight and bias of
+     * `channels` floats and `groups` statistics a row. */
+    size_t cs;
+    if (__builtin_mul_overflow(channels, spatial, &cs))
+        cs = SIZE_MAX;
+    call c = {.y = y, .x = x, .w = weight, .b = bias, .rows = batch, .dim = cs, .eps = eps,
+              .wlen = channels, .stat_per_row = groups};
+    int st = read_opts(&c, opts, 1);
+    if (st != LIBNORM_OK)
         return st;
-    run(&c, norm_dsp_global()->rmsnorm_f32);
+    if (c.outer > 1)
+        return LIBNORM_EOPTS;
+    const size_t chx = opts ? opts->x_stride : 0, chy = opts ? opts->y_stride : 0;
+    c.xs = c.xos ? c.xos : cs;
+    c.ys = c.yos ? c.yos : cs;
+    c.xos = c.yos = 0;
+    if (channels == 0 || spatial == 0 || groups == 0)
+        c.dim = 0;              /* EDIM, in its place among the checks */
+    else if ((chx && chx != spatial) || (chy && chy != spatial))
+        c.xs = 0;               /* ESTRIDE, in its place (dim > 0 here) */
+    st = check_args(&c);
+    if (st != LIBNORM_OK || batch == 0)
+        return st;
+
+    const size_t cpg = channels / groups + (channels % groups != 0);
+    const size_t nfull = channels / cpg, part = channels - nfull * cpg; /* full groups; channels
+                                                                           of the short one */
+    const size_t glen = cpg * spatial;
+    const int affine = weight || bias;
+    norm_kernel_fn fn = d->layernorm_f32;
+    size_t u, cnt;
+    split(&c, c.nstat, &u, &cnt);
+    if (cnt == 0)
+        return LIBNORM_OK;
+    if (!affine && nfull == groups && c.xs == cs && c.ys == cs) {
+        /* every unit is a full group and the batches follow on: one job */
+        gn_job(&c, fn, y + u * glen, x + u * glen, cnt, glen, u, sums);
+        return LIBNORM_OK;
+    }
+    size_t bi = u / groups, g = u % groups;
+    while (cnt) {
+        const size_t gend = groups - g < cnt ? groups : g + cnt;
+        float *yb = y + bi * c.ys;
+        const float *xb = x + bi * c.xs;
+        const size_t ub = bi * groups;
+        const size_t fend = gend < nfull ? gend : nfull;
+        if (!affine && g < fend) {
+            gn_job(&c, fn, yb + g * glen, xb + g * glen, fend - g, glen, ub + g, sums);
+        } else {
+            for (size_t k = g; k < fend; k++) {
+                gn_job(&c, fn, yb + k * glen, xb + k * glen, 1, glen, ub + k, sums);
+                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, (k + 1) * cpg, spatial);
+            }
+        }
+        size_t k = g > nfull ? g : nfull;
+        if (part && k == nfull && k < gend) {
+            gn_job(&c, fn, yb + k * glen, xb + k * glen, 1, part * spatial, ub + k, sums);
+            if (affine)
+                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, channels, spatial);
+            k++;
+        }
+        for (k = c.mean || c.rstd || sums ? k : gend; k < gend; k++) { /* empty groups: no
+                                                                           output, stats NaN */
+            if (c.mean)
+                c.mean[ub + k] = NAN;
+            if (c.rstd)
+                c.rstd[ub + k] = NAN;
+            if (sums)
+                for (int q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
+                    sums[NORM_LN_SUMS_PER_ROW * (ub + k) + q] = NAN;
+        }
+        cnt -= gend - g;
+        g = 0;
+        bi++;
+    }
     return LIBNORM_OK;
 }
 
 int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size_t rows,
                                 size_t dim, float eps, const libnorm_opts *opts)
 {
-    /* dz takes the place of x in the checks (so dx == dz is in place), x is the second input */
+    /* dz takes the place of x in the checks (so dx == dz is in place), x is the second input,
+     * laid out as dz (x_stride, x_outer_stride) */
     call c = {.y = dx, .x = dz, .x2 = x, .x2n = 1, .rows = rows, .dim = dim, .eps = eps};
     int st = check(&c, opts, 0);
     if (st != LIBNORM_OK || rows == 0)
         return st;
-    run(&c, norm_dsp_global()->rmsnorm_back_f32);
+    run(&c, norm_dsp_global()->rmsnorm_back_f32, NORM_KIND_RMS, NULL, 1);
     return LIBNORM_OK;
+}
+
+int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
+                             size_t batch, size_t channels, size_t spatial, size_t groups,
+                             float eps, const libnorm_opts *opts)
+{
+    return norm_groupnorm_call(norm_dsp_global(), y, x, weight, bias, batch, channels, spatial,
+                               groups, eps, opts, NULL);
 }
 
 int libnorm_layernorm_f32(float *y, const float *x, const float *weight, const float *bias,

@@ -44,7 +44,11 @@
  *     pass 2: dx = fmaf(x, c, dz) * r
  *     Rare path (norm_rmsnorm_back_row_rare): sums not finite, sxx below NORM_RARE_MIN, or c
  *     beyond float range or subnormal.
- *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
+ *   L2 normalisation (norm_job.kind = NORM_KIND_L2: the RMSNorm kernels, no weight), per row:
+ *     pass 1: s2 as RMSNorm's              s = (float)(1.0 / max(sqrt(s2), eps)) (norm_rmsk_finish)
+ *     pass 2: y = x * s
+ *   Group normalisation is LayerNorm rows (one per (batch, group) run) through the entry layer,
+ *   then norm_channel_affine() (fmaf, correctly rounded: the same on every tier).
  *   A row whose sums are not finite, or whose sum of squares is below NORM_RARE_MIN (zero,
  *   constant or tiny rows, where float squares lose bits), goes to the rare path: one shared
  *   function computed in double (norm_*_row_rare), identical for every tier because it is the
@@ -85,9 +89,16 @@ typedef struct norm_job {
     float *mean;         /* NULL or rows floats (LayerNorm only) */
     float *rstd;         /* NULL or rows floats */
     double *sums;        /* test hook, NULL in every library call: see NORM_SUMS below */
+    int kind;            /* RMSNorm kernels: NORM_KIND_RMS (0) or NORM_KIND_L2 (norm_rmsk_finish) */
     const float *dz;     /* RMSNorm backward only: the incoming gradient, row stride xs (y is
                             dx, x is the forward input; dz == y exactly in place) */
 } norm_job;
+
+/* What an RMSNorm kernel computes from its canonical total of squares s2 (the reduction and the
+ * output pass y = (x * s) * w are the same; only the per-row finish and the rare path differ):
+ *   NORM_KIND_RMS: s = (float)(1.0 / sqrt(s2 / n + eps))            (libnorm_rmsnorm_f32_ex)
+ *   NORM_KIND_L2:  s = (float)(1.0 / fmax(sqrt(s2), eps)), w NULL   (libnorm_l2norm_f32_ex) */
+enum { NORM_KIND_RMS = 0, NORM_KIND_L2 = 1 };
 
 /* NORM_SUMS: when job->sums is not NULL, every kernel of every tier stores the canonical totals
  * it computed for each row, so that tests compare the reductions themselves (bit for bit), not
@@ -163,6 +174,19 @@ NORM_HIDDEN void norm_rmsnorm_back_f32_avx2(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_neon(const norm_job *job);
 
+/* The entry layer (src/libnorm.c) on a given table, for tests: every check and the row split of
+ * the public entry points, which call these with norm_dsp_global() and sums = NULL. sums: the
+ * test hook (NORM_SUMS), indexed by absolute row t (group norm: by unit u), or NULL. */
+enum { NORM_OP_LN = 0, NORM_OP_RMS = 1, NORM_OP_L2 = 2 };
+struct libnorm_opts;
+NORM_HIDDEN int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x,
+                               const float *weight, const float *bias, size_t rows, size_t dim,
+                               float eps, const struct libnorm_opts *opts, double *sums);
+NORM_HIDDEN int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x,
+                                    const float *weight, const float *bias, size_t batch,
+                                    size_t channels, size_t spatial, size_t groups, float eps,
+                                    const struct libnorm_opts *opts, double *sums);
+
 /* The rare path (src/scalar/norm_scalar.c), shared by every tier: non-finite rows, rows whose
  * float sums over- or underflow, constant and all-zero rows. Computed in double. */
 NORM_HIDDEN void norm_layernorm_row_rare(float *y, const float *x, const float *w,
@@ -173,6 +197,15 @@ NORM_HIDDEN void norm_rmsnorm_row_rare(float *y, const float *x, const float *w,
 /* RMSNorm backward's rare path (src/scalar/rmsnorm_back_scalar.c): dx of one row in double. */
 NORM_HIDDEN void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const float *x, size_t n,
                                             float eps, float *rstd);
+/* L2 normalisation's rare path (non-finite rows, and rows whose total of squares is below
+ * NORM_RARE_MIN or above DBL_MAX): s = 1 / max(sqrt(sum x^2), eps) in double, y = (float)(x * s);
+ * an all-zero row gives zeros (and s = 1/eps, +Inf for eps = 0). */
+NORM_HIDDEN void norm_l2norm_row_rare(float *y, const float *x, size_t n, float eps, float *rstd);
+/* Group normalisation's per-channel affine over one (batch, group) unit of y (channels c0 .. c1-1
+ * of `spatial` floats each, contiguous): y = fmaf(y, w[c], b[c]) (w NULL: 1, b NULL: 0). The same
+ * correctly rounded operation on every tier (src/scalar/norm_scalar.c). */
+NORM_HIDDEN void norm_channel_affine(float *y, const float *w, const float *b, size_t c0,
+                                     size_t c1, size_t spatial);
 
 /* ---- streaming jobs (x86 tiers) ----
  * A job whose x and y rows together span at least NORM_STREAM_BYTES cannot stay in a core's
@@ -296,6 +329,31 @@ static inline int norm_rmsb_finish(double sxx, double sxdz, double inv_n, size_t
     *c = (float)cd;
     *r = (float)(1.0 / sqrt(sxx * inv_n + (double)eps));
     return 0;
+}
+
+/* The finish of an RMSNorm kernel's row for either kind (norm_job.kind): 0 with *s set, or 1 for
+ * the rare path (norm_rmsk_row_rare). L2: the same rare rule as RMSNorm (a total below
+ * NORM_RARE_MIN has lost bits in float squares), then s = 1 / max(sqrt(s2), eps) in double,
+ * rounded to float once. */
+static inline int norm_rmsk_finish(int kind, double s2, double inv_n, float eps, float *s)
+{
+    if (kind != NORM_KIND_L2)
+        return norm_rms_finish(s2, inv_n, eps, s);
+    if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX))
+        return 1;
+    double nrm = sqrt(s2);
+    *s = (float)(1.0 / (nrm >= (double)eps ? nrm : (double)eps)); /* eps = -0: +0, not -0 */
+    return 0;
+}
+
+/* The rare path of an RMSNorm kernel's row for either kind. */
+static inline void norm_rmsk_row_rare(int kind, float *y, const float *x, const float *w, size_t n,
+                                      float eps, float *rstd)
+{
+    if (kind == NORM_KIND_L2)
+        norm_l2norm_row_rare(y, x, n, eps, rstd);
+    else
+        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
 }
 
 #endif /* NORM_INTERNAL_H */

@@ -26,9 +26,17 @@
  * lines "checkasm: tier X: PASS|FAIL|NOT RUN|REFUSED as expected" feed ./test.sh's tier report
  * (tools/tier_report.py).
  *
+ * L2 normalisation (l2norm_f32) is the RMSNorm kernel with norm_job.kind = NORM_KIND_L2: the same
+ * cases, no weight, some rows scaled so that their norm is near eps (both sides of the clamp).
+ * "layouts": the entry layer (norm_rows_call, norm_groupnorm_call) on the scalar table and on the
+ * tier, random two-level layouts (groups following on, with gaps, transposed, overlapping input
+ * groups; in place), every thread share of an ith/nth split, and group norms (short and empty
+ * last groups, affine, batch strides): whole buffers bit-identical, exactly the layout's rows
+ * written, per-row (per-unit) totals equal.
+ *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|rmsnorm_back] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
@@ -42,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libnorm.h"
 #include "norm_internal.h"
 #include "test_rows.h"
 #include "test_tiers.h"
@@ -80,13 +89,15 @@ static void install_crash_handler(void)
 }
 
 /* ---- one case ---- */
-enum op { OP_LN, OP_RMS, OP_RMSB, OP_COUNT };
-static const char *const op_names[OP_COUNT] = {"layernorm_f32", "rmsnorm_f32",
+enum op { OP_LN, OP_RMS, OP_L2, OP_RMSB, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {"layernorm_f32", "rmsnorm_f32", "l2norm_f32",
                                                "rmsnorm_back_f32"};
+/* OP_L2 is the RMSNorm kernel with norm_job.kind = NORM_KIND_L2 and no weight. */
+#define OP_KIND(op) ((op) == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS)
 
 static norm_kernel_fn kernel_of(const norm_dsp *d, enum op op)
 {
-    return op == OP_LN ? d->layernorm_f32 : op == OP_RMS ? d->rmsnorm_f32 : d->rmsnorm_back_f32;
+    return op == OP_LN ? d->layernorm_f32 : op == OP_RMSB ? d->rmsnorm_back_f32 : d->rmsnorm_f32;
 }
 
 #define GUARD 64               /* canary floats before and after every output buffer */
@@ -222,15 +233,22 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     size_t ypad = inplace ? xpad : ((rnd() & 1) ? 0 : irand(17) + 1);
     size_t xs = dim + xpad, ys = dim + ypad;
     size_t misx = irand(16), misy = inplace ? misx : irand(16);
-    int use_w = op != OP_RMSB && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
+    int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
     int use_stats = irand(2) == 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
 
     size_t xn = rows * xs;
     float *x = malloc(xn * sizeof(float));
     float *w = malloc(dim * sizeof(float)), *bb = malloc(dim * sizeof(float));
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows; r++) {
         gen_row(x + r * xs, dim);
+        /* L2: some rows scaled down so that their norm is near eps (both sides of the clamp) */
+        if (op == OP_L2 && irand(4) == 0) {
+            float sc = (float)ldexp(1.0, -14 - (int)irand(10));
+            for (size_t i = 0; i < dim; i++)
+                x[r * xs + i] *= sc;
+        }
+    }
     for (size_t i = 0; i < dim; i++) {
         w[i] = (float)(1.0 + 0.5 * nrand());
         bb[i] = (float)(0.5 * nrand());
@@ -275,7 +293,7 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
                    use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
-                   check_sums ? sr : NULL, NULL};
+                   check_sums ? sr : NULL, OP_KIND(op), NULL};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
@@ -421,8 +439,9 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     }
     memcpy(x_copy, xb.p, rows * xs * sizeof(float));
     double *stt = sums_new(rows * sums_per_row(op));
-    norm_job jt = {yt.p, xb.p, w, op == OP_LN ? bb : NULL, rows, dim, xs, ys, eps,
-                   op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL, NULL};
+    norm_job jt = {yt.p, xb.p, op == OP_L2 ? NULL : w, op == OP_LN ? bb : NULL, rows, dim, xs,
+                   ys, eps, op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL,
+                   OP_KIND(op), NULL};
     int ok = norm_stream_job(&jt);
     if (!ok)
         printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
@@ -439,8 +458,8 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         double sr[NORM_LN_SUMS_PER_ROW];
         for (size_t q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
             memcpy(&sr[q], &SUMS_CANARY, 8);
-        norm_job jr = {yr, xb.p + r * xs, w, jt.b, 1, dim, xs, dim, eps,
-                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, NULL};
+        norm_job jr = {yr, xb.p + r * xs, jt.w, jt.b, 1, dim, xs, dim, eps,
+                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, OP_KIND(op), NULL};
         (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
         const float *got = yt.p + r * ys;
         for (size_t i = 0; i < dim; i++) {
@@ -550,8 +569,8 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         bg.p[i] = (float)(0.5 * nrand());
     }
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
-    norm_job jr = {yr, xg.p, op == OP_RMSB ? NULL : wg.p, op == OP_LN ? bg.p : NULL, rows, dim,
-                   dim, dim, 1e-5f, NULL, NULL, check_sums ? sr : NULL,
+    norm_job jr = {yr, xg.p, op == OP_RMSB || op == OP_L2 ? NULL : wg.p, op == OP_LN ? bg.p : NULL,
+                   rows, dim, dim, dim, 1e-5f, NULL, NULL, check_sums ? sr : NULL, OP_KIND(op),
                    op == OP_RMSB ? dg.p : NULL};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
@@ -583,6 +602,275 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     free(sr);
     free(stt);
     return ok;
+}
+
+/* ---- the entry layer on each tier: two-level layouts, the row split, group norm ----
+ * norm_rows_call() / norm_groupnorm_call() (src/libnorm.c) run every check and split of the
+ * public entry points on a given table; each case runs on the scalar table and on the tier with
+ * identical buffers (y, mean and rstd prefilled with the canary, x inside a canary-filled buffer),
+ * every thread share ith = 0 .. nth-1 in turn. The whole buffers must be bit-identical (inside the
+ * rows: the same results; outside: both untouched), the scalar run must have written exactly the
+ * rows of the layout (every float of y outside them still the canary, every one inside not), and
+ * the per-row (per-unit) canonical totals must match. */
+static int canary_at(const float *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v == CANARY;
+}
+
+typedef struct lay {
+    int op;                    /* OP_LN, OP_RMS, OP_L2, or OP_COUNT: group norm */
+    size_t outer, rows, dim, xs, ys, xos, yos;   /* group norm: batch, -, channels*spatial, ... */
+    size_t channels, spatial, groups;
+    unsigned nth;
+    int inplace, use_w, use_b, use_stats;
+    float eps;
+} lay;
+
+/* Float offsets of y's rows: calls f(off, len) for each (group norm: each batch's whole run). */
+static size_t lay_rows(const lay *L)
+{
+    return L->op == OP_COUNT ? L->outer * L->groups : L->outer * L->rows;
+}
+
+typedef struct lay_call {
+    const norm_dsp *d;
+    const lay *L;
+    float *y;
+    const float *x, *w, *b;
+    const libnorm_opts *o;
+    double *sums;
+} lay_call;
+
+/* One entry-layer call; its status, or -100 - the signal that crashed it. */
+static int lay_call_guarded(const lay_call *c)
+{
+    volatile int rc = 0;
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0) {
+        const lay *L = c->L;
+        if (L->op == OP_COUNT)
+            rc = norm_groupnorm_call(c->d, c->y, c->x, c->w, c->b, L->outer, L->channels,
+                                     L->spatial, L->groups, L->eps, c->o, c->sums);
+        else
+            rc = norm_rows_call(c->d, L->op, c->y, c->x, c->w, c->b, L->rows, L->dim, L->eps,
+                                c->o, c->sums);
+    } else {
+        rc = -100 - sig;
+    }
+    crash_armed = 0;
+    return rc;
+}
+
+static int run_layout_case(const norm_dsp *ref, const norm_dsp *tst, const lay *L, stats *st)
+{
+    const int gn = L->op == OP_COUNT;
+    const size_t nrow = gn ? L->outer : L->outer * L->rows;   /* rows of the memory layout */
+    const size_t nstat = lay_rows(L), per = gn || L->op == OP_LN ? NORM_LN_SUMS_PER_ROW : 1;
+    const size_t wlen = gn ? L->channels : L->dim;
+    size_t xn = 0, yn = 0;
+    /* the extents: the largest row start + dim */
+    for (size_t t = 0; t < nrow; t++) {
+        size_t o = gn ? t : t / L->rows, r = gn ? 0 : t % L->rows;
+        size_t xe = o * L->xos + r * L->xs + L->dim, ye = o * L->yos + r * L->ys + L->dim;
+        xn = xe > xn ? xe : xn;
+        yn = ye > yn ? ye : yn;
+    }
+    if (L->inplace)
+        xn = yn = xn > yn ? xn : yn;
+    buf xr = buf_new(xn, 0), xt = buf_new(xn, 0), yr = buf_new(yn, 0), yt = buf_new(yn, 0);
+    buf mr = buf_new(nstat, 0), mt = buf_new(nstat, 0), rr = buf_new(nstat, 0), rt = buf_new(nstat, 0);
+    float *w = malloc(wlen * sizeof(float)), *b = malloc(wlen * sizeof(float));
+    unsigned char *in = calloc(yn ? yn : 1, 1);
+    double *sr = sums_new(nstat * per), *stt = sums_new(nstat * per);
+    for (size_t i = 0; i < wlen; i++) {
+        w[i] = (float)(1.0 + 0.5 * nrand());
+        b[i] = (float)(0.5 * nrand());
+    }
+    /* x: every row of the layout drawn (rows of overlapping groups share floats); the gaps keep
+     * the canary, which no row reads */
+    for (size_t t = 0; t < nrow; t++) {
+        size_t o = gn ? t : t / L->rows, r = gn ? 0 : t % L->rows;
+        gen_row(xr.p + o * L->xos + r * L->xs, L->dim);
+        for (size_t i = 0; i < L->dim; i++)
+            in[o * L->yos + r * L->ys + i] = 1;
+    }
+    if (L->inplace) {
+        memcpy(yr.p, xr.p, xn * sizeof(float));
+    }
+    memcpy(xt.p, xr.p, xn * sizeof(float));
+    memcpy(yt.p, yr.p, yn * sizeof(float));
+    float *x_copy = malloc(xn * sizeof(float));
+    memcpy(x_copy, xr.p, xn * sizeof(float));
+
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = gn ? (L->dim & 1 ? L->spatial : 0) : L->xs;    /* 0 and spatial both mean spatial */
+    o.y_stride = gn ? (L->dim & 2 ? L->spatial : 0) : L->ys;
+    o.outer = gn ? (L->dim & 4 ? 1 : 0) : L->outer;
+    /* the default (0) where it is the layout */
+    o.x_outer_stride = L->xos == (gn ? L->dim : L->rows * L->xs) && (L->dim & 8) ? 0 : L->xos;
+    o.y_outer_stride = L->yos == (gn ? L->dim : L->rows * L->ys) && (L->dim & 8) ? 0 : L->yos;
+    o.nth = L->nth;
+    int ok = 1, st_r = 0, st_t = 0;
+    for (int side = 0; side < 2; side++) {
+        const norm_dsp *d = side ? tst : ref;
+        buf *yb = side ? &yt : &yr, *xb = side ? &xt : &xr, *mb = side ? &mt : &mr,
+            *rb = side ? &rt : &rr;
+        double *sums = check_sums ? (side ? stt : sr) : NULL;
+        o.mean = L->use_stats ? mb->p : NULL;
+        o.rstd = L->use_stats ? rb->p : NULL;
+        const float *x = L->inplace ? yb->p : xb->p;
+        for (unsigned ith = 0; ith < (L->nth ? L->nth : 1); ith++) {
+            o.ith = ith;
+            lay_call lc = {d, L, yb->p, x, L->use_w ? w : NULL, L->use_b ? b : NULL, &o, sums};
+            *(side ? &st_t : &st_r) |= lay_call_guarded(&lc);
+        }
+    }
+    const char *name = gn ? "groupnorm_f32" : op_names[L->op];
+    const char *bad = NULL;
+    if (st_r != 0 || st_t != 0)
+        bad = "a call failed (or crashed)";
+    else if (memcmp(yr.mem, yt.mem, (yn + 2 * GUARD + 16) * sizeof(float)) != 0)
+        bad = "y differs from scalar (or wrote outside the rows)";
+    else if (memcmp(mr.mem, mt.mem, (nstat + 2 * GUARD + 16) * sizeof(float)) != 0 ||
+             memcmp(rr.mem, rt.mem, (nstat + 2 * GUARD + 16) * sizeof(float)) != 0)
+        bad = "mean/rstd differ from scalar";
+    else if (!L->inplace && (memcmp(xt.p, x_copy, xn * sizeof(float)) != 0 ||
+                             memcmp(xr.p, x_copy, xn * sizeof(float)) != 0))
+        bad = "modified x";
+    if (!bad && !canaries_intact(&yr, 1, yn, yn, 0))
+        bad = "wrote before or after y";
+    if (!bad && !L->inplace) {
+        for (size_t i = 0; i < yn && !bad; i++) {
+            if (!in[i] && !canary_at(yr.p + i))
+                bad = "wrote between the rows of y";
+            else if (in[i] && canary_at(yr.p + i))
+                bad = "left a float of a row unwritten";
+        }
+    }
+    if (!bad && L->use_stats)
+        for (size_t t = 0; t < nstat && !bad; t++)
+            if (canary_at(rr.p + t) || (L->op != OP_LN && !gn) != canary_at(mr.p + t))
+                bad = "statistics not written (or mean written for RMSNorm / L2)";
+    if (!bad && check_sums)
+        for (size_t t = 0; t < nstat && !bad; t++)
+            if (!sums_row_match(sr + t * per, stt + t * per, gn ? OP_LN : (enum op)L->op, t,
+                                tst->name, L->dim, nstat, " (layout case)"))
+                bad = "totals differ";
+    if (bad) {
+        ok = 0;
+        printf("   FAIL %s %s layout outer=%zu rows=%zu dim=%zu xs=%zu ys=%zu xos=%zu yos=%zu "
+               "C=%zu S=%zu G=%zu nth=%u inplace=%d w=%d b=%d stats=%d: %s (status %d / %d)\n",
+               tst->name, name, L->outer, L->rows, L->dim, L->xs, L->ys, L->xos, L->yos,
+               L->channels, L->spatial, L->groups, L->nth, L->inplace, L->use_w, L->use_b,
+               L->use_stats, bad, st_r, st_t);
+    } else if (verbose) {
+        printf("   ok %s %s layout outer=%zu rows=%zu dim=%zu xos=%zu yos=%zu nth=%u\n", tst->name,
+               name, L->outer, L->rows, L->dim, L->xos, L->yos, L->nth);
+    }
+    st->cases++;
+    if (!ok)
+        st->fails++;
+    free(xr.mem);
+    free(xt.mem);
+    free(yr.mem);
+    free(yt.mem);
+    free(mr.mem);
+    free(mt.mem);
+    free(rr.mem);
+    free(rt.mem);
+    free(w);
+    free(b);
+    free(in);
+    free(sr);
+    free(stt);
+    free(x_copy);
+    return ok;
+}
+
+/* Random two-level layouts of the three row ops, and group norms; returns the stats. */
+static stats check_layouts(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int quick)
+{
+    static const size_t dims[] = {1, 3, 7, 8, 16, 17, 31, 64, 65, 100, 128, 257, 513, 1030};
+    stats st = {0, 0, 0.0};
+    rng_state = seed ^ ((uint64_t)(tst->tier * 16 + 15) << 40);
+    const int n = quick ? 150 : 600;
+    for (int k = 0; k < n && st.fails <= 10; k++) {
+        lay L;
+        memset(&L, 0, sizeof(L));
+        L.op = (int)irand(4);   /* OP_LN, OP_RMS, OP_L2, or group norm */
+        if (L.op == OP_RMSB)
+            L.op = OP_COUNT;
+        L.eps = (rnd() & 1) ? 1e-5f : 0.0f;
+        L.nth = (unsigned)irand(5);
+        L.use_w = L.op != OP_L2 && irand(3) != 0;
+        L.use_b = (L.op == OP_LN || L.op == OP_COUNT) && irand(3) != 0;
+        L.use_stats = irand(3) != 0;
+        if (L.op == OP_COUNT) {
+            L.outer = 1 + irand(4);
+            L.channels = 1 + irand(12);
+            L.groups = 1 + irand(L.channels + 2);
+            L.spatial = 1 + irand(k & 1 ? 40 : 300);
+            L.dim = L.channels * L.spatial;
+            L.rows = 1;
+            /* batch b at b * xos (the batch strides; the channel strides are spatial) */
+            L.xos = irand(2) ? L.dim : L.dim + irand(9);
+            L.inplace = irand(4) == 0;
+            L.yos = L.inplace ? L.xos : (irand(2) ? L.dim : L.dim + irand(9));
+        } else {
+            L.outer = 1 + irand(5);
+            L.rows = 1 + irand(k & 1 ? 10 : 3);
+            L.dim = dims[irand(sizeof(dims) / sizeof(dims[0]))];
+            L.xs = L.dim + (irand(2) ? 0 : irand(5));
+            L.ys = L.dim + (irand(2) ? 0 : irand(5));
+            L.inplace = irand(4) == 0;
+            size_t xg = (L.rows - 1) * L.xs + L.dim, yg = (L.rows - 1) * L.ys + L.dim;
+            switch (irand(4)) {
+            case 0: /* the default: groups follow on */
+                L.xos = L.rows * L.xs;
+                L.yos = L.rows * L.ys;
+                break;
+            case 1: /* gaps between the groups */
+                L.xos = xg + irand(20);
+                L.yos = yg + irand(20);
+                break;
+            case 2: /* transposed (a permuted view): groups one row slot apart, rows outer
+                     * slots apart */
+                L.xs = L.ys = L.outer * (L.dim + irand(3));
+                L.xos = L.yos = L.xs / L.outer;
+                break;
+            default: /* input groups that overlap (x is only read), separate y */
+                L.xos = 1 + irand(xg);
+                L.yos = yg + irand(3);
+                L.inplace = 0;
+                break;
+            }
+            if (L.inplace) {
+                L.ys = L.xs;
+                L.yos = L.xos;
+            }
+        }
+        run_layout_case(ref, tst, &L, &st);
+    }
+    /* a streaming-size two-level job (the SIMD tiers' non-temporal path, called per group) */
+    if (!quick && st.fails <= 10) {
+        lay L;
+        memset(&L, 0, sizeof(L));
+        L.op = OP_RMS;
+        L.outer = 3;
+        L.rows = 700;
+        L.dim = 2048;
+        L.xs = L.ys = 2048;
+        L.xos = L.yos = 701 * 2048;
+        L.nth = 2;
+        L.use_w = 1;
+        L.use_stats = 1;
+        L.eps = 1e-6f;
+        run_layout_case(ref, tst, &L, &st);
+    }
+    return st;
 }
 
 static double now_ns(void)
@@ -621,8 +909,9 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
             for (int t = 0; t < TEST_TIER_COUNT; t++) {
                 if (have[t] != TEST_TIER_OK)
                     continue;
-                norm_job j = {y, x, op == OP_RMSB ? NULL : w, op == OP_LN ? b : NULL, rows, dim, dim,
-                              dim, 1e-5f, NULL, NULL, NULL, op == OP_RMSB ? x : NULL};
+                norm_job j = {y, x, op == OP_RMSB || op == OP_L2 ? NULL : w, op == OP_LN ? b : NULL,
+                              rows, dim, dim, dim, 1e-5f, NULL, NULL, NULL, OP_KIND(op),
+                              op == OP_RMSB ? x : NULL};
                 norm_kernel_fn f = kernel_of(&tabs[t], (enum op)op);
                 double times[31];
                 for (int rep = 0; rep < 31; rep++) {
@@ -708,7 +997,8 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|rmsnorm_back] [--tier=NAME[,NAME...]]\n"
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts]\n"
+            "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
             "                [--bench] [--verbose]\n"
             "  tiers: avx2, avx512, avx512-emu (x86-64), neon (aarch64); default: all of this build\n"
@@ -730,10 +1020,13 @@ int main(int argc, char **argv)
         else if (strncmp(a, "--test=", 7) == 0) {
             only_op = strcmp(a + 7, "layernorm") == 0      ? OP_LN
                       : strcmp(a + 7, "rmsnorm") == 0      ? OP_RMS
+                      : strcmp(a + 7, "l2norm") == 0       ? OP_L2
                       : strcmp(a + 7, "rmsnorm_back") == 0 ? OP_RMSB
+                      : strcmp(a + 7, "layouts") == 0      ? OP_COUNT
                                                            : -2;
             if (only_op == -2) {
-                fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, rmsnorm_back)\n",
+                fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
+                        "layouts)\n",
                         a + 7);
                 return 2;
             }
@@ -823,6 +1116,14 @@ int main(int argc, char **argv)
             printf(" %-10s %-14s %s  %zu cases, %zu failed; worst |diff| = %.3g x 1e-5*max(1,|y|)%s\n",
                    name, op_names[op], st.fails ? "FAILED" : "OK", st.cases, st.fails, st.worst,
                    st.fails ? "" : " (bit-identical)");
+            tier_failed |= st.fails != 0;
+        }
+        if (only_op < 0 || only_op == OP_COUNT) {
+            stats st = check_layouts(&tabs[0], &tabs[t], seed, quick);
+            cases += st.cases;
+            printf(" %-10s %-14s %s  %zu cases, %zu failed (two-level layouts, row split, group "
+                   "norm; entry layer)\n",
+                   name, "layouts", st.fails ? "FAILED" : "OK", st.cases, st.fails);
             tier_failed |= st.fails != 0;
         }
         ran++;

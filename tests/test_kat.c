@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libnorm.h"
 #include "norm_internal.h"
 
 /* ---- exact input generation ---- */
@@ -359,8 +360,11 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
 }
 
 /* ---- cases ---- */
-enum op { OP_LN, OP_RMS, OP_RMSB };
-static const char *const op_prefix[3] = {"ln", "rms", "rmsb"};
+/* OP_L2: the RMSNorm kernels with kind L2 (libnorm_l2norm_f32_ex). OP_GN: group normalisation
+ * through the entry layer on each tier's table (norm_groupnorm_call): `rows` batches of `chans`
+ * channels of dim / chans floats in `groups` groups, xpad / ypad added to the batch strides;
+ * mean and rstd per (batch, group). OP_RMSB: RMSNorm backward (x and a generated dz, gen_dz). */
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB };
 typedef struct kcase {
     char name[96];
     enum op op;
@@ -368,9 +372,11 @@ typedef struct kcase {
     size_t dim, rows, xpad, ypad, pos;
     int eps_i;
     int fam;
+    size_t chans, groups;
 } kcase;
-static const float eps_val[3] = {0.0f, 1e-5f, 1e-6f};
-static const char *const eps_name[3] = {"0", "1e-5", "1e-6"};
+/* 0.25: L2 normalisation's clamp max(||x||, eps) reached by ordinary rows */
+static const float eps_val[4] = {0.0f, 1e-5f, 1e-6f, 0.25f};
+static const char *const eps_name[4] = {"0", "1e-5", "1e-6", "0.25"};
 
 #define MAX_CASES 1024
 static kcase cases[MAX_CASES];
@@ -392,13 +398,39 @@ static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, 
     c->eps_i = eps_i;
     c->fam = fam;
     c->pos = pos;
+    static const char *const op_pfx[5] = {"ln", "rms", "l2", "gn", "rmsb"};
+    c->chans = c->groups = 0;
     snprintf(c->name, sizeof c->name, "%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
-             op_prefix[op], use_w ? "-w" : "", use_b ? "-b" : "", dim, rows, xpad,
+             op_pfx[op], use_w ? "-w" : "", use_b ? "-b" : "", dim, rows, xpad,
              ypad, eps_name[eps_i], fam_names[fam]);
     if (fam == F_STEP) {
         size_t l = strlen(c->name);
         snprintf(c->name + l, sizeof c->name - l, "@%zu", pos);
     }
+}
+
+/* A group norm case: batch rows of chans * spatial floats in `groups` groups. */
+static void add_gn_case(int use_w, int use_b, size_t chans, size_t spatial, size_t groups,
+                        size_t batch, size_t xpad, size_t ypad, int eps_i, int fam)
+{
+    if (ncases == MAX_CASES)
+        abort();
+    kcase *c = &cases[ncases++];
+    c->op = OP_GN;
+    c->use_w = use_w;
+    c->use_b = use_b;
+    c->dim = chans * spatial;
+    c->rows = batch;
+    c->xpad = xpad;
+    c->ypad = ypad;
+    c->eps_i = eps_i;
+    c->fam = fam;
+    c->pos = 0;
+    c->chans = chans;
+    c->groups = groups;
+    snprintf(c->name, sizeof c->name, "gn%s%s C=%zu S=%zu G=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
+             use_w ? "-w" : "", use_b ? "-b" : "", chans, spatial, groups, batch, xpad, ypad,
+             eps_name[eps_i], fam_names[fam]);
 }
 
 static void build_cases(void)
@@ -472,6 +504,40 @@ static void build_cases(void)
             add_case(OP_RMS, e != 1, 0, ladder_dims[di], 9, 0, 0, e, F_NEARRARE, 0);
             add_case(OP_LN, e != 2, 0, ladder_dims[di], 9, 0, 0, e, F_ULPMEAN, 0);
         }
+
+    /* (0.3) L2 normalisation: every dim with mixed rows (eps 0.25 clamps ordinary rows), every
+     * special family, the rare-path ladder */
+    for (size_t di = 0; di < nd; di++) {
+        size_t d = dims[di];
+        add_case(OP_L2, 0, 0, d, d <= 512 ? 9 : d <= 1024 ? 5 : 2 + di % 2, di % 3 ? 1 + di % 5 : 0,
+                 di % 2 ? 3 : 0, (int)(di % 4), F_MIX, 0);
+    }
+    for (int f = 0; f < F_COUNT; f++) {
+        if (f == F_STEP)
+            continue;
+        for (size_t di = 0; di < sizeof fam_dims / sizeof fam_dims[0]; di++) {
+            size_t d = fam_dims[di];
+            add_case(OP_L2, 0, 0, d, d <= 512 ? 9 : 3, 0, 0, (int)((di + (size_t)f) % 4), f, 0);
+        }
+    }
+    for (size_t di = 0; di < sizeof ladder_dims / sizeof ladder_dims[0]; di++)
+        for (int e = 0; e < 4; e++)
+            add_case(OP_L2, 0, 0, ladder_dims[di], 9, 0, 0, e, F_NEARRARE, 0);
+
+    /* (0.3) group normalisation: even, uneven (short last group) and empty groups, short and
+     * block-crossing runs, affine variants, batch strides */
+    static const struct { size_t c, g; } gcg[] = {{1, 1}, {4, 2}, {5, 3}, {6, 4}, {8, 3},
+                                                  {12, 5}, {32, 8}, {3, 7}};
+    static const size_t gsp[] = {1, 7, 64, 100, 513};
+    for (size_t ci = 0; ci < sizeof gcg / sizeof gcg[0]; ci++)
+        for (size_t si = 0; si < sizeof gsp / sizeof gsp[0]; si++) {
+            size_t k = ci * 5 + si;
+            add_gn_case(k % 3 != 2, k % 2 == 0, gcg[ci].c, gsp[si], gcg[ci].g, 1 + k % 3,
+                        k % 4 ? 0 : 1 + k % 7, k % 3 ? 0 : 2, (int)(k % 3), F_MIX);
+        }
+    for (int f = 0; f < F_COUNT; f++)
+        if (f != F_STEP)
+            add_gn_case(1, 1, 6, 86, 4, 2, 0, 0, f % 3, f);
 
     /* RMSNorm backward: every dim with mixed rows of x (and every dz kind, see gen_dz), every
      * family of x on its own, the rare-path ladder, and the cancelling families at long rows */
@@ -606,14 +672,15 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
 {
     size_t ys = c->dim + c->ypad;
     float *y = malloc(c->rows * ys * sizeof(float));
-    float *mean = malloc(c->rows * sizeof(float)), *rstd = malloc(c->rows * sizeof(float));
+    const size_t nst = c->op == OP_GN ? c->rows * c->groups : c->rows;
+    float *mean = malloc(nst * sizeof(float)), *rstd = malloc(nst * sizeof(float));
     if (!y || !mean || !rstd) {
         fprintf(stderr, "test_kat: out of memory\n");
         exit(2);
     }
     for (size_t i = 0; i < c->rows * ys; i++)
         y[i] = -1.5f;
-    for (size_t r = 0; r < c->rows; r++)
+    for (size_t r = 0; r < nst; r++)
         mean[r] = rstd[r] = -2.5f;
     double *sums = malloc(2 * c->rows * sizeof(double));
     if (!sums) {
@@ -630,12 +697,30 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
                   ys,
                   eps_val[c->eps_i],
                   c->op == OP_LN ? mean : NULL,
-                  rstd, c->op == OP_RMSB ? sums : NULL, in->dz};
-    (c->op == OP_LN ? d->layernorm_f32 : c->op == OP_RMS ? d->rmsnorm_f32 : d->rmsnorm_back_f32)(&j);
+                  rstd, c->op == OP_RMSB ? sums : NULL, c->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS,
+                  in->dz};
+    if (c->op == OP_L2)
+        j.w = NULL;
+    if (c->op == OP_GN) {
+        libnorm_opts o = LIBNORM_OPTS_INIT;
+        o.x_outer_stride = in->xs;
+        o.y_outer_stride = ys;
+        o.mean = mean;
+        o.rstd = rstd;
+        if (norm_groupnorm_call(d, y, in->x, j.w, c->use_b ? in->b : NULL, c->rows, c->chans,
+                                c->dim / c->chans, c->groups, j.eps, &o, NULL) != 0) {
+            fprintf(stderr, "test_kat: %s: the group norm call failed\n", c->name);
+            exit(1);
+        }
+    } else {
+        (c->op == OP_LN    ? d->layernorm_f32
+         : c->op == OP_RMSB ? d->rmsnorm_back_f32
+                            : d->rmsnorm_f32)(&j);
+    }
     digest g = {FNV_INIT, FNV_INIT, FNV_INIT};
     for (size_t r = 0; r < c->rows; r++)
         g.y = fnv(g.y, y + r * ys, ys); /* the row and its stride gap (which must stay -1.5) */
-    g.mean = c->op == OP_LN ? fnv(g.mean, mean, c->rows) : 0;
+    g.mean = c->op == OP_LN || c->op == OP_GN ? fnv(g.mean, mean, nst) : 0;
     if (c->op == OP_RMSB) /* the "mean" digest of RMSNorm backward: its totals sxx, sxdz (the
                              64 bits of each double, as two 32-bit words); a non-finite total as
                              0 (its value is left open, NORM_SUMS in norm_internal.h) */
@@ -648,7 +733,7 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
             memcpy(f2, w2, 8);
             g.mean = fnv(g.mean, f2, 2);
         }
-    g.rstd = fnv(g.rstd, rstd, c->rows);
+    g.rstd = fnv(g.rstd, rstd, nst);
     free(y);
     free(mean);
     free(rstd);

@@ -7,9 +7,13 @@
  *           around a better m0 when it asks for it, or the rare path)
  *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
- * Short rows are taken two at a time, so that the two rows' dependency chains (reduction, lane
- * total, the scalar finishing code) overlap. Streaming jobs (norm_stream_job()) write y with
- * non-temporal stores.
+ * Rows of at most one block (n <= NORM_BLOCK) go four at a time: the four rows' trees of a pass,
+ * then their lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
+ * norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the rare path where it asks for
+ * them) and pass 3; dims 64 and 128 have their own copy with n a constant (no masks, no branches
+ * in the trees). Other short rows are taken two at a time, so that the two rows' dependency
+ * chains (reduction, lane total, the scalar finishing code) overlap. Streaming jobs
+ * (norm_stream_job()) write y with non-temporal stores.
  */
 #include "norm_avx2.h"
 
@@ -112,9 +116,10 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s
     return st;
 }
 
-/* Pass 3 (or the rare path) and the optional statistics of one row. */
-NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats_avx2 *st,
-                                   int hw, int hb, int nt)
+/* Pass 3 (or the rare path) and the optional statistics of one row of n = j->dim floats (n may be
+ * the compile-time constant of a constant-dim copy). */
+NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
+                                   const ln_stats_avx2 *st, int hw, int hb, int nt)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -123,11 +128,193 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, const ln_stats
                                 j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL);
         return;
     }
-    ln_out_avx2(y, x, j->w, j->b, j->dim, st->m0, st->mlo, st->rstd, hw, hb, nt);
+    ln_out_avx2(y, x, j->w, j->b, n, st->m0, st->mlo, st->rstd, hw, hb, nt);
     if (j->mean)
         j->mean[row] = st->mean;
     if (j->rstd)
         j->rstd[row] = st->rstd;
+}
+
+/* Pass 1 and pass 2 of a row of n <= NORM_BLOCK floats (the probe is the whole row), to v[0..3]
+ * of their lane totals. Inlined for the constant dims, out of line for the others. */
+NORM_AVX2_INLINE __m256d ln_h4p1_inl_avx2(const float *x, size_t n, float c)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, c, 1, 1, 0, &sa, &qa, &sb, &qb);
+    return norm_lanes_h4_avx2(sa, sb);
+}
+
+NORM_AVX2_INLINE void ln_h4p2_inl_avx2(const float *x, size_t n, float c, __m256d *s1,
+                                       __m256d *s2)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb);
+    *s1 = norm_lanes_h4_avx2(sa, sb);
+    *s2 = norm_lanes_h4_avx2(qa, qb);
+}
+
+static __attribute__((noinline)) __m256d ln_h4p1_avx2(const float *x, size_t n, float c)
+{
+    return ln_h4p1_inl_avx2(x, n, c);
+}
+
+static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, float c,
+                                                   __m256d *s1, __m256d *s2)
+{
+    ln_h4p2_inl_avx2(x, n, c, s1, s2);
+}
+
+/* The statistics of up to eight rows (one or two groups of four) of at most one block each. */
+typedef struct {
+    double s0[8], s1[8], s2[8];
+    float m0[8], mlo[8], rstd[8], mean[8];
+    int ok; /* bit k: row k is finished by the first pass 2 (else see ln_out4_avx2) */
+} ln_st4_avx2;
+
+/* norm_ln_finish() after the first pass 2 for four rows (group g of st), lane k of the vectors
+ * of doubles computing exactly what it computes for row 4g + k, operation for operation (one
+ * vector square root and division for four rows): bit 4g + k of st->ok says NORM_LN_OK. */
+NORM_AVX2_INLINE void ln_finish4_avx2(ln_st4_avx2 *st, int g, __m256d s0, __m256d s1, __m256d s2,
+                                      __m256d vm0, __m256d vinv, float eps)
+{
+    const __m256d dmax = _mm256_set1_pd(DBL_MAX);
+    const __m256d sgn = _mm256_set1_pd(-0.0);
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
+                               _mm256_cmp_pd(s2, dmax, _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s1), dmax, _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s0), dmax, _CMP_LE_OQ));
+    const __m256d ml = _mm256_mul_pd(s1, vinv);
+    const __m256d var = _mm256_sub_pd(_mm256_mul_pd(s2, vinv), _mm256_mul_pd(ml, ml));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_mul_pd(ml, ml),
+                                         _mm256_mul_pd(_mm256_set1_pd(NORM_LN_AGAIN_RATIO), var),
+                                         _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(var, _mm256_setzero_pd(), _CMP_GT_OQ));
+    st->ok |= _mm256_movemask_pd(ok) << (4 * g);
+    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(var, _mm256_set1_pd((double)eps)));
+    _mm_storeu_ps(st->mlo + 4 * g, _mm256_cvtpd_ps(ml));
+    _mm_storeu_ps(st->rstd + 4 * g, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+    _mm_storeu_ps(st->mean + 4 * g, _mm256_cvtpd_ps(_mm256_add_pd(vm0, ml)));
+    _mm256_storeu_pd(st->s0 + 4 * g, s0);
+    _mm256_storeu_pd(st->s1 + 4 * g, s1);
+    _mm256_storeu_pd(st->s2 + 4 * g, s2);
+}
+
+/* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
+ * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
+ * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
+ * k's) and ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
+NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                     int cn, int G, ln_st4_avx2 *st)
+{
+    const float *xr = j->x + row * j->xs;
+    const size_t xs = j->xs;
+    const __m256d vinv = _mm256_set1_pd(inv_n); /* = inv_k: the probe is the whole row */
+    __m256d s0[2], vm0[2], s1[2], s2[2];
+    for (int g = 0; g < G; g++) {
+        const float *x = xr + (size_t)(4 * g) * xs;
+        __m256d u[2];
+        for (int h = 0; h < 2; h++) {
+            const float *xa = x + (size_t)(2 * h) * xs, *xb = xa + xs;
+            __m256d a = cn ? ln_h4p1_inl_avx2(xa, n, xa[0]) : ln_h4p1_avx2(xa, n, xa[0]);
+            __m256d b = cn ? ln_h4p1_inl_avx2(xb, n, xb[0]) : ln_h4p1_avx2(xb, n, xb[0]);
+            u[h] = norm_lanes_pair_avx2(a, b);
+        }
+        s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
+    }
+    for (int g = 0; g < G; g++) {
+        const float *x = xr + (size_t)(4 * g) * xs;
+        /* m0 = (float)((double)x0 + s0 * inv_k) */
+        const __m128 vx0 = _mm_setr_ps(x[0], x[xs], x[2 * xs], x[3 * xs]);
+        const __m128 m0 = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(vx0),
+                                                        _mm256_mul_pd(s0[g], vinv)));
+        _mm_storeu_ps(st->m0 + 4 * g, m0);
+        vm0[g] = _mm256_cvtps_pd(m0);
+    }
+    for (int g = 0; g < G; g++) {
+        const float *x = xr + (size_t)(4 * g) * xs;
+        __m256d u[2], w[2];
+        for (int h = 0; h < 2; h++) {
+            __m256d v[2], q[2];
+            for (int k = 0; k < 2; k++) {
+                const float *xk = x + (size_t)(2 * h + k) * xs;
+                const float m0 = st->m0[4 * g + 2 * h + k];
+                if (cn)
+                    ln_h4p2_inl_avx2(xk, n, m0, &v[k], &q[k]);
+                else
+                    ln_h4p2_avx2(xk, n, m0, &v[k], &q[k]);
+            }
+            u[h] = norm_lanes_pair_avx2(v[0], v[1]);
+            w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+        }
+        s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
+        s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
+    }
+    st->ok = 0;
+    for (int g = 0; g < G; g++)
+        ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
+    /* NORM_SUMS: the rows not finished here store theirs in ln_finish_avx2() */
+    for (int k = 0; j->sums && k < 4 * G; k++)
+        if ((st->ok >> k) & 1)
+            norm_ln_put_sums(norm_ln_sums_at(j, row + (size_t)k), st->s0[k], st->s1[k],
+                             st->s2[k]);
+}
+
+/* Pass 3 and the optional statistics of rows row .. row + 4G - 1; a row the first pass 2 did not
+ * finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or the rare path). */
+NORM_AVX2_INLINE void ln_out4_avx2(const norm_job *j, size_t row, size_t n, int G,
+                                   const ln_st4_avx2 *st, double inv_n, int hw, int hb, int nt)
+{
+    for (int k = 0; k < 4 * G; k++) {
+        const size_t r = row + (size_t)k;
+        if ((st->ok >> k) & 1) {
+            ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k],
+                        st->mlo[k], st->rstd[k], hw, hb, nt);
+            if (j->mean)
+                j->mean[r] = st->mean[k];
+            if (j->rstd)
+                j->rstd[r] = st->rstd[k];
+        } else {
+            ln_sums_avx2 t = {st->s1[k], st->s2[k]};
+            ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k],
+                                              inv_n, j->eps, norm_ln_sums_at(j, r));
+            ln_emit_avx2(j, r, n, &s1, hw, hb, nt);
+        }
+    }
+}
+
+/* Rows of at most one block each, LN_BATCH at a time, software-pipelined: the statistics of the
+ * next rows are computed before the output of the current ones, so that their dependency chains
+ * (tree, lane totals, mean, tree, lane totals, square root and division) overlap the current
+ * rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
+ * forbids any overlap but exactly in place). Then one group of four when four rows are left.
+ * Returns the rows done. */
+#ifndef NORM_AVX2_LN_GROUPS
+#define NORM_AVX2_LN_GROUPS 2
+#endif
+NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
+                                        int hw, int hb, int nt)
+{
+    const int G = NORM_AVX2_LN_GROUPS;
+    const size_t nb = 4 * (size_t)G;
+    size_t row = 0;
+    if (j->rows >= nb) {
+        ln_st4_avx2 st[2];
+        int c = 0;
+        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0]);
+        for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
+            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1]);
+            ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+        }
+        ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+        row += nb;
+    }
+    if (G > 1 && j->rows - row >= 4) {
+        ln_st4_avx2 st;
+        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st);
+        ln_out4_avx2(j, row, n, 1, &st, inv_n, hw, hb, nt);
+        row += 4;
+    }
+    return row;
 }
 
 NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
@@ -135,6 +322,15 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     const size_t n = j->dim, k = norm_ln_probe(n);
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
+    if (n <= NORM_BLOCK) {
+#define LN_BATCHES(N, CN) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, nt)
+        switch (n) {
+        case 64: LN_BATCHES(64, 1); break;
+        case 128: LN_BATCHES(128, 1); break;
+        default: LN_BATCHES(n, 0); break;
+        }
+#undef LN_BATCHES
+    }
     if (n <= NORM_AVX2_LN_PAIR_MAX) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
          * (the API forbids any other overlap) is not the other row's x. */
@@ -150,8 +346,8 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
                                                norm_ln_sums_at(j, row));
             ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
                                                norm_ln_sums_at(j, row + 1));
-            ln_emit_avx2(j, row, &sta, hw, hb, nt);
-            ln_emit_avx2(j, row + 1, &stb, hw, hb, nt);
+            ln_emit_avx2(j, row, n, &sta, hw, hb, nt);
+            ln_emit_avx2(j, row + 1, n, &stb, hw, hb, nt);
         }
     }
     for (; row < j->rows; row++) {
@@ -161,7 +357,7 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         float m0 = norm_ln_m0(x0, s0, inv_k);
         ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
         ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps, norm_ln_sums_at(j, row));
-        ln_emit_avx2(j, row, &st, hw, hb, nt);
+        ln_emit_avx2(j, row, n, &st, hw, hb, nt);
     }
 }
 

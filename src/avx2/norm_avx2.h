@@ -149,14 +149,16 @@ NORM_AVX2_INLINE void norm_t32x2_avx2(const float *p, __m256 sh, __m256 one, int
 }
 
 /* Pruned tree over the last, partial chunk of 1..8 leaves (count `c`): leaves 0..c-2 are full,
- * leaf c-1 is read under mask m (all ones when it is full). */
-NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, __m256 sh, __m256 one,
-                                    int shifted, int ws, int wq, __m256 *s, __m256 *q)
+ * leaf c-1 is read under mask m (all ones when it is full). `full` (a compile-time flag) says
+ * that leaf c-1 is known to be full: it is then read with an ordinary load (m is unused). */
+NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, int full, __m256 sh,
+                                    __m256 one, int shifted, int ws, int wq, __m256 *s,
+                                    __m256 *q)
 {
     __m256 s0 = _mm256_setzero_ps(), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0,
            q3 = s0;
 #define L_(j) norm_leaf_avx2(p + 16 * (j), sh, one, shifted)
-#define M_(j) norm_leafm_avx2(p + 16 * (j), m, sh, shifted)
+#define M_(j) (full ? L_(j) : norm_leafm_avx2(p + 16 * (j), m, sh, shifted))
     switch (c) {
     case 1:
         norm_lone_avx2(M_(0), ws, wq, &s0, &q0);
@@ -217,8 +219,9 @@ NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, __m256 sh,
  * the last one under mask m. Chunks of 8 leaves, the last one (P) partial: T = P, C0 + P,
  * (C0 + C1) + P or (C0 + C1) + (C2 + P) for 1..4 chunks (absent chunks pruned). Written so that
  * the partial chunk's code appears once. */
-NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, __m256 sh, __m256 one,
-                                      int shifted, int ws, int wq, __m256 *s, __m256 *q)
+NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, int full, __m256 sh,
+                                      __m256 one, int shifted, int ws, int wq, __m256 *s,
+                                      __m256 *q)
 {
     int nc = (nl + 7) >> 3;           /* chunks present, 1..4 */
     int cl = nl - 8 * (nc - 1);       /* leaves in the last chunk, 1..8 */
@@ -231,7 +234,7 @@ NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, __m256 
     }
     if (nc == 4)
         norm_t8_avx2(p + 256, sh, one, shifted, ws, wq, &s2, &q2);
-    norm_t8p_avx2(p + 128 * (nc - 1), cl, m, sh, one, shifted, ws, wq, &t, &u);
+    norm_t8p_avx2(p + 128 * (nc - 1), cl, m, full, sh, one, shifted, ws, wq, &t, &u);
     if (nc == 4)
         norm_join_avx2(&t, &u, s2, q2, ws, wq);   /* C2 + P (the add commutes exactly) */
     if (nc >= 2)
@@ -249,15 +252,18 @@ NORM_AVX2_INLINE int norm_tail_avx2(const float *p, size_t rem, __m256 sh, __m25
 {
     int nf = (int)(rem >> 4);              /* full leaf rows, 0..31 */
     int r = (int)(rem & 15);               /* elements in a partial leaf row */
+    /* When rem is a compile-time multiple of 16 (the constant-dim copies of the kernels), every
+     * leaf is full: ordinary loads, no masks. */
+    const int full = __builtin_constant_p(r) && r == 0;
     /* Group A: nf full leaves, plus the partial row's lanes 0..min(r,8)-1. */
     __m256i ma = r ? norm_mask_avx2(r) : _mm256_set1_epi32(-1);
-    norm_tpart_avx2(p, nf + (r > 0), ma, sh, one, shifted, ws, wq, sa, qa);
+    norm_tpart_avx2(p, nf + (r > 0), ma, full, sh, one, shifted, ws, wq, sa, qa);
     /* Group B: nf full leaves, plus lanes 8..r-1 of the partial row when r > 8. */
     int nb = nf + (r > 8);
     if (nb == 0)
         return 0;
     __m256i mb = r > 8 ? norm_mask_avx2(r - 8) : _mm256_set1_epi32(-1);
-    norm_tpart_avx2(p + 8, nb, mb, sh, one, shifted, ws, wq, sb, qb);
+    norm_tpart_avx2(p + 8, nb, mb, full, sh, one, shifted, ws, wq, sb, qb);
     return 1;
 }
 
@@ -355,6 +361,62 @@ NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, in
         *sum = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
     if (wq)
         *sq = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+}
+
+/* ---- rows of one block (n <= NORM_BLOCK), several rows at a time ----
+ * A row of at most one block has no fold: its accumulators are the block's lane sums (hi) and
+ * lo = +0. The kernels' batches take each row's tree to the first two steps of the lane total
+ * (norm_lanes_h4_avx2: four doubles per row), then combine four rows' last two steps in one
+ * vector (norm_lanes_total4_avx2), so that the per-row tail of the reduction is a few vector
+ * instructions shared by four rows instead of a shuffle chain per row. */
+
+/* Lane sums of a row of 1 <= n <= NORM_BLOCK floats: lanes 0-7 into (*sa, *qa), lanes 8-15 into
+ * (*sb, *qb); lanes without a leaf are +0. Same flags as norm_reduce_avx2(). */
+NORM_AVX2_INLINE void norm_block_avx2(const float *x, size_t n, float shift, int shifted, int ws,
+                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb)
+{
+    const __m256 sh = _mm256_set1_ps(shift);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 z = _mm256_setzero_ps();
+    *sa = *qa = *sb = *qb = z;
+    if (n == NORM_BLOCK)
+        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, sa, qa, sb, qb);
+    else
+        norm_tail_avx2(x, n, sh, one, shifted, ws, wq, sa, qa, sb, qb);
+}
+
+/* The first steps of norm_lanes_total() for a row with hi = (ha, hb) and lo = +0 in every lane:
+ * v[l] = (double)hi[l] + 0.0 (computed as (double)(hi[l] + 0.0f): the same value, -0 becoming
+ * +0 in both), then v[l] += v[l + 8], v[l] += v[l + 4]; returns v[0..3]. */
+NORM_AVX2_INLINE __m256d norm_lanes_h4_avx2(__m256 ha, __m256 hb)
+{
+    const __m256 z = _mm256_setzero_ps();
+    ha = _mm256_add_ps(ha, z);
+    hb = _mm256_add_ps(hb, z);
+    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(ha));   /* lanes 0-3 */
+    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(ha, 1)); /* 4-7 */
+    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(hb));   /* 8-11 */
+    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(hb, 1)); /* 12-15 */
+    v0 = _mm256_add_pd(v0, v2);                                 /* h = 8 */
+    v1 = _mm256_add_pd(v1, v3);
+    return _mm256_add_pd(v0, v1);                               /* h = 4 */
+}
+
+/* The last steps (h = 2, 1) of norm_lanes_total() for four rows, in two halves so that a batch
+ * keeps one vector per two rows live rather than one per row: norm_lanes_pair_avx2() takes two
+ * rows' v[0..3] (norm_lanes_h4_avx2) to [ra v0+v2, ra v1+v3, rb v0+v2, rb v1+v3];
+ * norm_lanes_total4_avx2() adds the two halves of rows (0, 1) and (2, 3) and returns the rows'
+ * totals (v[0] + v[2]) + (v[1] + v[3]) in the order row 0, 1, 2, 3. */
+NORM_AVX2_INLINE __m256d norm_lanes_pair_avx2(__m256d ra, __m256d rb)
+{
+    return _mm256_add_pd(_mm256_permute2f128_pd(ra, rb, 0x20),
+                         _mm256_permute2f128_pd(ra, rb, 0x31));
+}
+
+NORM_AVX2_INLINE __m256d norm_lanes_total4_avx2(__m256d u01, __m256d u23)
+{
+    /* hadd: [row 0, row 2, row 1, row 3] */
+    return _mm256_permute4x64_pd(_mm256_hadd_pd(u01, u23), 0xD8);
 }
 
 #endif /* NORM_AVX2_H */

@@ -3,9 +3,12 @@
  * norm_internal.h; the trees, fold and lane total in norm_avx2.h). Per row:
  *   pass 1: s2 = total of squares of x   -> norm_rms_finish() (or the rare path)
  *   pass 2: y = (x * rstd) * w           (y = x * rstd when w is NULL)
- * Short rows are software-pipelined: pass 1 of the next row is issued before pass 2 of the
- * current one, so the next reduction overlaps the current row's lane total, sqrt and division.
- * Streaming jobs (norm_stream_job()) write y with non-temporal stores.
+ * Rows of at most one block (n <= NORM_BLOCK) go four at a time: four trees, then the four
+ * rows' lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
+ * norm_rms_finish() and pass 2; dims 64 and 128 have their own copy with n a constant (no masks,
+ * no branches in the trees). Other short rows are software-pipelined: pass 1 of the next row is
+ * issued before pass 2 of the current one, so the next reduction overlaps the current row's lane
+ * total, sqrt and division. Streaming jobs (norm_stream_job()) write y with non-temporal stores.
  */
 #include "norm_avx2.h"
 
@@ -22,6 +25,20 @@ static __attribute__((noinline)) double rms_pass1_avx2(const float *x, size_t n)
     double unused, s;
     norm_reduce_avx2(x, n, 0.0f, 0, 0, 1, &unused, &s);
     return s;
+}
+
+/* Lane sums of squares of a row of n <= NORM_BLOCK floats, to v[0..3] of its lane total. Inlined
+ * for the constant dims, out of line for the others. */
+NORM_AVX2_INLINE __m256d rms_h4_inl_avx2(const float *x, size_t n)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
+    return norm_lanes_h4_avx2(qa, qb);
+}
+
+static __attribute__((noinline)) __m256d rms_h4_avx2(const float *x, size_t n)
+{
+    return rms_h4_inl_avx2(x, n);
 }
 
 /* Pass 2 over one row; hw (weight present) and nt (non-temporal stores past y's first 32-byte
@@ -64,41 +81,130 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 #undef RMS_ST_
 }
 
-/* Pass 2 (or the rare path) and the optional rstd of one row, after pass 1 gave s2. */
-NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, double s2, double inv_n,
-                                    int hw, int nt)
+/* Pass 2 (or the rare path) and the optional rstd of one row of n = j->dim floats (n may be the
+ * compile-time constant of a constant-dim copy), after pass 1 gave s2. */
+NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, double s2,
+                                    double inv_n, int hw, int nt)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
     float rstd;
     if (j->sums)
         j->sums[row] = s2;
-    if (norm_rms_finish(s2, inv_n, j->eps, &rstd)) {
-        norm_rmsnorm_row_rare(y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
+    if (norm_rmsk_finish(j->kind, s2, inv_n, j->eps, &rstd)) {
+        norm_rmsk_row_rare(j->kind, y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
         return;
     }
-    rms_out_avx2(y, x, j->w, j->dim, rstd, hw, nt);
+    rms_out_avx2(y, x, j->w, n, rstd, hw, nt);
     if (j->rstd)
         j->rstd[row] = rstd;
+}
+
+/* The statistics of four rows of at most one block each. */
+typedef struct {
+    float rstd[4];
+    int ok; /* bit k: row k takes the ordinary path (else the rare one) */
+} rms_st4_avx2;
+
+/* Pass 1 and the statistics of rows row .. row + 3 of at most one block each (n a constant in the
+ * constant-dim copies: cn). */
+NORM_AVX2_INLINE void rms_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                      int cn, rms_st4_avx2 *st)
+{
+    const float *x = j->x + row * j->xs;
+    const size_t xs = j->xs;
+    __m256d u01, u23;
+    if (cn) {
+        u01 = norm_lanes_pair_avx2(rms_h4_inl_avx2(x, n), rms_h4_inl_avx2(x + xs, n));
+        u23 = norm_lanes_pair_avx2(rms_h4_inl_avx2(x + 2 * xs, n),
+                                   rms_h4_inl_avx2(x + 3 * xs, n));
+    } else {
+        u01 = norm_lanes_pair_avx2(rms_h4_avx2(x, n), rms_h4_avx2(x + xs, n));
+        u23 = norm_lanes_pair_avx2(rms_h4_avx2(x + 2 * xs, n), rms_h4_avx2(x + 3 * xs, n));
+    }
+    const __m256d s2 = norm_lanes_total4_avx2(u01, u23);
+    if (j->sums)
+        _mm256_storeu_pd(j->sums + row, s2);
+    /* norm_rms_finish() of the four rows at once, lane k doing exactly row k's arithmetic: the
+     * rare test !(RARE_MIN <= s2 <= DBL_MAX) and rstd = (float)(1.0 / sqrt(s2 * inv_n + eps))
+     * (one vector square root and division for four rows; scalar ones, one row after the other,
+     * measured the bottleneck of dims 64 and 128). */
+    st->ok = _mm256_movemask_pd(
+        _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
+                      _mm256_cmp_pd(s2, _mm256_set1_pd(DBL_MAX), _CMP_LE_OQ)));
+    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(s2, _mm256_set1_pd(inv_n)),
+                                                    _mm256_set1_pd((double)j->eps)));
+    _mm_storeu_ps(st->rstd, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+}
+
+/* Pass 2 (or the rare path) and the optional rstd of rows row .. row + 3. */
+NORM_AVX2_INLINE void rms_out4_avx2(const norm_job *j, size_t row, size_t n,
+                                    const rms_st4_avx2 *st, int hw, int nt)
+{
+    for (int k = 0; k < 4; k++) {
+        const size_t r = row + (size_t)k;
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        if ((st->ok >> k) & 1) {
+            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt);
+            if (j->rstd)
+                j->rstd[r] = st->rstd[k];
+        } else {
+            norm_rmsnorm_row_rare(y, x, j->w, n, j->eps, j->rstd ? j->rstd + r : NULL);
+        }
+    }
+}
+
+/* Rows row .. (returned) of at most one block each, four at a time, software-pipelined: the
+ * statistics of the next four rows are computed before the output of the current four, so that
+ * their trees overlap the current rows' square root and division. The next rows' pass 1 reads
+ * only their x, which the current rows' output (their own y) cannot touch: the API forbids any
+ * overlap other than exactly in place. */
+NORM_AVX2_INLINE size_t rms_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
+                                         int hw, int nt)
+{
+    size_t row = 0;
+    if (j->rows < 4)
+        return 0;
+    rms_st4_avx2 cur, nxt;
+    rms_stats4_avx2(j, 0, n, inv_n, cn, &cur);
+    for (; j->rows - row >= 8; row += 4) {
+        rms_stats4_avx2(j, row + 4, n, inv_n, cn, &nxt);
+        rms_out4_avx2(j, row, n, &cur, hw, nt);
+        cur = nxt;
+    }
+    rms_out4_avx2(j, row, n, &cur, hw, nt);
+    return row + 4;
 }
 
 NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
-    if (n <= NORM_AVX2_RMS_PIPE_MAX && j->rows > 0) {
+    size_t row = 0;
+    /* the four-row batches finish RMSNorm's kind inline; L2 rows go one at a time below */
+    if (n <= NORM_BLOCK && j->kind == NORM_KIND_RMS) {
+#define RMS_BATCHES(N, CN) row = rms_batches_avx2(j, (N), inv_n, (CN), hw, nt)
+        switch (n) {
+        case 64: RMS_BATCHES(64, 1); break;
+        case 128: RMS_BATCHES(128, 1); break;
+        default: RMS_BATCHES(n, 0); break;
+        }
+#undef RMS_BATCHES
+    }
+    if (n <= NORM_AVX2_RMS_PIPE_MAX && row < j->rows) {
         /* Pass 1 of row r + 1 reads only x of row r + 1, which pass 2 of row r (writing y of
          * row r) cannot touch: the API forbids any overlap other than exactly in place. */
-        double s = rms_pass1_avx2(j->x, n);
-        for (size_t row = 0; row < j->rows; row++) {
+        double s = rms_pass1_avx2(j->x + row * j->xs, n);
+        for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? rms_pass1_avx2(j->x + (row + 1) * j->xs, n) : 0.0;
-            rms_emit_avx2(j, row, s, inv_n, hw, nt);
+            rms_emit_avx2(j, row, n, s, inv_n, hw, nt);
             s = next;
         }
         return;
     }
-    for (size_t row = 0; row < j->rows; row++)
-        rms_emit_avx2(j, row, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
+    for (; row < j->rows; row++)
+        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
 }
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)

@@ -83,13 +83,13 @@ N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size
  * total goes (NORM_SUMS). */
 N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
                                      float eps, double inv_n, double s2, float *rstdp,
-                                     double *sums, int nt)
+                                     double *sums, int nt, int kind)
 {
     float rstd;
     if (sums)
         *sums = s2;
-    if (norm_rms_finish(s2, inv_n, eps, &rstd)) {
-        norm_rmsnorm_row_rare(y, x, w, n, eps, rstdp);
+    if (norm_rmsk_finish(kind, s2, inv_n, eps, &rstd)) {
+        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstdp);
         return;
     }
     rms_out_sel_avx512(y, x, w, n, rstd, nt);
@@ -112,6 +112,16 @@ N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double in
     for (int k = 0; k < 8; k++)
         a[k] = acc_sq_avx512(x[k], n);
     const __m512d s2 = lanes_total8_avx512(a);
+    if (j->kind != NORM_KIND_RMS) {
+        /* L2 (norm_rmsk_finish): the eight totals, then each row's own scalar finish */
+        double t[8];
+        _mm512_storeu_pd(t, s2);
+        for (int k = 0; k < 8; k++)
+            rms_finish_row_avx512(y[k], x[k], j->w, n, j->eps, inv_n, t[k],
+                                  j->rstd ? j->rstd + r + k : NULL, j->sums ? j->sums + r + k : NULL,
+                                  nt, j->kind);
+        return;
+    }
     if (j->sums)
         _mm512_storeu_pd(j->sums + r, s2);
     const __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
@@ -156,17 +166,17 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sa = total_sq_avx512(xa, n);
             double sb = total_sq_avx512(xb, n);
             rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
-                                  j->sums ? j->sums + r : NULL, nt);
+                                  j->sums ? j->sums + r : NULL, nt, j->kind);
             rms_finish_row_avx512(yb, xb, j->w, n, j->eps, inv_n, sb,
                                   rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL,
-                                  nt);
+                                  nt, j->kind);
         }
     }
     for (; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
-                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt);
+                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt, j->kind);
     }
 }
 

@@ -48,7 +48,7 @@ NEON_INLINE void rms_out(float *y, const float *x, const float *w, size_t n, flo
 }
 
 static void rms_row(float *y, const float *x, const float *w, size_t n, float eps, double inv_n,
-                    float *rstd, double *sums)
+                    float *rstd, double *sums, int kind)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
@@ -57,8 +57,8 @@ static void rms_row(float *y, const float *x, const float *w, size_t n, float ep
     if (sums)
         *sums = s2;
     float rs;
-    if (norm_rms_finish(s2, inv_n, eps, &rs)) {
-        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
+    if (norm_rmsk_finish(kind, s2, inv_n, eps, &rs)) {
+        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstd);
         return;
     }
     if (w)
@@ -74,5 +74,5 @@ void norm_rmsnorm_f32_neon(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim;
     for (size_t r = 0; r < j->rows; r++)
         rms_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL);
+                j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind);
 }

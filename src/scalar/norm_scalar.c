@@ -237,15 +237,15 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
 }
 
 static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, float eps,
-                        double inv_n, float *rstd, double *sums)
+                        double inv_n, float *rstd, double *sums, int kind)
 {
     double s2;
     canon_reduce(x, n, 0.0f, NULL, &s2);
     if (sums)
         *sums = s2;
     float r;
-    if (norm_rms_finish(s2, inv_n, eps, &r)) {
-        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
+    if (norm_rmsk_finish(kind, s2, inv_n, eps, &r)) {
+        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstd);
         return;
     }
     if (w)
@@ -272,7 +272,7 @@ void norm_rmsnorm_f32_scalar(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim;
     for (size_t r = 0; r < j->rows; r++)
         rmsnorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL);
+                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind);
 }
 
 /* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
@@ -368,4 +368,36 @@ void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, f
     }
     if (rstd)
         *rstd = (float)r;
+}
+
+void norm_l2norm_row_rare(float *y, const float *x, size_t n, float eps, float *rstd)
+{
+    if (row_nonfinite(x, n)) {
+        nan_row(y, n, NULL, rstd);
+        return;
+    }
+    /* The squares of floats are exact in double and their sum cannot overflow it. */
+    double s2 = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s2 += (double)x[i] * (double)x[i];
+    double nrm = sqrt(s2);
+    double s = 1.0 / (nrm >= (double)eps ? nrm : (double)eps); /* eps = -0: 1/+0 */
+    /* An all-zero row gives zeros, also when eps == 0 makes s infinite. */
+    double scale = s2 > 0.0 ? s : 0.0;
+    for (size_t i = 0; i < n; i++)
+        y[i] = (float)((double)x[i] * scale);
+    if (rstd)
+        *rstd = (float)s;
+}
+
+/* ---- group normalisation's per-channel affine (every tier calls this one) ---- */
+
+void norm_channel_affine(float *y, const float *w, const float *b, size_t c0, size_t c1,
+                         size_t spatial)
+{
+    for (size_t c = c0; c < c1; c++, y += spatial) {
+        float wc = w ? w[c] : 1.0f, bc = b ? b[c] : 0.0f;
+        for (size_t i = 0; i < spatial; i++)
+            y[i] = norm_fmaf(y[i], wc, bc);
+    }
 }

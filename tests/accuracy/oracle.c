@@ -192,3 +192,34 @@ float test_clampf(double v)
 {
     return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
 }
+
+void oracle_l2norm(const float *x, size_t n, float eps, double *y, double *scale,
+                   oracle_stats *st)
+{
+    oracle_setup();
+    mpfr_set_zero(m_var, 1);
+    for (size_t i = 0; i < n; i++) {
+        mpfr_set_flt(m_d, x[i], MPFR_RNDN);
+        mpfr_sqr(m_d, m_d, MPFR_RNDN);
+        mpfr_add(m_var, m_var, m_d, MPFR_RNDN);
+    }
+    mpfr_sqrt(m_t, m_var, MPFR_RNDN);
+    st->mean = 0.0;
+    st->sigma = mpfr_get_d(m_t, MPFR_RNDN);
+    mpfr_set_flt(m_eps, eps, MPFR_RNDN);
+    if (mpfr_less_p(m_t, m_eps))
+        mpfr_set(m_t, m_eps, MPFR_RNDN);
+    mpfr_ui_div(m_rstd, 1, m_t, MPFR_RNDN); /* 1/+0 -> +Inf (zero row, eps 0) */
+    st->rstd = mpfr_get_d(m_rstd, MPFR_RNDN);
+    st->rstd_f = mpfr_get_flt(m_rstd, MPFR_RNDN);
+    int degenerate = mpfr_inf_p(m_rstd); /* an all-zero row with eps == 0 gives zeros */
+    for (size_t i = 0; i < n; i++) {
+        if (degenerate) {
+            mpfr_set_zero(m_xh, 1);
+        } else {
+            mpfr_set_flt(m_d, x[i], MPFR_RNDN);
+            mpfr_mul(m_xh, m_d, m_rstd, MPFR_RNDN);
+        }
+        finish_elem(i, NULL, NULL, y, scale);
+    }
+}

@@ -47,6 +47,11 @@ void oracle_layernorm(const float *x, const float *w, const float *b, size_t n, 
 void oracle_rmsnorm(const float *x, const float *w, size_t n, float eps, double *y,
                     double *scale, oracle_stats *st);
 
+/* L2 normalisation: y = x / max(||x||, eps) exactly; st->rstd the exact 1/max(||x||, eps), sigma
+ * the exact ||x||. An all-zero row with eps == 0 gives zeros (rstd +Inf). */
+void oracle_l2norm(const float *x, size_t n, float eps, double *y, double *scale,
+                   oracle_stats *st);
+
 /* max(1, |y_exact|): the measure without the weight term. */
 double scale_y(double y_exact);
 

@@ -23,10 +23,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libnorm.h"
 #include "norm_internal.h"
 #include "oracle.h"
 
-enum op { OP_LN, OP_RMS };
+/* OP_L2: libnorm_l2norm_f32_ex's kernels (RMSNorm, kind L2) on the same rows, no weight.
+ * OP_GN: group normalisation through the entry layer on each tier's table (norm_groupnorm_call),
+ * each row of the family one batch of gn_channels(n) channels in gn_groups() groups (even,
+ * uneven and empty groups), the first channels of the family's weight and bias per channel; the
+ * oracle is the exact LayerNorm of each group's run with the per-channel affine. */
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN };
+static const char *const op_tag[4] = {"LN", "RMS", "L2", "GN"};
+
+/* The largest of 12, 8, 6, 5, 4, 3, 2, 1 that divides n. */
+static size_t gn_channels(size_t n)
+{
+    static const size_t cs[] = {12, 8, 6, 5, 4, 3, 2, 1};
+    for (size_t i = 0;; i++)
+        if (n % cs[i] == 0)
+            return cs[i];
+}
+
+/* 12 -> 5 (cpg 3: 3,3,3,3,0), 8 -> 3 (3,3,2), 6 -> 4 (2,2,2,0), 5 -> 3 (2,2,1), 4 -> 2, 3 -> 2
+ * (2,1), 2 -> 1, 1 -> 1. */
+static size_t gn_groups(size_t c)
+{
+    switch (c) {
+    case 12: return 5;
+    case 8: return 3;
+    case 6: return 4;
+    case 5: return 3;
+    case 4: return 2;
+    case 3: return 2;
+    default: return 1;
+    }
+}
 
 #define MAX_ROWS 128
 #define NAME_LEN 40
@@ -44,7 +75,7 @@ typedef struct entry {
     char where_s[NCOL][200]; /* the worst statistic's place */
 } entry;
 
-static entry g_tab[64];
+static entry g_tab[128];
 static int g_ntab;
 static norm_dsp g_dsp[NCOL];
 static int g_have[NCOL];
@@ -54,7 +85,7 @@ static int new_entry(const char *name, enum op op)
 {
     entry *e = &g_tab[g_ntab];
     memset(e, 0, sizeof(*e));
-    snprintf(e->name, sizeof(e->name), "%s %s", name, op == OP_LN ? "LN" : "RMS");
+    snprintf(e->name, sizeof(e->name), "%s %s", name, op_tag[op]);
     e->op = op;
     return g_ntab++;
 }
@@ -107,31 +138,67 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
     entry *e = &g_tab[ei];
     size_t tot = rows * n;
     double *ye = test_xmalloc(tot * sizeof(double)), *sc = test_xmalloc(tot * sizeof(double));
-    oracle_stats st[MAX_ROWS];
+    /* group norm: per (row, group) statistics; the others: per row */
+    const size_t gc = gn_channels(n), gg = e->op == OP_GN ? gn_groups(gc) : 1;
+    const size_t gs = n / gc, cpg = (gc + gg - 1) / gg, units = rows * gg;
+    oracle_stats *st = test_xmalloc(units * sizeof(oracle_stats));
     float *y = test_xmalloc(tot * sizeof(float));
-    float mean[MAX_ROWS], rstd[MAX_ROWS];
+    float *mean = test_xmalloc(units * sizeof(float)), *rstd = test_xmalloc(units * sizeof(float));
+    int *empty = test_xmalloc(units * sizeof(int));
+    if (e->op == OP_L2)
+        w = b = NULL;
+    if (e->op == OP_RMS)
+        b = NULL;
 
     for (size_t r = 0; r < rows; r++) {
         if (e->op == OP_LN)
             oracle_layernorm(x + r * n, w, b, n, eps, ye + r * n, sc + r * n, &st[r]);
-        else
+        else if (e->op == OP_RMS)
             oracle_rmsnorm(x + r * n, w, n, eps, ye + r * n, sc + r * n, &st[r]);
+        else if (e->op == OP_L2)
+            oracle_l2norm(x + r * n, n, eps, ye + r * n, sc + r * n, &st[r]);
+        else {
+            float *we = test_xmalloc(n * sizeof(float)), *be = test_xmalloc(n * sizeof(float));
+            for (size_t g = 0; g < gg; g++) {
+                size_t c0 = g * cpg, c1 = c0 + cpg < gc ? c0 + cpg : gc;
+                empty[r * gg + g] = c0 >= gc;
+                if (c0 >= gc)
+                    continue;
+                size_t off = r * n + c0 * gs, len = (c1 - c0) * gs;
+                for (size_t i = 0; i < len; i++) {
+                    we[i] = w ? w[c0 + i / gs] : 1.0f;
+                    be[i] = b ? b[c0 + i / gs] : 0.0f;
+                }
+                oracle_layernorm(x + off, w ? we : NULL, b ? be : NULL, len, eps, ye + off,
+                                 sc + off, &st[r * gg + g]);
+            }
+            free(we);
+            free(be);
+        }
     }
     e->outputs += tot;
 
     for (int t = 0; t < NCOL; t++) {
-        if (!g_have[t])
+        if (!g_have[t] || (t == NAIVE && e->op >= OP_L2))
             continue;
         for (size_t i = 0; i < tot; i++)
             y[i] = -12345.0f;
-        for (size_t r = 0; r < rows; r++)
-            mean[r] = rstd[r] = -12345.0f;
+        for (size_t u = 0; u < units; u++)
+            mean[u] = rstd[u] = -12345.0f;
         norm_job job = {y, x, w, e->op == OP_LN ? b : NULL, rows, n, n, n, eps,
-                        e->op == OP_LN ? mean : NULL, rstd, NULL, NULL};
-        if (e->op == OP_LN)
+                        e->op == OP_LN ? mean : NULL, rstd, NULL,
+                        e->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, NULL};
+        if (e->op == OP_GN) {
+            libnorm_opts o = LIBNORM_OPTS_INIT;
+            o.mean = mean;
+            o.rstd = rstd;
+            if (norm_groupnorm_call(&g_dsp[t], y, x, w, b, rows, gc, gs, gg, eps, &o, NULL) != 0)
+                e->worst_y[t] = INFINITY; /* a failed call is out of contract */
+        } else if (e->op == OP_LN) {
             g_dsp[t].layernorm_f32(&job);
-        else
+        } else {
             g_dsp[t].rmsnorm_f32(&job);
+        }
 
         for (size_t r = 0; r < rows; r++) {
             for (size_t i = 0; i < n; i++) {
@@ -156,26 +223,38 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
                              (b && e->op == OP_LN) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
                 }
             }
+        }
+        for (size_t u = 0; u < units; u++) {
+            if (e->op == OP_GN && empty[u]) {
+                /* an empty group: no output, statistics NaN */
+                if (!isnan(mean[u]) || !isnan(rstd[u]))
+                    e->worst_mean[t] = INFINITY;
+                continue;
+            }
             double em = 0.0;
-            if (e->op == OP_LN) {
-                em = stat_err_eps(mean[r], st[r].mean, (float)st[r].mean, st[r].sigma);
+            if (e->op == OP_LN || e->op == OP_GN) {
+                em = stat_err_eps(mean[u], st[u].mean, (float)st[u].mean, st[u].sigma);
                 if (!(em <= e->worst_mean[t]))
                     e->worst_mean[t] = em;
             }
-            double er = stat_err_eps(rstd[r], st[r].rstd, st[r].rstd_f, 0.0);
+            double er = stat_err_eps(rstd[u], st[u].rstd, st[u].rstd_f, 0.0);
             if (!(er <= e->worst_rstd[t]))
                 e->worst_rstd[t] = er;
             if ((em > CONTRACT_EPS || er > CONTRACT_EPS) && !e->where_s[t][0])
                 snprintf(e->where_s[t], sizeof(e->where_s[t]),
-                         "dim %zu eps %g row %zu: mean %.9g (exact %.17g, sigma %.3g) "
+                         "dim %zu eps %g unit %zu: mean %.9g (exact %.17g, sigma %.3g) "
                          "rstd %.9g (exact %.17g)",
-                         n, (double)eps, r, (double)mean[r], st[r].mean, st[r].sigma,
-                         (double)rstd[r], st[r].rstd);
+                         n, (double)eps, u, (double)mean[u], st[u].mean, st[u].sigma,
+                         (double)rstd[u], st[u].rstd);
         }
     }
     free(ye);
     free(sc);
     free(y);
+    free(st);
+    free(mean);
+    free(rstd);
+    free(empty);
 }
 
 /* ---- input families ---- */
@@ -244,6 +323,27 @@ static void gen_randn(data *d, int k)
         d->x[i] = (float)rng_normal();
     random_wb(d, k);
     d->eps = eps_set[k % 3];
+}
+
+/* Rows whose norm is within a factor 4 of eps (1e-5 or 1e-3): L2 normalisation's clamp
+ * max(||x||, eps) on both sides (the sums stay far above the rare-path threshold). */
+static void gen_norm_near_eps(data *d, int k)
+{
+    data_alloc(d, 3, random_dim(k));
+    d->eps = k % 2 ? 1e-3f : 1e-5f;
+    for (size_t r = 0; r < d->rows; r++) {
+        double s2 = 0.0;
+        float *x = d->x + r * d->n;
+        for (size_t i = 0; i < d->n; i++) {
+            x[i] = (float)rng_normal();
+            s2 += (double)x[i] * x[i];
+        }
+        double target = d->eps * pow(2.0, 4.0 * rng_uniform() - 2.0);
+        double f = s2 > 0 ? target / sqrt(s2) : 1.0;
+        for (size_t i = 0; i < d->n; i++)
+            x[i] = (float)(x[i] * f);
+    }
+    random_wb(d, k);
 }
 
 static void gen_uniform(data *d, int k)
@@ -487,6 +587,7 @@ static const family families[] = {
     {"bias 1..1e3", 32, 8, gen_b1e3},
     {"weight, bias ~1e3", 32, 8, gen_wb1e3},
     {"bias cancels xhat*w", 32, 8, gen_cancel},
+    {"norm near eps", 32, 8, gen_norm_near_eps},
 };
 #define N_FAM (sizeof(families) / sizeof(families[0]))
 
@@ -521,7 +622,7 @@ static void print_table(void)
                 snprintf(cell, sizeof(cell), "-");
             else if (t == NAIVE)
                 snprintf(cell, sizeof(cell), "%.3g", e->worst_y[t]);
-            else if (e->op == OP_LN)
+            else if (e->op == OP_LN || e->op == OP_GN)
                 snprintf(cell, sizeof(cell), "%.2f / %.2f / %.2f", e->worst_y[t],
                          e->worst_mean[t], e->worst_rstd[t]);
             else
@@ -570,12 +671,16 @@ int main(int argc, char **argv)
     for (size_t f = 0; f < N_FAM; f++) {
         int e_ln = new_entry(families[f].name, OP_LN);
         int e_rms = new_entry(families[f].name, OP_RMS);
+        int e_l2 = new_entry(families[f].name, OP_L2);
+        int e_gn = new_entry(families[f].name, OP_GN);
         int cases = quick ? families[f].quick_cases : families[f].cases;
         for (int k = 0; k < cases; k++) {
             data d;
             families[f].gen(&d, k);
             run_op(e_ln, d.x, d.w, d.b, d.rows, d.n, d.eps);
             run_op(e_rms, d.x, d.w, NULL, d.rows, d.n, d.eps);
+            run_op(e_l2, d.x, NULL, NULL, d.rows, d.n, d.eps);
+            run_op(e_gn, d.x, d.w, d.b, d.rows, d.n, d.eps);
             data_free(&d);
         }
     }

@@ -2,6 +2,11 @@
  * libFuzzer target over the public API (every entry point listed in `entries[]` below: adding an
  * entry point to the library means adding one row there).
  *
+ * (0.3: libnorm_l2norm_f32_ex is one more row there; the two-level fields outer,
+ * x_outer_stride and y_outer_stride are decoded for every _ex entry and modelled row by row
+ * (t = o * rows + r), y's groups overlapping or interleaving included; libnorm_groupnorm_f32_ex
+ * has its own decoder and model, fuzz_groupnorm().)
+ *
  * One input decodes into one call: entry point, rows, dim, strides, in place or not, where each
  * pointer goes (its own region, anywhere in the arena, misaligned, NULL, aliasing x or y or the
  * other statistic), eps (bad values included), weight/bias presence and contents, mean/rstd
@@ -74,6 +79,7 @@ typedef struct entry {
     int (*call)(const fz_call *c);
     size_t scalar_off; /* offset of its kernel in norm_dsp */
     exact_fn exact;
+    int kind;      /* norm_job.kind of its kernel (NORM_KIND_L2: no weight) */
     int is_back;   /* RMSNorm backward: (dx, dz, x), no weight; x (c->x2) laid out as dz */
 } entry;
 
@@ -134,6 +140,35 @@ static enum row_kind exact_rmsnorm(const float *x, const float *w, const float *
     return zero ? ROW_DEGENERATE : ROW_NORMAL;
 }
 
+static enum row_kind exact_l2norm(const float *x, const float *w, const float *b, size_t n,
+                                  float eps, long double *y, long double *xhat, long double *mean,
+                                  long double *rstd, long double *sigma)
+{
+    (void)w;
+    (void)b;
+    int zero = 1;
+    long double s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_finite(x[i]))
+            return ROW_NONFINITE;
+        zero &= x[i] == 0.0f;
+        s2 += (long double)x[i] * x[i];
+    }
+    *mean = 0;
+    *sigma = 0;
+    long double nrm = sqrtl(s2);
+    *rstd = 1.0L / (nrm >= (long double)eps ? nrm : (long double)eps);
+    for (size_t i = 0; i < n; i++) {
+        xhat[i] = zero ? 0.0L : (long double)x[i] * *rstd;
+        y[i] = xhat[i];
+    }
+    return zero ? ROW_DEGENERATE : ROW_NORMAL;
+}
+
+static int call_l2_ex(const fz_call *c)
+{
+    return libnorm_l2norm_f32_ex(c->y, c->x, c->rows, c->dim, c->eps, c->opts);
+}
 static int call_ln_ex(const fz_call *c)
 {
     return libnorm_layernorm_f32_ex(c->y, c->x, c->w, c->b, c->rows, c->dim, c->eps, c->opts);
@@ -158,20 +193,27 @@ static int call_rms(const fz_call *c)
 /* Every public entry point that computes. A new one is one row here. */
 static const entry entries[] = {
     {"libnorm_layernorm_f32_ex", 1, 1, 1, call_ln_ex, offsetof(norm_dsp, layernorm_f32),
-     exact_layernorm, 0},
+     exact_layernorm, NORM_KIND_RMS, 0},
     {"libnorm_rmsnorm_f32_ex", 0, 0, 1, call_rms_ex, offsetof(norm_dsp, rmsnorm_f32),
-     exact_rmsnorm, 0},
+     exact_rmsnorm, NORM_KIND_RMS, 0},
     {"libnorm_layernorm_f32", 1, 0, 0, call_ln, offsetof(norm_dsp, layernorm_f32),
-     exact_layernorm, 0},
+     exact_layernorm, NORM_KIND_RMS, 0},
     {"libnorm_rmsnorm_f32", 0, 0, 0, call_rms, offsetof(norm_dsp, rmsnorm_f32), exact_rmsnorm,
-     0},
+     NORM_KIND_RMS, 0},
+    {"libnorm_l2norm_f32_ex", 0, 0, 1, call_l2_ex, offsetof(norm_dsp, rmsnorm_f32), exact_l2norm,
+     NORM_KIND_L2, 0},
     {"libnorm_rmsnorm_back_f32_ex", 0, 0, 1, call_rmsb_ex, offsetof(norm_dsp, rmsnorm_back_f32),
-     NULL, 1},
+     NULL, NORM_KIND_RMS, 1},
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
-/* The _ex forms are decoded more often than the plain ones. */
-static const unsigned char op_map[10] = {0, 1, 0, 1, 0, 1, 2, 3, 4, 4};
-_Static_assert(N_ENTRIES == 5, "a new entry point: add it to op_map too");
+/* The entry byte modulo 20: the _ex forms are decoded three times as often as the plain ones;
+ * GN_ENTRY is libnorm_groupnorm_f32_ex (its own decoder and model: fuzz_groupnorm below); 16..19
+ * libnorm_rmsnorm_back_f32_ex (entry 5). */
+#define GN_ENTRY 255
+#define OP_MAP_N 20
+static const unsigned char op_map[OP_MAP_N] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY,
+                                               GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5};
+_Static_assert(N_ENTRIES == 6, "a new entry point: add it to op_map too");
 
 /* ---- input decoding: bytes of the input, then a generator seeded from the whole input ---- */
 typedef struct reader {
@@ -314,9 +356,17 @@ typedef struct model {
     fz_call c;
     libnorm_opts o;    /* the options as the library may read them (zero past `size`) */
     size_t xs, ys;     /* effective strides */
-    size_t begin, count;
+    size_t outer, xos, yos; /* (0.3) effective groups of rows and their strides */
+    size_t begin, count;    /* this call's share of the outer * rows rows t */
     int inplace;
 } model;
+
+/* Float offset of row t (= o * rows + r) from x (is_y 0) or y. */
+static size_t row_at(const model *m, size_t t, int is_y)
+{
+    size_t o = t / m->c.rows, r = t % m->c.rows;
+    return is_y ? o * m->yos + r * m->ys : o * m->xos + r * m->xs;
+}
 
 /* Is [p, p + len) inside the arena? */
 static int in_arena(const void *p, unsigned __int128 len)
@@ -336,6 +386,19 @@ typedef struct byteset {
     int n;
     uintptr_t lo[MAX_ROWS + 1], hi[MAX_ROWS + 1];
 } byteset;
+
+/* The rows t = first .. first + count - 1 of a two-level layout. */
+static void set_rows2(byteset *s, const model *m, int is_y, size_t first, size_t count)
+{
+    s->n = 0;
+    /* is_y 2: the second input c.x2 (RMSNorm backward's x), laid out as x */
+    const float *p = is_y == 1 ? m->c.y : is_y == 2 ? m->c.x2 : m->c.x;
+    for (size_t t = first; t < first + count; t++) {
+        s->lo[s->n] = (uintptr_t)(p + row_at(m, t, is_y == 1));
+        s->hi[s->n] = s->lo[s->n] + 4 * m->c.dim;
+        s->n++;
+    }
+}
 
 static void set_rows(byteset *s, const void *p, size_t rows, size_t stride_f, size_t len_f)
 {
@@ -392,12 +455,21 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
         mean = e->has_mean ? o->mean : NULL;
         rstd = o->rstd;
     }
-    /* the chunk: nth pieces, the first rows % nth one row longer */
+    /* (0.3) the second level: outer groups (0 and 1: one), outer strides (0: rows * stride) */
+    const libnorm_opts *oo = &m->o;
+    unsigned __int128 outer = c->opts && oo->outer > 1 ? oo->outer : 1;
+    unsigned __int128 xos = c->opts && oo->x_outer_stride ? oo->x_outer_stride
+                                                          : (unsigned __int128)c->rows * m->xs;
+    unsigned __int128 yos = c->opts && oo->y_outer_stride ? oo->y_outer_stride
+                                                          : (unsigned __int128)c->rows * m->ys;
+    unsigned __int128 nstat = outer * c->rows;
+    /* the chunk: nth pieces of the outer * rows rows, the first nstat % nth one row longer */
     size_t begin = 0, count = 0;
-    for (unsigned k = 0; k <= ith && nth; k++) {
-        begin += count;
-        count = c->rows / nth + ((size_t)k < c->rows % nth);
-    }
+    if (nstat < ((unsigned __int128)1 << 64))
+        for (unsigned k = 0; k <= ith && nth; k++) {
+            begin += count;
+            count = (size_t)(nstat / nth + ((size_t)k < nstat % nth));
+        }
     m->begin = begin;
     m->count = count;
     if (!c->y || !c->x || (e->is_back && !c->x2))
@@ -415,29 +487,50 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
     if (c->rows == 0)
         return LIBNORM_OK;
     *reach_size = 1;
-    unsigned __int128 ex = extent(c->rows, m->xs, c->dim), ey = extent(c->rows, m->ys, c->dim);
     const unsigned __int128 top = (unsigned __int128)1 << 64;
-    if ((uintptr_t)c->x + ex >= top || (uintptr_t)c->y + ey >= top ||
-        (c->x2 && (uintptr_t)c->x2 + ex >= top))
+    if (outer > 1 && (xos >= top || yos >= top || nstat >= top))
+        return LIBNORM_ESIZE;
+    if ((outer - 1) * xos >= top || (outer - 1) * yos >= top)
+        return LIBNORM_ESIZE;
+    unsigned __int128 ex = extent(c->rows, m->xs, c->dim) + (outer - 1) * xos * 4,
+                      ey = extent(c->rows, m->ys, c->dim) + (outer - 1) * yos * 4;
+    if ((uintptr_t)c->x + ex >= top || (uintptr_t)c->y + ey >= top || nstat * 4 >= top ||
+        (c->x2 && (uintptr_t)c->x2 + ex >= top) ||
+        (mean && (uintptr_t)mean + nstat * 4 >= top) || (rstd && (uintptr_t)rstd + nstat * 4 >= top))
         return LIBNORM_ESIZE;
     *reach_overlap = 1;
+    m->outer = (size_t)outer;
+    m->xos = (size_t)xos;
+    m->yos = (size_t)yos;
     /* from here every buffer is in the arena (the decoder makes sure): the byte-set model */
     if (!in_arena(c->x, ex) || !in_arena(c->y, ey) || (c->w && !in_arena(c->w, c->dim * 4)) ||
         (ptrs[3] && !in_arena(ptrs[3], c->dim * 4)) ||
-        (mean && !in_arena(mean, c->rows * 4)) || (rstd && !in_arena(rstd, c->rows * 4)) ||
+        (mean && !in_arena(mean, nstat * 4)) || (rstd && !in_arena(rstd, nstat * 4)) ||
         (c->x2 && !in_arena(c->x2, ex)))
         return -1000; /* the decoder's business: not a call to make */
-    m->inplace = (const void *)c->y == (const void *)c->x && m->xs == m->ys;
-    if (c->rows > MAX_ROWS)
+    m->inplace = (const void *)c->y == (const void *)c->x && m->xs == m->ys &&
+                 (m->outer <= 1 || m->xos == m->yos);
+    if (nstat > MAX_ROWS)
         return -1000;
     byteset Y, X, W, B, M, R, X2;
-    set_rows(&Y, c->y, c->rows, m->ys, c->dim);
-    set_rows(&X, c->x, c->rows, m->xs, c->dim);
+    set_rows2(&Y, m, 1, 0, (size_t)nstat);
+    set_rows2(&X, m, 0, 0, (size_t)nstat);
     set_rows(&W, c->w, 1, c->dim, c->dim);
     set_rows(&B, ptrs[3], 1, c->dim, c->dim);
-    set_rows(&M, mean, 1, c->rows, c->rows);
-    set_rows(&R, rstd, 1, c->rows, c->rows);
-    set_rows(&X2, c->x2, c->rows, m->xs, c->dim);
+    set_rows(&M, mean, 1, (size_t)nstat, (size_t)nstat);
+    set_rows(&R, rstd, 1, (size_t)nstat, (size_t)nstat);
+    set_rows2(&X2, m, 2, 0, c->x2 ? (size_t)nstat : 0); /* RMSNorm backward's x, laid out as dz */
+    /* y's rows pairwise disjoint (exactly), and, where y's groups interleave other than in
+     * whole row slots, EOVERLAP whatever the bytes (the header's documented conservative rule) */
+    for (int i = 0; i < Y.n; i++)
+        for (int k = i + 1; k < Y.n; k++)
+            if (Y.lo[i] < Y.hi[k] && Y.lo[k] < Y.hi[i])
+                return LIBNORM_EOVERLAP;
+    if (m->outer > 1 && c->rows > 1 && m->yos != c->rows * m->ys &&
+        m->yos < (c->rows - 1) * m->ys + c->dim &&
+        !(m->yos % m->ys == 0 && m->yos / m->ys >= c->rows) &&
+        !(m->yos >= c->dim && m->ys % m->yos == 0 && m->ys / m->yos >= m->outer))
+        return LIBNORM_EOVERLAP;
     const byteset *outs[3] = {&Y, &M, &R}, *ins[4] = {&X, &W, &B, &X2};
     for (int i = 0; i < 3; i++) {
         for (int k = 0; k < 4; k++)
@@ -482,9 +575,10 @@ static void describe(const model *m, int got, int want)
     if (c->opts)
         fprintf(stderr,
                 "  opts: size %zu x_stride %zu y_stride %zu ith %u nth %u mean@%ld rstd@%ld "
-                "flags %u reserved %u\n",
+                "flags %u reserved %u outer %zu x_outer_stride %zu y_outer_stride %zu\n",
                 m->o.size, m->o.x_stride, m->o.y_stride, m->o.ith, m->o.nth, OFF(m->o.mean),
-                OFF(m->o.rstd), m->o.flags, m->o.reserved);
+                OFF(m->o.rstd), m->o.flags, m->o.reserved, m->o.outer, m->o.x_outer_stride,
+                m->o.y_outer_stride);
 #undef OFF
     fprintf(stderr, "  status %d (%s), expected %d (%s); chunk rows %zu..+%zu\n", got,
             libnorm_strerror(got), want, libnorm_strerror(want), m->begin, m->count);
@@ -526,11 +620,11 @@ static void check_back_rows(const model *m, const float *rstd, uintptr_t delta)
     norm_kernel_fn scalar = g_scalar.rmsnorm_back_f32;
     for (size_t k = 0; k < m->count; k++) {
         size_t r = m->begin + k, n = c->dim;
-        const float *dz = (const float *)((uintptr_t)(c->x + r * m->xs) + delta);
-        const float *xr = (const float *)((uintptr_t)(c->x2 + r * m->xs) + delta);
-        const float *dx = c->y + r * m->ys;
+        const float *dz = (const float *)((uintptr_t)(c->x + row_at(m, r, 0)) + delta);
+        const float *xr = (const float *)((uintptr_t)(c->x2 + row_at(m, r, 0)) + delta);
+        const float *dx = c->y + row_at(m, r, 1);
         norm_job j = {ref_y[k], xr, NULL, NULL, 1, n, n, n, c->eps, NULL,
-                      rstd ? &ref_r[k] : NULL, NULL, dz};
+                      rstd ? &ref_r[k] : NULL, NULL, NORM_KIND_RMS, dz};
         scalar(&j);
         int nonfinite = 0;
         long double sxx = 0, sxdz = 0, a = 0;
@@ -603,7 +697,7 @@ static void check_success(const model *m)
     byteset allowed[3];
     memset(allowed, 0, sizeof(allowed));
     if (m->count) { /* (an empty chunk may start past a huge stride) */
-        set_rows(&allowed[0], c->y + m->begin * m->ys, m->count, m->ys, c->dim);
+        set_rows2(&allowed[0], m, 1, m->begin, m->count);
         set_rows(&allowed[1], mean ? mean + m->begin : NULL, 1, m->count, m->count);
         set_rows(&allowed[2], rstd ? rstd + m->begin : NULL, 1, m->count, m->count);
     }
@@ -629,12 +723,12 @@ static void check_success(const model *m)
     norm_kernel_fn scalar = *(const norm_kernel_fn *)((const char *)&g_scalar + e->scalar_off);
     for (size_t k = 0; k < m->count; k++) {
         size_t r = m->begin + k;
-        const float *xr = SNAP(c->x + r * m->xs), *w = c->w ? SNAP(c->w) : NULL,
+        const float *xr = SNAP(c->x + row_at(m, r, 0)), *w = c->w ? SNAP(c->w) : NULL,
                     *b = bias ? SNAP(bias) : NULL;
-        const float *yr = c->y + r * m->ys;
+        const float *yr = c->y + row_at(m, r, 1);
         /* 6: the scalar tier on this row alone */
         norm_job j = {ref_y[k], xr, w, b, 1, c->dim, c->dim, c->dim, c->eps,
-                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, NULL};
+                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind};
         scalar(&j);
         /* 4, 5: the contract */
         long double xm = 0, xr_ = 0, sigma = 0;
@@ -729,6 +823,288 @@ static size_t place_any(reader *r, size_t len)
     return (u16(r) % (ARENA - len + 1)) & ~(size_t)3;
 }
 
+/* ---- libnorm_groupnorm_f32_ex: its own decoder and model ----
+ * batch 0..3, channels 0..12 (or huge), spatial 0..40, groups 0..channels+2 (or huge); channel
+ * strides 0, spatial or wrong; batch strides 0, padded, too small or huge; outer 0..2; weight,
+ * bias, mean, rstd placed apart, over y, misaligned or NULL; in place. The status from the
+ * header's rules; on error nothing written; on success exactly this call's units' y bytes and
+ * statistics written, everything bit-identical to the scalar table's run of the same call
+ * (norm_groupnorm_call) on a copy of the arena, and each unit within the contract against a
+ * long-double LayerNorm of its run with the per-channel affine. */
+static unsigned char gn_arena2[ARENA] __attribute__((aligned(64)));
+static long double gn_ex_y[12 * 40], gn_ex_xh[12 * 40];
+static float gn_we[12 * 40], gn_be[12 * 40];
+
+static void gn_fail(const char *what, int got, int want, size_t batch, size_t C, size_t S,
+                    size_t G, const libnorm_opts *o)
+{
+    fprintf(stderr,
+            "fuzz_api (%s): libnorm_groupnorm_f32_ex(batch %zu, C %zu, S %zu, G %zu, opts %s): "
+            "status %d, expected %d: FAIL: %s\n",
+            g_isa, batch, C, S, G, o ? "given" : "NULL", got, want, what);
+    if (o)
+        fprintf(stderr, "  opts: x_stride %zu y_stride %zu outer %zu xbs %zu ybs %zu ith %u nth %u\n",
+                o->x_stride, o->y_stride, o->outer, o->x_outer_stride, o->y_outer_stride, o->ith,
+                o->nth);
+    abort();
+}
+
+static int fuzz_groupnorm(reader *r)
+{
+    unsigned char *A = arena;
+    unsigned bb = u8(r), cb = u8(r), sb = u8(r), gb = u8(r), smode = u8(r), pmode = u16(r),
+             emode = u8(r), tb = u8(r), ob = u8(r);
+    size_t batch = bb % 4, S = sb % 41, C = cb >= 0xfc ? SIZE_MAX / 4 : cb % 13;
+    if (C == SIZE_MAX / 4 && S < 8)
+        S = 8; /* channels * spatial overflows: ESIZE, never a walk */
+    size_t G = gb >= 0xfc ? SIZE_MAX / 2 : gb % (C < 13 ? C + 3 : 15);
+    const int huge_c = C > 12;
+    size_t cs = huge_c ? 0 : C * S, cs_sat = huge_c ? SIZE_MAX : cs;
+    /* strides as passed */
+    size_t chx = 0, chy = 0, xbs = 0, ybs = 0;
+    switch (smode & 3) {
+    case 1: chx = S; break;
+    case 2: chx = S + 1; break;
+    default: break;
+    }
+    switch ((smode >> 2) & 3) {
+    case 1: chy = S; break;
+    case 2: chy = S ? S - 1 : 1; break;
+    default: break;
+    }
+    for (int k = 0; k < 2; k++) {
+        unsigned md = (smode >> (4 + 2 * k)) & 3;
+        size_t v = 0;
+        if (md == 1)
+            v = cs + 1 + (ob & 7);
+        else if (md == 2)
+            v = (ob & 8) ? SIZE_MAX / 2 : (cs ? cs - 1 : 0);
+        else if (md == 3)
+            v = cs;
+        *(k ? &ybs : &xbs) = v;
+    }
+    const size_t exbs = xbs && xbs != SIZE_MAX / 2 ? xbs : cs, eybs = ybs && ybs != SIZE_MAX / 2 ? ybs : cs;
+    const size_t lb = batch ? batch : 1;
+    size_t xlen = huge_c ? 4 : 4 * ((lb - 1) * exbs + cs) + 4,
+           ylen = huge_c ? 4 : 4 * ((lb - 1) * eybs + cs) + 4;
+    size_t units = G > 64 ? 1 : lb * G, slen = 4 * (units ? units : 1) + 4;
+    size_t plen = 4 * (huge_c ? 1 : C ? C : 1) + 4;
+    /* placement: x, y, w, b, mean, rstd one after another (all small), then the modes */
+    size_t xo = 4 * (pmode & 3), yo = xo + xlen + 4 * ((pmode >> 2) & 3), wo = yo + ylen,
+           bo = wo + plen, mo = bo + plen, ro = mo + slen;
+    if (ro + slen > ARENA)
+        abort();
+    const float *x = (const float *)(A + xo);
+    float *y = (float *)(A + yo);
+    switch ((pmode >> 4) & 7) {
+    case 5: y = (float *)(uintptr_t)x; break;                  /* in place */
+    case 6: y = (pmode & 0x100) ? NULL : (float *)(A + yo + 2); break;
+    case 7: x = (pmode & 0x100) ? NULL : (const float *)(A + xo + 4 * (1 + (pmode >> 9) % 9)); break;
+    default: break;
+    }
+    const float *pw = NULL, *pb = NULL;
+    float *pm = NULL, *pr = NULL;
+    for (int k = 0; k < 4; k++) {
+        unsigned md = (pmode >> (7 + 2 * k)) & 3, extra = (tb >> (2 * k)) & 3;
+        size_t seq = k == 0 ? wo : k == 1 ? bo : k == 2 ? mo : ro;
+        unsigned char *p = NULL;
+        if (md == 1 || md == 2)
+            p = A + seq;
+        else if (md == 3)
+            p = extra == 0 ? A + seq + 1                            /* misaligned */
+                : extra == 1 ? A + yo + 4 * ((ob >> 4) % 8)         /* over y */
+                : extra == 2 ? A + mo + 4 * (ob >> 5)               /* near mean */
+                             : A + seq;
+        if (k == 0) pw = (const float *)p;
+        else if (k == 1) pb = (const float *)p;
+        else if (k == 2) pm = (float *)p;
+        else pr = (float *)p;
+    }
+    static const float bad_eps[] = {-1e-5f, NAN, INFINITY};
+    float eps = (emode & 3) == 3 ? bad_eps[(emode >> 2) % 3] : (emode & 1) ? 1e-5f : 0.0f;
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = chx;
+    o.y_stride = chy;
+    o.x_outer_stride = xbs;
+    o.y_outer_stride = ybs;
+    o.outer = (ob >> 6) == 3 ? 2 : (ob >> 6) & 1;
+    o.nth = (tb >> 4) % 6;
+    o.ith = (tb & 0x80) && o.nth ? o.nth : ((emode >> 4) % (o.nth > 1 ? o.nth : 1));
+    o.mean = pm;
+    o.rstd = pr;
+    const int use_opts = (emode & 0x80) == 0;
+    const libnorm_opts *op = use_opts ? &o : NULL;
+    if (!use_opts)
+        pm = pr = NULL, xbs = ybs = chx = chy = 0;
+
+    /* the expected status, in the header's order */
+    const size_t bx = xbs ? xbs : cs_sat, by = ybs ? ybs : cs_sat;
+    const unsigned __int128 top = (unsigned __int128)1 << 64;
+    int want;
+    unsigned __int128 nst = (unsigned __int128)batch * G;
+    if (use_opts && (o.ith >= (o.nth > 1 ? o.nth : 1) || o.outer > 1))
+        want = LIBNORM_EOPTS;
+    else if (!y || !x)
+        want = LIBNORM_ENULL;
+    else if (((uintptr_t)y | (uintptr_t)x | (uintptr_t)pw | (uintptr_t)pb | (uintptr_t)pm |
+              (uintptr_t)pr) & 3)
+        want = LIBNORM_EALIGN;
+    else if (C == 0 || S == 0 || G == 0)
+        want = LIBNORM_EDIM;
+    else if (!(eps >= 0.0f && eps <= FLT_MAX))
+        want = LIBNORM_EEPS;
+    else if ((chx && chx != S) || (chy && chy != S) || bx < cs_sat || by < cs_sat)
+        want = LIBNORM_ESTRIDE;
+    else if (batch == 0)
+        want = LIBNORM_OK;
+    else if (huge_c || nst * 4 >= top ||
+             (uintptr_t)x + ((unsigned __int128)(batch - 1) * bx + cs) * 4 >= top ||
+             (uintptr_t)y + ((unsigned __int128)(batch - 1) * by + cs) * 4 >= top)
+        want = LIBNORM_ESIZE;
+    else {
+        /* byte sets: batch runs of x and y, w and b (C floats), mean and rstd (batch*G floats) */
+        const unsigned char *lo[6], *hi[6];
+        want = LIBNORM_OK;
+        const int inplace = (const void *)y == (const void *)x && bx == by;
+        const float *st_p[2] = {pm, pr};
+        lo[2] = (const unsigned char *)pw;
+        hi[2] = lo[2] + 4 * C;
+        lo[3] = (const unsigned char *)pb;
+        hi[3] = lo[3] + 4 * C;
+        for (int k = 0; k < 2; k++) {
+            lo[4 + k] = (const unsigned char *)st_p[k];
+            hi[4 + k] = lo[4 + k] + 4 * (size_t)nst;
+        }
+        /* outputs y (per batch), mean, rstd against inputs x (per batch), w, b and each other */
+        for (size_t b1 = 0; b1 < batch && want == LIBNORM_OK; b1++) {
+            const unsigned char *ylo = (const unsigned char *)(y + b1 * by), *yhi = ylo + 4 * cs;
+            for (size_t b2 = 0; b2 < batch; b2++) {
+                const unsigned char *xlo = (const unsigned char *)(x + b2 * bx), *xhi = xlo + 4 * cs;
+                if (!inplace && ylo < xhi && xlo < yhi)
+                    want = LIBNORM_EOVERLAP;
+            }
+            for (int k = 2; k < 6; k++)
+                if (lo[k] && ylo < hi[k] && lo[k] < yhi)
+                    want = LIBNORM_EOVERLAP;
+        }
+        for (int k = 4; k < 6; k++) {
+            if (!lo[k])
+                continue;
+            for (size_t b2 = 0; b2 < batch; b2++) {
+                const unsigned char *xlo = (const unsigned char *)(x + b2 * bx), *xhi = xlo + 4 * cs;
+                if (lo[k] < xhi && xlo < hi[k])
+                    want = LIBNORM_EOVERLAP;
+            }
+            for (int q = 2; q < 6; q++)
+                if (q != k && lo[q] && lo[k] < hi[q] && lo[q] < hi[k])
+                    want = LIBNORM_EOVERLAP;
+        }
+    }
+
+    /* contents: NaN everywhere, then x's batches, w, b */
+    memset(arena, 0xff, sizeof(arena));
+    if (x && !huge_c)
+        for (size_t b1 = 0; b1 < lb; b1++) {
+            size_t off = (size_t)((const unsigned char *)x - A) + 4 * b1 * exbs;
+            for (size_t c = 0; c < C && off + 4 * (c + 1) * S <= ARENA; c++)
+                fill_row(A + off + 4 * c * S, S, u8(r) % 14, r);
+        }
+    if (pw && !huge_c && ((uintptr_t)pw & 3) == 0)
+        fill_param(A + ((const unsigned char *)pw - A), C, u8(r), 0, r);
+    if (pb && !huge_c && ((uintptr_t)pb & 3) == 0)
+        fill_param(A + ((const unsigned char *)pb - A), C, u8(r), 1, r);
+    memcpy(snap, arena, sizeof(arena));
+
+    int got = libnorm_groupnorm_f32_ex(y, x, pw, pb, batch, C, S, G, eps, op);
+    g_calls++;
+    g_status[got <= 0 && got >= -8 ? -got : 9]++;
+    if (got != want)
+        gn_fail("wrong status", got, want, batch, C, S, G, op);
+    if (got != LIBNORM_OK || batch == 0) {
+        if (memcmp(arena, snap, sizeof(arena)) != 0)
+            gn_fail("an output was written", got, want, batch, C, S, G, op);
+        return 0;
+    }
+    /* bit-identical to the scalar table's run on a copy (the same offsets) */
+    memcpy(gn_arena2, snap, sizeof(snap));
+    const intptr_t d2 = (intptr_t)gn_arena2 - (intptr_t)arena;
+#define RB(p) ((p) ? (__typeof__(p))(void *)((intptr_t)(p) + d2) : NULL)
+    libnorm_opts o2 = o;
+    o2.mean = RB(pm);
+    o2.rstd = RB(pr);
+    if (norm_groupnorm_call(&g_scalar, RB(y), RB(x), RB(pw), RB(pb), batch, C, S, G, eps,
+                            use_opts ? &o2 : NULL, NULL) != 0)
+        gn_fail("the scalar table refused the call", got, want, batch, C, S, G, op);
+    if (memcmp(arena, gn_arena2, sizeof(arena)) != 0)
+        gn_fail("differs from the scalar table's run (or wrote elsewhere)", got, want, batch, C,
+                S, G, op);
+#undef RB
+    /* exactly this call's units written: the snapshot with those bytes from the arena */
+    size_t units_all = batch * G, q = units_all, u0 = 0, cnt = units_all;
+    unsigned nth = use_opts && o.nth > 1 ? o.nth : 1, ith = use_opts && o.nth > 1 ? o.ith : 0;
+    if (nth > 1) {
+        q = units_all / nth;
+        size_t rem = units_all % nth;
+        u0 = ith * q + (ith < rem ? ith : rem);
+        cnt = q + (ith < rem);
+    }
+    const size_t cpg = C / G + (C % G != 0);
+    memcpy(expect, snap, ARENA);
+    for (size_t u = u0; u < u0 + cnt; u++) {
+        size_t b1 = u / G, g = u % G, c0 = g * cpg, c1 = c0 + cpg < C ? c0 + cpg : C;
+        if (c0 < C) {
+            size_t off = (size_t)((unsigned char *)(y + b1 * by + c0 * S) - A);
+            memcpy(expect + off, A + off, 4 * (c1 - c0) * S);
+        }
+        if (pm)
+            memcpy(expect + ((unsigned char *)(pm + u) - A), pm + u, 4);
+        if (pr)
+            memcpy(expect + ((unsigned char *)(pr + u) - A), pr + u, 4);
+    }
+    if (memcmp(expect, arena, ARENA) != 0)
+        gn_fail("bytes written outside this call's units", got, want, batch, C, S, G, op);
+    /* the contract, unit by unit */
+    const uintptr_t delta = (uintptr_t)snap - (uintptr_t)arena;
+    for (size_t u = u0; u < u0 + cnt; u++) {
+        size_t b1 = u / G, g = u % G, c0 = g * cpg, c1 = c0 + cpg < C ? c0 + cpg : C;
+        if (c0 >= C) {
+            if ((pm && !isnan(pm[u])) || (pr && !isnan(pr[u])))
+                gn_fail("an empty group's statistics are not NaN", got, want, batch, C, S, G, op);
+            continue;
+        }
+        size_t n = (c1 - c0) * S;
+        const float *xr = (const float *)((uintptr_t)(x + b1 * bx + c0 * S) + delta);
+        const float *ws = pw ? (const float *)((uintptr_t)pw + delta) : NULL;
+        const float *bs = pb ? (const float *)((uintptr_t)pb + delta) : NULL;
+        int wb_finite = 1;
+        for (size_t i = 0; i < n; i++) {
+            gn_we[i] = ws ? ws[c0 + i / S] : 1.0f;
+            gn_be[i] = bs ? bs[c0 + i / S] : 0.0f;
+            wb_finite &= is_finite(gn_we[i]) && is_finite(gn_be[i]);
+        }
+        long double xm = 0, xr_ = 0, sigma = 0;
+        enum row_kind kind = exact_layernorm(xr, ws ? gn_we : NULL, bs ? gn_be : NULL, n, eps,
+                                             gn_ex_y, gn_ex_xh, &xm, &xr_, &sigma);
+        g_rows_checked++;
+        const float *yr = y + b1 * by + c0 * S;
+        for (size_t i = 0; i < n && wb_finite; i++) {
+            float gy = yr[i];
+            long double aw = fabsl((long double)gn_we[i]);
+            long double tol = 8.0L * FLT_EPSILON *
+                              fmaxl(1.0L, fmaxl(fabsl(gn_ex_y[i]), aw * fmaxl(1.0L, fabsl(gn_ex_xh[i]))));
+            int ok = kind == ROW_NONFINITE ? isnan(gy)
+                     : kind == ROW_DEGENERATE ? gy == fmaf(0.0f, gn_we[i], gn_be[i]) || gy == gn_be[i]
+                                              : close_to(gy, gn_ex_y[i], tol);
+            if (!ok)
+                gn_fail("a unit out of contract", got, want, batch, C, S, G, op);
+        }
+        if (pm && kind == ROW_NORMAL &&
+            !close_to(pm[u], xm, 8.0L * FLT_EPSILON * fmaxl(fabsl(xm), sigma) + 0x1p-149L))
+            gn_fail("a unit's mean out of contract", got, want, batch, C, S, G, op);
+    }
+    return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -760,7 +1136,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     model m;
     memset(&m, 0, sizeof(m));
-    m.e = &entries[op_map[u8(r) % 10]];
+    unsigned op = op_map[u8(r) % OP_MAP_N];
+    if (op == GN_ENTRY)
+        return fuzz_groupnorm(r);
+    m.e = &entries[op];
     const entry *e = m.e;
     fz_call *c = &m.c;
 
@@ -773,6 +1152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t eps_raw = u32(r);
     unsigned osize_mode = u8(r), oflag_mode = u8(r), nth_b = u8(r), ith_b = u8(r);
     unsigned gaps = u16(r);
+    unsigned outer_mode = u8(r), os_mode = u8(r);
 
     size_t dim = (dim_v & 0x8000) ? (size_t)(dim_v % (MAX_DIM + 1)) : (size_t)(dim_v % 72);
     int huge_rows = rows_b >= 0xf8;
@@ -809,14 +1189,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         exs = dim;
     if (eys < dim)
         eys = dim;
+    /* (0.3) outer groups: 0..3 (0 and 1: one level), or a huge count */
+    int huge_outer = e->has_opts && outer_mode >= 0xf8;
+    size_t outer_v = !e->has_opts ? 0 : huge_outer ? huge_vals[outer_mode % N_HUGE] : outer_mode & 3;
+    size_t louter = huge_outer || outer_v < 2 ? 1 : outer_v; /* groups laid out */
     /* fit the normal (non-huge) extents into their budget */
     if (!huge_rows)
-        while (rows > 1 && extent(rows, exs > eys ? exs : eys, dim) > REGION_BUDGET)
+        while (rows > 1 && (extent(rows, exs > eys ? exs : eys, dim) > REGION_BUDGET ||
+                            rows * louter > MAX_ROWS))
             rows--;
     size_t lrows = huge_rows ? 1 : (rows ? rows : 1); /* rows laid out */
-    size_t xlen = (size_t)extent(lrows, exs, dim ? dim : 1),
-           ylen = (size_t)extent(lrows, eys, dim ? dim : 1), plen = 4 * (dim ? dim : 1),
-           slen = 4 * lrows;
+    /* outer strides as passed (0: the default) and as laid out */
+    size_t oxs = 0, oys = 0, eoxs, eoys;
+    for (int k = 0; k < 2; k++) {
+        size_t es = k ? eys : exs, g = (size_t)extent(lrows, es, dim ? dim : 1) / 4, v = 0;
+        size_t pad = (os_mode >> 6) + (size_t)k * 3;
+        switch ((os_mode >> (3 * k)) & 7) {
+        case 2: v = g + pad; break;                    /* a gap between the groups */
+        case 3: v = 1 + pad % (g ? g : 1); break;      /* groups that overlap or interleave */
+        case 4: v = lrows * es; break;                 /* the default, spelt out */
+        case 5: v = dim ? dim : 1; break;              /* one row slot apart */
+        default: break;
+        }
+        *(k ? &oys : &oxs) = v;
+    }
+    if ((os_mode & 0x3f) == 0x3f) /* the same outer stride for x and y */
+        oys = oxs;
+    eoxs = oxs ? oxs : lrows * exs;
+    eoys = oys ? oys : lrows * eys;
+    size_t xlen = (size_t)extent(lrows, exs, dim ? dim : 1) + 4 * (louter - 1) * eoxs,
+           ylen = (size_t)extent(lrows, eys, dim ? dim : 1) + 4 * (louter - 1) * eoys;
+    if (louter > 1 && (xlen > REGION_BUDGET || ylen > REGION_BUDGET || interleave)) {
+        louter = 1; /* does not fit: one level (outer 0, strides 0) */
+        outer_v = huge_outer ? outer_v : 0;
+        oxs = oys = 0;
+        eoxs = lrows * exs;
+        eoys = lrows * eys;
+        xlen = (size_t)extent(lrows, exs, dim ? dim : 1);
+        ylen = (size_t)extent(lrows, eys, dim ? dim : 1);
+    }
+    size_t plen = 4 * (dim ? dim : 1), slen = 4 * lrows * louter;
 
     /* placement: a sequential layout of separate regions, then the modes */
     layout L = {4 * (gaps % 16)};
@@ -920,6 +1332,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     libnorm_opts o = LIBNORM_OPTS_INIT;
     o.x_stride = sx;
     o.y_stride = sy;
+    o.outer = outer_v;
+    o.x_outer_stride = oxs;
+    o.y_outer_stride = oys;
     o.nth = nth_b >= 0xf0 ? 2 + nth_b % 40 : nth_b % 6;
     switch (ith_b & 7) {
     case 0: o.ith = o.nth; break;                         /* one too far */
@@ -964,7 +1379,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     c->y = y;
     c->x = (const float *)x;
-    c->w = (const float *)pw;
+    c->w = e->kind == NORM_KIND_L2 ? NULL : (const float *)pw; /* L2 takes no weight */
     c->b = (const float *)pb;
     c->rows = rows;
     c->dim = dim;
@@ -974,7 +1389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int reach_size, reach_overlap;
     int want = expected_status(&m, &reach_size, &reach_overlap);
-    if (want == -1000 && (huge_rows || huge_x || huge_y)) {
+    if (want == -1000 && (huge_rows || huge_x || huge_y || huge_outer)) {
         /* a huge row count or stride that still fits the address space would make the library
          * walk outside the arena: make it one that does not fit */
         if (huge_rows)
@@ -983,6 +1398,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ((libnorm_opts *)obuf)->x_stride = m.o.x_stride = SIZE_MAX;
         if (huge_y && use_opts)
             ((libnorm_opts *)obuf)->y_stride = m.o.y_stride = SIZE_MAX;
+        if (huge_outer && use_opts && m.o.size >= offsetof(libnorm_opts, outer) + sizeof(size_t))
+            ((libnorm_opts *)obuf)->outer = m.o.outer = SIZE_MAX;
         want = expected_status(&m, &reach_size, &reach_overlap);
     }
     if (want == -1000) {
@@ -996,8 +1413,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(arena, 0xff, sizeof(arena));
     if (x && dim) {
         size_t xrows = huge_rows ? 1 : (rows ? rows : 1);
-        for (size_t k = 0; k < xrows; k++) {
-            size_t off = (size_t)(x - A) + 4 * k * exs;
+        for (size_t k = 0; k < xrows * louter; k++) {
+            size_t off = (size_t)(x - A) + 4 * ((k / xrows) * eoxs + (k % xrows) * exs);
             if (off + 4 * dim > ARENA)
                 break;
             fill_row(A + off, dim, u8(r) % 14, r);
@@ -1005,8 +1422,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (px2 && px2 != x && dim) {
         size_t xrows = huge_rows ? 1 : (rows ? rows : 1);
-        for (size_t k = 0; k < xrows; k++) {
-            size_t off = (size_t)(px2 - A) + 4 * k * exs;
+        for (size_t k = 0; k < xrows * louter; k++) {
+            size_t off = (size_t)(px2 - A) + 4 * ((k / xrows) * eoxs + (k % xrows) * exs);
             if ((uintptr_t)px2 % 4 || off + 4 * dim > ARENA)
                 break;
             fill_row(A + off, dim, u8(r) % 14, r);
