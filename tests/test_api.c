@@ -493,6 +493,46 @@ static void test_rmsnorm_back(void)
         CHECK(same && memcmp(rbuf, rr, R * 4) == 0 && untouched(rbuf + R, 64 - R),
               "rmsnorm_back split %u: rows or rstd differ", nth);
     }
+    /* (0.3) two-level rows: 3 groups of 3 rows (t = o * 3 + r), dz and x at the x strides (rows
+     * 100 apart, groups 337), dx at the y strides (128, 389); whole and split in 4 */
+    for (unsigned nth = 1; nth <= 4; nth += 3) {
+        fill_sentinel(got, R * 256);
+        fill_sentinel(dzs, R * 256);
+        fill_sentinel(xsd, R * 256);
+        fill_sentinel(rbuf, 64);
+        for (size_t t = 0; t < 9; t++) {
+            memcpy(dzs + t / 3 * 337 + t % 3 * 100, dzbuf + t * D, D * sizeof(float));
+            memcpy(xsd + t / 3 * 337 + t % 3 * 100, xbuf + t * D, D * sizeof(float));
+        }
+        st = 0;
+        for (unsigned ith = 0; ith < nth; ith++) {
+            o = (libnorm_opts)LIBNORM_OPTS_INIT;
+            o.x_stride = 100;
+            o.y_stride = 128;
+            o.outer = 3;
+            o.x_outer_stride = 337;
+            o.y_outer_stride = 389;
+            o.ith = ith;
+            o.nth = nth;
+            o.rstd = rbuf;
+            st |= libnorm_rmsnorm_back_f32_ex(got, dzs, xsd, 3, D, 1e-5f, &o);
+        }
+        same = st == 0;
+        size_t written = 0;
+        for (size_t t = 0; t < 9; t++)
+            same &= memcmp(got + t / 3 * 389 + t % 3 * 128, ref + t * D, D * sizeof(float)) == 0;
+        for (size_t i = 0; i < (size_t)R * 256; i++)
+            written += got[i] != SENT;
+        CHECK(same && written == 9 * D && memcmp(rbuf, rr, 9 * 4) == 0 &&
+                  untouched(rbuf + 9, 64 - 9),
+              "rmsnorm_back two-level (nth %u): rows, rstd or the floats written differ", nth);
+    }
+    /* x's second group reaching into dx's rows: EOVERLAP (x laid out with dz's outer stride) */
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.outer = 2;
+    o.x_outer_stride = 1000;
+    expect_b(LIBNORM_EOVERLAP, ybuf + 1000, dzbuf, ybuf, 2, 16, 1e-5f, &o,
+             "x's second group over dx (two-level)");
 }
 
 static void test_misc(void)
