@@ -45,9 +45,10 @@ static int range_hits(uintptr_t a, size_t alen, const span *s)
         return 0;
     if (s->rows == 1 || s->stride == s->len)
         return 1;
-    /* The rows of s that could meet [a, a+alen): those starting before a+alen, the last one
-     * starting at or before a and the ones after it. */
-    size_t first = a > s->base ? (a - s->base) / s->stride : 0;
+    /* The rows of s that could meet [a, a+alen): from the first that may end after a (rows may
+     * overlap one another: a two-level set of one-row groups closer than a row), up to the
+     * first starting at or after a+alen. */
+    size_t first = a >= s->base + s->len ? (a - s->base - s->len) / s->stride : 0;
     for (size_t r = first; r < s->rows; r++) {
         uintptr_t lo = s->base + r * s->stride;
         if (lo >= a + alen)

@@ -593,6 +593,13 @@ static void test_outer_errors(void)
 {
     for (int op = 0; op < 3; op++) {
         libnorm_opts o = LIBNORM_OPTS_INIT;
+        /* one-row groups closer than a row (x's rows overlap one another): rstd in the middle of
+         * them (found by fuzz_api: the exact test started at the wrong row) */
+        o.outer = 2;
+        o.x_outer_stride = 1;
+        o.rstd = xbuf + 400;
+        expect3(LIBNORM_EOVERLAP, op, ybuf, xbuf, 1, 576, &o, "rstd inside overlapping x rows");
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
         /* extents past the address space, and outer * rows overflowing */
         o.outer = 3;
         o.x_outer_stride = SIZE_MAX / 4;

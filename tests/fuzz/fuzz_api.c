@@ -728,7 +728,7 @@ static void check_success(const model *m)
         const float *yr = c->y + row_at(m, r, 1);
         /* 6: the scalar tier on this row alone */
         norm_job j = {ref_y[k], xr, w, b, 1, c->dim, c->dim, c->dim, c->eps,
-                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind};
+                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind, NULL};
         scalar(&j);
         /* 4, 5: the contract */
         long double xm = 0, xr_ = 0, sigma = 0;
@@ -967,13 +967,14 @@ static int fuzz_groupnorm(reader *r)
         want = LIBNORM_OK;
         const int inplace = (const void *)y == (const void *)x && bx == by;
         const float *st_p[2] = {pm, pr};
+        /* (no offset on a NULL pointer: UB that UBSan stops on) */
         lo[2] = (const unsigned char *)pw;
-        hi[2] = lo[2] + 4 * C;
+        hi[2] = lo[2] ? lo[2] + 4 * C : NULL;
         lo[3] = (const unsigned char *)pb;
-        hi[3] = lo[3] + 4 * C;
+        hi[3] = lo[3] ? lo[3] + 4 * C : NULL;
         for (int k = 0; k < 2; k++) {
             lo[4 + k] = (const unsigned char *)st_p[k];
-            hi[4 + k] = lo[4 + k] + 4 * (size_t)nst;
+            hi[4 + k] = lo[4 + k] ? lo[4 + k] + 4 * (size_t)nst : NULL;
         }
         /* outputs y (per batch), mean, rstd against inputs x (per batch), w, b and each other */
         for (size_t b1 = 0; b1 < batch && want == LIBNORM_OK; b1++) {
