@@ -163,6 +163,39 @@ LIBNORM_API int libnorm_layernorm_f32_ex(float *y, const float *x, const float *
 LIBNORM_API int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows,
                                        size_t dim, float eps, const libnorm_opts *opts);
 
+/* (0.3) RMSNorm backward, ggml's GGML_OP_RMS_NORM_BACK: dx for y = x * rstd (no weight: ggml
+ * applies the weight in a separate MUL), given dz = dL/dy. Per row, with n = dim:
+ *   sxx = sum x^2, sxdz = sum x*dz (the canonical double totals, as RMSNorm's),
+ *   r = (float)(1/sqrt(sxx/n + eps))        (RMSNorm's rstd, bit for bit),
+ *   c = (float)(-sxdz / (sxx + eps*n))      (in double, rounded once),
+ *   dx = fmaf(x, c, dz) * r.
+ * Rows the float sums cannot take (non-finite x or dz, sxx below 2^-64 or overflowing, c beyond
+ * float range or subnormal) are computed in double, the same code on every tier. NaN or Inf in x or dz makes
+ * the row's dx and rstd NaN; an all-zero x row with eps = 0 has no gradient (dx NaN, as the
+ * formula gives, and rstd +Inf); with eps > 0 it gives dz * r. Where |dz + x*c| exceeds FLT_MAX
+ * the float fmaf gives +/-Inf even if r < 1 would bring dx back into range (as ggml's float
+ * formula); and where the formula's terms |dz|·r or |x·c|·r are beyond FLT_MAX, their
+ * cancellation leaves a residue that may round to +/-Inf (the error allowance below then
+ * exceeds FLT_MAX too).
+ * Accuracy (tests/accuracy/test_accuracy_back.c, against MPFR): |dx - dx_exact| <=
+ *   8·FLT_EPSILON·max(|dx_exact|, |dz|·r, |x|·r·(sum|x·dz| + n·FLT_MIN)/(sxx + eps·n),
+ *   max(1, r)·FLT_MIN), r and the sums exact. No absolute floor of 1: dx is linear in dz. The
+ *   sum|x·dz| term is the conditioning of sxdz (its float leaves x*dz are rounded, and the sum
+ *   may cancel); the FLT_MIN terms cover subnormal leaves, intermediates and results. rstd is
+ *   within 8·FLT_EPSILON of the exact r. An exact dx beyond float range gives the Inf of its
+ *   sign.
+ * Layout: dz and x use opts->x_stride (and x_outer_stride), dx opts->y_stride (and
+ * y_outer_stride); ggml passes equal layouts. Two-level rows (opts->outer) and the ith/nth split
+ * apply as to libnorm_rmsnorm_f32_ex (row t = o * rows + r);
+ * opts->rstd[t] receives r, opts->mean is ignored. dx == dz (exactly, equal strides) is allowed
+ * in place (and equal outer strides); any other overlap of dx or rstd with dz or x is
+ * LIBNORM_EOVERLAP. Checks as above,
+ * in that order: EOPTS; ENULL (dx, dz, x); EALIGN; EDIM; EEPS; ESTRIDE; rows == 0 is OK; ESIZE;
+ * EOVERLAP. */
+LIBNORM_API int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x,
+                                            size_t rows, size_t dim, float eps,
+                                            const libnorm_opts *opts);
+
 /* L2 normalisation (ggml GGML_OP_L2_NORM semantics: eps clamps, it is not added):
  * y[r][i] = x[r][i] * s, s = 1 / max(sqrt(sum_i x[r][i]^2), eps), the sum the canonical RMSNorm
  * total of squares (double), s rounded to float once. opts->rstd[t] receives s (opts->mean is

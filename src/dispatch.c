@@ -83,6 +83,7 @@ static int tier_supported(int tier, int best)
 static int fill(norm_dsp *d, int tier)
 {
     norm_kernel_fn ln = norm_layernorm_f32_scalar, rms = norm_rmsnorm_f32_scalar;
+    norm_kernel_fn rmsb = norm_rmsnorm_back_f32_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -90,18 +91,21 @@ static int fill(norm_dsp *d, int tier)
     case NORM_TIER_AVX2:
         ln = norm_layernorm_f32_avx2;
         rms = norm_rmsnorm_f32_avx2;
+        rmsb = norm_rmsnorm_back_f32_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
     case NORM_TIER_AVX512:
         ln = norm_layernorm_f32_avx512;
         rms = norm_rmsnorm_f32_avx512;
+        rmsb = norm_rmsnorm_back_f32_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
     case NORM_TIER_NEON:
         ln = norm_layernorm_f32_neon;
         rms = norm_rmsnorm_f32_neon;
+        rmsb = norm_rmsnorm_back_f32_neon;
         break;
 #endif
     default:
@@ -109,6 +113,7 @@ static int fill(norm_dsp *d, int tier)
     }
     d->layernorm_f32 = ln;
     d->rmsnorm_f32 = rms;
+    d->rmsnorm_back_f32 = rmsb;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

@@ -45,9 +45,10 @@ static int range_hits(uintptr_t a, size_t alen, const span *s)
         return 0;
     if (s->rows == 1 || s->stride == s->len)
         return 1;
-    /* The rows of s that could meet [a, a+alen): those starting before a+alen, the last one
-     * starting at or before a and the ones after it. */
-    size_t first = a > s->base ? (a - s->base) / s->stride : 0;
+    /* The rows of s that could meet [a, a+alen): from the first that may end after a (rows may
+     * overlap one another: a two-level set of one-row groups closer than a row), up to the
+     * first starting at or after a+alen. */
+    size_t first = a >= s->base + s->len ? (a - s->base - s->len) / s->stride : 0;
     for (size_t r = first; r < s->rows; r++) {
         uintptr_t lo = s->base + r * s->stride;
         if (lo >= a + alen)
@@ -184,6 +185,9 @@ typedef struct call {
     float eps;
     float *mean, *rstd;
     unsigned ith, nth;
+    const float *x2; /* a second input laid out as x (x_stride, x_outer_stride), never written in place; RMSNorm
+                        backward: x is dz (dx == dz is in place) and x2 the forward input */
+    int x2n;         /* x2 is required (ENULL when NULL) */
 } call;
 
 /* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
@@ -195,14 +199,15 @@ static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
     set2 w = mk_set2(c->w, 1, 0, 1, c->wlen, c->wlen), b = mk_set2(c->b, 1, 0, 1, c->wlen, c->wlen);
     set2 m = mk_set2(c->mean, 1, 0, 1, c->nstat, c->nstat);
     set2 r = mk_set2(c->rstd, 1, 0, 1, c->nstat, c->nstat);
+    set2 x2 = mk_set2(c->x2, c->outer, c->xos, c->rows, c->xs, c->dim);
     if (!set_rows_disjoint(&y))
         return 1;
     const set2 *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
-    const set2 *ins[3] = {&x, c->w ? &w : NULL, c->b ? &b : NULL};
+    const set2 *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, c->x2 ? &x2 : NULL};
     for (int i = 0; i < 3; i++) {
         if (!outs[i])
             continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (ins[k] && !(i == 0 && k == 0 && inplace) && sets_overlap(outs[i], ins[k]))
                 return 1;
         for (int k = i + 1; k < 3; k++)
@@ -251,12 +256,12 @@ static inline int read_opts(call *c, const libnorm_opts *opts, int is_ln)
  * 0 for the default; c->wlen 0 for dim. */
 static inline __attribute__((always_inline)) int check_args(call *c)
 {
-    if (!c->y || !c->x)
+    if (!c->y || !c->x || (c->x2n && !c->x2))
         return LIBNORM_ENULL;
     /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
      * the sanitizers do not). */
     if (((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->w | (uintptr_t)c->b |
-         (uintptr_t)c->mean | (uintptr_t)c->rstd) & (_Alignof(float) - 1))
+         (uintptr_t)c->mean | (uintptr_t)c->rstd | (uintptr_t)c->x2) & (_Alignof(float) - 1))
         return LIBNORM_EALIGN;
     if (c->dim == 0)
         return LIBNORM_EDIM;
@@ -290,10 +295,11 @@ static inline __attribute__((always_inline)) int check_args(call *c)
         c->wlen > SIZE_MAX / sizeof(float))
         return LIBNORM_ESIZE;
     const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
+    const uintptr_t v0 = (uintptr_t)c->x2, v1 = v0 + ex;
     const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
                     rb = (uintptr_t)c->rstd, dl = c->wlen * sizeof(float),
                     rl = c->nstat * sizeof(float);
-    if (x1 < x0 || y1 < y0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
+    if (x1 < x0 || y1 < y0 || v1 < v0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
         (mb && mb + rl < mb) || (rb && rb + rl < rb))
         return LIBNORM_ESIZE;
     /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
@@ -304,14 +310,14 @@ static inline __attribute__((always_inline)) int check_args(call *c)
     const int inplace = x0 == y0 && c->xs == c->ys && (c->outer <= 1 || c->xos == c->yos);
 #define MEET(p0, p1, q0, q1) ((p0) < (q1) && (q0) < (p1))
     int meet = (!inplace && MEET(y0, y1, x0, x1)) || (wb && MEET(y0, y1, wb, wb + dl)) ||
-               (bb && MEET(y0, y1, bb, bb + dl));
+               (bb && MEET(y0, y1, bb, bb + dl)) || (v0 && MEET(y0, y1, v0, v1));
     if (mb)
         meet |= MEET(mb, mb + rl, x0, x1) || MEET(mb, mb + rl, y0, y1) ||
                 (wb && MEET(mb, mb + rl, wb, wb + dl)) || (bb && MEET(mb, mb + rl, bb, bb + dl));
     if (rb)
         meet |= MEET(rb, rb + rl, x0, x1) || MEET(rb, rb + rl, y0, y1) ||
                 (wb && MEET(rb, rb + rl, wb, wb + dl)) || (bb && MEET(rb, rb + rl, bb, bb + dl)) ||
-                (mb && MEET(rb, rb + rl, mb, mb + rl));
+                (mb && MEET(rb, rb + rl, mb, mb + rl)) || (v0 && MEET(rb, rb + rl, v0, v1));
 #undef MEET
     if (c->outer > 1 && c->yos < (c->rows - 1) * c->ys + c->dim)
         meet = 1;
@@ -345,7 +351,8 @@ static inline __attribute__((always_inline)) void run_rows(const call *c, norm_k
     j.kind = kind;
     if (c->outer <= 1 || (c->xos == c->rows * c->xs && c->yos == c->rows * c->ys)) {
         j.y = c->y + first * c->ys;
-        j.x = c->x + first * c->xs;
+        j.x = (c->x2 ? c->x2 : c->x) + first * c->xs;
+        j.dz = c->x2 ? c->x + first * c->xs : NULL;
         j.rows = count;
         j.mean = c->mean ? c->mean + first : NULL;
         j.rstd = c->rstd ? c->rstd + first : NULL;
@@ -357,7 +364,8 @@ static inline __attribute__((always_inline)) void run_rows(const call *c, norm_k
     while (count) {
         size_t n = c->rows - r < count ? c->rows - r : count;
         j.y = c->y + o * c->yos + r * c->ys;
-        j.x = c->x + o * c->xos + r * c->xs;
+        j.x = (c->x2 ? c->x2 : c->x) + o * c->xos + r * c->xs;
+        j.dz = c->x2 ? c->x + o * c->xos + r * c->xs : NULL;
         j.rows = n;
         j.mean = c->mean ? c->mean + t : NULL;
         j.rstd = c->rstd ? c->rstd + t : NULL;
@@ -539,6 +547,19 @@ int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x, const float
     return LIBNORM_OK;
 }
 
+int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size_t rows,
+                                size_t dim, float eps, const libnorm_opts *opts)
+{
+    /* dz takes the place of x in the checks (so dx == dz is in place), x is the second input,
+     * laid out as dz (x_stride, x_outer_stride) */
+    call c = {.y = dx, .x = dz, .x2 = x, .x2n = 1, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, 0);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    run(&c, norm_dsp_global()->rmsnorm_back_f32, NORM_KIND_RMS, NULL, 1);
+    return LIBNORM_OK;
+}
+
 int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
                              size_t batch, size_t channels, size_t spatial, size_t groups,
                              float eps, const libnorm_opts *opts)
@@ -570,13 +591,13 @@ const char *libnorm_strerror(int status)
     case LIBNORM_OK:
         return "success";
     case LIBNORM_ENULL:
-        return "a required pointer (y or x) is NULL";
+        return "a required pointer (y or x; dx, dz or x) is NULL";
     case LIBNORM_EDIM:
         return "dim is zero";
     case LIBNORM_EEPS:
         return "eps is negative, NaN or infinite";
     case LIBNORM_EOVERLAP:
-        return "an output overlaps an input or another output (only y == x is allowed)";
+        return "an output overlaps an input or another output (only y == x, or dx == dz, is allowed)";
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:

@@ -34,6 +34,16 @@
  *   RMSNorm, per row:
  *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
  *     pass 2: y = (x * rstd) * w
+ *   RMSNorm backward (ggml's GGML_OP_RMS_NORM_BACK: dx for y = x * rstd, dz = dL/dy), per row:
+ *     pass 1: sxx  = total of squares of x (exactly RMSNorm's s2),
+ *             sxdz = total of leaves x*dz, the same lanes, blocks, tree, fold and lane total,
+ *                    with the fused first level pair(a, b) = fma(b.x, b.dz, a.x*a.dz) (a lone
+ *                    leaf is a.x*a.dz), the rest adds                 norm_rmsb_finish():
+ *             r = (float)(1/sqrt(sxx*inv_n + eps)) (RMSNorm's rstd, bit for bit),
+ *             c = (float)(-sxdz / (sxx + eps*n)), all in double, each rounded once
+ *     pass 2: dx = fmaf(x, c, dz) * r
+ *     Rare path (norm_rmsnorm_back_row_rare): sums not finite, sxx below NORM_RARE_MIN, or c
+ *     beyond float range or subnormal.
  *   L2 normalisation (norm_job.kind = NORM_KIND_L2: the RMSNorm kernels, no weight), per row:
  *     pass 1: s2 as RMSNorm's              s = (float)(1.0 / max(sqrt(s2), eps)) (norm_rmsk_finish)
  *     pass 2: y = x * s
@@ -80,6 +90,8 @@ typedef struct norm_job {
     float *rstd;         /* NULL or rows floats */
     double *sums;        /* test hook, NULL in every library call: see NORM_SUMS below */
     int kind;            /* RMSNorm kernels: NORM_KIND_RMS (0) or NORM_KIND_L2 (norm_rmsk_finish) */
+    const float *dz;     /* RMSNorm backward only: the incoming gradient, row stride xs (y is
+                            dx, x is the forward input; dz == y exactly in place) */
 } norm_job;
 
 /* What an RMSNorm kernel computes from its canonical total of squares s2 (the reduction and the
@@ -94,6 +106,7 @@ enum { NORM_KIND_RMS = 0, NORM_KIND_L2 = 1 };
  *   LayerNorm, row r: sums[3r] = s0 (the probe), sums[3r + 1] = s1, sums[3r + 2] = s2, the totals
  *     of the LAST pass 2 (the repeated one when norm_ln_finish() asked for it);
  *   RMSNorm, row r:   sums[r] = s2.
+ *   RMSNorm backward, row r: sums[2r] = sxx, sums[2r + 1] = sxdz.
  * Rows that take the rare path store the totals that sent them there (the same definition).
  * Finite totals are canonical (identical in every tier); a non-finite one is not: the SIMD
  * tiers' first-block shortcut (hi = s rather than the fold from +0) and the platforms' NaN rules
@@ -132,6 +145,7 @@ typedef struct norm_dsp {
     norm_kernel_fn rmsnorm_f32;
     int tier;
     const char *name;
+    norm_kernel_fn rmsnorm_back_f32;
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -155,6 +169,10 @@ NORM_HIDDEN void norm_layernorm_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_layernorm_f32_neon(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_f32_neon(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_back_f32_scalar(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_back_f32_avx2(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_back_f32_avx512(const norm_job *job);
+NORM_HIDDEN void norm_rmsnorm_back_f32_neon(const norm_job *job);
 
 /* The entry layer (src/libnorm.c) on a given table, for tests: every check and the row split of
  * the public entry points, which call these with norm_dsp_global() and sums = NULL. sums: the
@@ -176,6 +194,9 @@ NORM_HIDDEN void norm_layernorm_row_rare(float *y, const float *x, const float *
                                          float *rstd);
 NORM_HIDDEN void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n,
                                        float eps, float *rstd);
+/* RMSNorm backward's rare path (src/scalar/rmsnorm_back_scalar.c): dx of one row in double. */
+NORM_HIDDEN void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const float *x, size_t n,
+                                            float eps, float *rstd);
 /* L2 normalisation's rare path (non-finite rows, and rows whose total of squares is below
  * NORM_RARE_MIN or above DBL_MAX): s = 1 / max(sqrt(sum x^2), eps) in double, y = (float)(x * s);
  * an all-zero row gives zeros (and s = 1/eps, +Inf for eps = 0). */
@@ -288,6 +309,25 @@ static inline int norm_rms_finish(double s2, double inv_n, float eps, float *rst
     if (!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX))
         return 1;
     *rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps));
+    return 0;
+}
+
+/* RMSNorm backward statistics after pass 1: 0 with *c and *r set (dx = fmaf(x, c, dz) * r), or 1
+ * for the rare path (a total not finite, sxx below NORM_RARE_MIN, or c beyond float range or
+ * below FLT_MIN without being 0).
+ * r is norm_rms_finish()'s rstd bit for bit; c = -sxdz / (sxx + eps*n), rounded once. */
+static inline int norm_rmsb_finish(double sxx, double sxdz, double inv_n, size_t n, float eps,
+                                   float *c, float *r)
+{
+    if (!(sxx >= NORM_RARE_MIN && sxx <= DBL_MAX && fabs(sxdz) <= DBL_MAX))
+        return 1;
+    double cd = -sxdz / (sxx + (double)eps * (double)n);
+    /* c must be a normal float (or exactly 0): a subnormal c has lost its relative precision,
+     * and x*c then misses its share of dx (found by fuzz_api: rows of huge x, tiny dz) */
+    if (!(fabs(cd) <= FLT_MAX) || (cd != 0.0 && fabs(cd) < FLT_MIN))
+        return 1;
+    *c = (float)cd;
+    *r = (float)(1.0 / sqrt(sxx * inv_n + (double)eps));
     return 0;
 }
 

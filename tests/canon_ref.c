@@ -206,3 +206,59 @@ static void ref_rmsnorm_row_rare(float *y, const float *x, const float *w, size_
     if (rstd)
         *rstd = (float)r;
 }
+
+/* ---- RMSNorm backward, literally (added with the op in 0.3; not a copy of older code) ----
+ * Every block walked in full, padding leaves (x = dz = +0) included, both trees complete:
+ * pair(a, b) = fmaf(b.x, b.x, a.x*a.x) for the squares, fmaf(b.x, b.dz, a.x*a.dz) for the
+ * products, then adds; the fold and lane total of norm_internal.h; norm_rmsb_finish(); dx =
+ * fmaf(x, c, dz) * r. The rare path is the library's shared function (the same code for every
+ * tier, so there is nothing to compare it with). Stores the totals as the NORM_SUMS hook. */
+static float rb_tree(const float ex[NORM_LEAVES], const float ed[NORM_LEAVES], int products)
+{
+    float p[NORM_LEAVES / 2];
+    for (int j = 0; j < NORM_LEAVES / 2; j++) {
+        float ax = ex[2 * j], bx = ex[2 * j + 1];
+        p[j] = products ? fmaf(bx, ed[2 * j + 1], ax * ed[2 * j]) : fmaf(bx, bx, ax * ax);
+    }
+    for (int w = NORM_LEAVES / 2; w > 1; w /= 2)
+        for (int j = 0; j < w / 2; j++)
+            p[j] = p[2 * j] + p[2 * j + 1];
+    return p[0];
+}
+
+void canon_ref_rmsnorm_back_f32(const norm_job *j)
+{
+    size_t n = j->dim;
+    double inv_n = 1.0 / (double)n;
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs, *dz = j->dz + r * j->xs;
+        float *dx = j->y + r * j->ys;
+        float h1[NORM_LANES] = {0}, l1[NORM_LANES] = {0};
+        float h2[NORM_LANES] = {0}, l2[NORM_LANES] = {0};
+        for (size_t base = 0; base < n; base += NORM_BLOCK)
+            for (int l = 0; l < NORM_LANES; l++) {
+                float ex[NORM_LEAVES], ed[NORM_LEAVES];
+                for (int k = 0; k < NORM_LEAVES; k++) {
+                    ex[k] = leaf(x, n, base, l, k, 0.0f);
+                    ed[k] = leaf(dz, n, base, l, k, 0.0f);
+                }
+                norm_fold(&h1[l], &l1[l], rb_tree(ex, ed, 0));
+                norm_fold(&h2[l], &l2[l], rb_tree(ex, ed, 1));
+            }
+        double sxx = norm_lanes_total(h1, l1), sxdz = norm_lanes_total(h2, l2);
+        if (j->sums) {
+            j->sums[2 * r] = sxx;
+            j->sums[2 * r + 1] = sxdz;
+        }
+        float c, rs;
+        float *rstd = j->rstd ? j->rstd + r : NULL;
+        if (norm_rmsb_finish(sxx, sxdz, inv_n, n, j->eps, &c, &rs)) {
+            norm_rmsnorm_back_row_rare(dx, dz, x, n, j->eps, rstd);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            dx[i] = fmaf(x[i], c, dz[i]) * rs;
+        if (rstd)
+            *rstd = rs;
+    }
+}

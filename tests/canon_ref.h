@@ -10,5 +10,6 @@
 
 void canon_ref_layernorm_f32(const norm_job *job);
 void canon_ref_rmsnorm_f32(const norm_job *job);
+void canon_ref_rmsnorm_back_f32(const norm_job *job);
 
 #endif

@@ -2,7 +2,8 @@
  * checkasm for libnorm, after dav1d's: every kernel of a SIMD tier is run against the scalar
  * reference on identical seeded random inputs and must give bit-identical results: y, the per-row
  * mean/rstd, and the canonical totals each row's reductions computed (norm_job.sums: s0, s1, s2
- * for LayerNorm, s2 for RMSNorm; NORM_SUMS in norm_internal.h), so that a change in a reduction
+ * for LayerNorm, s2 for RMSNorm, sxx and sxdz for RMSNorm backward; NORM_SUMS in
+ * norm_internal.h), so that a change in a reduction
  * that happens not to move a float output is still caught. Output buffers are surrounded and
  * interleaved with canary values (any write outside a row fails), inputs are checked unchanged,
  * and a crash (SIGSEGV, SIGILL, SIGBUS, SIGFPE) inside a kernel is reported as a failure instead
@@ -35,7 +36,7 @@
  *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
@@ -88,10 +89,16 @@ static void install_crash_handler(void)
 }
 
 /* ---- one case ---- */
-enum op { OP_LN, OP_RMS, OP_L2, OP_COUNT };
-static const char *const op_names[OP_COUNT] = {"layernorm_f32", "rmsnorm_f32", "l2norm_f32"};
+enum op { OP_LN, OP_RMS, OP_L2, OP_RMSB, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {"layernorm_f32", "rmsnorm_f32", "l2norm_f32",
+                                               "rmsnorm_back_f32"};
 /* OP_L2 is the RMSNorm kernel with norm_job.kind = NORM_KIND_L2 and no weight. */
 #define OP_KIND(op) ((op) == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS)
+
+static norm_kernel_fn kernel_of(const norm_dsp *d, enum op op)
+{
+    return op == OP_LN ? d->layernorm_f32 : op == OP_RMSB ? d->rmsnorm_back_f32 : d->rmsnorm_f32;
+}
 
 #define GUARD 64               /* canary floats before and after every output buffer */
 static const uint32_t CANARY = 0xa5a5a5a5u;
@@ -161,7 +168,10 @@ static void report_mismatch(const char *what, const char *tier, enum op op, size
 static int check_sums = 1;
 static const uint64_t SUMS_CANARY = 0x7ff0deadbeefcafeull;
 
-static size_t sums_per_row(enum op op) { return op == OP_LN ? NORM_LN_SUMS_PER_ROW : 1; }
+static size_t sums_per_row(enum op op)
+{
+    return op == OP_LN ? NORM_LN_SUMS_PER_ROW : op == OP_RMSB ? 2 : 1;
+}
 
 static double *sums_new(size_t n)
 {
@@ -180,8 +190,9 @@ static int sums_row_match(const double *ref, const double *got, enum op op, size
                           const char *tier, size_t dim, size_t rows, const char *where)
 {
     static const char *const ln_names[3] = {"s0", "s1", "s2"};
+    static const char *const rb_names[2] = {"sxx", "sxdz"};
     for (size_t k = 0; k < sums_per_row(op); k++) {
-        const char *nm = op == OP_LN ? ln_names[k] : "s2";
+        const char *nm = op == OP_LN ? ln_names[k] : op == OP_RMSB ? rb_names[k] : "s2";
         uint64_t a, b;
         memcpy(&a, &ref[k], 8);
         memcpy(&b, &got[k], 8);
@@ -222,7 +233,7 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     size_t ypad = inplace ? xpad : ((rnd() & 1) ? 0 : irand(17) + 1);
     size_t xs = dim + xpad, ys = dim + ypad;
     size_t misx = irand(16), misy = inplace ? misx : irand(16);
-    int use_w = op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
+    int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
     int use_stats = irand(2) == 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
 
@@ -244,6 +255,23 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     }
     float *x_copy = malloc(xn * sizeof(float));
     memcpy(x_copy, x, xn * sizeof(float));
+    /* RMSNorm backward: "in place" is dx == dz, and x is a separate input; the "x" above is dz
+     * (what the outputs may replace), fx the forward input */
+    float *fx = NULL;
+    buf fx_r = {0}, fx_t = {0};
+    if (op == OP_RMSB) {
+        fx = malloc(xn * sizeof(float));
+        for (size_t r = 0; r < rows; r++) {
+            gen_row(fx + r * xs, dim);
+            gen_dz(x + r * xs, fx + r * xs, dim);
+        }
+        memcpy(x_copy, x, xn * sizeof(float));
+        fx_r = buf_new(xn, irand(16));
+        fx_t = buf_new(xn, 0);
+        fx_t.p = fx_t.mem + (fx_r.p - fx_r.mem);
+        memcpy(fx_r.p, fx, xn * sizeof(float));
+        memcpy(fx_t.p, fx, xn * sizeof(float));
+    }
 
     buf yr = buf_new(rows * ys, misy), yt = buf_new(rows * ys, misy);
     buf mr = buf_new(rows, 0), mt = buf_new(rows, 0), rr = buf_new(rows, 0), rt = buf_new(rows, 0);
@@ -265,16 +293,22 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
                    use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
-                   check_sums ? sr : NULL, OP_KIND(op)};
+                   check_sums ? sr : NULL, OP_KIND(op), NULL};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
     jt.x = xin_t.p;
     jt.mean = jr.mean ? mt.p : NULL;
     jt.rstd = jr.rstd ? rt.p : NULL;
+    if (op == OP_RMSB) {
+        jr.dz = jr.x;
+        jt.dz = jt.x;
+        jr.x = fx_r.p;
+        jt.x = fx_t.p;
+    }
 
-    norm_kernel_fn fr = op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32;
-    norm_kernel_fn ft = op == OP_LN ? tst->layernorm_f32 : tst->rmsnorm_f32;
+    norm_kernel_fn fr = kernel_of(ref, op);
+    norm_kernel_fn ft = kernel_of(tst, op);
     fr(&jr);
     int ok = 1;
     int sig = call_guarded(ft, &jt);
@@ -334,8 +368,16 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     if (ok && !inplace) {
         for (size_t r = 0; r < rows && ok; r++)
             if (memcmp(xin_t.p + r * xs, x_copy + r * xs, dim * sizeof(float)) != 0) {
-                printf("   FAIL %s %s dim=%zu rows=%zu: modified x\n", tst->name, op_names[op], dim,
-                       rows);
+                printf("   FAIL %s %s dim=%zu rows=%zu: modified %s\n", tst->name, op_names[op],
+                       dim, rows, op == OP_RMSB ? "dz" : "x");
+                ok = 0;
+            }
+    }
+    if (ok && op == OP_RMSB) {
+        for (size_t r = 0; r < rows && ok; r++)
+            if (memcmp(fx_t.p + r * xs, fx + r * xs, dim * sizeof(float)) != 0) {
+                printf("   FAIL %s %s dim=%zu rows=%zu: modified x\n", tst->name, op_names[op],
+                       dim, rows);
                 ok = 0;
             }
     }
@@ -348,6 +390,9 @@ done:
         st->fails++;
     free(x);
     free(x_copy);
+    free(fx);
+    free(fx_r.mem);
+    free(fx_t.mem);
     free(w);
     free(bb);
     free(sr);
@@ -395,7 +440,8 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     memcpy(x_copy, xb.p, rows * xs * sizeof(float));
     double *stt = sums_new(rows * sums_per_row(op));
     norm_job jt = {yt.p, xb.p, op == OP_L2 ? NULL : w, op == OP_LN ? bb : NULL, rows, dim, xs,
-                   ys, eps, op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL, OP_KIND(op)};
+                   ys, eps, op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL,
+                   OP_KIND(op), NULL};
     int ok = norm_stream_job(&jt);
     if (!ok)
         printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
@@ -413,7 +459,7 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         for (size_t q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
             memcpy(&sr[q], &SUMS_CANARY, 8);
         norm_job jr = {yr, xb.p + r * xs, jt.w, jt.b, 1, dim, xs, dim, eps,
-                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, OP_KIND(op)};
+                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, OP_KIND(op), NULL};
         (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
         const float *got = yt.p + r * ys;
         for (size_t i = 0; i < dim; i++) {
@@ -508,27 +554,30 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
 {
     size_t n = rows * dim;
     gbuf xg = gbuf_new(n, at_end), yg = gbuf_new(n, at_end);
-    gbuf wg = gbuf_new(dim, at_end), bg = gbuf_new(dim, at_end);
+    gbuf wg = gbuf_new(dim, at_end), bg = gbuf_new(dim, at_end), dg = gbuf_new(n, at_end);
     float *yr = malloc(n * sizeof(float));
     if (!yr) {
         fprintf(stderr, "checkasm: out of memory\n");
         exit(2);
     }
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows; r++) {
         gen_row(xg.p + r * dim, dim);
+        gen_dz(dg.p + r * dim, xg.p + r * dim, dim);
+    }
     for (size_t i = 0; i < dim; i++) {
         wg.p[i] = (float)(1.0 + 0.5 * nrand());
         bg.p[i] = (float)(0.5 * nrand());
     }
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
-    norm_job jr = {yr, xg.p, op == OP_L2 ? NULL : wg.p, op == OP_LN ? bg.p : NULL, rows, dim, dim,
-                   dim, 1e-5f, NULL, NULL, check_sums ? sr : NULL, OP_KIND(op)};
+    norm_job jr = {yr, xg.p, op == OP_RMSB || op == OP_L2 ? NULL : wg.p, op == OP_LN ? bg.p : NULL,
+                   rows, dim, dim, dim, 1e-5f, NULL, NULL, check_sums ? sr : NULL, OP_KIND(op),
+                   op == OP_RMSB ? dg.p : NULL};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yg.p;
-    (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
+    kernel_of(ref, op)(&jr);
     int ok = 1;
-    int sig = call_guarded(op == OP_LN ? tst->layernorm_f32 : tst->rmsnorm_f32, &jt);
+    int sig = call_guarded(kernel_of(tst, op), &jt);
     if (sig != 0) {
         printf("   FAIL %s %s dim=%zu rows=%zu: touched memory %s the buffers (signal %d, %s)\n",
                tst->name, op_names[op], dim, rows, at_end ? "after" : "before", sig,
@@ -548,6 +597,7 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     munmap(yg.base, yg.len);
     munmap(wg.base, wg.len);
     munmap(bg.base, bg.len);
+    munmap(dg.base, dg.len);
     free(yr);
     free(sr);
     free(stt);
@@ -750,7 +800,9 @@ static stats check_layouts(const norm_dsp *ref, const norm_dsp *tst, uint64_t se
     for (int k = 0; k < n && st.fails <= 10; k++) {
         lay L;
         memset(&L, 0, sizeof(L));
-        L.op = (int)irand(4);
+        L.op = (int)irand(4);   /* OP_LN, OP_RMS, OP_L2, or group norm */
+        if (L.op == OP_RMSB)
+            L.op = OP_COUNT;
         L.eps = (rnd() & 1) ? 1e-5f : 0.0f;
         L.nth = (unsigned)irand(5);
         L.use_w = L.op != OP_L2 && irand(3) != 0;
@@ -857,9 +909,10 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
             for (int t = 0; t < TEST_TIER_COUNT; t++) {
                 if (have[t] != TEST_TIER_OK)
                     continue;
-                norm_job j = {y, x, op == OP_L2 ? NULL : w, op == OP_LN ? b : NULL, rows, dim, dim,
-                              dim, 1e-5f, NULL, NULL, NULL, OP_KIND(op)};
-                norm_kernel_fn f = op == OP_LN ? tabs[t].layernorm_f32 : tabs[t].rmsnorm_f32;
+                norm_job j = {y, x, op == OP_RMSB || op == OP_L2 ? NULL : w, op == OP_LN ? b : NULL,
+                              rows, dim, dim, dim, 1e-5f, NULL, NULL, NULL, OP_KIND(op),
+                              op == OP_RMSB ? x : NULL};
+                norm_kernel_fn f = kernel_of(&tabs[t], (enum op)op);
                 double times[31];
                 for (int rep = 0; rep < 31; rep++) {
                     double t0 = now_ns();
@@ -925,7 +978,7 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     }
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
-    for (size_t bi = 0; bi < 2 && st.fails <= 10; bi++)
+    for (size_t bi = 0; op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)
         run_batch_case(ref, tst, op, batch_dims[bi], &st);
     /* guard pages after and before every buffer: short, block-edge and long rows, one row and a
      * batch of nine (the eight-row path and a single row after it) */
@@ -944,7 +997,7 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|layouts]\n"
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts]\n"
             "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
             "                [--bench] [--verbose]\n"
@@ -965,13 +1018,15 @@ int main(int argc, char **argv)
         if (strncmp(a, "--seed=", 7) == 0)
             seed = strtoull(a + 7, NULL, 0);
         else if (strncmp(a, "--test=", 7) == 0) {
-            only_op = strcmp(a + 7, "layernorm") == 0 ? OP_LN
-                      : strcmp(a + 7, "rmsnorm") == 0  ? OP_RMS
-                      : strcmp(a + 7, "l2norm") == 0   ? OP_L2
-                      : strcmp(a + 7, "layouts") == 0  ? OP_COUNT
-                                                       : -2;
+            only_op = strcmp(a + 7, "layernorm") == 0      ? OP_LN
+                      : strcmp(a + 7, "rmsnorm") == 0      ? OP_RMS
+                      : strcmp(a + 7, "l2norm") == 0       ? OP_L2
+                      : strcmp(a + 7, "rmsnorm_back") == 0 ? OP_RMSB
+                      : strcmp(a + 7, "layouts") == 0      ? OP_COUNT
+                                                           : -2;
             if (only_op == -2) {
-                fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, layouts)\n",
+                fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
+                        "layouts)\n",
                         a + 7);
                 return 2;
             }

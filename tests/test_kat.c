@@ -363,8 +363,8 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
 /* OP_L2: the RMSNorm kernels with kind L2 (libnorm_l2norm_f32_ex). OP_GN: group normalisation
  * through the entry layer on each tier's table (norm_groupnorm_call): `rows` batches of `chans`
  * channels of dim / chans floats in `groups` groups, xpad / ypad added to the batch strides;
- * mean and rstd per (batch, group). */
-enum op { OP_LN, OP_RMS, OP_L2, OP_GN };
+ * mean and rstd per (batch, group). OP_RMSB: RMSNorm backward (x and a generated dz, gen_dz). */
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB };
 typedef struct kcase {
     char name[96];
     enum op op;
@@ -398,7 +398,7 @@ static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, 
     c->eps_i = eps_i;
     c->fam = fam;
     c->pos = pos;
-    static const char *const op_pfx[4] = {"ln", "rms", "l2", "gn"};
+    static const char *const op_pfx[5] = {"ln", "rms", "l2", "gn", "rmsb"};
     c->chans = c->groups = 0;
     snprintf(c->name, sizeof c->name, "%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
              op_pfx[op], use_w ? "-w" : "", use_b ? "-b" : "", dim, rows, xpad,
@@ -538,6 +538,66 @@ static void build_cases(void)
     for (int f = 0; f < F_COUNT; f++)
         if (f != F_STEP)
             add_gn_case(1, 1, 6, 86, 4, 2, 0, 0, f % 3, f);
+
+    /* RMSNorm backward: every dim with mixed rows of x (and every dz kind, see gen_dz), every
+     * family of x on its own, the rare-path ladder, and the cancelling families at long rows */
+    for (size_t di = 0; di < nd; di++) {
+        size_t d = dims[di];
+        add_case(OP_RMSB, 0, 0, d, d <= 512 ? 11 : d <= 1024 ? 5 : 3, di % 3 ? 0 : 1 + di % 17,
+                 di % 2 ? 3 : 0, (int)(di % 3), F_MIX, 0);
+    }
+    for (int f = 0; f < F_COUNT; f++) {
+        if (f == F_STEP)
+            continue;
+        for (size_t di = 0; di < sizeof fam_dims / sizeof fam_dims[0]; di++) {
+            size_t d = fam_dims[di];
+            add_case(OP_RMSB, 0, 0, d, d <= 512 ? 10 : 5, 0, 0, (int)((di + (size_t)f) % 3), f, 0);
+        }
+    }
+    for (size_t di = 0; di < sizeof ladder_dims / sizeof ladder_dims[0]; di++)
+        for (int e = 0; e < 3; e++)
+            add_case(OP_RMSB, 0, 0, ladder_dims[di], 10, 0, 0, e, F_NEARRARE, 0);
+    for (size_t di = 0; di < sizeof cancel_dims / sizeof cancel_dims[0]; di++)
+        add_case(OP_RMSB, 0, 0, cancel_dims[di], 5, 0, 0, (int)(di % 3), F_LANEPERM, 0);
+}
+
+/* RMSNorm backward's dz for row r of x, exactly constructed: kind r % 6 is plain noise at
+ * 2^-12..2^8, dz = k*x + small noise (sum x*dz and dz + x*c cancel), huge (x*dz overflows
+ * float, or c beyond float range), subnormal, signed zeros among noise, and noise with a NaN or
+ * Inf (every 7th such row). */
+static void gen_dz(float *dz, const float *x, size_t n, size_t r)
+{
+    double sc = p2((int)irand(21) - 12);
+    switch (r % 6) {
+    case 0:
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(noise() * sc);
+        break;
+    case 1: {
+        double k = ismall(3) * p2((int)irand(9) - 4) + p2(-7);
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)((double)x[i] * k + noise() * sc * p2(-20));
+        break;
+    }
+    case 2:
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(noise() * p2(90 + (int)irand(35)));
+        break;
+    case 3:
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(noise() * p2(-140));
+        break;
+    case 4:
+        for (size_t i = 0; i < n; i++)
+            dz[i] = irand(3) == 0 ? ((rnd() & 1) ? 0.0f : -0.0f) : (float)(noise() * sc);
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(noise() * sc);
+        if (r % 7 == 5)
+            dz[irand(n)] = (rnd() & 1) ? (float)NAN : (float)INFINITY;
+        break;
+    }
 }
 
 /* ---- running a case ---- */
@@ -546,7 +606,7 @@ typedef struct digest {
 } digest;
 
 typedef struct inputs {
-    float *x, *w, *b;
+    float *x, *w, *b, *dz;
     size_t xs;
 } inputs;
 
@@ -584,6 +644,19 @@ static inputs make_inputs(const kcase *c)
         for (size_t i = c->dim; i < in.xs; i++)
             row[i] = NAN; /* stride padding: never read */
     }
+    in.dz = NULL;
+    if (c->op == OP_RMSB) {
+        in.dz = malloc(c->rows * in.xs * sizeof(float));
+        if (!in.dz) {
+            fprintf(stderr, "test_kat: out of memory\n");
+            exit(2);
+        }
+        for (size_t r = 0; r < c->rows; r++) {
+            gen_dz(in.dz + r * in.xs, in.x + r * in.xs, c->dim, r);
+            for (size_t i = c->dim; i < in.xs; i++)
+                in.dz[r * in.xs + i] = NAN;
+        }
+    }
     return in;
 }
 
@@ -592,6 +665,7 @@ static void free_inputs(inputs *in)
     free(in->x);
     free(in->w);
     free(in->b);
+    free(in->dz);
 }
 
 static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
@@ -608,6 +682,11 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
         y[i] = -1.5f;
     for (size_t r = 0; r < nst; r++)
         mean[r] = rstd[r] = -2.5f;
+    double *sums = malloc(2 * c->rows * sizeof(double));
+    if (!sums) {
+        fprintf(stderr, "test_kat: out of memory\n");
+        exit(2);
+    }
     norm_job j = {y,
                   in->x,
                   c->use_w ? in->w : NULL,
@@ -618,7 +697,8 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
                   ys,
                   eps_val[c->eps_i],
                   c->op == OP_LN ? mean : NULL,
-                  rstd, NULL, c->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS};
+                  rstd, c->op == OP_RMSB ? sums : NULL, c->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS,
+                  in->dz};
     if (c->op == OP_L2)
         j.w = NULL;
     if (c->op == OP_GN) {
@@ -633,16 +713,31 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
             exit(1);
         }
     } else {
-        (c->op == OP_LN ? d->layernorm_f32 : d->rmsnorm_f32)(&j);
+        (c->op == OP_LN    ? d->layernorm_f32
+         : c->op == OP_RMSB ? d->rmsnorm_back_f32
+                            : d->rmsnorm_f32)(&j);
     }
     digest g = {FNV_INIT, FNV_INIT, FNV_INIT};
     for (size_t r = 0; r < c->rows; r++)
         g.y = fnv(g.y, y + r * ys, ys); /* the row and its stride gap (which must stay -1.5) */
     g.mean = c->op == OP_LN || c->op == OP_GN ? fnv(g.mean, mean, nst) : 0;
+    if (c->op == OP_RMSB) /* the "mean" digest of RMSNorm backward: its totals sxx, sxdz (the
+                             64 bits of each double, as two 32-bit words); a non-finite total as
+                             0 (its value is left open, NORM_SUMS in norm_internal.h) */
+        for (size_t k = 0; k < 2 * c->rows; k++) {
+            double v = isfinite(sums[k]) ? sums[k] : 0.0;
+            uint64_t u;
+            memcpy(&u, &v, 8);
+            uint32_t w2[2] = {(uint32_t)u, (uint32_t)(u >> 32)};
+            float f2[2];
+            memcpy(f2, w2, 8);
+            g.mean = fnv(g.mean, f2, 2);
+        }
     g.rstd = fnv(g.rstd, rstd, nst);
     free(y);
     free(mean);
     free(rstd);
+    free(sums);
     return g;
 }
 

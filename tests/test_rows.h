@@ -80,4 +80,41 @@ static inline void gen_row(float *x, size_t n)
     }
 }
 
+/* Incoming gradients dz for a row x (RMSNorm backward): ordinary ones at scales 1e-8..1e3, dz
+ * nearly parallel to x (sum x*dz and dz + x*c cancel), orthogonal-ish, huge (x*dz overflows,
+ * or c beyond float range), tiny and denormal, zeros, and NaN/Inf in dz. */
+static inline void gen_dz(float *dz, const float *x, size_t n)
+{
+    size_t kind = irand(100);
+    double sc = pow(10.0, urand() * 11 - 8);
+    for (size_t i = 0; i < n; i++)
+        dz[i] = (float)(sc * nrand());
+    if (kind < 55)
+        return;
+    if (kind < 70) {                     /* k*x + small noise: cancellation */
+        double k = nrand() * sc, e = pow(10.0, -1 - 6 * urand());
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(k * (double)x[i] + e * sc * nrand());
+    } else if (kind < 76) {              /* huge */
+        double m = pow(10.0, 20 + urand() * 18);
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(m * (urand() * 2 - 1));
+    } else if (kind < 82) {              /* tiny or denormal */
+        double m = urand() < 0.5 ? 1e-30 : 1e-42;
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (float)(m * nrand());
+    } else if (kind < 86) {              /* zeros, signed */
+        for (size_t i = 0; i < n; i++)
+            dz[i] = (rnd() & 1) ? 0.0f : -0.0f;
+    } else if (kind < 89) {              /* NaN or Inf somewhere */
+        dz[irand(n)] = (rnd() & 1) ? NAN : ((rnd() & 1) ? INFINITY : -INFINITY);
+    } else if (kind < 94) {              /* one outlier */
+        dz[irand(n)] = (float)(1e10 * sc * nrand());
+    } else {                             /* signed zeros among ordinary values */
+        for (size_t i = 0; i < n; i++)
+            if (rnd() & 1)
+                dz[i] = (rnd() & 1) ? 0.0f : -0.0f;
+    }
+}
+
 #endif /* TEST_ROWS_H */

@@ -70,7 +70,7 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
     norm_job j[2];
     for (int k = 0; k < 2; k++) {
         norm_job t = {y[k], x, use_w ? w : NULL, use_b ? b : NULL, rows, dim, xs, ys, eps,
-                      ln ? mean[k] : NULL, rstd[k], NULL};
+                      ln ? mean[k] : NULL, rstd[k], NULL, NORM_KIND_RMS, NULL};
         j[k] = t;
     }
     if (ln) {
@@ -104,6 +104,81 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
         free(y[k]);
         free(mean[k]);
         free(rstd[k]);
+    }
+    return ok;
+}
+
+/* RMSNorm backward: the scalar tier against canon_ref_rmsnorm_back_f32(), dx, rstd and the
+ * totals (finite ones bit for bit, non-finite ones only as non-finite). */
+static int run_back(size_t dim, size_t rows, int verbose)
+{
+    size_t xs = dim + ((rnd() & 1) ? 0 : irand(9)), ys = dim + ((rnd() & 1) ? 0 : irand(9));
+    float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
+    float *x = malloc(rows * xs * sizeof(float)), *dz = malloc(rows * xs * sizeof(float));
+    float *y[2], *rstd[2];
+    double *sums[2];
+    if (!x || !dz) {
+        fprintf(stderr, "test_scalar_ref: out of memory\n");
+        exit(2);
+    }
+    for (int k = 0; k < 2; k++) {
+        y[k] = malloc(rows * ys * sizeof(float));
+        rstd[k] = malloc(rows * sizeof(float));
+        sums[k] = malloc(2 * rows * sizeof(double));
+        if (!y[k] || !rstd[k] || !sums[k]) {
+            fprintf(stderr, "test_scalar_ref: out of memory\n");
+            exit(2);
+        }
+        for (size_t i = 0; i < rows * ys; i++)
+            y[k][i] = -7.0f;
+        for (size_t r = 0; r < rows; r++)
+            rstd[k][r] = -7.0f;
+        for (size_t i = 0; i < 2 * rows; i++)
+            sums[k][i] = -7.0;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        gen_row(x + r * xs, dim);
+        gen_dz(dz + r * xs, x + r * xs, dim);
+        for (size_t i = dim; i < xs; i++)
+            x[r * xs + i] = dz[r * xs + i] = NAN;
+    }
+    norm_job j[2];
+    for (int k = 0; k < 2; k++) {
+        norm_job t = {y[k], x, NULL, NULL, rows, dim, xs, ys, eps, NULL, rstd[k], sums[k],
+                      NORM_KIND_RMS, dz};
+        j[k] = t;
+    }
+    canon_ref_rmsnorm_back_f32(&j[0]);
+    norm_rmsnorm_back_f32_scalar(&j[1]);
+    size_t at = 0;
+    int ok = 1;
+    for (size_t i = 0; i < 2 * rows && ok; i++)
+        if (isfinite(sums[0][i]) ? memcmp(&sums[0][i], &sums[1][i], 8) != 0
+                                 : isfinite(sums[1][i])) {
+            printf("  FAIL rmsnorm_back dim=%zu rows=%zu eps=%g: total %s of row %zu: reference "
+                   "%.17g, scalar %.17g\n",
+                   dim, rows, eps, i % 2 ? "sxdz" : "sxx", i / 2, sums[0][i], sums[1][i]);
+            ok = 0;
+        }
+    if (ok && !same(y[0], y[1], rows * ys, &at)) {
+        printf("  FAIL rmsnorm_back dim=%zu rows=%zu eps=%g: dx row %zu [%zu]: reference %.9g, "
+               "scalar %.9g\n",
+               dim, rows, eps, at / ys, at % ys, y[0][at], y[1][at]);
+        ok = 0;
+    } else if (ok && !same(rstd[0], rstd[1], rows, &at)) {
+        printf("  FAIL rmsnorm_back dim=%zu rows=%zu: rstd of row %zu: reference %.9g, scalar "
+               "%.9g\n",
+               dim, rows, at, rstd[0][at], rstd[1][at]);
+        ok = 0;
+    } else if (ok && verbose) {
+        printf("  ok rmsnorm_back dim=%zu rows=%zu\n", dim, rows);
+    }
+    free(x);
+    free(dz);
+    for (int k = 0; k < 2; k++) {
+        free(y[k]);
+        free(rstd[k]);
+        free(sums[k]);
     }
     return ok;
 }
@@ -194,7 +269,7 @@ static size_t check_square_midpoints(void)
                 x[i] = (float)(0.3 + 0.1 * nrand());   /* ordinary pairs in between */
         }
         for (int k = 0; k < 2; k++) {
-            norm_job t = {y[k], x, NULL, NULL, 1, n, n, n, 1e-5f, NULL, &rstd[k], NULL};
+            norm_job t = {y[k], x, NULL, NULL, 1, n, n, n, 1e-5f, NULL, &rstd[k], NULL, NORM_KIND_RMS, NULL};
             if (k == 0)
                 canon_ref_rmsnorm_f32(&t);
             else
@@ -254,5 +329,15 @@ int main(int argc, char **argv)
     printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
            "the literal reference\n",
            jobs, rows_total, fails);
+    size_t bjobs = 0, bfails = 0;
+    for (size_t di = 0; di < nd && bfails < 20; di++)
+        for (int k = 0; k < 2; k++) {
+            bfails += !run_back(dims[di], 1 + irand(dims[di] <= 1100 ? 4 : 8), verbose);
+            bjobs++;
+        }
+    printf("test_scalar_ref: RMSNorm backward, %zu jobs (dims 1..1100 and 6 long ones): %zu "
+           "differ from the literal reference\n",
+           bjobs, bfails);
+    fails += bfails;
     return fails || fma_bad || mid_bad ? 1 : 0;
 }

@@ -16,6 +16,7 @@ enum { TEST_TIER_AVX512EMU = NORM_TIER_COUNT, TEST_TIER_COUNT };
 #if defined(NORM_HAVE_AVX512EMU)
 void norm_layernorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_f32_avx512emu(const norm_job *job);
+void norm_rmsnorm_back_f32_avx512emu(const norm_job *job);
 #endif
 
 /* Results of test_dsp_init(). */
@@ -74,6 +75,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
             return TEST_TIER_NO_CPU;
         d->layernorm_f32 = norm_layernorm_f32_avx512emu;
         d->rmsnorm_f32 = norm_rmsnorm_f32_avx512emu;
+        d->rmsnorm_back_f32 = norm_rmsnorm_back_f32_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
         return TEST_TIER_OK;

@@ -59,6 +59,7 @@ typedef struct fz_call {
     size_t rows, dim;
     float eps;
     const libnorm_opts *opts; /* NULL or `opts_buf` */
+    const float *x2;          /* RMSNorm backward: the forward input x (then .x is dz, .y dx) */
 } fz_call;
 
 /* Exact (long double) reference of one row: fills y[dim], *mean, *rstd, *sigma (the standard
@@ -79,6 +80,7 @@ typedef struct entry {
     size_t scalar_off; /* offset of its kernel in norm_dsp */
     exact_fn exact;
     int kind;      /* norm_job.kind of its kernel (NORM_KIND_L2: no weight) */
+    int is_back;   /* RMSNorm backward: (dx, dz, x), no weight; x (c->x2) laid out as dz */
 } entry;
 
 static int is_finite(float v) { return fabsf(v) <= FLT_MAX; }
@@ -175,6 +177,10 @@ static int call_rms_ex(const fz_call *c)
 {
     return libnorm_rmsnorm_f32_ex(c->y, c->x, c->w, c->rows, c->dim, c->eps, c->opts);
 }
+static int call_rmsb_ex(const fz_call *c)
+{
+    return libnorm_rmsnorm_back_f32_ex(c->y, c->x, c->x2, c->rows, c->dim, c->eps, c->opts);
+}
 static int call_ln(const fz_call *c)
 {
     return libnorm_layernorm_f32(c->y, c->x, c->w, c->b, c->rows, c->dim, c->eps);
@@ -187,23 +193,27 @@ static int call_rms(const fz_call *c)
 /* Every public entry point that computes. A new one is one row here. */
 static const entry entries[] = {
     {"libnorm_layernorm_f32_ex", 1, 1, 1, call_ln_ex, offsetof(norm_dsp, layernorm_f32),
-     exact_layernorm, NORM_KIND_RMS},
+     exact_layernorm, NORM_KIND_RMS, 0},
     {"libnorm_rmsnorm_f32_ex", 0, 0, 1, call_rms_ex, offsetof(norm_dsp, rmsnorm_f32),
-     exact_rmsnorm, NORM_KIND_RMS},
+     exact_rmsnorm, NORM_KIND_RMS, 0},
     {"libnorm_layernorm_f32", 1, 0, 0, call_ln, offsetof(norm_dsp, layernorm_f32),
-     exact_layernorm, NORM_KIND_RMS},
+     exact_layernorm, NORM_KIND_RMS, 0},
     {"libnorm_rmsnorm_f32", 0, 0, 0, call_rms, offsetof(norm_dsp, rmsnorm_f32), exact_rmsnorm,
-     NORM_KIND_RMS},
+     NORM_KIND_RMS, 0},
     {"libnorm_l2norm_f32_ex", 0, 0, 1, call_l2_ex, offsetof(norm_dsp, rmsnorm_f32), exact_l2norm,
-     NORM_KIND_L2},
+     NORM_KIND_L2, 0},
+    {"libnorm_rmsnorm_back_f32_ex", 0, 0, 1, call_rmsb_ex, offsetof(norm_dsp, rmsnorm_back_f32),
+     NULL, NORM_KIND_RMS, 1},
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
-/* The _ex forms are decoded three times as often as the plain ones; GN_ENTRY is
- * libnorm_groupnorm_f32_ex (its own decoder and model: fuzz_groupnorm below). */
+/* The entry byte modulo 20: the _ex forms are decoded three times as often as the plain ones;
+ * GN_ENTRY is libnorm_groupnorm_f32_ex (its own decoder and model: fuzz_groupnorm below); 16..19
+ * libnorm_rmsnorm_back_f32_ex (entry 5). */
 #define GN_ENTRY 255
-static const unsigned char op_map[16] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY, GN_ENTRY,
-                                         GN_ENTRY, 0, 1};
-_Static_assert(N_ENTRIES == 5, "a new entry point: add it to op_map too");
+#define OP_MAP_N 20
+static const unsigned char op_map[OP_MAP_N] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY,
+                                               GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5};
+_Static_assert(N_ENTRIES == 6, "a new entry point: add it to op_map too");
 
 /* ---- input decoding: bytes of the input, then a generator seeded from the whole input ---- */
 typedef struct reader {
@@ -381,9 +391,10 @@ typedef struct byteset {
 static void set_rows2(byteset *s, const model *m, int is_y, size_t first, size_t count)
 {
     s->n = 0;
-    const float *p = is_y ? m->c.y : m->c.x;
+    /* is_y 2: the second input c.x2 (RMSNorm backward's x), laid out as x */
+    const float *p = is_y == 1 ? m->c.y : is_y == 2 ? m->c.x2 : m->c.x;
     for (size_t t = first; t < first + count; t++) {
-        s->lo[s->n] = (uintptr_t)(p + row_at(m, t, is_y));
+        s->lo[s->n] = (uintptr_t)(p + row_at(m, t, is_y == 1));
         s->hi[s->n] = s->lo[s->n] + 4 * m->c.dim;
         s->n++;
     }
@@ -461,10 +472,10 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
         }
     m->begin = begin;
     m->count = count;
-    if (!c->y || !c->x)
+    if (!c->y || !c->x || (e->is_back && !c->x2))
         return LIBNORM_ENULL;
-    const void *ptrs[6] = {c->y, c->x, c->w, e->has_bias ? c->b : NULL, mean, rstd};
-    for (int i = 0; i < 6; i++)
+    const void *ptrs[7] = {c->y, c->x, c->w, e->has_bias ? c->b : NULL, mean, rstd, c->x2};
+    for (int i = 0; i < 7; i++)
         if ((uintptr_t)ptrs[i] % sizeof(float))
             return LIBNORM_EALIGN;
     if (c->dim == 0)
@@ -484,6 +495,7 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
     unsigned __int128 ex = extent(c->rows, m->xs, c->dim) + (outer - 1) * xos * 4,
                       ey = extent(c->rows, m->ys, c->dim) + (outer - 1) * yos * 4;
     if ((uintptr_t)c->x + ex >= top || (uintptr_t)c->y + ey >= top || nstat * 4 >= top ||
+        (c->x2 && (uintptr_t)c->x2 + ex >= top) ||
         (mean && (uintptr_t)mean + nstat * 4 >= top) || (rstd && (uintptr_t)rstd + nstat * 4 >= top))
         return LIBNORM_ESIZE;
     *reach_overlap = 1;
@@ -493,19 +505,21 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
     /* from here every buffer is in the arena (the decoder makes sure): the byte-set model */
     if (!in_arena(c->x, ex) || !in_arena(c->y, ey) || (c->w && !in_arena(c->w, c->dim * 4)) ||
         (ptrs[3] && !in_arena(ptrs[3], c->dim * 4)) ||
-        (mean && !in_arena(mean, nstat * 4)) || (rstd && !in_arena(rstd, nstat * 4)))
+        (mean && !in_arena(mean, nstat * 4)) || (rstd && !in_arena(rstd, nstat * 4)) ||
+        (c->x2 && !in_arena(c->x2, ex)))
         return -1000; /* the decoder's business: not a call to make */
     m->inplace = (const void *)c->y == (const void *)c->x && m->xs == m->ys &&
                  (m->outer <= 1 || m->xos == m->yos);
     if (nstat > MAX_ROWS)
         return -1000;
-    byteset Y, X, W, B, M, R;
+    byteset Y, X, W, B, M, R, X2;
     set_rows2(&Y, m, 1, 0, (size_t)nstat);
     set_rows2(&X, m, 0, 0, (size_t)nstat);
     set_rows(&W, c->w, 1, c->dim, c->dim);
     set_rows(&B, ptrs[3], 1, c->dim, c->dim);
     set_rows(&M, mean, 1, (size_t)nstat, (size_t)nstat);
     set_rows(&R, rstd, 1, (size_t)nstat, (size_t)nstat);
+    set_rows2(&X2, m, 2, 0, c->x2 ? (size_t)nstat : 0); /* RMSNorm backward's x, laid out as dz */
     /* y's rows pairwise disjoint (exactly), and, where y's groups interleave other than in
      * whole row slots, EOVERLAP whatever the bytes (the header's documented conservative rule) */
     for (int i = 0; i < Y.n; i++)
@@ -517,9 +531,9 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
         !(m->yos % m->ys == 0 && m->yos / m->ys >= c->rows) &&
         !(m->yos >= c->dim && m->ys % m->yos == 0 && m->ys / m->yos >= m->outer))
         return LIBNORM_EOVERLAP;
-    const byteset *outs[3] = {&Y, &M, &R}, *ins[3] = {&X, &W, &B};
+    const byteset *outs[3] = {&Y, &M, &R}, *ins[4] = {&X, &W, &B, &X2};
     for (int i = 0; i < 3; i++) {
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (!(i == 0 && k == 0 && m->inplace) && sets_meet(outs[i], ins[k]))
                 return LIBNORM_EOVERLAP;
         for (int k = i + 1; k < 3; k++)
@@ -556,6 +570,8 @@ static void describe(const model *m, int got, int want)
             g_isa, m->e->name, OFF(c->y), OFF(c->x), OFF(c->w),
             m->e->has_bias ? OFF(c->b) : -1L, c->rows, c->dim, (double)c->eps, bitsf(c->eps),
             c->opts ? "given" : "NULL");
+    if (m->e->is_back)
+        fprintf(stderr, "  (rmsnorm_back: y is dx, x is dz; the forward x @%ld)\n", OFF(c->x2));
     if (c->opts)
         fprintf(stderr,
                 "  opts: size %zu x_stride %zu y_stride %zu ith %u nth %u mean@%ld rstd@%ld "
@@ -595,6 +611,76 @@ static int close_to(float got, long double want, long double tol)
     return fabsl((long double)got - want) <= tol;
 }
 
+/* RMSNorm backward rows of a successful call: the contract of include/libnorm.h against a long
+ * double reference, NaN rows, and the scalar tier's bits on each row alone. */
+static void check_back_rows(const model *m, const float *rstd, uintptr_t delta)
+{
+    const fz_call *c = &m->c;
+    const long double eps8 = 8.0L * FLT_EPSILON, fmin = FLT_MIN;
+    norm_kernel_fn scalar = g_scalar.rmsnorm_back_f32;
+    for (size_t k = 0; k < m->count; k++) {
+        size_t r = m->begin + k, n = c->dim;
+        const float *dz = (const float *)((uintptr_t)(c->x + row_at(m, r, 0)) + delta);
+        const float *xr = (const float *)((uintptr_t)(c->x2 + row_at(m, r, 0)) + delta);
+        const float *dx = c->y + row_at(m, r, 1);
+        norm_job j = {ref_y[k], xr, NULL, NULL, 1, n, n, n, c->eps, NULL,
+                      rstd ? &ref_r[k] : NULL, NULL, NORM_KIND_RMS, dz};
+        scalar(&j);
+        int nonfinite = 0;
+        long double sxx = 0, sxdz = 0, a = 0;
+        for (size_t i = 0; i < n; i++) {
+            nonfinite |= !is_finite(xr[i]) || !is_finite(dz[i]);
+            sxx += (long double)xr[i] * xr[i];
+            sxdz += (long double)xr[i] * dz[i];
+            a += fabsl((long double)xr[i] * dz[i]);
+        }
+        long double s = sxx + (long double)c->eps * n, rr = 1.0L / sqrtl(s / n), cc = -sxdz / s;
+        int degenerate = !nonfinite && s == 0; /* x all zero, eps 0: no gradient (NaN) */
+        g_rows_checked++;
+        g_nan_rows += nonfinite;
+        g_degenerate_rows += degenerate;
+        for (size_t i = 0; i < n; i++) {
+            float got = dx[i];
+            if (nonfinite || degenerate) {
+                if (!isnan(got))
+                    FAIL(m, 0, 0, "rmsnorm_back row %zu %s but dx[%zu] = %a is not NaN", r,
+                         nonfinite ? "holds NaN/Inf" : "is zero with eps 0", i, (double)got);
+            } else {
+                long double t = (long double)dz[i] + (long double)xr[i] * cc, want = t * rr;
+                long double d = fmaxl(fabsl(want), fabsl((long double)dz[i]) * rr);
+                d = fmaxl(d, fabsl((long double)xr[i]) * rr * (a + n * fmin) / s);
+                d = fmaxl(d, fmaxl(rr, 1.0L) * fmin);
+                /* dz + x*c is a float: past FLT_MAX it is Inf, whatever r does; and where the
+                 * allowance 8 FLT_EPSILON D itself is past FLT_MAX (the terms dz*r, x*c*r are),
+                 * the residue of their cancellation may be Inf (header) */
+                int inf_ok = isinf(got) && (((got > 0) == (t > 0) &&
+                                             fabsl(t) * (1 + eps8) >= (long double)FLT_MAX) ||
+                                            eps8 * d >= (long double)FLT_MAX);
+                if (!inf_ok && !close_to(got, want, eps8 * d))
+                    FAIL(m, 0, 0,
+                         "rmsnorm_back row %zu dx[%zu] = %.9g (x %a dz %a), exact %.12Lg: error "
+                         "%.3Lg FLT_EPSILON units of D %.3Lg (contract 8)",
+                         r, i, (double)got, (double)xr[i], (double)dz[i], want,
+                         fabsl((long double)got - want) / (d * FLT_EPSILON), d);
+            }
+            if (!same_bits(got, ref_y[k][i]))
+                FAIL(m, 0, 0, "rmsnorm_back row %zu dx[%zu] = %a, scalar tier %a", r, i,
+                     (double)got, (double)ref_y[k][i]);
+        }
+        if (rstd) {
+            float got = rstd[r];
+            int ok = nonfinite ? isnan(got)
+                     : isinf(rr) ? isinf(got) && got > 0
+                                 : close_to(got, rr, eps8 * rr + 0x1p-149L);
+            if (!ok)
+                FAIL(m, 0, 0, "rmsnorm_back row %zu rstd = %a, exact %.12Lg", r, (double)got, rr);
+            if (!same_bits(got, ref_r[k]))
+                FAIL(m, 0, 0, "rmsnorm_back row %zu rstd = %a, scalar tier %a", r, (double)got,
+                     (double)ref_r[k]);
+        }
+    }
+}
+
 static void check_success(const model *m)
 {
     const fz_call *c = &m->c;
@@ -630,6 +716,10 @@ static void check_success(const model *m)
 
     if (m->count > MAX_ROWS)
         abort();
+    if (e->is_back) {
+        check_back_rows(m, rstd, delta);
+        return;
+    }
     norm_kernel_fn scalar = *(const norm_kernel_fn *)((const char *)&g_scalar + e->scalar_off);
     for (size_t k = 0; k < m->count; k++) {
         size_t r = m->begin + k;
@@ -638,7 +728,7 @@ static void check_success(const model *m)
         const float *yr = c->y + row_at(m, r, 1);
         /* 6: the scalar tier on this row alone */
         norm_job j = {ref_y[k], xr, w, b, 1, c->dim, c->dim, c->dim, c->eps,
-                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind};
+                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind, NULL};
         scalar(&j);
         /* 4, 5: the contract */
         long double xm = 0, xr_ = 0, sigma = 0;
@@ -877,13 +967,14 @@ static int fuzz_groupnorm(reader *r)
         want = LIBNORM_OK;
         const int inplace = (const void *)y == (const void *)x && bx == by;
         const float *st_p[2] = {pm, pr};
+        /* (no offset on a NULL pointer: UB that UBSan stops on) */
         lo[2] = (const unsigned char *)pw;
-        hi[2] = lo[2] + 4 * C;
+        hi[2] = lo[2] ? lo[2] + 4 * C : NULL;
         lo[3] = (const unsigned char *)pb;
-        hi[3] = lo[3] + 4 * C;
+        hi[3] = lo[3] ? lo[3] + 4 * C : NULL;
         for (int k = 0; k < 2; k++) {
             lo[4 + k] = (const unsigned char *)st_p[k];
-            hi[4 + k] = lo[4 + k] + 4 * (size_t)nst;
+            hi[4 + k] = lo[4 + k] ? lo[4 + k] + 4 * (size_t)nst : NULL;
         }
         /* outputs y (per batch), mean, rstd against inputs x (per batch), w, b and each other */
         for (size_t b1 = 0; b1 < batch && want == LIBNORM_OK; b1++) {
@@ -1046,7 +1137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     model m;
     memset(&m, 0, sizeof(m));
-    unsigned op = op_map[u8(r) % 16];
+    unsigned op = op_map[u8(r) % OP_MAP_N];
     if (op == GN_ENTRY)
         return fuzz_groupnorm(r);
     m.e = &entries[op];
@@ -1146,6 +1237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t xo = place_seq(&L, xlen + (interleave ? 4 * exs : 0), g2), yo = place_seq(&L, ylen, g2 >> 2),
            wo = place_seq(&L, plen, g2 >> 4), bo = place_seq(&L, plen, g2 >> 6),
            mo = place_seq(&L, slen, g2 >> 8), ro = place_seq(&L, slen, g2 >> 10);
+    size_t x2o = e->is_back ? place_seq(&L, xlen, g2 >> 12) : 0;
     if (L.next > ARENA)
         abort(); /* the budget above keeps this from happening */
     unsigned char *A = arena;
@@ -1207,6 +1299,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (k == 1) pb = p;
         else if (k == 2) pm = p;
         else pr = p;
+    }
+
+    /* RMSNorm backward: no weight; the bias mode places the forward x instead */
+    const unsigned char *px2 = NULL;
+    if (e->is_back) {
+        pw = NULL;
+        switch (bmode & 7) {
+        case 3: px2 = NULL; break;
+        case 4: px2 = A + x2o + 1 + (bmode >> 3) % 3; break;         /* misaligned */
+        case 5: px2 = A + place_any(r, xlen); break;                  /* anywhere: may overlap */
+        case 6: px2 = (const unsigned char *)y; break;                /* x == dx: EOVERLAP */
+        case 7: px2 = x; break;                                       /* x == dz: both inputs */
+        default: px2 = A + x2o; break;
+        }
     }
 
     /* eps */
@@ -1280,6 +1386,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c->dim = dim;
     c->eps = eps;
     c->opts = use_opts ? (const libnorm_opts *)obuf : NULL;
+    c->x2 = (const float *)px2;
 
     int reach_size, reach_overlap;
     int want = expected_status(&m, &reach_size, &reach_overlap);
@@ -1310,6 +1417,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t k = 0; k < xrows * louter; k++) {
             size_t off = (size_t)(x - A) + 4 * ((k / xrows) * eoxs + (k % xrows) * exs);
             if (off + 4 * dim > ARENA)
+                break;
+            fill_row(A + off, dim, u8(r) % 14, r);
+        }
+    }
+    if (px2 && px2 != x && dim) {
+        size_t xrows = huge_rows ? 1 : (rows ? rows : 1);
+        for (size_t k = 0; k < xrows * louter; k++) {
+            size_t off = (size_t)(px2 - A) + 4 * ((k / xrows) * eoxs + (k % xrows) * exs);
+            if ((uintptr_t)px2 % 4 || off + 4 * dim > ARENA)
                 break;
             fill_row(A + off, dim, u8(r) % 14, r);
         }

@@ -10,15 +10,18 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
-# op byte: 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 6 layernorm_f32, 7 rmsnorm_f32
+# op byte (fuzz_api.c op_map, modulo 20): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
+# 9 layernorm_f32, 10 rmsnorm_f32, 11 groupnorm_f32_ex (its own decoder), 16 rmsnorm_back_f32_ex;
+# outer / osm: the (0.3) two-level bytes outer_mode and os_mode
 BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
-            bmode=0, mmode=0, rmode=0, emode=0, eps=0, osize=0, oflag=0, nth=0, ith=2, gaps=0)
+            bmode=0, mmode=0, rmode=0, emode=0, eps=0, osize=0, oflag=0, nth=0, ith=2, gaps=0,
+            outer=0, osm=0)
 
 SEEDS = {
     'ln-basic': {},
     'rms-basic': dict(op=1),
-    'ln-plain': dict(op=6),
-    'rms-plain': dict(op=7),
+    'ln-plain': dict(op=9),
+    'rms-plain': dict(op=10),
     'ln-dim1': dict(dim=1, rows=7),
     'rms-dim1': dict(op=1, dim=1, rows=7),
     'ln-dim17': dict(dim=17, rows=16),
@@ -63,6 +66,25 @@ SEEDS = {
     'rms-rows-huge': dict(op=1, rows=0xf8),
     'ln-dim0': dict(dim=0),
     'rms-rows0': dict(op=1, rows=0),
+    # RMSNorm backward (op 16): y is dx, x is dz, the bias mode places the forward x
+    'rmsb-basic': dict(op=16),
+    'rmsb-outer2-gap': dict(op=16, rows=3, outer=2, osm=2 | 2 << 3),
+    'rmsb-outer3-overlap-x': dict(op=16, rows=2, outer=3, osm=3),
+    'rmsb-outer2-inplace': dict(op=16, rows=2, outer=2, ymode=5, osm=0x3f),
+    'l2-basic': dict(op=2),
+    'rms-outer3-gap': dict(op=1, rows=2, outer=3, osm=2 | 2 << 3),
+    'gn-basic': dict(op=11),
+    'rmsb-inplace': dict(op=16, ymode=5),
+    'rmsb-x-null': dict(op=16, bmode=3),
+    'rmsb-x-misaligned': dict(op=16, bmode=4),
+    'rmsb-x-anywhere': dict(op=16, bmode=5),
+    'rmsb-x-is-dx': dict(op=16, bmode=6),
+    'rmsb-x-is-dz': dict(op=16, bmode=7),
+    'rmsb-strides-split': dict(op=16, smode=1 | 1 << 2, xpad=3, ypad=5, nth=3, ith=2 | 1 << 3,
+                               rows=7),
+    'rmsb-dim1100': dict(op=16, dim=0x8000 | 1100, rows=3),
+    'rmsb-eps0': dict(op=16, emode=2),
+    'rmsb-rstd-anywhere': dict(op=16, rmode=5),
 }
 
 
@@ -71,7 +93,8 @@ def header(k):
             bytes([k['smode'], k['xpad'], k['ypad'], k['ymode'], k['xmode'], k['wmode'],
                    k['bmode'], k['mmode'], k['rmode'], k['emode']]) +
             struct.pack('<I', k['eps']) +
-            bytes([k['osize'], k['oflag'], k['nth'], k['ith']]) + struct.pack('<H', k['gaps']))
+            bytes([k['osize'], k['oflag'], k['nth'], k['ith']]) + struct.pack('<H', k['gaps']) +
+            bytes([k['outer'], k['osm']]))
 
 
 def main():
