@@ -139,6 +139,7 @@ struct test_case {
     std::vector<ggml_tensor *> inputs;           // tensors whose data is restored each run
     std::vector<std::vector<char>> saved;        // their bytes (whole buffers)
     std::vector<ld> oracle;                      // per output element, read_tensor order
+    std::vector<ld> scale;                       // per element: the error scale beyond max(1,|y|) (RMS_NORM_BACK), or empty
     std::string expect = "served";               // counter the op's node must hit
 };
 
@@ -213,7 +214,8 @@ void compare(test_case & tc, int threads) {
             CHECK(tc.expect != "served" || std::isnan(patched[i]), "%s: element %zu should be NaN, is %g", tc.desc.c_str(), i, patched[i]);
             continue;
         }
-        const double scale = std::fmax(1.0, std::fabs((double) o));
+        const double scale = std::fmax(std::fmax(1.0, std::fabs((double) o)),
+                                       i < tc.scale.size() ? (double) tc.scale[i] : 1.0);
         const double ep = std::isfinite(patched[i]) ? (double) (fabsl((ld) patched[i] - o) / scale) : INFINITY;
         const double es = std::isfinite(stock[i]) ? (double) (fabsl((ld) stock[i] - o) / scale) : INFINITY;
         const double eps_ = std::isfinite(patched[i]) && std::isfinite(stock[i])
@@ -254,8 +256,12 @@ ggml_context * new_ctx(size_t floats) {
 typedef std::function<void(const std::vector<ld> & x, const std::vector<ld> & z, std::vector<ld> & y)> row_fn;
 
 // Oracle over a per-row op: out has src's shape; x (and z) read through their strides.
+// A row oracle may set this to the row's per-element error scales (see compare()).
+static std::vector<ld> g_rowscale;
+
 void per_row_oracle(test_case & tc, const ggml_tensor * x, const ggml_tensor * z, row_fn f) {
     tc.oracle.clear();
+    tc.scale.clear();
     std::vector<ld> xr(x->ne[0]), zr(x->ne[0]), yr;
     for (int64_t i3 = 0; i3 < x->ne[3]; i3++)
         for (int64_t i2 = 0; i2 < x->ne[2]; i2++)
@@ -268,10 +274,16 @@ void per_row_oracle(test_case & tc, const ggml_tensor * x, const ggml_tensor * z
                 }
                 if (nan) {
                     for (int64_t i0 = 0; i0 < x->ne[0]; i0++) tc.oracle.push_back(NAN);
+                    tc.scale.resize(tc.oracle.size(), 1);
                     continue;
                 }
+                g_rowscale.clear();
                 f(xr, zr, yr);
                 tc.oracle.insert(tc.oracle.end(), yr.begin(), yr.end());
+                if (g_rowscale.size() == yr.size())
+                    tc.scale.insert(tc.scale.end(), g_rowscale.begin(), g_rowscale.end());
+                else
+                    tc.scale.resize(tc.oracle.size(), 1);
             }
 }
 
@@ -387,6 +399,17 @@ void per_row_case(const char * op, const int64_t ne_in[4], layout l, float eps, 
             for (size_t i = 0; i < m; i++) sxz += xr[i] * zr[i];
             const ld c = -sxz / (ss + e * m);
             for (size_t i = 0; i < m; i++) y[i] = (zr[i] + xr[i] * c) / sqrtl(ss / m + e);
+            // dz and x*c cancel (for dim 1 entirely but for eps): any float evaluation is
+            // accurate relative to the terms, not to dx. libnorm's contract for RMSNorm backward
+            // (include/libnorm.h): the scale max(|dx|, |dz| r, |x| r sum|x dz| / S).
+            ld sabs = 0;
+            for (size_t i = 0; i < m; i++) sabs += fabsl(xr[i] * zr[i]);
+            const ld r = 1 / sqrtl(ss / m + e), S = ss + e * m;
+            g_rowscale.resize(m);
+            for (size_t i = 0; i < m; i++) {
+                const ld a = fabsl(zr[i]) * r, b = S > 0 ? fabsl(xr[i]) * r * sabs / S : 0;
+                g_rowscale[i] = a > b ? a : b;
+            }
         }
     });
     compare(tc, threads);
