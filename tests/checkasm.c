@@ -13,7 +13,8 @@
  * 8..24 at random strides, offsets, in place or not, with or without weight, bias and statistics
  * (6 cases a dim, 2 with --quick); the sweep (every row count 1..24 on dims 1..130 and the block
  * edges 255..2049: the eight-row batches, pairs and single rows of every remainder; --no-sweep
- * leaves it out); two jobs large enough to take the streaming path (non-temporal stores); and
+ * leaves it out); two jobs large enough to take the streaming path (non-temporal stores;
+ * --no-stream leaves them out); and
  * every buffer against an inaccessible page (guard pages; --no-guard leaves them out, for
  * qemu-x86_64, which faults on masked-off vmaskmov lanes where CPUs do not).
  *
@@ -37,7 +38,7 @@
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
  *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
- *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
+ *            [--quick] [--no-sweep] [--no-stream] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
 #include <setjmp.h>
@@ -943,6 +944,10 @@ static const size_t extra_dims[] = {255,  256,  257,  511,  512,  513,  767,  76
 static const size_t sweep_edges[] = {255,  256,  257,  511,  512,  513,  1023, 1024,
                                      1025, 1535, 1536, 1537, 2047, 2048, 2049};
 
+/* The two streaming jobs (32 MiB each) run unless --no-stream (valgrind in ./test.sh: they cost
+ * it minutes, and the native and ASan runs cover the streaming path). */
+static int stream_jobs = 1;
+
 /* Every check of one kernel of one tier; returns its stats. */
 static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, uint64_t seed,
                           int quick, int guard, int sweep)
@@ -978,7 +983,7 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     }
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
-    for (size_t bi = 0; op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)
+    for (size_t bi = 0; stream_jobs && op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)
         run_batch_case(ref, tst, op, batch_dims[bi], &st);
     /* guard pages after and before every buffer: short, block-edge and long rows, one row and a
      * batch of nine (the eight-row path and a single row after it) */
@@ -999,7 +1004,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts]\n"
             "                [--tier=NAME[,NAME...]]\n"
-            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
+            "                [--expect=run|skip] [--quick] [--no-sweep] [--no-stream] [--no-guard]\n"
+            "                [--no-sums]\n"
             "                [--bench] [--verbose]\n"
             "  tiers: avx2, avx512, avx512-emu (x86-64), neon (aarch64); default: all of this build\n"
             "  exit: 0 all selected tiers ran and passed; 1 a failure; 77 (skip) none of them\n"
@@ -1051,6 +1057,8 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(a, "--no-sweep") == 0)
             sweep = 0;
+        else if (strcmp(a, "--no-stream") == 0)
+            stream_jobs = 0;
         else if (strcmp(a, "--no-guard") == 0)
             guard = 0;
         else if (strcmp(a, "--no-sums") == 0)
