@@ -5,6 +5,7 @@
  *   X16_FMAF(a, b, c)      the correctly rounded fmaf (an instruction where the tier has one)
  *   x16_widen_f16(d, s, n) f16 -> float, exact, n >= 1 (the tier's conversion instruction)
  *   x16_narrow_f16(d, s, n) float -> f16, RNE, every NaN X16_F16_NAN
+ *   X16_BLOCK_SUMS         optional: the tier's own block sums (x16_block_sums()'s contract)
  * and it is compiled with that tier's flags (-ffp-contract=off everywhere, so every operation
  * below is one IEEE operation, rounded as written, whatever the vector width the compiler picks:
  * the lanes of the canonical order are independent, so vectorizing the lane loops changes no
@@ -130,6 +131,11 @@ static inline void x16_block_sums(const float *v, size_t avail, float shift, int
     }
 }
 
+/* A tier may supply its own (faster) block sums with the same contract: X16_BLOCK_SUMS. */
+#ifndef X16_BLOCK_SUMS
+#define X16_BLOCK_SUMS x16_block_sums
+#endif
+
 /* Canonical totals over the first n elements of a row: of leaves x - shift (sum) and/or their
  * squares (sq). pre: the whole row already widened (rows of at most one block), else NULL and
  * each block is widened into buf. */
@@ -145,7 +151,7 @@ static void x16_reduce(const norm_x16_job *j, const uint16_t *x, const float *pr
             x16_widen(buf, x + base, k, j->fmt);
             v = buf;
         }
-        x16_block_sums(v, k, shift, sum != NULL, sq != NULL, s, q);
+        X16_BLOCK_SUMS(v, k, shift, sum != NULL, sq != NULL, s, q);
         for (int l = 0; l < NORM_LANES; l++) {
             if (sum)
                 norm_fold(&h1[l], &l1[l], s[l]);
