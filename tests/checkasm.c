@@ -34,9 +34,13 @@
  * last groups, affine, batch strides): whole buffers bit-identical, exactly the layout's rows
  * written, per-row (per-unit) totals equal.
  *
+ * (0.4) bf16 / f16: tests/checkasm_x16.c (--test=layernorm_bf16, rmsnorm_bf16, layernorm_f16,
+ * rmsnorm_f16, or x16 for the four): the entry layer on the scalar table and the tier's, bit
+ * for bit, and both against round16 of the scalar f32 op on the widened inputs.
+ *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|x16|...] [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
