@@ -37,6 +37,7 @@
 #define LIBNORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LIBNORM_VERSION_MAJOR 0
 #define LIBNORM_VERSION_MINOR 3
@@ -74,7 +75,7 @@ enum libnorm_status {
     LIBNORM_ESIZE = -7,     /* rows * stride (or outer * rows, or an outer extent) does not fit
                                in the address space */
     LIBNORM_EALIGN = -8     /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
-                               float (4 bytes) */
+                               its element type: float 4 bytes, bf16/f16 (uint16_t) 2 */
 };
 
 /*
@@ -139,6 +140,11 @@ typedef struct libnorm_opts {
     size_t x_outer_stride;
     size_t y_outer_stride;
 } libnorm_opts;
+
+/* (0.4) opts->flags bits. */
+#define LIBNORM_WEIGHT_PLUS_ONE 0x1u  /* the weight factor is (float)(1.0f + w[i]) (Gemma 1-3) */
+#define LIBNORM_WEIGHT_ACT_TYPE 0x2u  /* bf16/f16 entry points: weight (and bias) are in the
+                                         activation type, not float; no effect on f32 ones */
 
 #define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 }
 /* The smallest `size` accepted: the 0.1 struct, through `flags`. */
@@ -223,6 +229,40 @@ LIBNORM_API int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *
                                          const float *bias, size_t batch, size_t channels,
                                          size_t spatial, size_t groups, float eps,
                                          const libnorm_opts *opts);
+
+/* (0.4) bf16 and f16 activations. x and y are bf16 or f16 values passed as their bit patterns
+ * in uint16_t (ggml_bf16_t / ggml_fp16_t bits, torch's storage); weight and bias are float, or
+ * with opts->flags & LIBNORM_WEIGHT_ACT_TYPE uint16_t values of the activation type;
+ * LIBNORM_WEIGHT_PLUS_ONE makes the factor (float)(1.0f + w[i]) (weight NULL: factor 1).
+ * Exactly:
+ *   1. every input is widened to float exactly (bf16: the bits shifted up 16; f16: exact,
+ *      subnormals included);
+ *   2. the float result is what libnorm_layernorm_f32_ex / libnorm_rmsnorm_f32_ex compute on the
+ *      widened x, weight and bias, bit for bit (the same canonical order, every tier);
+ *   3. it is rounded once to the output type, round-to-nearest-even: y = round16(f32 op).
+ * So the accuracy is the f32 op's plus the final rounding: the correctly rounded 16-bit value or
+ * its neighbour. A NaN result is written as the quiet NaN 0x7fc0 (bf16) / 0x7e00 (f16), on every
+ * tier. A result beyond the type's range rounds to +/-Inf: that is the only Inf a finite input
+ * can produce. bf16 has float's range; f16's largest finite value is 65504, and results of
+ * magnitude 65520 or more become Inf (LayerNorm's normalized values are at most sqrt(dim) in
+ * magnitude before the weight, so it is the weight and bias that decide).
+ * mean/rstd (opts) are floats, as for the f32 ops. Strides are in elements. y == x exactly (same
+ * strides) is in place; every other overlap is LIBNORM_EOVERLAP. Checks, in the order above:
+ * EOPTS (flags other than the two above), ENULL (y, x), EALIGN (x, y and 16-bit weight/bias to
+ * 2 bytes; float weight/bias, mean, rstd to 4), EDIM, EEPS, ESTRIDE, rows == 0 is OK, ESIZE,
+ * EOVERLAP. Two-level rows and the ith/nth split as for the f32 ops. */
+LIBNORM_API int libnorm_layernorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                                          const void *bias, size_t rows, size_t dim, float eps,
+                                          const libnorm_opts *opts);
+LIBNORM_API int libnorm_rmsnorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                                        size_t rows, size_t dim, float eps,
+                                        const libnorm_opts *opts);
+LIBNORM_API int libnorm_layernorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                                         const void *bias, size_t rows, size_t dim, float eps,
+                                         const libnorm_opts *opts);
+LIBNORM_API int libnorm_rmsnorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                                       size_t rows, size_t dim, float eps,
+                                       const libnorm_opts *opts);
 
 /* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
 LIBNORM_API const char *libnorm_active_isa(void);

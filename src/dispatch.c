@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "norm_internal.h"
+#include "norm_x16.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include "cpuinfo_x86.h"
@@ -40,7 +41,7 @@ int norm_best_tier(void)
     const X86Features f = GetX86Info().features;
     /* Feature bits are signed 1-bit fields: compare with 0. The AVX-512 tier's TUs are built
      * with F+BW+DQ+VL (which imply AVX2 and FMA to the compiler), so all of them are required. */
-    int avx2 = f.avx2 != 0 && f.fma3 != 0;
+    int avx2 = f.avx2 != 0 && f.fma3 != 0 && f.f16c != 0; /* F16C: the bf16/f16 kernels */
     int avx512 = avx2 && f.avx512f != 0 && f.avx512bw != 0 && f.avx512dq != 0 && f.avx512vl != 0;
 #if defined(NORM_HAVE_AVX512)
     if (avx512)
@@ -84,6 +85,8 @@ static int fill(norm_dsp *d, int tier)
 {
     norm_kernel_fn ln = norm_layernorm_f32_scalar, rms = norm_rmsnorm_f32_scalar;
     norm_kernel_fn rmsb = norm_rmsnorm_back_f32_scalar;
+    void (*ln16)(const norm_x16_job *) = norm_layernorm_x16_scalar;
+    void (*rms16)(const norm_x16_job *) = norm_rmsnorm_x16_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -92,6 +95,8 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_avx2;
         rms = norm_rmsnorm_f32_avx2;
         rmsb = norm_rmsnorm_back_f32_avx2;
+        ln16 = norm_layernorm_x16_avx2;
+        rms16 = norm_rmsnorm_x16_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
@@ -99,6 +104,8 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_avx512;
         rms = norm_rmsnorm_f32_avx512;
         rmsb = norm_rmsnorm_back_f32_avx512;
+        ln16 = norm_layernorm_x16_avx512;
+        rms16 = norm_rmsnorm_x16_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
@@ -106,6 +113,8 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_neon;
         rms = norm_rmsnorm_f32_neon;
         rmsb = norm_rmsnorm_back_f32_neon;
+        ln16 = norm_layernorm_x16_neon;
+        rms16 = norm_rmsnorm_x16_neon;
         break;
 #endif
     default:
@@ -114,6 +123,8 @@ static int fill(norm_dsp *d, int tier)
     d->layernorm_f32 = ln;
     d->rmsnorm_f32 = rms;
     d->rmsnorm_back_f32 = rmsb;
+    d->layernorm_x16 = ln16;
+    d->rmsnorm_x16 = rms16;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

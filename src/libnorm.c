@@ -7,6 +7,7 @@
 
 #include "libnorm.h"
 #include "norm_internal.h"
+#include "norm_x16.h"
 
 /* The options struct has no padding (include/libnorm.h, rules for appending fields), and its
  * first version is what LIBNORM_OPTS_MIN_SIZE says. */
@@ -21,15 +22,17 @@ _Static_assert(offsetof(libnorm_opts, y_outer_stride) ==
 _Static_assert(LIBNORM_OPTS_MIN_SIZE == offsetof(libnorm_opts, flags) + sizeof(unsigned),
                "LIBNORM_OPTS_MIN_SIZE is not the 0.1 struct");
 
-/* A set of byte ranges: `rows` ranges of `len` bytes starting `stride` bytes apart from `base`. */
+/* A set of byte ranges: `rows` ranges of `len` bytes starting `stride` bytes apart from `base`.
+ * Strides and lengths are given in elements of `esz` bytes (floats, or 16-bit values). */
 typedef struct span {
     uintptr_t base;
     size_t rows, stride, len;
 } span;
 
-static span mk_span(const void *p, size_t rows, size_t stride_floats, size_t len_floats)
+static span mk_span(const void *p, size_t rows, size_t stride_floats, size_t len_floats,
+                    size_t esz)
 {
-    span s = {(uintptr_t)p, rows, stride_floats * sizeof(float), len_floats * sizeof(float)};
+    span s = {(uintptr_t)p, rows, stride_floats * esz, len_floats * esz};
     return s;
 }
 
@@ -91,9 +94,9 @@ typedef struct set2 {
 } set2;
 
 static set2 mk_set2(const void *p, size_t outer, size_t ostride_floats, size_t rows,
-                    size_t stride_floats, size_t len_floats)
+                    size_t stride_floats, size_t len_floats, size_t esz)
 {
-    set2 s = {mk_span(p, rows, stride_floats, len_floats), outer, ostride_floats * sizeof(float)};
+    set2 s = {mk_span(p, rows, stride_floats, len_floats, esz), outer, ostride_floats * esz};
     /* the forms that are one level: one group, one row a group, or groups that follow on */
     if (s.outer > 1 && s.g.rows == 1) {
         s.g.rows = s.outer;
@@ -175,8 +178,8 @@ static int set_rows_disjoint(const set2 *s)
 }
 
 typedef struct call {
-    float *y;
-    const float *x, *w, *b;
+    void *y;                  /* float, or 16-bit values when esz is 2 */
+    const void *x, *w, *b;    /* w, b: float, or 16-bit values when wesz is 2 */
     size_t rows, dim, xs, ys;
     size_t outer, xos, yos;   /* groups of rows (1: one level) and their strides in floats */
     size_t wlen;              /* floats of w and b (0: dim) */
@@ -188,18 +191,27 @@ typedef struct call {
     const float *x2; /* a second input laid out as x (x_stride, x_outer_stride), never written in place; RMSNorm
                         backward: x is dz (dx == dz is in place) and x2 the forward input */
     int x2n;         /* x2 is required (ENULL when NULL) */
+    size_t esz, wesz;         /* (0.4) bytes of an element of x and y / of w and b (0: float) */
+    unsigned flags_ok;        /* (0.4) the opts->flags bits this entry point accepts */
+    unsigned flags;           /* opts->flags as read */
 } call;
+
+/* Bytes of an element of x and y, of w and b. */
+#define CALL_ESZ(c) ((c)->esz ? (c)->esz : sizeof(float))
+#define CALL_WESZ(c) ((c)->wesz ? (c)->wesz : sizeof(float))
 
 /* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
  * an input or another output (y with x only when not in place)? And are y's rows disjoint? */
 static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
 {
-    set2 x = mk_set2(c->x, c->outer, c->xos, c->rows, c->xs, c->dim);
-    set2 y = mk_set2(c->y, c->outer, c->yos, c->rows, c->ys, c->dim);
-    set2 w = mk_set2(c->w, 1, 0, 1, c->wlen, c->wlen), b = mk_set2(c->b, 1, 0, 1, c->wlen, c->wlen);
-    set2 m = mk_set2(c->mean, 1, 0, 1, c->nstat, c->nstat);
-    set2 r = mk_set2(c->rstd, 1, 0, 1, c->nstat, c->nstat);
-    set2 x2 = mk_set2(c->x2, c->outer, c->xos, c->rows, c->xs, c->dim);
+    const size_t es = CALL_ESZ(c), wes = CALL_WESZ(c), fs = sizeof(float);
+    set2 x = mk_set2(c->x, c->outer, c->xos, c->rows, c->xs, c->dim, es);
+    set2 y = mk_set2(c->y, c->outer, c->yos, c->rows, c->ys, c->dim, es);
+    set2 w = mk_set2(c->w, 1, 0, 1, c->wlen, c->wlen, wes);
+    set2 b = mk_set2(c->b, 1, 0, 1, c->wlen, c->wlen, wes);
+    set2 m = mk_set2(c->mean, 1, 0, 1, c->nstat, c->nstat, fs);
+    set2 r = mk_set2(c->rstd, 1, 0, 1, c->nstat, c->nstat, fs);
+    set2 x2 = mk_set2(c->x2, c->outer, c->xos, c->rows, c->xs, c->dim, es);
     if (!set_rows_disjoint(&y))
         return 1;
     const set2 *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
@@ -230,9 +242,10 @@ static inline int read_opts(call *c, const libnorm_opts *opts, int is_ln)
         /* every field up to flags is there (a caller's struct may be newer and longer); later
          * fields are read only when the caller's struct has them */
 #define HAS(f) (opts->size >= offsetof(libnorm_opts, f) + sizeof(opts->f))
-        if (opts->size < LIBNORM_OPTS_MIN_SIZE || opts->flags != 0 ||
+        if (opts->size < LIBNORM_OPTS_MIN_SIZE || (opts->flags & ~c->flags_ok) != 0 ||
             (HAS(reserved) && opts->reserved != 0) || opts->ith >= (opts->nth ? opts->nth : 1u))
             return LIBNORM_EOPTS;
+        c->flags = opts->flags;
         c->xs = opts->x_stride ? opts->x_stride : c->dim;
         c->ys = opts->y_stride ? opts->y_stride : c->dim;
         c->mean = is_ln ? opts->mean : NULL;
@@ -260,8 +273,10 @@ static inline __attribute__((always_inline)) int check_args(call *c)
         return LIBNORM_ENULL;
     /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
      * the sanitizers do not). */
-    if (((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->w | (uintptr_t)c->b |
-         (uintptr_t)c->mean | (uintptr_t)c->rstd | (uintptr_t)c->x2) & (_Alignof(float) - 1))
+    const size_t es = CALL_ESZ(c), wes = CALL_WESZ(c);
+    if ((((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->x2) & (es - 1)) |
+        (((uintptr_t)c->w | (uintptr_t)c->b) & (wes - 1)) |
+        (((uintptr_t)c->mean | (uintptr_t)c->rstd) & (_Alignof(float) - 1)))
         return LIBNORM_EALIGN;
     if (c->dim == 0)
         return LIBNORM_EDIM;
@@ -288,16 +303,16 @@ static inline __attribute__((always_inline)) int check_args(call *c)
         return LIBNORM_ESIZE;
     if (__builtin_mul_overflow(c->rows - 1, c->xs, &ex) || __builtin_add_overflow(ex, c->dim, &ex) ||
         __builtin_mul_overflow(c->outer - 1, c->xos, &t) || __builtin_add_overflow(ex, t, &ex) ||
-        __builtin_mul_overflow(ex, sizeof(float), &ex) ||
+        __builtin_mul_overflow(ex, es, &ex) ||
         __builtin_mul_overflow(c->rows - 1, c->ys, &ey) || __builtin_add_overflow(ey, c->dim, &ey) ||
         __builtin_mul_overflow(c->outer - 1, c->yos, &t) || __builtin_add_overflow(ey, t, &ey) ||
-        __builtin_mul_overflow(ey, sizeof(float), &ey) || c->nstat > SIZE_MAX / sizeof(float) ||
-        c->wlen > SIZE_MAX / sizeof(float))
+        __builtin_mul_overflow(ey, es, &ey) || c->nstat > SIZE_MAX / sizeof(float) ||
+        c->wlen > SIZE_MAX / wes)
         return LIBNORM_ESIZE;
     const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
     const uintptr_t v0 = (uintptr_t)c->x2, v1 = v0 + ex;
     const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
-                    rb = (uintptr_t)c->rstd, dl = c->wlen * sizeof(float),
+                    rb = (uintptr_t)c->rstd, dl = c->wlen * wes,
                     rl = c->nstat * sizeof(float);
     if (x1 < x0 || y1 < y0 || v1 < v0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
         (mb && mb + rl < mb) || (rb && rb + rl < rb))
@@ -350,9 +365,9 @@ static inline __attribute__((always_inline)) void run_rows(const call *c, norm_k
     j.eps = c->eps;
     j.kind = kind;
     if (c->outer <= 1 || (c->xos == c->rows * c->xs && c->yos == c->rows * c->ys)) {
-        j.y = c->y + first * c->ys;
-        j.x = (c->x2 ? c->x2 : c->x) + first * c->xs;
-        j.dz = c->x2 ? c->x + first * c->xs : NULL;
+        j.y = (float *)c->y + first * c->ys;
+        j.x = (c->x2 ? c->x2 : (const float *)c->x) + first * c->xs;
+        j.dz = c->x2 ? (const float *)c->x + first * c->xs : NULL;
         j.rows = count;
         j.mean = c->mean ? c->mean + first : NULL;
         j.rstd = c->rstd ? c->rstd + first : NULL;
@@ -363,9 +378,9 @@ static inline __attribute__((always_inline)) void run_rows(const call *c, norm_k
     size_t o = first / c->rows, r = first % c->rows, t = first;
     while (count) {
         size_t n = c->rows - r < count ? c->rows - r : count;
-        j.y = c->y + o * c->yos + r * c->ys;
-        j.x = (c->x2 ? c->x2 : c->x) + o * c->xos + r * c->xs;
-        j.dz = c->x2 ? c->x + o * c->xos + r * c->xs : NULL;
+        j.y = (float *)c->y + o * c->yos + r * c->ys;
+        j.x = (c->x2 ? c->x2 : (const float *)c->x) + o * c->xos + r * c->xs;
+        j.dz = c->x2 ? (const float *)c->x + o * c->xos + r * c->xs : NULL;
         j.rows = n;
         j.mean = c->mean ? c->mean + t : NULL;
         j.rstd = c->rstd ? c->rstd + t : NULL;
@@ -568,6 +583,95 @@ int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, cons
                                groups, eps, opts, NULL);
 }
 
+/* ---- (0.4) bf16 / f16 activations ---- */
+
+/* The same checks and row split as the f32 ops, on 16-bit x and y (and w, b with
+ * LIBNORM_WEIGHT_ACT_TYPE): 2-byte alignment and extents for those, 4 for the float ones. */
+static int x16_call(const norm_dsp *d, int op, int fmt, uint16_t *y, const uint16_t *x,
+                    const void *weight, const void *bias, size_t rows, size_t dim, float eps,
+                    const libnorm_opts *opts, double *sums)
+{
+    call c = {.y = y, .x = x, .w = weight, .b = op == NORM_OP_LN ? bias : NULL, .rows = rows,
+              .dim = dim, .eps = eps, .esz = sizeof(uint16_t),
+              .flags_ok = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE};
+    int st = read_opts(&c, opts, op == NORM_OP_LN);
+    if (st != LIBNORM_OK)
+        return st;
+    c.wesz = (c.flags & LIBNORM_WEIGHT_ACT_TYPE) ? sizeof(uint16_t) : sizeof(float);
+    st = check_args(&c);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    void (*fn)(const norm_x16_job *) = op == NORM_OP_LN ? d->layernorm_x16 : d->rmsnorm_x16;
+    const size_t per = op == NORM_OP_LN ? NORM_LN_SUMS_PER_ROW : 1;
+    norm_x16_job j;
+    j.w = c.w;
+    j.b = c.b;
+    j.dim = c.dim;
+    j.xs = c.xs;
+    j.ys = c.ys;
+    j.eps = c.eps;
+    j.fmt = fmt;
+    j.wact = (c.flags & LIBNORM_WEIGHT_ACT_TYPE) != 0;
+    j.plus1 = (c.flags & LIBNORM_WEIGHT_PLUS_ONE) != 0;
+    size_t t, count;
+    split(&c, c.nstat, &t, &count);
+    /* one kernel call per group's contiguous chunk of this call's rows */
+    const int flat = c.outer <= 1 || (c.xos == c.rows * c.xs && c.yos == c.rows * c.ys);
+    size_t o = flat ? 0 : t / c.rows, r = flat ? t : t % c.rows;
+    while (count) {
+        size_t n = flat ? count : (c.rows - r < count ? c.rows - r : count);
+        j.y = y + o * c.yos + r * c.ys;
+        j.x = x + o * c.xos + r * c.xs;
+        j.rows = n;
+        j.mean = c.mean ? c.mean + t : NULL;
+        j.rstd = c.rstd ? c.rstd + t : NULL;
+        j.sums = sums ? sums + t * per : NULL;
+        fn(&j);
+        t += n;
+        count -= n;
+        o++;
+        r = 0;
+    }
+    return LIBNORM_OK;
+}
+
+int norm_x16_rows_call(const norm_dsp *d, int op, int fmt, uint16_t *y, const uint16_t *x,
+                       const void *weight, const void *bias, size_t rows, size_t dim, float eps,
+                       const struct libnorm_opts *opts, double *sums)
+{
+    return x16_call(d, op, fmt, y, x, weight, bias, rows, dim, eps, opts, sums);
+}
+
+int libnorm_layernorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                              const void *bias, size_t rows, size_t dim, float eps,
+                              const libnorm_opts *opts)
+{
+    return x16_call(norm_dsp_global(), NORM_OP_LN, NORM_X16_BF16, y, x, weight, bias, rows, dim,
+                    eps, opts, NULL);
+}
+
+int libnorm_rmsnorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight, size_t rows,
+                            size_t dim, float eps, const libnorm_opts *opts)
+{
+    return x16_call(norm_dsp_global(), NORM_OP_RMS, NORM_X16_BF16, y, x, weight, NULL, rows, dim,
+                    eps, opts, NULL);
+}
+
+int libnorm_layernorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight,
+                             const void *bias, size_t rows, size_t dim, float eps,
+                             const libnorm_opts *opts)
+{
+    return x16_call(norm_dsp_global(), NORM_OP_LN, NORM_X16_F16, y, x, weight, bias, rows, dim,
+                    eps, opts, NULL);
+}
+
+int libnorm_rmsnorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight, size_t rows,
+                           size_t dim, float eps, const libnorm_opts *opts)
+{
+    return x16_call(norm_dsp_global(), NORM_OP_RMS, NORM_X16_F16, y, x, weight, NULL, rows, dim,
+                    eps, opts, NULL);
+}
+
 int libnorm_layernorm_f32(float *y, const float *x, const float *weight, const float *bias,
                           size_t rows, size_t dim, float eps)
 {
@@ -605,7 +709,7 @@ const char *libnorm_strerror(int status)
     case LIBNORM_ESIZE:
         return "rows * stride exceeds the address space";
     case LIBNORM_EALIGN:
-        return "a pointer is not aligned to float (4 bytes)";
+        return "a pointer is not aligned to its element type (float: 4 bytes, bf16/f16: 2)";
     default:
         return "unknown status";
     }

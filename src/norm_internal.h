@@ -140,12 +140,17 @@ enum norm_tier {
     NORM_TIER_COUNT = 4
 };
 
+struct norm_x16_job; /* src/norm_x16.h */
+
 typedef struct norm_dsp {
     norm_kernel_fn layernorm_f32;
     norm_kernel_fn rmsnorm_f32;
     int tier;
     const char *name;
     norm_kernel_fn rmsnorm_back_f32;
+    /* (0.4) bf16 / f16 activations (src/norm_x16.h) */
+    void (*layernorm_x16)(const struct norm_x16_job *job);
+    void (*rmsnorm_x16)(const struct norm_x16_job *job);
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */

@@ -35,9 +35,13 @@
  * last groups, affine, batch strides): whole buffers bit-identical, exactly the layout's rows
  * written, per-row (per-unit) totals equal.
  *
+ * (0.4) bf16 / f16: tests/checkasm_x16.c (--test=layernorm_bf16, rmsnorm_bf16, layernorm_f16,
+ * rmsnorm_f16, or x16 for the four): the entry layer on the scalar table and the tier's, bit
+ * for bit, and both against round16 of the scalar f32 op on the widened inputs.
+ *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|x16|...] [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-stream] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
@@ -53,6 +57,7 @@
 
 #include "libnorm.h"
 #include "norm_internal.h"
+#include "checkasm_x16.h"
 #include "test_rows.h"
 #include "test_tiers.h"
 
@@ -999,10 +1004,14 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     return st;
 }
 
+/* --test values of the bf16 / f16 ops (after the f32 ones and "layouts" = OP_COUNT) */
+enum { X16_FIRST = OP_COUNT + 1, X16_ALL = OP_COUNT + 5 };
+
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts]\n"
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|\n"
+            "                 layernorm_bf16|rmsnorm_bf16|layernorm_f16|rmsnorm_f16|x16]\n"
             "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-stream] [--no-guard]\n"
             "                [--no-sums]\n"
@@ -1029,10 +1038,14 @@ int main(int argc, char **argv)
                       : strcmp(a + 7, "l2norm") == 0       ? OP_L2
                       : strcmp(a + 7, "rmsnorm_back") == 0 ? OP_RMSB
                       : strcmp(a + 7, "layouts") == 0      ? OP_COUNT
+                      : strcmp(a + 7, "x16") == 0          ? X16_ALL
                                                            : -2;
+            for (int k = 0; k < 4; k++) /* (0.4) bf16 / f16: tests/checkasm_x16.c */
+                if (strcmp(a + 7, checkasm_x16_name(k)) == 0)
+                    only_op = X16_FIRST + k;
             if (only_op == -2) {
                 fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
-                        "layouts)\n",
+                        "layouts, layernorm_bf16, rmsnorm_bf16, layernorm_f16, rmsnorm_f16, x16)\n",
                         a + 7);
                 return 2;
             }
@@ -1133,6 +1146,17 @@ int main(int argc, char **argv)
                    "norm; entry layer)\n",
                    name, "layouts", st.fails ? "FAILED" : "OK", st.cases, st.fails);
             tier_failed |= st.fails != 0;
+        }
+        for (int k = 0; k < 4; k++) { /* (0.4) bf16 / f16 */
+            if (only_op >= 0 && only_op != X16_ALL && only_op != X16_FIRST + k)
+                continue;
+            size_t nc = 0;
+            int nf = checkasm_x16(&tabs[0], &tabs[t], name, k, seed, quick, guard, &nc);
+            cases += nc;
+            printf(" %-10s %-14s %s  %zu cases, %d failed (entry layer; vs scalar and vs "
+                   "round16(f32 op))\n",
+                   name, checkasm_x16_name(k), nf ? "FAILED" : "OK", nc, nf);
+            tier_failed |= nf != 0;
         }
         ran++;
         failed += tier_failed;

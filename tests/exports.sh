@@ -15,7 +15,8 @@ if [ -n "$bad" ]; then
 fi
 for want in libnorm_layernorm_f32 libnorm_rmsnorm_f32 libnorm_layernorm_f32_ex \
     libnorm_rmsnorm_f32_ex libnorm_active_isa libnorm_strerror libnorm_version \
-    libnorm_version_string; do
+    libnorm_version_string libnorm_layernorm_bf16_ex libnorm_rmsnorm_bf16_ex \
+    libnorm_layernorm_f16_ex libnorm_rmsnorm_f16_ex; do
     printf '%s\n' "$syms" | grep -qx "$want" || { echo "exports: $want missing"; exit 1; }
 done
 echo "exports: only the API:" $syms

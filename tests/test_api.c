@@ -3,6 +3,7 @@
  * status and touches no output; rows == 0; in place; strides; the ith/nth row split; per-row
  * statistics; strerror and version; concurrent first calls from many threads.
  */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1089,6 +1090,154 @@ static void test_threads(void)
     CHECK(!bad, "concurrent calls disagree");
 }
 
+/* ---- (0.4) bf16 / f16 activations: checks, the no-output-touched rule, edge values ---- */
+static uint16_t h16[4 * N], hy16[4 * N];
+
+static int x16_call(int fmt16, int ln, uint16_t *y, const uint16_t *x, const void *w,
+                    const void *b, size_t rows, size_t dim, float eps, const libnorm_opts *o)
+{
+    if (fmt16)
+        return ln ? libnorm_layernorm_f16_ex(y, x, w, b, rows, dim, eps, o)
+                  : libnorm_rmsnorm_f16_ex(y, x, w, rows, dim, eps, o);
+    return ln ? libnorm_layernorm_bf16_ex(y, x, w, b, rows, dim, eps, o)
+              : libnorm_rmsnorm_bf16_ex(y, x, w, rows, dim, eps, o);
+}
+
+static void expect16(int want, int fmt16, int ln, uint16_t *y, const uint16_t *x, const void *w,
+                     const void *b, size_t rows, size_t dim, float eps, const libnorm_opts *o,
+                     const char *what)
+{
+    for (size_t i = 0; i < 4 * N; i++)
+        hy16[i] = 0x5a5a;
+    fill_sentinel(mbuf, 64);
+    fill_sentinel(rbuf, 64);
+    uint16_t hcopy[256];
+    memcpy(hcopy, h16, sizeof hcopy);
+    int st = x16_call(fmt16, ln, y, x, w, b, rows, dim, eps, o);
+    CHECK(st == want, "%s (%s_%s): got %d (%s), want %d (%s)", what, ln ? "layernorm" : "rmsnorm",
+          fmt16 ? "f16" : "bf16", st, libnorm_strerror(st), want, libnorm_strerror(want));
+    if (want != LIBNORM_OK) {
+        int ok = untouched(mbuf, 64) && untouched(rbuf, 64) &&
+                 memcmp(hcopy, h16, sizeof hcopy) == 0;
+        for (size_t i = 0; i < 4 * N; i++)
+            ok &= hy16[i] == 0x5a5a;
+        CHECK(ok, "%s (%s_%s): an output was touched on error", what, ln ? "layernorm" : "rmsnorm",
+              fmt16 ? "f16" : "bf16");
+    }
+}
+
+static void test_x16(void)
+{
+    for (int i = 0; i < 4 * N; i++)
+        h16[i] = (uint16_t)(0x3c00 + (i * 37) % 512); /* f16 1.0 .. 1.5, bf16 ~ 0.0078 .. */
+    for (int f = 0; f < 2; f++)
+        for (int ln = 0; ln < 2; ln++) {
+            libnorm_opts o = LIBNORM_OPTS_INIT;
+            const uint16_t *x = h16;
+            uint16_t *y = hy16;
+            const float *w = wbuf, *b = ln ? bbuf : NULL;
+            const uint16_t *wh = h16 + 2 * N; /* 16-bit weights */
+            /* the order: EOPTS; ENULL; EALIGN; EDIM; EEPS; ESTRIDE; rows 0; ESIZE; EOVERLAP */
+            o.flags = 0x4u;
+            expect16(LIBNORM_EOPTS, f, ln, y, x, w, b, 2, 16, 1e-5f, &o, "undefined flag");
+            o.flags = LIBNORM_WEIGHT_ACT_TYPE | LIBNORM_WEIGHT_PLUS_ONE;
+            expect16(LIBNORM_OK, f, ln, y, x, wh, ln ? wh : NULL, 2, 16, 1e-5f, &o, "both flags");
+            o.flags = 0;
+            expect16(LIBNORM_ENULL, f, ln, NULL, x, w, b, 2, 16, 1e-5f, &o, "y NULL");
+            expect16(LIBNORM_ENULL, f, ln, y, NULL, w, b, 0, 16, 1e-5f, &o, "x NULL, rows 0");
+            const uint16_t *xo = (const uint16_t *)(const void *)((const char *)h16 + 1);
+            uint16_t *yo = (uint16_t *)(void *)((char *)hy16 + 1);
+            expect16(LIBNORM_EALIGN, f, ln, yo, x, w, b, 2, 16, 1e-5f, &o, "y odd");
+            expect16(LIBNORM_EALIGN, f, ln, y, xo, w, b, 2, 0, 1e-5f, &o, "x odd, before EDIM");
+            /* 2-byte aligned 16-bit pointers are fine; float weights need 4 */
+            expect16(LIBNORM_OK, f, ln, hy16 + 1, h16 + 1, w, b, 2, 16, 1e-5f, &o,
+                     "x, y 2 mod 4");
+            const float *w2 = (const float *)(const void *)((const char *)wbuf + 2);
+            expect16(LIBNORM_EALIGN, f, ln, y, x, w2, b, 2, 16, 1e-5f, &o, "float w 2 mod 4");
+            if (ln)
+                expect16(LIBNORM_EALIGN, f, ln, y, x, w, w2, 2, 16, 1e-5f, &o, "float b 2 mod 4");
+            o.flags = LIBNORM_WEIGHT_ACT_TYPE;
+            expect16(LIBNORM_OK, f, ln, y, x, wh + 1, ln ? wh + 1 : NULL, 2, 16, 1e-5f, &o,
+                     "16-bit w 2 mod 4");
+            expect16(LIBNORM_EALIGN, f, ln, y, x, (const char *)wh + 1, NULL, 2, 16, 1e-5f, &o,
+                     "16-bit w odd");
+            o.flags = 0;
+            o.rstd = (float *)(void *)((char *)rbuf + 2);
+            expect16(LIBNORM_EALIGN, f, ln, y, x, w, b, 2, 16, 1e-5f, &o, "rstd 2 mod 4");
+            o.rstd = NULL;
+            expect16(LIBNORM_EDIM, f, ln, y, x, w, b, 2, 0, 1e-5f, &o, "dim 0");
+            expect16(LIBNORM_EEPS, f, ln, y, x, w, b, 2, 16, -1.0f, &o, "eps < 0");
+            expect16(LIBNORM_EEPS, f, ln, y, x, w, b, 2, 16, NAN, &o, "eps NaN");
+            o.x_stride = 15;
+            expect16(LIBNORM_ESTRIDE, f, ln, y, x, w, b, 2, 16, 1e-5f, &o, "x stride < dim");
+            o.x_stride = 0;
+            expect16(LIBNORM_OK, f, ln, NULL == y ? y : y, x, w, b, 0, 16, 1e-5f, &o, "rows 0");
+            o.x_stride = SIZE_MAX / 4;
+            expect16(LIBNORM_ESIZE, f, ln, y, x, w, b, 3, 16, 1e-5f, &o, "extent overflows");
+            o.x_stride = 0;
+            /* overlap in BYTES of 16-bit elements: y = hy16[0..16), x right after is fine, one
+             * element earlier overlaps */
+            expect16(LIBNORM_OK, f, ln, hy16, hy16 + 16, w, b, 1, 16, 1e-5f, &o, "x right after y");
+            expect16(LIBNORM_EOVERLAP, f, ln, hy16, hy16 + 15, w, b, 1, 16, 1e-5f, &o,
+                     "x one element into y");
+            expect16(LIBNORM_OK, f, ln, hy16, hy16, w, b, 1, 16, 1e-5f, &o, "in place");
+            o.flags = LIBNORM_WEIGHT_ACT_TYPE;
+            expect16(LIBNORM_OK, f, ln, hy16, x, hy16 + 16, NULL, 1, 16, 1e-5f, &o,
+                     "16-bit w right after y");
+            expect16(LIBNORM_EOVERLAP, f, ln, hy16, x, hy16 + 15, NULL, 1, 16, 1e-5f, &o,
+                     "16-bit w one element into y");
+            o.flags = 0;
+            expect16(LIBNORM_EOVERLAP, f, ln, hy16, x, (const float *)(const void *)(hy16 + 14),
+                     NULL, 1, 16, 1e-5f, &o, "float w over y's end");
+            o.rstd = (float *)(void *)(hy16 + 32);
+            expect16(LIBNORM_EOVERLAP, f, ln, hy16, hy16 + 32, NULL, NULL, 1, 16, 1e-5f, &o,
+                     "rstd inside x");
+            o.rstd = NULL;
+        }
+    /* edge values: f16's largest finite value, overflow to Inf, subnormal outputs, NaN */
+    {
+        uint16_t xh[2] = {0x3c00, 0xbc00}, yh[2]; /* f16 [1, -1]: rstd = 1 with eps = 0 */
+        float wv[2];
+        const float wcase[4] = {65504.0f, 65519.0f, 65520.0f, 0x1p-20f};
+        const uint16_t want[4] = {0x7bff, 0x7bff, 0x7c00, 0x0010};
+        for (int k = 0; k < 4; k++) {
+            wv[0] = wv[1] = wcase[k];
+            int st = libnorm_rmsnorm_f16_ex(yh, xh, wv, 1, 2, 0.0f, NULL);
+            CHECK(st == 0 && yh[0] == want[k] && yh[1] == (uint16_t)(want[k] | 0x8000u),
+                  "f16 RMSNorm [1,-1] * %g: got %04x %04x, want %04x", (double)wcase[k], yh[0],
+                  yh[1], want[k]);
+        }
+        uint16_t xb[2] = {0x3f80, 0xbf80}; /* bf16 [1, -1] */
+        wv[0] = wv[1] = 0x1p-130f;          /* a float subnormal: bf16 8 * 2^-133, 0x0008 */
+        int st = libnorm_rmsnorm_bf16_ex(yh, xb, wv, 1, 2, 0.0f, NULL);
+        CHECK(st == 0 && yh[0] == 0x0008 && yh[1] == 0x8008, "bf16 subnormal output: %04x %04x",
+              yh[0], yh[1]);
+        wv[0] = wv[1] = FLT_MAX;
+        st = libnorm_rmsnorm_bf16_ex(yh, xb, wv, 1, 2, 0.0f, NULL);
+        CHECK(st == 0 && yh[0] == 0x7f80 && yh[1] == 0xff80, "bf16 FLT_MAX rounds to Inf: %04x %04x",
+              yh[0], yh[1]);
+        uint16_t xn[2] = {0x7c01, 0x3c00}; /* an f16 sNaN */
+        st = libnorm_layernorm_f16_ex(yh, xn, NULL, NULL, 1, 2, 1e-5f, NULL);
+        CHECK(st == 0 && yh[0] == 0x7e00 && yh[1] == 0x7e00, "f16 NaN row: %04x %04x", yh[0], yh[1]);
+        uint16_t xbn[2] = {0xff81, 0x3f80};
+        st = libnorm_layernorm_bf16_ex(yh, xbn, NULL, NULL, 1, 2, 1e-5f, NULL);
+        CHECK(st == 0 && yh[0] == 0x7fc0 && yh[1] == 0x7fc0, "bf16 NaN row: %04x %04x", yh[0],
+              yh[1]);
+        /* PLUS_ONE: the factor is 1 + w; a constant LayerNorm row gives exactly the bias */
+        libnorm_opts o = LIBNORM_OPTS_INIT;
+        o.flags = LIBNORM_WEIGHT_PLUS_ONE;
+        wv[0] = wv[1] = 1.0f; /* factor 2 */
+        st = libnorm_rmsnorm_bf16_ex(yh, xb, wv, 1, 2, 0.0f, &o);
+        CHECK(st == 0 && yh[0] == 0x4000 && yh[1] == 0xc000, "bf16 PLUS_ONE: %04x %04x", yh[0],
+              yh[1]);
+        uint16_t xc[2] = {0x4040, 0x4040}, bh[2] = {0x3f00, 0xbe80}; /* 3, 3; bias 0.5, -0.25 */
+        o.flags = LIBNORM_WEIGHT_ACT_TYPE;
+        st = libnorm_layernorm_bf16_ex(yh, xc, NULL, bh, 1, 2, 0.0f, &o);
+        CHECK(st == 0 && yh[0] == 0x3f00 && yh[1] == 0xbe80, "bf16 constant row = bias: %04x %04x",
+              yh[0], yh[1]);
+    }
+}
+
 int main(void)
 {
     fill_inputs();
@@ -1101,6 +1250,7 @@ int main(void)
     test_l2();
     test_groupnorm();
     test_threads();
+    test_x16();
     printf("test_api (%s): %d passed, %d failed\n", libnorm_active_isa(), passed, failed);
     return failed ? 1 : 0;
 }

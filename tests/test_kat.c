@@ -33,6 +33,7 @@
 
 #include "libnorm.h"
 #include "norm_internal.h"
+#include "norm_x16.h"
 
 /* ---- exact input generation ---- */
 
@@ -373,12 +374,14 @@ typedef struct kcase {
     int eps_i;
     int fam;
     size_t chans, groups;
+    int x16, fmt, wact;  /* (0.4) a bf16 / f16 case (op OP_LN or OP_RMS): fmt NORM_X16_*, wact:
+                            weight and bias 16-bit (LIBNORM_WEIGHT_ACT_TYPE) */
 } kcase;
 /* 0.25: L2 normalisation's clamp max(||x||, eps) reached by ordinary rows */
 static const float eps_val[4] = {0.0f, 1e-5f, 1e-6f, 0.25f};
 static const char *const eps_name[4] = {"0", "1e-5", "1e-6", "0.25"};
 
-#define MAX_CASES 1024
+#define MAX_CASES 2048
 static kcase cases[MAX_CASES];
 static size_t ncases;
 
@@ -400,6 +403,7 @@ static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, 
     c->pos = pos;
     static const char *const op_pfx[5] = {"ln", "rms", "l2", "gn", "rmsb"};
     c->chans = c->groups = 0;
+    c->x16 = c->fmt = c->wact = 0;
     snprintf(c->name, sizeof c->name, "%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
              op_pfx[op], use_w ? "-w" : "", use_b ? "-b" : "", dim, rows, xpad,
              ypad, eps_name[eps_i], fam_names[fam]);
@@ -407,6 +411,23 @@ static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, 
         size_t l = strlen(c->name);
         snprintf(c->name + l, sizeof c->name - l, "@%zu", pos);
     }
+}
+
+/* (0.4) A bf16 / f16 case: the f32 case's inputs rounded to the type (x16_narrow1), the op
+ * through the entry layer (norm_x16_rows_call); y digested as 16-bit values. */
+static void add_x16_case(enum op op, int fmt, int wact, int use_w, int use_b, size_t dim,
+                         size_t rows, size_t xpad, size_t ypad, int eps_i, int fam)
+{
+    add_case(op, use_w, use_b, dim, rows, xpad, ypad, eps_i, fam, 0);
+    kcase *c = &cases[ncases - 1];
+    c->x16 = 1;
+    c->fmt = fmt;
+    c->wact = wact;
+    char full[sizeof c->name + 16];
+    snprintf(full, sizeof full, "%s%s %s", fmt == NORM_X16_F16 ? "f16" : "bf16",
+             wact ? "/w16" : "", c->name);
+    memcpy(c->name, full, sizeof c->name - 1); /* (the names are far shorter) */
+    c->name[sizeof c->name - 1] = 0;
 }
 
 /* A group norm case: batch rows of chans * spatial floats in `groups` groups. */
@@ -559,6 +580,36 @@ static void build_cases(void)
             add_case(OP_RMSB, 0, 0, ladder_dims[di], 10, 0, 0, e, F_NEARRARE, 0);
     for (size_t di = 0; di < sizeof cancel_dims / sizeof cancel_dims[0]; di++)
         add_case(OP_RMSB, 0, 0, cancel_dims[di], 5, 0, 0, (int)(di % 3), F_LANEPERM, 0);
+
+    /* (0.4) bf16 / f16: every variant at short, block-edge and long dims with mixed rows, and
+     * every family on its own at a short and a two-block row */
+    static const size_t hdims[] = {1, 2, 3, 7, 16, 17, 64, 100, 511, 512, 513, 1024, 4097};
+    for (int fmt = 0; fmt < 2; fmt++)
+        for (size_t v = 0; v < 4; v++)
+            for (size_t di = 0; di < sizeof hdims / sizeof hdims[0]; di++) {
+                size_t d = hdims[di];
+                add_x16_case(v < 2 ? OP_LN : OP_RMS, fmt, (int)((di + v) % 2), v % 2 == 0,
+                             v == 0, d, d <= 512 ? 9 : 3, (di + v) % 3 == 0 ? 0 : 1 + di % 5,
+                             (di + v) % 2 ? 3 : 0, (int)((di + v) % 3), F_MIX);
+            }
+    for (int fmt = 0; fmt < 2; fmt++)
+        for (int f = 0; f < F_COUNT; f++) {
+            if (f == F_STEP)
+                continue;
+            add_x16_case(OP_LN, fmt, f % 2, 1, 1, 16, 9, 0, 0, f % 3, f);
+            add_x16_case(OP_RMS, fmt, (f + 1) % 2, 1, 0, 1025, 3, 0, 0, f % 3, f);
+        }
+}
+
+/* FNV-1a over 16-bit values (little-endian bytes). */
+static uint64_t fnv16(uint64_t h, const uint16_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++) {
+            h ^= (v[i] >> (8 * k)) & 0xffu;
+            h *= 0x100000001b3ull;
+        }
+    return h;
 }
 
 /* RMSNorm backward's dz for row r of x, exactly constructed: kind r % 6 is plain noise at
@@ -668,8 +719,54 @@ static void free_inputs(inputs *in)
     free(in->dz);
 }
 
+static digest run_x16_case(const norm_dsp *d, const kcase *c, const inputs *in)
+{
+    size_t ys = c->dim + c->ypad;
+    uint16_t *x = malloc(c->rows * in->xs * 2), *y = malloc(c->rows * ys * 2);
+    uint16_t *w16 = malloc(c->dim * 2), *b16 = malloc(c->dim * 2);
+    float *mean = malloc(c->rows * sizeof(float)), *rstd = malloc(c->rows * sizeof(float));
+    if (!x || !y || !w16 || !b16 || !mean || !rstd) {
+        fprintf(stderr, "test_kat: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < c->rows * in->xs; i++)
+        x[i] = x16_narrow1(in->x[i], c->fmt);
+    for (size_t i = 0; i < c->dim; i++) {
+        w16[i] = x16_narrow1(in->w[i], c->fmt);
+        b16[i] = x16_narrow1(in->b[i], c->fmt);
+    }
+    for (size_t i = 0; i < c->rows * ys; i++)
+        y[i] = 0xbfc0; /* the gaps must keep it */
+    for (size_t r = 0; r < c->rows; r++)
+        mean[r] = rstd[r] = -2.5f;
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = in->xs;
+    o.y_stride = ys;
+    o.mean = c->op == OP_LN ? mean : NULL;
+    o.rstd = rstd;
+    o.flags = c->wact ? LIBNORM_WEIGHT_ACT_TYPE : 0u;
+    const void *w = c->use_w ? (c->wact ? (const void *)w16 : (const void *)in->w) : NULL;
+    const void *b = c->use_b ? (c->wact ? (const void *)b16 : (const void *)in->b) : NULL;
+    if (norm_x16_rows_call(d, c->op == OP_LN ? NORM_OP_LN : NORM_OP_RMS, c->fmt, y, x, w, b,
+                           c->rows, c->dim, eps_val[c->eps_i], &o, NULL) != 0) {
+        fprintf(stderr, "test_kat: %s: the call failed\n", c->name);
+        exit(1);
+    }
+    digest g = {fnv16(FNV_INIT, y, c->rows * ys), 0, fnv(FNV_INIT, rstd, c->rows)};
+    g.mean = c->op == OP_LN ? fnv(FNV_INIT, mean, c->rows) : 0;
+    free(x);
+    free(y);
+    free(w16);
+    free(b16);
+    free(mean);
+    free(rstd);
+    return g;
+}
+
 static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
 {
+    if (c->x16)
+        return run_x16_case(d, c, in);
     size_t ys = c->dim + c->ypad;
     float *y = malloc(c->rows * ys * sizeof(float));
     const size_t nst = c->op == OP_GN ? c->rows * c->groups : c->rows;

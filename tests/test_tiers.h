@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "norm_internal.h"
+#include "norm_x16.h"
 
 enum { TEST_TIER_AVX512EMU = NORM_TIER_COUNT, TEST_TIER_COUNT };
 
@@ -76,6 +77,8 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->layernorm_f32 = norm_layernorm_f32_avx512emu;
         d->rmsnorm_f32 = norm_rmsnorm_f32_avx512emu;
         d->rmsnorm_back_f32 = norm_rmsnorm_back_f32_avx512emu;
+        d->layernorm_x16 = norm_layernorm_x16_avx512emu;
+        d->rmsnorm_x16 = norm_rmsnorm_x16_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
         return TEST_TIER_OK;

@@ -5,7 +5,8 @@
  * (0.3: libnorm_l2norm_f32_ex is one more row there; the two-level fields outer,
  * x_outer_stride and y_outer_stride are decoded for every _ex entry and modelled row by row
  * (t = o * rows + r), y's groups overlapping or interleaving included; libnorm_groupnorm_f32_ex
- * has its own decoder and model, fuzz_groupnorm().)
+ * has its own decoder and model, fuzz_groupnorm(). 0.4: the bf16 / f16 entry points
+ * libnorm_{layernorm,rmsnorm}_{bf16,f16}_ex have theirs, fuzz_x16().)
  *
  * One input decodes into one call: entry point, rows, dim, strides, in place or not, where each
  * pointer goes (its own region, anywhere in the arena, misaligned, NULL, aliasing x or y or the
@@ -41,6 +42,7 @@
 
 #include "libnorm.h"
 #include "norm_internal.h"
+#include "norm_x16.h"
 
 /* ---- limits: every execution stays small and fast ---- */
 #define ARENA 65536                /* bytes; every buffer of a call lives in here */
@@ -210,9 +212,11 @@ static const entry entries[] = {
  * GN_ENTRY is libnorm_groupnorm_f32_ex (its own decoder and model: fuzz_groupnorm below); 16..19
  * libnorm_rmsnorm_back_f32_ex (entry 5). */
 #define GN_ENTRY 255
-#define OP_MAP_N 20
+#define X16_ENTRY 254 /* (0.4) 20..23: the bf16 / f16 entry points, fuzz_x16() */
+#define OP_MAP_N 24
 static const unsigned char op_map[OP_MAP_N] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY,
-                                               GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5};
+                                               GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5,
+                                               X16_ENTRY, X16_ENTRY, X16_ENTRY, X16_ENTRY};
 _Static_assert(N_ENTRIES == 6, "a new entry point: add it to op_map too");
 
 /* ---- input decoding: bytes of the input, then a generator seeded from the whole input ---- */
@@ -1106,6 +1110,270 @@ static int fuzz_groupnorm(reader *r)
     return 0;
 }
 
+/* ---- (0.4) libnorm_{layernorm,rmsnorm}_{bf16,f16}_ex: their own decoder and model ----
+ * op and format, rows 0..8 (or a stride that overflows the address space), dim 0..71 or
+ * 0..1100, x/y strides 0, padded or below dim; y apart, NULL, in place, overlapping x, odd, or
+ * right after x; weight and bias NULL, float or 16-bit (LIBNORM_WEIGHT_ACT_TYPE), 2 mod 4, odd,
+ * over y, over x (allowed: both are inputs), right after y; mean/rstd NULL, apart, over y or x,
+ * 2 mod 4, the same; flags (PLUS_ONE, ACT_TYPE, an undefined bit); eps good and bad; ith/nth.
+ * Oracle: the status from the header's rules (overlap on a byte map of the arena); on error the
+ * arena unchanged; on success exactly this call's rows of y written, each equal to
+ * round16(scalar f32 op on the widened inputs) (x16_narrow1), mean/rstd equal to its (NaN as
+ * NaN), nothing else touched. */
+static unsigned char x16_map[ARENA]; /* which buffers cover each byte: bit k = buffer k */
+static float x16_xf[MAX_DIM], x16_wf[MAX_DIM], x16_bf[MAX_DIM], x16_yf[MAX_DIM];
+
+static void x16_mark(size_t off, size_t rows, size_t stride_b, size_t len_b, int bit)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < len_b; i++)
+            x16_map[off + r * stride_b + i] |= (unsigned char)(1u << bit);
+}
+
+static void x16_fail(const char *what, int got, int want, int op, int fmt, size_t rows,
+                     size_t dim)
+{
+    fprintf(stderr, "fuzz_api x16 [%s]: %s_%s rows %zu dim %zu: %s (status %d, want %d)\n", g_isa,
+            op == NORM_OP_LN ? "layernorm" : "rmsnorm", fmt ? "f16" : "bf16", rows, dim, what,
+            got, want);
+    abort();
+}
+
+static int fuzz_x16(reader *r, unsigned opb)
+{
+    const int op = (opb & 1) ? NORM_OP_RMS : NORM_OP_LN, fmt = (opb >> 1) & 1;
+    unsigned rows_b = u8(r);
+    uint16_t dim_v = u16(r);
+    unsigned smode = u8(r), xpad = u8(r) % 20, ypad = u8(r) % 20, ymode = u8(r), xmode = u8(r),
+             wmode = u8(r), bmode = u8(r), stmode = u8(r), fmode = u8(r), emode = u8(r),
+             nth_b = u8(r), ith_b = u8(r);
+    size_t dim = (dim_v & 0x8000) ? (size_t)(dim_v % (MAX_DIM + 1)) : (size_t)(dim_v % 72);
+    int huge = rows_b >= 0xf8;
+    size_t rows = huge ? 3 + rows_b % 5 : rows_b % 9;
+    size_t sx = 0, sy = 0;
+    for (int k = 0; k < 2; k++) {
+        unsigned md = (smode >> (2 * k)) & 3;
+        size_t s = md == 1 ? dim + (k ? ypad : xpad) : md == 2 && dim >= 2 ? dim - 1 : 0;
+        *(k ? &sy : &sx) = s;
+    }
+    if (smode & 0x10)
+        sy = sx;
+    if (huge)
+        sx = SIZE_MAX / 2; /* (rows - 1) * stride * 2 bytes overflows: ESIZE */
+    const size_t exs = sx ? sx : dim, eys = sy ? sy : dim;
+    const size_t xrows = huge ? 1 : rows;
+    /* the arena: x at 1024 (.. 19.7 KiB), y at 21504 (.. 39.6 KiB), w at 41000, b at 46000,
+     * mean at 51000, rstd at 51200 (each at most 8 rows of 1120 16-bit values / 1100 floats) */
+    const int wact = (fmode & 2) != 0;
+    const size_t wes = wact ? 2 : 4;
+    size_t xo = 1024 + ((xmode & 1) ? 1 : 0) + ((xmode & 2) ? 2 : 0);
+    size_t xext = rows ? (((huge ? 0 : rows - 1) * exs) + dim) * 2 : 0;
+    size_t yext = rows ? ((rows - 1) * eys + dim) * 2 : 0;
+    size_t yo = 21504;
+    int ynull = 0;
+    switch (ymode & 7) {
+    case 1: ynull = 1; break;
+    case 2: yo = xo; break;                                                 /* in place */
+    case 3: yo = xo + 2 * ((ymode >> 4) % (dim + 1)); break;                /* into x */
+    case 4: yo = 21504 + 1; break;                                          /* odd */
+    case 5: yo = xo + xext; break;                                          /* right after x */
+    case 6: yo = 21504 + 2; break;                                          /* 2 mod 4 */
+    default: break;
+    }
+    size_t po[4] = {41000, 46000, 51000, 51200}; /* w, b, mean, rstd */
+    unsigned pm[4] = {wmode & 7, bmode & 7, stmode & 7, (stmode >> 3) & 7};
+    int pnull[4];
+    for (int k = 0; k < 4; k++) {
+        pnull[k] = pm[k] == 0;
+        switch (pm[k]) {
+        case 2: po[k] += 2; break;                         /* 2 mod 4 */
+        case 3: po[k] += 1; break;                         /* odd */
+        case 4: po[k] = yo + 2 * (dim / 2) - (yo & 1); break; /* over y */
+        case 5: po[k] = xo + 2 * (dim / 3) - (xo & 1); break; /* over x */
+        case 6: po[k] = yo + yext + ((yo + yext) & 1); break; /* right after y */
+        case 7: po[k] = po[k == 3 ? 2 : k]; break;         /* rstd == mean */
+        default: break;
+        }
+    }
+    if (huge) /* no overlap test reached with a huge extent: keep the others apart */
+        for (int k = 0; k < 4; k++)
+            if (pm[k] >= 4 && pm[k] <= 6)
+                pnull[k] = 1;
+    unsigned flags = (fmode & 1 ? LIBNORM_WEIGHT_PLUS_ONE : 0u) | (wact ? LIBNORM_WEIGHT_ACT_TYPE : 0u) |
+                     ((fmode & 0x1c) == 0x1c ? 4u << (fmode >> 5) : 0u);
+    static const float eps_vals[8] = {1e-5f, 0.0f, -1.0f, NAN, INFINITY, 1e-6f, 0.5f, -0.0f};
+    float eps = eps_vals[emode & 7];
+    unsigned nth = nth_b % 5, ith = ith_b % 6;
+
+    /* contents: x rows, w, b (anything in the rest of the arena: 0xFF bytes) */
+    memset(arena, 0xff, ARENA);
+    reader *rr = r;
+    for (size_t t = 0; t < xrows && !huge; t++) {
+        fill_row((unsigned char *)x16_xf, dim, u8(rr), rr);
+        for (size_t i = 0; i < dim; i++) {
+            uint16_t h = x16_narrow1(x16_xf[i], fmt);
+            memcpy(arena + xo + (t * exs + i) * 2, &h, 2);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        if (pnull[k] || po[k] + dim * 4 > ARENA)
+            continue;
+        fill_param((unsigned char *)x16_wf, dim, u8(rr), k, rr);
+        for (size_t i = 0; i < dim; i++) {
+            if (wact) {
+                uint16_t h = x16_narrow1(x16_wf[i], fmt);
+                memcpy(arena + po[k] + 2 * i, &h, 2);
+            } else {
+                memcpy(arena + po[k] + 4 * i, &x16_wf[i], 4);
+            }
+        }
+    }
+    memcpy(snap, arena, ARENA);
+
+    /* the expected status, in the header's order */
+    const size_t nrows = rows;
+    int want;
+    if ((flags & ~3u) || ith >= (nth ? nth : 1u))
+        want = LIBNORM_EOPTS;
+    else if (ynull)
+        want = LIBNORM_ENULL;
+    else if (((xo | yo) & 1) || (!pnull[0] && (po[0] & (wes - 1))) ||
+             (op == NORM_OP_LN && !pnull[1] && (po[1] & (wes - 1))) ||
+             (op == NORM_OP_LN && !pnull[2] && (po[2] & 3)) || (!pnull[3] && (po[3] & 3)))
+        want = LIBNORM_EALIGN;
+    else if (dim == 0)
+        want = LIBNORM_EDIM;
+    else if (!(eps >= 0.0f && eps <= FLT_MAX))
+        want = LIBNORM_EEPS;
+    else if (exs < dim || eys < dim)
+        want = LIBNORM_ESTRIDE;
+    else if (rows == 0)
+        want = LIBNORM_OK;
+    else if (huge)
+        want = LIBNORM_ESIZE;
+    else {
+        memset(x16_map, 0, ARENA);
+        x16_mark(xo, rows, exs * 2, dim * 2, 0);
+        x16_mark(yo, rows, eys * 2, dim * 2, 1);
+        const int used[4] = {!pnull[0], op == NORM_OP_LN && !pnull[1],
+                             op == NORM_OP_LN && !pnull[2], !pnull[3]};
+        const size_t len[4] = {dim * wes, dim * wes, nrows * 4, nrows * 4};
+        for (int k = 0; k < 4; k++)
+            if (used[k])
+                x16_mark(po[k], 1, 0, len[k], 2 + k);
+        const int inplace = xo == yo && exs == eys;
+        int ov = 0;
+        for (size_t i = 0; i < ARENA && !ov; i++) {
+            unsigned m = x16_map[i];
+            unsigned outs = m & (2u | 16u | 32u); /* y, mean, rstd */
+            if (!outs)
+                continue;
+            unsigned ins = m & (inplace ? 4u | 8u : 1u | 4u | 8u);
+            if (ins || (outs & (outs - 1)))
+                ov = 1;
+        }
+        want = ov ? LIBNORM_EOVERLAP : LIBNORM_OK;
+    }
+
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = sx;
+    o.y_stride = sy;
+    o.flags = flags;
+    o.nth = nth;
+    o.ith = ith;
+    o.mean = pnull[2] ? NULL : (float *)(void *)(arena + po[2]);
+    o.rstd = pnull[3] ? NULL : (float *)(void *)(arena + po[3]);
+    uint16_t *y = ynull ? NULL : (uint16_t *)(void *)(arena + yo);
+    const uint16_t *x = (const uint16_t *)(const void *)(arena + xo);
+    const void *w = pnull[0] ? NULL : arena + po[0], *b = pnull[1] ? NULL : arena + po[1];
+    int got = op == NORM_OP_LN
+                  ? (fmt ? libnorm_layernorm_f16_ex(y, x, w, b, rows, dim, eps, &o)
+                         : libnorm_layernorm_bf16_ex(y, x, w, b, rows, dim, eps, &o))
+                  : (fmt ? libnorm_rmsnorm_f16_ex(y, x, w, rows, dim, eps, &o)
+                         : libnorm_rmsnorm_bf16_ex(y, x, w, rows, dim, eps, &o));
+    g_calls++;
+    g_status[got <= 0 && got > -16 ? -got : 15]++;
+    if (got != want)
+        x16_fail("status", got, want, op, fmt, rows, dim);
+    if (got != LIBNORM_OK || rows == 0) {
+        if (memcmp(arena, snap, ARENA) != 0)
+            x16_fail("the arena changed", got, want, op, fmt, rows, dim);
+        return 0;
+    }
+    /* the expected arena: this share's rows from the scalar f32 op on the widened inputs */
+    memcpy(expect, snap, ARENA);
+    size_t first = 0, count = nrows;
+    if (nth > 1) {
+        size_t q = nrows / nth, rem = nrows % nth;
+        first = ith * q + (ith < rem ? ith : rem);
+        count = q + (ith < rem ? 1 : 0);
+    }
+    for (size_t i = 0; i < dim; i++) {
+        if (w) {
+            float v;
+            if (wact) {
+                uint16_t h;
+                memcpy(&h, snap + po[0] + 2 * i, 2);
+                v = x16_widen1(h, fmt);
+            } else {
+                memcpy(&v, snap + po[0] + 4 * i, 4);
+            }
+            x16_wf[i] = (flags & LIBNORM_WEIGHT_PLUS_ONE) ? 1.0f + v : v;
+        }
+        if (b && op == NORM_OP_LN) {
+            float v;
+            if (wact) {
+                uint16_t h;
+                memcpy(&h, snap + po[1] + 2 * i, 2);
+                v = x16_widen1(h, fmt);
+            } else {
+                memcpy(&v, snap + po[1] + 4 * i, 4);
+            }
+            x16_bf[i] = v;
+        }
+    }
+    float em[MAX_ROWS], er[MAX_ROWS];
+    for (size_t t = first; t < first + count; t++) {
+        for (size_t i = 0; i < dim; i++) {
+            uint16_t h;
+            memcpy(&h, snap + xo + (t * exs + i) * 2, 2);
+            x16_xf[i] = x16_widen1(h, fmt);
+        }
+        libnorm_opts of = LIBNORM_OPTS_INIT;
+        of.mean = &em[t];
+        of.rstd = &er[t];
+        if (norm_rows_call(&g_scalar, op, x16_yf, x16_xf, w ? x16_wf : NULL,
+                           b && op == NORM_OP_LN ? x16_bf : NULL, 1, dim, eps, &of, NULL) != 0)
+            x16_fail("the f32 reference call failed", got, want, op, fmt, rows, dim);
+        for (size_t i = 0; i < dim; i++) {
+            uint16_t h = x16_narrow1(x16_yf[i], fmt);
+            memcpy(expect + yo + (t * eys + i) * 2, &h, 2);
+        }
+        if (o.mean && op == NORM_OP_LN)
+            memcpy(expect + po[2] + 4 * t, arena + po[2] + 4 * t, 4); /* compared below */
+        if (o.rstd)
+            memcpy(expect + po[3] + 4 * t, arena + po[3] + 4 * t, 4);
+        g_rows_checked++;
+    }
+    if (memcmp(arena, expect, ARENA) != 0)
+        x16_fail("y (or bytes outside the call's rows) differ from round16(f32 op)", got, want,
+                 op, fmt, rows, dim);
+    for (size_t t = first; t < first + count; t++) {
+        float v;
+        if (o.mean && op == NORM_OP_LN) {
+            memcpy(&v, arena + po[2] + 4 * t, 4);
+            if (!same_bits(v, em[t]))
+                x16_fail("mean differs from the f32 op's", got, want, op, fmt, rows, dim);
+        }
+        if (o.rstd) {
+            memcpy(&v, arena + po[3] + 4 * t, 4);
+            if (!same_bits(v, er[t]))
+                x16_fail("rstd differs from the f32 op's", got, want, op, fmt, rows, dim);
+        }
+    }
+    return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -1137,9 +1405,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     model m;
     memset(&m, 0, sizeof(m));
-    unsigned op = op_map[u8(r) % OP_MAP_N];
+    unsigned opb = u8(r), op = op_map[opb % OP_MAP_N];
     if (op == GN_ENTRY)
         return fuzz_groupnorm(r);
+    if (op == X16_ENTRY)
+        return fuzz_x16(r, opb % OP_MAP_N - 20);
     m.e = &entries[op];
     const entry *e = m.e;
     fz_call *c = &m.c;

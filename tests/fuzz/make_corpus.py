@@ -10,7 +10,7 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
-# op byte (fuzz_api.c op_map, modulo 20): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
+# op byte (fuzz_api.c op_map, modulo 24; 20..23 are the bf16 / f16 ops, X16 below): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
 # 9 layernorm_f32, 10 rmsnorm_f32, 11 groupnorm_f32_ex (its own decoder), 16 rmsnorm_back_f32_ex;
 # outer / osm: the (0.3) two-level bytes outer_mode and os_mode
 BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
@@ -88,6 +88,46 @@ SEEDS = {
 }
 
 
+# (0.4) bf16 / f16 (fuzz_x16 in fuzz_api.c): op byte 20 layernorm_bf16, 21 rmsnorm_bf16,
+# 22 layernorm_f16, 23 rmsnorm_f16, then its own header
+X16_BASE = dict(op=20, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=1,
+                bmode=1, stmode=1 | 1 << 3, fmode=0, emode=0, nth=0, ith=0)
+X16_SEEDS = {
+    'x16-ln-bf16': {},
+    'x16-rms-bf16': dict(op=21),
+    'x16-ln-f16': dict(op=22),
+    'x16-rms-f16': dict(op=23),
+    'x16-ln-bf16-w16': dict(fmode=2),
+    'x16-rms-f16-w16-plus1': dict(op=23, fmode=3),
+    'x16-ln-f16-dim513': dict(op=22, dim=0x8000 | 513, rows=2),
+    'x16-rms-bf16-dim1100': dict(op=21, dim=0x8000 | 1100, rows=2),
+    'x16-inplace-strides': dict(ymode=2, smode=1 | 0x10, xpad=3),
+    'x16-y-into-x': dict(op=21, ymode=3 | 5 << 4),
+    'x16-y-after-x': dict(op=22, ymode=5),
+    'x16-x-2mod4': dict(xmode=2, ymode=6),
+    'x16-x-odd': dict(op=23, xmode=1),
+    'x16-w-float-2mod4': dict(wmode=2),
+    'x16-w16-2mod4': dict(wmode=2, fmode=2),
+    'x16-w-over-y': dict(op=21, wmode=4, fmode=2),
+    'x16-w-after-y': dict(op=21, wmode=6, fmode=2),
+    'x16-w-over-x': dict(wmode=5, fmode=2),
+    'x16-mean-eq-rstd': dict(stmode=1 | 7 << 3),
+    'x16-rstd-over-x': dict(op=23, stmode=5 << 3),
+    'x16-flag-bad': dict(fmode=0x1c),
+    'x16-eps-nan': dict(emode=3),
+    'x16-stride-small': dict(smode=2),
+    'x16-rows-huge': dict(rows=0xf9),
+    'x16-split': dict(op=22, rows=7, nth=3, ith=2),
+    'x16-dim0': dict(dim=0),
+}
+
+
+def x16_header(k):
+    return (bytes([k['op'], k['rows']]) + struct.pack('<H', k['dim']) +
+            bytes([k['smode'], k['xpad'], k['ypad'], k['ymode'], k['xmode'], k['wmode'],
+                   k['bmode'], k['stmode'], k['fmode'], k['emode'], k['nth'], k['ith']]))
+
+
 def header(k):
     return (bytes([k['op'], k['rows']]) + struct.pack('<H', k['dim']) +
             bytes([k['smode'], k['xpad'], k['ypad'], k['ymode'], k['xmode'], k['wmode'],
@@ -107,7 +147,13 @@ def main():
         tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
         with open(os.path.join(OUT, name), 'wb') as f:
             f.write(header(k) + tail)
-    print(f'{len(SEEDS)} seeds in {OUT}', file=sys.stderr)
+    for i, (name, over) in enumerate(sorted(X16_SEEDS.items())):
+        k = dict(X16_BASE, **over)
+        rnd = random.Random(i * 6151 + 7)
+        tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
+        with open(os.path.join(OUT, name), 'wb') as f:
+            f.write(x16_header(k) + tail)
+    print(f'{len(SEEDS) + len(X16_SEEDS)} seeds in {OUT}', file=sys.stderr)
 
 
 if __name__ == '__main__':
