@@ -698,7 +698,7 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
                   eps_val[c->eps_i],
                   c->op == OP_LN ? mean : NULL,
                   rstd, c->op == OP_RMSB ? sums : NULL, c->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS,
-                  in->dz};
+                  in->dz, 0, 0};
     if (c->op == OP_L2)
         j.w = NULL;
     if (c->op == OP_GN) {

@@ -187,7 +187,7 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
             mean[u] = rstd[u] = -12345.0f;
         norm_job job = {y, x, w, e->op == OP_LN ? b : NULL, rows, n, n, n, eps,
                         e->op == OP_LN ? mean : NULL, rstd, NULL,
-                        e->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, NULL};
+                        e->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, NULL, 0, 0};
         if (e->op == OP_GN) {
             libnorm_opts o = LIBNORM_OPTS_INIT;
             o.mean = mean;
