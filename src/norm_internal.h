@@ -34,6 +34,10 @@
  *   RMSNorm, per row:
  *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
  *     pass 2: y = (x * rstd) * w
+ *   (0.4) With norm_job.wplus (LIBNORM_WEIGHT_PLUS_ONE) w above is the factor
+ *   wf = (float)(1.0f + w[i]) (norm_wf), in every output pass and in the rare path. The fused
+ *   residual add + norm is the entry layer's: h = x + r (norm_add_fn, the NaN of x pinned), then
+ *   these kernels on h (src/libnorm.c, norm_add_call).
  *   RMSNorm backward (ggml's GGML_OP_RMS_NORM_BACK: dx for y = x * rstd, dz = dL/dy), per row:
  *     pass 1: sxx  = total of squares of x (exactly RMSNorm's s2),
  *             sxdz = total of leaves x*dz, the same lanes, blocks, tree, fold and lane total,

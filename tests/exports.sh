@@ -15,7 +15,7 @@ if [ -n "$bad" ]; then
 fi
 for want in libnorm_layernorm_f32 libnorm_rmsnorm_f32 libnorm_layernorm_f32_ex \
     libnorm_rmsnorm_f32_ex libnorm_active_isa libnorm_strerror libnorm_version \
-    libnorm_version_string; do
+    libnorm_version_string libnorm_add_rmsnorm_f32_ex libnorm_add_layernorm_f32_ex; do
     printf '%s\n' "$syms" | grep -qx "$want" || { echo "exports: $want missing"; exit 1; }
 done
 echo "exports: only the API:" $syms
