@@ -1203,7 +1203,8 @@ static int fuzz_add(reader *r, int ln)
         ys = xs; /* in place with equal strides (else the strides decide) */
     size_t xos = (sm & 0x20) ? rows * xs + 3 : 0, yos = (sm & 0x20) && (pm & 0x400) ? rows * ys + 5 : 0;
     const size_t lr = huge_rows ? 1 : rows ? rows : 1;
-    const size_t exs = xos ? xos : lr * xs, eys = yos ? yos : lr * ys;
+    /* the extents laid out in the arena (huge rows: only the first row is, the call is ESIZE) */
+    const size_t exs = xos && !huge_rows ? xos : lr * xs, eys = yos && !huge_rows ? yos : lr * ys;
     size_t xlen = 4 * ((outer - 1) * exs + (lr - 1) * xs + dim) + 8,
            ylen = 4 * ((outer - 1) * eys + (lr - 1) * ys + dim) + 8;
     if (xlen < ylen)
@@ -1324,7 +1325,7 @@ static int fuzz_add(reader *r, int ln)
         const float *p = k ? rr : x;
         if (!p || ((uintptr_t)p & 3) || !dim)
             continue;
-        for (size_t t = 0; t < outer * lr; t++) {
+        for (size_t t = 0; t < (huge_rows ? 1 : outer * lr); t++) {
             size_t off = (size_t)((const unsigned char *)p - A) + 4 * ((t / lr) * exs + (t % lr) * xs);
             if (off + 4 * dim <= ARENA)
                 fill_row(A + off, dim, u8(r) % 14, r);
