@@ -87,7 +87,7 @@ double nb_compute_ref(int op, size_t rows, size_t dim, size_t xs)
     norm_dsp s;
     norm_dsp_init(&s, NORM_TIER_SCALAR);
     norm_job nj = {g_ref, g_x, nb_op_params[op] >= 1 ? g_w : NULL, nb_op_params[op] >= 2 ? g_b : NULL,
-                   rows, dim, xs, dim, g_opt.eps, NULL, NULL, NULL, NORM_KIND_RMS, NULL};
+                   rows, dim, xs, dim, g_opt.eps, NULL, NULL, NULL, NORM_KIND_RMS, NULL, 0, 0};
     double t0 = now_ns();
     if (nb_op_is_rms(op))
         s.rmsnorm_f32(&nj);

@@ -96,7 +96,7 @@ void nb_job_fn(void *ctx, unsigned ith, unsigned nth)
         case K_TIER:
             if (nr) {
                 norm_job nj = {j->y + r0 * dim, j->x + r0 * xs, j->w, j->b, nr, dim, xs, dim,
-                               j->eps, NULL, NULL, NULL, NORM_KIND_RMS, NULL};
+                               j->eps, NULL, NULL, NULL, NORM_KIND_RMS, NULL, 0, 0};
                 if (rms)
                     im->dsp.rmsnorm_f32(&nj);
                 else

@@ -13,7 +13,9 @@
  *   L2 norm:   s = 1/max(sqrt(sum(x^2)), eps) (eps clamps, as ggml's GGML_OP_L2_NORM), y = x*s.
  *   GroupNorm: each (batch, group of channels) is one LayerNorm row (no weight), then the
  *              per-channel affine y = fma(t, w[c], b[c]) (libnorm_groupnorm_f32_ex).
- *   weight == NULL means w = 1; bias == NULL means b = 0.
+ *   weight == NULL means w = 1; bias == NULL means b = 0. With LIBNORM_WEIGHT_PLUS_ONE in
+ *   opts->flags the weight factor is (float)(1.0f + w) (Gemma; see below).
+ *   Residual add + norm (0.4): h = x + r (float), y = norm(h) (libnorm_add_*norm_f32_ex).
  *
  * Accuracy (tests/accuracy): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|, |w|·max(1, |x̂|)),
  *   x̂ the exact normalized value (x-mean)·rstd (RMSNorm: x·rstd): x̂ is computed to about
@@ -62,16 +64,17 @@ extern "C" {
 /* Status codes: 0 is success, every error is negative. */
 enum libnorm_status {
     LIBNORM_OK = 0,
-    LIBNORM_ENULL = -1,     /* y or x is NULL (or mean/rstd requested through a NULL options) */
+    LIBNORM_ENULL = -1,     /* y or x is NULL (add_*: y, x or r; rmsnorm_back: dx, dz or x) */
     LIBNORM_EDIM = -2,      /* dim == 0 */
     LIBNORM_EEPS = -3,      /* eps is negative, NaN or Inf */
     LIBNORM_EOVERLAP = -4,  /* y overlaps x (other than exactly in place), weight, bias, mean or
                                rstd; or mean and rstd overlap each other or an input */
     LIBNORM_ESTRIDE = -5,   /* a row stride smaller than dim (group norm: a channel stride other
                                than spatial, or a batch stride below channels * spatial) */
-    LIBNORM_EOPTS = -6,     /* options: size below LIBNORM_OPTS_MIN_SIZE, flags or reserved not 0,
-                               or ith >= nth (ith != 0 when nth is 0 or 1); group norm: outer
-                               other than 0 or 1 */
+    LIBNORM_EOPTS = -6,     /* options: size below LIBNORM_OPTS_MIN_SIZE, a flag bit other than
+                               the LIBNORM_WEIGHT_* ones below, reserved not 0, or ith >= nth
+                               (ith != 0 when nth is 0 or 1); group norm: outer other than 0
+                               or 1 */
     LIBNORM_ESIZE = -7,     /* rows * stride (or outer * rows, or an outer extent) does not fit
                                in the address space */
     LIBNORM_EALIGN = -8     /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
@@ -128,7 +131,7 @@ typedef struct libnorm_opts {
      * with eps = 0 is +Inf. */
     float *mean;
     float *rstd;
-    unsigned flags;     /* no flags are defined yet: must be 0 */
+    unsigned flags;     /* LIBNORM_WEIGHT_* bits (0.4); any other bit set is LIBNORM_EOPTS */
     unsigned reserved;  /* must be 0 (closes what was tail padding in 0.1) */
     /* (0.3) A second level of rows: the call covers `outer` groups of `rows` rows (0 means 1).
      * Row r of group o starts at x + o * x_outer_stride + r * x_stride (y likewise); outer
@@ -141,10 +144,19 @@ typedef struct libnorm_opts {
     size_t y_outer_stride;
 } libnorm_opts;
 
-/* (0.4) opts->flags bits. */
-#define LIBNORM_WEIGHT_PLUS_ONE 0x1u  /* the weight factor is (float)(1.0f + w[i]) (Gemma 1-3) */
-#define LIBNORM_WEIGHT_ACT_TYPE 0x2u  /* bf16/f16 entry points: weight (and bias) are in the
-                                         activation type, not float; no effect on f32 ones */
+/* (0.4) opts->flags bits. Any other bit set: LIBNORM_EOPTS.
+ * LIBNORM_WEIGHT_PLUS_ONE: the weight factor is wf = (float)(1.0f + w[i]) -- one float addition,
+ *   rounded once, as Gemma 1-3's reference computes (1 + w) -- used exactly where w is used
+ *   otherwise: RMSNorm y = (x * rstd) * wf; LayerNorm y = fmaf(t, wf, b) (the bias is not
+ *   offset); group norm y = fmaf(t, wf[c], b[c]). It applies to every entry point that takes a
+ *   weight (layernorm, rmsnorm, groupnorm, add_layernorm, add_rmsnorm); weight == NULL still
+ *   means the factor 1 (not 2). Entry points without a weight (l2norm, rmsnorm_back) accept and
+ *   ignore it.
+ * LIBNORM_WEIGHT_ACT_TYPE: for entry points whose activations are not float (bf16/f16): weight
+ *   (and bias) are in the activation type, not float. It has no effect on the f32 entry points
+ *   (accepted and ignored). */
+#define LIBNORM_WEIGHT_PLUS_ONE 0x1u
+#define LIBNORM_WEIGHT_ACT_TYPE 0x2u
 
 #define LIBNORM_OPTS_INIT { sizeof(libnorm_opts), 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 }
 /* The smallest `size` accepted: the 0.1 struct, through `flags`. */
@@ -263,6 +275,28 @@ LIBNORM_API int libnorm_layernorm_f16_ex(uint16_t *y, const uint16_t *x, const v
 LIBNORM_API int libnorm_rmsnorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight,
                                        size_t rows, size_t dim, float eps,
                                        const libnorm_opts *opts);
+/* (0.4) Residual add + norm, fused: per row t and element i,
+ *   h[t][i] = x[t][i] + r[t][i]          (one float addition, rounded once; where x[t][i] is
+ *                                         a NaN, h is that NaN quieted, so which NaN a sum of
+ *                                         two NaNs gives is the same on every tier)
+ *   y[t]    = RMSNorm(h[t]) or LayerNorm(h[t]), exactly the plain norm of that h
+ * so y is bit for bit what libnorm_rmsnorm_f32_ex / libnorm_layernorm_f32_ex give on the h
+ * written (every tier). h is written when h != NULL (the next block's residual); h == NULL: h is
+ * not written (y still is the norm of x + r). x and r are read once.
+ * Layout: x and r use opts->x_stride / x_outer_stride; h and y use y_stride / y_outer_stride.
+ * Two-level rows, the ith/nth split, mean (LayerNorm only) and rstd per row t, and the flags
+ * (LIBNORM_WEIGHT_PLUS_ONE) as for the plain norms.
+ * In place: h may be x or r exactly (the same pointer, and the strides equal), and y may be x or
+ * r exactly; y == h, and any other overlap (an output with an input, h with y, mean or rstd with
+ * anything), is LIBNORM_EOVERLAP. Inputs may overlap each other.
+ * Checks, in this order: EOPTS; ENULL (y, x or r NULL); EALIGN (every pointer, h included);
+ * EDIM; EEPS; ESTRIDE; rows == 0 is OK; ESIZE; EOVERLAP. */
+LIBNORM_API int libnorm_add_rmsnorm_f32_ex(float *y, float *h, const float *x, const float *r,
+                                           const float *weight, size_t rows, size_t dim,
+                                           float eps, const libnorm_opts *opts);
+LIBNORM_API int libnorm_add_layernorm_f32_ex(float *y, float *h, const float *x, const float *r,
+                                             const float *weight, const float *bias, size_t rows,
+                                             size_t dim, float eps, const libnorm_opts *opts);
 
 /* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
 LIBNORM_API const char *libnorm_active_isa(void);

@@ -87,6 +87,7 @@ static int fill(norm_dsp *d, int tier)
     norm_kernel_fn rmsb = norm_rmsnorm_back_f32_scalar;
     void (*ln16)(const norm_x16_job *) = norm_layernorm_x16_scalar;
     void (*rms16)(const norm_x16_job *) = norm_rmsnorm_x16_scalar;
+    norm_add_fn add = norm_add_f32_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -97,6 +98,7 @@ static int fill(norm_dsp *d, int tier)
         rmsb = norm_rmsnorm_back_f32_avx2;
         ln16 = norm_layernorm_x16_avx2;
         rms16 = norm_rmsnorm_x16_avx2;
+        add = norm_add_f32_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
@@ -106,6 +108,7 @@ static int fill(norm_dsp *d, int tier)
         rmsb = norm_rmsnorm_back_f32_avx512;
         ln16 = norm_layernorm_x16_avx512;
         rms16 = norm_rmsnorm_x16_avx512;
+        add = norm_add_f32_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
@@ -115,6 +118,7 @@ static int fill(norm_dsp *d, int tier)
         rmsb = norm_rmsnorm_back_f32_neon;
         ln16 = norm_layernorm_x16_neon;
         rms16 = norm_rmsnorm_x16_neon;
+        add = norm_add_f32_neon;
         break;
 #endif
     default:
@@ -125,6 +129,7 @@ static int fill(norm_dsp *d, int tier)
     d->rmsnorm_back_f32 = rmsb;
     d->layernorm_x16 = ln16;
     d->rmsnorm_x16 = rms16;
+    d->add_f32 = add;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

@@ -192,13 +192,23 @@ typedef struct call {
                         backward: x is dz (dx == dz is in place) and x2 the forward input */
     int x2n;         /* x2 is required (ENULL when NULL) */
     size_t esz, wesz;         /* (0.4) bytes of an element of x and y / of w and b (0: float) */
-    unsigned flags_ok;        /* (0.4) the opts->flags bits this entry point accepts */
     unsigned flags;           /* opts->flags as read */
+    /* (0.4) the fused add + norm: x2 is r (h = x + r), h a second output laid out as y (NULL:
+     * not written); y and h may each be x or x2 exactly (in place) */
+    float *h;
+    int add;
+    int wplus;       /* LIBNORM_WEIGHT_PLUS_ONE */
 } call;
 
 /* Bytes of an element of x and y, of w and b. */
 #define CALL_ESZ(c) ((c)->esz ? (c)->esz : sizeof(float))
 #define CALL_WESZ(c) ((c)->wesz ? (c)->wesz : sizeof(float))
+
+/* (0.4) Is the output p exactly in place over the input q (same pointer, same layout)? */
+static inline int same_rows(const call *c, const void *p, const void *q)
+{
+    return p && p == q && c->xs == c->ys && (c->outer <= 1 || c->xos == c->yos);
+}
 
 /* The exact test, for the calls whose bounding ranges meet: does an output share a byte with
  * an input or another output (y with x only when not in place)? And are y's rows disjoint? */
@@ -212,17 +222,21 @@ static __attribute__((noinline)) int exact_overlap(const call *c, int inplace)
     set2 m = mk_set2(c->mean, 1, 0, 1, c->nstat, c->nstat, fs);
     set2 r = mk_set2(c->rstd, 1, 0, 1, c->nstat, c->nstat, fs);
     set2 x2 = mk_set2(c->x2, c->outer, c->xos, c->rows, c->xs, c->dim, es);
+    set2 h = mk_set2(c->h, c->outer, c->yos, c->rows, c->ys, c->dim, es);
     if (!set_rows_disjoint(&y))
         return 1;
-    const set2 *outs[3] = {&y, c->mean ? &m : NULL, c->rstd ? &r : NULL};
+    /* in place: y over x (inplace); the add ops also y over r, h over x, h over r (exactly) */
+    const int ok_in[4][4] = {{inplace, 0, 0, c->add && same_rows(c, c->y, c->x2)},
+                             {same_rows(c, c->h, c->x), 0, 0, same_rows(c, c->h, c->x2)}};
+    const set2 *outs[4] = {&y, c->h ? &h : NULL, c->mean ? &m : NULL, c->rstd ? &r : NULL};
     const set2 *ins[4] = {&x, c->w ? &w : NULL, c->b ? &b : NULL, c->x2 ? &x2 : NULL};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!outs[i])
             continue;
         for (int k = 0; k < 4; k++)
-            if (ins[k] && !(i == 0 && k == 0 && inplace) && sets_overlap(outs[i], ins[k]))
+            if (ins[k] && !ok_in[i][k] && sets_overlap(outs[i], ins[k]))
                 return 1;
-        for (int k = i + 1; k < 3; k++)
+        for (int k = i + 1; k < 4; k++)
             if (outs[k] && sets_overlap(outs[i], outs[k]))
                 return 1;
     }
@@ -238,11 +252,13 @@ static inline int read_opts(call *c, const libnorm_opts *opts, int is_ln)
     c->ith = 0;
     c->nth = 1;
     c->mean = c->rstd = NULL;
+    c->wplus = 0;
     if (opts) {
         /* every field up to flags is there (a caller's struct may be newer and longer); later
          * fields are read only when the caller's struct has them */
 #define HAS(f) (opts->size >= offsetof(libnorm_opts, f) + sizeof(opts->f))
-        if (opts->size < LIBNORM_OPTS_MIN_SIZE || (opts->flags & ~c->flags_ok) != 0 ||
+        if (opts->size < LIBNORM_OPTS_MIN_SIZE ||
+            (opts->flags & ~(LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE)) != 0 ||
             (HAS(reserved) && opts->reserved != 0) || opts->ith >= (opts->nth ? opts->nth : 1u))
             return LIBNORM_EOPTS;
         c->flags = opts->flags;
@@ -250,6 +266,7 @@ static inline int read_opts(call *c, const libnorm_opts *opts, int is_ln)
         c->ys = opts->y_stride ? opts->y_stride : c->dim;
         c->mean = is_ln ? opts->mean : NULL;
         c->rstd = opts->rstd;
+        c->wplus = (opts->flags & LIBNORM_WEIGHT_PLUS_ONE) != 0;
         if (opts->nth > 1) {
             c->ith = opts->ith;
             c->nth = opts->nth;
@@ -274,7 +291,7 @@ static inline __attribute__((always_inline)) int check_args(call *c)
     /* Every pointer float-aligned (C requires it of a float *; x86 forgives it, other CPUs and
      * the sanitizers do not). */
     const size_t es = CALL_ESZ(c), wes = CALL_WESZ(c);
-    if ((((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->x2) & (es - 1)) |
+    if ((((uintptr_t)c->y | (uintptr_t)c->x | (uintptr_t)c->x2 | (uintptr_t)c->h) & (es - 1)) |
         (((uintptr_t)c->w | (uintptr_t)c->b) & (wes - 1)) |
         (((uintptr_t)c->mean | (uintptr_t)c->rstd) & (_Alignof(float) - 1)))
         return LIBNORM_EALIGN;
@@ -311,10 +328,11 @@ static inline __attribute__((always_inline)) int check_args(call *c)
         return LIBNORM_ESIZE;
     const uintptr_t x0 = (uintptr_t)c->x, y0 = (uintptr_t)c->y, x1 = x0 + ex, y1 = y0 + ey;
     const uintptr_t v0 = (uintptr_t)c->x2, v1 = v0 + ex;
+    const uintptr_t h0 = (uintptr_t)c->h, h1 = h0 + ey;
     const uintptr_t wb = (uintptr_t)c->w, bb = (uintptr_t)c->b, mb = (uintptr_t)c->mean,
                     rb = (uintptr_t)c->rstd, dl = c->wlen * wes,
                     rl = c->nstat * sizeof(float);
-    if (x1 < x0 || y1 < y0 || v1 < v0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
+    if (x1 < x0 || y1 < y0 || v1 < v0 || h1 < h0 || (wb && wb + dl < wb) || (bb && bb + dl < bb) ||
         (mb && mb + rl < mb) || (rb && rb + rl < rb))
         return LIBNORM_ESIZE;
     /* Outputs must not overlap inputs or each other (y == x with equal strides is in place).
@@ -325,7 +343,15 @@ static inline __attribute__((always_inline)) int check_args(call *c)
     const int inplace = x0 == y0 && c->xs == c->ys && (c->outer <= 1 || c->xos == c->yos);
 #define MEET(p0, p1, q0, q1) ((p0) < (q1) && (q0) < (p1))
     int meet = (!inplace && MEET(y0, y1, x0, x1)) || (wb && MEET(y0, y1, wb, wb + dl)) ||
-               (bb && MEET(y0, y1, bb, bb + dl)) || (v0 && MEET(y0, y1, v0, v1));
+               (bb && MEET(y0, y1, bb, bb + dl)) ||
+               (v0 && !(c->add && same_rows(c, c->y, c->x2)) && MEET(y0, y1, v0, v1));
+    if (h0) /* (0.4) the add ops' h: against x, r (unless exactly in place), y, w, b */
+        meet |= (!same_rows(c, c->h, c->x) && MEET(h0, h1, x0, x1)) ||
+                (!same_rows(c, c->h, c->x2) && MEET(h0, h1, v0, v1)) || MEET(h0, h1, y0, y1) ||
+                (wb && MEET(h0, h1, wb, wb + dl)) || (bb && MEET(h0, h1, bb, bb + dl)) ||
+                (mb && MEET(h0, h1, mb, mb + rl)) || (rb && MEET(h0, h1, rb, rb + rl));
+    if (mb && v0)
+        meet |= MEET(mb, mb + rl, v0, v1);
     if (mb)
         meet |= MEET(mb, mb + rl, x0, x1) || MEET(mb, mb + rl, y0, y1) ||
                 (wb && MEET(mb, mb + rl, wb, wb + dl)) || (bb && MEET(mb, mb + rl, bb, bb + dl));
@@ -364,6 +390,8 @@ static inline __attribute__((always_inline)) void run_rows(const call *c, norm_k
     j.ys = c->ys;
     j.eps = c->eps;
     j.kind = kind;
+    j.wplus = c->wplus;
+    j.stream = 0;
     if (c->outer <= 1 || (c->xos == c->rows * c->xs && c->yos == c->rows * c->ys)) {
         j.y = (float *)c->y + first * c->ys;
         j.x = (c->x2 ? c->x2 : (const float *)c->x) + first * c->xs;
@@ -535,14 +563,16 @@ int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x, const float
         } else {
             for (size_t k = g; k < fend; k++) {
                 gn_job(&c, fn, yb + k * glen, xb + k * glen, 1, glen, ub + k, sums);
-                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, (k + 1) * cpg, spatial);
+                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, (k + 1) * cpg, spatial,
+                                    c.wplus);
             }
         }
         size_t k = g > nfull ? g : nfull;
         if (part && k == nfull && k < gend) {
             gn_job(&c, fn, yb + k * glen, xb + k * glen, 1, part * spatial, ub + k, sums);
             if (affine)
-                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, channels, spatial);
+                norm_channel_affine(yb + k * glen, weight, bias, k * cpg, channels, spatial,
+                                    c.wplus);
             k++;
         }
         for (k = c.mean || c.rstd || sums ? k : gend; k < gend; k++) { /* empty groups: no
@@ -575,6 +605,108 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
     return LIBNORM_OK;
 }
 
+/* ---- (0.4) residual add + norm ----
+ * Cache-tiled fusion: the rows go in tiles of about NORM_ADD_TILE_BYTES of h (at least one row).
+ * For each tile the tier's add kernel writes h = x + r row by row (into y when h is NULL), then
+ * the tier's own norm kernel runs over those rows with h as its input, from cache. So x and r
+ * are read once from memory, and y is by construction the plain norm of the h written (the
+ * same kernel, the same bits). Nothing is allocated: h (or y) is the scratch. The kernel's x
+ * and y never overlap other than exactly (y == h is EOVERLAP; h NULL: y in place). A tile's add
+ * reads only its own rows of x and r, which no earlier tile wrote: outputs are disjoint from
+ * the inputs but for exact in place, row for row. */
+#ifndef NORM_ADD_TILE_BYTES
+#define NORM_ADD_TILE_BYTES 16384
+#endif
+
+/* Rows t = first .. first + count - 1, `rows` at a time in one group of the two-level layout:
+ * row k of the run at x + k * xs (r likewise), h and y at k * ys. */
+static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
+                           float *h, const float *x, const float *r, size_t t, size_t count,
+                           int stream, double *sums, size_t per)
+{
+    const size_t tile = c->dim >= NORM_ADD_TILE_BYTES / sizeof(float)
+                            ? 1
+                            : NORM_ADD_TILE_BYTES / sizeof(float) / c->dim;
+    float *const hs = h ? h : y; /* the scratch the norm reads */
+    norm_job j;
+    j.w = c->w;
+    j.b = c->b;
+    j.dim = c->dim;
+    j.xs = c->ys; /* the kernel reads h, laid out as y */
+    j.ys = c->ys;
+    j.eps = c->eps;
+    j.kind = NORM_KIND_RMS;
+    j.dz = NULL;
+    j.wplus = c->wplus;
+    j.stream = stream && h != NULL; /* h NULL: y is normalised in place, from cache */
+    for (size_t k0 = 0; k0 < count; k0 += tile) {
+        const size_t n = count - k0 < tile ? count - k0 : tile;
+        for (size_t k = k0; k < k0 + n; k++)
+            d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
+        j.y = y + k0 * c->ys;
+        j.x = hs + k0 * c->ys;
+        j.rows = n;
+        j.mean = c->mean ? c->mean + t + k0 : NULL;
+        j.rstd = c->rstd ? c->rstd + t + k0 : NULL;
+        j.sums = sums ? sums + (t + k0) * per : NULL;
+        fn(&j);
+    }
+}
+
+int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x, const float *r,
+                  const float *weight, const float *bias, size_t rows, size_t dim, float eps,
+                  const struct libnorm_opts *opts, double *sums)
+{
+    const int ln = op == NORM_OP_LN;
+    call c = {.y = y, .x = x, .x2 = r, .x2n = 1, .h = h, .add = 1, .w = weight,
+              .b = ln ? bias : NULL, .rows = rows, .dim = dim, .eps = eps};
+    int st = check(&c, opts, ln);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    size_t first, count;
+    split(&c, c.nstat, &first, &count);
+    if (count == 0)
+        return LIBNORM_OK;
+    norm_kernel_fn fn = ln ? d->layernorm_f32 : d->rmsnorm_f32;
+    const size_t per = ln ? NORM_LN_SUMS_PER_ROW : 1;
+    /* a call that streams x, r, h and y (16 bytes an element) past NORM_STREAM_BYTES writes y
+     * with non-temporal stores, as a plain norm of that size does; h stays ordinary (the norm
+     * reads it back at once, from cache) */
+    const int stream = (double)count * (double)dim * 16.0 >= NORM_STREAM_BYTES;
+    if (c.outer <= 1 || (c.xos == c.rows * c.xs && c.yos == c.rows * c.ys)) {
+        add_run(&c, d, fn, y + first * c.ys, h ? h + first * c.ys : NULL, x + first * c.xs,
+                r + first * c.xs, first, count, stream, sums, per);
+        return LIBNORM_OK;
+    }
+    size_t o = first / c.rows, rr = first % c.rows, t = first;
+    while (count) {
+        const size_t n = c.rows - rr < count ? c.rows - rr : count;
+        const size_t yo = o * c.yos + rr * c.ys, xo = o * c.xos + rr * c.xs;
+        add_run(&c, d, fn, y + yo, h ? h + yo : NULL, x + xo, r + xo, t, n, stream, sums, per);
+        t += n;
+        count -= n;
+        o++;
+        rr = 0;
+    }
+    return LIBNORM_OK;
+}
+
+int libnorm_add_rmsnorm_f32_ex(float *y, float *h, const float *x, const float *r,
+                               const float *weight, size_t rows, size_t dim, float eps,
+                               const libnorm_opts *opts)
+{
+    return norm_add_call(norm_dsp_global(), NORM_OP_RMS, y, h, x, r, weight, NULL, rows, dim, eps,
+                         opts, NULL);
+}
+
+int libnorm_add_layernorm_f32_ex(float *y, float *h, const float *x, const float *r,
+                                 const float *weight, const float *bias, size_t rows, size_t dim,
+                                 float eps, const libnorm_opts *opts)
+{
+    return norm_add_call(norm_dsp_global(), NORM_OP_LN, y, h, x, r, weight, bias, rows, dim, eps,
+                         opts, NULL);
+}
+
 int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
                              size_t batch, size_t channels, size_t spatial, size_t groups,
                              float eps, const libnorm_opts *opts)
@@ -592,8 +724,7 @@ static int x16_call(const norm_dsp *d, int op, int fmt, uint16_t *y, const uint1
                     const libnorm_opts *opts, double *sums)
 {
     call c = {.y = y, .x = x, .w = weight, .b = op == NORM_OP_LN ? bias : NULL, .rows = rows,
-              .dim = dim, .eps = eps, .esz = sizeof(uint16_t),
-              .flags_ok = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE};
+              .dim = dim, .eps = eps, .esz = sizeof(uint16_t)};
     int st = read_opts(&c, opts, op == NORM_OP_LN);
     if (st != LIBNORM_OK)
         return st;
@@ -695,17 +826,18 @@ const char *libnorm_strerror(int status)
     case LIBNORM_OK:
         return "success";
     case LIBNORM_ENULL:
-        return "a required pointer (y or x; dx, dz or x) is NULL";
+        return "a required pointer (y or x; add_*: y, x or r; dx, dz or x) is NULL";
     case LIBNORM_EDIM:
         return "dim is zero";
     case LIBNORM_EEPS:
         return "eps is negative, NaN or infinite";
     case LIBNORM_EOVERLAP:
-        return "an output overlaps an input or another output (only y == x, or dx == dz, is allowed)";
+        return "an output overlaps an input or another output (only y == x, or dx == dz, is "
+               "allowed; add_*: y or h == x or r)";
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:
-        return "invalid options (size, flags or reserved not 0, or ith not below nth)";
+        return "invalid options (size, an unknown flag, reserved not 0, or ith not below nth)";
     case LIBNORM_ESIZE:
         return "rows * stride exceeds the address space";
     case LIBNORM_EALIGN:

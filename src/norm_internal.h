@@ -34,6 +34,10 @@
  *   RMSNorm, per row:
  *     pass 1: s2 = total of squares of x                          norm_rms_finish(): rstd
  *     pass 2: y = (x * rstd) * w
+ *   (0.4) With norm_job.wplus (LIBNORM_WEIGHT_PLUS_ONE) w above is the factor
+ *   wf = (float)(1.0f + w[i]) (norm_wf), in every output pass and in the rare path. The fused
+ *   residual add + norm is the entry layer's: h = x + r (norm_add_fn, the NaN of x pinned), then
+ *   these kernels on h (src/libnorm.c, norm_add_call).
  *   RMSNorm backward (ggml's GGML_OP_RMS_NORM_BACK: dx for y = x * rstd, dz = dL/dy), per row:
  *     pass 1: sxx  = total of squares of x (exactly RMSNorm's s2),
  *             sxdz = total of leaves x*dz, the same lanes, blocks, tree, fold and lane total,
@@ -92,7 +96,20 @@ typedef struct norm_job {
     int kind;            /* RMSNorm kernels: NORM_KIND_RMS (0) or NORM_KIND_L2 (norm_rmsk_finish) */
     const float *dz;     /* RMSNorm backward only: the incoming gradient, row stride xs (y is
                             dx, x is the forward input; dz == y exactly in place) */
+    /* (0.4) Appended: a zero-initialised job keeps the 0.3 behaviour. */
+    int wplus;           /* LIBNORM_WEIGHT_PLUS_ONE: the weight factor is (float)(1.0f + w[i])
+                            (norm_wf), in every output pass and the rare path; ignored when w is
+                            NULL */
+    int stream;          /* 1: part of a streaming call (the fused add + norm's tiles): store y
+                            non-temporally whatever this job's own size (norm_stream_job) */
 } norm_job;
+
+/* The weight factor of element i: w[i], or (float)(1.0f + w[i]) with LIBNORM_WEIGHT_PLUS_ONE
+ * (one float addition; the SIMD tiers add the broadcast 1.0f, the same IEEE operation). */
+static inline float norm_wf(const float *w, size_t i, int wplus)
+{
+    return wplus ? 1.0f + w[i] : w[i];
+}
 
 /* What an RMSNorm kernel computes from its canonical total of squares s2 (the reduction and the
  * output pass y = (x * s) * w are the same; only the per-row finish and the rare path differ):
@@ -141,6 +158,9 @@ enum norm_tier {
 };
 
 struct norm_x16_job; /* src/norm_x16.h */
+/* (0.4) h[i] = x[i] + r[i], i < n (float additions; the residual add of the fused add + norm).
+ * h may be x or r exactly. */
+typedef void (*norm_add_fn)(float *h, const float *x, const float *r, size_t n);
 
 typedef struct norm_dsp {
     norm_kernel_fn layernorm_f32;
@@ -151,6 +171,7 @@ typedef struct norm_dsp {
     /* (0.4) bf16 / f16 activations (src/norm_x16.h) */
     void (*layernorm_x16)(const struct norm_x16_job *job);
     void (*rmsnorm_x16)(const struct norm_x16_job *job);
+    norm_add_fn add_f32;         /* (0.4) */
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -178,6 +199,10 @@ NORM_HIDDEN void norm_rmsnorm_back_f32_scalar(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx2(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_neon(const norm_job *job);
+NORM_HIDDEN void norm_add_f32_scalar(float *h, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_add_f32_neon(float *h, const float *x, const float *r, size_t n);
 
 /* The entry layer (src/libnorm.c) on a given table, for tests: every check and the row split of
  * the public entry points, which call these with norm_dsp_global() and sums = NULL. sums: the
@@ -187,6 +212,12 @@ struct libnorm_opts;
 NORM_HIDDEN int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x,
                                const float *weight, const float *bias, size_t rows, size_t dim,
                                float eps, const struct libnorm_opts *opts, double *sums);
+/* (0.4) The fused residual add + norm (libnorm_add_{rms,layer}norm_f32_ex) on a given table:
+ * op NORM_OP_LN or NORM_OP_RMS. */
+NORM_HIDDEN int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x,
+                              const float *r, const float *weight, const float *bias, size_t rows,
+                              size_t dim, float eps, const struct libnorm_opts *opts,
+                              double *sums);
 NORM_HIDDEN int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x,
                                     const float *weight, const float *bias, size_t batch,
                                     size_t channels, size_t spatial, size_t groups, float eps,
@@ -196,9 +227,9 @@ NORM_HIDDEN int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x,
  * float sums over- or underflow, constant and all-zero rows. Computed in double. */
 NORM_HIDDEN void norm_layernorm_row_rare(float *y, const float *x, const float *w,
                                          const float *b, size_t n, float eps, float *mean,
-                                         float *rstd);
+                                         float *rstd, int wplus);
 NORM_HIDDEN void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n,
-                                       float eps, float *rstd);
+                                       float eps, float *rstd, int wplus);
 /* RMSNorm backward's rare path (src/scalar/rmsnorm_back_scalar.c): dx of one row in double. */
 NORM_HIDDEN void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const float *x, size_t n,
                                             float eps, float *rstd);
@@ -207,10 +238,11 @@ NORM_HIDDEN void norm_rmsnorm_back_row_rare(float *dx, const float *dz, const fl
  * an all-zero row gives zeros (and s = 1/eps, +Inf for eps = 0). */
 NORM_HIDDEN void norm_l2norm_row_rare(float *y, const float *x, size_t n, float eps, float *rstd);
 /* Group normalisation's per-channel affine over one (batch, group) unit of y (channels c0 .. c1-1
- * of `spatial` floats each, contiguous): y = fmaf(y, w[c], b[c]) (w NULL: 1, b NULL: 0). The same
- * correctly rounded operation on every tier (src/scalar/norm_scalar.c). */
+ * of `spatial` floats each, contiguous): y = fmaf(y, w[c], b[c]) (w NULL: 1, b NULL: 0; wplus:
+ * the factor norm_wf()). The same correctly rounded operation on every tier
+ * (src/scalar/norm_scalar.c). */
 NORM_HIDDEN void norm_channel_affine(float *y, const float *w, const float *b, size_t c0,
-                                     size_t c1, size_t spatial);
+                                     size_t c1, size_t spatial, int wplus);
 
 /* ---- streaming jobs (x86 tiers) ----
  * A job whose x and y rows together span at least NORM_STREAM_BYTES cannot stay in a core's
@@ -228,7 +260,7 @@ NORM_HIDDEN void norm_channel_affine(float *y, const float *w, const float *b, s
 static inline int norm_stream_job(const norm_job *j)
 {
     return j->y != j->x && ((size_t)j->y & (sizeof(float) - 1)) == 0 &&
-           (double)j->rows * (double)j->dim * 8.0 >= NORM_STREAM_BYTES;
+           (j->stream || (double)j->rows * (double)j->dim * 8.0 >= NORM_STREAM_BYTES);
 }
 
 /* Floats of y before its first `align`-byte boundary (a power of two), at most n: the elements a
@@ -353,12 +385,12 @@ static inline int norm_rmsk_finish(int kind, double s2, double inv_n, float eps,
 
 /* The rare path of an RMSNorm kernel's row for either kind. */
 static inline void norm_rmsk_row_rare(int kind, float *y, const float *x, const float *w, size_t n,
-                                      float eps, float *rstd)
+                                      float eps, float *rstd, int wplus)
 {
     if (kind == NORM_KIND_L2)
         norm_l2norm_row_rare(y, x, n, eps, rstd);
     else
-        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd);
+        norm_rmsnorm_row_rare(y, x, w, n, eps, rstd, wplus);
 }
 
 #endif /* NORM_INTERNAL_H */

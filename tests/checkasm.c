@@ -41,7 +41,12 @@
  *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|x16|...] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ * (0.4) "add_layernorm", "add_rmsnorm": the fused residual add + norm through the entry layer
+ * (norm_add_call): see check_add() below. LIBNORM_WEIGHT_PLUS_ONE is drawn in every kernel case
+ * with a weight (norm_job.wplus) and in the layouts (opts.flags).
+ *
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|add_layernorm|add_rmsnorm|x16|...]
+ *            [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-stream] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
@@ -179,7 +184,7 @@ static size_t sums_per_row(enum op op)
     return op == OP_LN ? NORM_LN_SUMS_PER_ROW : op == OP_RMSB ? 2 : 1;
 }
 
-static double *sums_new(size_t n)
+static __attribute__((noinline)) double *sums_new(size_t n)
 {
     double *p = malloc((n ? n : 1) * sizeof(double));
     if (!p) {
@@ -242,6 +247,7 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
     int use_stats = irand(2) == 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
+    int wplus = use_w && irand(3) == 0; /* (0.4) LIBNORM_WEIGHT_PLUS_ONE */
 
     size_t xn = rows * xs;
     float *x = malloc(xn * sizeof(float));
@@ -299,7 +305,7 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr.p, xin_r.p, use_w ? w : NULL, use_b ? bb : NULL, rows, dim, xs, ys, eps,
                    use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
-                   check_sums ? sr : NULL, OP_KIND(op), NULL};
+                   check_sums ? sr : NULL, OP_KIND(op), NULL, wplus, 0};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
@@ -389,8 +395,9 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     }
 done:
     if (verbose && ok)
-        printf("   ok %s %s dim=%zu rows=%zu xs=%zu ys=%zu inplace=%d w=%d b=%d stats=%d\n",
-               tst->name, op_names[op], dim, rows, xs, ys, inplace, use_w, use_b, use_stats);
+        printf("   ok %s %s dim=%zu rows=%zu xs=%zu ys=%zu inplace=%d w=%d%s b=%d stats=%d\n",
+               tst->name, op_names[op], dim, rows, xs, ys, inplace, use_w, wplus ? "+1" : "",
+               use_b, use_stats);
     st->cases++;
     if (!ok)
         st->fails++;
@@ -447,7 +454,7 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     double *stt = sums_new(rows * sums_per_row(op));
     norm_job jt = {yt.p, xb.p, op == OP_L2 ? NULL : w, op == OP_LN ? bb : NULL, rows, dim, xs,
                    ys, eps, op == OP_LN ? mt.p : NULL, rt.p, check_sums ? stt : NULL,
-                   OP_KIND(op), NULL};
+                   OP_KIND(op), NULL, op != OP_L2 && (rnd() & 1), 0};
     int ok = norm_stream_job(&jt);
     if (!ok)
         printf("   FAIL %s %s dim=%zu rows=%zu: the batch case is not a streaming job\n", tst->name,
@@ -465,7 +472,8 @@ static int run_batch_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         for (size_t q = 0; q < NORM_LN_SUMS_PER_ROW; q++)
             memcpy(&sr[q], &SUMS_CANARY, 8);
         norm_job jr = {yr, xb.p + r * xs, jt.w, jt.b, 1, dim, xs, dim, eps,
-                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, OP_KIND(op), NULL};
+                       jt.mean ? &mr : NULL, &rr, check_sums ? sr : NULL, OP_KIND(op), NULL,
+                       jt.wplus, 0};
         (op == OP_LN ? ref->layernorm_f32 : ref->rmsnorm_f32)(&jr);
         const float *got = yt.p + r * ys;
         for (size_t i = 0; i < dim; i++) {
@@ -577,7 +585,7 @@ static int run_guard_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     double *sr = sums_new(rows * sums_per_row(op)), *stt = sums_new(rows * sums_per_row(op));
     norm_job jr = {yr, xg.p, op == OP_RMSB || op == OP_L2 ? NULL : wg.p, op == OP_LN ? bg.p : NULL,
                    rows, dim, dim, dim, 1e-5f, NULL, NULL, check_sums ? sr : NULL, OP_KIND(op),
-                   op == OP_RMSB ? dg.p : NULL};
+                   op == OP_RMSB ? dg.p : NULL, (op == OP_LN || op == OP_RMS) && rows > 1, 0};
     norm_job jt = jr;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yg.p;
@@ -632,6 +640,7 @@ typedef struct lay {
     unsigned nth;
     int inplace, use_w, use_b, use_stats;
     float eps;
+    unsigned flags;            /* (0.4) opts.flags: LIBNORM_WEIGHT_* */
 } lay;
 
 /* Float offsets of y's rows: calls f(off, len) for each (group norm: each batch's whole run). */
@@ -719,6 +728,7 @@ static int run_layout_case(const norm_dsp *ref, const norm_dsp *tst, const lay *
     o.x_outer_stride = L->xos == (gn ? L->dim : L->rows * L->xs) && (L->dim & 8) ? 0 : L->xos;
     o.y_outer_stride = L->yos == (gn ? L->dim : L->rows * L->ys) && (L->dim & 8) ? 0 : L->yos;
     o.nth = L->nth;
+    o.flags = L->flags;
     int ok = 1, st_r = 0, st_t = 0;
     for (int side = 0; side < 2; side++) {
         const norm_dsp *d = side ? tst : ref;
@@ -768,10 +778,10 @@ static int run_layout_case(const norm_dsp *ref, const norm_dsp *tst, const lay *
     if (bad) {
         ok = 0;
         printf("   FAIL %s %s layout outer=%zu rows=%zu dim=%zu xs=%zu ys=%zu xos=%zu yos=%zu "
-               "C=%zu S=%zu G=%zu nth=%u inplace=%d w=%d b=%d stats=%d: %s (status %d / %d)\n",
+               "C=%zu S=%zu G=%zu nth=%u inplace=%d w=%d b=%d stats=%d flags=%u: %s (status %d / %d)\n",
                tst->name, name, L->outer, L->rows, L->dim, L->xs, L->ys, L->xos, L->yos,
                L->channels, L->spatial, L->groups, L->nth, L->inplace, L->use_w, L->use_b,
-               L->use_stats, bad, st_r, st_t);
+               L->use_stats, L->flags, bad, st_r, st_t);
     } else if (verbose) {
         printf("   ok %s %s layout outer=%zu rows=%zu dim=%zu xos=%zu yos=%zu nth=%u\n", tst->name,
                name, L->outer, L->rows, L->dim, L->xos, L->yos, L->nth);
@@ -814,6 +824,9 @@ static stats check_layouts(const norm_dsp *ref, const norm_dsp *tst, uint64_t se
         L.use_w = L.op != OP_L2 && irand(3) != 0;
         L.use_b = (L.op == OP_LN || L.op == OP_COUNT) && irand(3) != 0;
         L.use_stats = irand(3) != 0;
+        /* (0.4) flags: PLUS_ONE (ignored by L2), ACT_TYPE (no effect on f32) */
+        L.flags = (irand(3) == 0 ? LIBNORM_WEIGHT_PLUS_ONE : 0u) |
+                  (irand(4) == 0 ? LIBNORM_WEIGHT_ACT_TYPE : 0u);
         if (L.op == OP_COUNT) {
             L.outer = 1 + irand(4);
             L.channels = 1 + irand(12);
@@ -917,7 +930,7 @@ static void bench(const norm_dsp *tabs, const int *have, int only_op)
                     continue;
                 norm_job j = {y, x, op == OP_RMSB || op == OP_L2 ? NULL : w, op == OP_LN ? b : NULL,
                               rows, dim, dim, dim, 1e-5f, NULL, NULL, NULL, OP_KIND(op),
-                              op == OP_RMSB ? x : NULL};
+                              op == OP_RMSB ? x : NULL, 0, 0};
                 norm_kernel_fn f = kernel_of(&tabs[t], (enum op)op);
                 double times[31];
                 for (int rep = 0; rep < 31; rep++) {
@@ -952,6 +965,441 @@ static const size_t sweep_edges[] = {255,  256,  257,  511,  512,  513,  1023, 1
 /* The two streaming jobs (32 MiB each) run unless --no-stream (valgrind in ./test.sh: they cost
  * it minutes, and the native and ASan runs cover the streaming path). */
 static int stream_jobs = 1;
+/* ---- (0.4) the fused residual add + norm (norm_add_call: the entry layer of
+ * libnorm_add_{rms,layer}norm_f32_ex) on each tier ----
+ * Each case runs on the scalar table and on the tier with identical buffers (x, r, h, y, mean,
+ * rstd, each inside a canary-filled buffer; in place: the aliased ones shared), every thread share
+ * ith = 0 .. nth-1 in turn, and must give: whole buffers bit-identical to scalar (h, y and the
+ * statistics, canaries included) and equal totals; h == x + r (float) exactly, and exactly the
+ * rows of the layout written in h and y; y (and mean/rstd, and the totals) bit for bit the plain
+ * norm (norm_rows_call, scalar table) of the h written -- of x + r computed here when h is NULL;
+ * the inputs that are not outputs unchanged. In place: h == x, h == r, y == x, y == r, and the
+ * pairs (y == x, h == r), (y == r, h == x); h NULL with or without y == x. Rows: dims 1..130 and
+ * block edges, one or two levels, random strides; weight (with or without
+ * LIBNORM_WEIGHT_PLUS_ONE), bias, statistics; rows whose x + r cancels to zero (the rare path),
+ * NaN and Inf. Then streaming-size calls (non-temporal y) and guard pages around every buffer. */
+enum { ADD_NONE, ADD_H_X, ADD_H_R, ADD_Y_X, ADD_Y_R, ADD_HNULL, ADD_HNULL_Y_X, ADD_Y_X_H_R,
+       ADD_Y_R_H_X, ADD_MODES };
+static const char *const add_mode_names[ADD_MODES] = {"apart", "h==x", "h==r", "y==x", "y==r",
+                                                      "h NULL", "h NULL, y==x", "y==x h==r",
+                                                      "y==r h==x"};
+
+typedef struct add_case {
+    int ln;                        /* LayerNorm (else RMSNorm) */
+    size_t outer, rows, dim, xs, ys, xos, yos;
+    int mode, use_w, wplus, use_b, use_stats;
+    unsigned nth;
+    float eps;
+} add_case;
+
+static size_t add_row(const add_case *A, size_t t, int is_y)
+{
+    size_t o = t / A->rows, r = t % A->rows;
+    return is_y ? o * A->yos + r * A->ys : o * A->xos + r * A->xs;
+}
+
+/* Float extent of the x (is_y 0) or y layout: the largest row start + dim. */
+static size_t add_extent(const add_case *A, int is_y)
+{
+    size_t e = 0;
+    for (size_t t = 0; t < A->outer * A->rows; t++) {
+        size_t v = add_row(A, t, is_y) + A->dim;
+        e = v > e ? v : e;
+    }
+    return e;
+}
+
+/* One side's buffers. */
+typedef struct add_side {
+    buf x, r, h, y, m, s;
+    float *px, *pr, *ph, *py;      /* what is passed (the aliases in place; ph may be NULL) */
+    double *sums;
+} add_side;
+
+static int add_call_guarded(const norm_dsp *d, const add_case *A, const add_side *S,
+                            const float *w, const float *b, const libnorm_opts *o)
+{
+    volatile int rc = 0;
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0)
+        rc = norm_add_call(d, A->ln ? NORM_OP_LN : NORM_OP_RMS, S->py, S->ph, S->px, S->pr, w, b,
+                           A->rows, A->dim, A->eps, o, S->sums);
+    else
+        rc = -100 - sig;
+    crash_armed = 0;
+    return rc;
+}
+
+static int run_add_case(const norm_dsp *ref, const norm_dsp *tst, const add_case *A, stats *st)
+{
+    const size_t nrow = A->outer * A->rows, dim = A->dim;
+    const size_t xn = add_extent(A, 0), yn = add_extent(A, 1), per = A->ln ? NORM_LN_SUMS_PER_ROW : 1;
+    const enum op sop = A->ln ? OP_LN : OP_RMS;
+    float *x0 = malloc(xn * sizeof(float)), *r0 = malloc(xn * sizeof(float));
+    float *w = malloc(dim * sizeof(float)), *b = malloc(dim * sizeof(float));
+    float *hc = malloc(yn * sizeof(float));          /* x + r, laid out as y */
+    unsigned char *in_y = calloc(yn, 1);
+    if (!x0 || !r0 || !w || !b || !hc || !in_y) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < xn; i++)
+        x0[i] = r0[i] = NAN; /* not a row: never read */
+    for (size_t i = 0; i < dim; i++) {
+        w[i] = (float)(0.5 * nrand()); /* 1 + w near 1 with PLUS_ONE, near 0.5 without */
+        b[i] = (float)(0.5 * nrand());
+    }
+    for (size_t t = 0; t < nrow; t++) {
+        float *xr = x0 + add_row(A, t, 0), *rr = r0 + add_row(A, t, 0);
+        gen_row(xr, dim);
+        switch (irand(10)) {
+        case 0: /* h = 0: the rare path (all zero; LayerNorm: a constant row) */
+            for (size_t i = 0; i < dim; i++)
+                rr[i] = -xr[i];
+            break;
+        case 1: /* a residual much larger than x */
+            gen_row(rr, dim);
+            for (size_t i = 0; i < dim; i++)
+                rr[i] *= 4096.0f;
+            break;
+        case 2: /* a NaN or an Inf in r */
+            gen_row(rr, dim);
+            rr[irand(dim)] = (rnd() & 1) ? NAN : -INFINITY;
+            break;
+        default: {
+            float sc = (float)ldexp(1.0, (int)irand(9) - 4);
+            gen_row(rr, dim);
+            for (size_t i = 0; i < dim; i++)
+                rr[i] *= sc;
+            break;
+        }
+        }
+        for (size_t i = 0; i < dim; i++) {
+            hc[add_row(A, t, 1) + i] = xr[i] + rr[i];
+            in_y[add_row(A, t, 1) + i] = 1;
+        }
+    }
+    const size_t nb = yn > xn ? yn : xn; /* in place: one layout (xs == ys, xos == yos) */
+    add_side side[2];
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = A->xs;
+    o.y_stride = A->ys;
+    o.outer = A->outer;
+    o.x_outer_stride = A->xos;
+    o.y_outer_stride = A->yos;
+    o.nth = A->nth;
+    o.flags = A->wplus ? LIBNORM_WEIGHT_PLUS_ONE : 0u;
+    int status[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        add_side *S = &side[k];
+        S->x = buf_new(nb, 0);
+        S->r = buf_new(nb, 0);
+        S->h = buf_new(nb, 0);
+        S->y = buf_new(nb, 0);
+        S->m = buf_new(nrow, 0);
+        S->s = buf_new(nrow, 0);
+        S->sums = sums_new(nrow * per);
+        for (size_t t = 0; t < nrow; t++) {
+            memcpy(S->x.p + add_row(A, t, 0), x0 + add_row(A, t, 0), dim * sizeof(float));
+            memcpy(S->r.p + add_row(A, t, 0), r0 + add_row(A, t, 0), dim * sizeof(float));
+        }
+        S->px = S->x.p;
+        S->pr = S->r.p;
+        S->ph = S->h.p;
+        S->py = S->y.p;
+        /* in place: the input's rows go into the output's buffer (the layouts are equal) */
+        float **alias_out = NULL, **alias_in = NULL, **alias_out2 = NULL, **alias_in2 = NULL;
+        switch (A->mode) {
+        case ADD_H_X: alias_out = &S->ph; alias_in = &S->px; break;
+        case ADD_H_R: alias_out = &S->ph; alias_in = &S->pr; break;
+        case ADD_Y_X: alias_out = &S->py; alias_in = &S->px; break;
+        case ADD_Y_R: alias_out = &S->py; alias_in = &S->pr; break;
+        case ADD_HNULL: S->ph = NULL; break;
+        case ADD_HNULL_Y_X: S->ph = NULL; alias_out = &S->py; alias_in = &S->px; break;
+        case ADD_Y_X_H_R:
+            alias_out = &S->py; alias_in = &S->px; alias_out2 = &S->ph; alias_in2 = &S->pr;
+            break;
+        case ADD_Y_R_H_X:
+            alias_out = &S->py; alias_in = &S->pr; alias_out2 = &S->ph; alias_in2 = &S->px;
+            break;
+        default: break;
+        }
+        for (int q = 0; q < 2; q++) {
+            float **ao = q ? alias_out2 : alias_out, **ai = q ? alias_in2 : alias_in;
+            if (!ao)
+                continue;
+            for (size_t t = 0; t < nrow; t++)
+                memcpy(*ao + add_row(A, t, 1), *ai + add_row(A, t, 0), dim * sizeof(float));
+            *ai = *ao;
+        }
+        o.mean = A->use_stats && A->ln ? S->m.p : NULL;
+        o.rstd = A->use_stats ? S->s.p : NULL;
+        for (unsigned ith = 0; ith < (A->nth ? A->nth : 1); ith++) {
+            o.ith = ith;
+            status[k] |= add_call_guarded(k ? tst : ref, A, S, A->use_w ? w : NULL,
+                                          A->use_b ? b : NULL, &o);
+        }
+    }
+    /* the plain norm of the h written (of x + r when h is NULL), scalar table, one call */
+    buf y2 = buf_new(yn, 0), m2 = buf_new(nrow, 0), s2 = buf_new(nrow, 0);
+    double *sums2 = sums_new(nrow * per);
+    libnorm_opts o2 = LIBNORM_OPTS_INIT;
+    o2.x_stride = o2.y_stride = A->ys;
+    o2.outer = A->outer;
+    o2.x_outer_stride = o2.y_outer_stride = A->yos;
+    o2.flags = o.flags;
+    o2.mean = o.mean ? m2.p : NULL;
+    o2.rstd = o.rstd ? s2.p : NULL;
+    const float *hw = side[0].ph ? side[0].ph : hc;
+    int st2 = norm_rows_call(ref, A->ln ? NORM_OP_LN : NORM_OP_RMS, y2.p, hw,
+                             A->use_w ? w : NULL, A->use_b ? b : NULL, A->rows, dim, A->eps, &o2,
+                             check_sums ? sums2 : NULL);
+
+    const char *bad = NULL;
+    add_side *R = &side[0], *T = &side[1];
+    const size_t bytes = (nb + 2 * GUARD + 16) * sizeof(float),
+                 sbytes = (nrow + 2 * GUARD + 16) * sizeof(float);
+    if (status[0] != 0 || status[1] != 0)
+        bad = "a call failed (or crashed)";
+    else if (st2 != 0)
+        bad = "the plain norm of h failed";
+    else if (memcmp(R->y.mem, T->y.mem, bytes) != 0)
+        bad = "y differs from scalar (or wrote outside the rows)";
+    else if (memcmp(R->h.mem, T->h.mem, bytes) != 0) {
+        bad = "h differs from scalar (or wrote outside the rows)";
+        for (size_t i = 0; i < nb + 2 * GUARD + 16; i++)
+            if (memcmp(&R->h.mem[i], &T->h.mem[i], 4) != 0) {
+                uint32_t u, v;
+                memcpy(&u, &R->h.mem[i], 4);
+                memcpy(&v, &T->h.mem[i], 4);
+                printf("   h: float %ld of the buffer: scalar 0x%08x, tier 0x%08x\n",
+                       (long)i - (long)GUARD, u, v);
+                break;
+            }
+    }
+    else if (memcmp(R->x.mem, T->x.mem, bytes) != 0 || memcmp(R->r.mem, T->r.mem, bytes) != 0)
+        bad = "x or r (an input, or an output in place) differs from scalar";
+    else if (memcmp(R->m.mem, T->m.mem, sbytes) != 0 || memcmp(R->s.mem, T->s.mem, sbytes) != 0)
+        bad = "mean/rstd differ from scalar";
+    for (size_t t = 0; t < nrow && !bad && check_sums; t++)
+        if (!sums_row_match(R->sums + t * per, T->sums + t * per, sop, t, tst->name, dim, nrow,
+                            " (add case)"))
+            bad = "totals differ";
+    /* h == x + r exactly, every float of the rows of h and y written and nothing else */
+    for (size_t i = 0; i < yn && !bad; i++) {
+        if (R->ph && in_y[i] && memcmp(&R->ph[i], &hc[i], 4) != 0 && !(isnan(R->ph[i]) && isnan(hc[i])))
+            bad = "h is not x + r";
+        else if (R->ph == R->h.p && !in_y[i] && !canary_at(R->h.p + i))
+            bad = "wrote between the rows of h";
+        else if (R->py == R->y.p && !in_y[i] && !canary_at(R->y.p + i))
+            bad = "wrote between the rows of y";
+        else if (in_y[i] && canary_at(R->py + i))
+            bad = "left a float of a row of y unwritten";
+    }
+    if (!bad && !R->ph && !canaries_intact(&R->h, 0, 1, 1, 0))
+        bad = "h NULL, but the h buffer was written";
+    /* y (and statistics, totals) == the plain norm of h, bit for bit */
+    for (size_t t = 0; t < nrow && !bad; t++) {
+        if (memcmp(R->py + add_row(A, t, 1), y2.p + add_row(A, t, 1), dim * sizeof(float)) != 0)
+            bad = "y is not the plain norm of h (bit for bit)";
+        else if ((o.mean && memcmp(&R->m.p[t], &m2.p[t], 4) != 0) ||
+                 (o.rstd && memcmp(&R->s.p[t], &s2.p[t], 4) != 0))
+            bad = "mean/rstd are not the plain norm's";
+        else if (check_sums && !sums_row_match(sums2 + t * per, R->sums + t * per, sop, t,
+                                               "plain norm of h", dim, nrow, " (add case)"))
+            bad = "totals are not the plain norm's";
+    }
+    /* the inputs that are not outputs are unchanged */
+    for (size_t t = 0; t < nrow && !bad; t++) {
+        const size_t off = add_row(A, t, 0);
+        if ((R->px == R->x.p && memcmp(R->x.p + off, x0 + off, dim * sizeof(float)) != 0) ||
+            (R->pr == R->r.p && memcmp(R->r.p + off, r0 + off, dim * sizeof(float)) != 0))
+            bad = "modified x or r";
+    }
+    if (bad) {
+        printf("   FAIL %s add_%s outer=%zu rows=%zu dim=%zu xs=%zu ys=%zu xos=%zu yos=%zu "
+               "mode=%s nth=%u w=%d%s b=%d stats=%d eps=%g: %s (status %d / %d)\n",
+               tst->name, A->ln ? "layernorm" : "rmsnorm", A->outer, A->rows, dim, A->xs, A->ys,
+               A->xos, A->yos, add_mode_names[A->mode], A->nth, A->use_w, A->wplus ? "+1" : "",
+               A->use_b, A->use_stats, (double)A->eps, bad, status[0], status[1]);
+    } else if (verbose) {
+        printf("   ok %s add_%s outer=%zu rows=%zu dim=%zu mode=%s nth=%u\n", tst->name,
+               A->ln ? "layernorm" : "rmsnorm", A->outer, A->rows, dim, add_mode_names[A->mode],
+               A->nth);
+    }
+    st->cases++;
+    if (bad)
+        st->fails++;
+    for (int k = 0; k < 2; k++) {
+        free(side[k].x.mem);
+        free(side[k].r.mem);
+        free(side[k].h.mem);
+        free(side[k].y.mem);
+        free(side[k].m.mem);
+        free(side[k].s.mem);
+        free(side[k].sums);
+    }
+    free(y2.mem);
+    free(m2.mem);
+    free(s2.mem);
+    free(sums2);
+    free(x0);
+    free(r0);
+    free(w);
+    free(b);
+    free(hc);
+    free(in_y);
+    return !bad;
+}
+
+/* A random case of the fused op `ln` at dim with `rows` rows. */
+static void add_random_case(add_case *A, int ln, size_t dim, size_t rows)
+{
+    memset(A, 0, sizeof(*A));
+    A->ln = ln;
+    A->dim = dim;
+    A->rows = rows;
+    A->outer = irand(4) == 0 ? 2 + irand(2) : 1;
+    A->mode = (int)irand(ADD_MODES);
+    A->xs = dim + (irand(2) ? 0 : irand(9));
+    A->ys = dim + (irand(2) ? 0 : irand(9));
+    const int inplace = A->mode != ADD_NONE && A->mode != ADD_HNULL;
+    if (inplace)
+        A->ys = A->xs;
+    A->xos = A->rows * A->xs + (irand(2) ? 0 : irand(20));
+    A->yos = inplace ? A->xos : A->rows * A->ys + (irand(2) ? 0 : irand(20));
+    A->use_w = irand(4) != 0;
+    A->wplus = A->use_w && irand(2);
+    A->use_b = ln && irand(4) != 0;
+    A->use_stats = irand(2);
+    A->nth = irand(3) == 0 ? (unsigned)(2 + irand(4)) : 0;
+    A->eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
+}
+
+/* Guard pages: every buffer of a contiguous call against an inaccessible page (after its end, or
+ * before its start); the tier's output must equal the scalar table's. */
+static int run_add_guard_case(const norm_dsp *ref, const norm_dsp *tst, int ln, size_t dim,
+                              size_t rows, int at_end, int mode, stats *st)
+{
+    const size_t n = rows * dim;
+    gbuf xg = gbuf_new(n, at_end), rg = gbuf_new(n, at_end), hg = gbuf_new(n, at_end),
+         yg = gbuf_new(n, at_end), wg = gbuf_new(dim, at_end), bg = gbuf_new(dim, at_end);
+    float *x0 = malloc(n * sizeof(float)), *r0 = malloc(n * sizeof(float));
+    float *hr = malloc(n * sizeof(float)), *yr = malloc(n * sizeof(float));
+    if (!x0 || !r0 || !hr || !yr) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    for (size_t t = 0; t < rows; t++) {
+        gen_row(x0 + t * dim, dim);
+        gen_row(r0 + t * dim, dim);
+    }
+    for (size_t i = 0; i < dim; i++) {
+        wg.p[i] = (float)(0.5 * nrand());
+        bg.p[i] = (float)(0.5 * nrand());
+    }
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.flags = rows > 1 ? LIBNORM_WEIGHT_PLUS_ONE : 0u;
+    const int op = ln ? NORM_OP_LN : NORM_OP_RMS;
+    /* the reference: plain buffers; mode 0 apart, 1 h NULL, 2 h == x */
+    memcpy(hr, x0, n * sizeof(float));
+    int sr = norm_add_call(ref, op, yr, mode == 1 ? NULL : hr, mode == 2 ? hr : x0, r0, wg.p,
+                           ln ? bg.p : NULL, rows, dim, 1e-5f, &o, NULL);
+    memcpy(xg.p, x0, n * sizeof(float));
+    memcpy(rg.p, r0, n * sizeof(float));
+    memcpy(hg.p, x0, n * sizeof(float));
+    volatile int stt = 0;
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0)
+        stt = norm_add_call(tst, op, yg.p, mode == 1 ? NULL : hg.p, mode == 2 ? hg.p : xg.p, rg.p,
+                            wg.p, ln ? bg.p : NULL, rows, dim, 1e-5f, &o, NULL);
+    crash_armed = 0;
+    int ok = 1;
+    if (sig != 0) {
+        printf("   FAIL %s add_%s dim=%zu rows=%zu: touched memory %s the buffers (signal %d, %s)\n",
+               tst->name, ln ? "layernorm" : "rmsnorm", dim, rows, at_end ? "after" : "before",
+               sig, strsignal(sig));
+        ok = 0;
+    } else if (sr != 0 || stt != 0 || memcmp(yr, yg.p, n * sizeof(float)) != 0 ||
+               (mode != 1 && memcmp(hr, hg.p, n * sizeof(float)) != 0)) {
+        printf("   FAIL %s add_%s dim=%zu rows=%zu mode %d: differs from scalar (guard-page case)\n",
+               tst->name, ln ? "layernorm" : "rmsnorm", dim, rows, mode);
+        ok = 0;
+    }
+    st->cases++;
+    if (!ok)
+        st->fails++;
+    munmap(xg.base, xg.len);
+    munmap(rg.base, rg.len);
+    munmap(hg.base, hg.len);
+    munmap(yg.base, yg.len);
+    munmap(wg.base, wg.len);
+    munmap(bg.base, bg.len);
+    free(x0);
+    free(r0);
+    free(hr);
+    free(yr);
+    return ok;
+}
+
+/* Every check of one fused op on one tier. */
+static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_t seed, int quick,
+                       int guard, int sweep)
+{
+    stats st = {0, 0, 0.0};
+    rng_state = seed ^ ((uint64_t)(tst->tier * 16 + 13 + ln) << 40);
+    add_case A;
+    size_t dims[256], nd = 0;
+    for (size_t d = 1; d <= 130; d++)
+        dims[nd++] = d;
+    for (size_t i = 0; i < sizeof(extra_dims) / sizeof(extra_dims[0]); i++)
+        dims[nd++] = extra_dims[i];
+    const int reps = quick ? 2 : 5;
+    for (size_t di = 0; di < nd && st.fails <= 10; di++)
+        for (int k = 0; k < (dims[di] <= 1100 ? reps : 1) && st.fails <= 10; k++) {
+            size_t dim = dims[di];
+            size_t rows = dim > 20000 ? 1 + irand(2)
+                          : (k & 1) && dim <= 2048 ? 8 + irand(17) : 1 + irand(7);
+            add_random_case(&A, ln, dim, rows);
+            run_add_case(ref, tst, &A, &st);
+        }
+    /* every mode on rows 1..24 of a few dims (the batches, pairs and single rows, and the tiles:
+     * 16 KiB of h at a time) */
+    static const size_t sweep_dims[] = {1, 7, 16, 64, 100, 128, 513, 1024, 2049};
+    for (size_t di = 0; sweep && di < sizeof(sweep_dims) / sizeof(sweep_dims[0]); di++)
+        for (size_t rows = 1; rows <= 24 && st.fails <= 10; rows += quick ? 5 : 1) {
+            add_random_case(&A, ln, sweep_dims[di], rows);
+            A.mode = (int)(rows % ADD_MODES);
+            if (A.mode != ADD_NONE && A.mode != ADD_HNULL) {
+                A.ys = A.xs;
+                A.yos = A.xos;
+            }
+            run_add_case(ref, tst, &A, &st);
+        }
+    /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal), not --quick */
+    static const size_t stream_dims[] = {67, 4097};
+    for (size_t di = 0; !quick && di < 2 && st.fails <= 10; di++) {
+        size_t dim = stream_dims[di];
+        add_random_case(&A, ln, dim, (size_t)(NORM_STREAM_BYTES / (16.0 * (double)dim)) + 3);
+        A.outer = 1;
+        A.nth = 0;
+        A.mode = di ? ADD_Y_X : ADD_NONE;
+        A.ys = A.xs = dim + di;
+        A.xos = A.yos = A.rows * A.xs;
+        run_add_case(ref, tst, &A, &st);
+    }
+    static const size_t guard_dims[] = {1, 3, 7, 8, 15, 16, 17, 33, 64, 65, 100, 129, 513, 4097};
+    for (size_t gi = 0; guard && gi < sizeof(guard_dims) / sizeof(guard_dims[0]); gi++)
+        for (int at_end = 0; at_end < 2; at_end++)
+            for (size_t gr = 1; gr <= 9; gr += 8)
+                run_add_guard_case(ref, tst, ln, guard_dims[gi], gr, at_end,
+                                   (int)((gi + gr + (size_t)at_end) % 3), &st);
+    if (st.fails > 10)
+        printf("   (stopped after 10 failures)\n");
+    return st;
+}
 
 /* Every check of one kernel of one tier; returns its stats. */
 static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, uint64_t seed,
@@ -1004,13 +1452,16 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
     return st;
 }
 
-/* --test values of the bf16 / f16 ops (after the f32 ones and "layouts" = OP_COUNT) */
-enum { X16_FIRST = OP_COUNT + 1, X16_ALL = OP_COUNT + 5 };
+/* --test values after the f32 kernels' and "layouts" (= OP_COUNT): the fused add + norm, then
+ * the bf16 / f16 ops */
+enum { T_ADD_LN = OP_COUNT + 1, T_ADD_RMS = OP_COUNT + 2, X16_FIRST = OP_COUNT + 3,
+       X16_ALL = OP_COUNT + 7 };
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|\n"
+            "                 add_layernorm|add_rmsnorm|\n"
             "                 layernorm_bf16|rmsnorm_bf16|layernorm_f16|rmsnorm_f16|x16]\n"
             "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-stream] [--no-guard]\n"
@@ -1039,13 +1490,16 @@ int main(int argc, char **argv)
                       : strcmp(a + 7, "rmsnorm_back") == 0 ? OP_RMSB
                       : strcmp(a + 7, "layouts") == 0      ? OP_COUNT
                       : strcmp(a + 7, "x16") == 0          ? X16_ALL
+                      : strcmp(a + 7, "add_layernorm") == 0 ? T_ADD_LN
+                      : strcmp(a + 7, "add_rmsnorm") == 0  ? T_ADD_RMS
                                                            : -2;
             for (int k = 0; k < 4; k++) /* (0.4) bf16 / f16: tests/checkasm_x16.c */
                 if (strcmp(a + 7, checkasm_x16_name(k)) == 0)
                     only_op = X16_FIRST + k;
             if (only_op == -2) {
                 fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
-                        "layouts, layernorm_bf16, rmsnorm_bf16, layernorm_f16, rmsnorm_f16, x16)\n",
+                        "layouts, add_layernorm, add_rmsnorm, layernorm_bf16, rmsnorm_bf16, "
+                        "layernorm_f16, rmsnorm_f16, x16)\n",
                         a + 7);
                 return 2;
             }
@@ -1157,6 +1611,16 @@ int main(int argc, char **argv)
                    "round16(f32 op))\n",
                    name, checkasm_x16_name(k), nf ? "FAILED" : "OK", nc, nf);
             tier_failed |= nf != 0;
+        }
+        for (int ln = 1; ln >= 0; ln--) {
+            if (only_op >= 0 && only_op != (ln ? T_ADD_LN : T_ADD_RMS))
+                continue;
+            stats st = check_add(&tabs[0], &tabs[t], ln, seed, quick, guard, sweep);
+            cases += st.cases;
+            printf(" %-10s %-14s %s  %zu cases, %zu failed (residual add + norm; entry layer)%s\n",
+                   name, ln ? "add_layernorm" : "add_rmsnorm", st.fails ? "FAILED" : "OK",
+                   st.cases, st.fails, st.fails ? "" : " (bit-identical)");
+            tier_failed |= st.fails != 0;
         }
         ran++;
         failed += tier_failed;

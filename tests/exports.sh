@@ -16,7 +16,8 @@ fi
 for want in libnorm_layernorm_f32 libnorm_rmsnorm_f32 libnorm_layernorm_f32_ex \
     libnorm_rmsnorm_f32_ex libnorm_active_isa libnorm_strerror libnorm_version \
     libnorm_version_string libnorm_layernorm_bf16_ex libnorm_rmsnorm_bf16_ex \
-    libnorm_layernorm_f16_ex libnorm_rmsnorm_f16_ex; do
+    libnorm_layernorm_f16_ex libnorm_rmsnorm_f16_ex libnorm_add_rmsnorm_f32_ex \
+    libnorm_add_layernorm_f32_ex; do
     printf '%s\n' "$syms" | grep -qx "$want" || { echo "exports: $want missing"; exit 1; }
 done
 echo "exports: only the API:" $syms

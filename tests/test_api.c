@@ -138,8 +138,13 @@ static void test_bad_inputs(void)
         o.size = 0;
         expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o, "opts size 0");
         o = (libnorm_opts)LIBNORM_OPTS_INIT;
-        o.flags = 1;
+        o.flags = 4; /* (0.4: bits 0 and 1 are the LIBNORM_WEIGHT_* flags) */
         expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o, "unknown flag");
+        o.flags = 1u << 31 | LIBNORM_WEIGHT_PLUS_ONE;
+        expect(LIBNORM_EOPTS, ln, ybuf, xbuf, NULL, NULL, 2, 16, 1e-5f, &o,
+               "unknown flag with a known one");
+        o.flags = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE;
+        expect(LIBNORM_OK, ln, ybuf, xbuf, wbuf, bbuf, 2, 16, 1e-5f, &o, "the defined flags");
         o = (libnorm_opts)LIBNORM_OPTS_INIT;
         o.nth = 4;
         o.ith = 4;
@@ -353,7 +358,7 @@ static void test_rmsnorm_back(void)
     const float *mx = (const float *)(const void *)((char *)xbuf + 3);
 
     /* The order: EOPTS, ENULL (dx, dz, x), EALIGN, EDIM, EEPS, ESTRIDE, rows 0, ESIZE, EOVERLAP. */
-    o.flags = 1;
+    o.flags = 8;
     expect_b(LIBNORM_EOPTS, ybuf, NULL, NULL, 2, 16, 1e-5f, &o, "opts before NULL");
     o = (libnorm_opts)LIBNORM_OPTS_INIT;
     o.nth = 2;
@@ -683,7 +688,7 @@ static void test_outer_errors(void)
         /* EOPTS still first */
         o = (libnorm_opts)LIBNORM_OPTS_INIT;
         o.outer = 2;
-        o.flags = 1;
+        o.flags = 4;
         expect3(LIBNORM_EOPTS, op, ybuf, NULL, 2, 16, &o, "EOPTS before ENULL, with outer");
 
         /* A 0.2 caller's struct ends at `reserved`: whatever follows is not read. */
@@ -1055,6 +1060,347 @@ static void test_groupnorm(void)
     expect_gn(LIBNORM_OK, ybuf, xbuf, NULL, NULL, 2, 8, 4, 2, &o, "0.2-size opts");
 }
 
+/* ---- 0.4: residual add + norm, and the weight offset LIBNORM_WEIGHT_PLUS_ONE ---- */
+static float hbuf[N], rinp[N], rcopy[N], xcopy2[N];
+
+/* ln: add_layernorm (else add_rmsnorm). hbuf, ybuf, mbuf, rbuf preset to the sentinel; on error
+ * none of them may change, nor x or r (in xbuf / rinp). */
+static void expect_add(int want, int ln, float *y, float *h, const float *x, const float *r,
+                       size_t rows, size_t dim, float eps, const libnorm_opts *o, const char *what)
+{
+    fill_sentinel(ybuf, N);
+    fill_sentinel(hbuf, N);
+    fill_sentinel(mbuf, 64);
+    fill_sentinel(rbuf, 64);
+    memcpy(xcopy2, xbuf, sizeof xbuf);
+    memcpy(rcopy, rinp, sizeof rinp);
+    int st = ln ? libnorm_add_layernorm_f32_ex(y, h, x, r, wbuf, bbuf, rows, dim, eps, o)
+                : libnorm_add_rmsnorm_f32_ex(y, h, x, r, wbuf, rows, dim, eps, o);
+    CHECK(st == want, "%s (add_%s): got %d (%s), want %d (%s)", what, ln ? "layernorm" : "rmsnorm",
+          st, libnorm_strerror(st), want, libnorm_strerror(want));
+    if (want != LIBNORM_OK)
+        CHECK(untouched(ybuf, N) && untouched(hbuf, N) && untouched(mbuf, 64) &&
+                  untouched(rbuf, 64) && memcmp(xcopy2, xbuf, sizeof xbuf) == 0 &&
+                  memcmp(rcopy, rinp, sizeof rinp) == 0,
+              "%s (add_%s): an output or input was touched on error", what,
+              ln ? "layernorm" : "rmsnorm");
+}
+
+static void test_add_errors(void)
+{
+    for (int i = 0; i < N; i++)
+        rinp[i] = (float)cos(i * 0.53) * 2.0f - 0.5f;
+    float *my = (float *)(void *)((char *)ybuf + 1), *mh = (float *)(void *)((char *)hbuf + 2);
+    const float *mr = (const float *)(const void *)((char *)rinp + 3);
+    for (int ln = 0; ln <= 1; ln++) {
+        libnorm_opts o = LIBNORM_OPTS_INIT;
+        /* the order: EOPTS; ENULL (y, x, r); EALIGN; EDIM; EEPS; ESTRIDE; rows 0; ESIZE; EOVERLAP */
+        o.flags = 4;
+        expect_add(LIBNORM_EOPTS, ln, ybuf, hbuf, NULL, NULL, 2, 16, 1e-5f, &o, "unknown flag");
+        o.flags = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE;
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o, "the defined flags");
+        expect_add(LIBNORM_ENULL, ln, NULL, hbuf, xbuf, rinp, 2, 16, 1e-5f, NULL, "y NULL");
+        expect_add(LIBNORM_ENULL, ln, ybuf, hbuf, NULL, rinp, 2, 16, 1e-5f, NULL, "x NULL");
+        expect_add(LIBNORM_ENULL, ln, ybuf, hbuf, xbuf, NULL, 2, 16, 1e-5f, NULL, "r NULL");
+        expect_add(LIBNORM_ENULL, ln, ybuf, hbuf, xbuf, NULL, 0, 0, 1e-5f, NULL,
+                   "r NULL, rows 0, dim 0");
+        expect_add(LIBNORM_ENULL, ln, my, hbuf, xbuf, NULL, 2, 16, 1e-5f, NULL,
+                   "r NULL before y misaligned");
+        expect_add(LIBNORM_OK, ln, ybuf, NULL, xbuf, rinp, 2, 16, 1e-5f, NULL, "h NULL is fine");
+        CHECK(untouched(hbuf, N), "h NULL: hbuf touched");
+        expect_add(LIBNORM_EALIGN, ln, ybuf, mh, xbuf, rinp, 2, 16, 1e-5f, NULL, "h misaligned");
+        expect_add(LIBNORM_EALIGN, ln, ybuf, hbuf, xbuf, mr, 2, 0, 1e-5f, NULL,
+                   "r misaligned before dim 0");
+        expect_add(LIBNORM_EDIM, ln, ybuf, hbuf, xbuf, rinp, 2, 0, 1e-5f, NULL, "dim 0");
+        expect_add(LIBNORM_EEPS, ln, ybuf, hbuf, xbuf, rinp, 2, 16, NAN, NULL, "eps NaN");
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.y_stride = 15;
+        expect_add(LIBNORM_ESTRIDE, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o, "y_stride < dim");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, xbuf, rinp, 0, 16, 1e-5f, NULL, "rows 0");
+        CHECK(untouched(ybuf, N) && untouched(hbuf, N), "rows 0 touched y or h");
+        expect_add(LIBNORM_OK, ln, ybuf, ybuf, ybuf, ybuf, 0, 16, 1e-5f, NULL,
+                   "rows 0, y == h (no overlap check)");
+        {
+            const float *rtop = (const float *)((UINTPTR_MAX - 255) & ~(uintptr_t)3);
+            expect_add(LIBNORM_ESIZE, ln, ybuf, hbuf, xbuf, rtop, 8, 16, 1e-5f, NULL,
+                       "r extent wraps");
+            float *htop = (float *)((UINTPTR_MAX - 255) & ~(uintptr_t)3);
+            expect_add(LIBNORM_ESIZE, ln, ybuf, htop, xbuf, rinp, 8, 16, 1e-5f, NULL,
+                       "h extent wraps");
+        }
+        /* EOVERLAP: y == h; partial overlaps of h or y with x or r; h with y, w, mean, rstd */
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, ybuf, xbuf, rinp, 2, 16, 1e-5f, NULL, "y == h");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, ybuf + 20, xbuf, rinp, 2, 16, 1e-5f, NULL,
+                   "h over y's second row");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, hbuf + 3, rinp, 2, 16, 1e-5f, NULL,
+                   "x = h + 3");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, hbuf + 31, 2, 16, 1e-5f, NULL,
+                   "r over h's last float");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, ybuf + 1, 2, 16, 1e-5f, NULL,
+                   "r = y + 1");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, ybuf + 16, rinp, 2, 16, 1e-5f, NULL,
+                   "x = y + 16 (y's second row)");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, hbuf, hbuf + 1, 2, 16, 1e-5f, NULL,
+                   "h == x, r = x + 1 (r overlaps h)");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, (float *)wbuf, xbuf, rinp, 2, 16, 1e-5f, NULL,
+                   "h over the weight");
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.rstd = hbuf + 5;
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o, "rstd inside h");
+        o.rstd = rinp + 7;
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o, "rstd over r");
+        if (ln) {
+            o = (libnorm_opts)LIBNORM_OPTS_INIT;
+            o.mean = rinp + 30;
+            expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o,
+                       "mean over r");
+            o.mean = hbuf + 31;
+            expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, xbuf, rinp, 2, 16, 1e-5f, &o,
+                       "mean over h");
+        }
+        /* in place needs equal strides (x, r at x_stride; h, y at y_stride) */
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.x_stride = 32;
+        o.y_stride = 16;
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, hbuf, rinp, 2, 16, 1e-5f, &o,
+                   "h == x, unequal strides");
+        expect_add(LIBNORM_EOVERLAP, ln, hbuf, NULL, xbuf, hbuf, 2, 16, 1e-5f, &o,
+                   "y == r, unequal strides");
+        /* two levels: h's second group over x */
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.outer = 2;
+        o.y_outer_stride = 1000;
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, hbuf, hbuf + 1000 + 8, rinp, 2, 16, 1e-5f, &o,
+                   "x inside h's second group (two-level)");
+        /* allowed: every exact in-place combination, interleaved rows, x == r */
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, hbuf, rinp, 2, 16, 1e-5f, NULL, "h == x");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, xbuf, hbuf, 2, 16, 1e-5f, NULL, "h == r");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, ybuf, rinp, 2, 16, 1e-5f, NULL, "y == x");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, xbuf, ybuf, 2, 16, 1e-5f, NULL, "y == r");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, ybuf, hbuf, 2, 16, 1e-5f, NULL, "y == x, h == r");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, hbuf, ybuf, 2, 16, 1e-5f, NULL, "y == r, h == x");
+        expect_add(LIBNORM_OK, ln, ybuf, NULL, ybuf, ybuf, 2, 16, 1e-5f, NULL, "y == x == r, h NULL");
+        expect_add(LIBNORM_OK, ln, ybuf, hbuf, xbuf, xbuf, 2, 16, 1e-5f, NULL, "x == r");
+        o.x_stride = o.y_stride = 32;
+        expect_add(LIBNORM_OK, ln, ybuf, ybuf + 16, hbuf, hbuf + 16, 4, 16, 1e-5f, &o,
+                   "y and h interleaved rows");
+        expect_add(LIBNORM_EOVERLAP, ln, ybuf, ybuf + 15, hbuf, hbuf + 16, 4, 16, 1e-5f, &o,
+                   "y and h interleaved, one float shared");
+    }
+}
+
+/* The plain norm of `h` (rows at y layout) with the same options: the reference of the fused op. */
+static int plain_of(int ln, float *y, const float *h, const float *w, const float *b, size_t rows,
+                    size_t dim, const libnorm_opts *o_add)
+{
+    libnorm_opts o = *o_add;
+    o.x_stride = o.y_stride;
+    o.x_outer_stride = o.y_outer_stride;
+    o.ith = 0;
+    o.nth = 0;
+    return ln ? libnorm_layernorm_f32_ex(y, h, w, b, rows, dim, 1e-5f, &o)
+              : libnorm_rmsnorm_f32_ex(y, h, w, rows, dim, 1e-5f, &o);
+}
+
+static void test_add_semantics(void)
+{
+    enum { R = 7, D = 61, XS = 70, YS = 64, CAP = R * XS + 64 };
+    static float x[CAP], r[CAP], h[CAP], y[CAP], h2[CAP], y2[CAP], want_h[CAP];
+    static float m1[16], s1[16], m2[16], s2[16];
+    for (int ln = 0; ln <= 1; ln++)
+        for (int variant = 0; variant < 6; variant++) {
+            /* 0 contiguous; 1 strided; 2 strided, PLUS_ONE and statistics; 3 two-level; 4 split
+             * in 3; 5 huge and tiny rows (the rare path) */
+            libnorm_opts o = LIBNORM_OPTS_INIT;
+            size_t rows = R, xs = D, ys = D;
+            if (variant >= 1) {
+                xs = XS;
+                ys = YS;
+            }
+            o.x_stride = xs;
+            o.y_stride = ys;
+            if (variant == 2 || variant == 5) {
+                o.flags = LIBNORM_WEIGHT_PLUS_ONE;
+                o.mean = m1;
+                o.rstd = s1;
+            }
+            if (variant == 3) { /* 2 groups of 3 rows, outer strides 3 * stride + 5 */
+                rows = 3;
+                o.outer = 2;
+                o.x_outer_stride = 3 * xs + 5;
+                o.y_outer_stride = 3 * ys + 5;
+                o.rstd = s1;
+            }
+            const size_t nrow = o.outer > 1 ? 6 : rows;
+            fill_sentinel(x, CAP);
+            fill_sentinel(r, CAP);
+            fill_sentinel(want_h, CAP);
+            for (size_t t = 0; t < nrow; t++) {
+                size_t ox = o.outer > 1 ? t / 3 * o.x_outer_stride + t % 3 * xs : t * xs;
+                size_t oy = o.outer > 1 ? t / 3 * o.y_outer_stride + t % 3 * ys : t * ys;
+                for (size_t i = 0; i < D; i++) {
+                    float a = xbuf[t * D + i], c = rinp[t * D + i];
+                    if (variant == 5 && t % 2)
+                        a *= 1e-25f, c *= 1e-25f; /* squares below 2^-64: the rare path */
+                    if (variant == 5 && t == 2)
+                        a *= 1e30f, c *= 1e30f;   /* squares overflow float */
+                    x[ox + i] = a;
+                    r[ox + i] = c;
+                    want_h[oy + i] = a + c;
+                }
+            }
+            fill_sentinel(h, CAP);
+            fill_sentinel(y, CAP);
+            fill_sentinel(m1, 16);
+            fill_sentinel(s1, 16);
+            int st = 0;
+            unsigned nth = variant == 4 ? 3 : 1;
+            for (unsigned ith = 0; ith < nth; ith++) {
+                o.ith = ith;
+                o.nth = nth;
+                st |= ln ? libnorm_add_layernorm_f32_ex(y, h, x, r, wbuf, bbuf, rows, D, 1e-5f, &o)
+                         : libnorm_add_rmsnorm_f32_ex(y, h, x, r, wbuf, rows, D, 1e-5f, &o);
+            }
+            CHECK(st == 0, "add_%s variant %d: status %d", ln ? "layernorm" : "rmsnorm", variant,
+                  st);
+            CHECK(memcmp(h, want_h, sizeof h) == 0,
+                  "add_%s variant %d: h is not x + r (or written outside its rows)",
+                  ln ? "layernorm" : "rmsnorm", variant);
+            memcpy(m2, m1, sizeof m1);
+            memcpy(s2, s1, sizeof s1);
+            fill_sentinel(y2, CAP);
+            fill_sentinel(m1, 16);
+            fill_sentinel(s1, 16);
+            CHECK(plain_of(ln, y2, h, wbuf, bbuf, rows, D, &o) == 0 &&
+                      memcmp(y, y2, sizeof y) == 0 && memcmp(m1, m2, sizeof m1) == 0 &&
+                      memcmp(s1, s2, sizeof s1) == 0,
+                  "add_%s variant %d: y (or mean/rstd) is not the plain norm of h bit for bit",
+                  ln ? "layernorm" : "rmsnorm", variant);
+            /* h NULL: the same y, nothing else written */
+            fill_sentinel(h2, CAP);
+            fill_sentinel(y2, CAP);
+            o.ith = 0;
+            o.nth = 0;
+            o.mean = o.rstd = NULL;
+            st = ln ? libnorm_add_layernorm_f32_ex(y2, NULL, x, r, wbuf, bbuf, rows, D, 1e-5f, &o)
+                    : libnorm_add_rmsnorm_f32_ex(y2, NULL, x, r, wbuf, rows, D, 1e-5f, &o);
+            CHECK(st == 0 && memcmp(y, y2, sizeof y) == 0 && untouched(h2, CAP),
+                  "add_%s variant %d: h NULL gives another y", ln ? "layernorm" : "rmsnorm",
+                  variant);
+            /* in place, where the strides allow it: h == x, then y == r */
+            if (xs == ys) {
+                memcpy(h2, x, sizeof x);
+                memcpy(y2, r, sizeof r);
+                st = ln ? libnorm_add_layernorm_f32_ex(y2, h2, h2, y2, wbuf, bbuf, rows, D, 1e-5f,
+                                                       &o)
+                        : libnorm_add_rmsnorm_f32_ex(y2, h2, h2, y2, wbuf, rows, D, 1e-5f, &o);
+                int same = st == 0;
+                for (size_t t = 0; t < nrow; t++) {
+                    size_t oy = o.outer > 1 ? t / 3 * o.y_outer_stride + t % 3 * ys : t * ys;
+                    same &= memcmp(h2 + oy, want_h + oy, D * 4) == 0 &&
+                            memcmp(y2 + oy, y + oy, D * 4) == 0;
+                }
+                CHECK(same, "add_%s variant %d: in place (h == x, y == r) differs",
+                      ln ? "layernorm" : "rmsnorm", variant);
+            }
+        }
+}
+
+/* LIBNORM_WEIGHT_PLUS_ONE is exactly the weight 1.0f + w in float, on every op with a weight, and
+ * on rows of the rare path too; weight NULL stays 1; ops without a weight ignore it; ACT_TYPE
+ * changes nothing on the f32 ops. */
+static void test_weight_plus_one(void)
+{
+    enum { R = 5, D = 40 };
+    static float x[R * D], y1[R * D], y2[R * D], w1[D], r[R * D];
+    static float m1[R], s1[R], m2[R], s2[R];
+    for (size_t t = 0; t < R; t++)
+        for (size_t i = 0; i < D; i++) {
+            float v = xbuf[t * D + i];
+            x[t * D + i] = t == 1 ? v * 1e-25f : t == 2 ? 3.5f : t == 3 ? v * 1e30f : v;
+            r[t * D + i] = rinp[t * D + i];
+        }
+    for (size_t i = 0; i < D; i++)
+        w1[i] = 1.0f + (wbuf[i] - 1.0f) * 37.0f; /* weights around 1, some negative */
+    static float wp[D], w0[D];
+    for (size_t i = 0; i < D; i++) {
+        w0[i] = w1[i] - 1.0f;    /* exact: the offset weight */
+        wp[i] = 1.0f + w0[i];    /* the factor PLUS_ONE must use */
+    }
+    libnorm_opts of = LIBNORM_OPTS_INIT, on = LIBNORM_OPTS_INIT;
+    of.flags = LIBNORM_WEIGHT_PLUS_ONE;
+    of.mean = m1;
+    of.rstd = s1;
+    on.mean = m2;
+    on.rstd = s2;
+    for (int op = 0; op < 4; op++) {
+        static const char *const nm[4] = {"layernorm", "rmsnorm", "add_layernorm", "add_rmsnorm"};
+        int a, b;
+        if (op == 0) {
+            a = libnorm_layernorm_f32_ex(y1, x, w0, bbuf, R, D, 1e-5f, &of);
+            b = libnorm_layernorm_f32_ex(y2, x, wp, bbuf, R, D, 1e-5f, &on);
+        } else if (op == 1) {
+            a = libnorm_rmsnorm_f32_ex(y1, x, w0, R, D, 1e-5f, &of);
+            b = libnorm_rmsnorm_f32_ex(y2, x, wp, R, D, 1e-5f, &on);
+        } else if (op == 2) {
+            a = libnorm_add_layernorm_f32_ex(y1, NULL, x, r, w0, bbuf, R, D, 1e-5f, &of);
+            b = libnorm_add_layernorm_f32_ex(y2, NULL, x, r, wp, bbuf, R, D, 1e-5f, &on);
+        } else {
+            a = libnorm_add_rmsnorm_f32_ex(y1, NULL, x, r, w0, R, D, 1e-5f, &of);
+            b = libnorm_add_rmsnorm_f32_ex(y2, NULL, x, r, wp, R, D, 1e-5f, &on);
+        }
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, sizeof y1) == 0 &&
+                  memcmp(s1, s2, sizeof s1) == 0 && (op == 1 || op == 3 || memcmp(m1, m2, sizeof m1) == 0),
+              "%s: PLUS_ONE with w is not the weight 1.0f + w bit for bit", nm[op]);
+        /* and it does change the result (w0 is not wp) */
+        if (op == 1)
+            CHECK(libnorm_rmsnorm_f32_ex(y2, x, w0, R, D, 1e-5f, NULL) == 0 &&
+                      memcmp(y1, y2, sizeof y1) != 0,
+                  "rmsnorm: PLUS_ONE changed nothing");
+        /* weight NULL: the factor is 1 */
+        if (op == 0) {
+            a = libnorm_layernorm_f32_ex(y1, x, NULL, bbuf, R, D, 1e-5f, &of);
+            b = libnorm_layernorm_f32_ex(y2, x, NULL, bbuf, R, D, 1e-5f, NULL);
+        } else {
+            a = libnorm_rmsnorm_f32_ex(y1, x, NULL, R, D, 1e-5f, &of);
+            b = libnorm_rmsnorm_f32_ex(y2, x, NULL, R, D, 1e-5f, NULL);
+        }
+        if (op < 2)
+            CHECK(a == 0 && b == 0 && memcmp(y1, y2, sizeof y1) == 0,
+                  "%s: PLUS_ONE without a weight is not the factor 1", nm[op]);
+    }
+    /* group norm: 2 batches, 8 channels of 5, 3 groups */
+    {
+        libnorm_opts g1 = LIBNORM_OPTS_INIT, g2 = LIBNORM_OPTS_INIT;
+        g1.flags = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE;
+        int a = libnorm_groupnorm_f32_ex(y1, x, w0, bbuf, 2, 8, 5, 3, 1e-5f, &g1);
+        int b = libnorm_groupnorm_f32_ex(y2, x, wp, bbuf, 2, 8, 5, 3, 1e-5f, &g2);
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, 80 * sizeof(float)) == 0,
+              "groupnorm: PLUS_ONE with w is not the weight 1.0f + w bit for bit");
+        a = libnorm_groupnorm_f32_ex(y1, x, NULL, bbuf, 2, 8, 5, 3, 1e-5f, &g1);
+        b = libnorm_groupnorm_f32_ex(y2, x, NULL, bbuf, 2, 8, 5, 3, 1e-5f, &g2);
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, 80 * sizeof(float)) == 0,
+              "groupnorm: PLUS_ONE without a weight is not the factor 1");
+    }
+    /* ignored where there is no weight (l2norm, rmsnorm_back); ACT_TYPE ignored on f32 */
+    {
+        libnorm_opts g1 = LIBNORM_OPTS_INIT;
+        g1.flags = LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE;
+        int a = libnorm_l2norm_f32_ex(y1, x, R, D, 1e-5f, &g1);
+        int b = libnorm_l2norm_f32_ex(y2, x, R, D, 1e-5f, NULL);
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, sizeof y1) == 0, "l2norm: a flag changed y");
+        a = libnorm_rmsnorm_back_f32_ex(y1, r, x, R, D, 1e-5f, &g1);
+        b = libnorm_rmsnorm_back_f32_ex(y2, r, x, R, D, 1e-5f, NULL);
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, sizeof y1) == 0, "rmsnorm_back: a flag changed dx");
+        g1.flags = LIBNORM_WEIGHT_ACT_TYPE;
+        a = libnorm_layernorm_f32_ex(y1, x, w1, bbuf, R, D, 1e-5f, &g1);
+        b = libnorm_layernorm_f32_ex(y2, x, w1, bbuf, R, D, 1e-5f, NULL);
+        CHECK(a == 0 && b == 0 && memcmp(y1, y2, sizeof y1) == 0,
+              "layernorm: ACT_TYPE changed an f32 result");
+    }
+}
+
 /* Many threads call at once; each result must equal the single-threaded one. */
 #define NT 8
 static pthread_barrier_t barrier;
@@ -1249,6 +1595,9 @@ int main(void)
     test_outer_semantics();
     test_l2();
     test_groupnorm();
+    test_add_errors();
+    test_add_semantics();
+    test_weight_plus_one();
     test_threads();
     test_x16();
     printf("test_api (%s): %d passed, %d failed\n", libnorm_active_isa(), passed, failed);

@@ -365,11 +365,15 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
  * through the entry layer on each tier's table (norm_groupnorm_call): `rows` batches of `chans`
  * channels of dim / chans floats in `groups` groups, xpad / ypad added to the batch strides;
  * mean and rstd per (batch, group). OP_RMSB: RMSNorm backward (x and a generated dz, gen_dz). */
-enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB };
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB, OP_ADDLN, OP_ADDRMS };
+/* (0.4) wplus: LIBNORM_WEIGHT_PLUS_ONE ("+1" after the weight in the name). OP_ADDLN, OP_ADDRMS:
+ * the fused residual add + norm through the entry layer (norm_add_call) with h written; r is
+ * generated from the case too (finite: x + r is then the same on every platform, NaN and
+ * Inf x included), and the "mean" digest covers h after the mean. */
 typedef struct kcase {
     char name[96];
     enum op op;
-    int use_w, use_b;
+    int use_w, use_b, wplus;
     size_t dim, rows, xpad, ypad, pos;
     int eps_i;
     int fam;
@@ -385,8 +389,8 @@ static const char *const eps_name[4] = {"0", "1e-5", "1e-6", "0.25"};
 static kcase cases[MAX_CASES];
 static size_t ncases;
 
-static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, size_t xpad,
-                     size_t ypad, int eps_i, int fam, size_t pos)
+static void add_case_wp(enum op op, int use_w, int wplus, int use_b, size_t dim, size_t rows,
+                        size_t xpad, size_t ypad, int eps_i, int fam, size_t pos)
 {
     if (ncases == MAX_CASES)
         abort();
@@ -401,16 +405,23 @@ static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, 
     c->eps_i = eps_i;
     c->fam = fam;
     c->pos = pos;
-    static const char *const op_pfx[5] = {"ln", "rms", "l2", "gn", "rmsb"};
+    c->wplus = wplus;
+    static const char *const op_pfx[7] = {"ln", "rms", "l2", "gn", "rmsb", "addln", "addrms"};
     c->chans = c->groups = 0;
     c->x16 = c->fmt = c->wact = 0;
-    snprintf(c->name, sizeof c->name, "%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
-             op_pfx[op], use_w ? "-w" : "", use_b ? "-b" : "", dim, rows, xpad,
+    snprintf(c->name, sizeof c->name, "%s%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
+             op_pfx[op], use_w ? "-w" : "", wplus ? "+1" : "", use_b ? "-b" : "", dim, rows, xpad,
              ypad, eps_name[eps_i], fam_names[fam]);
     if (fam == F_STEP) {
         size_t l = strlen(c->name);
         snprintf(c->name + l, sizeof c->name - l, "@%zu", pos);
     }
+}
+
+static void add_case(enum op op, int use_w, int use_b, size_t dim, size_t rows, size_t xpad,
+                     size_t ypad, int eps_i, int fam, size_t pos)
+{
+    add_case_wp(op, use_w, 0, use_b, dim, rows, xpad, ypad, eps_i, fam, pos);
 }
 
 /* (0.4) A bf16 / f16 case: the f32 case's inputs rounded to the type (x16_narrow1), the op
@@ -449,9 +460,20 @@ static void add_gn_case(int use_w, int use_b, size_t chans, size_t spatial, size
     c->pos = 0;
     c->chans = chans;
     c->groups = groups;
+    c->wplus = 0;
     snprintf(c->name, sizeof c->name, "gn%s%s C=%zu S=%zu G=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
              use_w ? "-w" : "", use_b ? "-b" : "", chans, spatial, groups, batch, xpad, ypad,
              eps_name[eps_i], fam_names[fam]);
+}
+
+/* (0.4) A group norm case with LIBNORM_WEIGHT_PLUS_ONE. */
+static void add_gn_case_wp(size_t chans, size_t spatial, size_t groups, size_t batch, int eps_i)
+{
+    add_gn_case(1, 1, chans, spatial, groups, batch, 0, 0, eps_i, F_MIX);
+    kcase *c = &cases[ncases - 1];
+    c->wplus = 1;
+    snprintf(c->name, sizeof c->name, "gn-w+1-b C=%zu S=%zu G=%zu r=%zu eps=%s mix", chans,
+             spatial, groups, batch, eps_name[eps_i]);
 }
 
 static void build_cases(void)
@@ -599,6 +621,47 @@ static void build_cases(void)
             add_x16_case(OP_LN, fmt, f % 2, 1, 1, 16, 9, 0, 0, f % 3, f);
             add_x16_case(OP_RMS, fmt, (f + 1) % 2, 1, 0, 1025, 3, 0, 0, f % 3, f);
         }
+
+    /* (0.4) LIBNORM_WEIGHT_PLUS_ONE: every dim with mixed rows (LayerNorm with and without a
+     * bias, RMSNorm; a weight-less RMSNorm, factor 1), every special family (the rare path
+     * uses the factor too), group norm */
+    for (size_t di = 0; di < nd; di++) {
+        size_t d = dims[di], rows = d <= 512 ? 9 : d <= 1024 ? 5 : 2 + di % 2;
+        add_case_wp(OP_LN, 1, 1, (int)(di & 1), d, rows, di % 3 ? 0 : 2, di % 2 ? 3 : 0,
+                    (int)(di % 3), F_MIX, 0);
+        add_case_wp(OP_RMS, 1, 1, 0, d, rows, di % 3 ? 1 : 0, di % 2 ? 0 : 3, (int)((di + 1) % 3),
+                    F_MIX, 0);
+    }
+    for (size_t di = 0; di < 4; di++)
+        add_case_wp(OP_RMS, 0, 1, 0, dims[di * 7], 9, 0, 0, 1, F_MIX, 0);
+    for (int f = 0; f < F_COUNT; f++) {
+        if (f == F_STEP)
+            continue;
+        for (size_t di = 0; di < sizeof fam_dims / sizeof fam_dims[0]; di += 2) {
+            size_t d = fam_dims[di], rows = d <= 512 ? 9 : 3;
+            add_case_wp(OP_LN, 1, 1, 1, d, rows, 0, 0, (int)((di + (size_t)f) % 3), f, 0);
+            add_case_wp(OP_RMS, 1, 1, 0, d, rows, 0, 0, (int)((di + (size_t)f) % 3), f, 0);
+        }
+    }
+    add_gn_case_wp(5, 7, 3, 2, 1);
+    add_gn_case_wp(32, 64, 8, 1, 0);
+    add_gn_case_wp(12, 100, 5, 3, 2);
+
+    /* (0.4) the fused residual add + norm: every dim with mixed rows of x (and r, see
+     * make_inputs), every variant of weight, PLUS_ONE and bias; every special family of x */
+    for (size_t di = 0; di < nd; di++) {
+        size_t d = dims[di], rows = d <= 512 ? 9 : d <= 1024 ? 5 : 2 + di % 2;
+        add_case_wp(OP_ADDLN, di % 3 != 0, di % 3 == 2, di % 2 == 0, d, rows, di % 4 ? 0 : 5,
+                    di % 3 ? 2 : 0, (int)(di % 3), F_MIX, 0);
+        add_case_wp(OP_ADDRMS, di % 3 != 1, di % 3 == 0, 0, d, rows, di % 4 == 1 ? 3 : 0,
+                    di % 2 ? 1 : 0, (int)((di + 2) % 3), F_MIX, 0);
+    }
+    for (int f = 0; f < F_COUNT; f++) {
+        if (f == F_STEP)
+            continue;
+        add_case_wp(OP_ADDLN, 1, f & 1, 1, 100, 9, 0, 0, f % 3, f, 0);
+        add_case_wp(OP_ADDRMS, 1, !(f & 1), 0, 513, 3, 0, 0, (f + 1) % 3, f, 0);
+    }
 }
 
 /* FNV-1a over 16-bit values (little-endian bytes). */
@@ -708,6 +771,33 @@ static inputs make_inputs(const kcase *c)
                 in.dz[r * in.xs + i] = NAN;
         }
     }
+    if (c->op == OP_ADDLN || c->op == OP_ADDRMS) {
+        /* the residual r (in .dz): row kind r % 4 is ordinary noise (finite, exactly
+         * constructed), -x (h = 0: the rare path; LayerNorm: a constant row), x (h = 2x) and
+         * noise 2^20 times larger; -x and x for a non-finite x give NaN/Inf the same way on
+         * every platform (one NaN operand, or Inf + Inf) */
+        in.dz = malloc(c->rows * in.xs * sizeof(float));
+        if (!in.dz) {
+            fprintf(stderr, "test_kat: out of memory\n");
+            exit(2);
+        }
+        for (size_t r = 0; r < c->rows; r++) {
+            float *rr = in.dz + r * in.xs;
+            const float *xr = in.x + r * in.xs;
+            for (size_t i = 0; i < c->dim; i++) {
+                switch (r % 4) {
+                case 0: rr[i] = (float)noise(); break;
+                case 1: rr[i] = -xr[i]; break;
+                case 2: rr[i] = xr[i]; break;
+                default: rr[i] = (float)(noise() * p2(20)); break;
+                }
+                if (r % 4 == 1 && !(fabsf(xr[i]) <= FLT_MAX))
+                    rr[i] = 1.0f; /* not -Inf + Inf (its NaN's sign differs by platform) */
+            }
+            for (size_t i = c->dim; i < in.xs; i++)
+                rr[i] = NAN;
+        }
+    }
     return in;
 }
 
@@ -780,7 +870,8 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
     for (size_t r = 0; r < nst; r++)
         mean[r] = rstd[r] = -2.5f;
     double *sums = malloc(2 * c->rows * sizeof(double));
-    if (!sums) {
+    float *h = malloc(c->rows * ys * sizeof(float));
+    if (!sums || !h) {
         fprintf(stderr, "test_kat: out of memory\n");
         exit(2);
     }
@@ -795,7 +886,9 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
                   eps_val[c->eps_i],
                   c->op == OP_LN ? mean : NULL,
                   rstd, c->op == OP_RMSB ? sums : NULL, c->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS,
-                  in->dz};
+                  in->dz, c->wplus, 0};
+    for (size_t i = 0; i < c->rows * ys; i++)
+        h[i] = -1.5f;
     if (c->op == OP_L2)
         j.w = NULL;
     if (c->op == OP_GN) {
@@ -804,9 +897,22 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
         o.y_outer_stride = ys;
         o.mean = mean;
         o.rstd = rstd;
+        o.flags = c->wplus ? LIBNORM_WEIGHT_PLUS_ONE : 0u;
         if (norm_groupnorm_call(d, y, in->x, j.w, c->use_b ? in->b : NULL, c->rows, c->chans,
                                 c->dim / c->chans, c->groups, j.eps, &o, NULL) != 0) {
             fprintf(stderr, "test_kat: %s: the group norm call failed\n", c->name);
+            exit(1);
+        }
+    } else if (c->op == OP_ADDLN || c->op == OP_ADDRMS) {
+        libnorm_opts o = LIBNORM_OPTS_INIT;
+        o.x_stride = in->xs;
+        o.y_stride = ys;
+        o.mean = c->op == OP_ADDLN ? mean : NULL;
+        o.rstd = rstd;
+        o.flags = c->wplus ? LIBNORM_WEIGHT_PLUS_ONE : 0u;
+        if (norm_add_call(d, c->op == OP_ADDLN ? NORM_OP_LN : NORM_OP_RMS, y, h, in->x, in->dz,
+                          j.w, j.b, c->rows, c->dim, j.eps, &o, NULL) != 0) {
+            fprintf(stderr, "test_kat: %s: the add + norm call failed\n", c->name);
             exit(1);
         }
     } else {
@@ -817,7 +923,10 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
     digest g = {FNV_INIT, FNV_INIT, FNV_INIT};
     for (size_t r = 0; r < c->rows; r++)
         g.y = fnv(g.y, y + r * ys, ys); /* the row and its stride gap (which must stay -1.5) */
-    g.mean = c->op == OP_LN || c->op == OP_GN ? fnv(g.mean, mean, nst) : 0;
+    g.mean = c->op == OP_LN || c->op == OP_GN || c->op == OP_ADDLN ? fnv(g.mean, mean, nst) : 0;
+    if (c->op == OP_ADDLN || c->op == OP_ADDRMS) /* then h, rows and stride gaps */
+        for (size_t r = 0; r < c->rows; r++)
+            g.mean = fnv(g.mean ? g.mean : FNV_INIT, h + r * ys, ys);
     if (c->op == OP_RMSB) /* the "mean" digest of RMSNorm backward: its totals sxx, sxdz (the
                              64 bits of each double, as two 32-bit words); a non-finite total as
                              0 (its value is left open, NORM_SUMS in norm_internal.h) */
@@ -835,6 +944,7 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
     free(mean);
     free(rstd);
     free(sums);
+    free(h);
     return g;
 }
 

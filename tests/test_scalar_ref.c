@@ -70,7 +70,7 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
     norm_job j[2];
     for (int k = 0; k < 2; k++) {
         norm_job t = {y[k], x, use_w ? w : NULL, use_b ? b : NULL, rows, dim, xs, ys, eps,
-                      ln ? mean[k] : NULL, rstd[k], NULL, NORM_KIND_RMS, NULL};
+                      ln ? mean[k] : NULL, rstd[k], NULL, NORM_KIND_RMS, NULL, 0, 0};
         j[k] = t;
     }
     if (ln) {
@@ -145,7 +145,7 @@ static int run_back(size_t dim, size_t rows, int verbose)
     norm_job j[2];
     for (int k = 0; k < 2; k++) {
         norm_job t = {y[k], x, NULL, NULL, rows, dim, xs, ys, eps, NULL, rstd[k], sums[k],
-                      NORM_KIND_RMS, dz};
+                      NORM_KIND_RMS, dz, 0, 0};
         j[k] = t;
     }
     canon_ref_rmsnorm_back_f32(&j[0]);
@@ -269,7 +269,7 @@ static size_t check_square_midpoints(void)
                 x[i] = (float)(0.3 + 0.1 * nrand());   /* ordinary pairs in between */
         }
         for (int k = 0; k < 2; k++) {
-            norm_job t = {y[k], x, NULL, NULL, 1, n, n, n, 1e-5f, NULL, &rstd[k], NULL, NORM_KIND_RMS, NULL};
+            norm_job t = {y[k], x, NULL, NULL, 1, n, n, n, 1e-5f, NULL, &rstd[k], NULL, NORM_KIND_RMS, NULL, 0, 0};
             if (k == 0)
                 canon_ref_rmsnorm_f32(&t);
             else

@@ -18,6 +18,7 @@ enum { TEST_TIER_AVX512EMU = NORM_TIER_COUNT, TEST_TIER_COUNT };
 void norm_layernorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_back_f32_avx512emu(const norm_job *job);
+void norm_add_f32_avx512emu(float *h, const float *x, const float *r, size_t n);
 #endif
 
 /* Results of test_dsp_init(). */
@@ -79,6 +80,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->rmsnorm_back_f32 = norm_rmsnorm_back_f32_avx512emu;
         d->layernorm_x16 = norm_layernorm_x16_avx512emu;
         d->rmsnorm_x16 = norm_rmsnorm_x16_avx512emu;
+        d->add_f32 = norm_add_f32_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
         return TEST_TIER_OK;

@@ -44,7 +44,8 @@ static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size
     return r;
 }
 
-/* Pass 3 over one row; hw / hb (weight / bias present) and nt (non-temporal stores for y past
+/* Pass 3 over one row; hw / hb (weight / bias present; hw 2: the weight factor 1 + w,
+ * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores for y past
  * its first 32-byte boundary; norm_stream_job()) are compile-time flags. */
 NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, const float *b,
                                   size_t n, float m0f, float mlof, float rf, int hw, int hb,
@@ -53,7 +54,8 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
     const __m256 m0 = _mm256_set1_ps(m0f), mlo = _mm256_set1_ps(mlof), r = _mm256_set1_ps(rf);
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
 #define LN_T_(v) _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps((v), m0), mlo), r)
-#define LN_W_(i) (hw ? _mm256_loadu_ps(w + (i)) : one)
+#define LN_WF_(wv) (hw == 2 ? _mm256_add_ps(one, (wv)) : (wv))
+#define LN_W_(i) (hw ? LN_WF_(_mm256_loadu_ps(w + (i))) : one)
 #define LN_B_(i) (hb ? _mm256_loadu_ps(b + (i)) : zero)
 #define LN_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
 /* k (1..8) elements at i, masked: the head before y's first 32-byte boundary and the tail */
@@ -61,7 +63,7 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
     do {                                                                                       \
         __m256i m_ = norm_mask_avx2((ptrdiff_t)(k));                                           \
         __m256 t_ = LN_T_(_mm256_maskload_ps(x + (i), m_));                                    \
-        t_ = _mm256_fmadd_ps(t_, hw ? _mm256_maskload_ps(w + (i), m_) : one,                   \
+        t_ = _mm256_fmadd_ps(t_, hw ? LN_WF_(_mm256_maskload_ps(w + (i), m_)) : one,           \
                              hb ? _mm256_maskload_ps(b + (i), m_) : zero);                     \
         _mm256_maskstore_ps(y + (i), m_, t_);                                                  \
     } while (0)
@@ -84,6 +86,7 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
         LN_PART_(i, n - i);
 #undef LN_PART_
 #undef LN_T_
+#undef LN_WF_
 #undef LN_W_
 #undef LN_B_
 #undef LN_ST_
@@ -125,7 +128,8 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
     float *y = j->y + row * j->ys;
     if (st->rare) {
         norm_layernorm_row_rare(y, x, j->w, j->b, j->dim, j->eps,
-                                j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL);
+                                j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL,
+                                j->wplus);
         return;
     }
     ln_out_avx2(y, x, j->w, j->b, n, st->m0, st->mlo, st->rstd, hw, hb, nt);
@@ -367,7 +371,12 @@ void norm_layernorm_f32_avx2(const norm_job *j)
     /* one instance of the row loop per weight/bias variant and store kind (streaming jobs:
      * non-temporal) */
 #define LN_ROWS(HW, HB) (nt ? ln_rows_avx2(j, HW, HB, 1) : ln_rows_avx2(j, HW, HB, 0))
-    if (j->w) {
+    if (j->w && j->wplus) {
+        if (j->b)
+            LN_ROWS(2, 1);
+        else
+            LN_ROWS(2, 0);
+    } else if (j->w) {
         if (j->b)
             LN_ROWS(1, 1);
         else

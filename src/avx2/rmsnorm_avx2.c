@@ -41,13 +41,15 @@ static __attribute__((noinline)) __m256d rms_h4_avx2(const float *x, size_t n)
     return rms_h4_inl_avx2(x, n);
 }
 
-/* Pass 2 over one row; hw (weight present) and nt (non-temporal stores past y's first 32-byte
- * boundary) are compile-time flags. */
+/* Pass 2 over one row; hw (0: no weight, 1: weight, 2: the weight factor 1 + w,
+ * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores past y's first 32-byte boundary) are
+ * compile-time flags. */
 NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
                                    int hw, int nt)
 {
-    const __m256 r = _mm256_set1_ps(rf);
-#define RMS_Y_(v, i) (hw ? _mm256_mul_ps(_mm256_mul_ps((v), r), _mm256_loadu_ps(w + (i))) \
+    const __m256 r = _mm256_set1_ps(rf), one = _mm256_set1_ps(1.0f);
+#define RMS_W_(wv) (hw == 2 ? _mm256_add_ps(one, (wv)) : (wv))
+#define RMS_Y_(v, i) (hw ? _mm256_mul_ps(_mm256_mul_ps((v), r), RMS_W_(_mm256_loadu_ps(w + (i)))) \
                          : _mm256_mul_ps((v), r))
 #define RMS_ST_(p, v) (nt ? _mm256_stream_ps((p), (v)) : _mm256_storeu_ps((p), (v)))
 /* k (1..8) elements at i, masked: the head before y's first 32-byte boundary and the tail */
@@ -56,7 +58,7 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         __m256i m_ = norm_mask_avx2((ptrdiff_t)(k));                                           \
         __m256 t_ = _mm256_mul_ps(_mm256_maskload_ps(x + (i), m_), r);                         \
         if (hw)                                                                                \
-            t_ = _mm256_mul_ps(t_, _mm256_maskload_ps(w + (i), m_));                           \
+            t_ = _mm256_mul_ps(t_, RMS_W_(_mm256_maskload_ps(w + (i), m_)));                   \
         _mm256_maskstore_ps(y + (i), m_, t_);                                                  \
     } while (0)
     size_t i = 0;
@@ -77,6 +79,7 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
     if (i < n)
         RMS_PART_(i, n - i);
 #undef RMS_PART_
+#undef RMS_W_
 #undef RMS_Y_
 #undef RMS_ST_
 }
@@ -92,7 +95,8 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, dou
     if (j->sums)
         j->sums[row] = s2;
     if (norm_rmsk_finish(j->kind, s2, inv_n, j->eps, &rstd)) {
-        norm_rmsk_row_rare(j->kind, y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL);
+        norm_rmsk_row_rare(j->kind, y, x, j->w, j->dim, j->eps, j->rstd ? j->rstd + row : NULL,
+                           j->wplus);
         return;
     }
     rms_out_avx2(y, x, j->w, n, rstd, hw, nt);
@@ -150,7 +154,7 @@ NORM_AVX2_INLINE void rms_out4_avx2(const norm_job *j, size_t row, size_t n,
             if (j->rstd)
                 j->rstd[r] = st->rstd[k];
         } else {
-            norm_rmsnorm_row_rare(y, x, j->w, n, j->eps, j->rstd ? j->rstd + r : NULL);
+            norm_rmsnorm_row_rare(y, x, j->w, n, j->eps, j->rstd ? j->rstd + r : NULL, j->wplus);
         }
     }
 }
@@ -212,7 +216,9 @@ void norm_rmsnorm_f32_avx2(const norm_job *j)
     const int nt = norm_stream_job(j);
     /* one instance of the row loop per weight variant and store kind */
 #define RMS_ROWS(HW) (nt ? rms_rows_avx2(j, HW, 1) : rms_rows_avx2(j, HW, 0))
-    if (j->w)
+    if (j->w && j->wplus)
+        RMS_ROWS(2);
+    else if (j->w)
         RMS_ROWS(1);
     else
         RMS_ROWS(0);

@@ -61,7 +61,8 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
 #define LN_D(X) _mm512_sub_ps((X), vm0)
 #define LN_T(X) _mm512_mul_ps(_mm512_sub_ps(LN_D(X), vml), vr)
-#define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
+#define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
+#define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
 #define LN_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
@@ -69,7 +70,7 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
     do {                                                                                       \
         __mmask16 m_ = tail_mask_avx512(k);                                                    \
         __m512 xv_ = _mm512_maskz_loadu_ps(m_, src + (i));                                     \
-        __m512 wv_ = hw ? _mm512_maskz_loadu_ps(m_, w + (i)) : one;                            \
+        __m512 wv_ = hw ? LN_WF(_mm512_maskz_loadu_ps(m_, w + (i))) : one;                    \
         __m512 bv_ = hb ? _mm512_maskz_loadu_ps(m_, b + (i)) : zero;                           \
         _mm512_mask_storeu_ps(y + (i), m_, _mm512_fmadd_ps(LN_T(xv_), wv_, bv_));              \
     } while (0)
@@ -95,6 +96,7 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #undef LN_PART
 #undef LN_D
 #undef LN_T
+#undef LN_WF
 #undef LN_W
 #undef LN_B
 #undef LN_ST
@@ -103,7 +105,7 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 /* Pass 3 of one row with the weight/bias variant chosen at run time (one predictable branch
  * per row; the reductions are then instantiated once instead of four times). */
 N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float m0, float mlo, float rstd, int nt)
+                                 size_t n, float m0, float mlo, float rstd, int nt, int wp)
 {
 #define LN_OUT(HW, HB)                                                                         \
     do {                                                                                       \
@@ -112,7 +114,12 @@ N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const
         else                                                                                   \
             ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0);                            \
     } while (0)
-    if (w) {
+    if (w && wp) {
+        if (b)
+            LN_OUT(2, 1);
+        else
+            LN_OUT(2, 0);
+    } else if (w) {
         if (b)
             LN_OUT(1, 1);
         else
@@ -136,7 +143,8 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
 #define LN_D(X, M) _mm512_sub_ps((X), (M))
 #define LN_T(X, M, L, R) _mm512_mul_ps(_mm512_sub_ps(LN_D(X, M), (L)), (R))
-#define LN_W(I) (hw ? _mm512_loadu_ps(w + (I)) : one)
+#define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
+#define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
 #define LN_2(I)                                                                                \
     do {                                                                                       \
@@ -154,7 +162,7 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
         LN_2(i);
     if (i < n) {
         __mmask16 m = tail_mask_avx512(n - i);
-        __m512 wv = hw ? _mm512_maskz_loadu_ps(m, w + i) : one;
+        __m512 wv = hw ? LN_WF(_mm512_maskz_loadu_ps(m, w + i)) : one;
         __m512 bv = hb ? _mm512_maskz_loadu_ps(m, b + i) : zero;
         __m512 xa = _mm512_maskz_loadu_ps(m, sa + i), xb = _mm512_maskz_loadu_ps(m, sb + i);
         _mm512_mask_storeu_ps(ya + i, m, _mm512_fmadd_ps(LN_T(xa, am, al, ar), wv, bv));
@@ -163,6 +171,7 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
 #undef LN_2
 #undef LN_D
 #undef LN_T
+#undef LN_WF
 #undef LN_W
 #undef LN_B
 }
@@ -170,11 +179,17 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
 /* Pass 3 of two rows; with nt, row by row (each row's y has its own alignment). */
 N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const float *xb,
                                   const float *w, const float *b, size_t n, float m0a,
-                                  float mloa, float ra, float m0b, float mlob, float rb, int nt)
+                                  float mloa, float ra, float m0b, float mlob, float rb, int nt,
+                                  int wp)
 {
     if (nt) {
-        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1);
-        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1);
+        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1, wp);
+        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1, wp);
+    } else if (w && wp) {
+        if (b)
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 2, 1);
+        else
+            ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 2, 0);
     } else if (w) {
         if (b)
             ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 1, 1);
@@ -194,7 +209,8 @@ N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const f
  * pass 3 or the rare path. sums: NULL, or where the row's totals go (NORM_SUMS). */
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
-                                    float m0, float *mean, float *rstdp, double *sums, int nt)
+                                    float m0, float *mean, float *rstdp, double *sums, int nt,
+                                    int wp)
 {
     float mlo, rstd, mo, m0_next;
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
@@ -205,10 +221,10 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
     }
     norm_ln_put_sums(sums, s0, t.s1, t.s2);
     if (st != NORM_LN_OK) {
-        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp);
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp, wp);
         return;
     }
-    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt);
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp);
     if (mean)
         *mean = mo;
     if (rstdp)
@@ -218,12 +234,12 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
 /* One row. */
 N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
                              float eps, double inv_n, double inv_k, float *mean, float *rstdp,
-                             double *sums, int nt)
+                             double *sums, int nt, int wp)
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
     dpair_avx512 t = ln_pass2_avx512(x, n, m0);
-    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
@@ -231,7 +247,7 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
                               const float *w, const float *b, size_t n, float eps, double inv_n,
                               double inv_k, float *meana, float *rstda, float *meanb,
-                              float *rstdb, double *sumsa, double *sumsb, int nt)
+                              float *rstdb, double *sumsa, double *sumsb, int nt, int wp)
 {
     const size_t k = norm_ln_probe(n);
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
@@ -243,7 +259,7 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
     if (sta == NORM_LN_OK && stb == NORM_LN_OK) {
-        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt);
+        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt, wp);
         if (sumsa) {
             norm_ln_put_sums(sumsa, sa0, ta.s1, ta.s2);
             norm_ln_put_sums(sumsb, sb0, tb.s1, tb.s2);
@@ -258,8 +274,8 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
             *rstdb = rb;
         return;
     }
-    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt);
-    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt);
+    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt, wp);
+    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt, wp);
 }
 
 /* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
@@ -319,18 +335,19 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     for (int k = 0; k < 8; k += 2) {
         if (((ok >> k) & 3u) == 3u) {
             ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, m0[k], mlo[k],
-                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], nt);
+                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], nt, j->wplus);
             continue;
         }
         for (int h = k; h < k + 2; h++) {
             if ((ok >> h) & 1u) {
-                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], nt);
+                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], nt,
+                                  j->wplus);
             } else {
                 dpair_avx512 t = {s1a[h], s2a[h]};
                 ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, s0a[h], t, m0[h],
                                      j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
-                                     norm_ln_sums_at(j, r + (size_t)h), nt);
+                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus);
             }
         }
     }
@@ -371,11 +388,12 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
         ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
                        mean ? mean + r : NULL, rstd ? rstd + r : NULL,
                        mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,
-                       norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt);
+                       norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt, j->wplus);
     }
     for (; r < j->rows; r++)
         ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
-                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, norm_ln_sums_at(j, r), nt);
+                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, norm_ln_sums_at(j, r), nt,
+                      j->wplus);
 }
 
 static void ln_cached_avx512(const norm_job *j) { ln_rows_avx512(j, 0); }

@@ -23,13 +23,15 @@
 #define RMS_BATCH_MAX 512
 #endif
 
-/* Pass 2 for one row; hw and nt (non-temporal stores for y past its first 64-byte boundary) are
- * compile-time constants after inlining. */
+/* Pass 2 for one row; hw (0: no weight, 1: weight, 2: the factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE)
+ * and nt (non-temporal stores for y past its first 64-byte boundary) are compile-time constants
+ * after inlining. */
 N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
                               int hw, int nt)
 {
-    const __m512 vr = _mm512_set1_ps(rstd);
-#define RMS_Y(X, I) (hw ? _mm512_mul_ps(_mm512_mul_ps((X), vr), _mm512_loadu_ps(w + (I))) \
+    const __m512 vr = _mm512_set1_ps(rstd), one = _mm512_set1_ps(1.0f);
+#define RMS_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
+#define RMS_Y(X, I) (hw ? _mm512_mul_ps(_mm512_mul_ps((X), vr), RMS_WF(_mm512_loadu_ps(w + (I)))) \
                         : _mm512_mul_ps((X), vr))
 #define RMS_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
@@ -38,7 +40,7 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
         __mmask16 m_ = tail_mask_avx512(k);                                                    \
         __m512 t_ = _mm512_mul_ps(_mm512_maskz_loadu_ps(m_, x + (i)), vr);                     \
         if (hw)                                                                                \
-            t_ = _mm512_mul_ps(t_, _mm512_maskz_loadu_ps(m_, w + (i)));                        \
+            t_ = _mm512_mul_ps(t_, RMS_WF(_mm512_maskz_loadu_ps(m_, w + (i))));                \
         _mm512_mask_storeu_ps(y + (i), m_, t_);                                                \
     } while (0)
     size_t i = 0;
@@ -59,14 +61,20 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
     if (i < n)
         RMS_PART(i, n - i);
 #undef RMS_PART
+#undef RMS_WF
 #undef RMS_Y
 #undef RMS_ST
 }
 
 N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                                  int nt)
+                                  int nt, int wp)
 {
-    if (w) {
+    if (w && wp) {
+        if (nt)
+            rms_out_avx512(y, x, w, n, rstd, 2, 1);
+        else
+            rms_out_avx512(y, x, w, n, rstd, 2, 0);
+    } else if (w) {
         if (nt)
             rms_out_avx512(y, x, w, n, rstd, 1, 1);
         else
@@ -83,16 +91,16 @@ N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size
  * total goes (NORM_SUMS). */
 N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
                                      float eps, double inv_n, double s2, float *rstdp,
-                                     double *sums, int nt, int kind)
+                                     double *sums, int nt, int kind, int wp)
 {
     float rstd;
     if (sums)
         *sums = s2;
     if (norm_rmsk_finish(kind, s2, inv_n, eps, &rstd)) {
-        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstdp);
+        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstdp, wp);
         return;
     }
-    rms_out_sel_avx512(y, x, w, n, rstd, nt);
+    rms_out_sel_avx512(y, x, w, n, rstd, nt, wp);
     if (rstdp)
         *rstdp = rstd;
 }
@@ -119,7 +127,7 @@ N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double in
         for (int k = 0; k < 8; k++)
             rms_finish_row_avx512(y[k], x[k], j->w, n, j->eps, inv_n, t[k],
                                   j->rstd ? j->rstd + r + k : NULL, j->sums ? j->sums + r + k : NULL,
-                                  nt, j->kind);
+                                  nt, j->kind, j->wplus);
         return;
     }
     if (j->sums)
@@ -131,11 +139,12 @@ N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double in
     _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
     for (int k = 0; k < 8; k++) {
         if ((ok >> k) & 1u) {
-            rms_out_sel_avx512(y[k], x[k], j->w, n, rstd[k], nt);
+            rms_out_sel_avx512(y[k], x[k], j->w, n, rstd[k], nt, j->wplus);
             if (j->rstd)
                 j->rstd[r + k] = rstd[k];
         } else {
-            norm_rmsnorm_row_rare(y[k], x[k], j->w, n, j->eps, j->rstd ? j->rstd + r + k : NULL);
+            norm_rmsnorm_row_rare(y[k], x[k], j->w, n, j->eps, j->rstd ? j->rstd + r + k : NULL,
+                                  j->wplus);
         }
     }
 }
@@ -166,17 +175,18 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sa = total_sq_avx512(xa, n);
             double sb = total_sq_avx512(xb, n);
             rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
-                                  j->sums ? j->sums + r : NULL, nt, j->kind);
+                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus);
             rms_finish_row_avx512(yb, xb, j->w, n, j->eps, inv_n, sb,
                                   rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL,
-                                  nt, j->kind);
+                                  nt, j->kind, j->wplus);
         }
     }
     for (; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
-                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt, j->kind);
+                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt, j->kind,
+                              j->wplus);
     }
 }
 

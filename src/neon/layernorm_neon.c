@@ -18,12 +18,14 @@ NEON_INLINE float32x4_t ln_out4(float32x4_t x, float32x4_t m0, float32x4_t mlo, 
     return vfmaq_f32(b, t, w);
 }
 
-/* Pass 3 over a row; hw / hb (constants after inlining): weight / bias present. */
+/* Pass 3 over a row; hw / hb (constants after inlining): weight / bias present (hw 2: the weight
+ * factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE). */
 NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b, size_t n,
                         float m0s, float mlos, float rs, int hw, int hb)
 {
     const float32x4_t m0 = vdupq_n_f32(m0s), mlo = vdupq_n_f32(mlos), r = vdupq_n_f32(rs);
     const float32x4_t one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
+#define LN_WF(V) (hw == 2 ? vaddq_f32(one, (V)) : (V))
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         float32x4_t x0 = vld1q_f32(x + i), x1 = vld1q_f32(x + i + 4);
@@ -31,10 +33,10 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
         float32x4_t w0 = one, w1 = one, w2 = one, w3 = one;
         float32x4_t b0 = zero, b1 = zero, b2 = zero, b3 = zero;
         if (hw) {
-            w0 = vld1q_f32(w + i);
-            w1 = vld1q_f32(w + i + 4);
-            w2 = vld1q_f32(w + i + 8);
-            w3 = vld1q_f32(w + i + 12);
+            w0 = LN_WF(vld1q_f32(w + i));
+            w1 = LN_WF(vld1q_f32(w + i + 4));
+            w2 = LN_WF(vld1q_f32(w + i + 8));
+            w3 = LN_WF(vld1q_f32(w + i + 12));
         }
         if (hb) {
             b0 = vld1q_f32(b + i);
@@ -48,7 +50,7 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
         vst1q_f32(y + i + 12, ln_out4(x3, m0, mlo, r, w3, b3));
     }
     for (; i + 4 <= n; i += 4) {
-        float32x4_t wv = hw ? vld1q_f32(w + i) : one;
+        float32x4_t wv = hw ? LN_WF(vld1q_f32(w + i)) : one;
         float32x4_t bv = hb ? vld1q_f32(b + i) : zero;
         vst1q_f32(y + i, ln_out4(vld1q_f32(x + i), m0, mlo, r, wv, bv));
     }
@@ -62,13 +64,15 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
             memcpy(bw, w + i, k * sizeof(float));
         if (hb)
             memcpy(bb, b + i, k * sizeof(float));
-        vst1q_f32(by, ln_out4(vld1q_f32(bx), m0, mlo, r, vld1q_f32(bw), vld1q_f32(bb)));
+        vst1q_f32(by, ln_out4(vld1q_f32(bx), m0, mlo, r, hw ? LN_WF(vld1q_f32(bw)) : one,
+                              vld1q_f32(bb)));
         memcpy(y + i, by, k * sizeof(float));
     }
+#undef LN_WF
 }
 
 static void ln_row(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
-                   double inv_n, double inv_k, float *mean, float *rstd, double *sums)
+                   double inv_n, double inv_k, float *mean, float *rstd, double *sums, int wp)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
@@ -89,10 +93,15 @@ static void ln_row(float *y, const float *x, const float *w, const float *b, siz
     }
     norm_ln_put_sums(sums, s0, s1, s2);
     if (st != NORM_LN_OK) {
-        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd, wp);
         return;
     }
-    if (w) {
+    if (w && wp) {
+        if (b)
+            ln_out(y, x, w, b, n, m0, mlo, rs, 2, 1);
+        else
+            ln_out(y, x, w, b, n, m0, mlo, rs, 2, 0);
+    } else if (w) {
         if (b)
             ln_out(y, x, w, b, n, m0, mlo, rs, 1, 1);
         else
@@ -115,5 +124,5 @@ void norm_layernorm_f32_neon(const norm_job *j)
     for (size_t r = 0; r < j->rows; r++)
         ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
                j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
-               norm_ln_sums_at(j, r));
+               norm_ln_sums_at(j, r), j->wplus);
 }

@@ -175,7 +175,7 @@ static void canon_reduce(const float *x, size_t n, float shift, double *sum, dou
  * place (y == x) a stretch goes through a buffer, so that x is still there for the redo. */
 #define OUT_CHUNK 256
 static void ln_output(float *y, const float *x, const float *w, const float *b, size_t n,
-                      float m0, float mlo, float r)
+                      float m0, float mlo, float r, int wp)
 {
     if (!w) {
         for (size_t i = 0; i < n; i++)
@@ -190,12 +190,12 @@ static void ln_output(float *y, const float *x, const float *w, const float *b, 
         int redo = 0;
         for (size_t i = 0; i < m; i++) {
             float t = ((xc[i] - m0) - mlo) * r;
-            out[i] = norm_fmaf_quick(t, wc[i], bc ? bc[i] : 0.0f, &redo);
+            out[i] = norm_fmaf_quick(t, norm_wf(wc, i, wp), bc ? bc[i] : 0.0f, &redo);
         }
         if (redo)
             for (size_t i = 0; i < m; i++) {
                 float t = ((xc[i] - m0) - mlo) * r;
-                out[i] = norm_fmaf(t, wc[i], bc ? bc[i] : 0.0f);
+                out[i] = norm_fmaf(t, norm_wf(wc, i, wp), bc ? bc[i] : 0.0f);
             }
         if (out == buf)
             memcpy(y + i0, buf, m * sizeof(float));
@@ -204,13 +204,13 @@ static void ln_output(float *y, const float *x, const float *w, const float *b, 
 
 static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
                           float eps, double inv_n, double inv_k, float *mean, float *rstd,
-                          double *sums)
+                          double *sums, int wp)
 {
     /* A row of one element is constant: s0 = (x0 - x0) + 0 = +0, so m0 = x0, and s2 = +0, below
      * NORM_RARE_MIN (a non-finite x0 makes s0 NaN): norm_ln_finish() would send it to the rare
      * path, whatever x0 is. So it goes there directly (unless the test hook wants the totals). */
     if (n == 1 && !sums) {
-        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd, wp);
         return;
     }
     double s0, s1, s2;
@@ -226,10 +226,10 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
     }
     norm_ln_put_sums(sums, s0, s1, s2);
     if (st != NORM_LN_OK) {
-        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd);
+        norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd, wp);
         return;
     }
-    ln_output(y, x, w, b, n, m0, mlo, r);
+    ln_output(y, x, w, b, n, m0, mlo, r, wp);
     if (mean)
         *mean = mo;
     if (rstd)
@@ -237,7 +237,7 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
 }
 
 static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, float eps,
-                        double inv_n, float *rstd, double *sums, int kind)
+                        double inv_n, float *rstd, double *sums, int kind, int wp)
 {
     double s2;
     canon_reduce(x, n, 0.0f, NULL, &s2);
@@ -245,10 +245,13 @@ static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, floa
         *sums = s2;
     float r;
     if (norm_rmsk_finish(kind, s2, inv_n, eps, &r)) {
-        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstd);
+        norm_rmsk_row_rare(kind, y, x, w, n, eps, rstd, wp);
         return;
     }
-    if (w)
+    if (w && wp)
+        for (size_t i = 0; i < n; i++)
+            y[i] = (x[i] * r) * (1.0f + w[i]);
+    else if (w)
         for (size_t i = 0; i < n; i++)
             y[i] = (x[i] * r) * w[i];
     else
@@ -264,7 +267,7 @@ void norm_layernorm_f32_scalar(const norm_job *j)
     for (size_t r = 0; r < j->rows; r++)
         layernorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
                       inv_k, j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
-                      norm_ln_sums_at(j, r));
+                      norm_ln_sums_at(j, r), j->wplus);
 }
 
 void norm_rmsnorm_f32_scalar(const norm_job *j)
@@ -272,7 +275,8 @@ void norm_rmsnorm_f32_scalar(const norm_job *j)
     double inv_n = 1.0 / (double)j->dim;
     for (size_t r = 0; r < j->rows; r++)
         rmsnorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind);
+                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind,
+                    j->wplus);
 }
 
 /* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
@@ -304,7 +308,7 @@ static void nan_row(float *y, size_t n, float *mean, float *rstd)
 }
 
 void norm_layernorm_row_rare(float *y, const float *x, const float *w, const float *b, size_t n,
-                             float eps, float *mean, float *rstd)
+                             float eps, float *mean, float *rstd, int wp)
 {
     if (row_nonfinite(x, n)) {
         nan_row(y, n, mean, rstd);
@@ -334,12 +338,12 @@ void norm_layernorm_row_rare(float *y, const float *x, const float *w, const flo
          * so is adding b (a float, in double): t*w + b is fma(t, w, b), without the fma call. */
         for (size_t i = 0; i < n; i++) {
             double t = (((double)x[i] - m1) - ml) * scale;
-            y[i] = (float)(t * (w ? (double)w[i] : 1.0) + (b ? (double)b[i] : 0.0));
+            y[i] = (float)(t * (w ? (double)norm_wf(w, i, wp) : 1.0) + (b ? (double)b[i] : 0.0));
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             double t = (((double)x[i] - m1) - ml) * scale;
-            y[i] = (float)fma(t, w ? (double)w[i] : 1.0, b ? (double)b[i] : 0.0);
+            y[i] = (float)fma(t, w ? (double)norm_wf(w, i, wp) : 1.0, b ? (double)b[i] : 0.0);
         }
     }
     if (mean)
@@ -349,7 +353,7 @@ void norm_layernorm_row_rare(float *y, const float *x, const float *w, const flo
 }
 
 void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, float eps,
-                           float *rstd)
+                           float *rstd, int wp)
 {
     if (row_nonfinite(x, n)) {
         nan_row(y, n, NULL, rstd);
@@ -364,7 +368,7 @@ void norm_rmsnorm_row_rare(float *y, const float *x, const float *w, size_t n, f
     double scale = ms > 0.0 ? r : 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = (double)x[i] * scale;
-        y[i] = (float)(w ? t * (double)w[i] : t);
+        y[i] = (float)(w ? t * (double)norm_wf(w, i, wp) : t);
     }
     if (rstd)
         *rstd = (float)r;
@@ -393,10 +397,10 @@ void norm_l2norm_row_rare(float *y, const float *x, size_t n, float eps, float *
 /* ---- group normalisation's per-channel affine (every tier calls this one) ---- */
 
 void norm_channel_affine(float *y, const float *w, const float *b, size_t c0, size_t c1,
-                         size_t spatial)
+                         size_t spatial, int wp)
 {
     for (size_t c = c0; c < c1; c++, y += spatial) {
-        float wc = w ? w[c] : 1.0f, bc = b ? b[c] : 0.0f;
+        float wc = w ? norm_wf(w, c, wp) : 1.0f, bc = b ? b[c] : 0.0f;
         for (size_t i = 0; i < spatial; i++)
             y[i] = norm_fmaf(y[i], wc, bc);
     }

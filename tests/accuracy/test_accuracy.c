@@ -32,8 +32,29 @@
  * each row of the family one batch of gn_channels(n) channels in gn_groups() groups (even,
  * uneven and empty groups), the first channels of the family's weight and bias per channel; the
  * oracle is the exact LayerNorm of each group's run with the per-channel affine. */
-enum op { OP_LN, OP_RMS, OP_L2, OP_GN };
-static const char *const op_tag[4] = {"LN", "RMS", "L2", "GN"};
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_LN1, OP_RMS1, OP_ADDLN, OP_ADDRMS };
+static const char *const op_tag[8] = {"LN", "RMS", "L2", "GN", "LN w+1", "RMS w+1", "LN add",
+                                      "RMS add"};
+/* (0.4) OP_LN1 / OP_RMS1: LIBNORM_WEIGHT_PLUS_ONE, the oracle given the factor (float)(1 + w)
+ * (the header's definition; without a weight the factor is 1). OP_ADDLN / OP_ADDRMS: the fused
+ * residual add + norm (norm_add_call on each tier's table), r drawn from the family's own rows
+ * (add_residual): h must be the float sum x + r bit for bit, and y, mean, rstd are measured
+ * against the exact norm of that h (the op is defined as the plain norm of the rounded sum). */
+#define OP_IS_LN(op) ((op) == OP_LN || (op) == OP_LN1 || (op) == OP_ADDLN)
+#define OP_IS_ADD(op) ((op) == OP_ADDLN || (op) == OP_ADDRMS)
+
+/* r for the fused op from the family's rows: half of another element of the row (a shifted
+ * index), sign flipped where x + r would overflow (so h stays finite, as the oracle needs). */
+static void add_residual(float *r, const float *x, size_t rows, size_t n)
+{
+    for (size_t t = 0; t < rows; t++)
+        for (size_t i = 0; i < n; i++) {
+            float a = x[t * n + i], v = 0.5f * x[t * n + (i + 1) % n];
+            if (!(fabsf(a + v) <= FLT_MAX))
+                v = -v;
+            r[t * n + i] = v;
+        }
+}
 
 /* The largest of 12, 8, 6, 5, 4, 3, 2, 1 that divides n. */
 static size_t gn_channels(size_t n)
@@ -75,7 +96,7 @@ typedef struct entry {
     char where_s[NCOL][200]; /* the worst statistic's place */
 } entry;
 
-static entry g_tab[128];
+static entry g_tab[256];
 static int g_ntab;
 static norm_dsp g_dsp[NCOL];
 static int g_have[NCOL];
@@ -147,14 +168,32 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
     int *empty = test_xmalloc(units * sizeof(int));
     if (e->op == OP_L2)
         w = b = NULL;
-    if (e->op == OP_RMS)
+    if (e->op == OP_RMS || e->op == OP_RMS1 || e->op == OP_ADDRMS)
         b = NULL;
+    /* the factor the oracle sees (PLUS_ONE: 1 + w in float), and the fused op's r and h */
+    float *wf = NULL, *rres = NULL, *hsum = NULL, *hout = NULL;
+    const float *wo = w, *xo = x;
+    if ((e->op == OP_LN1 || e->op == OP_RMS1) && w) {
+        wf = test_xmalloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            wf[i] = 1.0f + w[i];
+        wo = wf;
+    }
+    if (OP_IS_ADD(e->op)) {
+        rres = test_xmalloc(tot * sizeof(float));
+        hsum = test_xmalloc(tot * sizeof(float));
+        hout = test_xmalloc(tot * sizeof(float));
+        add_residual(rres, x, rows, n);
+        for (size_t i = 0; i < tot; i++)
+            hsum[i] = x[i] + rres[i];
+        xo = hsum;
+    }
 
     for (size_t r = 0; r < rows; r++) {
-        if (e->op == OP_LN)
-            oracle_layernorm(x + r * n, w, b, n, eps, ye + r * n, sc + r * n, &st[r]);
-        else if (e->op == OP_RMS)
-            oracle_rmsnorm(x + r * n, w, n, eps, ye + r * n, sc + r * n, &st[r]);
+        if (OP_IS_LN(e->op))
+            oracle_layernorm(xo + r * n, wo, b, n, eps, ye + r * n, sc + r * n, &st[r]);
+        else if (e->op == OP_RMS || e->op == OP_RMS1 || e->op == OP_ADDRMS)
+            oracle_rmsnorm(xo + r * n, wo, n, eps, ye + r * n, sc + r * n, &st[r]);
         else if (e->op == OP_L2)
             oracle_l2norm(x + r * n, n, eps, ye + r * n, sc + r * n, &st[r]);
         else {
@@ -181,20 +220,32 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
     for (int t = 0; t < NCOL; t++) {
         if (!g_have[t] || (t == NAIVE && e->op >= OP_L2))
             continue;
+        const int ln = OP_IS_LN(e->op);
         for (size_t i = 0; i < tot; i++)
             y[i] = -12345.0f;
         for (size_t u = 0; u < units; u++)
             mean[u] = rstd[u] = -12345.0f;
-        norm_job job = {y, x, w, e->op == OP_LN ? b : NULL, rows, n, n, n, eps,
-                        e->op == OP_LN ? mean : NULL, rstd, NULL,
-                        e->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, NULL};
-        if (e->op == OP_GN) {
+        norm_job job = {y, x, w, ln ? b : NULL, rows, n, n, n, eps,
+                        ln ? mean : NULL, rstd, NULL,
+                        e->op == OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, NULL,
+                        e->op == OP_LN1 || e->op == OP_RMS1, 0};
+        if (OP_IS_ADD(e->op)) {
+            libnorm_opts o = LIBNORM_OPTS_INIT;
+            o.mean = ln ? mean : NULL;
+            o.rstd = rstd;
+            for (size_t i = 0; i < tot; i++)
+                hout[i] = -12345.0f;
+            if (norm_add_call(&g_dsp[t], ln ? NORM_OP_LN : NORM_OP_RMS, y, hout, x, rres, w,
+                              ln ? b : NULL, rows, n, eps, &o, NULL) != 0 ||
+                memcmp(hout, hsum, tot * sizeof(float)) != 0)
+                e->worst_y[t] = INFINITY; /* a failed call, or h not the float sum */
+        } else if (e->op == OP_GN) {
             libnorm_opts o = LIBNORM_OPTS_INIT;
             o.mean = mean;
             o.rstd = rstd;
             if (norm_groupnorm_call(&g_dsp[t], y, x, w, b, rows, gc, gs, gg, eps, &o, NULL) != 0)
                 e->worst_y[t] = INFINITY; /* a failed call is out of contract */
-        } else if (e->op == OP_LN) {
+        } else if (ln) {
             g_dsp[t].layernorm_f32(&job);
         } else {
             g_dsp[t].rmsnorm_f32(&job);
@@ -211,16 +262,16 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
                         snprintf(e->where_old, sizeof(e->where_old),
                                  "dim %zu row %zu i %zu: x %.9g w %.9g b %.9g -> y %.9g, exact "
                                  "%.17g",
-                                 n, r, i, (double)x[k], w ? (double)w[i] : 1.0,
-                                 (b && e->op == OP_LN) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
+                                 n, r, i, (double)xo[k], wo ? (double)wo[i] : 1.0,
+                                 (b && ln) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
                 }
                 if (!(err <= e->worst_y[t])) {
                     e->worst_y[t] = err;
                     snprintf(e->where[t], sizeof(e->where[t]),
                              "dim %zu eps %g row %zu i %zu: x %.9g w %.9g b %.9g -> y %.9g, "
                              "exact %.17g",
-                             n, (double)eps, r, i, (double)x[k], w ? (double)w[i] : 1.0,
-                             (b && e->op == OP_LN) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
+                             n, (double)eps, r, i, (double)xo[k], wo ? (double)wo[i] : 1.0,
+                             (b && ln) ? (double)b[i] : 0.0, (double)y[k], ye[k]);
                 }
             }
         }
@@ -232,7 +283,7 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
                 continue;
             }
             double em = 0.0;
-            if (e->op == OP_LN || e->op == OP_GN) {
+            if (ln || e->op == OP_GN) {
                 em = stat_err_eps(mean[u], st[u].mean, (float)st[u].mean, st[u].sigma);
                 if (!(em <= e->worst_mean[t]))
                     e->worst_mean[t] = em;
@@ -248,6 +299,10 @@ static void run_op(int ei, const float *x, const float *w, const float *b, size_
                          (double)rstd[u], st[u].rstd);
         }
     }
+    free(wf);
+    free(rres);
+    free(hsum);
+    free(hout);
     free(ye);
     free(sc);
     free(y);
@@ -622,7 +677,7 @@ static void print_table(void)
                 snprintf(cell, sizeof(cell), "-");
             else if (t == NAIVE)
                 snprintf(cell, sizeof(cell), "%.3g", e->worst_y[t]);
-            else if (e->op == OP_LN || e->op == OP_GN)
+            else if (OP_IS_LN(e->op) || e->op == OP_GN)
                 snprintf(cell, sizeof(cell), "%.2f / %.2f / %.2f", e->worst_y[t],
                          e->worst_mean[t], e->worst_rstd[t]);
             else
@@ -673,6 +728,10 @@ int main(int argc, char **argv)
         int e_rms = new_entry(families[f].name, OP_RMS);
         int e_l2 = new_entry(families[f].name, OP_L2);
         int e_gn = new_entry(families[f].name, OP_GN);
+        int e_ln1 = new_entry(families[f].name, OP_LN1);
+        int e_rms1 = new_entry(families[f].name, OP_RMS1);
+        int e_addln = new_entry(families[f].name, OP_ADDLN);
+        int e_addrms = new_entry(families[f].name, OP_ADDRMS);
         int cases = quick ? families[f].quick_cases : families[f].cases;
         for (int k = 0; k < cases; k++) {
             data d;
@@ -681,6 +740,10 @@ int main(int argc, char **argv)
             run_op(e_rms, d.x, d.w, NULL, d.rows, d.n, d.eps);
             run_op(e_l2, d.x, NULL, NULL, d.rows, d.n, d.eps);
             run_op(e_gn, d.x, d.w, d.b, d.rows, d.n, d.eps);
+            run_op(e_ln1, d.x, d.w, d.b, d.rows, d.n, d.eps);
+            run_op(e_rms1, d.x, d.w, NULL, d.rows, d.n, d.eps);
+            run_op(e_addln, d.x, d.w, d.b, d.rows, d.n, d.eps);
+            run_op(e_addrms, d.x, d.w, NULL, d.rows, d.n, d.eps);
             data_free(&d);
         }
     }

@@ -142,7 +142,7 @@ static void run(int fi, const float *x, const float *dz, size_t rows, size_t n, 
             for (size_t r = 0; r < rows; r++)
                 ggml_back_row(dx + r * n, dz + r * n, x + r * n, n, eps, &rstd[r]);
         } else {
-            norm_job j = {dx, x, NULL, NULL, rows, n, n, n, eps, NULL, rstd, NULL, NORM_KIND_RMS, dz};
+            norm_job j = {dx, x, NULL, NULL, rows, n, n, n, eps, NULL, rstd, NULL, NORM_KIND_RMS, dz, 0, 0};
             g_dsp[t].rmsnorm_back_f32(&j);
         }
         for (size_t r = 0; r < rows; r++) {

@@ -32,7 +32,7 @@ static void run(int tier, enum op op, float *y, const float *x, const float *w, 
                 size_t rows, size_t n, float eps, float *mean, float *rstd)
 {
     norm_job j = {y, x, w, op == OP_LN ? b : NULL, rows, n, n, n, eps,
-                  op == OP_LN ? mean : NULL, rstd, NULL, NORM_KIND_RMS, NULL};
+                  op == OP_LN ? mean : NULL, rstd, NULL, NORM_KIND_RMS, NULL, 0, 0};
     if (op == OP_LN)
         g_dsp[tier].layernorm_f32(&j);
     else

@@ -62,7 +62,7 @@ static void *load(const char *dir, const char *name, size_t size, size_t count)
 static void run(int t, int ln, float *y, const float *x, const float *w, const float *b,
                 size_t rows, size_t n, float eps, float *mean, float *rstd)
 {
-    norm_job j = {y, x, w, b, rows, n, n, n, eps, mean, rstd, NULL, NORM_KIND_RMS, NULL};
+    norm_job j = {y, x, w, b, rows, n, n, n, eps, mean, rstd, NULL, NORM_KIND_RMS, NULL, 0, 0};
     if (ln)
         g_dsp[t].layernorm_f32(&j);
     else

@@ -2,6 +2,9 @@
  * libFuzzer target over the public API (every entry point listed in `entries[]` below: adding an
  * entry point to the library means adding one row there).
  *
+ * (0.4: LIBNORM_WEIGHT_PLUS_ONE / ACT_TYPE decoded in the flags byte and modelled (the oracle
+ * takes the factor 1 + w); libnorm_add_{layer,rms}norm_f32_ex have their own decoder and model,
+ * fuzz_add().)
  * (0.3: libnorm_l2norm_f32_ex is one more row there; the two-level fields outer,
  * x_outer_stride and y_outer_stride are decoded for every _ex entry and modelled row by row
  * (t = o * rows + r), y's groups overlapping or interleaving included; libnorm_groupnorm_f32_ex
@@ -213,11 +216,18 @@ static const entry entries[] = {
  * libnorm_rmsnorm_back_f32_ex (entry 5). */
 #define GN_ENTRY 255
 #define X16_ENTRY 254 /* (0.4) 20..23: the bf16 / f16 entry points, fuzz_x16() */
-#define OP_MAP_N 24
+/* (0.4) 24..27: libnorm_add_layernorm_f32_ex (24, 25) and libnorm_add_rmsnorm_f32_ex (26, 27),
+ * their own decoder and model (fuzz_add) */
+#define ADD_LN_ENTRY 253
+#define ADD_RMS_ENTRY 252
+#define OP_MAP_N 28
 static const unsigned char op_map[OP_MAP_N] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY,
                                                GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5,
-                                               X16_ENTRY, X16_ENTRY, X16_ENTRY, X16_ENTRY};
+                                               X16_ENTRY, X16_ENTRY, X16_ENTRY, X16_ENTRY,
+                                               ADD_LN_ENTRY, ADD_LN_ENTRY, ADD_RMS_ENTRY,
+                                               ADD_RMS_ENTRY};
 _Static_assert(N_ENTRIES == 6, "a new entry point: add it to op_map too");
+/* (0.4) the add ops: ADD_LN_ENTRY / ADD_RMS_ENTRY in op_map, fuzz_add() */
 
 /* ---- input decoding: bytes of the input, then a generator seeded from the whole input ---- */
 typedef struct reader {
@@ -440,7 +450,7 @@ static int expected_status(model *m, int *reach_size, int *reach_overlap)
         const libnorm_opts *o = &m->o;
         if (o->size < LIBNORM_OPTS_MIN_SIZE)
             return LIBNORM_EOPTS;
-        if (o->flags != 0)
+        if (o->flags & ~(LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE))
             return LIBNORM_EOPTS;
         if (o->size >= offsetof(libnorm_opts, reserved) + sizeof(o->reserved) && o->reserved != 0)
             return LIBNORM_EOPTS;
@@ -628,7 +638,7 @@ static void check_back_rows(const model *m, const float *rstd, uintptr_t delta)
         const float *xr = (const float *)((uintptr_t)(c->x2 + row_at(m, r, 0)) + delta);
         const float *dx = c->y + row_at(m, r, 1);
         norm_job j = {ref_y[k], xr, NULL, NULL, 1, n, n, n, c->eps, NULL,
-                      rstd ? &ref_r[k] : NULL, NULL, NORM_KIND_RMS, dz};
+                      rstd ? &ref_r[k] : NULL, NULL, NORM_KIND_RMS, dz, 0, 0};
         scalar(&j);
         int nonfinite = 0;
         long double sxx = 0, sxdz = 0, a = 0;
@@ -725,6 +735,12 @@ static void check_success(const model *m)
         return;
     }
     norm_kernel_fn scalar = *(const norm_kernel_fn *)((const char *)&g_scalar + e->scalar_off);
+    /* (0.4) LIBNORM_WEIGHT_PLUS_ONE: the factor (float)(1 + w), the oracle's weight */
+    const int wplus = c->opts && (m->o.flags & LIBNORM_WEIGHT_PLUS_ONE) && c->w &&
+                      e->kind != NORM_KIND_L2;
+    static float wfac[MAX_DIM];
+    for (size_t i = 0; wplus && i < c->dim; i++)
+        wfac[i] = 1.0f + SNAP(c->w)[i];
     for (size_t k = 0; k < m->count; k++) {
         size_t r = m->begin + k;
         const float *xr = SNAP(c->x + row_at(m, r, 0)), *w = c->w ? SNAP(c->w) : NULL,
@@ -732,8 +748,11 @@ static void check_success(const model *m)
         const float *yr = c->y + row_at(m, r, 1);
         /* 6: the scalar tier on this row alone */
         norm_job j = {ref_y[k], xr, w, b, 1, c->dim, c->dim, c->dim, c->eps,
-                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind, NULL};
+                      mean ? &ref_m[k] : NULL, rstd ? &ref_r[k] : NULL, NULL, e->kind, NULL,
+                      wplus, 0};
         scalar(&j);
+        if (wplus)
+            w = wfac; /* the contract is on the factor */
         /* 4, 5: the contract */
         long double xm = 0, xr_ = 0, sigma = 0;
         enum row_kind kind = e->exact(xr, w, b, c->dim, c->eps, ex_y, ex_xhat, &xm, &xr_, &sigma);
@@ -1395,6 +1414,285 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* ---- (0.4) libnorm_add_{layer,rms}norm_f32_ex: their own decoder and model ----
+ * rows 0..6 (or huge), dim 0..70, one or two levels (outer 2 with default or padded outer
+ * strides), x/r strides and h/y strides padded or not; where h and y go: apart, NULL h, exactly
+ * over x or r (in place, the strides then equal or not), over each other, one float into x, r or
+ * y, misaligned; r NULL or misaligned; weight (PLUS_ONE or not), bias, mean and rstd apart, NULL,
+ * over h or r; eps good and bad; flags (the defined ones, or an unknown bit); ith/nth. The status
+ * from the header's rules (a byte-set model); on error nothing written; on success exactly this
+ * call's rows of h and y and statistics written, the whole arena bit-identical to the scalar
+ * table's run of the same call (norm_add_call) on a copy, h the float sum x + r (a NaN x: its
+ * NaN), and y within the contract against a long-double norm of the h written. */
+static unsigned char add_arena2[ARENA] __attribute__((aligned(64)));
+static long double add_ex_y[72], add_ex_xh[72];
+static float add_wf[72];
+
+static void add_fail(int ln, const char *what, int got, int want, size_t outer, size_t rows,
+                     size_t dim, unsigned pm, const libnorm_opts *o)
+{
+    fprintf(stderr,
+            "fuzz_api (%s): libnorm_add_%snorm_f32_ex(outer %zu, rows %zu, dim %zu, placement 0x%x, "
+            "opts %s): status %d, expected %d: FAIL: %s\n",
+            g_isa, ln ? "layer" : "rms", outer, rows, dim, pm, o ? "given" : "NULL", got, want,
+            what);
+    if (o)
+        fprintf(stderr, "  opts: x_stride %zu y_stride %zu outer %zu xos %zu yos %zu ith %u nth %u "
+                        "flags %u\n",
+                o->x_stride, o->y_stride, o->outer, o->x_outer_stride, o->y_outer_stride, o->ith,
+                o->nth, o->flags);
+    abort();
+}
+
+/* rows t of a two-level layout into a byte set (t < 16) */
+static void add_rows_set(byteset *s, const void *p, size_t outer, size_t rows, size_t os,
+                         size_t st, size_t dim, size_t first, size_t count)
+{
+    s->n = 0;
+    if (!p)
+        return;
+    for (size_t t = first; t < first + count; t++) {
+        s->lo[s->n] = (uintptr_t)p + 4 * ((t / rows) * os + (t % rows) * st);
+        s->hi[s->n] = s->lo[s->n] + 4 * dim;
+        s->n++;
+    }
+}
+
+static int fuzz_add(reader *r, int ln)
+{
+    unsigned char *A = arena;
+    unsigned rb = u8(r), db = u8(r), sm = u8(r), pm = u16(r), qm = u8(r), em = u8(r), tb = u8(r),
+             fb = u8(r);
+    const int huge_rows = rb >= 0xfc;
+    size_t rows = huge_rows ? SIZE_MAX / 2 : rb % 7, dim = db % 71;
+    size_t outer = (sm & 0x40) ? 2 : 1;
+    size_t xs = dim + ((sm & 1) ? 1 + (sm >> 1) % 5 : 0), ys = dim + ((sm & 8) ? 1 + (sm >> 4) % 3 : 0);
+    if ((pm & 7) >= 1 && (pm & 7) <= 4 && (sm & 0x80))
+        ys = xs; /* in place with equal strides (else the strides decide) */
+    size_t xos = (sm & 0x20) ? rows * xs + 3 : 0, yos = (sm & 0x20) && (pm & 0x400) ? rows * ys + 5 : 0;
+    const size_t lr = huge_rows ? 1 : rows ? rows : 1;
+    /* the extents laid out in the arena (huge rows: only the first row is, the call is ESIZE) */
+    const size_t exs = xos && !huge_rows ? xos : lr * xs, eys = yos && !huge_rows ? yos : lr * ys;
+    size_t xlen = 4 * ((outer - 1) * exs + (lr - 1) * xs + dim) + 8,
+           ylen = 4 * ((outer - 1) * eys + (lr - 1) * ys + dim) + 8;
+    if (xlen < ylen)
+        xlen = ylen; /* in place: one region serves both layouts */
+    const size_t nst = outer * lr, slen = 4 * nst + 4, plen = 4 * (dim ? dim : 1) + 4;
+    size_t xo = 0, ro = xo + xlen, ho = ro + xlen, yo = ho + xlen, wo = yo + xlen, bo = wo + plen,
+           mo = bo + plen, so = mo + slen;
+    if (so + slen > ARENA)
+        abort();
+    const float *x = (const float *)(A + xo), *rr = (const float *)(A + ro);
+    float *h = (float *)(A + ho), *y = (float *)(A + yo);
+    switch (pm & 15) {
+    case 1: h = (float *)(uintptr_t)x; break;
+    case 2: h = (float *)(uintptr_t)rr; break;
+    case 3: y = (float *)(uintptr_t)x; break;
+    case 4: y = (float *)(uintptr_t)rr; break;
+    case 5: h = NULL; break;
+    case 6: h = NULL; y = (float *)(uintptr_t)x; break;
+    case 7: h = y; break;                                                   /* y == h */
+    case 8: h = (float *)(uintptr_t)(x + 1 + (pm >> 8) % 4); break;         /* into x */
+    case 9: y = (float *)(uintptr_t)(rr + (pm >> 8) % 3 + 1); break;       /* into r */
+    case 10: h = y + 1 + (pm >> 8) % (dim ? dim : 1); break;                   /* into y */
+    case 11: h = (float *)(A + ho + 2); break;                              /* misaligned */
+    case 12: rr = (pm & 0x100) ? NULL : (const float *)(A + ro + 1); break; /* NULL, misaligned */
+    case 13: y = (pm & 0x100) ? NULL : y; x = (pm & 0x200) ? NULL : x; break;
+    case 14: y = (float *)(uintptr_t)x; h = (float *)(uintptr_t)rr; break;
+    case 15: y = (float *)(uintptr_t)rr; h = (float *)(uintptr_t)x; break;
+    default: break;
+    }
+    const float *pw = (pm & 0x1000) ? NULL : (const float *)(A + wo);
+    const float *pb = (pm & 0x2000) || !ln ? NULL : (const float *)(A + bo);
+    float *pmn = NULL, *prs = NULL;
+    switch (qm & 3) {
+    case 1: pmn = (float *)(A + mo); prs = (float *)(A + so); break;
+    case 2: prs = h ? h + (qm >> 2) % 8 : (float *)(A + so); break;            /* rstd over h */
+    case 3: pmn = (float *)(uintptr_t)(rr ? rr + (qm >> 2) % 8 : NULL); prs = (float *)(A + so); break;
+    default: break;
+    }
+    static const float bad_eps[] = {-1e-5f, NAN, INFINITY};
+    float eps = (em & 3) == 3 ? bad_eps[(em >> 2) % 3] : (em & 1) ? 1e-5f : 0.0f;
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = (sm & 2) || xs != dim ? xs : 0;
+    o.y_stride = (sm & 4) || ys != dim ? ys : 0;
+    o.outer = outer;
+    o.x_outer_stride = xos;
+    o.y_outer_stride = yos;
+    o.nth = (tb & 7) % 5;
+    o.ith = (tb & 0x80) && o.nth ? o.nth : ((tb >> 3) % (o.nth > 1 ? o.nth : 1));
+    o.mean = pmn;
+    o.rstd = prs;
+    o.flags = (fb & 3) == 3 ? 1u << (2 + (fb >> 2) % 30) : (fb & 3) == 1 ? LIBNORM_WEIGHT_PLUS_ONE
+              : (fb & 3) == 2 ? LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE : 0u;
+    const int use_opts = (em & 0x80) == 0;
+    const libnorm_opts *op = use_opts ? &o : NULL;
+    if (!use_opts) {
+        pmn = prs = NULL;
+        xs = ys = dim;
+        xos = yos = 0;
+        outer = 1;
+    }
+    const int wplus = use_opts && (o.flags & LIBNORM_WEIGHT_PLUS_ONE);
+    if (!ln)
+        pmn = NULL; /* RMSNorm ignores mean */
+
+    /* the expected status, in the header's order */
+    const size_t bx = xos ? xos : rows * xs, by = yos ? yos : rows * ys, nstat = outer * rows;
+    int want;
+    if (use_opts && ((o.flags & ~3u) || o.ith >= (o.nth > 1 ? o.nth : 1)))
+        want = LIBNORM_EOPTS;
+    else if (!y || !x || !rr)
+        want = LIBNORM_ENULL;
+    else if (((uintptr_t)y | (uintptr_t)x | (uintptr_t)rr | (uintptr_t)h | (uintptr_t)pw |
+              (uintptr_t)pb | (uintptr_t)pmn | (uintptr_t)prs) & 3)
+        want = LIBNORM_EALIGN;
+    else if (dim == 0)
+        want = LIBNORM_EDIM;
+    else if (!(eps >= 0.0f && eps <= FLT_MAX))
+        want = LIBNORM_EEPS;
+    else if (rows == 0)
+        want = LIBNORM_OK;
+    else if (huge_rows)
+        want = LIBNORM_ESIZE;
+    else {
+        want = LIBNORM_OK;
+        byteset X, Rr, H, Y, W, B, M, S;
+        add_rows_set(&X, x, outer, rows, bx, xs, dim, 0, nstat);
+        add_rows_set(&Rr, rr, outer, rows, bx, xs, dim, 0, nstat);
+        add_rows_set(&H, h, outer, rows, by, ys, dim, 0, nstat);
+        add_rows_set(&Y, y, outer, rows, by, ys, dim, 0, nstat);
+        set_rows(&W, pw, 1, dim, dim);
+        set_rows(&B, pb, 1, dim, dim);
+        set_rows(&M, pmn, 1, nstat, nstat);
+        set_rows(&S, prs, 1, nstat, nstat);
+        const int same = xs == ys && (outer <= 1 || bx == by);
+        const int yx = same && (const void *)y == (const void *)x,
+                  yr = same && (const void *)y == (const void *)rr,
+                  hx = same && h && (const void *)h == (const void *)x,
+                  hr = same && h && (const void *)h == (const void *)rr;
+        for (int i = 0; i < Y.n; i++) /* y's rows disjoint (then h's too: the same layout) */
+            for (int k = i + 1; k < Y.n; k++)
+                if (Y.lo[i] < Y.hi[k] && Y.lo[k] < Y.hi[i])
+                    want = LIBNORM_EOVERLAP;
+        const byteset *outs[4] = {&Y, &H, &M, &S}, *ins[4] = {&X, &Rr, &W, &B};
+        const int okp[4][4] = {{yx, yr, 0, 0}, {hx, hr, 0, 0}};
+        for (int i = 0; i < 4; i++) {
+            for (int k = 0; k < 4; k++)
+                if (!okp[i][k] && sets_meet(outs[i], ins[k]))
+                    want = LIBNORM_EOVERLAP;
+            for (int k = i + 1; k < 4; k++)
+                if (sets_meet(outs[i], outs[k]))
+                    want = LIBNORM_EOVERLAP;
+        }
+    }
+
+    /* contents: NaN everywhere, then x's and r's rows, w, b */
+    memset(arena, 0xff, sizeof(arena));
+    for (int k = 0; k < 2; k++) {
+        const float *p = k ? rr : x;
+        if (!p || ((uintptr_t)p & 3) || !dim)
+            continue;
+        for (size_t t = 0; t < (huge_rows ? 1 : outer * lr); t++) {
+            size_t off = (size_t)((const unsigned char *)p - A) + 4 * ((t / lr) * exs + (t % lr) * xs);
+            if (off + 4 * dim <= ARENA)
+                fill_row(A + off, dim, u8(r) % 14, r);
+        }
+    }
+    if (pw && dim)
+        fill_param(A + wo, dim, u8(r), 0, r);
+    if (pb && dim)
+        fill_param(A + bo, dim, u8(r), 1, r);
+    memcpy(snap, arena, sizeof(arena));
+
+    int got = ln ? libnorm_add_layernorm_f32_ex(y, h, x, rr, pw, pb, rows, dim, eps, op)
+                 : libnorm_add_rmsnorm_f32_ex(y, h, x, rr, pw, rows, dim, eps, op);
+    g_calls++;
+    g_status[got <= 0 && got >= -8 ? -got : 9]++;
+    if (got != want)
+        add_fail(ln, "wrong status", got, want, outer, rows, dim, pm, op);
+    if (got != LIBNORM_OK || rows == 0) {
+        if (memcmp(arena, snap, sizeof(arena)) != 0)
+            add_fail(ln, "an output was written", got, want, outer, rows, dim, pm, op);
+        return 0;
+    }
+    /* bit-identical to the scalar table's run on a copy (the same offsets) */
+    memcpy(add_arena2, snap, sizeof(snap));
+    const intptr_t d2 = (intptr_t)add_arena2 - (intptr_t)arena;
+#define RB(p) ((p) ? (__typeof__(p))(void *)((intptr_t)(p) + d2) : NULL)
+    libnorm_opts o2 = o;
+    o2.mean = RB(pmn);
+    o2.rstd = RB(prs);
+    if (norm_add_call(&g_scalar, ln ? NORM_OP_LN : NORM_OP_RMS, RB(y), RB(h), RB(x), RB(rr),
+                      RB(pw), RB(pb), rows, dim, eps, use_opts ? &o2 : NULL, NULL) != 0)
+        add_fail(ln, "the scalar table refused the call", got, want, outer, rows, dim, pm, op);
+    if (memcmp(arena, add_arena2, sizeof(arena)) != 0)
+        add_fail(ln, "differs from the scalar table's run (or wrote elsewhere)", got, want, outer,
+                 rows, dim, pm, op);
+#undef RB
+    /* exactly this call's rows of h and y and its statistics written */
+    size_t first = 0, cnt = nstat;
+    unsigned nth = use_opts && o.nth > 1 ? o.nth : 1, ith = use_opts && o.nth > 1 ? o.ith : 0;
+    if (nth > 1) {
+        size_t q = nstat / nth, rem = nstat % nth;
+        first = ith * q + (ith < rem ? ith : rem);
+        cnt = q + (ith < rem);
+    }
+    byteset al[4];
+    add_rows_set(&al[0], y, outer, rows, by, ys, dim, first, cnt);
+    add_rows_set(&al[1], h, outer, rows, by, ys, dim, first, cnt);
+    set_rows(&al[2], pmn ? pmn + first : NULL, 1, cnt, cnt);
+    set_rows(&al[3], prs ? prs + first : NULL, 1, cnt, cnt);
+    memcpy(expect, snap, ARENA);
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < al[s].n; i++) {
+            size_t off = al[s].lo[i] - (uintptr_t)arena;
+            memcpy(expect + off, arena + off, al[s].hi[i] - al[s].lo[i]);
+        }
+    if (memcmp(expect, arena, ARENA) != 0)
+        add_fail(ln, "bytes written outside this call's rows", got, want, outer, rows, dim, pm, op);
+    /* h = x + r, y within the contract against the exact norm of h (the snapshot's x and r) */
+    const uintptr_t delta = (uintptr_t)snap - (uintptr_t)arena;
+    const float *ws = pw ? (const float *)((uintptr_t)pw + delta) : NULL;
+    const float *bs = pb ? (const float *)((uintptr_t)pb + delta) : NULL;
+    for (size_t i = 0; ws && i < dim; i++)
+        add_wf[i] = wplus ? 1.0f + ws[i] : ws[i];
+    static float hrow[72];
+    for (size_t t = first; t < first + cnt; t++) {
+        const size_t ox = (t / rows) * bx + (t % rows) * xs, oy = (t / rows) * by + (t % rows) * ys;
+        const float *xr = (const float *)((uintptr_t)(x + ox) + delta);
+        const float *rrow = (const float *)((uintptr_t)(rr + ox) + delta);
+        for (size_t i = 0; i < dim; i++) {
+            hrow[i] = xr[i] + rrow[i];
+            if (isnan(xr[i])) {
+                uint32_t u = bitsf(xr[i]) | 0x00400000u;
+                hrow[i] = fbits(u);
+            }
+            if (h && bitsf(h[oy + i]) != bitsf(hrow[i]))
+                add_fail(ln, "h is not x + r", got, want, outer, rows, dim, pm, op);
+        }
+        long double xm = 0, xr_ = 0, sigma = 0;
+        enum row_kind kind = (ln ? exact_layernorm : exact_rmsnorm)(
+            hrow, ws ? add_wf : NULL, bs, dim, eps, add_ex_y, add_ex_xh, &xm, &xr_, &sigma);
+        g_rows_checked++;
+        for (size_t i = 0; i < dim; i++) {
+            float gy = y[oy + i];
+            int wb_ok = (!ws || is_finite(add_wf[i])) && (!bs || is_finite(bs[i]));
+            long double aw = ws ? fabsl((long double)add_wf[i]) : 1.0L;
+            long double tol = 8.0L * FLT_EPSILON *
+                              fmaxl(1.0L, fmaxl(fabsl(add_ex_y[i]), aw * fmaxl(1.0L, fabsl(add_ex_xh[i]))));
+            int ok = kind == ROW_NONFINITE ? isnan(gy)
+                     : !wb_ok                ? 1
+                     : kind == ROW_DEGENERATE ? gy == (bs ? bs[i] : 0.0f)
+                                              : close_to(gy, add_ex_y[i], tol);
+            if (!ok)
+                add_fail(ln, "y out of contract (against the exact norm of h)", got, want, outer,
+                         rows, dim, pm, op);
+        }
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -1410,6 +1708,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return fuzz_groupnorm(r);
     if (op == X16_ENTRY)
         return fuzz_x16(r, opb % OP_MAP_N - 20);
+    if (op == ADD_LN_ENTRY || op == ADD_RMS_ENTRY)
+        return fuzz_add(r, op == ADD_LN_ENTRY);
     m.e = &entries[op];
     const entry *e = m.e;
     fz_call *c = &m.c;
@@ -1614,7 +1914,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     o.mean = (float *)pm;
     o.rstd = (float *)pr;
-    o.flags = (oflag_mode & 15) == 15 ? 1u << (oflag_mode >> 4 & 31) : 0;
+    /* (0.4) bits 0 and 1 are defined (LIBNORM_WEIGHT_PLUS_ONE, _ACT_TYPE) */
+    o.flags = (oflag_mode & 15) == 15   ? 1u << (oflag_mode >> 4 & 31)
+              : (oflag_mode & 15) == 13 ? LIBNORM_WEIGHT_PLUS_ONE | ((oflag_mode >> 4) & 2u)
+                                        : 0;
     o.reserved = (oflag_mode & 15) == 14 ? 1u << (oflag_mode >> 4 & 31) : 0;
     size_t osize = sizeof(libnorm_opts), obytes = sizeof(libnorm_opts);
     switch (osize_mode & 7) {

@@ -10,7 +10,8 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
-# op byte (fuzz_api.c op_map, modulo 24; 20..23 are the bf16 / f16 ops, X16 below): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
+# op byte (fuzz_api.c op_map, modulo 28; 20..23 are the bf16 / f16 ops, X16 below; 24..27 the
+# add ops, ADD below): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
 # 9 layernorm_f32, 10 rmsnorm_f32, 11 groupnorm_f32_ex (its own decoder), 16 rmsnorm_back_f32_ex;
 # outer / osm: the (0.3) two-level bytes outer_mode and os_mode
 BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
@@ -128,6 +129,36 @@ def x16_header(k):
                    k['bmode'], k['stmode'], k['fmode'], k['emode'], k['nth'], k['ith']]))
 
 
+# (0.4) the add ops (op 24: add_layernorm, 26: add_rmsnorm) have their own decoder (fuzz_add in
+# fuzz_api.c): rows, dim, stride mode, placement (u16: low 4 bits where h and y go, 0x1000 no
+# weight, 0x2000 no bias), stats mode, eps mode, ith/nth, flags mode (1 PLUS_ONE, 2 both, 3 an
+# unknown bit)
+ADD_SEEDS = {
+    'addln-basic': (24, 4, 16, 0, 0, 1, 1, 0, 0),
+    'addln-plus-one': (24, 3, 33, 0x09, 0, 1, 1, 0, 1),
+    'addln-h-null': (24, 5, 17, 0, 5, 1, 0, 0, 0),
+    'addln-h-is-x': (24, 3, 64, 0x80, 1, 1, 1, 0, 0),
+    'addln-y-is-r-h-is-x': (24, 2, 7, 0x81, 15, 0, 1, 0, 1),
+    'addln-y-is-h': (24, 2, 8, 0, 7, 0, 1, 0, 0),
+    'addln-outer2-split': (24, 3, 20, 0x61, 0x400, 1, 1, 0x13, 0),
+    'addrms-basic': (26, 4, 16, 0, 0, 1, 1, 0, 0),
+    'addrms-plus-one': (26, 6, 70, 0x11, 0x2000, 1, 1, 0x0a, 2),
+    'addrms-h-is-r': (26, 3, 31, 0x80, 2, 0, 0, 0, 1),
+    'addrms-y-is-x-h-null': (26, 4, 5, 0, 6, 3, 1, 0, 0),
+    'addrms-h-into-x': (26, 2, 12, 0, 8 | 0x100, 0, 1, 0, 0),
+    'addrms-r-null': (26, 2, 12, 0, 12 | 0x100, 0, 1, 0, 0),
+    'addrms-flag-unknown': (26, 2, 12, 0, 0, 0, 1, 0, 3 | 5 << 2),
+    'addrms-rstd-over-h': (26, 3, 12, 0, 0, 2 | 3 << 2, 1, 0, 0),
+    'addrms-eps-bad': (26, 2, 12, 0, 0, 0, 3 | 1 << 2, 0, 0),
+    'addrms-rows-huge': (26, 0xfd, 12, 0, 0, 0, 1, 0, 0),
+}
+
+
+def add_header(v):
+    op, rows, dim, sm, pm, qm, em, tb, fb = v
+    return bytes([op, rows, dim, sm]) + struct.pack('<H', pm) + bytes([qm, em, tb, fb])
+
+
 def header(k):
     return (bytes([k['op'], k['rows']]) + struct.pack('<H', k['dim']) +
             bytes([k['smode'], k['xpad'], k['ypad'], k['ymode'], k['xmode'], k['wmode'],
@@ -153,7 +184,12 @@ def main():
         tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
         with open(os.path.join(OUT, name), 'wb') as f:
             f.write(x16_header(k) + tail)
-    print(f'{len(SEEDS) + len(X16_SEEDS)} seeds in {OUT}', file=sys.stderr)
+    for i, (name, v) in enumerate(sorted(ADD_SEEDS.items())):
+        rnd = random.Random(i * 6151 + 7)
+        tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
+        with open(os.path.join(OUT, name), 'wb') as f:
+            f.write(add_header(v) + tail)
+    print(f'{len(SEEDS) + len(X16_SEEDS) + len(ADD_SEEDS)} seeds in {OUT}', file=sys.stderr)
 
 
 if __name__ == '__main__':
