@@ -84,6 +84,7 @@ static int fill(norm_dsp *d, int tier)
 {
     norm_kernel_fn ln = norm_layernorm_f32_scalar, rms = norm_rmsnorm_f32_scalar;
     norm_kernel_fn rmsb = norm_rmsnorm_back_f32_scalar;
+    norm_gated_fn gated = norm_gated_rmsnorm_f32_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -92,6 +93,7 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_avx2;
         rms = norm_rmsnorm_f32_avx2;
         rmsb = norm_rmsnorm_back_f32_avx2;
+        gated = norm_gated_rmsnorm_f32_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
@@ -99,6 +101,7 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_avx512;
         rms = norm_rmsnorm_f32_avx512;
         rmsb = norm_rmsnorm_back_f32_avx512;
+        gated = norm_gated_rmsnorm_f32_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
@@ -106,6 +109,7 @@ static int fill(norm_dsp *d, int tier)
         ln = norm_layernorm_f32_neon;
         rms = norm_rmsnorm_f32_neon;
         rmsb = norm_rmsnorm_back_f32_neon;
+        gated = norm_gated_rmsnorm_f32_neon;
         break;
 #endif
     default:
@@ -114,6 +118,7 @@ static int fill(norm_dsp *d, int tier)
     d->layernorm_f32 = ln;
     d->rmsnorm_f32 = rms;
     d->rmsnorm_back_f32 = rmsb;
+    d->gated_rmsnorm_f32 = gated;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

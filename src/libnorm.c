@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "libnorm.h"
 #include "norm_internal.h"
@@ -560,6 +561,92 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
     return LIBNORM_OK;
 }
 
+/* ---- (0.4) gated RMSNorm ---- */
+
+/* Opts flag bit read by the gated op: the weight factor is (float)(1.0f + w) (the public name,
+ * LIBNORM_WEIGHT_PLUS_ONE, comes with the other 0.4 ops). */
+#define NORM_GATED_PLUS_ONE 0x1u
+
+int norm_gated_call(const norm_dsp *d, float *y, const float *x, const float *z,
+                    const float *weight, size_t rows, size_t dim, size_t group, int gate,
+                    float eps, const struct libnorm_opts *opts, double *sums)
+{
+    /* The plus-one bit is taken off a copy of the options (only the bytes the caller's size
+     * covers), which then go through the common checks: any other bit is still EOPTS. */
+    libnorm_opts local;
+    int plus_one = 0;
+    if (opts && opts->size >= LIBNORM_OPTS_MIN_SIZE && (opts->flags & NORM_GATED_PLUS_ONE)) {
+        size_t n = opts->size < sizeof local ? opts->size : sizeof local;
+        memset(&local, 0, sizeof local);
+        memcpy(&local, opts, n);
+        local.size = n;
+        local.flags &= ~NORM_GATED_PLUS_ONE;
+        opts = &local;
+        plus_one = 1;
+    }
+    /* z is the second input, laid out as x. When y is z (in place over the gate) z takes x's
+     * place in the checks, so that y == z is the in-place case and y may not meet x; x == z
+     * adds no range to check. */
+    const int over_z = y == z && y != x;
+    call c = {.y = y, .x = over_z ? z : x, .x2 = x == z ? NULL : over_z ? x : z, .x2n = x != z,
+              .w = weight, .rows = rows, .dim = dim, .eps = eps};
+    int st = read_opts(&c, opts, 0);
+    if (st != LIBNORM_OK)
+        return st;
+    if (gate != LIBNORM_GATE_SILU_AFTER && gate != LIBNORM_GATE_SILU_BEFORE &&
+        gate != LIBNORM_GATE_SIGMOID_AFTER)
+        return LIBNORM_EGATE;
+    if (!z)
+        c.x2 = NULL, c.x2n = 1; /* ENULL, in its place (x == z == NULL: x's ENULL) */
+    const size_t G = group ? group : dim;
+    if (dim != 0 && dim % G != 0)
+        c.dim = 0; /* EDIM, in its place */
+    c.stat_per_row = dim != 0 ? dim / G : 1;
+    st = check_args(&c);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    size_t begin, count;
+    split(&c, c.nstat / c.stat_per_row, &begin, &count);
+    if (count == 0)
+        return LIBNORM_OK;
+    const size_t ng = c.stat_per_row;
+    norm_gated_job j;
+    j.w = weight;
+    j.dim = dim;
+    j.group = G;
+    j.xs = c.xs;
+    j.ys = c.ys;
+    j.eps = eps;
+    j.gate = gate;
+    j.plus_one = plus_one;
+    /* Rows t = begin .. begin + count - 1 as kernel calls: one per group of rows (one in all
+     * when the groups follow on in x and y). */
+    const int flat = c.outer <= 1 || (c.xos == c.rows * c.xs && c.yos == c.rows * c.ys);
+    size_t t = begin;
+    while (count) {
+        size_t o = flat ? 0 : t / c.rows, r = flat ? t : t % c.rows;
+        size_t n = flat ? count : (c.rows - r < count ? c.rows - r : count);
+        j.y = y + o * c.yos + r * c.ys;
+        j.x = x + o * c.xos + r * c.xs;
+        j.z = z + o * c.xos + r * c.xs;
+        j.rows = n;
+        j.rstd = c.rstd ? c.rstd + t * ng : NULL;
+        j.sums = sums ? sums + t * ng : NULL;
+        d->gated_rmsnorm_f32(&j);
+        t += n;
+        count -= n;
+    }
+    return LIBNORM_OK;
+}
+
+int libnorm_gated_rmsnorm_f32_ex(float *y, const float *x, const float *z, const float *weight,
+                                 size_t rows, size_t dim, size_t group, int gate, float eps,
+                                 const libnorm_opts *opts)
+{
+    return norm_gated_call(norm_dsp_global(), y, x, z, weight, rows, dim, group, gate, eps, opts,
+                           NULL);
+}
+
 int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
                              size_t batch, size_t channels, size_t spatial, size_t groups,
                              float eps, const libnorm_opts *opts)
@@ -591,13 +678,13 @@ const char *libnorm_strerror(int status)
     case LIBNORM_OK:
         return "success";
     case LIBNORM_ENULL:
-        return "a required pointer (y or x; dx, dz or x) is NULL";
+        return "a required pointer (y or x; dx, dz or x; the gate z) is NULL";
     case LIBNORM_EDIM:
         return "dim is zero";
     case LIBNORM_EEPS:
         return "eps is negative, NaN or infinite";
     case LIBNORM_EOVERLAP:
-        return "an output overlaps an input or another output (only y == x, or dx == dz, is allowed)";
+        return "an output overlaps an input or another output (only y == x, dx == dz or y == z is allowed)";
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:
@@ -606,6 +693,8 @@ const char *libnorm_strerror(int status)
         return "rows * stride exceeds the address space";
     case LIBNORM_EALIGN:
         return "a pointer is not aligned to float (4 bytes)";
+    case LIBNORM_EGATE:
+        return "gate is not a libnorm_gate value";
     default:
         return "unknown status";
     }

@@ -17,6 +17,7 @@ enum { TEST_TIER_AVX512EMU = NORM_TIER_COUNT, TEST_TIER_COUNT };
 void norm_layernorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_back_f32_avx512emu(const norm_job *job);
+void norm_gated_rmsnorm_f32_avx512emu(const norm_gated_job *job);
 #endif
 
 /* Results of test_dsp_init(). */
@@ -76,6 +77,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->layernorm_f32 = norm_layernorm_f32_avx512emu;
         d->rmsnorm_f32 = norm_rmsnorm_f32_avx512emu;
         d->rmsnorm_back_f32 = norm_rmsnorm_back_f32_avx512emu;
+        d->gated_rmsnorm_f32 = norm_gated_rmsnorm_f32_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
         return TEST_TIER_OK;
