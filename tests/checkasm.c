@@ -36,7 +36,7 @@
  *
  * The seed is fixed (printed), so every run checks the same cases; --seed=N varies them.
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts] [--tier=NAME[,NAME...]] [--expect=run|skip]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|gated] [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
 #include <math.h>
@@ -75,6 +75,22 @@ static int call_guarded(norm_kernel_fn f, const norm_job *j)
     crash_armed = 0;
     return sig;
 }
+
+/* For checkasm_gated.c (kernels of another type): f(arg) under the crash handler. */
+int checkasm_guarded(void (*f)(const void *), const void *arg);
+int checkasm_guarded(void (*f)(const void *), const void *arg)
+{
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0)
+        f(arg);
+    crash_armed = 0;
+    return sig;
+}
+/* checkasm_gated.c: the gated RMSNorm kernels (--test=gated). Returns the failures. */
+int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int quick, int guard,
+                   int check_sums, size_t *cases);
+#define TEST_GATED 100 /* only_op for --test=gated */
 
 static void install_crash_handler(void)
 {
@@ -997,7 +1013,7 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts]\n"
+            "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|gated]\n"
             "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-guard] [--no-sums]\n"
             "                [--bench] [--verbose]\n"
@@ -1023,10 +1039,11 @@ int main(int argc, char **argv)
                       : strcmp(a + 7, "l2norm") == 0       ? OP_L2
                       : strcmp(a + 7, "rmsnorm_back") == 0 ? OP_RMSB
                       : strcmp(a + 7, "layouts") == 0      ? OP_COUNT
+                      : strcmp(a + 7, "gated") == 0        ? TEST_GATED
                                                            : -2;
             if (only_op == -2) {
                 fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
-                        "layouts)\n",
+                        "layouts, gated)\n",
                         a + 7);
                 return 2;
             }
@@ -1125,6 +1142,15 @@ int main(int argc, char **argv)
                    "norm; entry layer)\n",
                    name, "layouts", st.fails ? "FAILED" : "OK", st.cases, st.fails);
             tier_failed |= st.fails != 0;
+        }
+        if (only_op < 0 || only_op == TEST_GATED) {
+            size_t gc = 0;
+            int gf = checkasm_gated(&tabs[0], &tabs[t], seed, quick, guard, check_sums, &gc);
+            cases += gc;
+            printf(" %-10s %-14s %s  %zu cases, %d failed (gated RMSNorm: three gates, groups, "
+                   "in place, special z, guard pages, entry layer)\n",
+                   name, "gated_rmsnorm", gf ? "FAILED" : "OK", gc, gf);
+            tier_failed |= gf != 0;
         }
         ran++;
         failed += tier_failed;
