@@ -251,7 +251,9 @@ enum libnorm_gate {
  * Without a weight the "* wf" is left out. Groups whose total of squares is not finite or below
  * 2^-64 are computed in double (t = v * rstd * wf with v = x or u, rounded once, then AFTER
  * t * g in float), the same code on every tier; a non-finite x (AFTER) or u (BEFORE) in a group
- * makes that group's y and rstd NaN. Edge values of z (the formulas, as PyTorch's silu and
+ * makes that group's y and rstd NaN. Every NaN written to y is the quiet NaN 0x7fc00000 (NAN),
+ * whatever NaN the inputs carried (x86 and AArch64 make different NaNs, e.g. for silu(-Inf)), so
+ * the output bits are the same on every CPU. Edge values of z (the formulas, as PyTorch's silu and
  * sigmoid): z = +Inf gives sigmoid 1, silu +Inf; z = -Inf gives sigmoid 0 and silu NaN
  * (-Inf / Inf); z NaN gives NaN; |z| large and finite is exact (silu(z) = z for z > 104,
  * -0 for z < -89: e overflows to Inf). An AFTER gate touches only its own element; BEFORE puts

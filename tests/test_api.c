@@ -1346,6 +1346,18 @@ static void test_gated(void)
     libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, SA, 1e-5f, NULL);
     CHECK(isnan(ya[5]) && isnan(ya[7]) && isinf(ya[6]) == 0 && isnan(ya[6]) == 0,
           "silu(-Inf), silu(NaN): %g %g %g", ya[5], ya[6], ya[7]);
+    {
+        /* every NaN written is 0x7fc00000, the same bits on every CPU (x86's -Inf / Inf is
+         * 0xffc00000, AArch64's 0x7fc00000; the NaN z here is -NAN, 0xffc00000) */
+        yc[7] = -NAN;
+        libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, SA, 1e-5f, NULL);
+        uint32_t b5, b7;
+        memcpy(&b5, &ya[5], 4);
+        memcpy(&b7, &ya[7], 4);
+        CHECK(b5 == 0x7fc00000u && b7 == 0x7fc00000u, "NaN outputs 0x%08x 0x%08x, not 0x7fc00000",
+              b5, b7);
+        yc[7] = NAN;
+    }
     libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, GA, 1e-5f, NULL);
     CHECK(ya[5] == 0.0f && isnan(ya[7]), "sigmoid(-Inf) = 0, sigmoid(NaN) NaN: %g %g", ya[5],
           ya[7]);

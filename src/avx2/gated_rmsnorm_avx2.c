@@ -26,6 +26,12 @@ NORM_AVX2_INLINE __m256 gate_avx2(__m256 z, int sig)
     return _mm256_div_ps(sig ? one : z, d);
 }
 
+/* A NaN lane becomes the quiet NaN NAN (the scalar tier's canon()). */
+NORM_AVX2_INLINE __m256 canon_avx2(__m256 v)
+{
+    return _mm256_blendv_ps(v, _mm256_set1_ps(NAN), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
 /* wf for 8 elements (w + i, masked by m when part): w, or 1 + w with plus_one. */
 NORM_AVX2_INLINE __m256 wf_avx2(const float *w, __m256i m, int part, int po)
 {
@@ -44,7 +50,8 @@ NORM_AVX2_INLINE void after_out_avx2(float *y, const float *x, const float *z, c
         __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + i), r);
         if (hw)
             t = _mm256_mul_ps(t, wf_avx2(w + i, all, 0, po));
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(t, gate_avx2(_mm256_loadu_ps(z + i), sig)));
+        _mm256_storeu_ps(y + i,
+                         canon_avx2(_mm256_mul_ps(t, gate_avx2(_mm256_loadu_ps(z + i), sig))));
     }
     if (i < n) {
         const __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
@@ -52,7 +59,7 @@ NORM_AVX2_INLINE void after_out_avx2(float *y, const float *x, const float *z, c
         if (hw)
             t = _mm256_mul_ps(t, wf_avx2(w + i, m, 1, po));
         __m256 g = gate_avx2(_mm256_maskload_ps(z + i, m), sig);
-        _mm256_maskstore_ps(y + i, m, _mm256_mul_ps(t, g));
+        _mm256_maskstore_ps(y + i, m, canon_avx2(_mm256_mul_ps(t, g)));
     }
 }
 
@@ -82,14 +89,14 @@ NORM_AVX2_INLINE void before_out_avx2(float *y, const float *w, size_t n, float 
         __m256 t = _mm256_mul_ps(_mm256_loadu_ps(y + i), r);
         if (hw)
             t = _mm256_mul_ps(t, wf_avx2(w + i, all, 0, po));
-        _mm256_storeu_ps(y + i, t);
+        _mm256_storeu_ps(y + i, canon_avx2(t));
     }
     if (i < n) {
         const __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
         __m256 t = _mm256_mul_ps(_mm256_maskload_ps(y + i, m), r);
         if (hw)
             t = _mm256_mul_ps(t, wf_avx2(w + i, m, 1, po));
-        _mm256_maskstore_ps(y + i, m, t);
+        _mm256_maskstore_ps(y + i, m, canon_avx2(t));
     }
 }
 

@@ -60,6 +60,8 @@ N5_INLINE void step_avx512(float *y, const float *x, const float *z, const float
             t = _mm512_mul_ps(t, wf_avx512(w, m, part, po));
         if (mode != 1)
             t = _mm512_mul_ps(t, gate_avx512(ld_avx512(z, m, part), mode == 2));
+        /* a NaN lane becomes the quiet NaN NAN (the scalar tier's canon()) */
+        t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), t, _mm512_set1_ps(NAN));
     }
     if (part)
         _mm512_mask_storeu_ps(y, m, t);

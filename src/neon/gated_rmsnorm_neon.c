@@ -40,7 +40,8 @@ NEON_INLINE float32x4_t step_neon(float32x4_t xv, float32x4_t zv, float32x4_t wv
         t = vmulq_f32(t, po ? vaddq_f32(vdupq_n_f32(1.0f), wv) : wv);
     if (mode != 1)
         t = vmulq_f32(t, gate_neon(zv, mode == 2));
-    return t;
+    /* a NaN lane becomes the quiet NaN NAN (the scalar tier's canon()) */
+    return vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(NAN));
 }
 
 NEON_INLINE void pass_neon(float *y, const float *x, const float *z, const float *w, size_t n,

@@ -13,7 +13,7 @@
  *             element is read before it is written); s2 = canonical total of squares of u
  *     pass 2: y = (u * rstd) * wf
  *   A group whose total is not in [NORM_RARE_MIN, DBL_MAX] takes norm_gated_group_rare() (below,
- *   the same code for every tier).
+ *   the same code for every tier). Every NaN written to y is NAN (0x7fc00000): canon() below.
  * The canonical total of squares is RMSNorm's (norm_internal.h) with the group as the row:
  * computed here as src/scalar/norm_scalar.c does (only the leaf rows a block holds; the pruning
  * is exact, see there), and checked against the RMSNorm kernel's totals by checkasm.
@@ -72,6 +72,14 @@ static inline float gate_of(float z, int gate)
     return gate == NORM_GATE_SIGMOID_AFTER ? 1.0f / d : z / d;
 }
 
+/* Every NaN the op writes is the quiet NaN NAN (0x7fc00000): x86 and AArch64 generate different
+ * default NaNs for invalid operations (-Inf / Inf in silu(-Inf), 0 * Inf), and which of two NaN
+ * operands a product passes on depends on the operand order the compiler picks. */
+static inline float canon(float v)
+{
+    return v != v ? NAN : v;
+}
+
 static inline float wf_of(const float *w, size_t i, int plus_one)
 {
     return plus_one ? 1.0f + w[i] : w[i];
@@ -104,7 +112,7 @@ void norm_gated_group_rare(float *y, const float *v, const float *z, const float
     for (size_t i = 0; i < n; i++) {
         double t = (double)v[i] * scale;
         float tf = (float)(w ? t * (double)wf_of(w, i, plus_one) : t);
-        y[i] = gate == NORM_GATE_SILU_BEFORE ? tf : tf * gate_of(z[i], gate);
+        y[i] = canon(gate == NORM_GATE_SILU_BEFORE ? tf : tf * gate_of(z[i], gate));
     }
     if (rstd)
         *rstd = (float)r;
@@ -136,11 +144,11 @@ void norm_gated_rmsnorm_f32_scalar(const norm_gated_job *j)
             }
             if (before) {
                 for (size_t i = 0; i < G; i++)
-                    y[i] = w ? (y[i] * rs) * wf_of(w, i, po) : y[i] * rs;
+                    y[i] = canon(w ? (y[i] * rs) * wf_of(w, i, po) : y[i] * rs);
             } else {
                 for (size_t i = 0; i < G; i++) {
                     float a = w ? (x[i] * rs) * wf_of(w, i, po) : x[i] * rs;
-                    y[i] = a * gate_of(z[i], j->gate);
+                    y[i] = canon(a * gate_of(z[i], j->gate));
                 }
             }
             if (j->rstd)
