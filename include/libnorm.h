@@ -255,8 +255,8 @@ enum libnorm_gate {
  * whatever NaN the inputs carried (x86 and AArch64 make different NaNs, e.g. for silu(-Inf)), so
  * the output bits are the same on every CPU. Edge values of z (the formulas, as PyTorch's silu and
  * sigmoid): z = +Inf gives sigmoid 1, silu +Inf; z = -Inf gives sigmoid 0 and silu NaN
- * (-Inf / Inf); z NaN gives NaN; |z| large and finite is exact (silu(z) = z for z > 104,
- * -0 for z < -89: e overflows to Inf). An AFTER gate touches only its own element; BEFORE puts
+ * (-Inf / Inf); z NaN gives NaN; large finite |z| is handled (silu(z) is z itself once
+ * 1 + e rounds to 1, z > 16.7, and -0 once e overflows to +Inf, z < -88.72). An AFTER gate touches only its own element; BEFORE puts
  * u = x * silu(z) into the group's sum, so a NaN or Inf u turns the whole group NaN.
  * Accuracy (tests/accuracy, against MPFR): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|,
  * |w|·max(1,|x̂|)·|g|), the gate's exp included; rstd within 8·FLT_EPSILON of exact.
