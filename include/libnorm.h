@@ -257,9 +257,14 @@ enum libnorm_gate {
  * sigmoid): z = +Inf gives sigmoid 1, silu +Inf; z = -Inf gives sigmoid 0 and silu NaN
  * (-Inf / Inf); z NaN gives NaN; large finite |z| is handled (silu(z) is z itself once
  * 1 + e rounds to 1, z > 16.7, and -0 once e overflows to +Inf, z < -88.72). An AFTER gate touches only its own element; BEFORE puts
- * u = x * silu(z) into the group's sum, so a NaN or Inf u turns the whole group NaN.
+ * u = x * silu(z) into the group's sum, so a NaN or Inf u turns the whole group NaN. The
+ * order is the formula's: where (x * rstd) * wf is beyond float range (|w| near FLT_MAX) it is
+ * +-Inf before the gate multiplies it, even if g would bring y back into range.
  * Accuracy (tests/accuracy, against MPFR): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|,
- * |w|·max(1,|x̂|)·|g|), the gate's exp included; rstd within 8·FLT_EPSILON of exact.
+ * |w|·max(1,|x̂|)·|g|) (BEFORE: g = 1), the gate's exp included; rstd within
+ * 8·FLT_EPSILON of exact. Not covered: SILU_BEFORE groups where silu(z) or u = x * silu(z) falls
+ * below FLT_MIN (a subnormal float u has lost its relative precision, and u = 0 from underflow
+ * drops the element from the group: no float evaluation of the formula keeps it).
  * Layout: z uses x's strides (x_stride, x_outer_stride), y y_stride / y_outer_stride; two-level
  * rows, the ith/nth split (of the rows t = o * rows + r) and the checks as for
  * libnorm_rmsnorm_f32_ex, in this order: EOPTS; EGATE; ENULL (y, x, z); EALIGN; EDIM (dim 0, or
