@@ -330,6 +330,11 @@ int main(int argc, char **argv)
            "worst %.3f ulp, %.3f FLT_EPSILON relative (normal results); 0 and Inf past them: "
            "%s\n",
            cnt, wu, wr, ebad ? "FAIL" : "ok");
+    free(x);
+    free(z);
+    free(w);
+    mpfr_clears(o_s, o_t, o_u, o_r, o_e, o_g, (mpfr_ptr)0);
+    mpfr_free_cache();
     if (bad)
         printf("FAIL: an error above the contract (%g FLT_EPSILON)\n", CONTRACT_EPS);
     if (differ)
