@@ -14,7 +14,7 @@
 set -u
 cd "$(dirname "$0")"
 
-tools/deps.sh meson ninja-build cmake pkg-config gcc libcpu-features-dev libdnnl-dev \
+tools/deps.sh meson ninja-build cmake pkg-config gcc libcpu-features-dev libsleef-dev libdnnl-dev \
     gnuplot-nox || exit 1
 
 BUILD=build-bench

@@ -26,6 +26,7 @@ cd "$(dirname "$0")"
 tools/deps.sh meson ninja-build cmake pkg-config gcc g++ libcpu-features-dev \
     libmpfr-dev libgmp-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     libcpu-features-dev:arm64 libmpfr-dev:arm64 libgmp-dev:arm64 libsimde-dev \
+    libsleef-dev libsleef-dev:arm64 \
     python3 python3-onnx python3-numpy libonnx-testdata abigail-tools git || exit 1
 # npm fetches the pinned llama.cpp for the ggml integration (NodeSource's nodejs ships its own npm:
 # install Debian's only when there is none)

@@ -77,8 +77,9 @@ enum libnorm_status {
                                or 1 */
     LIBNORM_ESIZE = -7,     /* rows * stride (or outer * rows, or an outer extent) does not fit
                                in the address space */
-    LIBNORM_EALIGN = -8     /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
+    LIBNORM_EALIGN = -8,    /* a pointer (y, x, weight, bias, mean, rstd) is not aligned to
                                its element type: float 4 bytes, bf16/f16 (uint16_t) 2 */
+    LIBNORM_EGATE = -9      /* (0.4) gated RMSNorm: gate is not one of enum libnorm_gate */
 };
 
 /*
@@ -297,6 +298,57 @@ LIBNORM_API int libnorm_add_rmsnorm_f32_ex(float *y, float *h, const float *x, c
 LIBNORM_API int libnorm_add_layernorm_f32_ex(float *y, float *h, const float *x, const float *r,
                                              const float *weight, const float *bias, size_t rows,
                                              size_t dim, float eps, const libnorm_opts *opts);
+/* (0.4) Gated RMSNorm (Mamba-2's RMSNormGated, Qwen3-Next's gated norm): a gate z laid out as x
+ * multiplies the norm's output (AFTER) or its input (BEFORE). */
+enum libnorm_gate {
+    LIBNORM_GATE_SILU_AFTER = 0,   /* y = rmsnorm(x) * wf * silu(z)   (Mamba-2 norm_before_gate) */
+    LIBNORM_GATE_SILU_BEFORE = 1,  /* y = rmsnorm(x * silu(z)) * wf   (Mamba-2 gate first)       */
+    LIBNORM_GATE_SIGMOID_AFTER = 2 /* y = rmsnorm(x) * wf * sigmoid(z)                           */
+};
+
+/* (0.4) Gated RMSNorm. Each row of dim floats is cut into dim / group groups of `group`
+ * consecutive elements (group 0 means dim; dim % group != 0 is LIBNORM_EDIM); each group is
+ * normalised on its own with its slice of the weight, weight[g*group .. (g+1)*group - 1]
+ * (weight: dim floats, NULL means the factor 1). The exact arithmetic, every operation rounded
+ * in float unless said otherwise (the same bits on every tier):
+ *   e = expf(-z)        SLEEF's expf u10 in its FMA form (the scalar tier: the same algorithm in
+ *                       C with exact fmaf, so a CPU without FMA gives the same bits), within 1 ulp
+ *                       of e^-z; z < -100 gives +Inf, z > 104 gives +0;
+ *   d = 1.0f + e;  sigmoid(z) = 1.0f / d;  silu(z) = z / d;
+ *   wf = weight[i]      (with opts->flags bit 0x1, Gemma's (1 + w): wf = 1.0f + weight[i]);
+ *   SILU_AFTER, SIGMOID_AFTER: rstd = (float)(1/sqrt(S/group + eps)), S the canonical double
+ *       total of squares of x over the group (RMSNorm's, the group as the row);
+ *       y = ((x * rstd) * wf) * g,  g = silu(z) or sigmoid(z);
+ *   SILU_BEFORE: u = x * silu(z); rstd from the canonical total of squares of u;
+ *       y = (u * rstd) * wf.
+ * Without a weight the "* wf" is left out. Groups whose total of squares is not finite or below
+ * 2^-64 are computed in double (t = v * rstd * wf with v = x or u, rounded once, then AFTER
+ * t * g in float), the same code on every tier; a non-finite x (AFTER) or u (BEFORE) in a group
+ * makes that group's y and rstd NaN. Every NaN written to y is the quiet NaN 0x7fc00000 (NAN),
+ * whatever NaN the inputs carried (x86 and AArch64 make different NaNs, e.g. for silu(-Inf)), so
+ * the output bits are the same on every CPU. Edge values of z (the formulas, as PyTorch's silu and
+ * sigmoid): z = +Inf gives sigmoid 1, silu +Inf; z = -Inf gives sigmoid 0 and silu NaN
+ * (-Inf / Inf); z NaN gives NaN; large finite |z| is handled (silu(z) is z itself once
+ * 1 + e rounds to 1, z > 16.7, and -0 once e overflows to +Inf, z < -88.72). An AFTER gate touches only its own element; BEFORE puts
+ * u = x * silu(z) into the group's sum, so a NaN or Inf u turns the whole group NaN. The
+ * order is the formula's: where (x * rstd) * wf is beyond float range (|w| near FLT_MAX) it is
+ * +-Inf before the gate multiplies it, even if g would bring y back into range.
+ * Accuracy (tests/accuracy, against MPFR): |y - y_exact| <= 8·FLT_EPSILON·max(1, |y_exact|,
+ * |w|·max(1,|x̂|)·|g|) (BEFORE: g = 1), the gate's exp included; rstd within
+ * 8·FLT_EPSILON of exact. Not covered: SILU_BEFORE groups where silu(z) or u = x * silu(z) falls
+ * below FLT_MIN (a subnormal float u has lost its relative precision, and u = 0 from underflow
+ * drops the element from the group: no float evaluation of the formula keeps it).
+ * Layout: z uses x's strides (x_stride, x_outer_stride), y y_stride / y_outer_stride; two-level
+ * rows, the ith/nth split (of the rows t = o * rows + r) and the checks as for
+ * libnorm_rmsnorm_f32_ex, in this order: EOPTS; EGATE; ENULL (y, x, z); EALIGN; EDIM (dim 0, or
+ * not a multiple of group); EEPS; ESTRIDE; rows == 0 is OK; ESIZE; EOVERLAP. opts->rstd receives
+ * outer * rows * (dim / group) floats, rstd[t * (dim / group) + g]; opts->mean is ignored. y may
+ * be x or z exactly (in place: the same pointer and strides); any other overlap of y or rstd
+ * with an input, or of rstd with y, is LIBNORM_EOVERLAP. x == z is allowed (inputs). */
+LIBNORM_API int libnorm_gated_rmsnorm_f32_ex(float *y, const float *x, const float *z,
+                                             const float *weight, size_t rows, size_t dim,
+                                             size_t group, int gate, float eps,
+                                             const libnorm_opts *opts);
 
 /* "scalar", "avx2", "avx512" or "neon": the tier every entry point is bound to. */
 LIBNORM_API const char *libnorm_active_isa(void);

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "libnorm.h"
 #include "norm_internal.h"
@@ -691,6 +692,67 @@ int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x,
     return LIBNORM_OK;
 }
 
+/* ---- (0.4) gated RMSNorm ---- */
+
+int norm_gated_call(const norm_dsp *d, float *y, const float *x, const float *z,
+                    const float *weight, size_t rows, size_t dim, size_t group, int gate,
+                    float eps, const struct libnorm_opts *opts, double *sums)
+{
+    /* z is the second input, laid out as x. When y is z (in place over the gate) z takes x's
+     * place in the checks, so that y == z is the in-place case and y may not meet x; x == z
+     * adds no range to check. */
+    const int over_z = y == z && y != x;
+    call c = {.y = y, .x = over_z ? z : x, .x2 = x == z ? NULL : over_z ? x : z, .x2n = x != z,
+              .w = weight, .rows = rows, .dim = dim, .eps = eps};
+    int st = read_opts(&c, opts, 0);
+    if (st != LIBNORM_OK)
+        return st;
+    if (gate != LIBNORM_GATE_SILU_AFTER && gate != LIBNORM_GATE_SILU_BEFORE &&
+        gate != LIBNORM_GATE_SIGMOID_AFTER)
+        return LIBNORM_EGATE;
+    if (!z)
+        c.x2 = NULL, c.x2n = 1; /* ENULL, in its place (x == z == NULL: x's ENULL) */
+    const size_t G = group ? group : dim;
+    if (dim != 0 && dim % G != 0)
+        c.dim = 0; /* EDIM, in its place */
+    c.stat_per_row = dim != 0 ? dim / G : 1;
+    st = check_args(&c);
+    if (st != LIBNORM_OK || rows == 0)
+        return st;
+    size_t begin, count;
+    split(&c, c.nstat / c.stat_per_row, &begin, &count);
+    if (count == 0)
+        return LIBNORM_OK;
+    const size_t ng = c.stat_per_row;
+    norm_gated_job j;
+    j.w = weight;
+    j.dim = dim;
+    j.group = G;
+    j.xs = c.xs;
+    j.ys = c.ys;
+    j.eps = eps;
+    j.gate = gate;
+    j.plus_one = c.wplus; /* LIBNORM_WEIGHT_PLUS_ONE (read_opts) */
+    /* Rows t = begin .. begin + count - 1 as kernel calls: one per group of rows (one in all
+     * when the groups follow on in x and y). */
+    const int flat = c.outer <= 1 || (c.xos == c.rows * c.xs && c.yos == c.rows * c.ys);
+    size_t t = begin;
+    while (count) {
+        size_t o = flat ? 0 : t / c.rows, r = flat ? t : t % c.rows;
+        size_t n = flat ? count : (c.rows - r < count ? c.rows - r : count);
+        j.y = y + o * c.yos + r * c.ys;
+        j.x = x + o * c.xos + r * c.xs;
+        j.z = z + o * c.xos + r * c.xs;
+        j.rows = n;
+        j.rstd = c.rstd ? c.rstd + t * ng : NULL;
+        j.sums = sums ? sums + t * ng : NULL;
+        d->gated_rmsnorm_f32(&j);
+        t += n;
+        count -= n;
+    }
+    return LIBNORM_OK;
+}
+
 int libnorm_add_rmsnorm_f32_ex(float *y, float *h, const float *x, const float *r,
                                const float *weight, size_t rows, size_t dim, float eps,
                                const libnorm_opts *opts)
@@ -705,6 +767,14 @@ int libnorm_add_layernorm_f32_ex(float *y, float *h, const float *x, const float
 {
     return norm_add_call(norm_dsp_global(), NORM_OP_LN, y, h, x, r, weight, bias, rows, dim, eps,
                          opts, NULL);
+}
+
+int libnorm_gated_rmsnorm_f32_ex(float *y, const float *x, const float *z, const float *weight,
+                                 size_t rows, size_t dim, size_t group, int gate, float eps,
+                                 const libnorm_opts *opts)
+{
+    return norm_gated_call(norm_dsp_global(), y, x, z, weight, rows, dim, group, gate, eps, opts,
+                           NULL);
 }
 
 int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
@@ -826,14 +896,14 @@ const char *libnorm_strerror(int status)
     case LIBNORM_OK:
         return "success";
     case LIBNORM_ENULL:
-        return "a required pointer (y or x; add_*: y, x or r; dx, dz or x) is NULL";
+        return "a required pointer (y or x; add_*: y, x or r; dx, dz or x; the gate z) is NULL";
     case LIBNORM_EDIM:
         return "dim is zero";
     case LIBNORM_EEPS:
         return "eps is negative, NaN or infinite";
     case LIBNORM_EOVERLAP:
-        return "an output overlaps an input or another output (only y == x, or dx == dz, is "
-               "allowed; add_*: y or h == x or r)";
+        return "an output overlaps an input or another output (only y == x, dx == dz, y == z, or "
+               "add_*: y or h == x or r, is allowed)";
     case LIBNORM_ESTRIDE:
         return "a row stride is smaller than dim";
     case LIBNORM_EOPTS:
@@ -842,6 +912,8 @@ const char *libnorm_strerror(int status)
         return "rows * stride exceeds the address space";
     case LIBNORM_EALIGN:
         return "a pointer is not aligned to its element type (float: 4 bytes, bf16/f16: 2)";
+    case LIBNORM_EGATE:
+        return "gate is not a libnorm_gate value";
     default:
         return "unknown status";
     }

@@ -149,6 +149,35 @@ static inline void norm_ln_put_sums(double *p, double s0, double s1, double s2)
 
 typedef void (*norm_kernel_fn)(const norm_job *job);
 
+/* ---- (0.4) gated RMSNorm (libnorm_gated_rmsnorm_f32_ex) ----
+ * One kernel call: `rows` rows of dim floats, each cut into dim / group groups of `group`
+ * elements; every group is one RMSNorm "row" of the canonical order (its own total of squares
+ * and rstd, weight slice w + g * group). z uses x's row stride xs. The arithmetic is defined by
+ * src/scalar/gated_rmsnorm_scalar.c (the header comment there); every tier gives its bits:
+ *   e = expf(-z) (SLEEF u10, FMA form), d = 1 + e, sigmoid = 1 / d, silu = z / d;
+ *   AFTER:  y = ((x * rstd) * wf) * gate(z),  rstd from the total of squares of x;
+ *   BEFORE: u = x * silu(z) (stored into y), rstd from the total of squares of u,
+ *           y = (u * rstd) * wf;
+ *   wf = w[i], or (float)(1.0f + w[i]) with plus_one; no factor when w is NULL.
+ * rstd (if not NULL) and sums (the test hook: s2 of each group, NORM_SUMS) are indexed by
+ * r * (dim / group) + g. Groups whose total is not in [NORM_RARE_MIN, DBL_MAX] take
+ * norm_gated_group_rare(). The gate values are those of enum libnorm_gate. */
+enum { NORM_GATE_SILU_AFTER = 0, NORM_GATE_SILU_BEFORE = 1, NORM_GATE_SIGMOID_AFTER = 2 };
+typedef struct norm_gated_job {
+    float *y;
+    const float *x;
+    const float *z;
+    const float *w;      /* NULL: no weight factor */
+    size_t rows, dim, group;
+    size_t xs, ys;       /* row strides in floats (z: xs) */
+    float eps;
+    int gate;            /* NORM_GATE_* */
+    int plus_one;        /* wf = 1 + w */
+    float *rstd;         /* NULL or rows * (dim / group) floats */
+    double *sums;        /* test hook, NULL in every library call */
+} norm_gated_job;
+typedef void (*norm_gated_fn)(const norm_gated_job *job);
+
 enum norm_tier {
     NORM_TIER_SCALAR = 0,
     NORM_TIER_AVX2 = 1,
@@ -172,6 +201,7 @@ typedef struct norm_dsp {
     void (*layernorm_x16)(const struct norm_x16_job *job);
     void (*rmsnorm_x16)(const struct norm_x16_job *job);
     norm_add_fn add_f32;         /* (0.4) */
+    void (*gated_rmsnorm_f32)(const struct norm_gated_job *job); /* (0.4) gated RMSNorm */
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -203,6 +233,17 @@ NORM_HIDDEN void norm_add_f32_scalar(float *h, const float *x, const float *r, s
 NORM_HIDDEN void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_neon(float *h, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_gated_rmsnorm_f32_scalar(const norm_gated_job *job);
+NORM_HIDDEN void norm_gated_rmsnorm_f32_avx2(const norm_gated_job *job);
+NORM_HIDDEN void norm_gated_rmsnorm_f32_avx512(const norm_gated_job *job);
+NORM_HIDDEN void norm_gated_rmsnorm_f32_neon(const norm_gated_job *job);
+/* The scalar tier's expf (src/scalar/gated_expf.h: SLEEF's u10 algorithm with exact FMAs), for
+ * the tests. */
+NORM_HIDDEN float norm_gate_expf(float d);
+/* Gated RMSNorm's rare path of one group, every tier's (src/scalar/gated_rmsnorm_scalar.c): v is
+ * x (AFTER gates) or u (SILU_BEFORE, where v == y). */
+NORM_HIDDEN void norm_gated_group_rare(float *y, const float *v, const float *z, const float *w,
+                                       size_t n, float eps, int gate, int plus_one, float *rstd);
 
 /* The entry layer (src/libnorm.c) on a given table, for tests: every check and the row split of
  * the public entry points, which call these with norm_dsp_global() and sums = NULL. sums: the
@@ -218,6 +259,11 @@ NORM_HIDDEN int norm_add_call(const norm_dsp *d, int op, float *y, float *h, con
                               const float *r, const float *weight, const float *bias, size_t rows,
                               size_t dim, float eps, const struct libnorm_opts *opts,
                               double *sums);
+/* (0.4) libnorm_gated_rmsnorm_f32_ex on a given table (sums: s2 per (row t, group), or NULL). */
+NORM_HIDDEN int norm_gated_call(const norm_dsp *d, float *y, const float *x, const float *z,
+                                const float *weight, size_t rows, size_t dim, size_t group,
+                                int gate, float eps, const struct libnorm_opts *opts,
+                                double *sums);
 NORM_HIDDEN int norm_groupnorm_call(const norm_dsp *d, float *y, const float *x,
                                     const float *weight, const float *bias, size_t batch,
                                     size_t channels, size_t spatial, size_t groups, float eps,

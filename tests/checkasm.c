@@ -45,7 +45,7 @@
  * (norm_add_call): see check_add() below. LIBNORM_WEIGHT_PLUS_ONE is drawn in every kernel case
  * with a weight (norm_job.wplus) and in the layouts (opts.flags).
  *
- *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|add_layernorm|add_rmsnorm|x16|...]
+ *   checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|add_layernorm|add_rmsnorm|gated|x16|...]
  *            [--tier=NAME[,NAME...]] [--expect=run|skip]
  *            [--quick] [--no-sweep] [--no-stream] [--no-guard] [--no-sums] [--bench] [--verbose]
  */
@@ -86,6 +86,22 @@ static int call_guarded(norm_kernel_fn f, const norm_job *j)
     crash_armed = 0;
     return sig;
 }
+
+/* For checkasm_gated.c (kernels of another type): f(arg) under the crash handler. */
+int checkasm_guarded(void (*f)(const void *), const void *arg);
+int checkasm_guarded(void (*f)(const void *), const void *arg)
+{
+    int sig;
+    crash_armed = 1;
+    if ((sig = sigsetjmp(crash_jmp, 1)) == 0)
+        f(arg);
+    crash_armed = 0;
+    return sig;
+}
+/* checkasm_gated.c: the gated RMSNorm kernels (--test=gated). Returns the failures. */
+int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int quick, int guard,
+                   int check_sums, size_t *cases);
+#define TEST_GATED 100 /* only_op for --test=gated */
 
 static void install_crash_handler(void)
 {
@@ -1461,7 +1477,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: checkasm [--seed=N] [--test=layernorm|rmsnorm|l2norm|rmsnorm_back|layouts|\n"
-            "                 add_layernorm|add_rmsnorm|\n"
+            "                 add_layernorm|add_rmsnorm|gated|\n"
             "                 layernorm_bf16|rmsnorm_bf16|layernorm_f16|rmsnorm_f16|x16]\n"
             "                [--tier=NAME[,NAME...]]\n"
             "                [--expect=run|skip] [--quick] [--no-sweep] [--no-stream] [--no-guard]\n"
@@ -1492,13 +1508,14 @@ int main(int argc, char **argv)
                       : strcmp(a + 7, "x16") == 0          ? X16_ALL
                       : strcmp(a + 7, "add_layernorm") == 0 ? T_ADD_LN
                       : strcmp(a + 7, "add_rmsnorm") == 0  ? T_ADD_RMS
+                      : strcmp(a + 7, "gated") == 0        ? TEST_GATED
                                                            : -2;
             for (int k = 0; k < 4; k++) /* (0.4) bf16 / f16: tests/checkasm_x16.c */
                 if (strcmp(a + 7, checkasm_x16_name(k)) == 0)
                     only_op = X16_FIRST + k;
             if (only_op == -2) {
                 fprintf(stderr, "checkasm: unknown test %s (layernorm, rmsnorm, l2norm, rmsnorm_back, "
-                        "layouts, add_layernorm, add_rmsnorm, layernorm_bf16, rmsnorm_bf16, "
+                        "layouts, add_layernorm, add_rmsnorm, gated, layernorm_bf16, rmsnorm_bf16, "
                         "layernorm_f16, rmsnorm_f16, x16)\n",
                         a + 7);
                 return 2;
@@ -1621,6 +1638,15 @@ int main(int argc, char **argv)
                    name, ln ? "add_layernorm" : "add_rmsnorm", st.fails ? "FAILED" : "OK",
                    st.cases, st.fails, st.fails ? "" : " (bit-identical)");
             tier_failed |= st.fails != 0;
+        }
+        if (only_op < 0 || only_op == TEST_GATED) {
+            size_t gc = 0;
+            int gf = checkasm_gated(&tabs[0], &tabs[t], seed, quick, guard, check_sums, &gc);
+            cases += gc;
+            printf(" %-10s %-14s %s  %zu cases, %d failed (gated RMSNorm: three gates, groups, "
+                   "in place, special z, guard pages, entry layer)\n",
+                   name, "gated_rmsnorm", gf ? "FAILED" : "OK", gc, gf);
+            tier_failed |= gf != 0;
         }
         ran++;
         failed += tier_failed;

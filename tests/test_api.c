@@ -1584,6 +1584,282 @@ static void test_x16(void)
     }
 }
 
+/* ---- (0.4) gated RMSNorm (libnorm_gated_rmsnorm_f32_ex) ---- */
+static float zbuf[N], zcopy[N];
+
+/* y (normally in ybuf) and rstd (rbuf) preset to the sentinel; on error nothing may change. */
+static void expect_g(int want, float *y, const float *x, const float *z, const float *w,
+                     size_t rows, size_t dim, size_t group, int gate, float eps,
+                     const libnorm_opts *o, const char *what)
+{
+    fill_sentinel(ybuf, N);
+    fill_sentinel(mbuf, 64);
+    fill_sentinel(rbuf, 64);
+    memcpy(zcopy, zbuf, sizeof zbuf);
+    memcpy(xcopy, xbuf, sizeof xbuf);
+    int st = libnorm_gated_rmsnorm_f32_ex(y, x, z, w, rows, dim, group, gate, eps, o);
+    CHECK(st == want, "%s (gated): got %d (%s), want %d (%s)", what, st, libnorm_strerror(st),
+          want, libnorm_strerror(want));
+    if (want != LIBNORM_OK)
+        CHECK(untouched(ybuf, N) && untouched(mbuf, 64) && untouched(rbuf, 64) &&
+                  memcmp(zcopy, zbuf, sizeof zbuf) == 0 && memcmp(xcopy, xbuf, sizeof xbuf) == 0,
+              "%s (gated): an output or input was touched on error", what);
+}
+
+static double silu_d(double z)
+{
+    return z / (1.0 + exp(-z));
+}
+
+static void test_gated(void)
+{
+    for (int i = 0; i < N; i++)
+        zbuf[i] = (float)cos(i * 0.53) * 4.0f - 0.5f;
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    float *my = (float *)(void *)((char *)ybuf + 1);
+    const float *mz = (const float *)(const void *)((char *)zbuf + 2);
+    const float *mx = (const float *)(const void *)((char *)xbuf + 3);
+    const float *mw = (const float *)(const void *)((char *)wbuf + 1);
+    const int SA = LIBNORM_GATE_SILU_AFTER, SB = LIBNORM_GATE_SILU_BEFORE,
+              GA = LIBNORM_GATE_SIGMOID_AFTER;
+
+    /* The order: EOPTS, EGATE, ENULL (y, x, z), EALIGN, EDIM, EEPS, ESTRIDE, rows 0, ESIZE,
+     * EOVERLAP. */
+    o.flags = 2;
+    expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, 7, 1e-5f, &o, "opts before gate");
+    o.flags = 0x80000001u;
+    expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o,
+             "an unknown flag next to plus-one");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.nth = 2;
+    o.ith = 2;
+    expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "ith >= nth");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.size = LIBNORM_OPTS_MIN_SIZE - 1;
+    o.flags = 1;
+    expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "size too small");
+    expect_g(LIBNORM_EGATE, NULL, NULL, NULL, NULL, 2, 16, 0, 3, 1e-5f, NULL, "gate 3 before NULL");
+    expect_g(LIBNORM_EGATE, ybuf, xbuf, zbuf, NULL, 2, 16, 0, -1, 1e-5f, NULL, "gate -1");
+    expect_g(LIBNORM_ENULL, NULL, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, NULL, "y NULL");
+    expect_g(LIBNORM_ENULL, ybuf, NULL, zbuf, NULL, 2, 16, 0, SA, 1e-5f, NULL, "x NULL");
+    expect_g(LIBNORM_ENULL, ybuf, xbuf, NULL, NULL, 2, 16, 0, SB, 1e-5f, NULL, "z NULL");
+    expect_g(LIBNORM_ENULL, zbuf, NULL, zbuf, NULL, 2, 16, 0, SB, 1e-5f, NULL, "x NULL, y == z");
+    expect_g(LIBNORM_ENULL, ybuf, NULL, NULL, NULL, 2, 16, 0, SB, 1e-5f, NULL, "x == z == NULL");
+    expect_g(LIBNORM_ENULL, my, xbuf, NULL, NULL, 2, 16, 0, SA, 1e-5f, NULL,
+             "z NULL before y misaligned");
+    expect_g(LIBNORM_ENULL, ybuf, xbuf, NULL, NULL, 0, 0, 0, SA, 1e-5f, NULL, "z NULL, rows 0, dim 0");
+    expect_g(LIBNORM_EALIGN, my, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, NULL, "y misaligned");
+    expect_g(LIBNORM_EALIGN, ybuf, mx, zbuf, NULL, 2, 16, 0, SA, 1e-5f, NULL, "x misaligned");
+    expect_g(LIBNORM_EALIGN, ybuf, xbuf, mz, NULL, 2, 0, 0, SA, 1e-5f, NULL,
+             "z misaligned before dim 0");
+    expect_g(LIBNORM_EALIGN, ybuf, xbuf, zbuf, mw, 2, 16, 3, SA, 1e-5f, NULL,
+             "weight misaligned before a bad group");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.rstd = (float *)(void *)((char *)rbuf + 2);
+    expect_g(LIBNORM_EALIGN, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "rstd misaligned");
+    expect_g(LIBNORM_EDIM, ybuf, xbuf, zbuf, NULL, 2, 0, 0, SA, 1e-5f, NULL, "dim 0");
+    expect_g(LIBNORM_EDIM, ybuf, xbuf, zbuf, NULL, 2, 0, 4, SA, 1e-5f, NULL, "dim 0, group 4");
+    expect_g(LIBNORM_EDIM, ybuf, xbuf, zbuf, NULL, 2, 16, 3, SA, -1.0f, NULL,
+             "group does not divide dim, before eps");
+    expect_g(LIBNORM_EDIM, ybuf, xbuf, zbuf, NULL, 2, 16, 32, SA, 1e-5f, NULL, "group > dim");
+    expect_g(LIBNORM_EDIM, ybuf, xbuf, zbuf, NULL, 0, 16, 5, SA, 1e-5f, NULL,
+             "bad group with rows 0");
+    expect_g(LIBNORM_EEPS, ybuf, xbuf, zbuf, NULL, 2, 16, 4, SA, -1.0f, NULL, "eps < 0");
+    expect_g(LIBNORM_EEPS, ybuf, xbuf, zbuf, NULL, 2, 16, 4, SA, INFINITY, NULL, "eps Inf");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.x_stride = 15;
+    expect_g(LIBNORM_ESTRIDE, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "x_stride < dim");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.y_stride = 15;
+    expect_g(LIBNORM_ESTRIDE, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "y_stride < dim");
+    expect_g(LIBNORM_OK, ybuf, xbuf, zbuf, NULL, 0, 16, 4, SA, 1e-5f, NULL, "rows 0");
+    CHECK(untouched(ybuf, N), "rows 0 touched y");
+    expect_g(LIBNORM_OK, ybuf, ybuf + 1, zbuf, NULL, 0, 16, 4, SA, 1e-5f, NULL,
+             "rows 0 with overlap");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.x_stride = SIZE_MAX / 8;
+    expect_g(LIBNORM_ESIZE, ybuf, xbuf, zbuf, NULL, 16, 16, 0, SA, 1e-5f, &o, "huge stride");
+    {
+        const float *ztop = (const float *)((UINTPTR_MAX - 255) & ~(uintptr_t)3);
+        expect_g(LIBNORM_ESIZE, ybuf, xbuf, ztop, NULL, 8, 16, 0, SA, 1e-5f, NULL,
+                 "z extent wraps");
+        expect_g(LIBNORM_ESIZE, ybuf, ybuf + 1, ztop, NULL, 8, 16, 0, SA, 1e-5f, NULL,
+                 "z extent wraps, before overlap");
+        o = (libnorm_opts)LIBNORM_OPTS_INIT;
+        o.outer = SIZE_MAX / 4;
+        o.rstd = rbuf;
+        expect_g(LIBNORM_ESIZE, ybuf, xbuf, zbuf, NULL, 4, 16, 1, SA, 1e-5f, &o,
+                 "outer * rows * groups statistics overflow");
+    }
+    expect_g(LIBNORM_EOVERLAP, ybuf, ybuf + 1, zbuf, NULL, 2, 16, 0, SA, 1e-5f, NULL, "x = y + 1");
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, ybuf + 31, NULL, 2, 16, 0, SA, 1e-5f, NULL,
+             "z over y's last float");
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, zbuf, ybuf + 8, 2, 16, 0, SA, 1e-5f, NULL,
+             "weight inside y");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.rstd = ybuf + 4;
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, zbuf, NULL, 2, 16, 4, SA, 1e-5f, &o, "rstd inside y");
+    o.rstd = zbuf + 31;
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, zbuf, NULL, 2, 16, 4, SA, 1e-5f, &o, "rstd over z");
+    o.rstd = xbuf + 24;
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, zbuf, NULL, 2, 16, 4, SA, 1e-5f, &o,
+             "rstd (8 floats: 2 rows x 4 groups) over x");
+    o.rstd = wbuf + 15;
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, zbuf, wbuf, 2, 16, 4, SA, 1e-5f, &o, "rstd over weight");
+    o.rstd = wbuf + 16;
+    expect_g(LIBNORM_OK, ybuf, xbuf, zbuf, wbuf, 2, 16, 4, SA, 1e-5f, &o, "rstd right after weight");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.x_stride = 32;
+    o.y_stride = 16;
+    expect_g(LIBNORM_EOVERLAP, ybuf, ybuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o,
+             "y == x, unequal strides");
+    expect_g(LIBNORM_EOVERLAP, ybuf, xbuf, ybuf, NULL, 2, 16, 0, SA, 1e-5f, &o,
+             "y == z, unequal strides");
+    o.x_stride = o.y_stride = 32;
+    expect_g(LIBNORM_OK, ybuf, ybuf + 16, ybuf + 2048, NULL, 4, 16, 0, SB, 1e-5f, &o,
+             "y and x interleaved rows");
+    expect_g(LIBNORM_EOVERLAP, ybuf, ybuf + 2048, ybuf + 15, NULL, 4, 16, 0, SB, 1e-5f, &o,
+             "y and z interleaved, one float shared");
+    expect_g(LIBNORM_EOVERLAP, ybuf, ybuf, ybuf + 8, NULL, 4, 16, 0, SB, 1e-5f, &o,
+             "y == x in place, z overlapping y");
+    o = (libnorm_opts)LIBNORM_OPTS_INIT;
+    o.mean = ybuf; /* ignored: neither checked nor written */
+    expect_g(LIBNORM_OK, ybuf + 64, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o, "mean ignored");
+    CHECK(untouched(ybuf, 64), "gated wrote opts.mean");
+    CHECK(strcmp(libnorm_strerror(LIBNORM_EGATE), "unknown status") != 0, "strerror(EGATE)");
+
+    /* Semantics. */
+    enum { R = 3, D = 96 };
+    static float ya[R * D], yb[R * D], yc[R * D], w1[D], xs[R * 128], zs[R * 128], ys2[R * 100];
+    float ra[R * 8], rb[R * 8];
+    for (int gate = 0; gate < 3; gate++) {
+        static const size_t groups[] = {0, 16, 32, 48, 96};
+        for (size_t gi = 0; gi < 5; gi++) {
+            const size_t group = groups[gi];
+            const size_t G = group ? group : D, ng = D / G;
+            /* the formula in double, within 1e-5 relative */
+            CHECK(libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, wbuf, R, D, group, gate, 1e-5f,
+                                                NULL) == 0, "gated call");
+            double worst = 0;
+            for (size_t r = 0; r < R; r++)
+                for (size_t g = 0; g < ng; g++) {
+                    double s = 0;
+                    for (size_t i = 0; i < G; i++) {
+                        size_t k = r * D + g * G + i;
+                        double u = gate == SB ? xbuf[k] * silu_d(zbuf[k]) : xbuf[k];
+                        s += u * u;
+                    }
+                    double rs = 1.0 / sqrt(s / (double)G + 1e-5);
+                    for (size_t i = 0; i < G; i++) {
+                        size_t k = r * D + g * G + i, c = g * G + i;
+                        double gz = gate == GA ? 1.0 / (1.0 + exp(-(double)zbuf[k]))
+                                               : silu_d(zbuf[k]);
+                        double want = gate == SB ? xbuf[k] * gz * rs * wbuf[c]
+                                                 : xbuf[k] * rs * wbuf[c] * gz;
+                        double e = fabs(ya[k] - want) / fmax(1.0, fabs(want));
+                        worst = e > worst ? e : worst;
+                    }
+                }
+            CHECK(worst < 1e-5, "gate %d group %zu: %g from the formula in double", gate, group,
+                  worst);
+            /* rstd[t * ng + g]: AFTER, the RMSNorm rstd of the group's x, bit for bit */
+            libnorm_opts q = LIBNORM_OPTS_INIT;
+            q.rstd = ra;
+            libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, wbuf, R, D, group, gate, 1e-5f, &q);
+            if (gate != SB) {
+                q.rstd = rb;
+                libnorm_rmsnorm_f32_ex(yb, xbuf, NULL, R * ng, G, 1e-5f, &q);
+                CHECK(memcmp(ra, rb, R * ng * sizeof(float)) == 0,
+                      "gate %d group %zu: rstd is not the RMSNorm rstd of each group", gate, group);
+            }
+            /* (1 + w): the same bits as the weight 1.0f + w passed in */
+            for (size_t i = 0; i < D; i++)
+                w1[i] = 1.0f + (wbuf[i] - 1.0f) * 3.0f - 1.0f;
+            libnorm_opts p = LIBNORM_OPTS_INIT;
+            p.flags = 1;
+            CHECK(libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, w1, R, D, group, gate, 1e-5f, &p) ==
+                      0, "plus-one call");
+            for (size_t i = 0; i < D; i++)
+                w1[i] = 1.0f + w1[i];
+            libnorm_gated_rmsnorm_f32_ex(yb, xbuf, zbuf, w1, R, D, group, gate, 1e-5f, NULL);
+            CHECK(memcmp(ya, yb, sizeof ya) == 0, "gate %d group %zu: plus-one differs from "
+                  "1.0f + w passed as the weight", gate, group);
+            p.flags = 1;
+            libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, NULL, R, D, group, gate, 1e-5f, &p);
+            libnorm_gated_rmsnorm_f32_ex(yb, xbuf, zbuf, NULL, R, D, group, gate, 1e-5f, NULL);
+            CHECK(memcmp(ya, yb, sizeof ya) == 0, "plus-one without a weight is not the factor 1");
+            /* in place over x, over z, x == z == y; strides; the split; outer */
+            libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, wbuf, R, D, group, gate, 1e-5f, NULL);
+            memcpy(yb, xbuf, sizeof yb);
+            libnorm_gated_rmsnorm_f32_ex(yb, yb, zbuf, wbuf, R, D, group, gate, 1e-5f, NULL);
+            CHECK(memcmp(ya, yb, sizeof ya) == 0, "gate %d: in place over x differs", gate);
+            memcpy(yb, zbuf, sizeof yb);
+            libnorm_gated_rmsnorm_f32_ex(yb, xbuf, yb, wbuf, R, D, group, gate, 1e-5f, NULL);
+            CHECK(memcmp(ya, yb, sizeof ya) == 0, "gate %d: in place over z differs", gate);
+            libnorm_gated_rmsnorm_f32_ex(ya, xbuf, xbuf, wbuf, R, D, group, gate, 1e-5f, NULL);
+            memcpy(yb, xbuf, sizeof yb);
+            CHECK(libnorm_gated_rmsnorm_f32_ex(yb, yb, yb, wbuf, R, D, group, gate, 1e-5f, NULL) ==
+                      0 && memcmp(ya, yb, sizeof ya) == 0, "gate %d: y == x == z differs", gate);
+            libnorm_gated_rmsnorm_f32_ex(ya, xbuf, zbuf, wbuf, R, D, group, gate, 1e-5f, NULL);
+            for (size_t r = 0; r < R; r++) {
+                memcpy(xs + r * 128, xbuf + r * D, D * sizeof(float));
+                memcpy(zs + r * 128, zbuf + r * D, D * sizeof(float));
+            }
+            fill_sentinel(ys2, R * 100);
+            fill_sentinel(rb, R * 8);
+            libnorm_opts t = LIBNORM_OPTS_INIT;
+            t.x_stride = 128;
+            t.y_stride = 100;
+            t.nth = 2;
+            t.rstd = rb;
+            for (t.ith = 0; t.ith < 2; t.ith++)
+                libnorm_gated_rmsnorm_f32_ex(ys2, xs, zs, wbuf, R, D, group, gate, 1e-5f, &t);
+            int same = memcmp(ra, rb, R * ng * sizeof(float)) == 0 && untouched(rb + R * ng, 1);
+            for (size_t r = 0; r < R; r++)
+                same &= memcmp(ys2 + r * 100, ya + r * D, D * sizeof(float)) == 0 &&
+                        (r == R - 1 || untouched(ys2 + r * 100 + D, 4));
+            CHECK(same, "gate %d group %zu: strided, split call differs", gate, group);
+            libnorm_opts u = LIBNORM_OPTS_INIT;
+            u.outer = R;
+            u.x_outer_stride = 128;
+            libnorm_gated_rmsnorm_f32_ex(yc, xs, zs, wbuf, 1, D, group, gate, 1e-5f, &u);
+            CHECK(memcmp(ya, yc, sizeof ya) == 0, "gate %d group %zu: two-level call differs",
+                  gate, group);
+        }
+    }
+    /* sigmoid of +Inf is exactly 1: SIGMOID_AFTER is then RMSNorm, bit for bit */
+    for (int i = 0; i < R * D; i++)
+        yc[i] = INFINITY;
+    libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, wbuf, R, D, 0, GA, 1e-5f, NULL);
+    libnorm_rmsnorm_f32_ex(yb, xbuf, wbuf, R, D, 1e-5f, NULL);
+    CHECK(memcmp(ya, yb, sizeof ya) == 0, "sigmoid(+Inf) gate is not RMSNorm");
+    /* edge gates: z = -Inf gives silu NaN and sigmoid +0; a NaN z only its element */
+    memcpy(yc, zbuf, sizeof yc);
+    yc[5] = -INFINITY;
+    yc[7] = NAN;
+    libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, SA, 1e-5f, NULL);
+    CHECK(isnan(ya[5]) && isnan(ya[7]) && isinf(ya[6]) == 0 && isnan(ya[6]) == 0,
+          "silu(-Inf), silu(NaN): %g %g %g", ya[5], ya[6], ya[7]);
+    {
+        /* every NaN written is 0x7fc00000, the same bits on every CPU (x86's -Inf / Inf is
+         * 0xffc00000, AArch64's 0x7fc00000; the NaN z here is -NAN, 0xffc00000) */
+        yc[7] = -NAN;
+        libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, SA, 1e-5f, NULL);
+        uint32_t b5, b7;
+        memcpy(&b5, &ya[5], 4);
+        memcpy(&b7, &ya[7], 4);
+        CHECK(b5 == 0x7fc00000u && b7 == 0x7fc00000u, "NaN outputs 0x%08x 0x%08x, not 0x7fc00000",
+              b5, b7);
+        yc[7] = NAN;
+    }
+    libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 0, GA, 1e-5f, NULL);
+    CHECK(ya[5] == 0.0f && isnan(ya[7]), "sigmoid(-Inf) = 0, sigmoid(NaN) NaN: %g %g", ya[5],
+          ya[7]);
+    libnorm_gated_rmsnorm_f32_ex(ya, xbuf, yc, NULL, 1, D, 32, SB, 1e-5f, NULL);
+    CHECK(isnan(ya[0]) && isnan(ya[31]) && !isnan(ya[32]),
+          "BEFORE: a NaN u makes its group NaN, only its group");
+}
+
 int main(void)
 {
     fill_inputs();
@@ -1598,6 +1874,7 @@ int main(void)
     test_add_errors();
     test_add_semantics();
     test_weight_plus_one();
+    test_gated();
     test_threads();
     test_x16();
     printf("test_api (%s): %d passed, %d failed\n", libnorm_active_isa(), passed, failed);

@@ -365,7 +365,7 @@ static void gen_row(float *x, size_t n, enum fam f, size_t r, size_t pos)
  * through the entry layer on each tier's table (norm_groupnorm_call): `rows` batches of `chans`
  * channels of dim / chans floats in `groups` groups, xpad / ypad added to the batch strides;
  * mean and rstd per (batch, group). OP_RMSB: RMSNorm backward (x and a generated dz, gen_dz). */
-enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB, OP_ADDLN, OP_ADDRMS };
+enum op { OP_LN, OP_RMS, OP_L2, OP_GN, OP_RMSB, OP_ADDLN, OP_ADDRMS, OP_GATED };
 /* (0.4) wplus: LIBNORM_WEIGHT_PLUS_ONE ("+1" after the weight in the name). OP_ADDLN, OP_ADDRMS:
  * the fused residual add + norm through the entry layer (norm_add_call) with h written; r is
  * generated from the case too (finite: x + r is then the same on every platform, NaN and
@@ -380,6 +380,7 @@ typedef struct kcase {
     size_t chans, groups;
     int x16, fmt, wact;  /* (0.4) a bf16 / f16 case (op OP_LN or OP_RMS): fmt NORM_X16_*, wact:
                             weight and bias 16-bit (LIBNORM_WEIGHT_ACT_TYPE) */
+    int gate, plus_one; /* OP_GATED: the gate; the weight as (1 + w); `groups` is the group size */
 } kcase;
 /* 0.25: L2 normalisation's clamp max(||x||, eps) reached by ordinary rows */
 static const float eps_val[4] = {0.0f, 1e-5f, 1e-6f, 0.25f};
@@ -409,6 +410,7 @@ static void add_case_wp(enum op op, int use_w, int wplus, int use_b, size_t dim,
     static const char *const op_pfx[7] = {"ln", "rms", "l2", "gn", "rmsb", "addln", "addrms"};
     c->chans = c->groups = 0;
     c->x16 = c->fmt = c->wact = 0;
+    c->gate = c->plus_one = 0;
     snprintf(c->name, sizeof c->name, "%s%s%s%s d=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
              op_pfx[op], use_w ? "-w" : "", wplus ? "+1" : "", use_b ? "-b" : "", dim, rows, xpad,
              ypad, eps_name[eps_i], fam_names[fam]);
@@ -461,6 +463,7 @@ static void add_gn_case(int use_w, int use_b, size_t chans, size_t spatial, size
     c->chans = chans;
     c->groups = groups;
     c->wplus = 0;
+    c->gate = c->plus_one = 0;
     snprintf(c->name, sizeof c->name, "gn%s%s C=%zu S=%zu G=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
              use_w ? "-w" : "", use_b ? "-b" : "", chans, spatial, groups, batch, xpad, ypad,
              eps_name[eps_i], fam_names[fam]);
@@ -474,6 +477,32 @@ static void add_gn_case_wp(size_t chans, size_t spatial, size_t groups, size_t b
     c->wplus = 1;
     snprintf(c->name, sizeof c->name, "gn-w+1-b C=%zu S=%zu G=%zu r=%zu eps=%s mix", chans,
              spatial, groups, batch, eps_name[eps_i]);
+}
+
+/* (0.4) A gated RMSNorm case through the entry layer (norm_gated_call): rows of dim, groups of
+ * `group`, the gate, weight none (wmode 0), w (1) or (1 + w) (2); z from gen_z(). */
+static void add_gated_case(int gate, int wmode, size_t dim, size_t group, size_t rows,
+                           size_t xpad, size_t ypad, int eps_i, int fam)
+{
+    if (ncases == MAX_CASES)
+        abort();
+    kcase *c = &cases[ncases++];
+    memset(c, 0, sizeof *c);
+    c->op = OP_GATED;
+    c->use_w = wmode != 0;
+    c->plus_one = wmode == 2;
+    c->gate = gate;
+    c->dim = dim;
+    c->groups = group;
+    c->rows = rows;
+    c->xpad = xpad;
+    c->ypad = ypad;
+    c->eps_i = eps_i;
+    c->fam = fam;
+    static const char *const gname[3] = {"silu-after", "silu-before", "sigmoid-after"};
+    snprintf(c->name, sizeof c->name, "gated-%s%s d=%zu G=%zu r=%zu xs+%zu ys+%zu eps=%s %s",
+             gname[gate], wmode == 2 ? "-pw" : wmode ? "-w" : "", dim, group, rows, xpad, ypad,
+             eps_name[eps_i], fam_names[fam]);
 }
 
 static void build_cases(void)
@@ -662,6 +691,23 @@ static void build_cases(void)
         add_case_wp(OP_ADDLN, 1, f & 1, 1, 100, 9, 0, 0, f % 3, f, 0);
         add_case_wp(OP_ADDRMS, 1, !(f & 1), 0, 513, 3, 0, 0, (f + 1) % 3, f, 0);
     }
+
+    /* (0.4) gated RMSNorm: every gate x weight kind over dims with a whole-row group and a
+     * smaller one, mixed rows of x and z with its special values (gen_z) */
+    static const size_t gdims[][2] = {{1, 1},    {2, 1},     {3, 3},     {5, 5},     {8, 4},
+                                      {16, 16},  {17, 17},   {31, 31},   {64, 16},   {100, 25},
+                                      {128, 64}, {512, 128}, {513, 171}, {1024, 512}, {4097, 4097},
+                                      {8192, 1024}};
+    for (int gate = 0; gate < 3; gate++)
+        for (size_t di = 0; di < sizeof gdims / sizeof gdims[0]; di++)
+            for (int k = 0; k < 2; k++) {
+                size_t d = gdims[di][0], g = k ? gdims[di][1] : d;
+                if (k && g == d)
+                    continue;
+                add_gated_case(gate, (int)((di + (size_t)k + (size_t)gate) % 3), d, g,
+                               d <= 512 ? 5 : 2, di % 3 ? 0 : 1 + di % 7, (di + k) % 2 ? 3 : 0,
+                               (int)((di + (size_t)gate) % 3), F_MIX);
+            }
 }
 
 /* FNV-1a over 16-bit values (little-endian bytes). */
@@ -673,6 +719,21 @@ static uint64_t fnv16(uint64_t h, const uint16_t *v, size_t n)
             h *= 0x100000001b3ull;
         }
     return h;
+}
+
+/* The gate z of a gated case's row r, exactly constructed: noise at 2^-4..2^5, and in every
+ * other row some of the special values (+-0, +-Inf, NaN, +-88.5, +-100.5, +-104.5, +-2^100). */
+static void gen_z(float *z, size_t n, size_t r)
+{
+    double sc = p2((int)irand(10) - 4);
+    for (size_t i = 0; i < n; i++)
+        z[i] = (float)(noise() * sc);
+    if (r % 2 == 1) {
+        static const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.5f, -88.5f, 100.5f,
+                                   -100.5f, 104.5f, -104.5f, 0x1p100f, -0x1p100f};
+        for (size_t k = 0, m = 1 + n / 8; k < m; k++)
+            z[irand(n)] = sp[irand(sizeof sp / sizeof sp[0])];
+    }
 }
 
 /* RMSNorm backward's dz for row r of x, exactly constructed: kind r % 6 is plain noise at
@@ -720,7 +781,7 @@ typedef struct digest {
 } digest;
 
 typedef struct inputs {
-    float *x, *w, *b, *dz;
+    float *x, *w, *b, *dz, *z;
     size_t xs;
 } inputs;
 
@@ -758,7 +819,19 @@ static inputs make_inputs(const kcase *c)
         for (size_t i = c->dim; i < in.xs; i++)
             row[i] = NAN; /* stride padding: never read */
     }
-    in.dz = NULL;
+    in.dz = in.z = NULL;
+    if (c->op == OP_GATED) {
+        in.z = malloc(c->rows * in.xs * sizeof(float));
+        if (!in.z) {
+            fprintf(stderr, "test_kat: out of memory\n");
+            exit(2);
+        }
+        for (size_t r = 0; r < c->rows; r++) {
+            gen_z(in.z + r * in.xs, c->dim, r);
+            for (size_t i = c->dim; i < in.xs; i++)
+                in.z[r * in.xs + i] = NAN;
+        }
+    }
     if (c->op == OP_RMSB) {
         in.dz = malloc(c->rows * in.xs * sizeof(float));
         if (!in.dz) {
@@ -807,6 +880,7 @@ static void free_inputs(inputs *in)
     free(in->w);
     free(in->b);
     free(in->dz);
+    free(in->z);
 }
 
 static digest run_x16_case(const norm_dsp *d, const kcase *c, const inputs *in)
@@ -859,7 +933,9 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
         return run_x16_case(d, c, in);
     size_t ys = c->dim + c->ypad;
     float *y = malloc(c->rows * ys * sizeof(float));
-    const size_t nst = c->op == OP_GN ? c->rows * c->groups : c->rows;
+    const size_t nst = c->op == OP_GN      ? c->rows * c->groups
+                       : c->op == OP_GATED ? c->rows * (c->dim / c->groups)
+                                           : c->rows;
     float *mean = malloc(nst * sizeof(float)), *rstd = malloc(nst * sizeof(float));
     if (!y || !mean || !rstd) {
         fprintf(stderr, "test_kat: out of memory\n");
@@ -869,7 +945,7 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
         y[i] = -1.5f;
     for (size_t r = 0; r < nst; r++)
         mean[r] = rstd[r] = -2.5f;
-    double *sums = malloc(2 * c->rows * sizeof(double));
+    double *sums = malloc(2 * (nst > c->rows ? nst : c->rows) * sizeof(double));
     float *h = malloc(c->rows * ys * sizeof(float));
     if (!sums || !h) {
         fprintf(stderr, "test_kat: out of memory\n");
@@ -891,7 +967,18 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
         h[i] = -1.5f;
     if (c->op == OP_L2)
         j.w = NULL;
-    if (c->op == OP_GN) {
+    if (c->op == OP_GATED) {
+        libnorm_opts o = LIBNORM_OPTS_INIT;
+        o.x_stride = in->xs;
+        o.y_stride = ys;
+        o.rstd = rstd;
+        o.flags = c->plus_one ? 1u : 0u; /* (1 + w) */
+        if (norm_gated_call(d, y, in->x, in->z, j.w, c->rows, c->dim, c->groups, c->gate, j.eps,
+                            &o, sums) != 0) {
+            fprintf(stderr, "test_kat: %s: the gated call failed\n", c->name);
+            exit(1);
+        }
+    } else if (c->op == OP_GN) {
         libnorm_opts o = LIBNORM_OPTS_INIT;
         o.x_outer_stride = in->xs;
         o.y_outer_stride = ys;
@@ -927,10 +1014,11 @@ static digest run_case(const norm_dsp *d, const kcase *c, const inputs *in)
     if (c->op == OP_ADDLN || c->op == OP_ADDRMS) /* then h, rows and stride gaps */
         for (size_t r = 0; r < c->rows; r++)
             g.mean = fnv(g.mean ? g.mean : FNV_INIT, h + r * ys, ys);
-    if (c->op == OP_RMSB) /* the "mean" digest of RMSNorm backward: its totals sxx, sxdz (the
-                             64 bits of each double, as two 32-bit words); a non-finite total as
-                             0 (its value is left open, NORM_SUMS in norm_internal.h) */
-        for (size_t k = 0; k < 2 * c->rows; k++) {
+    if (c->op == OP_RMSB || c->op == OP_GATED) /* the "mean" digest of RMSNorm backward: its
+                             totals sxx, sxdz; of gated RMSNorm: each group's s2 (the 64 bits of
+                             each double, as two 32-bit words); a non-finite total as 0 (its
+                             value is left open, NORM_SUMS in norm_internal.h) */
+        for (size_t k = 0; k < (c->op == OP_RMSB ? 2 * c->rows : nst); k++) {
             double v = isfinite(sums[k]) ? sums[k] : 0.0;
             uint64_t u;
             memcpy(&u, &v, 8);

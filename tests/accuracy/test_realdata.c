@@ -7,6 +7,7 @@
  *     oracle), within the contract;
  *   - PP-OCRv4's five SVTR-neck LayerNorms (dim 120, negative gammas, eps 1e-5 / 1e-6) on
  *     synthetic rows against the MPFR oracle, within the contract;
+ *   - (0.4) gated RMSNorm on the model's own FFN activations (test_gated_llama below);
  *   - the originating notes' vector x[i][j] = sinf((i*1024+j)*0.001f)*0.5f, [2,1024], eps 1e-5,
  *     w 1, b 0: the first ten outputs of each row within 1e-6 of the exact values (the oracle's
  *     first five are cross-checked against the values the README lists), every output within the
@@ -16,6 +17,7 @@
  *                                the data is part of the repository)
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,131 @@ static int test_llama(const char *data)
     free(w_att);
     free(w_ffn);
     free(w_fin);
+    return ok;
+}
+
+
+/* ---- (0.4) gated RMSNorm on the stories260K FFN ----
+ * A real gated case from the model itself (models/stories260K.bin, llama2.c's checkpoint format):
+ * for each layer and each of the 64 vendored FFN inputs, xn = the layer's RMSNorm of ffn_in (in
+ * double, rounded to float), then the SwiGLU FFN's two projections recomputed from the
+ * checkpoint's weights: z = w1·xn (the gate activation) and x = w3·xn (the up projection), 172
+ * floats each (double sums, rounded to float). The gated RMSNorm of x with gate z (the three
+ * gates; the group the whole 172 and 43, Mamba-2's ngroups = 4; no weight, and 1 + 4 * the
+ * layer's row 0 of w2 as a weight of 172 floats) runs on every tier; the tiers must agree bit
+ * for bit, and every output is within the contract against a long double reference (expl). The
+ * layer's rms_ffn_weight in the checkpoint must equal the vendored one (the offsets are
+ * right). */
+#define G_HID 172
+
+static int test_gated_llama(const char *data)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/models", data);
+    const size_t nfl = 264128; /* floats after the 7-int header */
+    float *m = load(path, "stories260K.bin", 4, nfl + 7);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/real/llama2c_stories260K", data);
+    float *ffn_in = load(dir, "ffn_in.f32.bin", 4, (size_t)L_LAYERS * L_POS * L_DIM);
+    float *w_ffn = load(dir, "rms_ffn_weight.f32.bin", 4, (size_t)L_LAYERS * L_DIM);
+    if (!m || !ffn_in || !w_ffn) {
+        free(m);
+        free(ffn_in);
+        free(w_ffn);
+        return 0;
+    }
+    int32_t cfg[7];
+    memcpy(cfg, m, sizeof cfg);
+    const float *wt = m + 7;
+    const size_t D = L_DIM, H = G_HID, V = 512, L = L_LAYERS, KV = D * 4 / 8;
+    const size_t o_rms_ffn = V * D + L * D + L * D * D + 2 * L * D * KV + L * D * D;
+    const size_t o_w1 = o_rms_ffn + L * D, o_w2 = o_w1 + L * D * H, o_w3 = o_w2 + L * H * D;
+    int ok = cfg[0] == (int32_t)D && cfg[1] == (int32_t)H && cfg[2] == (int32_t)L &&
+             memcmp(wt + o_rms_ffn, w_ffn, L * D * sizeof(float)) == 0;
+    if (!ok)
+        test_fail("gated llama: the checkpoint's header or rms_ffn_weight is not what the vendored "
+                  "files say (offsets)");
+    const size_t rows = L_POS;
+    float *x = test_xmalloc(rows * H * sizeof(float)), *z = test_xmalloc(rows * H * sizeof(float));
+    float *y0 = test_xmalloc(rows * H * sizeof(float)), *y = test_xmalloc(rows * H * sizeof(float));
+    float *wrow = test_xmalloc(H * sizeof(float));
+    double worst = 0.0;
+    size_t outputs = 0;
+    for (size_t l = 0; l < L && ok; l++) {
+        for (size_t p = 0; p < rows; p++) {
+            const float *xi = ffn_in + (l * L_POS + p) * D, *wl = w_ffn + l * D;
+            double s2 = 0;
+            for (size_t j = 0; j < D; j++)
+                s2 += (double)xi[j] * xi[j];
+            double r = 1.0 / sqrt(s2 / (double)D + 1e-5);
+            float xn[L_DIM];
+            for (size_t j = 0; j < D; j++)
+                xn[j] = (float)((double)xi[j] * r * wl[j]);
+            for (size_t i = 0; i < H; i++) {
+                double a = 0, b = 0;
+                for (size_t j = 0; j < D; j++) {
+                    a += (double)wt[o_w1 + (l * H + i) * D + j] * xn[j];
+                    b += (double)wt[o_w3 + (l * H + i) * D + j] * xn[j];
+                }
+                z[p * H + i] = (float)a;
+                x[p * H + i] = (float)b;
+            }
+        }
+        for (size_t i = 0; i < H; i++) /* a weight of H floats: 1 + 4 * row 0 of w2 (dim x hidden) */
+            wrow[i] = 1.0f + 4.0f * wt[o_w2 + l * D * H + i];
+        static const size_t groups[2] = {G_HID, G_HID / 4};
+        for (int gate = 0; gate < 3; gate++)
+            for (int gi = 0; gi < 2; gi++)
+                for (int hw = 0; hw < 2; hw++) {
+                    const size_t G = groups[gi];
+                    for (int t = 0; t < NORM_TIER_COUNT; t++) {
+                        if (!g_have[t])
+                            continue;
+                        float *yy = t == 0 ? y0 : y;
+                        if (norm_gated_call(&g_dsp[t], yy, x, z, hw ? wrow : NULL, rows, H, G, gate,
+                                            1e-5f, NULL, NULL) != 0)
+                            test_fail("gated llama: the call failed");
+                        if (t && memcmp(y0, y, rows * H * sizeof(float)) != 0)
+                            test_fail("gated llama layer %zu gate %d G %zu: %s differs from scalar",
+                                      l, gate, G, norm_tier_name(t));
+                    }
+                    for (size_t p = 0; p < rows; p++)
+                        for (size_t g0 = 0; g0 < H; g0 += G) {
+                            long double gz[G_HID], ss = 0;
+                            for (size_t i = g0; i < g0 + G; i++) {
+                                long double zz = z[p * H + i], d = 1.0L + expl(-zz);
+                                gz[i] = gate == 2 ? 1.0L / d : zz / d;
+                                long double v = gate == 1 ? x[p * H + i] * gz[i] : (long double)x[p * H + i];
+                                ss += v * v;
+                            }
+                            long double rr = 1.0L / sqrtl(ss / (long double)G + 1e-5L);
+                            for (size_t i = g0; i < g0 + G; i++) {
+                                long double v = gate == 1 ? x[p * H + i] * gz[i] : (long double)x[p * H + i];
+                                long double ye = v * rr * (hw ? wrow[i] : 1.0f) * (gate == 1 ? 1.0L : gz[i]);
+                                double e = err_eps(y0[p * H + i], (double)ye, scale_y((double)ye));
+                                if (!(e <= worst))
+                                    worst = e;
+                                outputs++;
+                            }
+                        }
+                }
+    }
+    if (ok) {
+        printf("llama2c stories260K gated RMSNorm (x = w3.xn, z = w1.xn: the FFN's up and gate "
+               "activations, 5 layers x 64 positions x 172; 3 gates, groups 172 and 43, with and "
+               "without a weight): %zu outputs, worst %.2f FLT_EPSILON vs long double, tiers "
+               "identical\n", outputs, worst);
+        if (!(worst <= CONTRACT_EPS))
+            test_fail("gated llama: worst error %.3g FLT_EPSILON", worst);
+    }
+    free(m);
+    free(ffn_in);
+    free(w_ffn);
+    free(x);
+    free(z);
+    free(y0);
+    free(y);
+    free(wrow);
     return ok;
 }
 
@@ -347,6 +474,8 @@ int main(int argc, char **argv)
     test_sin();
     int have_llama = test_llama(data);
     int have_ppocr = test_ppocr(data);
+    if (!test_gated_llama(data))
+        have_llama = 0;
     if (!have_llama || !have_ppocr)
         test_fail("the vendored data is missing or incomplete (%s%s, see above): tests/data is part "
                   "of the repository",

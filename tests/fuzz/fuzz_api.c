@@ -9,7 +9,8 @@
  * x_outer_stride and y_outer_stride are decoded for every _ex entry and modelled row by row
  * (t = o * rows + r), y's groups overlapping or interleaving included; libnorm_groupnorm_f32_ex
  * has its own decoder and model, fuzz_groupnorm(). 0.4: the bf16 / f16 entry points
- * libnorm_{layernorm,rmsnorm}_{bf16,f16}_ex have theirs, fuzz_x16().)
+ * libnorm_{layernorm,rmsnorm}_{bf16,f16}_ex have theirs, fuzz_x16(); the add ops fuzz_add();
+ * libnorm_gated_rmsnorm_f32_ex fuzz_gated().)
  *
  * One input decodes into one call: entry point, rows, dim, strides, in place or not, where each
  * pointer goes (its own region, anywhere in the arena, misaligned, NULL, aliasing x or y or the
@@ -220,12 +221,15 @@ static const entry entries[] = {
  * their own decoder and model (fuzz_add) */
 #define ADD_LN_ENTRY 253
 #define ADD_RMS_ENTRY 252
-#define OP_MAP_N 28
+/* (0.4) 28..31: libnorm_gated_rmsnorm_f32_ex (its own decoder and model: fuzz_gated below) */
+#define GATED_ENTRY 251
+#define OP_MAP_N 32
 static const unsigned char op_map[OP_MAP_N] = {0, 1, 4, 0, 1, 4, 0, 1, 4, 2, 3, GN_ENTRY,
                                                GN_ENTRY, GN_ENTRY, 0, 1, 5, 5, 5, 5,
                                                X16_ENTRY, X16_ENTRY, X16_ENTRY, X16_ENTRY,
                                                ADD_LN_ENTRY, ADD_LN_ENTRY, ADD_RMS_ENTRY,
-                                               ADD_RMS_ENTRY};
+                                               ADD_RMS_ENTRY, GATED_ENTRY, GATED_ENTRY,
+                                               GATED_ENTRY, GATED_ENTRY};
 _Static_assert(N_ENTRIES == 6, "a new entry point: add it to op_map too");
 /* (0.4) the add ops: ADD_LN_ENTRY / ADD_RMS_ENTRY in op_map, fuzz_add() */
 
@@ -564,10 +568,10 @@ static unsigned long g_calls, g_status[16], g_rows_checked, g_nan_rows, g_degene
 /* At exit: what the calls were (so a run shows that it exercised successes and every error). */
 static void print_stats(void)
 {
-    static const char *const names[10] = {"ok", "ENULL", "EDIM", "EEPS", "EOVERLAP", "ESTRIDE",
-                                          "EOPTS", "ESIZE", "EALIGN", "?"};
+    static const char *const names[11] = {"ok", "ENULL", "EDIM", "EEPS", "EOVERLAP", "ESTRIDE",
+                                          "EOPTS", "ESIZE", "EALIGN", "EGATE", "?"};
     fprintf(stderr, "fuzz_api (%s): %lu calls:", g_isa, g_calls);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 11; i++)
         fprintf(stderr, " %s %lu", names[i], g_status[i]);
     fprintf(stderr, "; %lu rows checked (%lu NaN/Inf, %lu constant/zero)\n", g_rows_checked,
             g_nan_rows, g_degenerate_rows);
@@ -1041,7 +1045,7 @@ static int fuzz_groupnorm(reader *r)
 
     int got = libnorm_groupnorm_f32_ex(y, x, pw, pb, batch, C, S, G, eps, op);
     g_calls++;
-    g_status[got <= 0 && got >= -8 ? -got : 9]++;
+    g_status[got <= 0 && got >= -9 ? -got : 10]++;
     if (got != want)
         gn_fail("wrong status", got, want, batch, C, S, G, op);
     if (got != LIBNORM_OK || batch == 0) {
@@ -1393,6 +1397,322 @@ static int fuzz_x16(reader *r, unsigned opb)
     return 0;
 }
 
+/* ---- (0.4) gated RMSNorm: its own decoder and model ----
+ * One call of libnorm_gated_rmsnorm_f32_ex: rows (huge ones included), dim, the group (0, a
+ * divisor, a non-divisor), the gate (bad values included), strides (too small included), y over
+ * x or z (in place, partly, misaligned, NULL), z equal to x, NULL, misaligned or over y, the
+ * weight and rstd (NULL, own, misaligned, over y or x), eps, the flags (0, (1 + w), unknown
+ * bits), the options' size, outer (groups of rows that never interleave) and ith/nth. Checked:
+ * the status in the header's order (overlap by byte sets over the arena); on error the arena
+ * unchanged; on success the arena bit-identical to the scalar table's run of the same call,
+ * exactly this call's rows and rstd entries written, every NaN 0x7fc00000, and the groups with
+ * finite inputs within the contract against a long double reference. */
+static unsigned char gt_arena2[ARENA] __attribute__((aligned(64)));
+
+static void gt_fail(const char *what, int got, int want, size_t rows, size_t dim, size_t group,
+                    int gate, const libnorm_opts *o)
+{
+    fprintf(stderr,
+            "fuzz_api (%s): libnorm_gated_rmsnorm_f32_ex(rows %zu, dim %zu, group %zu, gate %d, "
+            "opts %s): status %d, expected %d: FAIL: %s\n",
+            g_isa, rows, dim, group, gate, o ? "given" : "NULL", got, want, what);
+    if (o)
+        fprintf(stderr, "  opts: size %zu x_stride %zu y_stride %zu outer %zu xos %zu yos %zu "
+                "ith %u nth %u flags 0x%x\n", o->size, o->x_stride, o->y_stride, o->outer,
+                o->x_outer_stride, o->y_outer_stride, o->ith, o->nth, o->flags);
+    abort();
+}
+
+/* Does [a, a + an) meet the rows of a two-level set (outer groups of rows rows)? */
+static int gt_meets(const unsigned char *a, size_t an, const unsigned char *base, size_t outer,
+                    size_t os, size_t rows, size_t rs, size_t len)
+{
+    for (size_t o = 0; o < outer; o++)
+        for (size_t r = 0; r < rows; r++) {
+            const unsigned char *p = base + 4 * (o * os + r * rs);
+            if (p < a + an && a < p + 4 * len)
+                return 1;
+        }
+    return 0;
+}
+
+static long double gt_gate(long double z, int sig)
+{
+    long double d = 1.0L + expl(-z);
+    return sig ? 1.0L / d : z / d;
+}
+
+static int fuzz_gated(reader *r)
+{
+    unsigned char *A = arena;
+    unsigned rb = u8(r), db = u8(r), gb = u8(r), gateb = u8(r), smode = u8(r), pmode = u16(r),
+             emode = u8(r), tb = u8(r), ob = u8(r), fb = u8(r), padb = u8(r);
+    const int huge_rows = rb >= 0xfc;
+    size_t rows = huge_rows ? SIZE_MAX / 2 : rb % 7, dim = db % 80;
+    size_t group;
+    switch (gb & 3) {
+    case 0: group = 0; break;
+    case 1: { /* a divisor of dim */
+        size_t k = dim ? 1 + (gb >> 2) % dim : 1;
+        while (dim && dim % k)
+            k--;
+        group = k;
+        break;
+    }
+    case 2: group = dim + 1 + (gb >> 2) % 3; break; /* never divides */
+    default: group = 1 + (gb >> 2) % 9; break;      /* may or may not */
+    }
+    static const int bad_gates[4] = {3, -1, 7, INT32_MIN};
+    int gate = (gateb & 7) < 6 ? (int)(gateb & 7) % 3 : bad_gates[(gateb >> 3) & 3];
+    const size_t G = group ? group : dim;
+    const int good_group = dim && G && dim % G == 0;
+    const size_t ng = good_group ? dim / G : 1;
+    /* strides as passed: 0, dim + pad, dim - 1 (too small), dim */
+    size_t sx = 0, sy = 0;
+    for (int k = 0; k < 2; k++) {
+        unsigned md = (smode >> (2 * k)) & 3;
+        size_t v = md == 1 ? dim + 1 + (padb >> (4 * k)) % 9 : md == 2 ? (dim ? dim - 1 : 0)
+                 : md == 3 ? dim : 0;
+        *(k ? &sy : &sx) = v;
+    }
+    const size_t xs = sx ? sx : dim, ys = sy ? sy : dim;
+    size_t outer = (ob & 3) == 3 ? 3 : ob & 3, oe = outer > 1 ? outer : 1;
+    const size_t lr = huge_rows ? 1 : rows ? rows : 1;
+    const size_t gx = (lr - 1) * xs + dim, gy = (lr - 1) * ys + dim; /* a group's extent */
+    size_t xos = (ob & 4) ? gx + ((ob >> 3) & 7) : 0, yos = (ob & 0x40) ? gy + ((ob >> 5) & 3) : 0;
+    const size_t exos = outer > 1 ? (xos ? xos : lr * xs) : 0,
+                 eyos = outer > 1 ? (yos ? yos : lr * ys) : 0;
+    const size_t xlen = 4 * ((oe - 1) * exos + gx) + 8, ylen = 4 * ((oe - 1) * eyos + gy) + 8;
+    const size_t nst = oe * lr * ng, slen = 4 * nst + 8, wlen = 4 * (dim ? dim : 1) + 8;
+    size_t xo = 4 * (pmode & 3), zo = xo + xlen, yo = zo + xlen, wo = yo + ylen, ro = wo + wlen;
+    if (ro + slen > ARENA)
+        return 0; /* too big for the arena (never with these limits) */
+    const float *x = (const float *)(A + xo), *z = (const float *)(A + zo);
+    float *y = (float *)(A + yo);
+    switch ((pmode >> 2) & 7) {
+    case 4: y = (float *)(uintptr_t)x; break;                          /* in place over x */
+    case 5: y = (float *)(uintptr_t)z; break;                          /* in place over z */
+    case 6: y = (pmode & 0x200) ? NULL : (float *)(A + yo + 2); break;  /* NULL, misaligned */
+    case 7: y = (float *)(A + xo + 4 * (1 + (pmode >> 10) % 5)); break; /* over x, shifted */
+    default: break;
+    }
+    switch ((pmode >> 5) & 7) {
+    case 4: z = x; break;
+    case 5: z = (pmode & 0x200) ? NULL : (const float *)(A + zo + 1); break;
+    case 6: z = (const float *)(A + yo + 4 * ((pmode >> 10) % 8)); break; /* over y's region */
+    case 7: x = (pmode & 0x400) ? NULL : (const float *)(A + xo + 3); break;
+    default: break;
+    }
+    const float *w = NULL;
+    float *rs = NULL;
+    switch ((pmode >> 8) & 3) {
+    case 1: w = (const float *)(A + wo); break;
+    case 2: w = (const float *)(A + wo + 2); break;
+    case 3: w = (tb & 0x80) ? (const float *)(A + yo + 4 * (fb >> 5)) : (const float *)(A + wo); break;
+    default: break;
+    }
+    switch (pmode >> 13) {
+    case 1: case 2: rs = (float *)(A + ro); break;
+    case 3: rs = (float *)(A + ro + 1); break;
+    case 4: rs = (float *)(A + yo + 4 * ((fb >> 5) & 3)); break;
+    case 5: rs = (float *)(A + xo + 4 * (padb & 7)); break;
+    default: break;
+    }
+    static const float bad_eps[] = {-1e-5f, NAN, INFINITY};
+    float eps = (emode & 3) == 3 ? bad_eps[(emode >> 2) % 3] : (emode & 1) ? 1e-5f : 0.0f;
+    static const unsigned flag_vals[4] = {0u, 1u, 2u, 0x80000001u};
+    libnorm_opts o = LIBNORM_OPTS_INIT;
+    o.x_stride = sx;
+    o.y_stride = sy;
+    o.outer = outer;
+    o.x_outer_stride = xos;
+    o.y_outer_stride = yos;
+    o.rstd = rs;
+    o.flags = flag_vals[fb & 3];
+    o.nth = (tb >> 2) % 6;
+    o.ith = (tb & 2) && o.nth ? o.nth : (unsigned)((emode >> 4) % (o.nth > 1 ? o.nth : 1));
+    if (((fb >> 2) & 7) == 7)
+        o.size = LIBNORM_OPTS_MIN_SIZE - 4;
+    const int use_opts = (emode & 0x80) == 0;
+    const libnorm_opts *op = use_opts ? &o : NULL;
+    const int plus_one = use_opts && o.flags == 1u;
+    const size_t eouter = use_opts ? oe : 1, ers = use_opts ? xs : dim, eys = use_opts ? ys : dim;
+    if (!use_opts)
+        rs = NULL;
+
+    /* the expected status, in the header's order */
+    int want = LIBNORM_OK;
+    const size_t nth = use_opts && o.nth > 1 ? o.nth : 1;
+    if (use_opts && (o.size < LIBNORM_OPTS_MIN_SIZE || (o.flags & ~1u) || o.ith >= nth))
+        want = LIBNORM_EOPTS;
+    else if (gate < 0 || gate > 2)
+        want = LIBNORM_EGATE;
+    else if (!y || !x || !z)
+        want = LIBNORM_ENULL;
+    else if (((uintptr_t)y | (uintptr_t)x | (uintptr_t)z | (uintptr_t)w | (uintptr_t)rs) & 3)
+        want = LIBNORM_EALIGN;
+    else if (!good_group)
+        want = LIBNORM_EDIM;
+    else if (!(eps >= 0.0f && eps <= FLT_MAX))
+        want = LIBNORM_EEPS;
+    else if (ers < dim || eys < dim)
+        want = LIBNORM_ESTRIDE;
+    else if (rows == 0)
+        want = LIBNORM_OK;
+    else if (huge_rows)
+        want = LIBNORM_ESIZE;
+    else {
+        const size_t xos_e = eouter > 1 ? exos : 0, yos_e = eouter > 1 ? eyos : 0;
+        const int inpl_x = (const void *)y == (const void *)x && ers == eys &&
+                           (eouter <= 1 || xos_e == yos_e);
+        const int inpl_z = (const void *)y == (const void *)z && ers == eys &&
+                           (eouter <= 1 || xos_e == yos_e);
+        /* every y row against x's rows, z's rows, w, rstd; rstd against everything */
+        for (size_t oo = 0; oo < eouter && want == LIBNORM_OK; oo++)
+            for (size_t rr = 0; rr < rows && want == LIBNORM_OK; rr++) {
+                const unsigned char *p = (const unsigned char *)(y + oo * yos_e + rr * eys);
+                if ((!inpl_x && gt_meets(p, 4 * dim, (const unsigned char *)x, eouter, xos_e, rows,
+                                         ers, dim)) ||
+                    (!inpl_z && gt_meets(p, 4 * dim, (const unsigned char *)z, eouter, xos_e, rows,
+                                         ers, dim)) ||
+                    (w && p < (const unsigned char *)(w + dim) && (const unsigned char *)w < p + 4 * dim) ||
+                    (rs && p < (const unsigned char *)(rs + nst) &&
+                     (const unsigned char *)rs < p + 4 * dim))
+                    want = LIBNORM_EOVERLAP;
+            }
+        if (rs && want == LIBNORM_OK &&
+            (gt_meets((const unsigned char *)rs, 4 * nst, (const unsigned char *)x, eouter,
+                      eouter > 1 ? exos : 0, rows, ers, dim) ||
+             gt_meets((const unsigned char *)rs, 4 * nst, (const unsigned char *)z, eouter,
+                      eouter > 1 ? exos : 0, rows, ers, dim) ||
+             (w && (const unsigned char *)rs < (const unsigned char *)(w + dim) &&
+              (const unsigned char *)w < (const unsigned char *)(rs + nst))))
+            want = LIBNORM_EOVERLAP;
+    }
+
+    /* contents: NaN everywhere, then x's and z's rows (z's when it is not x), w */
+    memset(arena, 0xff, sizeof(arena));
+    for (int k = 0; k < 2 && !huge_rows; k++) {
+        const float *b = k ? z : x;
+        if (!b || ((uintptr_t)b & 3) || (k && z == x))
+            continue;
+        for (size_t oo = 0; oo < oe; oo++)
+            for (size_t rr = 0; rr < lr; rr++) {
+                size_t off = (size_t)((const unsigned char *)(b + oo * exos + rr * xs) - A);
+                if (off + 4 * dim <= ARENA)
+                    fill_row(A + off, dim, u8(r) % 14, r);
+            }
+    }
+    if (w && ((uintptr_t)w & 3) == 0)
+        fill_param(A + ((const unsigned char *)w - A), dim, u8(r), 0, r);
+    memcpy(snap, arena, sizeof(arena));
+    libnorm_opts osnap = o;
+
+    int got = libnorm_gated_rmsnorm_f32_ex(y, x, z, w, rows, dim, group, gate, eps, op);
+    g_calls++;
+    g_status[got <= 0 && got >= -9 ? -got : 10]++;
+    if (got != want)
+        gt_fail("wrong status", got, want, rows, dim, group, gate, op);
+    if (memcmp(&osnap, &o, sizeof o) != 0)
+        gt_fail("the options were written", got, want, rows, dim, group, gate, op);
+    if (got != LIBNORM_OK || rows == 0) {
+        if (memcmp(arena, snap, sizeof(arena)) != 0)
+            gt_fail("an output was written", got, want, rows, dim, group, gate, op);
+        return 0;
+    }
+    /* bit-identical to the scalar table's run on a copy (the same offsets) */
+    memcpy(gt_arena2, snap, sizeof(snap));
+    const intptr_t d2 = (intptr_t)gt_arena2 - (intptr_t)arena;
+#define RB(p) ((p) ? (__typeof__(p))(void *)((intptr_t)(p) + d2) : NULL)
+    libnorm_opts o2 = o;
+    o2.rstd = RB(rs);
+    if (norm_gated_call(&g_scalar, RB(y), RB(x), RB(z), RB(w), rows, dim, group, gate, eps,
+                        use_opts ? &o2 : NULL, NULL) != 0)
+        gt_fail("the scalar table refused the call", got, want, rows, dim, group, gate, op);
+    if (memcmp(arena, gt_arena2, sizeof(arena)) != 0)
+        gt_fail("differs from the scalar table's run (or wrote elsewhere)", got, want, rows, dim,
+                group, gate, op);
+#undef RB
+    /* exactly this call's rows written */
+    const size_t total = eouter * rows;
+    size_t t0 = 0, cnt = total;
+    if (nth > 1) {
+        size_t q = total / nth, rem = total % nth;
+        t0 = o.ith * q + (o.ith < rem ? o.ith : rem);
+        cnt = q + (o.ith < rem);
+    }
+    const size_t yos_e = eouter > 1 ? eyos : 0, xos_e = eouter > 1 ? exos : 0;
+    memcpy(expect, snap, ARENA);
+    for (size_t t = t0; t < t0 + cnt; t++) {
+        size_t off = (size_t)((unsigned char *)(y + (t / rows) * yos_e + (t % rows) * eys) - A);
+        memcpy(expect + off, A + off, 4 * dim);
+        if (rs)
+            memcpy(expect + ((unsigned char *)(rs + t * ng) - A), rs + t * ng, 4 * ng);
+    }
+    if (memcmp(expect, arena, ARENA) != 0)
+        gt_fail("bytes written outside this call's rows", got, want, rows, dim, group, gate, op);
+    /* NaNs canonical; groups of finite inputs within the contract */
+    const uintptr_t delta = (uintptr_t)snap - (uintptr_t)arena;
+    static long double ye[80], xh[80], gg[80];
+    for (size_t t = t0; t < t0 + cnt; t++) {
+        const float *yr = y + (t / rows) * yos_e + (t % rows) * eys;
+        const float *xr = (const float *)((uintptr_t)(x + (t / rows) * xos_e + (t % rows) * ers) + delta);
+        const float *zr = (const float *)((uintptr_t)(z + (t / rows) * xos_e + (t % rows) * ers) + delta);
+        const float *ws = w ? (const float *)((uintptr_t)w + delta) : NULL;
+        for (size_t i = 0; i < dim; i++)
+            if (yr[i] != yr[i] && bitsf(yr[i]) != 0x7fc00000u)
+                gt_fail("a NaN output is not 0x7fc00000", got, want, rows, dim, group, gate, op);
+        for (size_t g0 = 0; g0 < dim; g0 += G) {
+            int fin = 1;
+            long double s = 0;
+            for (size_t i = g0; i < g0 + G; i++) {
+                float wf = ws ? (plus_one ? 1.0f + ws[i] : ws[i]) : 1.0f;
+                fin &= is_finite(xr[i]) && is_finite(zr[i]) && is_finite(wf) &&
+                       fabsf(zr[i]) < 1e30f;
+                if (!fin)
+                    break;
+                gg[i] = gt_gate(zr[i], gate == LIBNORM_GATE_SIGMOID_AFTER);
+                long double v = gate == LIBNORM_GATE_SILU_BEFORE ? xr[i] * gg[i] : (long double)xr[i];
+                fin &= fabsl(v) <= FLT_MAX / 4;
+                /* BEFORE: a float u (or silu) below FLT_MIN has lost its relative precision (the
+                 * header leaves such groups out of the bound) */
+                if (gate == LIBNORM_GATE_SILU_BEFORE &&
+                    ((gg[i] != 0 && fabsl(gg[i]) < FLT_MIN) || (v != 0 && fabsl(v) < FLT_MIN)))
+                    fin = 0;
+                s += v * v;
+            }
+            if (!fin || !(s > 0))
+                continue;
+            long double rr = 1.0L / sqrtl(s / (long double)G + (long double)eps);
+            int skip = 0;
+            for (size_t i = g0; i < g0 + G; i++) {
+                float wf = ws ? (plus_one ? 1.0f + ws[i] : ws[i]) : 1.0f;
+                long double v = gate == LIBNORM_GATE_SILU_BEFORE ? xr[i] * gg[i] : (long double)xr[i];
+                xh[i] = v * rr;
+                ye[i] = gate == LIBNORM_GATE_SILU_BEFORE ? xh[i] * wf : xh[i] * wf * gg[i];
+                skip |= !(fabsl(ye[i]) <= FLT_MAX / 2);
+            }
+            for (size_t i = g0; i < g0 + G && !skip; i++) {
+                float wf = ws ? (plus_one ? 1.0f + ws[i] : ws[i]) : 1.0f;
+                /* the formula's (x * rstd) * wf beyond float range: +-Inf before the gate (the
+                 * header says so), whatever g makes of it */
+                if (!(fabsl(xh[i] * wf) <= FLT_MAX / 2))
+                    continue;
+                long double gm = gate == LIBNORM_GATE_SILU_BEFORE ? 1.0L : fabsl(gg[i]);
+                long double tol = 8.0L * FLT_EPSILON *
+                                      fmaxl(1.0L, fmaxl(fabsl(ye[i]),
+                                                        fabsl((long double)wf) *
+                                                            fmaxl(1.0L, fabsl(xh[i])) * gm)) +
+                                  0x1p-140L;
+                g_rows_checked += i == g0;
+                if (!close_to(yr[i], ye[i], tol))
+                    gt_fail("an output out of contract", got, want, rows, dim, group, gate, op);
+            }
+        }
+    }
+    return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -1710,6 +2030,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return fuzz_x16(r, opb % OP_MAP_N - 20);
     if (op == ADD_LN_ENTRY || op == ADD_RMS_ENTRY)
         return fuzz_add(r, op == ADD_LN_ENTRY);
+    if (op == GATED_ENTRY)
+        return fuzz_gated(r);
     m.e = &entries[op];
     const entry *e = m.e;
     fz_call *c = &m.c;
@@ -2014,7 +2336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int got = e->call(c);
     g_calls++;
-    g_status[got <= 0 && got >= -8 ? -got : 9]++;
+    g_status[got <= 0 && got >= -9 ? -got : 10]++;
 
     if (got != want)
         FAIL(&m, got, want, "wrong status");

@@ -10,8 +10,9 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
-# op byte (fuzz_api.c op_map, modulo 28; 20..23 are the bf16 / f16 ops, X16 below; 24..27 the
-# add ops, ADD below): 0 layernorm_f32_ex, 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
+# op byte (fuzz_api.c op_map, modulo 32; 20..23 are the bf16 / f16 ops, X16 below; 24..27 the
+# add ops, ADD below; 28..31 gated_rmsnorm_f32_ex, GATED below): 0 layernorm_f32_ex,
+# 1 rmsnorm_f32_ex, 2 l2norm_f32_ex,
 # 9 layernorm_f32, 10 rmsnorm_f32, 11 groupnorm_f32_ex (its own decoder), 16 rmsnorm_back_f32_ex;
 # outer / osm: the (0.3) two-level bytes outer_mode and os_mode
 BASE = dict(op=0, rows=4, dim=16, smode=0, xpad=0, ypad=0, ymode=0, xmode=0, wmode=0,
@@ -87,6 +88,34 @@ SEEDS = {
     'rmsb-eps0': dict(op=16, emode=2),
     'rmsb-rstd-anywhere': dict(op=16, rmode=5),
 }
+
+# (0.4) gated RMSNorm (op 28..31): its own byte layout (fuzz_api.c fuzz_gated): rows, dim, group,
+# gate, smode, pmode (2 bytes), emode, tb, ob, fb, padb, then the contents
+GATED = {
+    'gated-silu-after': dict(rows=3, dim=16, group=0, gate=0, pmode=1 << 8 | 1 << 13),
+    'gated-silu-before-groups': dict(rows=2, dim=48, group=1 | 15 << 2, gate=1,
+                                     pmode=1 << 8 | 2 << 13),
+    'gated-sigmoid-inplace-x': dict(rows=4, dim=33, gate=2, pmode=4 << 2 | 1 << 8),
+    'gated-inplace-z-plus-one': dict(rows=2, dim=64, gate=0, pmode=5 << 2 | 1 << 8, fb=1),
+    'gated-z-is-x': dict(rows=3, dim=7, gate=1, pmode=4 << 5),
+    'gated-bad-group': dict(rows=2, dim=30, group=2, gate=0),
+    'gated-bad-gate': dict(rows=2, dim=8, gate=7 | 1 << 3),
+    'gated-z-over-y': dict(rows=2, dim=12, gate=0, pmode=6 << 5 | 3 << 10),
+    'gated-outer-split': dict(rows=3, dim=20, group=1 | 4 << 2, gate=2, ob=2 | 4 | 0x40,
+                              tb=3 << 2, pmode=1 << 13),
+    'gated-strides-rstd-in-y': dict(rows=3, dim=9, gate=1, smode=1 | 1 << 2, padb=0x35,
+                                    pmode=4 << 13),
+    'gated-rows-huge': dict(rows=0xfd, dim=5, gate=0),
+    'gated-flags-bad': dict(rows=1, dim=4, gate=0, fb=2),
+}
+GATED_BASE = dict(rows=2, dim=8, group=0, gate=0, smode=0, pmode=0, emode=1, tb=0, ob=0, fb=0,
+                  padb=0)
+
+
+def gated_header(k):
+    return (bytes([28, k['rows'], k['dim'], k['group'], k['gate'], k['smode']]) +
+            struct.pack('<H', k['pmode']) +
+            bytes([k['emode'], k['tb'], k['ob'], k['fb'], k['padb']]))
 
 
 # (0.4) bf16 / f16 (fuzz_x16 in fuzz_api.c): op byte 20 layernorm_bf16, 21 rmsnorm_bf16,
@@ -189,7 +218,13 @@ def main():
         tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
         with open(os.path.join(OUT, name), 'wb') as f:
             f.write(add_header(v) + tail)
-    print(f'{len(SEEDS) + len(X16_SEEDS) + len(ADD_SEEDS)} seeds in {OUT}', file=sys.stderr)
+    for i, (name, over) in enumerate(sorted(GATED.items())):
+        k = dict(GATED_BASE, **over)
+        rnd = random.Random(i * 6151 + 3)
+        tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
+        with open(os.path.join(OUT, name), 'wb') as f:
+            f.write(gated_header(k) + tail)
+    print(f'{len(SEEDS) + len(X16_SEEDS) + len(ADD_SEEDS) + len(GATED)} seeds in {OUT}', file=sys.stderr)
 
 
 if __name__ == '__main__':
