@@ -1625,7 +1625,7 @@ static void test_gated(void)
 
     /* The order: EOPTS, EGATE, ENULL (y, x, z), EALIGN, EDIM, EEPS, ESTRIDE, rows 0, ESIZE,
      * EOVERLAP. */
-    o.flags = 2;
+    o.flags = 4; /* an undefined bit (0x1 and 0x2 are the LIBNORM_WEIGHT_* flags) */
     expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, 7, 1e-5f, &o, "opts before gate");
     o.flags = 0x80000001u;
     expect_g(LIBNORM_EOPTS, ybuf, xbuf, zbuf, NULL, 2, 16, 0, SA, 1e-5f, &o,

@@ -1520,6 +1520,7 @@ static int fuzz_gated(reader *r)
     }
     static const float bad_eps[] = {-1e-5f, NAN, INFINITY};
     float eps = (emode & 3) == 3 ? bad_eps[(emode >> 2) % 3] : (emode & 1) ? 1e-5f : 0.0f;
+    /* 0; PLUS_ONE; ACT_TYPE (accepted, no effect on f32); PLUS_ONE with an undefined bit */
     static const unsigned flag_vals[4] = {0u, 1u, 2u, 0x80000001u};
     libnorm_opts o = LIBNORM_OPTS_INIT;
     o.x_stride = sx;
@@ -1535,7 +1536,7 @@ static int fuzz_gated(reader *r)
         o.size = LIBNORM_OPTS_MIN_SIZE - 4;
     const int use_opts = (emode & 0x80) == 0;
     const libnorm_opts *op = use_opts ? &o : NULL;
-    const int plus_one = use_opts && o.flags == 1u;
+    const int plus_one = use_opts && (o.flags & LIBNORM_WEIGHT_PLUS_ONE) != 0;
     const size_t eouter = use_opts ? oe : 1, ers = use_opts ? xs : dim, eys = use_opts ? ys : dim;
     if (!use_opts)
         rs = NULL;
@@ -1543,7 +1544,9 @@ static int fuzz_gated(reader *r)
     /* the expected status, in the header's order */
     int want = LIBNORM_OK;
     const size_t nth = use_opts && o.nth > 1 ? o.nth : 1;
-    if (use_opts && (o.size < LIBNORM_OPTS_MIN_SIZE || (o.flags & ~1u) || o.ith >= nth))
+    if (use_opts && (o.size < LIBNORM_OPTS_MIN_SIZE ||
+                     (o.flags & ~(LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE)) ||
+                     o.ith >= nth))
         want = LIBNORM_EOPTS;
     else if (gate < 0 || gate > 2)
         want = LIBNORM_EGATE;

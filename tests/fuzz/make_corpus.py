@@ -106,7 +106,7 @@ GATED = {
     'gated-strides-rstd-in-y': dict(rows=3, dim=9, gate=1, smode=1 | 1 << 2, padb=0x35,
                                     pmode=4 << 13),
     'gated-rows-huge': dict(rows=0xfd, dim=5, gate=0),
-    'gated-flags-bad': dict(rows=1, dim=4, gate=0, fb=2),
+    'gated-flags-bad': dict(rows=1, dim=4, gate=0, fb=3),
 }
 GATED_BASE = dict(rows=2, dim=8, group=0, gate=0, smode=0, pmode=0, emode=1, tb=0, ob=0, fb=0,
                   padb=0)
