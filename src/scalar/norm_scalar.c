@@ -17,7 +17,9 @@
  *   - a lane that gets no leaf in a block folds s = +0, which leaves (hi, lo) as they are;
  *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
  *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
- * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves.
+ * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves. A row
+ * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go two at a time
+ * (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the next.
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
  * arithmetic cannot take (non-finite input, float over/underflow of the sums, constant rows).
@@ -31,13 +33,14 @@
 
 /* ---- the canonical reduction ---- */
 
-/* Everything from here to the kernels is inlined into them: norm_layernorm_f32_scalar() and
- * norm_rmsnorm_f32_scalar() switch on the job's dim once per job and give the short dims (1..16,
- * one leaf per lane) and the common powers of two up to 256 their own copy of the row code with
- * the dim a compile-time constant, where the trees, lanes and loops are laid out at compile time;
- * other dims run the same code with the dim a variable. The arithmetic is the same in every copy.
- * The loops run lane-wise over the 16 independent lanes, with fixed bounds: the compiler may put
- * them in vector registers (the same additions, in the same order). */
+/* Everything from here to the kernels is inlined into the per-dim copies at the end of this
+ * section: norm_layernorm_f32_scalar() and norm_rmsnorm_f32_scalar() pick a copy by the job's dim
+ * once per job. The short dims (1..16, one leaf per lane) have their own copy of the row code with
+ * the dim a compile-time constant, where the lanes' trees and the loops are laid out at compile
+ * time (a short row is mostly per-row overhead, which that removes); every other dim runs one copy
+ * with the dim a variable. The arithmetic is the same in every copy. The loops run lane-wise over
+ * the 16 independent lanes with fixed bounds, written as loops (not as named scalars) so that the
+ * compiler puts them in vector registers: the same additions, in the same order. */
 #if defined(__GNUC__)
 #define SC_INLINE static inline __attribute__((always_inline))
 #define SC_NOINLINE static __attribute__((noinline))
