@@ -17,7 +17,9 @@
  *   - a lane that gets no leaf in a block folds s = +0, which leaves (hi, lo) as they are;
  *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
  *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
- * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves.
+ * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves. A row
+ * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go two at a time
+ * (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the next.
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
  * arithmetic cannot take (non-finite input, float over/underflow of the sums, constant rows).
@@ -31,136 +33,184 @@
 
 /* ---- the canonical reduction ---- */
 
-/* The leaves of the block at x, of which `avail` (>= 1) elements are in the row: leaf row j holds
- * leaf j of every lane, e[j][l] = x[16j + l] - shift, and only the leaf rows that hold elements
- * are filled (the rest are padding, left out below). In the last leaf row, lanes past the row are
- * +0 after the shift. Returns the number of leaf rows. Only lanes < `lanes` are filled (lanes =
- * min(avail, 16): a last block of fewer than 16 elements reaches no other lane). */
-static int block_leaves(float e[NORM_LEAVES][NORM_LANES], const float *x, size_t avail,
-                        int lanes, float shift)
+/* Everything from here to the kernels is inlined into the per-dim copies at the end of this
+ * section: norm_layernorm_f32_scalar() and norm_rmsnorm_f32_scalar() pick a copy by the job's dim
+ * once per job. The short dims (1..16, one leaf per lane) have their own copy of the row code with
+ * the dim a compile-time constant, where the lanes' trees and the loops are laid out at compile
+ * time (a short row is mostly per-row overhead, which that removes); every other dim runs one copy
+ * with the dim a variable. The arithmetic is the same in every copy. The loops run lane-wise over
+ * the 16 independent lanes with fixed bounds, written as loops (not as named scalars) so that the
+ * compiler puts them in vector registers: the same additions, in the same order. */
+#if defined(__GNUC__)
+#define SC_INLINE static inline __attribute__((always_inline))
+#define SC_NOINLINE static __attribute__((noinline))
+#else
+#define SC_INLINE static inline
+#define SC_NOINLINE static
+#endif
+
+/* The canonical total of a row that is one block (n <= NORM_BLOCK), from its lane sums s: the fold
+ * from (+0, +0) gives hi = s and lo = +0 (for a finite s, up to the sign of a zero; a non-finite
+ * one makes the total non-finite either way, and every such total takes the rare path), so
+ * norm_lanes_total() is the halving tree over v = (double)s + 0. Adding +0 to every v, or once to
+ * the total, is the same: a sum of doubles is -0 only when every addend is -0, and otherwise the
+ * signs of zero addends change nothing. */
+SC_INLINE double one_block_total(const float s[NORM_LANES])
 {
-    int full = avail >= NORM_BLOCK ? NORM_LEAVES : (int)(avail / NORM_LANES);
-    for (int j = 0; j < full; j++)
-        for (int l = 0; l < lanes; l++)
-            e[j][l] = x[j * NORM_LANES + l] - shift;
-    if (full == NORM_LEAVES || avail % NORM_LANES == 0)
-        return full;
-    int rem = (int)(avail % NORM_LANES);
-    for (int l = 0; l < lanes; l++)
-        e[full][l] = l < rem ? x[full * NORM_LANES + l] - shift : 0.0f;
-    return full + 1;
+    double v[NORM_LANES];
+    for (int l = 0; l < NORM_LANES; l++)
+        v[l] = (double)s[l];
+    for (int h = NORM_LANES / 2; h > 1; h /= 2)
+        for (int l = 0; l < h; l++)
+            v[l] += v[l + h];
+    return (v[0] + v[1]) + 0.0;
 }
 
-/* The in-block tree of each lane over `rows` leaf rows: the complete pairwise tree over 32 leaf
- * rows with its all-padding subtrees left out, i.e. every level adds neighbours (2j, 2j+1) and a
- * last node without a right neighbour passes on unchanged. The loops run lane-wise (the lanes are
- * independent; the compiler may put them in vector registers: the arithmetic is the same).
- * tree_sum: leaves added; tree_sq: the first level is pair(a, b) = fma(b, b, a*a), a lone a is
- * a*a (= fma(0, 0, a*a) exactly). p is scratch; the lane sums end up in p[0]. */
-static void tree_levels(float p[NORM_LEAVES / 2][NORM_LANES], int w, int lanes)
+/* One step of the lanes' halving tree for a row of n <= 16 elements (below): v[l] += v[l + h] for
+ * the lanes l + h that hold an element. */
+SC_INLINE void short_halve(double v[NORM_LANES], size_t h, size_t n)
 {
-    for (; w > 1; w = (w + 1) / 2) {
-        for (int j = 0; j < w / 2; j++)
-            for (int l = 0; l < lanes; l++)
-                p[j][l] = p[2 * j][l] + p[2 * j + 1][l];
-        if (w & 1)
-            for (int l = 0; l < lanes; l++)
-                p[w / 2][l] = p[w - 1][l];
+    for (size_t l = 0; l < h; l++)
+        if (l + h < n)
+            v[l] += v[l + h];
+}
+
+/* The canonical total of a row of n <= 16 elements (n >= 1) from its leaves v (as doubles): one
+ * leaf per lane, whose tree is the leaf (for squares leaf*leaf), so v[l] = (double)leaf + 0 in
+ * norm_lanes_total() (as in one_block_total(), the +0 once at the end); the lanes past n are +0
+ * there, and adding them changes nothing (v is never -0): the halving tree leaves them out. */
+SC_INLINE double short_total(double v[NORM_LANES], size_t n)
+{
+    short_halve(v, 8, n);
+    short_halve(v, 4, n);
+    short_halve(v, 2, n);
+    short_halve(v, 1, n);
+    return v[0] + 0.0;
+}
+
+/* The canonical totals of the leaves x - shift of a row of n <= 16 elements: their sum (sum !=
+ * NULL) and the sum of their squares (sq != NULL). */
+SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, double *sq)
+{
+    double v[NORM_LANES], q[NORM_LANES];
+    v[0] = q[0] = 0.0; /* (n >= 1 overwrites them; for the compiler's warning) */
+    for (size_t l = 0; l < n; l++) {
+        float d = x[l] - shift;
+        v[l] = (double)d;
+        q[l] = (double)(d * d);
     }
+    if (sum)
+        *sum = short_total(v, n);
+    if (sq)
+        *sq = short_total(q, n);
 }
 
-static void tree_sum(float p[NORM_LEAVES / 2][NORM_LANES],
-                     const float e[NORM_LEAVES][NORM_LANES], int rows, int lanes)
+/* The fused first tree level for squares: pair(a, b) = fma(b, b, a*a), lane-wise over `pairs`
+ * pairs of leaf rows (e[2j], e[2j+1]) into p[j]. norm_fmaf_quick() (the double sum rounded to
+ * float) raises a flag for every pair that may be wrong (a sum on a float midpoint or below
+ * FLT_MIN; exact sums there raise it too, for nothing); almost never raised, and then the pairs
+ * are tested again and the flagged ones recomputed with norm_fmaf(). Cheaper than
+ * norm_fmaf_fast(), whose test needs the sum's rounding error (TwoSum) for every pair. */
+SC_INLINE void square_pairs(float p[][NORM_LANES], const float e[][NORM_LANES], size_t pairs)
 {
-    if (rows == 1) {
-        for (int l = 0; l < lanes; l++)
-            p[0][l] = e[0][l];
-        return;
-    }
-    for (int j = 0; j < rows / 2; j++)
-        for (int l = 0; l < lanes; l++)
-            p[j][l] = e[2 * j][l] + e[2 * j + 1][l];
-    if (rows & 1)
-        for (int l = 0; l < lanes; l++)
-            p[rows / 2][l] = e[rows - 1][l];
-    tree_levels(p, (rows + 1) / 2, lanes);
-}
-
-static void tree_sq(float p[NORM_LEAVES / 2][NORM_LANES], const float e[NORM_LEAVES][NORM_LANES],
-                    int rows, int lanes)
-{
-    /* The pairs with norm_fmaf_quick(): the double sum rounded to float, and a flag raised by
-     * every pair that may be wrong (a sum on a float midpoint or below FLT_MIN; exact sums there
-     * raise it too, for nothing). Almost never raised; when it is, the pairs are tested again and
-     * the flagged ones recomputed with norm_fmaf(). Cheaper than norm_fmaf_fast(), whose test
-     * needs the sum's rounding error (TwoSum) for every pair. */
     int redo = 0;
-    for (int j = 0; j < rows / 2; j++)
-        for (int l = 0; l < lanes; l++) {
+    for (size_t j = 0; j < pairs; j++)
+        for (int l = 0; l < NORM_LANES; l++) {
             float a = e[2 * j][l], b = e[2 * j + 1][l];
             p[j][l] = norm_fmaf_quick(b, b, a * a, &redo);
         }
     if (__builtin_expect(redo, 0))
-        for (int j = 0; j < rows / 2; j++)
-            for (int l = 0; l < lanes; l++) {
+        for (size_t j = 0; j < pairs; j++)
+            for (int l = 0; l < NORM_LANES; l++) {
                 float a = e[2 * j][l], b = e[2 * j + 1][l];
                 int flagged = 0;
                 (void)norm_fmaf_quick(b, b, a * a, &flagged);
                 if (flagged)
                     p[j][l] = norm_fmaf(b, b, a * a);
             }
-    if (rows & 1)
-        for (int l = 0; l < lanes; l++)
-            p[rows / 2][l] = e[rows - 1][l] * e[rows - 1][l];
-    tree_levels(p, (rows + 1) / 2, lanes);
 }
 
-/* The canonical total of a row of n <= 16 elements: one leaf per lane, whose tree is the leaf
- * (for squares leaf*leaf), and whose fold from (+0, +0) gives hi = the leaf and lo = +0 (for a
- * finite leaf, up to the sign of a zero; a non-finite one takes the rare path whatever the
- * total). So v[l] = (double)leaf + 0 in norm_lanes_total(); the lanes past n are +0 there, and
- * adding them changes nothing (v is never -0): the halving tree leaves them out. */
-static double short_total(const float *x, size_t n, float shift, int square)
+/* The in-block tree above the first level, over the w first-level nodes in p (lane sums end in
+ * p[0]): neighbours added level by level, a last node without a neighbour passed on. */
+SC_INLINE void tree_levels(float p[][NORM_LANES], size_t w)
 {
-    double v[NORM_LANES];
-    for (size_t l = 0; l < n; l++) {
-        float d = x[l] - shift;
-        v[l] = (double)(square ? d * d : d) + 0.0;
+    for (; w > 1; w = (w + 1) / 2) {
+        for (size_t j = 0; j < w / 2; j++)
+            for (int l = 0; l < NORM_LANES; l++)
+                p[j][l] = p[2 * j][l] + p[2 * j + 1][l];
+        if (w & 1)
+            for (int l = 0; l < NORM_LANES; l++)
+                p[w / 2][l] = p[w - 1][l];
     }
-    for (size_t h = NORM_LANES / 2; h > 0; h >>= 1)
-        for (size_t l = 0; l < h && l + h < n; l++)
-            v[l] += v[l + h];
-    return v[0];
 }
 
-/* Canonical totals of leaves (x - shift): the plain sum (if sum != NULL) and the sum of squares
- * (if sq != NULL). Each block's lane sums are folded into the lanes' TwoSum accumulators
- * (norm_fold); a lane that a short last block does not reach keeps its accumulator as it is. */
-static void canon_reduce(const float *x, size_t n, float shift, double *sum, double *sq)
+/* The lane sums of the block at x, of which `avail` (> 16) elements are in the row: of the leaves
+ * x - shift (s1 != NULL) and of their squares (s2 != NULL), over the complete pairwise tree of
+ * the block's 32 leaf rows (leaf row j holds leaf j of every lane) with the all-padding subtrees
+ * left out: only the leaf rows that hold elements are read, lanes past the row's end in the last
+ * one are +0 leaves, and a leaf row or node without a right neighbour passes on (a lone square is
+ * a*a = fma(0, 0, a*a) exactly). */
+SC_INLINE void block_sums(const float *x, size_t avail, float shift, float *s1, float *s2)
 {
-    if (n <= NORM_LANES) {
-        if (sum)
-            *sum = short_total(x, n, shift, 0);
-        if (sq)
-            *sq = short_total(x, n, shift, 1);
-        return;
+    size_t m = avail < NORM_BLOCK ? avail : NORM_BLOCK;
+    size_t full = m / NORM_LANES, rem = m % NORM_LANES;
+    size_t rows = full + (rem != 0);
+    float e[NORM_LEAVES][NORM_LANES], p1[NORM_LEAVES / 2][NORM_LANES];
+    float p2[NORM_LEAVES / 2][NORM_LANES];
+    for (size_t j = 0; j < full; j++)
+        for (int l = 0; l < NORM_LANES; l++)
+            e[j][l] = x[j * NORM_LANES + (size_t)l] - shift;
+    if (rem)
+        for (size_t l = 0; l < NORM_LANES; l++)
+            e[full][l] = l < rem ? x[full * NORM_LANES + l] - shift : 0.0f;
+    size_t pairs = rows / 2;
+    if (s1) {
+        for (size_t j = 0; j < pairs; j++)
+            for (int l = 0; l < NORM_LANES; l++)
+                p1[j][l] = e[2 * j][l] + e[2 * j + 1][l];
+        if (rows & 1)
+            for (int l = 0; l < NORM_LANES; l++)
+                p1[pairs][l] = e[rows - 1][l];
+        tree_levels(p1, (rows + 1) / 2);
+        for (int l = 0; l < NORM_LANES; l++)
+            s1[l] = p1[0][l];
     }
+    if (s2) {
+        square_pairs(p2, (const float(*)[NORM_LANES])e, pairs);
+        if (rows & 1)
+            for (int l = 0; l < NORM_LANES; l++)
+                p2[pairs][l] = e[rows - 1][l] * e[rows - 1][l];
+        tree_levels(p2, (rows + 1) / 2);
+        for (int l = 0; l < NORM_LANES; l++)
+            s2[l] = p2[0][l];
+    }
+}
+
+/* Rows of several blocks: each block's lane sums are folded into the lanes' TwoSum accumulators
+ * (norm_fold). A lane that a short last block does not reach gets s = +0 there, which leaves
+ * (hi, lo) as they are. The full blocks get their own copy of block_sums() (512 a constant). */
+SC_INLINE void long_reduce(const float *x, size_t n, float shift, double *sum, double *sq)
+{
     float h1[NORM_LANES] = {0}, l1[NORM_LANES] = {0};
     float h2[NORM_LANES] = {0}, l2[NORM_LANES] = {0};
-    float e[NORM_LEAVES][NORM_LANES], p[NORM_LEAVES / 2][NORM_LANES];
+    float s1[NORM_LANES], s2[NORM_LANES];
     for (size_t base = 0; base < n; base += NORM_BLOCK) {
-        size_t avail = n - base;
-        int lanes = avail < NORM_LANES ? (int)avail : NORM_LANES;
-        int rows = block_leaves(e, x + base, avail, lanes, shift);
-        if (sum) {
-            tree_sum(p, e, rows, lanes);
-            for (int l = 0; l < lanes; l++)
-                norm_fold(&h1[l], &l1[l], p[0][l]);
-        }
-        if (sq) {
-            tree_sq(p, e, rows, lanes);
-            for (int l = 0; l < lanes; l++)
-                norm_fold(&h2[l], &l2[l], p[0][l]);
+        if (n - base >= NORM_BLOCK)
+            block_sums(x + base, NORM_BLOCK, shift, sum ? s1 : NULL, sq ? s2 : NULL);
+        else if (n - base > NORM_LANES)
+            block_sums(x + base, n - base, shift, sum ? s1 : NULL, sq ? s2 : NULL);
+        else
+            for (int l = 0; l < NORM_LANES; l++) {
+                /* a last block of at most 16 elements: one leaf per lane */
+                float d = (size_t)l < n - base ? x[base + (size_t)l] - shift : 0.0f;
+                s1[l] = d;
+                s2[l] = d * d;
+            }
+        for (int l = 0; l < NORM_LANES; l++) {
+            if (sum)
+                norm_fold(&h1[l], &l1[l], s1[l]);
+            if (sq)
+                norm_fold(&h2[l], &l2[l], s2[l]);
         }
     }
     if (sum)
@@ -169,19 +219,193 @@ static void canon_reduce(const float *x, size_t n, float shift, double *sum, dou
         *sq = norm_lanes_total(h2, l2);
 }
 
+SC_NOINLINE void long_reduce_sum(const float *x, size_t n, float shift, double *sum)
+{
+    long_reduce(x, n, shift, sum, NULL);
+}
+
+SC_NOINLINE void long_reduce_sq(const float *x, size_t n, float shift, double *sq)
+{
+    long_reduce(x, n, shift, NULL, sq);
+}
+
+SC_NOINLINE void long_reduce_both(const float *x, size_t n, float shift, double *sum, double *sq)
+{
+    long_reduce(x, n, shift, sum, sq);
+}
+
+/* Canonical totals of leaves (x - shift): the plain sum (if sum != NULL) and the sum of squares
+ * (if sq != NULL), for any n >= 1. */
+SC_INLINE void canon_reduce(const float *x, size_t n, float shift, double *sum, double *sq)
+{
+    if (n <= NORM_LANES) {
+        short_totals(x, n, shift, sum, sq);
+    } else if (n <= NORM_BLOCK) {
+        float s1[NORM_LANES], s2[NORM_LANES];
+        block_sums(x, n, shift, sum ? s1 : NULL, sq ? s2 : NULL);
+        if (sum)
+            *sum = one_block_total(s1);
+        if (sq)
+            *sq = one_block_total(s2);
+    } else if (sum && sq) {
+        long_reduce_both(x, n, shift, sum, sq);
+    } else if (sum) {
+        long_reduce_sum(x, n, shift, sum);
+    } else {
+        long_reduce_sq(x, n, shift, sq);
+    }
+}
+
+/* canon_reduce() out of line, for LayerNorm's repeated pass 2 (rare: rows whose probe is not like
+ * the rest), so that the per-dim copies of the row code stay small. */
+SC_NOINLINE void canon_reduce_again(const float *x, size_t n, float shift, double *sum,
+                                    double *sq)
+{
+    canon_reduce(x, n, shift, sum, sq);
+}
+
 /* LayerNorm's output pass: y = fmaf(((x - m0) - mlo) * r, w, b) (w = 1, b = 0 when NULL).
  * Without w that is t + b rounded once, a float addition (t + 0 when b is NULL too). With w it is
- * norm_fmaf_quick() over a stretch at a time, redone with norm_fmaf() when it asks for it; in
- * place (y == x) a stretch goes through a buffer, so that x is still there for the redo. */
+ * norm_fmaf_quick() over the row, redone with norm_fmaf() when it asks for it; in place (y == x)
+ * a stretch at a time goes through a buffer, so that x is still there for the redo. The loops
+ * are written for y apart from x (restrict: the entry layer allows no other overlap of y with x,
+ * w or b) or exactly in place (one pointer), so that the compiler can vectorize them without
+ * testing the pointers first. */
+SC_INLINE void ln_out_affine_body(float *restrict y, const float *restrict x,
+                                  const float *restrict w, const float *restrict b, size_t n,
+                                  float m0, float mlo, float r)
+{
+    int redo = 0;
+    if (b)
+        for (size_t i = 0; i < n; i++)
+            y[i] = norm_fmaf_quick(((x[i] - m0) - mlo) * r, w[i], b[i], &redo);
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = norm_fmaf_quick(((x[i] - m0) - mlo) * r, w[i], 0.0f, &redo);
+    if (__builtin_expect(redo, 0))
+        for (size_t i = 0; i < n; i++)
+            y[i] = norm_fmaf(((x[i] - m0) - mlo) * r, w[i], b ? b[i] : 0.0f);
+}
+
+/* Out of line for rows longer than 16 (the loop vectorized); inline, its loop unrolled, for the
+ * short dims' copies. */
+SC_NOINLINE void ln_out_affine(float *restrict y, const float *restrict x,
+                               const float *restrict w, const float *restrict b, size_t n,
+                               float m0, float mlo, float r)
+{
+    ln_out_affine_body(y, x, w, b, n, m0, mlo, r);
+}
+
+/* ln_out_affine() for two rows at once (a group's, below), out of place: w and b are read and
+ * widened once for both. The same operations on each row. */
+SC_NOINLINE void ln_out_affine2(float *restrict y0, float *restrict y1, const float *restrict x0,
+                                const float *restrict x1, const float *restrict w,
+                                const float *restrict b, size_t n, const float m0[2],
+                                const float mlo[2], const float r[2])
+{
+    int redo = 0;
+    float a0 = m0[0], a1 = m0[1], c0 = mlo[0], c1 = mlo[1], r0 = r[0], r1 = r[1];
+    if (b)
+        for (size_t i = 0; i < n; i++) {
+            y0[i] = norm_fmaf_quick(((x0[i] - a0) - c0) * r0, w[i], b[i], &redo);
+            y1[i] = norm_fmaf_quick(((x1[i] - a1) - c1) * r1, w[i], b[i], &redo);
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            y0[i] = norm_fmaf_quick(((x0[i] - a0) - c0) * r0, w[i], 0.0f, &redo);
+            y1[i] = norm_fmaf_quick(((x1[i] - a1) - c1) * r1, w[i], 0.0f, &redo);
+        }
+    if (__builtin_expect(redo, 0))
+        for (size_t i = 0; i < n; i++) {
+            y0[i] = norm_fmaf(((x0[i] - a0) - c0) * r0, w[i], b ? b[i] : 0.0f);
+            y1[i] = norm_fmaf(((x1[i] - a1) - c1) * r1, w[i], b ? b[i] : 0.0f);
+        }
+}
+
+SC_INLINE void ln_out_plain(float *restrict y, const float *restrict x, const float *restrict b,
+                            size_t n, float m0, float mlo, float r)
+{
+    if (b)
+        for (size_t i = 0; i < n; i++)
+            y[i] = ((x[i] - m0) - mlo) * r + b[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = ((x[i] - m0) - mlo) * r + 0.0f;
+}
+
+SC_INLINE void ln_out_plain_inplace(float *y, const float *restrict b, size_t n, float m0,
+                                    float mlo, float r)
+{
+    if (b)
+        for (size_t i = 0; i < n; i++)
+            y[i] = ((y[i] - m0) - mlo) * r + b[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = ((y[i] - m0) - mlo) * r + 0.0f;
+}
+
 #define OUT_CHUNK 256
-static void ln_output(float *y, const float *x, const float *w, const float *b, size_t n,
-                      float m0, float mlo, float r, int wp)
+SC_INLINE void ln_output(float *y, const float *x, const float *w, const float *b, size_t n,
+                         float m0, float mlo, float r)
 {
     if (!w) {
-        for (size_t i = 0; i < n; i++)
-            y[i] = ((x[i] - m0) - mlo) * r + (b ? b[i] : 0.0f);
+        if (y == x)
+            ln_out_plain_inplace(y, b, n, m0, mlo, r);
+        else
+            ln_out_plain(y, x, b, n, m0, mlo, r);
         return;
     }
+    if (y != x) {
+        if (n < 4)
+            ln_out_affine_body(y, x, w, b, n, m0, mlo, r);
+        else
+            ln_out_affine(y, x, w, b, n, m0, mlo, r);
+        return;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += OUT_CHUNK) {
+        size_t m = n - i0 < OUT_CHUNK ? n - i0 : OUT_CHUNK;
+        float buf[OUT_CHUNK];
+        ln_out_affine(buf, x + i0, w + i0, b ? b + i0 : NULL, m, m0, mlo, r);
+        memcpy(y + i0, buf, m * sizeof(float));
+    }
+}
+
+/* RMSNorm's output pass: y = (x * s) * w (w NULL: y = x * s), written as ln_output()'s loops. */
+SC_INLINE void rms_out(float *restrict y, const float *restrict x, const float *restrict w,
+                       size_t n, float s)
+{
+    if (w)
+        for (size_t i = 0; i < n; i++)
+            y[i] = (x[i] * s) * w[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] * s;
+}
+
+SC_INLINE void rms_out_inplace(float *y, const float *restrict w, size_t n, float s)
+{
+    if (w)
+        for (size_t i = 0; i < n; i++)
+            y[i] = (y[i] * s) * w[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] * s;
+}
+
+SC_INLINE void rms_output(float *y, const float *x, const float *w, size_t n, float s)
+{
+    if (y == x)
+        rms_out_inplace(y, w, n, s);
+    else
+        rms_out(y, x, w, n, s);
+}
+
+/* LayerNorm's output pass with LIBNORM_WEIGHT_PLUS_ONE (w not NULL): the factor (float)(1 + w)
+ * (norm_wf), a stretch at a time through a buffer in place; jobs with the flag take the
+ * one-row path (below), not the row pairs. */
+SC_NOINLINE void ln_output_wp(float *y, const float *x, const float *w, const float *b, size_t n,
+                      float m0, float mlo, float r, int wp)
+{
     for (size_t i0 = 0; i0 < n; i0 += OUT_CHUNK) {
         size_t m = n - i0 < OUT_CHUNK ? n - i0 : OUT_CHUNK;
         const float *xc = x + i0, *wc = w + i0, *bc = b ? b + i0 : NULL;
@@ -202,9 +426,9 @@ static void ln_output(float *y, const float *x, const float *w, const float *b, 
     }
 }
 
-static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
-                          float eps, double inv_n, double inv_k, float *mean, float *rstd,
-                          double *sums, int wp)
+SC_INLINE void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
+                             float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                             double *sums, int wp)
 {
     /* A row of one element is constant: s0 = (x0 - x0) + 0 = +0, so m0 = x0, and s2 = +0, below
      * NORM_RARE_MIN (a non-finite x0 makes s0 NaN): norm_ln_finish() would send it to the rare
@@ -219,64 +443,206 @@ static void layernorm_row(float *y, const float *x, const float *w, const float 
     canon_reduce(x, n, m0, &s1, &s2);
     float mlo, r, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &r, &mo, &m0_next);
-    if (st == NORM_LN_AGAIN) {
+    if (__builtin_expect(st == NORM_LN_AGAIN, 0)) {
         m0 = m0_next;
-        canon_reduce(x, n, m0, &s1, &s2);
+        canon_reduce_again(x, n, m0, &s1, &s2);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &r, &mo, &m0_next);
     }
     norm_ln_put_sums(sums, s0, s1, s2);
-    if (st != NORM_LN_OK) {
+    if (__builtin_expect(st != NORM_LN_OK, 0)) {
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstd, wp);
         return;
     }
-    ln_output(y, x, w, b, n, m0, mlo, r, wp);
+    if (wp && w)
+        ln_output_wp(y, x, w, b, n, m0, mlo, r, 1);
+    else
+        ln_output(y, x, w, b, n, m0, mlo, r);
     if (mean)
         *mean = mo;
     if (rstd)
         *rstd = r;
 }
 
-static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, float eps,
-                        double inv_n, float *rstd, double *sums, int kind, int wp)
+SC_INLINE void rmsnorm_row(float *y, const float *x, const float *w, size_t n, float eps,
+                           double inv_n, float *rstd, double *sums, int kind, int wp)
 {
     double s2;
     canon_reduce(x, n, 0.0f, NULL, &s2);
     if (sums)
         *sums = s2;
     float r;
-    if (norm_rmsk_finish(kind, s2, inv_n, eps, &r)) {
+    if (__builtin_expect(norm_rmsk_finish(kind, s2, inv_n, eps, &r), 0)) {
         norm_rmsk_row_rare(kind, y, x, w, n, eps, rstd, wp);
         return;
     }
-    if (w && wp)
+    if (wp && w) /* LIBNORM_WEIGHT_PLUS_ONE: the factor (float)(1 + w); element-wise, in place too */
         for (size_t i = 0; i < n; i++)
             y[i] = (x[i] * r) * (1.0f + w[i]);
-    else if (w)
-        for (size_t i = 0; i < n; i++)
-            y[i] = (x[i] * r) * w[i];
     else
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] * r;
+        rms_output(y, x, w, n, r);
     if (rstd)
         *rstd = r;
 }
 
+/* One row, the dim a variable: the rows a group (below) hands back. */
+SC_NOINLINE void layernorm_row_any(const norm_job *j, size_t r, double inv_n, double inv_k)
+{
+    layernorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
+                  j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
+                  norm_ln_sums_at(j, r), j->wplus);
+}
+
+SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
+{
+    rmsnorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
+                j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind, j->wplus);
+}
+
+/* Rows side by side: SC_GROUP rows at a time, each step of the row code done for every row of the
+ * group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a
+ * double division and square root, the output) that its few elements cannot hide; the rows of a
+ * group are independent, so the CPU overlaps their chains. Each row computes exactly what
+ * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
+ * is handed to layernorm_row_any(), which starts it again from its first pass (rows of y never
+ * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
+#define SC_GROUP 2
+SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k)
+{
+    const float *x[SC_GROUP];
+    double s0[SC_GROUP], s1[SC_GROUP], s2[SC_GROUP];
+    float m0[SC_GROUP], mlo[SC_GROUP], rs[SC_GROUP], mo[SC_GROUP], m0_next[SC_GROUP];
+    int st[SC_GROUP];
+    for (int k = 0; k < SC_GROUP; k++)
+        x[k] = j->x + (r0 + (size_t)k) * j->xs;
+    for (int k = 0; k < SC_GROUP; k++)
+        canon_reduce(x[k], norm_ln_probe(n), x[k][0], &s0[k], NULL);
+    for (int k = 0; k < SC_GROUP; k++)
+        m0[k] = norm_ln_m0(x[k][0], s0[k], inv_k);
+    for (int k = 0; k < SC_GROUP; k++)
+        canon_reduce(x[k], n, m0[k], &s1[k], &s2[k]);
+    for (int k = 0; k < SC_GROUP; k++)
+        st[k] = norm_ln_finish(s0[k], s1[k], s2[k], m0[k], inv_n, j->eps, 0, &mlo[k], &rs[k],
+                               &mo[k], &m0_next[k]);
+    float *y0 = j->y + r0 * j->ys, *y1 = y0 + j->ys;
+    int pair = SC_GROUP == 2 && n >= 4 && j->w && y0 != x[0] && st[0] == NORM_LN_OK &&
+               st[1] == NORM_LN_OK;
+    if (pair)
+        ln_out_affine2(y0, y1, x[0], x[1], j->w, j->b, n, m0, mlo, rs);
+    for (int k = 0; k < SC_GROUP; k++) {
+        size_t r = r0 + (size_t)k;
+        if (__builtin_expect(st[k] != NORM_LN_OK, 0)) {
+            layernorm_row_any(j, r, inv_n, inv_k);
+            continue;
+        }
+        if (!pair)
+            ln_output(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k]);
+        if (j->mean)
+            j->mean[r] = mo[k];
+        if (j->rstd)
+            j->rstd[r] = rs[k];
+    }
+}
+
+SC_INLINE void rmsnorm_group(const norm_job *j, size_t r0, size_t n, double inv_n)
+{
+    const float *x[SC_GROUP];
+    double s2[SC_GROUP];
+    float rs[SC_GROUP];
+    int bad[SC_GROUP];
+    for (int k = 0; k < SC_GROUP; k++)
+        x[k] = j->x + (r0 + (size_t)k) * j->xs;
+    for (int k = 0; k < SC_GROUP; k++)
+        canon_reduce(x[k], n, 0.0f, NULL, &s2[k]);
+    for (int k = 0; k < SC_GROUP; k++)
+        bad[k] = norm_rmsk_finish(j->kind, s2[k], inv_n, j->eps, &rs[k]);
+    for (int k = 0; k < SC_GROUP; k++) {
+        size_t r = r0 + (size_t)k;
+        if (__builtin_expect(bad[k], 0)) {
+            rmsnorm_row_any(j, r, inv_n);
+            continue;
+        }
+        rms_output(j->y + r * j->ys, x[k], j->w, n, rs[k]);
+        if (j->rstd)
+            j->rstd[r] = rs[k];
+    }
+}
+
+SC_INLINE void layernorm_rows(const norm_job *j, size_t n)
+{
+    double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
+    size_t r = 0;
+    if (n == 1 && !j->sums) {
+        /* constant rows: see layernorm_row() */
+        for (; r < j->rows; r++)
+            norm_layernorm_row_rare(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, 1, j->eps,
+                                    j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
+                                    j->wplus);
+        return;
+    }
+    if (!j->sums && !j->wplus) /* the test hook and (1 + w): one row at a time */
+        for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
+            layernorm_group(j, r, n, inv_n, inv_k);
+    for (; r < j->rows; r++)
+        layernorm_row_any(j, r, inv_n, inv_k);
+}
+
+SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n)
+{
+    double inv_n = 1.0 / (double)n;
+    size_t r = 0;
+    if (!j->sums && !j->wplus) /* the test hook and (1 + w): one row at a time */
+        for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
+            rmsnorm_group(j, r, n, inv_n);
+    for (; r < j->rows; r++)
+        rmsnorm_row_any(j, r, inv_n);
+}
+
+/* The per-dim copies: every dim up to 16 (one leaf per lane) and the common short powers of two
+ * get the row code with the dim a compile-time constant; every other dim the same code with the
+ * dim a variable. */
+#define SC_DIMS(X)                                                                              \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+
+/* Each copy is a function of its own (compiled apart from the others, as if written out). */
+#define SC_COPY(N)                                                                              \
+    SC_NOINLINE void layernorm_dim##N(const norm_job *j)                                        \
+    {                                                                                           \
+        layernorm_rows(j, N);                                                                   \
+    }                                                                                           \
+    SC_NOINLINE void rmsnorm_dim##N(const norm_job *j)                                          \
+    {                                                                                           \
+        rmsnorm_rows(j, N);                                                                     \
+    }
+SC_DIMS(SC_COPY)
+#undef SC_COPY
+
+SC_NOINLINE void layernorm_dim_any(const norm_job *j)
+{
+    layernorm_rows(j, j->dim);
+}
+
+SC_NOINLINE void rmsnorm_dim_any(const norm_job *j)
+{
+    rmsnorm_rows(j, j->dim);
+}
+
+/* The kernels: a table of the copies, indexed by dim (0: any other dim). */
+#define SC_ENTRY(N) layernorm_dim##N,
+static void (*const layernorm_dims[])(const norm_job *) = {layernorm_dim_any, SC_DIMS(SC_ENTRY)};
+#undef SC_ENTRY
+#define SC_ENTRY(N) rmsnorm_dim##N,
+static void (*const rmsnorm_dims[])(const norm_job *) = {rmsnorm_dim_any, SC_DIMS(SC_ENTRY)};
+#undef SC_ENTRY
+#define SC_NDIMS (sizeof layernorm_dims / sizeof layernorm_dims[0])
+
 void norm_layernorm_f32_scalar(const norm_job *j)
 {
-    double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
-    for (size_t r = 0; r < j->rows; r++)
-        layernorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n,
-                      inv_k, j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
-                      norm_ln_sums_at(j, r), j->wplus);
+    layernorm_dims[j->dim < SC_NDIMS ? j->dim : 0](j);
 }
 
 void norm_rmsnorm_f32_scalar(const norm_job *j)
 {
-    double inv_n = 1.0 / (double)j->dim;
-    for (size_t r = 0; r < j->rows; r++)
-        rmsnorm_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->dim, j->eps, inv_n,
-                    j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind,
-                    j->wplus);
+    rmsnorm_dims[j->dim < SC_NDIMS ? j->dim : 0](j);
 }
 
 /* ---- the rare path: computed in double, where no float input can over- or underflow ---- */
