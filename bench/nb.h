@@ -7,6 +7,7 @@
 #define NB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- memory floors (floor_x86.c per ISA, a portable C version in nb_limits.c) ----
  * Row r of x starts at x + r*xs (xs >= dim: per-head rows inside a wider tensor), row r of y at
@@ -56,6 +57,26 @@ typedef struct nb_base_fns {
 void nb_base_generic(nb_base_fns *f);
 void nb_base_avx2(nb_base_fns *f);
 void nb_base_avx512(nb_base_fns *f);
+
+/* ---- the fused group's own kernels (nb_fused_kern.c, compiled per ISA with NB_SUFFIX) ----
+ * n counts elements except for floor (bytes per stream); nt: non-temporal stores (DRAM jobs). */
+typedef struct nb_fused_fns {
+    const char *isa;
+    /* the streaming limit of a fused op: nin (1..3) inputs of n bytes read once, nout (1, 2)
+     * outputs of n bytes written once */
+    void (*floor)(void *const *out, int nout, const void *const *in, int nin, size_t n, int nt);
+    /* the separate passes: h = x + r; y *= silu(z) (z / (1 + exp(-z))); conversions */
+    void (*add)(float *h, const float *x, const float *r, size_t n, int nt);
+    void (*gate_silu)(float *y, const float *z, size_t n);
+    void (*bf16_to_f32)(float *d, const uint16_t *s, size_t n);
+    void (*f32_to_bf16)(uint16_t *d, const float *s, size_t n);
+    void (*f16_to_f32)(float *d, const uint16_t *s, size_t n);
+    void (*f32_to_f16)(uint16_t *d, const float *s, size_t n);
+} nb_fused_fns;
+
+void nb_fused_kern_generic(nb_fused_fns *f);
+void nb_fused_kern_avx2(nb_fused_fns *f);
+void nb_fused_kern_avx512(nb_fused_fns *f);
 
 /* ---- oneDNN (nb_dnnl.c, built only when oneDNN is found: NB_HAVE_DNNL) ---- */
 typedef struct nb_dnnl nb_dnnl;

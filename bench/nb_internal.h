@@ -14,6 +14,8 @@
  *   nb_table.c     the text report on stdout (and the progress line on stderr)
  *   nb_csv.c, nb_json.c, nb_plot.c   the files written by --csv, --json, --plot
  *   nb_summary.c   the geometric means and issue 9's targets per tier and API, met or missed
+ *   nb_fused.c     the fused group (issue 10): fused ops against separate passes, its targets;
+ *                  nb_fused_kern.c (per ISA) its floors and separate passes
  * nb.h is the interface of the per-ISA kernels (floors, baselines) and of the oneDNN wrapper.
  */
 #ifndef NB_INTERNAL_H
@@ -96,8 +98,14 @@ typedef struct shape {
 extern shape *g_shapes; /* the sweep, in the order measured (nb_build_sweep) */
 extern size_t g_nshapes;
 
+/* the fused group's ops (nb_fused.c) */
+enum { F_ADD_RMS, F_ADD_LN, F_GATED, F_RMS_BF16, F_LN_BF16, F_RMS_F16, F_COUNT };
+extern const char *const nb_fused_names[F_COUNT];
+
 typedef struct nb_options {
     int ops[OP_COUNT], nops;
+    int fused[F_COUNT], nfused; /* --fused (0: none) */
+    list fdims, frows;          /* --fused-dim, --fused-rows */
     list dims, rows, thr;
     list head_dims, tokens, single; /* single.n == 0: no single-row group */
     size_t heads, head_stride;
@@ -329,6 +337,12 @@ void nb_table_end(int failures, double seconds);
 /* The progress line on stderr (done of total shapes, what is measured now, the run's start). */
 void nb_progress(size_t done, size_t total, const char *what, double t0);
 void nb_progress_clear(void);
+
+/* ---- the fused group (nb_fused.c): measured after the sweep, its own table and targets ---- */
+
+void nb_fused_run(void);
+/* results of the fused group that failed their check or call */
+int nb_fused_failures(void);
 
 /* ---- the summary and the targets (nb_summary.c) ---- */
 

@@ -35,6 +35,12 @@ const char *const nb_group_names[G_COUNT] = {"grid", "head", "single"};
 /* the single-row group: dims of the rows = 1 calls (and their 32-row batch), 1 thread */
 #define SINGLE_DEFAULT "64,4096"
 #define SINGLE_BATCH 32
+/* the fused group (issue 10) */
+#define FUSED_DEFAULT "add-rms,add-ln,gated-rms,rms-bf16,ln-bf16,rms-f16"
+#define FUSED_DIMS_DEFAULT "768,4096"
+#define FUSED_ROWS_DEFAULT "32,dram"
+#define FUSED_DIMS_QUICK "4096"
+#define FUSED_ROWS_QUICK "dram"
 
 nb_options g_opt;
 shape *g_shapes;
@@ -67,6 +73,13 @@ static void usage(FILE *f)
 "  --heads N        heads of the head group. Default: %d.\n"
 "  --head-stride K  x row stride of the head group = K * head_dim floats. Default: %d.\n"
 "  --single LIST    dims of the single group, or 'none'. Default: " SINGLE_DEFAULT ".\n"
+"  --fused LIST     the fused group (after the sweep; nb_fused.c): add-rms, add-ln (residual\n"
+"                   add + norm), gated-rms (RMSNorm * silu(z)), rms-bf16, ln-bf16, rms-f16\n"
+"                   (16-bit activations), or 'none'. Default: all. Each against its own\n"
+"                   streaming limit (every input read once, every output written once) and\n"
+"                   the same work as separate passes; its table says which rows and why.\n"
+"  --fused-dim LIST  Default: " FUSED_DIMS_DEFAULT " (--quick: " FUSED_DIMS_QUICK ").\n"
+"  --fused-rows LIST Default: " FUSED_ROWS_DEFAULT " (--quick: " FUSED_ROWS_QUICK ").\n"
 "  --threads LIST   threads splitting the rows (the benchmark's own pthreads, libnorm_opts\n"
 "                   ith/nth); 'max' = all CPUs. Default: 1,2,4,... up to all CPUs.\n"
 "  --tier LIST      implementations: scalar,avx2,avx512,neon,api,naive,ggml,onednn.\n"
@@ -207,12 +220,15 @@ void nb_parse_args(int argc, char **argv)
 {
     const char *op_s = NULL, *dim_s = NULL, *rows_s = NULL, *thr_s = NULL;
     const char *hdim_s = NULL, *tok_s = NULL, *heads_s = NULL, *hstr_s = NULL, *single_s = NULL;
+    const char *fused_s = NULL, *fdim_s = NULL, *frows_s = NULL;
     /* the options whose value is kept as given (the lists are parsed below) */
     const str_opt strs[] = {{"--op", &op_s},           {"--dim", &dim_s},
                             {"--rows", &rows_s},       {"--threads", &thr_s},
                             {"--head-dim", &hdim_s},   {"--tokens", &tok_s},
                             {"--heads", &heads_s},     {"--head-stride", &hstr_s},
                             {"--single", &single_s},   {"--csv", &g_opt.csv},
+                            {"--fused", &fused_s},     {"--fused-dim", &fdim_s},
+                            {"--fused-rows", &frows_s},
                             {"--json", &g_opt.json},   {"--plot", &g_opt.plot}};
     const char **dst;
     g_opt.eps = 1e-5f;
@@ -289,6 +305,26 @@ void nb_parse_args(int argc, char **argv)
         for (int o = 0; o < OP_COUNT; o++)
             g_opt.ops[g_opt.nops++] = o;
     }
+    g_opt.nfused = 0;
+    if (!fused_s || strcmp(fused_s, "none")) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", fused_s ? fused_s : FUSED_DEFAULT);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            int k = -1;
+            for (int o = 0; o < F_COUNT; o++)
+                if (!strcmp(tok, nb_fused_names[o]))
+                    k = o;
+            if (k < 0 || g_opt.nfused == F_COUNT)
+                nb_die("--fused: unknown or repeated op '%s' (" FUSED_DEFAULT ", none)", tok);
+            g_opt.fused[g_opt.nfused++] = k;
+        }
+    }
+    if (parse_list(fdim_s ? fdim_s : g_opt.quick ? FUSED_DIMS_QUICK : FUSED_DIMS_DEFAULT,
+                   &g_opt.fdims, 0, 0))
+        nb_die("--fused-dim: a comma list of positive integers");
+    if (parse_list(frows_s ? frows_s : g_opt.quick ? FUSED_ROWS_QUICK : FUSED_ROWS_DEFAULT,
+                   &g_opt.frows, 1, 0))
+        nb_die("--fused-rows: a comma list of positive integers and 'dram'");
     const char *dd = g_opt.quick ? DIMS_QUICK : DIMS_DEFAULT;
     if (parse_list(dim_s ? dim_s : dd, &g_opt.dims, 0, 0))
         nb_die("--dim: a comma list of positive integers");

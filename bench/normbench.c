@@ -328,6 +328,8 @@ int main(int argc, char **argv)
         nb_table_shape(first);
     }
     nb_progress_clear();
+    nb_fused_run();
+    failures += nb_fused_failures();
     nb_pool_stop();
 
     nb_dram_self_check();
