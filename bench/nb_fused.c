@@ -402,6 +402,7 @@ static void fused_summary(void)
 {
     printf("\nfused targets (issue 10, DRAM shapes, %s):\n",
            g_stat_min ? "min of the repetitions" : "medians");
+    int shown = 0;
     for (int op = 0; op < F_COUNT; op++) {
         double worst_lim = INFINITY, worst_sep = INFINITY, worst_sepp = INFINITY,
                worst_16 = INFINITY;
@@ -429,6 +430,7 @@ static void fused_summary(void)
         }
         if (!any)
             continue;
+        shown++;
         printf("  %-9s >= 90%% of its streaming limit: %s (worst %.0f%%)\n", nb_fused_names[op],
                worst_lim >= 90 ? "met" : "MISSED", worst_lim);
         if (op_is_add(op))
@@ -444,6 +446,8 @@ static void fused_summary(void)
                    "narrow: worst %.2fx\n", nb_fused_names[op], worst_16 >= 1.7 ? "met" : "MISSED",
                    worst_16, worst_sepp);
     }
+    if (!shown)
+        printf("  not measured in this run (no DRAM shapes: --fused-rows dram)\n");
 }
 
 void nb_fused_run(void)

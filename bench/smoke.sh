@@ -37,6 +37,18 @@ cat "$tmp/out"
 [ "$st" -eq 0 ] || fail "normbench exited $st (a check or a call failed: rows marked FAIL/ERROR above)"
 grep -q 'every result checked against the scalar tier' "$tmp/out" ||
     fail "no 'every result checked' line"
+# 5. The fused group (issue 10; --quick: dim 4096, the DRAM batch): every op has its floor, fused
+#    and sep rows (sep-nt for the add ops, f32 for the 16-bit ones), the fused result equal to the
+#    separate passes bit for bit, and its targets printed.
+for op in add-rms add-ln gated-rms rms-bf16 ln-bf16 rms-f16; do
+    for impl in floor fused sep; do
+        grep -Eq "^$op +4096 .* $impl " "$tmp/out" || fail "fused group: no $op $impl row"
+    done
+    grep -Eq "^$op +4096 .* fused .* exact\$" "$tmp/out" ||
+        fail "fused group: $op fused is not bit-identical to the separate passes"
+done
+grep -q '^fused targets' "$tmp/out" || fail "fused group: no targets"
+grep -Eq '^  add-rms +>= 90% of its streaming limit' "$tmp/out" || fail "fused group: no add-rms target"
 
 # the implementations the run announced: "libnorm tiers: scalar avx2 avx512; api -> ..."
 tiers=$(sed -n 's/^libnorm tiers:\([^;]*\);.*/\1/p' "$tmp/out")
