@@ -24,7 +24,15 @@
 
 #include "norm_internal.h"
 
+/* Sanitizer builds (meson -Db_sanitize=...: NORM_SANITIZE_BUILD) leave the inlining to the
+ * compiler: forced inlining of the trees into every row-loop variant under ASan + UBSan costs
+ * gcc tens of minutes on layernorm_avx2.c. The arithmetic is explicit intrinsics with
+ * -ffp-contract=off, so inlining changes no result (checkasm runs in that build too). */
+#if defined(NORM_SANITIZE_BUILD)
+#define NORM_AVX2_INLINE static inline
+#else
 #define NORM_AVX2_INLINE static inline __attribute__((always_inline))
+#endif
 
 /* An empty asm that "redefines" v where it stands. gcc's TER otherwise forwards the single-use
  * tree additions into one big expression at the fold, which keeps every leaf alive until then

@@ -62,7 +62,13 @@
 
 #include "norm_internal.h"
 
+/* Sanitizer builds: the compiler decides the inlining (see NORM_AVX2_INLINE in
+ * src/avx2/norm_avx2.h). */
+#if defined(NORM_SANITIZE_BUILD)
+#define N5_INLINE static inline
+#else
 #define N5_INLINE static inline __attribute__((always_inline))
+#endif
 
 /* Keeps a value in a register at this point of the program: stops gcc from sinking single-use
  * expressions to their far-away use (which lengthens live ranges and spills). No code. (Nothing
