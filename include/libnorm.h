@@ -337,7 +337,10 @@ enum libnorm_gate {
  * |w|·max(1,|x̂|)·|g|) (BEFORE: g = 1), the gate's exp included; rstd within
  * 8·FLT_EPSILON of exact. Not covered: SILU_BEFORE groups where silu(z) or u = x * silu(z) falls
  * below FLT_MIN (a subnormal float u has lost its relative precision, and u = 0 from underflow
- * drops the element from the group: no float evaluation of the formula keeps it).
+ * drops the element from the group: no float evaluation of the formula keeps it), and gates
+ * whose z is below -88.72, where e = expf(-z) overflows and the formula's gate is 0 (silu -0,
+ * sigmoid +0) though the exact gate is a tiny nonzero number: the difference shows only with a
+ * weight near float's range (|g| < 1e-36 there; found with w = 2^125).
  * Layout: z uses x's strides (x_stride, x_outer_stride), y y_stride / y_outer_stride; two-level
  * rows, the ith/nth split (of the rows t = o * rows + r) and the checks as for
  * libnorm_rmsnorm_f32_ex, in this order: EOPTS; EGATE; ENULL (y, x, z); EALIGN; EDIM (dim 0, or

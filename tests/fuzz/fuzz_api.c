@@ -1436,6 +1436,9 @@ static int gt_meets(const unsigned char *a, size_t an, const unsigned char *base
     return 0;
 }
 
+/* expf(-z) overflows to +Inf for z below -GT_EXP_OVF (ln FLT_MAX, rounded down) */
+#define GT_EXP_OVF 88.72f
+
 static long double gt_gate(long double z, int sig)
 {
     long double d = 1.0L + expl(-z);
@@ -1680,7 +1683,8 @@ static int fuzz_gated(reader *r)
                 /* BEFORE: a float u (or silu) below FLT_MIN has lost its relative precision (the
                  * header leaves such groups out of the bound) */
                 if (gate == LIBNORM_GATE_SILU_BEFORE &&
-                    ((gg[i] != 0 && fabsl(gg[i]) < FLT_MIN) || (v != 0 && fabsl(v) < FLT_MIN)))
+                    ((gg[i] != 0 && fabsl(gg[i]) < FLT_MIN) || (v != 0 && fabsl(v) < FLT_MIN) ||
+                     zr[i] < -GT_EXP_OVF))
                     fin = 0;
                 s += v * v;
             }
@@ -1700,6 +1704,12 @@ static int fuzz_gated(reader *r)
                 /* the formula's (x * rstd) * wf beyond float range: +-Inf before the gate (the
                  * header says so), whatever g makes of it */
                 if (!(fabsl(xh[i] * wf) <= FLT_MAX / 2))
+                    continue;
+                /* the header's exclusion: a gate whose e = expf(-z) overflows (the formula's
+                 * gate is then 0) or whose exact value is below FLT_MIN (found by the fuzzer:
+                 * z = -94, w = 2^125) */
+                if (gate != LIBNORM_GATE_SILU_BEFORE &&
+                    (zr[i] < -GT_EXP_OVF || (gg[i] != 0 && fabsl(gg[i]) < FLT_MIN)))
                     continue;
                 long double gm = gate == LIBNORM_GATE_SILU_BEFORE ? 1.0L : fabsl(gg[i]);
                 long double tol = 8.0L * FLT_EPSILON *
