@@ -147,9 +147,13 @@ int norm_dsp_init(norm_dsp *dsp, int tier)
     return fill(dsp, tier);
 }
 
-static norm_dsp g_dsp;
-static atomic_int g_ready;
+/* The process's table (norm_dsp_global(); norm_dsp_now() in norm_internal.h reads them inline):
+ * written once under g_once, then g_ready published with release order. */
+NORM_HIDDEN norm_dsp norm_g_dsp;
+NORM_HIDDEN atomic_int norm_g_ready;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+#define g_dsp norm_g_dsp
+#define g_ready norm_g_ready
 
 static void global_init(void)
 {
@@ -181,4 +185,9 @@ const norm_dsp *norm_dsp_global(void)
     if (!atomic_load_explicit(&g_ready, memory_order_acquire))
         pthread_once(&g_once, global_init);
     return &g_dsp;
+}
+
+void norm_dsp_global_init(void)
+{
+    pthread_once(&g_once, global_init);
 }

@@ -549,16 +549,13 @@ static inline __attribute__((always_inline)) int fast_rows(norm_kernel_fn fn, in
     return 1;
 }
 
-static inline int rows_call(const norm_dsp *d, int op, float *y, const float *x,
-                            const float *weight, const float *bias, size_t rows, size_t dim,
-                            float eps, const libnorm_opts *opts, double *sums)
+/* The general checks and run of the f32 row ops (every call fast_rows() does not take). */
+static __attribute__((noinline)) int rows_general(const norm_dsp *d, int op, float *y,
+                                                  const float *x, const float *weight,
+                                                  const float *bias, size_t rows, size_t dim,
+                                                  float eps, const libnorm_opts *opts,
+                                                  double *sums)
 {
-    if (op == NORM_OP_LN
-            ? fast_rows(d->layernorm_f32, NORM_KIND_RMS, y, x, weight, bias, rows, dim, eps, opts,
-                        sums, NORM_LN_SUMS_PER_ROW)
-            : fast_rows(d->rmsnorm_f32, op == NORM_OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, y, x,
-                        op == NORM_OP_L2 ? NULL : weight, NULL, rows, dim, eps, opts, sums, 1))
-        return LIBNORM_OK;
     call c;
     call_init(&c, y, x, op == NORM_OP_L2 ? NULL : weight, op == NORM_OP_LN ? bias : NULL, rows,
               dim, eps);
@@ -572,6 +569,22 @@ static inline int rows_call(const norm_dsp *d, int op, float *y, const float *x,
     return LIBNORM_OK;
 }
 
+/* An f32 row op: the fast path inline in each entry point, the general one out of line. */
+static inline __attribute__((always_inline)) int rows_call(const norm_dsp *d, int op, float *y,
+                                                           const float *x, const float *weight,
+                                                           const float *bias, size_t rows,
+                                                           size_t dim, float eps,
+                                                           const libnorm_opts *opts, double *sums)
+{
+    if (op == NORM_OP_LN
+            ? fast_rows(d->layernorm_f32, NORM_KIND_RMS, y, x, weight, bias, rows, dim, eps, opts,
+                        sums, NORM_LN_SUMS_PER_ROW)
+            : fast_rows(d->rmsnorm_f32, op == NORM_OP_L2 ? NORM_KIND_L2 : NORM_KIND_RMS, y, x,
+                        op == NORM_OP_L2 ? NULL : weight, NULL, rows, dim, eps, opts, sums, 1))
+        return LIBNORM_OK;
+    return rows_general(d, op, y, x, weight, bias, rows, dim, eps, opts, sums);
+}
+
 int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const float *weight,
                    const float *bias, size_t rows, size_t dim, float eps,
                    const struct libnorm_opts *opts, double *sums)
@@ -582,21 +595,21 @@ int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const fl
 int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
                              size_t rows, size_t dim, float eps, const libnorm_opts *opts)
 {
-    return rows_call(norm_dsp_global(), NORM_OP_LN, y, x, weight, bias, rows, dim, eps, opts,
+    return rows_call(norm_dsp_now(), NORM_OP_LN, y, x, weight, bias, rows, dim, eps, opts,
                      NULL);
 }
 
 int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows, size_t dim,
                            float eps, const libnorm_opts *opts)
 {
-    return rows_call(norm_dsp_global(), NORM_OP_RMS, y, x, weight, NULL, rows, dim, eps, opts,
+    return rows_call(norm_dsp_now(), NORM_OP_RMS, y, x, weight, NULL, rows, dim, eps, opts,
                      NULL);
 }
 
 int libnorm_l2norm_f32_ex(float *y, const float *x, size_t rows, size_t dim, float eps,
                           const libnorm_opts *opts)
 {
-    return rows_call(norm_dsp_global(), NORM_OP_L2, y, x, NULL, NULL, rows, dim, eps, opts, NULL);
+    return rows_call(norm_dsp_now(), NORM_OP_L2, y, x, NULL, NULL, rows, dim, eps, opts, NULL);
 }
 
 /* ---- group normalisation ---- */
@@ -719,7 +732,7 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
     int st = check(&c, opts, 0);
     if (st != LIBNORM_OK || rows == 0)
         return st;
-    run(&c, norm_dsp_global()->rmsnorm_back_f32, NORM_KIND_RMS, NULL, 1);
+    run(&c, norm_dsp_now()->rmsnorm_back_f32, NORM_KIND_RMS, NULL, 1);
     return LIBNORM_OK;
 }
 
@@ -880,7 +893,7 @@ int libnorm_add_rmsnorm_f32_ex(float *y, float *h, const float *x, const float *
                                const float *weight, size_t rows, size_t dim, float eps,
                                const libnorm_opts *opts)
 {
-    return norm_add_call(norm_dsp_global(), NORM_OP_RMS, y, h, x, r, weight, NULL, rows, dim, eps,
+    return norm_add_call(norm_dsp_now(), NORM_OP_RMS, y, h, x, r, weight, NULL, rows, dim, eps,
                          opts, NULL);
 }
 
@@ -888,7 +901,7 @@ int libnorm_add_layernorm_f32_ex(float *y, float *h, const float *x, const float
                                  const float *weight, const float *bias, size_t rows, size_t dim,
                                  float eps, const libnorm_opts *opts)
 {
-    return norm_add_call(norm_dsp_global(), NORM_OP_LN, y, h, x, r, weight, bias, rows, dim, eps,
+    return norm_add_call(norm_dsp_now(), NORM_OP_LN, y, h, x, r, weight, bias, rows, dim, eps,
                          opts, NULL);
 }
 
@@ -896,7 +909,7 @@ int libnorm_gated_rmsnorm_f32_ex(float *y, const float *x, const float *z, const
                                  size_t rows, size_t dim, size_t group, int gate, float eps,
                                  const libnorm_opts *opts)
 {
-    return norm_gated_call(norm_dsp_global(), y, x, z, weight, rows, dim, group, gate, eps, opts,
+    return norm_gated_call(norm_dsp_now(), y, x, z, weight, rows, dim, group, gate, eps, opts,
                            NULL);
 }
 
@@ -904,7 +917,7 @@ int libnorm_groupnorm_f32_ex(float *y, const float *x, const float *weight, cons
                              size_t batch, size_t channels, size_t spatial, size_t groups,
                              float eps, const libnorm_opts *opts)
 {
-    return norm_groupnorm_call(norm_dsp_global(), y, x, weight, bias, batch, channels, spatial,
+    return norm_groupnorm_call(norm_dsp_now(), y, x, weight, bias, batch, channels, spatial,
                                groups, eps, opts, NULL);
 }
 
@@ -971,14 +984,14 @@ int libnorm_layernorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight
                               const void *bias, size_t rows, size_t dim, float eps,
                               const libnorm_opts *opts)
 {
-    return x16_call(norm_dsp_global(), NORM_OP_LN, NORM_X16_BF16, y, x, weight, bias, rows, dim,
+    return x16_call(norm_dsp_now(), NORM_OP_LN, NORM_X16_BF16, y, x, weight, bias, rows, dim,
                     eps, opts, NULL);
 }
 
 int libnorm_rmsnorm_bf16_ex(uint16_t *y, const uint16_t *x, const void *weight, size_t rows,
                             size_t dim, float eps, const libnorm_opts *opts)
 {
-    return x16_call(norm_dsp_global(), NORM_OP_RMS, NORM_X16_BF16, y, x, weight, NULL, rows, dim,
+    return x16_call(norm_dsp_now(), NORM_OP_RMS, NORM_X16_BF16, y, x, weight, NULL, rows, dim,
                     eps, opts, NULL);
 }
 
@@ -986,14 +999,14 @@ int libnorm_layernorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight,
                              const void *bias, size_t rows, size_t dim, float eps,
                              const libnorm_opts *opts)
 {
-    return x16_call(norm_dsp_global(), NORM_OP_LN, NORM_X16_F16, y, x, weight, bias, rows, dim,
+    return x16_call(norm_dsp_now(), NORM_OP_LN, NORM_X16_F16, y, x, weight, bias, rows, dim,
                     eps, opts, NULL);
 }
 
 int libnorm_rmsnorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight, size_t rows,
                            size_t dim, float eps, const libnorm_opts *opts)
 {
-    return x16_call(norm_dsp_global(), NORM_OP_RMS, NORM_X16_F16, y, x, weight, NULL, rows, dim,
+    return x16_call(norm_dsp_now(), NORM_OP_RMS, NORM_X16_F16, y, x, weight, NULL, rows, dim,
                     eps, opts, NULL);
 }
 
@@ -1011,7 +1024,7 @@ int libnorm_rmsnorm_f32(float *y, const float *x, const float *weight, size_t ro
 
 const char *libnorm_active_isa(void)
 {
-    return norm_dsp_global()->name;
+    return norm_dsp_now()->name;
 }
 
 const char *libnorm_strerror(int status)

@@ -63,6 +63,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define NORM_LANES 16
@@ -215,6 +216,18 @@ NORM_HIDDEN int norm_best_tier(void);
 NORM_HIDDEN int norm_dsp_init(norm_dsp *dsp, int tier);
 /* The global table (filled once at load time; read-only afterwards). */
 NORM_HIDDEN const norm_dsp *norm_dsp_global(void);
+/* The same, inline for the entry points (a single-row call is a few tens of ns): dispatch.c's
+ * table and its flag, published with release order once filled (norm_dsp_global_init() fills it
+ * under a pthread_once, at load time or on the first call that finds the flag unset). */
+NORM_HIDDEN extern norm_dsp norm_g_dsp;
+NORM_HIDDEN extern atomic_int norm_g_ready;
+NORM_HIDDEN void norm_dsp_global_init(void);
+static inline const norm_dsp *norm_dsp_now(void)
+{
+    if (__builtin_expect(!atomic_load_explicit(&norm_g_ready, memory_order_acquire), 0))
+        norm_dsp_global_init();
+    return &norm_g_dsp;
+}
 
 /* Kernels. */
 NORM_HIDDEN void norm_layernorm_f32_scalar(const norm_job *job);

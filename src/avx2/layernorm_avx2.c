@@ -27,9 +27,8 @@ typedef struct {
     double s1, s2;
 } ln_sums_avx2;
 
-/* Pass 1: the total of leaves (x - c). Out of line: the reduction is large and called from every
- * variant. */
-static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, float c)
+/* Pass 1: the total of leaves (x - c). */
+NORM_AVX2_INLINE double ln_pass1_inl_avx2(const float *x, size_t n, float c)
 {
     double s, unused;
     norm_reduce_avx2(x, n, c, 1, 1, 0, &s, &unused);
@@ -37,11 +36,23 @@ static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, 
 }
 
 /* Pass 2: the totals of leaves (x - c) and of their squares. */
-static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size_t n, float c)
+NORM_AVX2_INLINE ln_sums_avx2 ln_pass2_inl_avx2(const float *x, size_t n, float c)
 {
     ln_sums_avx2 r;
     norm_reduce_avx2(x, n, c, 1, 1, 1, &r.s1, &r.s2);
     return r;
+}
+
+/* The same out of line, for every n: the reduction is large and called from every variant (the
+ * constant-dim single rows inline theirs). */
+static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, float c)
+{
+    return ln_pass1_inl_avx2(x, n, c);
+}
+
+static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size_t n, float c)
+{
+    return ln_pass2_inl_avx2(x, n, c);
 }
 
 /* Pass 3 over one row; hw / hb (weight / bias present; hw 2: the weight factor 1 + w,
@@ -354,15 +365,27 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
             ln_emit_avx2(j, row + 1, n, &stb, hw, hb, nt);
         }
     }
-    for (; row < j->rows; row++) {
-        const float *x = j->x + row * j->xs;
-        const float x0 = x[0];
-        double s0 = ln_pass1_avx2(x, k, x0);
-        float m0 = norm_ln_m0(x0, s0, inv_k);
-        ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
-        ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps, norm_ln_sums_at(j, row));
-        ln_emit_avx2(j, row, n, &st, hw, hb, nt);
+    /* The rows left one at a time (decode-time calls of one row), with constant-dim copies for
+     * dims 64 and 128 outside streaming jobs (whose rows are never this short). */
+#define LN_ONE(N, K, P)                                                                        \
+    for (; row < j->rows; row++) {                                                             \
+        const float *x = j->x + row * j->xs;                                                   \
+        const float x0 = x[0];                                                                 \
+        double s0 = ln_pass1##P##avx2(x, (K), x0);                                             \
+        float m0 = norm_ln_m0(x0, s0, inv_k);                                                  \
+        ln_sums_avx2 s = ln_pass2##P##avx2(x, (N), m0);                                        \
+        ln_stats_avx2 st = ln_finish_avx2(x, (N), s0, s, m0, inv_n, j->eps,                    \
+                                          norm_ln_sums_at(j, row));                            \
+        ln_emit_avx2(j, row, (N), &st, hw, hb, nt);                                            \
     }
+    if (!nt && n == 64) {
+        LN_ONE(64, 64, _inl_)
+    } else if (!nt && n == 128) {
+        LN_ONE(128, 128, _inl_)
+    } else {
+        LN_ONE(n, k, _)
+    }
+#undef LN_ONE
 }
 
 void norm_layernorm_f32_avx2(const norm_job *j)

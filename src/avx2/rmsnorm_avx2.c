@@ -18,13 +18,18 @@
 #define NORM_AVX2_RMS_PIPE_MAX 2048
 #endif
 
-/* Pass 1: the total of squares of x. Out of line: the reduction is large and called from every
- * variant. */
-static __attribute__((noinline)) double rms_pass1_avx2(const float *x, size_t n)
+/* Pass 1: the total of squares of x; out of line for every n (the reduction is large and called
+ * from every variant), inline for the constant-dim single rows. */
+NORM_AVX2_INLINE double rms_pass1_inl_avx2(const float *x, size_t n)
 {
     double unused, s;
     norm_reduce_avx2(x, n, 0.0f, 0, 0, 1, &unused, &s);
     return s;
+}
+
+static __attribute__((noinline)) double rms_pass1_avx2(const float *x, size_t n)
+{
+    return rms_pass1_inl_avx2(x, n);
 }
 
 /* Lane sums of squares of a row of n <= NORM_BLOCK floats, to v[0..3] of its lane total. Inlined
@@ -64,7 +69,7 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
     size_t i = 0;
     if (nt && (i = norm_nt_head(y, n, 32)) != 0)
         RMS_PART_(0, i);
-    for (; n - i >= 32; i += 32) {
+    for (; i + 32 <= n; i += 32) {
         __m256 t0 = RMS_Y_(_mm256_loadu_ps(x + i), i);
         __m256 t1 = RMS_Y_(_mm256_loadu_ps(x + i + 8), i + 8);
         __m256 t2 = RMS_Y_(_mm256_loadu_ps(x + i + 16), i + 16);
@@ -74,7 +79,7 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         RMS_ST_(y + i + 16, t2);
         RMS_ST_(y + i + 24, t3);
     }
-    for (; n - i >= 8; i += 8)
+    for (; i + 8 <= n; i += 8)
         RMS_ST_(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
     if (i < n)
         RMS_PART_(i, n - i);
@@ -195,6 +200,16 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         default: RMS_BATCHES(n, 0); break;
         }
 #undef RMS_BATCHES
+    }
+    if (!nt && row + 1 == j->rows && (n == 64 || n == 128)) {
+        /* one row left (decode-time calls of one row): constant-dim copies */
+        if (n == 64)
+            rms_emit_avx2(j, row, 64, rms_pass1_inl_avx2(j->x + row * j->xs, 64), inv_n, hw,
+                          nt);
+        else
+            rms_emit_avx2(j, row, 128, rms_pass1_inl_avx2(j->x + row * j->xs, 128), inv_n, hw,
+                          nt);
+        return;
     }
     if (n <= NORM_AVX2_RMS_PIPE_MAX && row < j->rows) {
         /* Pass 1 of row r + 1 reads only x of row r + 1, which pass 2 of row r (writing y of

@@ -382,18 +382,15 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
 #undef LN_BATCHES
     }
     const int pairs = n <= LN_PAIR_MAX || j->w || j->b;
-    for (; pairs && r + 2 <= j->rows; r += 2) {
-        const float *xa = j->x + r * j->xs;
-        float *ya = j->y + r * j->ys;
-        ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
-                       mean ? mean + r : NULL, rstd ? rstd + r : NULL,
-                       mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,
-                       norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt, j->wplus);
+    /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
+     * constant-dim copies for dims 64 and 128. */
+#define LN_REST(N)                                                                                 do {                                                                                               for (; pairs && r + 2 <= j->rows; r += 2) {                                                        const float *xa = j->x + r * j->xs;                                                            float *ya = j->y + r * j->ys;                                                                  ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, (N), j->eps, inv_n,                                inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,                                         mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,                                        norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt, j->wplus);            }                                                                                              for (; r < j->rows; r++)                                                                           ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, (N), j->eps, inv_n,                            inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,                                         norm_ln_sums_at(j, r), nt, j->wplus);                                    } while (0)
+    switch (n) {
+    case 64: LN_REST(64); break;
+    case 128: LN_REST(128); break;
+    default: LN_REST(n); break;
     }
-    for (; r < j->rows; r++)
-        ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
-                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, norm_ln_sums_at(j, r), nt,
-                      j->wplus);
+#undef LN_REST
 }
 
 static void ln_cached_avx512(const norm_job *j) { ln_rows_avx512(j, 0); }

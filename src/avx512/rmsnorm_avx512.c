@@ -167,27 +167,36 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
         }
 #undef RMS_BATCHES
     }
-    if (n <= RMS_PAIR_MAX) {
-        /* Two rows at a time; each computes exactly what the single-row loop computes. */
-        for (; r + 2 <= j->rows; r += 2) {
-            const float *xa = j->x + r * j->xs, *xb = xa + j->xs;
-            float *ya = j->y + r * j->ys, *yb = ya + j->ys;
-            double sa = total_sq_avx512(xa, n);
-            double sb = total_sq_avx512(xb, n);
-            rms_finish_row_avx512(ya, xa, j->w, n, j->eps, inv_n, sa, rstd ? rstd + r : NULL,
-                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus);
-            rms_finish_row_avx512(yb, xb, j->w, n, j->eps, inv_n, sb,
-                                  rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL,
-                                  nt, j->kind, j->wplus);
-        }
+    /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
+     * constant-dim copies for dims 64 and 128. Pairs (up to RMS_PAIR_MAX) compute exactly what
+     * the single-row loop computes. */
+#define RMS_REST(N)                                                                            \
+    do {                                                                                       \
+        for (; (N) <= RMS_PAIR_MAX && r + 2 <= j->rows; r += 2) {                              \
+            const float *xa = j->x + r * j->xs, *xb = xa + j->xs;                              \
+            float *ya = j->y + r * j->ys, *yb = ya + j->ys;                                    \
+            double sa = total_sq_avx512(xa, (N));                                              \
+            double sb = total_sq_avx512(xb, (N));                                              \
+            rms_finish_row_avx512(ya, xa, j->w, (N), j->eps, inv_n, sa, rstd ? rstd + r : NULL, \
+                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus);        \
+            rms_finish_row_avx512(yb, xb, j->w, (N), j->eps, inv_n, sb,                        \
+                                  rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL, \
+                                  nt, j->kind, j->wplus);                                      \
+        }                                                                                      \
+        for (; r < j->rows; r++) {                                                             \
+            const float *x = j->x + r * j->xs;                                                 \
+            float *y = j->y + r * j->ys;                                                       \
+            rms_finish_row_avx512(y, x, j->w, (N), j->eps, inv_n, total_sq_avx512(x, (N)),     \
+                                  rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt,    \
+                                  j->kind, j->wplus);                                          \
+        }                                                                                      \
+    } while (0)
+    switch (n) {
+    case 64: RMS_REST(64); break;
+    case 128: RMS_REST(128); break;
+    default: RMS_REST(n); break;
     }
-    for (; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        rms_finish_row_avx512(y, x, j->w, n, j->eps, inv_n, total_sq_avx512(x, n),
-                              rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt, j->kind,
-                              j->wplus);
-    }
+#undef RMS_REST
 }
 
 void norm_rmsnorm_f32_avx512(const norm_job *j)
