@@ -11,6 +11,8 @@
  *   - Short rows (n <= LN_BATCH_MAX) go eight at a time: the eight trees are independent work,
  *     and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run for the eight
  *     rows together, lane k of a vector of doubles doing exactly row k's scalar arithmetic.
+ *     Batches of rows up to LN_PIPE_MAX are software-pipelined (the next eight rows'
+ *     statistics before this eight's pass 3), as the AVX2 tier's four-row batches are.
  *   - Other rows go two at a time: two independent dependency chains (tree -> lane total -> mean
  *     -> tree -> lane totals -> 1/sqrt -> output) overlap in the out-of-order core, and pass 3
  *     of the pair is one loop, so each weight and bias vector is loaded once per two rows.
@@ -28,6 +30,12 @@
  * (measured at 32 rows: dim 640 96 ns/row paired vs 111 batched, 768 108 vs 120). */
 #ifndef LN_BATCH_MAX
 #define LN_BATCH_MAX 512
+#endif
+/* Batches of rows up to this long are software-pipelined; longer ones not (dim 512, 32 rows in
+ * cache, measured 46-51 ns/row unpipelined against 52-60 pipelined; dims 64 and 128 level or
+ * better from DRAM). */
+#ifndef LN_PIPE_MAX
+#define LN_PIPE_MAX 128
 #endif
 /* Rows longer than this go in pairs only with a weight or bias (pass 3 of a pair loads each
  * weight and bias vector once for both rows; without them a pair only doubles the footprint:
@@ -278,19 +286,24 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt, wp);
 }
 
-/* Eight rows r .. r+7 at once (short rows). Lane k of the double vectors computes exactly what
- * norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
-N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv_n, double inv_k,
-                               int nt)
+/* The statistics of eight rows (short rows), computed by ln_stats8_avx512() before pass 3 of the
+ * previous eight (ln_out8_avx512()). */
+typedef struct ln_st8_avx512 {
+    float m0[8], mlo[8], rstd[8], mean[8];
+    double s0[8], s1[8], s2[8]; /* stored when some row is not finished here, or for NORM_SUMS */
+    unsigned ok;                /* bit k: row k finished here (else ln_finish_row_avx512()) */
+} ln_st8_avx512;
+
+/* Passes 1 and 2 and the statistics of rows r .. r+7. Lane k of the double vectors computes
+ * exactly what norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
+N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                                double inv_k, ln_st8_avx512 *st)
 {
     const float *x[8];
-    float *y[8];
     acc_avx512 a[8], q[8];
-    float x0[8], m0[8], mlo[8], rstd[8], mean[8];
-    double s0a[8], s1a[8], s2a[8];
+    float x0[8];
     for (int k = 0; k < 8; k++) {
         x[k] = j->x + (r + (size_t)k) * j->xs;
-        y[k] = j->y + (r + (size_t)k) * j->ys;
         x0[k] = x[k][0];
     }
     /* pass 1 over the probe; m0 = (float)((double)x0 + s0 * inv_k) */
@@ -301,10 +314,10 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     const __m512d s0 = lanes_total8_avx512(a);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
-    _mm256_storeu_ps(m0, vm0);
+    _mm256_storeu_ps(st->m0, vm0);
     /* pass 2 */
     for (int k = 0; k < 8; k++)
-        acc_ss_avx512(x[k], n, _mm512_set1_ps(m0[k]), &a[k], &q[k]);
+        acc_ss_avx512(x[k], n, _mm512_set1_ps(st->m0[k]), &a[k], &q[k]);
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
@@ -318,34 +331,50 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml),
                              _mm512_mul_pd(_mm512_set1_pd(NORM_LN_AGAIN_RATIO), var), _CMP_LE_OQ);
     ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+    st->ok = ok;
     if (ok != 0xFF || j->sums) {
-        _mm512_storeu_pd(s0a, s0);
-        _mm512_storeu_pd(s1a, s1);
-        _mm512_storeu_pd(s2a, s2);
-        /* NORM_SUMS: the rows not finished here store theirs in ln_finish_row_avx512() */
-        for (int k = 0; j->sums && k < 8; k++)
-            if ((ok >> k) & 1u)
-                norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)k), s0a[k], s1a[k], s2a[k]);
+        _mm512_storeu_pd(st->s0, s0);
+        _mm512_storeu_pd(st->s1, s1);
+        _mm512_storeu_pd(st->s2, s2);
     }
     const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
-    _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
-    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
-    _mm256_storeu_ps(mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
+    _mm256_storeu_ps(st->mlo, _mm512_cvtpd_ps(ml));
+    _mm256_storeu_ps(st->rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+    _mm256_storeu_ps(st->mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
+}
+
+/* Pass 3 (or the rest of the work, for rows not finished in ln_stats8_avx512()) and the
+ * statistics outputs of rows r .. r+7. */
+N5_INLINE void ln_out8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                              const ln_st8_avx512 *st, int nt)
+{
+    const unsigned ok = st->ok;
+    const float *x[8];
+    float *y[8];
+    for (int k = 0; k < 8; k++) {
+        x[k] = j->x + (r + (size_t)k) * j->xs;
+        y[k] = j->y + (r + (size_t)k) * j->ys;
+    }
+    /* NORM_SUMS: the rows not finished here store theirs in ln_finish_row_avx512() */
+    for (int k = 0; j->sums && k < 8; k++)
+        if ((ok >> k) & 1u)
+            norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)k), st->s0[k], st->s1[k], st->s2[k]);
     /* pass 3, two rows at a time */
     for (int k = 0; k < 8; k += 2) {
         if (((ok >> k) & 3u) == 3u) {
-            ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, m0[k], mlo[k],
-                               rstd[k], m0[k + 1], mlo[k + 1], rstd[k + 1], nt, j->wplus);
+            ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, st->m0[k],
+                               st->mlo[k], st->rstd[k], st->m0[k + 1], st->mlo[k + 1],
+                               st->rstd[k + 1], nt, j->wplus);
             continue;
         }
         for (int h = k; h < k + 2; h++) {
             if ((ok >> h) & 1u) {
-                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, m0[h], mlo[h], rstd[h], nt,
-                                  j->wplus);
+                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h],
+                                  nt, j->wplus);
             } else {
-                dpair_avx512 t = {s1a[h], s2a[h]};
-                ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, s0a[h], t, m0[h],
-                                     j->mean ? j->mean + r + h : NULL,
+                dpair_avx512 t = {st->s1[h], st->s2[h]};
+                ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
+                                     st->m0[h], j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
                                      norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus);
             }
@@ -354,11 +383,41 @@ N5_INLINE void ln_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv
     for (int k = 0; k < 8; k++) {
         if ((ok >> k) & 1u) {
             if (j->mean)
-                j->mean[r + k] = mean[k];
+                j->mean[r + k] = st->mean[k];
             if (j->rstd)
-                j->rstd[r + k] = rstd[k];
+                j->rstd[r + k] = st->rstd[k];
         }
     }
+}
+
+/* Rows 0 .. (returned) of at most LN_BATCH_MAX floats, eight at a time; up to LN_PIPE_MAX
+ * software-pipelined: the statistics of the next eight rows are computed before pass 3 of the
+ * current eight, so that their loads (from DRAM, in a streaming job) and trees overlap the
+ * current rows' square roots, divisions and stores. The next rows' passes read only their x, which the current rows' pass 3
+ * (their own y, mean and rstd) cannot touch: the API forbids any overlap other than exactly in
+ * place. */
+N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, double inv_k,
+                                   int nt)
+{
+    if (j->rows < 8)
+        return 0;
+    ln_st8_avx512 st[2];
+    int c = 0;
+    size_t r = 0;
+    if (n > LN_PIPE_MAX) {
+        for (; r + 8 <= j->rows; r += 8) {
+            ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0]);
+            ln_out8_avx512(j, r, n, inv_n, &st[0], nt);
+        }
+        return r;
+    }
+    ln_stats8_avx512(j, 0, n, inv_n, inv_k, &st[0]);
+    for (; j->rows - r >= 16; r += 8, c ^= 1) {
+        ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1]);
+        ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
+    }
+    ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
+    return r + 8;
 }
 
 /* All rows of the job; nt: non-temporal stores for y (a compile-time constant). */
@@ -371,9 +430,7 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     if (n <= LN_BATCH_MAX) {
         /* The common short dims get their own copy of the batch loop with n a constant: the
          * pruned trees' branches and masks fold away (a third of the instructions at dim 64). */
-#define LN_BATCHES(N)                                                                          \
-    for (; r + 8 <= j->rows; r += 8)                                                           \
-    ln_rows8_avx512(j, r, (N), inv_n, inv_k, nt)
+#define LN_BATCHES(N) r = ln_batches_avx512(j, (N), inv_n, inv_k, nt)
         switch (n) {
         case 64: LN_BATCHES(64); break;
         case 128: LN_BATCHES(128); break;

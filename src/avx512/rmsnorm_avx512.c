@@ -8,7 +8,8 @@
  * Scheduling (none of it changes an operation):
  *   - Short rows (n <= RMS_BATCH_MAX) go eight at a time: eight independent trees, then the
  *     eight rows' lane totals and 1/sqrt as vectors of doubles, lane k doing exactly row k's
- *     scalar arithmetic (norm_rms_finish).
+ *     scalar arithmetic (norm_rms_finish); up to RMS_PIPE_MAX software-pipelined (the next eight
+ *     rows' statistics before this eight's pass 2), as the AVX2 tier's four-row batches are.
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
@@ -16,6 +17,11 @@
  */
 #include "norm_avx512.h"
 
+/* Batches of rows up to this long are software-pipelined; longer ones not (32 rows in cache,
+ * measured: dim 64 7.0 -> 5.1 ns/row pipelined, 128 8.8 -> 7.8, but 512 32-36 -> 40-41). */
+#ifndef RMS_PIPE_MAX
+#define RMS_PIPE_MAX 128
+#endif
 #ifndef RMS_PAIR_MAX
 #define RMS_PAIR_MAX 2048
 #endif
@@ -105,48 +111,96 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
         *rstdp = rstd;
 }
 
-/* Eight rows r .. r+7 at once (short rows). Lane k computes exactly norm_rms_finish() of row k:
- * rare unless RARE_MIN <= s2 <= DBL_MAX, rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps)). */
-N5_INLINE void rms_rows8_avx512(const norm_job *j, size_t r, size_t n, double inv_n, int nt)
-{
-    const float *x[8];
-    float *y[8];
-    acc_avx512 a[8];
+/* The statistics of eight rows (short rows), computed by rms_stats8_avx512() before pass 2 of the
+ * previous eight (rms_out8_avx512()). */
+typedef struct rms_st8_avx512 {
     float rstd[8];
-    for (int k = 0; k < 8; k++) {
-        x[k] = j->x + (r + (size_t)k) * j->xs;
-        y[k] = j->y + (r + (size_t)k) * j->ys;
-    }
+    unsigned ok; /* bit k: row k takes pass 2 (else the rare path) */
+} rms_st8_avx512;
+
+/* Pass 1 and the statistics of rows r .. r+7 (RMSNorm's kind). Lane k computes exactly
+ * norm_rms_finish() of row k: rare unless RARE_MIN <= s2 <= DBL_MAX,
+ * rstd = (float)(1.0 / sqrt(s2 * inv_n + (double)eps)). */
+N5_INLINE void rms_stats8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                                 rms_st8_avx512 *st)
+{
+    acc_avx512 a[8];
     for (int k = 0; k < 8; k++)
-        a[k] = acc_sq_avx512(x[k], n);
+        a[k] = acc_sq_avx512(j->x + (r + (size_t)k) * j->xs, n);
     const __m512d s2 = lanes_total8_avx512(a);
-    if (j->kind != NORM_KIND_RMS) {
-        /* L2 (norm_rmsk_finish): the eight totals, then each row's own scalar finish */
-        double t[8];
-        _mm512_storeu_pd(t, s2);
-        for (int k = 0; k < 8; k++)
-            rms_finish_row_avx512(y[k], x[k], j->w, n, j->eps, inv_n, t[k],
-                                  j->rstd ? j->rstd + r + k : NULL, j->sums ? j->sums + r + k : NULL,
-                                  nt, j->kind, j->wplus);
-        return;
-    }
     if (j->sums)
         _mm512_storeu_pd(j->sums + r, s2);
-    const __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
-                        _mm512_cmp_pd_mask(s2, _mm512_set1_pd(DBL_MAX), _CMP_LE_OQ);
+    st->ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
+             _mm512_cmp_pd_mask(s2, _mm512_set1_pd(DBL_MAX), _CMP_LE_OQ);
     const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(_mm512_mul_pd(s2, _mm512_set1_pd(inv_n)),
                                                     _mm512_set1_pd((double)j->eps)));
-    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+    _mm256_storeu_ps(st->rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+}
+
+/* Pass 2 (or the rare path) and rstd of rows r .. r+7. */
+N5_INLINE void rms_out8_avx512(const norm_job *j, size_t r, size_t n, const rms_st8_avx512 *st,
+                               int nt)
+{
     for (int k = 0; k < 8; k++) {
-        if ((ok >> k) & 1u) {
-            rms_out_sel_avx512(y[k], x[k], j->w, n, rstd[k], nt, j->wplus);
+        const float *x = j->x + (r + (size_t)k) * j->xs;
+        float *y = j->y + (r + (size_t)k) * j->ys;
+        if ((st->ok >> k) & 1u) {
+            rms_out_sel_avx512(y, x, j->w, n, st->rstd[k], nt, j->wplus);
             if (j->rstd)
-                j->rstd[r + k] = rstd[k];
+                j->rstd[r + k] = st->rstd[k];
         } else {
-            norm_rmsnorm_row_rare(y[k], x[k], j->w, n, j->eps, j->rstd ? j->rstd + r + k : NULL,
+            norm_rmsnorm_row_rare(y, x, j->w, n, j->eps, j->rstd ? j->rstd + r + k : NULL,
                                   j->wplus);
         }
     }
+}
+
+/* Eight rows r .. r+7 of another kind (L2): the eight totals, then each row's own scalar finish
+ * (norm_rmsk_finish). */
+N5_INLINE void rms_rows8_kind_avx512(const norm_job *j, size_t r, size_t n, double inv_n, int nt)
+{
+    acc_avx512 a[8];
+    double t[8];
+    for (int k = 0; k < 8; k++)
+        a[k] = acc_sq_avx512(j->x + (r + (size_t)k) * j->xs, n);
+    _mm512_storeu_pd(t, lanes_total8_avx512(a));
+    for (int k = 0; k < 8; k++)
+        rms_finish_row_avx512(j->y + (r + (size_t)k) * j->ys, j->x + (r + (size_t)k) * j->xs,
+                              j->w, n, j->eps, inv_n, t[k], j->rstd ? j->rstd + r + k : NULL,
+                              j->sums ? j->sums + r + k : NULL, nt, j->kind, j->wplus);
+}
+
+/* Rows 0 .. (returned) of at most RMS_BATCH_MAX floats, eight at a time; RMSNorm's of at most
+ * RMS_PIPE_MAX floats are software-pipelined: pass 1 and the statistics of the next eight rows
+ * come before pass 2 of the current eight, so that their loads and trees overlap the current
+ * rows' square roots, divisions and stores. The next rows' pass 1 reads only their x, which the current rows' pass 2 (their
+ * own y and rstd) cannot touch: the API forbids any overlap other than exactly in place. */
+N5_INLINE size_t rms_batches_avx512(const norm_job *j, size_t n, double inv_n, int nt)
+{
+    size_t r = 0;
+    if (j->rows < 8)
+        return 0;
+    if (j->kind != NORM_KIND_RMS) {
+        for (; r + 8 <= j->rows; r += 8)
+            rms_rows8_kind_avx512(j, r, n, inv_n, nt);
+        return r;
+    }
+    rms_st8_avx512 st[2];
+    int c = 0;
+    if (n > RMS_PIPE_MAX) {
+        for (; r + 8 <= j->rows; r += 8) {
+            rms_stats8_avx512(j, r, n, inv_n, &st[0]);
+            rms_out8_avx512(j, r, n, &st[0], nt);
+        }
+        return r;
+    }
+    rms_stats8_avx512(j, 0, n, inv_n, &st[0]);
+    for (; j->rows - r >= 16; r += 8, c ^= 1) {
+        rms_stats8_avx512(j, r + 8, n, inv_n, &st[c ^ 1]);
+        rms_out8_avx512(j, r, n, &st[c], nt);
+    }
+    rms_out8_avx512(j, r, n, &st[c], nt);
+    return r + 8;
 }
 
 N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
@@ -157,9 +211,7 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
     size_t r = 0;
     if (n <= RMS_BATCH_MAX) {
         /* dims 64 and 128 get their own copy with n a constant (as in layernorm_avx512.c) */
-#define RMS_BATCHES(N)                                                                         \
-    for (; r + 8 <= j->rows; r += 8)                                                           \
-    rms_rows8_avx512(j, r, (N), inv_n, nt)
+#define RMS_BATCHES(N) r = rms_batches_avx512(j, (N), inv_n, nt)
         switch (n) {
         case 64: RMS_BATCHES(64); break;
         case 128: RMS_BATCHES(128); break;
