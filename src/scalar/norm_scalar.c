@@ -18,7 +18,7 @@
  *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
  *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
  * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves. A row
- * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go two at a time
+ * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go four at a time
  * (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the next.
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
@@ -296,8 +296,8 @@ SC_NOINLINE void ln_out_affine(float *restrict y, const float *restrict x,
     ln_out_affine_body(y, x, w, b, n, m0, mlo, r);
 }
 
-/* ln_out_affine() for two rows at once (a group's, below), out of place: w and b are read and
- * widened once for both. The same operations on each row. */
+/* ln_out_affine() for two rows at once (a pair of a group's rows, below), out of place: w and b
+ * are read and widened once for both. The same operations on each row. */
 SC_NOINLINE void ln_out_affine2(float *restrict y0, float *restrict y1, const float *restrict x0,
                                 const float *restrict x1, const float *restrict w,
                                 const float *restrict b, size_t n, const float m0[2],
@@ -401,8 +401,8 @@ SC_INLINE void rms_output(float *y, const float *x, const float *w, size_t n, fl
 }
 
 /* LayerNorm's output pass with LIBNORM_WEIGHT_PLUS_ONE (w not NULL): the factor (float)(1 + w)
- * (norm_wf), a stretch at a time through a buffer in place; jobs with the flag take the
- * one-row path (below), not the row pairs. */
+ * (norm_wf), a stretch at a time through a buffer in place; for single rows and for each row of
+ * a group (below: the pairs' two-row loop is for the plain weight). */
 SC_NOINLINE void ln_output_wp(float *y, const float *x, const float *w, const float *b, size_t n,
                       float m0, float mlo, float r, int wp)
 {
@@ -505,7 +505,7 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
  * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
  * is handed to layernorm_row_any(), which starts it again from its first pass (rows of y never
  * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
-#define SC_GROUP 2
+#define SC_GROUP 4
 SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k)
 {
     const float *x[SC_GROUP];
@@ -523,18 +523,23 @@ SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double in
     for (int k = 0; k < SC_GROUP; k++)
         st[k] = norm_ln_finish(s0[k], s1[k], s2[k], m0[k], inv_n, j->eps, 0, &mlo[k], &rs[k],
                                &mo[k], &m0_next[k]);
-    float *y0 = j->y + r0 * j->ys, *y1 = y0 + j->ys;
-    int pair = SC_GROUP == 2 && n >= 4 && j->w && y0 != x[0] && st[0] == NORM_LN_OK &&
-               st[1] == NORM_LN_OK;
-    if (pair)
-        ln_out_affine2(y0, y1, x[0], x[1], j->w, j->b, n, m0, mlo, rs);
+    int pair[SC_GROUP];
+    for (int k = 0; k < SC_GROUP; k += 2) {
+        float *y0 = j->y + (r0 + (size_t)k) * j->ys, *y1 = y0 + j->ys;
+        pair[k] = pair[k + 1] = n >= 4 && j->w && !j->wplus && y0 != x[k] &&
+                                st[k] == NORM_LN_OK && st[k + 1] == NORM_LN_OK;
+        if (pair[k])
+            ln_out_affine2(y0, y1, x[k], x[k + 1], j->w, j->b, n, m0 + k, mlo + k, rs + k);
+    }
     for (int k = 0; k < SC_GROUP; k++) {
         size_t r = r0 + (size_t)k;
         if (__builtin_expect(st[k] != NORM_LN_OK, 0)) {
             layernorm_row_any(j, r, inv_n, inv_k);
             continue;
         }
-        if (!pair)
+        if (j->wplus && j->w)
+            ln_output_wp(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k], 1);
+        else if (!pair[k])
             ln_output(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k]);
         if (j->mean)
             j->mean[r] = mo[k];
@@ -561,7 +566,12 @@ SC_INLINE void rmsnorm_group(const norm_job *j, size_t r0, size_t n, double inv_
             rmsnorm_row_any(j, r, inv_n);
             continue;
         }
-        rms_output(j->y + r * j->ys, x[k], j->w, n, rs[k]);
+        float *yr = j->y + r * j->ys;
+        if (j->wplus && j->w) /* the factor (float)(1 + w), as rmsnorm_row() */
+            for (size_t i = 0; i < n; i++)
+                yr[i] = (x[k][i] * rs[k]) * (1.0f + j->w[i]);
+        else
+            rms_output(yr, x[k], j->w, n, rs[k]);
         if (j->rstd)
             j->rstd[r] = rs[k];
     }
@@ -579,7 +589,7 @@ SC_INLINE void layernorm_rows(const norm_job *j, size_t n)
                                     j->wplus);
         return;
     }
-    if (!j->sums && !j->wplus) /* the test hook and (1 + w): one row at a time */
+    if (!j->sums) /* the test hook: one row at a time */
         for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
             layernorm_group(j, r, n, inv_n, inv_k);
     for (; r < j->rows; r++)
@@ -590,7 +600,7 @@ SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n)
 {
     double inv_n = 1.0 / (double)n;
     size_t r = 0;
-    if (!j->sums && !j->wplus) /* the test hook and (1 + w): one row at a time */
+    if (!j->sums) /* the test hook: one row at a time */
         for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
             rmsnorm_group(j, r, n, inv_n);
     for (; r < j->rows; r++)
