@@ -498,40 +498,48 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
                 j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind, j->wplus);
 }
 
-/* Rows side by side: SC_GROUP rows at a time, each step of the row code done for every row of the
- * group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a
- * double division and square root, the output) that its few elements cannot hide; the rows of a
- * group are independent, so the CPU overlaps their chains. Each row computes exactly what
+/* Rows side by side: g rows at a time (g = 2 or 4, SC_GROUP_MAX at most; the pairs of a group
+ * share the two-row output loop), each step of the row code done for every row of the group
+ * before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
+ * division and square root, the output) that its few elements cannot hide; the rows of a group
+ * are independent, so the CPU overlaps their chains. Each row computes exactly what
  * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
  * is handed to layernorm_row_any(), which starts it again from its first pass (rows of y never
  * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
-#define SC_GROUP 4
-SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k)
+#define SC_GROUP_MAX 4
+/* The group size of each per-dim copy (below), as measured (baseline x86-64, gcc 12, normbench
+ * and a thread-CPU-time loop over 32 rows): four rows at dims 4-13 and from 17 on (dim 8: 25 ->
+ * 19 ns per LayerNorm row with weight and bias, dim 32: 63 -> 58), two at dims 1-3 and 14-16,
+ * where four were slower (dim 3: 13 -> 16 ns, dim 16 without affine: 18 -> 24). */
+#define SC_GROUP_OF(n) ((n) <= 3 || ((n) >= 14 && (n) <= 16) ? 2 : 4)
+SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k,
+                                int g)
 {
-    const float *x[SC_GROUP];
-    double s0[SC_GROUP], s1[SC_GROUP], s2[SC_GROUP];
-    float m0[SC_GROUP], mlo[SC_GROUP], rs[SC_GROUP], mo[SC_GROUP], m0_next[SC_GROUP];
-    int st[SC_GROUP];
-    for (int k = 0; k < SC_GROUP; k++)
+    const float *x[SC_GROUP_MAX];
+    double s0[SC_GROUP_MAX], s1[SC_GROUP_MAX], s2[SC_GROUP_MAX];
+    float m0[SC_GROUP_MAX], mlo[SC_GROUP_MAX], rs[SC_GROUP_MAX], mo[SC_GROUP_MAX];
+    float m0_next[SC_GROUP_MAX];
+    int st[SC_GROUP_MAX];
+    for (int k = 0; k < g; k++)
         x[k] = j->x + (r0 + (size_t)k) * j->xs;
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         canon_reduce(x[k], norm_ln_probe(n), x[k][0], &s0[k], NULL);
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         m0[k] = norm_ln_m0(x[k][0], s0[k], inv_k);
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         canon_reduce(x[k], n, m0[k], &s1[k], &s2[k]);
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         st[k] = norm_ln_finish(s0[k], s1[k], s2[k], m0[k], inv_n, j->eps, 0, &mlo[k], &rs[k],
                                &mo[k], &m0_next[k]);
-    int pair[SC_GROUP];
-    for (int k = 0; k < SC_GROUP; k += 2) {
+    int pair[SC_GROUP_MAX];
+    for (int k = 0; k < g; k += 2) {
         float *y0 = j->y + (r0 + (size_t)k) * j->ys, *y1 = y0 + j->ys;
         pair[k] = pair[k + 1] = n >= 4 && j->w && !j->wplus && y0 != x[k] &&
                                 st[k] == NORM_LN_OK && st[k + 1] == NORM_LN_OK;
         if (pair[k])
             ln_out_affine2(y0, y1, x[k], x[k + 1], j->w, j->b, n, m0 + k, mlo + k, rs + k);
     }
-    for (int k = 0; k < SC_GROUP; k++) {
+    for (int k = 0; k < g; k++) {
         size_t r = r0 + (size_t)k;
         if (__builtin_expect(st[k] != NORM_LN_OK, 0)) {
             layernorm_row_any(j, r, inv_n, inv_k);
@@ -548,19 +556,19 @@ SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double in
     }
 }
 
-SC_INLINE void rmsnorm_group(const norm_job *j, size_t r0, size_t n, double inv_n)
+SC_INLINE void rmsnorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, int g)
 {
-    const float *x[SC_GROUP];
-    double s2[SC_GROUP];
-    float rs[SC_GROUP];
-    int bad[SC_GROUP];
-    for (int k = 0; k < SC_GROUP; k++)
+    const float *x[SC_GROUP_MAX];
+    double s2[SC_GROUP_MAX];
+    float rs[SC_GROUP_MAX];
+    int bad[SC_GROUP_MAX];
+    for (int k = 0; k < g; k++)
         x[k] = j->x + (r0 + (size_t)k) * j->xs;
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         canon_reduce(x[k], n, 0.0f, NULL, &s2[k]);
-    for (int k = 0; k < SC_GROUP; k++)
+    for (int k = 0; k < g; k++)
         bad[k] = norm_rmsk_finish(j->kind, s2[k], inv_n, j->eps, &rs[k]);
-    for (int k = 0; k < SC_GROUP; k++) {
+    for (int k = 0; k < g; k++) {
         size_t r = r0 + (size_t)k;
         if (__builtin_expect(bad[k], 0)) {
             rmsnorm_row_any(j, r, inv_n);
@@ -577,7 +585,7 @@ SC_INLINE void rmsnorm_group(const norm_job *j, size_t r0, size_t n, double inv_
     }
 }
 
-SC_INLINE void layernorm_rows(const norm_job *j, size_t n)
+SC_INLINE void layernorm_rows(const norm_job *j, size_t n, int g)
 {
     double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     size_t r = 0;
@@ -590,19 +598,19 @@ SC_INLINE void layernorm_rows(const norm_job *j, size_t n)
         return;
     }
     if (!j->sums) /* the test hook: one row at a time */
-        for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
-            layernorm_group(j, r, n, inv_n, inv_k);
+        for (; r + (size_t)g <= j->rows; r += (size_t)g)
+            layernorm_group(j, r, n, inv_n, inv_k, g);
     for (; r < j->rows; r++)
         layernorm_row_any(j, r, inv_n, inv_k);
 }
 
-SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n)
+SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n, int g)
 {
     double inv_n = 1.0 / (double)n;
     size_t r = 0;
     if (!j->sums) /* the test hook: one row at a time */
-        for (; r + SC_GROUP <= j->rows; r += SC_GROUP)
-            rmsnorm_group(j, r, n, inv_n);
+        for (; r + (size_t)g <= j->rows; r += (size_t)g)
+            rmsnorm_group(j, r, n, inv_n, g);
     for (; r < j->rows; r++)
         rmsnorm_row_any(j, r, inv_n);
 }
@@ -617,23 +625,23 @@ SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n)
 #define SC_COPY(N)                                                                              \
     SC_NOINLINE void layernorm_dim##N(const norm_job *j)                                        \
     {                                                                                           \
-        layernorm_rows(j, N);                                                                   \
+        layernorm_rows(j, N, SC_GROUP_OF(N));                                                   \
     }                                                                                           \
     SC_NOINLINE void rmsnorm_dim##N(const norm_job *j)                                          \
     {                                                                                           \
-        rmsnorm_rows(j, N);                                                                     \
+        rmsnorm_rows(j, N, SC_GROUP_OF(N));                                                     \
     }
 SC_DIMS(SC_COPY)
 #undef SC_COPY
 
 SC_NOINLINE void layernorm_dim_any(const norm_job *j)
 {
-    layernorm_rows(j, j->dim);
+    layernorm_rows(j, j->dim, SC_GROUP_MAX);
 }
 
 SC_NOINLINE void rmsnorm_dim_any(const norm_job *j)
 {
-    rmsnorm_rows(j, j->dim);
+    rmsnorm_rows(j, j->dim, SC_GROUP_MAX);
 }
 
 /* The kernels: a table of the copies, indexed by dim (0: any other dim). */
