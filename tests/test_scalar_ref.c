@@ -210,7 +210,7 @@ static int run_back(size_t dim, size_t rows, int verbose)
     return ok;
 }
 
-/* norm_fmaf(), norm_fmaf_fast() and norm_fmaf_quick() (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
+/* norm_fmaf() and its quick forms (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
  * correctly rounded: random triples of every magnitude, and triples built so that a*b + c lands
  * next to or exactly on a point halfway between two floats (where rounding a double sum to float
  * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
@@ -263,17 +263,56 @@ static size_t check_fmaf(size_t count)
             break;
         }
         float want = fmaf(a, b, c), got = norm_fmaf(a, b, c);
-        int redo = 0, redo_q = 0;
+        int redo = 0, redo_q = 0, redo_0 = 0;
         float fast = norm_fmaf_fast(a, b, c, &redo), quick = norm_fmaf_quick(a, b, c, &redo_q);
+        float quick0 = norm_fmaf_quick0(a, b, c, &redo_0);
         if (memcmp(&want, &got, 4) != 0 || (!redo && memcmp(&want, &fast, 4) != 0) ||
-            (!redo_q && memcmp(&want, &quick, 4) != 0)) {
+            (!redo_q && memcmp(&want, &quick, 4) != 0) ||
+            (!redo_0 && memcmp(&want, &quick0, 4) != 0)) {
             if (bad < 5)
                 printf("  FAIL norm_fmaf(%a, %a, %a): fmaf %a, norm_fmaf %a, fast %a (redo %d), "
-                       "quick %a (redo %d)\n",
-                       a, b, c, want, got, fast, redo, quick, redo_q);
+                       "quick %a (redo %d), quick0 %a (redo %d)\n",
+                       a, b, c, want, got, fast, redo, quick, redo_q, quick0, redo_0);
             bad++;
         }
     }
+    return bad;
+}
+
+/* The same comparison on the triples whose a*b + c lies next to the point halfway between the
+ * largest subnormal float and FLT_MIN (and next to the smallest ones): the double sum rounds onto
+ * that point, below FLT_MIN, and rounding it to float gives FLT_MIN where the exact sum gives the
+ * subnormal (or the other way round): a range test that left out the results equal to FLT_MIN
+ * would miss it. Returns the number of mismatches. */
+static size_t check_fmaf_edges(void)
+{
+    static const double ms[] = {8388607, 8388606, 8388605, 1, 2, 0};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (int v = 0; v < 4; v++) {
+            float a = (float)(0x1p-75 * (1.0 + 0x1p-23)), b = (float)(0x1p-75 * (1.0 - 0x1p-23));
+            float c = (float)(ms[i] * 0x1p-149);
+            if (v & 1) { /* a*b below c + ulp: M + tiny from above */
+                a = -a;
+                c = (float)((ms[i] + 1) * 0x1p-149);
+            }
+            if (v & 2) {
+                a = -a;
+                c = -c;
+            }
+            float want = fmaf(a, b, c);
+            int r1 = 0, r2 = 0, r3 = 0;
+            float got[4] = {norm_fmaf(a, b, c), norm_fmaf_fast(a, b, c, &r1),
+                            norm_fmaf_quick(a, b, c, &r2), norm_fmaf_quick0(a, b, c, &r3)};
+            int redo[4] = {0, r1, r2, r3};
+            for (int k = 0; k < 4; k++)
+                if (!redo[k] && memcmp(&want, &got[k], 4) != 0) {
+                    if (bad < 5)
+                        printf("  FAIL fmaf edge (%a, %a, %a): fmaf %a, form %d gives %a\n", a, b,
+                               c, want, k, got[k]);
+                    bad++;
+                }
+        }
     return bad;
 }
 
@@ -328,8 +367,9 @@ int main(int argc, char **argv)
     }
     rng_state = seed;
     printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
-    size_t fma_bad = check_fmaf(2000000);
-    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples (%s): %zu differ\n",
+    size_t fma_bad = check_fmaf(2000000) + check_fmaf_edges();
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN (%s): "
+           "%zu differ\n",
 #if defined(FP_FAST_FMAF)
            "it is fmaf here",
 #else

@@ -278,10 +278,10 @@ SC_INLINE void ln_out_affine_body(float *restrict y, const float *restrict x,
     int redo = 0;
     if (b)
         for (size_t i = 0; i < n; i++)
-            y[i] = norm_fmaf_quick(((x[i] - m0) - mlo) * r, w[i], b[i], &redo);
+            y[i] = norm_fmaf_quick0(((x[i] - m0) - mlo) * r, w[i], b[i], &redo);
     else
         for (size_t i = 0; i < n; i++)
-            y[i] = norm_fmaf_quick(((x[i] - m0) - mlo) * r, w[i], 0.0f, &redo);
+            y[i] = norm_fmaf_quick0(((x[i] - m0) - mlo) * r, w[i], 0.0f, &redo);
     if (__builtin_expect(redo, 0))
         for (size_t i = 0; i < n; i++)
             y[i] = norm_fmaf(((x[i] - m0) - mlo) * r, w[i], b ? b[i] : 0.0f);
@@ -307,13 +307,13 @@ SC_NOINLINE void ln_out_affine2(float *restrict y0, float *restrict y1, const fl
     float a0 = m0[0], a1 = m0[1], c0 = mlo[0], c1 = mlo[1], r0 = r[0], r1 = r[1];
     if (b)
         for (size_t i = 0; i < n; i++) {
-            y0[i] = norm_fmaf_quick(((x0[i] - a0) - c0) * r0, w[i], b[i], &redo);
-            y1[i] = norm_fmaf_quick(((x1[i] - a1) - c1) * r1, w[i], b[i], &redo);
+            y0[i] = norm_fmaf_quick0(((x0[i] - a0) - c0) * r0, w[i], b[i], &redo);
+            y1[i] = norm_fmaf_quick0(((x1[i] - a1) - c1) * r1, w[i], b[i], &redo);
         }
     else
         for (size_t i = 0; i < n; i++) {
-            y0[i] = norm_fmaf_quick(((x0[i] - a0) - c0) * r0, w[i], 0.0f, &redo);
-            y1[i] = norm_fmaf_quick(((x1[i] - a1) - c1) * r1, w[i], 0.0f, &redo);
+            y0[i] = norm_fmaf_quick0(((x0[i] - a0) - c0) * r0, w[i], 0.0f, &redo);
+            y1[i] = norm_fmaf_quick0(((x1[i] - a1) - c1) * r1, w[i], 0.0f, &redo);
         }
     if (__builtin_expect(redo, 0))
         for (size_t i = 0; i < n; i++) {
