@@ -32,10 +32,16 @@ static int same(const float *a, const float *b, size_t n, size_t *at)
     return 1;
 }
 
-/* One job on both; returns 1 when every bit agrees. */
-static int run_one(int ln, size_t dim, size_t rows, int verbose)
+/* One job on both; returns 1 when every bit agrees. wplus: the scalar tier's job has
+ * LIBNORM_WEIGHT_PLUS_ONE (norm_job.wplus), and the reference (which has no such flag) gets the
+ * weight (float)(1.0f + w), the factor the flag defines. inplace: the scalar tier's job runs in
+ * place (y == x, one row stride; the reference out of place), and only the rows' elements are
+ * compared (the gaps hold x's). */
+static int run_one(int ln, size_t dim, size_t rows, int verbose, int wplus, int inplace)
 {
     size_t xs = dim + ((rnd() & 1) ? 0 : irand(9)), ys = dim + ((rnd() & 1) ? 0 : irand(9));
+    if (inplace)
+        ys = xs;
     int use_w = irand(3) != 0, use_b = ln && irand(3) != 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
     float *x = malloc(rows * xs * sizeof(float)), *w = malloc(dim * sizeof(float));
@@ -63,14 +69,23 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
         for (size_t i = dim; i < xs; i++)
             x[r * xs + i] = NAN;
     }
-    for (size_t i = 0; i < dim; i++) {
-        w[i] = (float)(1.0 + 0.5 * nrand());
-        b[i] = (float)(0.5 * nrand());
+    float *wref = malloc(dim * sizeof(float));
+    if (!wref) {
+        fprintf(stderr, "test_scalar_ref: out of memory\n");
+        exit(2);
     }
+    for (size_t i = 0; i < dim; i++) {
+        w[i] = (float)((wplus ? 0.0 : 1.0) + 0.5 * nrand());
+        b[i] = (float)(0.5 * nrand());
+        wref[i] = wplus ? 1.0f + w[i] : w[i];
+    }
+    if (inplace)
+        memcpy(y[1], x, rows * xs * sizeof(float));
     norm_job j[2];
     for (int k = 0; k < 2; k++) {
-        norm_job t = {y[k], x, use_w ? w : NULL, use_b ? b : NULL, rows, dim, xs, ys, eps,
-                      ln ? mean[k] : NULL, rstd[k], NULL, NORM_KIND_RMS, NULL, 0, 0};
+        norm_job t = {y[k], k == 1 && inplace ? y[1] : x, use_w ? (k ? w : wref) : NULL,
+                      use_b ? b : NULL, rows, dim, xs, ys, eps, ln ? mean[k] : NULL, rstd[k],
+                      NULL, NORM_KIND_RMS, NULL, k ? wplus : 0, 0};
         j[k] = t;
     }
     if (ln) {
@@ -83,22 +98,34 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose)
     size_t at = 0;
     int ok = 1;
     const char *op = ln ? "layernorm" : "rmsnorm";
-    if (!same(y[0], y[1], rows * ys, &at)) {
-        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g: y row %zu [%zu]: reference %.9g, "
-               "scalar %.9g\n",
-               op, dim, rows, use_w, use_b, eps, at / ys, at % ys, y[0][at], y[1][at]);
+    int ydiff = 0;
+    if (inplace) {
+        for (size_t r = 0; r < rows && !ydiff; r++)
+            if (!same(y[0] + r * ys, y[1] + r * ys, dim, &at)) {
+                at += r * ys;
+                ydiff = 1;
+            }
+    } else {
+        ydiff = !same(y[0], y[1], rows * ys, &at);
+    }
+    if (ydiff) {
+        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g wplus=%d inplace=%d: y row %zu [%zu]: "
+               "reference %.9g, scalar %.9g\n",
+               op, dim, rows, use_w, use_b, eps, wplus, inplace, at / ys, at % ys, y[0][at],
+               y[1][at]);
         ok = 0;
     } else if (!same(mean[0], mean[1], rows, &at) || !same(rstd[0], rstd[1], rows, &at)) {
-        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g: mean/rstd of row %zu: reference "
-               "%.9g/%.9g, scalar %.9g/%.9g\n",
-               op, dim, rows, use_w, use_b, eps, at, mean[0][at], rstd[0][at], mean[1][at],
-               rstd[1][at]);
+        printf("  FAIL %s dim=%zu rows=%zu w=%d b=%d eps=%g wplus=%d inplace=%d: mean/rstd of "
+               "row %zu: reference %.9g/%.9g, scalar %.9g/%.9g\n",
+               op, dim, rows, use_w, use_b, eps, wplus, inplace, at, mean[0][at], rstd[0][at],
+               mean[1][at], rstd[1][at]);
         ok = 0;
     } else if (verbose) {
         printf("  ok %s dim=%zu rows=%zu\n", op, dim, rows);
     }
     free(x);
     free(w);
+    free(wref);
     free(b);
     for (int k = 0; k < 2; k++) {
         free(y[k]);
@@ -183,7 +210,7 @@ static int run_back(size_t dim, size_t rows, int verbose)
     return ok;
 }
 
-/* norm_fmaf(), norm_fmaf_fast() and norm_fmaf_quick() (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
+/* norm_fmaf() and its quick forms (src/scalar/norm_fmaf.h) against libm's fmaf(), which is
  * correctly rounded: random triples of every magnitude, and triples built so that a*b + c lands
  * next to or exactly on a point halfway between two floats (where rounding a double sum to float
  * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
@@ -236,17 +263,56 @@ static size_t check_fmaf(size_t count)
             break;
         }
         float want = fmaf(a, b, c), got = norm_fmaf(a, b, c);
-        int redo = 0, redo_q = 0;
+        int redo = 0, redo_q = 0, redo_0 = 0;
         float fast = norm_fmaf_fast(a, b, c, &redo), quick = norm_fmaf_quick(a, b, c, &redo_q);
+        float quick0 = norm_fmaf_quick0(a, b, c, &redo_0);
         if (memcmp(&want, &got, 4) != 0 || (!redo && memcmp(&want, &fast, 4) != 0) ||
-            (!redo_q && memcmp(&want, &quick, 4) != 0)) {
+            (!redo_q && memcmp(&want, &quick, 4) != 0) ||
+            (!redo_0 && memcmp(&want, &quick0, 4) != 0)) {
             if (bad < 5)
                 printf("  FAIL norm_fmaf(%a, %a, %a): fmaf %a, norm_fmaf %a, fast %a (redo %d), "
-                       "quick %a (redo %d)\n",
-                       a, b, c, want, got, fast, redo, quick, redo_q);
+                       "quick %a (redo %d), quick0 %a (redo %d)\n",
+                       a, b, c, want, got, fast, redo, quick, redo_q, quick0, redo_0);
             bad++;
         }
     }
+    return bad;
+}
+
+/* The same comparison on the triples whose a*b + c lies next to the point halfway between the
+ * largest subnormal float and FLT_MIN (and next to the smallest ones): the double sum rounds onto
+ * that point, below FLT_MIN, and rounding it to float gives FLT_MIN where the exact sum gives the
+ * subnormal (or the other way round): a range test that left out the results equal to FLT_MIN
+ * would miss it. Returns the number of mismatches. */
+static size_t check_fmaf_edges(void)
+{
+    static const double ms[] = {8388607, 8388606, 8388605, 1, 2, 0};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (int v = 0; v < 4; v++) {
+            float a = (float)(0x1p-75 * (1.0 + 0x1p-23)), b = (float)(0x1p-75 * (1.0 - 0x1p-23));
+            float c = (float)(ms[i] * 0x1p-149);
+            if (v & 1) { /* a*b below c + ulp: M + tiny from above */
+                a = -a;
+                c = (float)((ms[i] + 1) * 0x1p-149);
+            }
+            if (v & 2) {
+                a = -a;
+                c = -c;
+            }
+            float want = fmaf(a, b, c);
+            int r1 = 0, r2 = 0, r3 = 0;
+            float got[4] = {norm_fmaf(a, b, c), norm_fmaf_fast(a, b, c, &r1),
+                            norm_fmaf_quick(a, b, c, &r2), norm_fmaf_quick0(a, b, c, &r3)};
+            int redo[4] = {0, r1, r2, r3};
+            for (int k = 0; k < 4; k++)
+                if (!redo[k] && memcmp(&want, &got[k], 4) != 0) {
+                    if (bad < 5)
+                        printf("  FAIL fmaf edge (%a, %a, %a): fmaf %a, form %d gives %a\n", a, b,
+                               c, want, k, got[k]);
+                    bad++;
+                }
+        }
     return bad;
 }
 
@@ -301,8 +367,9 @@ int main(int argc, char **argv)
     }
     rng_state = seed;
     printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
-    size_t fma_bad = check_fmaf(2000000);
-    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples (%s): %zu differ\n",
+    size_t fma_bad = check_fmaf(2000000) + check_fmaf_edges();
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN (%s): "
+           "%zu differ\n",
 #if defined(FP_FAST_FMAF)
            "it is fmaf here",
 #else
@@ -322,13 +389,31 @@ int main(int argc, char **argv)
         for (int ln = 0; ln < 2; ln++)
             for (int k = 0; k < 2; k++) {
                 size_t rows = 1 + irand(dims[di] <= 1100 ? 6 : 12);
-                fails += !run_one(ln, dims[di], rows, verbose);
+                fails += !run_one(ln, dims[di], rows, verbose, 0, 0);
                 jobs++;
                 rows_total += rows;
             }
     printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
            "the literal reference\n",
            jobs, rows_total, fails);
+    /* The row groups and LIBNORM_WEIGHT_PLUS_ONE: every row count 1..9 (whole groups of four rows,
+     * the pairs in them and the rows left over) on the short dims and some longer ones, with and
+     * without the flag, out of place and in place. */
+    static const size_t gdims[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48,
+                                   64, 100, 128, 512, 513, 768, 1030};
+    size_t gjobs = 0, gfails = 0;
+    for (size_t di = 0; di < sizeof gdims / sizeof gdims[0] && gfails < 20; di++)
+        for (size_t rows = 1; rows <= 9; rows++)
+            for (int ln = 0; ln < 2; ln++)
+                for (int v = 0; v < 4; v++) {
+                    gfails += !run_one(ln, gdims[di], rows, verbose, v & 1, v >> 1);
+                    gjobs++;
+                }
+    printf("test_scalar_ref: row groups, %zu jobs (rows 1..9 on %zu dims, with and without "
+           "LIBNORM_WEIGHT_PLUS_ONE, out of place and in place), %zu differ from the literal "
+           "reference\n",
+           gjobs, sizeof gdims / sizeof gdims[0], gfails);
+    fails += gfails;
     size_t bjobs = 0, bfails = 0;
     for (size_t di = 0; di < nd && bfails < 20; di++)
         for (int k = 0; k < 2; k++) {

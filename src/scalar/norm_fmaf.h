@@ -31,6 +31,7 @@ static inline float norm_fmaf_fast(float a, float b, float c, int *redo)
     return fmaf(a, b, c);
 }
 #define norm_fmaf_quick norm_fmaf_fast
+#define norm_fmaf_quick0 norm_fmaf_fast
 #else
 /* s = (double)a*b + c, rounded once (a*b is exact in double); e = the exact error of that
  * addition (TwoSum: s + e == a*b + c exactly). */
@@ -93,6 +94,20 @@ static inline float norm_fmaf_quick(float a, float b, float c, int *redo)
     memcpy(&u, &s, sizeof u);
     *redo |= (((uint32_t)u & 0x1fffffffu) == 0x10000000u) | ((fabs(s) < 0x1p-126) & (s != 0.0));
     return (float)s;
+}
+
+/* Cheaper still, for the output passes: the range test made on the float result, |(float)s| <=
+ * FLT_MIN, which holds for every s below FLT_MIN in magnitude (rounding to float is monotone and
+ * FLT_MIN a float) and also flags the results 0 and FLT_MIN, exact or not (they then take the redo
+ * for nothing). One float comparison, where norm_fmaf_quick() needs two double ones. */
+static inline float norm_fmaf_quick0(float a, float b, float c, int *redo)
+{
+    double s = (double)a * (double)b + (double)c;
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    float f = (float)s;
+    *redo |= (((uint32_t)u & 0x1fffffffu) == 0x10000000u) | (fabsf(f) <= FLT_MIN);
+    return f;
 }
 #endif
 

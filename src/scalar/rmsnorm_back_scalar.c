@@ -39,17 +39,27 @@ static void rb_levels(float p[NORM_LEAVES / 2][NORM_LANES], int w, int lanes)
 }
 
 /* Both trees of the block at (x, dz) of which `avail` >= 1 elements are in the row (lanes =
- * min(avail, 16)): q[0] gets the lane sums of squares of x, d[0] those of the products x*dz. */
-static void rb_block(float q[NORM_LEAVES / 2][NORM_LANES], float d[NORM_LEAVES / 2][NORM_LANES],
-                     const float *x, const float *dz, size_t avail, int lanes)
+ * min(avail, 16)): q[0] gets the lane sums of squares of x, d[0] those of the products x*dz.
+ * Only the leaf rows that hold elements are read (leaf row j holds leaf j of every lane): the
+ * full ones without a bounds test, the last one, when the row ends inside it, with +0 leaves
+ * past the end. Inline, so that the full blocks get their own copy (avail = 512, a constant). */
+static inline void rb_block(float q[NORM_LEAVES / 2][NORM_LANES],
+                            float d[NORM_LEAVES / 2][NORM_LANES], const float *x, const float *dz,
+                            size_t avail, int lanes)
 {
     float ex[NORM_LEAVES][NORM_LANES], ed[NORM_LEAVES][NORM_LANES];
-    int rows = avail >= NORM_BLOCK ? NORM_LEAVES : (int)((avail + NORM_LANES - 1) / NORM_LANES);
-    for (int j = 0; j < rows; j++)
+    size_t m = avail < NORM_BLOCK ? avail : NORM_BLOCK;
+    int full = (int)(m / NORM_LANES), rem = (int)(m % NORM_LANES);
+    int rows = full + (rem != 0);
+    for (int j = 0; j < full; j++)
+        for (int l = 0; l < NORM_LANES; l++) {
+            ex[j][l] = x[j * NORM_LANES + l];
+            ed[j][l] = dz[j * NORM_LANES + l];
+        }
+    if (rem)
         for (int l = 0; l < lanes; l++) {
-            size_t i = (size_t)j * NORM_LANES + (size_t)l;
-            ex[j][l] = i < avail ? x[i] : 0.0f;
-            ed[j][l] = i < avail ? dz[i] : 0.0f;
+            ex[full][l] = l < rem ? x[full * NORM_LANES + l] : 0.0f;
+            ed[full][l] = l < rem ? dz[full * NORM_LANES + l] : 0.0f;
         }
     for (int j = 0; j < rows / 2; j++)
         for (int l = 0; l < lanes; l++) {
@@ -91,7 +101,10 @@ static void rb_totals(const float *x, const float *dz, size_t n, double *sxx, do
     for (size_t base = 0; base < n; base += NORM_BLOCK) {
         size_t avail = n - base;
         int lanes = avail < NORM_LANES ? (int)avail : NORM_LANES;
-        rb_block(q, d, x + base, dz + base, avail, lanes);
+        if (avail >= NORM_BLOCK)
+            rb_block(q, d, x + base, dz + base, NORM_BLOCK, NORM_LANES);
+        else
+            rb_block(q, d, x + base, dz + base, avail, lanes);
         for (int l = 0; l < lanes; l++) {
             norm_fold(&hq[l], &lq[l], q[0][l]);
             norm_fold(&hd[l], &ld[l], d[0][l]);
