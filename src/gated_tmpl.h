@@ -1,0 +1,141 @@
+/*
+ * Gated RMSNorm's row driver, shared by the SIMD tiers (src/{avx2,avx512,neon}/
+ * gated_rmsnorm_*.c): the per-group structure of the definition (src/scalar/
+ * gated_rmsnorm_scalar.c) with the gates computed ahead, span by span, into a stack buffer.
+ * Each tier's TU defines, then includes this file (as src/x16_tmpl.h for the 16-bit kernels):
+ *   GT_TIER                  the name suffix (avx2, avx512, neon)
+ *   GT_INLINE                its force-inline qualifier (static inline in sanitizer builds)
+ *   GT_NT                    1: the tier has non-temporal stores (GT_FENCE() after them)
+ *   gt_gates(g, x, z, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i]) (mode 1: u of
+ *                            SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n, n >= 1; the tier's
+ *                            SLEEF exp in a tight loop (nothing else live across the calls).
+ *                            g never meets x or z, or is exactly x or z (u into y in place).
+ *   gt_total_sq(v, n)        the canonical total of squares of v[0 .. n-1] (the RMSNorm
+ *                            reduction of the tier with the group as the row)
+ *   gt_out(y, v, g, w, n, rs, hw, po, mode, nt)   the output pass of n elements, hw, po, mode
+ *                            and nt compile-time constants: AFTER (mode 0, 2)
+ *                            y = ((v * rs) * wf) * g, BEFORE (mode 1) y = (v * rs) * wf; every
+ *                            NaN lane NAN (the scalar tier's canon()); nt: non-temporal stores
+ *                            (aligned part) where the tier has them.
+ *
+ * Per span of whole groups (at most GT_CAP floats; a span runs on across rows when x, z and y
+ * rows follow on in memory, so short rows are batched):
+ *   1. gt_gates over the whole span into gb (AFTER: the gates; BEFORE: u = x * silu(z)). For
+ *      AFTER the tier prefetches x's lines in the same loop, so that the exp computation
+ *      overlaps the loads of both inputs from DRAM.
+ *   2. per group: s2 = gt_total_sq(x, or u in gb), the sums hook, norm_rms_finish() or the rare
+ *      path, then gt_out from x and gb (AFTER) or from gb (BEFORE) into y.
+ * A group longer than GT_CAP goes alone: BEFORE writes u into y first (y is the definition's
+ * scratch; in place over x or z each element is read before it is written), AFTER computes its
+ * gates in pass 2, GT_CAP elements at a time. No operation changes: every element gets the
+ * definition's operations in its order, only the schedule differs. In place over x or z is
+ * fine: a span's z is consumed by step 1 before any y of it is written, and group g writes only
+ * its own elements after reading them.
+ * Streaming jobs (x, z and y together at least NORM_STREAM_BYTES, y not x or z) store y
+ * non-temporally and end with GT_FENCE() (as norm_stream_job() for the plain kernels).
+ */
+#ifndef GT_TIER
+#error "define GT_TIER before including gated_tmpl.h"
+#endif
+
+#include <string.h>
+
+#define GT_CAT_(a, b) a##_##b
+#define GT_CAT(a, b) GT_CAT_(a, b)
+
+/* floats of the gate buffer (16 KiB of stack) */
+#ifndef GT_CAP
+#define GT_CAP 4096
+#endif
+
+static inline int gt_stream_job(const norm_gated_job *j)
+{
+    return GT_NT && j->y != j->x && j->y != j->z && ((size_t)j->y & (sizeof(float) - 1)) == 0 &&
+           (double)j->rows * (double)j->dim * 12.0 >= NORM_STREAM_BYTES;
+}
+
+GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode, int nt)
+{
+    float gb[GT_CAP] __attribute__((aligned(64)));
+    const size_t G = j->group, D = j->dim, ng = D / G;
+    const double inv_n = 1.0 / (double)G;
+    const int buf = G <= GT_CAP;
+    /* rows that follow on in x, z and y: one long row of rows * D floats (groups never cross
+     * a row's end: the span is whole groups and G divides D) */
+    const int flat = j->xs == D && j->ys == D;
+    const size_t R = flat ? 1 : j->rows, L = flat ? j->rows * D : D;
+    const size_t span = buf ? (GT_CAP / G) * G : G;
+    for (size_t r = 0; r < R; r++) {
+        const float *xr = j->x + r * j->xs, *zr = j->z + r * j->xs;
+        float *yr = j->y + r * j->ys;
+        size_t t = r * ng;
+        for (size_t s = 0; s < L; s += span) {
+            const size_t sn = L - s < span ? L - s : span;
+            if (buf)
+                gt_gates(gb, xr + s, zr + s, sn, mode);
+            else if (mode == 1)
+                gt_gates(yr + s, xr + s, zr + s, sn, 1);
+            for (size_t o = 0; o < sn; o += G, t++) {
+                const size_t p = s + o;
+                const float *x = xr + p, *z = zr + p;
+                float *y = yr + p;
+                const float *w = hw ? j->w + p % D : NULL;
+                const float *v = mode == 1 ? (buf ? gb + o : y) : x;
+                const double s2 = gt_total_sq(v, G);
+                if (j->sums)
+                    j->sums[t] = s2;
+                float rs;
+                if (norm_rms_finish(s2, inv_n, j->eps, &rs)) {
+                    if (mode == 1 && buf)
+                        memcpy(y, v, G * sizeof(float)); /* u into y, as the definition */
+                    norm_gated_group_rare(y, mode == 1 ? y : x, z, w, G, j->eps, mode, po,
+                                          j->rstd ? j->rstd + t : NULL);
+                    continue;
+                }
+                if (buf || mode == 1) {
+                    gt_out(y, v, gb + o, w, G, rs, hw, po, mode, nt);
+                } else {
+                    for (size_t c = 0; c < G; c += GT_CAP) {
+                        const size_t k = G - c < GT_CAP ? G - c : GT_CAP;
+                        gt_gates(gb, x + c, z + c, k, mode);
+                        gt_out(y + c, x + c, gb, hw ? w + c : NULL, k, rs, hw, po, mode, nt);
+                    }
+                }
+                if (j->rstd)
+                    j->rstd[t] = rs;
+            }
+        }
+    }
+}
+
+GT_INLINE void gt_modes(const norm_gated_job *j, int hw, int po, int nt)
+{
+    if (j->gate == NORM_GATE_SILU_BEFORE)
+        gt_rows(j, hw, po, 1, nt);
+    else if (j->gate == NORM_GATE_SIGMOID_AFTER)
+        gt_rows(j, hw, po, 2, nt);
+    else
+        gt_rows(j, hw, po, 0, nt);
+}
+
+GT_INLINE void gt_weights(const norm_gated_job *j, int nt)
+{
+    if (!j->w)
+        gt_modes(j, 0, 0, nt);
+    else if (j->plus_one)
+        gt_modes(j, 1, 1, nt);
+    else
+        gt_modes(j, 1, 0, nt);
+}
+
+void GT_CAT(norm_gated_rmsnorm_f32, GT_TIER)(const norm_gated_job *j)
+{
+#if GT_NT
+    if (gt_stream_job(j)) {
+        gt_weights(j, 1);
+        GT_FENCE();
+        return;
+    }
+#endif
+    gt_weights(j, 0);
+}
