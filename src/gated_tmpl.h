@@ -5,24 +5,25 @@
  * Each tier's TU defines, then includes this file (as src/x16_tmpl.h for the 16-bit kernels):
  *   GT_TIER                  the name suffix (avx2, avx512, neon)
  *   GT_INLINE                its force-inline qualifier (static inline in sanitizer builds)
- *   GT_NT                    1: the tier has non-temporal stores (GT_FENCE() after them)
- *   gt_gates(g, x, z, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i]) (mode 1: u of
- *                            SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n, n >= 1; the tier's
- *                            SLEEF exp in a tight loop (nothing else live across the calls).
- *                            g never meets x or z, or is exactly x or z (u into y in place).
+ *   gt_gates(g, x, z, yp, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i]) (mode 1:
+ *                            u of SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n, n >= 1; the
+ *                            tier's SLEEF exp in a tight loop (nothing else live across the
+ *                            calls). g never meets x or z, or is exactly x or z (u into y in
+ *                            place). The same loop prefetches x's lines (AFTER: pass 1 reads x
+ *                            next) and, when yp is not NULL, yp[0 .. n-1]'s for writing (the
+ *                            read-for-ownership of y's lines then overlaps the exp).
  *   gt_total_sq(v, n)        the canonical total of squares of v[0 .. n-1] (the RMSNorm
  *                            reduction of the tier with the group as the row)
- *   gt_out(y, v, g, w, n, rs, hw, po, mode, nt)   the output pass of n elements, hw, po, mode
- *                            and nt compile-time constants: AFTER (mode 0, 2)
- *                            y = ((v * rs) * wf) * g, BEFORE (mode 1) y = (v * rs) * wf; every
- *                            NaN lane NAN (the scalar tier's canon()); nt: non-temporal stores
- *                            (aligned part) where the tier has them.
+ *   gt_out(y, v, g, w, n, rs, hw, po, mode)   the output pass of n elements, hw, po and mode
+ *                            compile-time constants: AFTER (mode 0, 2) y = ((v * rs) * wf) * g,
+ *                            BEFORE (mode 1) y = (v * rs) * wf; every NaN lane NAN (the scalar
+ *                            tier's canon()).
  *
  * Per span of whole groups (at most GT_CAP floats; a span runs on across rows when x, z and y
  * rows follow on in memory, so short rows are batched):
- *   1. gt_gates over the whole span into gb (AFTER: the gates; BEFORE: u = x * silu(z)). For
- *      AFTER the tier prefetches x's lines in the same loop, so that the exp computation
- *      overlaps the loads of both inputs from DRAM.
+ *   1. gt_gates over the whole span into gb (AFTER: the gates; BEFORE: u = x * silu(z)). The
+ *      same loop prefetches x's lines (AFTER) and y's for writing, so that the loads of both
+ *      inputs and the read-for-ownership of the output overlap the exp.
  *   2. per group: s2 = gt_total_sq(x, or u in gb), the sums hook, norm_rms_finish() or the rare
  *      path, then gt_out from x and gb (AFTER) or from gb (BEFORE) into y.
  * A group longer than GT_CAP goes alone: BEFORE writes u into y first (y is the definition's
@@ -31,8 +32,11 @@
  * definition's operations in its order, only the schedule differs. In place over x or z is
  * fine: a span's z is consumed by step 1 before any y of it is written, and group g writes only
  * its own elements after reading them.
- * Streaming jobs (x, z and y together at least NORM_STREAM_BYTES, y not x or z) store y
- * non-temporally and end with GT_FENCE() (as norm_stream_job() for the plain kernels).
+ * Measured on Zen 5 (AVX-512, DRAM batches of dims 768 and 4096, 14 alternating repetitions):
+ * the gate loop is bound by SLEEF's exp (~2.7 ns per 16 floats in a loop of calls, ~700 ns of a
+ * 4096-float row); non-temporal y stores (as the plain kernels' streaming jobs) and a software
+ * pipeline (span k's gates interleaved with span k-1's output pass, two buffers) were both
+ * slower than ordinary stores with y's lines prefetched for writing here, and were left out.
  */
 #ifndef GT_TIER
 #error "define GT_TIER before including gated_tmpl.h"
@@ -48,13 +52,7 @@
 #define GT_CAP 4096
 #endif
 
-static inline int gt_stream_job(const norm_gated_job *j)
-{
-    return GT_NT && j->y != j->x && j->y != j->z && ((size_t)j->y & (sizeof(float) - 1)) == 0 &&
-           (double)j->rows * (double)j->dim * 12.0 >= NORM_STREAM_BYTES;
-}
-
-GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode, int nt)
+GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
 {
     float gb[GT_CAP] __attribute__((aligned(64)));
     const size_t G = j->group, D = j->dim, ng = D / G;
@@ -72,9 +70,9 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode, int nt
         for (size_t s = 0; s < L; s += span) {
             const size_t sn = L - s < span ? L - s : span;
             if (buf)
-                gt_gates(gb, xr + s, zr + s, sn, mode);
+                gt_gates(gb, xr + s, zr + s, yr + s, sn, mode);
             else if (mode == 1)
-                gt_gates(yr + s, xr + s, zr + s, sn, 1);
+                gt_gates(yr + s, xr + s, zr + s, NULL, sn, 1);
             for (size_t o = 0; o < sn; o += G, t++) {
                 const size_t p = s + o;
                 const float *x = xr + p, *z = zr + p;
@@ -93,12 +91,12 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode, int nt
                     continue;
                 }
                 if (buf || mode == 1) {
-                    gt_out(y, v, gb + o, w, G, rs, hw, po, mode, nt);
+                    gt_out(y, v, gb + o, w, G, rs, hw, po, mode);
                 } else {
                     for (size_t c = 0; c < G; c += GT_CAP) {
                         const size_t k = G - c < GT_CAP ? G - c : GT_CAP;
-                        gt_gates(gb, x + c, z + c, k, mode);
-                        gt_out(y + c, x + c, gb, hw ? w + c : NULL, k, rs, hw, po, mode, nt);
+                        gt_gates(gb, x + c, z + c, y + c, k, mode);
+                        gt_out(y + c, x + c, gb, hw ? w + c : NULL, k, rs, hw, po, mode);
                     }
                 }
                 if (j->rstd)
@@ -108,34 +106,22 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode, int nt
     }
 }
 
-GT_INLINE void gt_modes(const norm_gated_job *j, int hw, int po, int nt)
+GT_INLINE void gt_modes(const norm_gated_job *j, int hw, int po)
 {
     if (j->gate == NORM_GATE_SILU_BEFORE)
-        gt_rows(j, hw, po, 1, nt);
+        gt_rows(j, hw, po, 1);
     else if (j->gate == NORM_GATE_SIGMOID_AFTER)
-        gt_rows(j, hw, po, 2, nt);
+        gt_rows(j, hw, po, 2);
     else
-        gt_rows(j, hw, po, 0, nt);
-}
-
-GT_INLINE void gt_weights(const norm_gated_job *j, int nt)
-{
-    if (!j->w)
-        gt_modes(j, 0, 0, nt);
-    else if (j->plus_one)
-        gt_modes(j, 1, 1, nt);
-    else
-        gt_modes(j, 1, 0, nt);
+        gt_rows(j, hw, po, 0);
 }
 
 void GT_CAT(norm_gated_rmsnorm_f32, GT_TIER)(const norm_gated_job *j)
 {
-#if GT_NT
-    if (gt_stream_job(j)) {
-        gt_weights(j, 1);
-        GT_FENCE();
-        return;
-    }
-#endif
-    gt_weights(j, 0);
+    if (!j->w)
+        gt_modes(j, 0, 0);
+    else if (j->plus_one)
+        gt_modes(j, 1, 1);
+    else
+        gt_modes(j, 1, 0);
 }

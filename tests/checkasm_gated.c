@@ -324,70 +324,6 @@ static int guard_case(const norm_dsp *ref, const norm_dsp *tst, size_t dim, size
     return ok;
 }
 
-/* ---- streaming-size jobs: x, z and y together past NORM_STREAM_BYTES (out of place), where
- * the SIMD tiers store y non-temporally (src/gated_tmpl.h) ----
- * y starts yoff floats past a 64-byte boundary and its rows are ys floats apart, so that the
- * stores before each group's first aligned one and after its last are exercised. */
-static int stream_case(const norm_dsp *ref, const norm_dsp *tst, size_t dim, size_t group,
-                       int gate, int wmode, size_t ys_pad, size_t yoff, int check_sums)
-{
-    const size_t rows = (size_t)(NORM_STREAM_BYTES / (12.0 * (double)dim)) + 1 + irand(3);
-    const size_t ng = dim / group, xs = dim, ys = dim + ys_pad;
-    const size_t nx = rows * xs, ny = rows * ys + 32;
-    float *x = xalloc(nx * sizeof(float)), *z = xalloc(nx * sizeof(float));
-    float *w = xalloc(dim * sizeof(float));
-    for (size_t r = 0; r < rows; r++) {
-        gen_row(x + r * xs, dim);
-        gen_z(z + r * xs, dim);
-    }
-    for (size_t i = 0; i < dim; i++)
-        w[i] = (float)(1 + 0.3 * nrand());
-    float *yb[2], *rs[2];
-    double *sm[2];
-    for (int s = 0; s < 2; s++) {
-        yb[s] = canary_buf(ny + 16);
-        rs[s] = canary_buf(rows * ng);
-        sm[s] = sums_buf(rows * ng);
-    }
-    int sig = 0;
-    for (int s = 0; s < 2; s++) {
-        float *y0 = (float *)(((uintptr_t)yb[s] + 63) & ~(uintptr_t)63) + yoff;
-        norm_gated_job j = {y0, x, z, wmode ? w : NULL, rows, dim, group, xs, ys, 1e-5f, gate,
-                            wmode == 2, rs[s], check_sums ? sm[s] : NULL};
-        if (s == 0) {
-            ref->gated_rmsnorm_f32(&j);
-        } else {
-            thunk t = {tst->gated_rmsnorm_f32, &j};
-            sig = checkasm_guarded(run_thunk, &t);
-        }
-    }
-    size_t at = 0;
-    const float *ya = (const float *)(((uintptr_t)yb[0] + 63) & ~(uintptr_t)63) + yoff;
-    const float *yt = (const float *)(((uintptr_t)yb[1] + 63) & ~(uintptr_t)63) + yoff;
-    const char *why = sig                                       ? "crashed"
-                      : !bits_eq(ya, yt, rows * ys)             ? "y differs from scalar"
-                      : !bits_eq(rs[0], rs[1], rows * ng)       ? "rstd differs from scalar"
-                      : check_sums && !sums_eq(sm[0], sm[1], rows * ng, &at)
-                          ? "group total of squares differs"
-                          : NULL;
-    if (why) {
-        printf("   FAIL %s gated_rmsnorm_f32 %s dim=%zu group=%zu rows=%zu w=%d ys=%zu yoff=%zu "
-               "(streaming job): %s\n",
-               tst->name, gate_names[gate], dim, group, rows, wmode, ys, yoff, why);
-        if (!sig)
-            print_first_diff("y", ya, yt, rows * ys);
-    }
-    free(x);
-    free(z);
-    free(w);
-    for (int s = 0; s < 2; s++) {
-        free(yb[s]);
-        free(rs[s]);
-        free(sm[s]);
-    }
-    return why == NULL;
-}
-
 /* ---- the entry layer: two-level layouts and the row split ---- */
 static int layout_case(const norm_dsp *ref, const norm_dsp *tst, int check_sums)
 {
@@ -507,18 +443,6 @@ int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int 
     for (int i = 0; i < (quick ? 100 : 600); i++) {
         n++;
         fails += !layout_case(ref, tst, check_sums);
-    }
-    if (!quick) {
-        /* streaming jobs (each 32 MiB, so one gate each): a whole-row group, groups across
-         * rows (4096 / 128, rows that follow on), one group past the buffer (5000, AFTER: its
-         * gates in pass 2), a short odd row; y misaligned and padded */
-        static const size_t sd[][3] = {{4096, 4096, 0}, {4096, 128, 1}, {5000, 5000, 2},
-                                       {5000, 5000, 1}, {67, 67, 0}};
-        for (size_t k = 0; k < sizeof sd / sizeof sd[0]; k++) {
-            n++;
-            fails += !stream_case(ref, tst, sd[k][0], sd[k][1], (int)sd[k][2], (int)irand(3),
-                                  k == 1 ? 0 : irand(5), irand(16), check_sums);
-        }
     }
     *cases = n;
     return (int)fails;

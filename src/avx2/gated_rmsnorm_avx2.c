@@ -17,20 +17,24 @@ static __attribute__((noinline)) double gt_total_sq(const float *x, size_t n)
     return s;
 }
 
+/* The exp is called through a pointer loaded once per gate loop (held in a callee-saved
+ * register: one indirect call per vector rather than a call into the PLT and its jump). */
+typedef __m256 (*exp8_fn)(__m256);
+
 /* g = sigmoid(z) = 1 / (1 + e) or silu(z) = z / (1 + e), e = expf(-z); sig a constant. */
-NORM_AVX2_INLINE __m256 gate_avx2(__m256 z, int sig)
+NORM_AVX2_INLINE __m256 gate_avx2(exp8_fn ex, __m256 z, int sig)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 e = Sleef_expf8_u10avx2(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)));
+    __m256 e = ex(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)));
     __m256 d = _mm256_add_ps(one, e);
     return _mm256_div_ps(sig ? one : z, d);
 }
 
 /* 8 gates (masked by m when part) at g; mode as gt_gates. */
-NORM_AVX2_INLINE void gates8_avx2(float *g, const float *x, const float *z, __m256i m, int part,
-                                  int mode)
+NORM_AVX2_INLINE void gates8_avx2(exp8_fn ex, float *g, const float *x, const float *z, __m256i m,
+                                  int part, int mode)
 {
-    __m256 v = gate_avx2(part ? _mm256_maskload_ps(z, m) : _mm256_loadu_ps(z), mode == 2);
+    __m256 v = gate_avx2(ex, part ? _mm256_maskload_ps(z, m) : _mm256_loadu_ps(z), mode == 2);
     if (mode == 1)
         v = _mm256_mul_ps(part ? _mm256_maskload_ps(x, m) : _mm256_loadu_ps(x), v);
     if (part)
@@ -39,36 +43,40 @@ NORM_AVX2_INLINE void gates8_avx2(float *g, const float *x, const float *z, __m2
         _mm256_storeu_ps(g, v);
 }
 
-NORM_AVX2_INLINE void gates_avx2(float *g, const float *x, const float *z, size_t n, int mode)
+NORM_AVX2_INLINE void gates_avx2(float *g, const float *x, const float *z, float *yp, size_t n,
+                                 int mode)
 {
+    exp8_fn ex = Sleef_expf8_u10avx2;
+    __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         if (mode != 1)
             __builtin_prefetch(x + i, 0, 3); /* pass 1 reads x next: its loads overlap the exp */
-        gates8_avx2(g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
-        gates8_avx2(g + i + 8, x + i + 8, z + i + 8, _mm256_setzero_si256(), 0, mode);
+        if (yp)
+            __builtin_prefetch(yp + i, 1, 3); /* y's read-for-ownership, likewise */
+        gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
+        gates8_avx2(ex, g + i + 8, x + i + 8, z + i + 8, _mm256_setzero_si256(), 0, mode);
     }
     for (; i + 8 <= n; i += 8)
-        gates8_avx2(g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
+        gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
     if (i < n)
-        gates8_avx2(g + i, x + i, z + i, norm_mask_avx2((ptrdiff_t)(n - i)), 1, mode);
+        gates8_avx2(ex, g + i, x + i, z + i, norm_mask_avx2((ptrdiff_t)(n - i)), 1, mode);
 }
 
 static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
-                                               size_t n, int mode)
+                                               float *yp, size_t n, int mode)
 {
     if (mode == 1)
-        gates_avx2(g, x, z, n, 1);
+        gates_avx2(g, x, z, yp, n, 1);
     else if (mode == 2)
-        gates_avx2(g, x, z, n, 2);
+        gates_avx2(g, x, z, yp, n, 2);
     else
-        gates_avx2(g, x, z, n, 0);
+        gates_avx2(g, x, z, yp, n, 0);
 }
 
-/* 8 outputs (masked by m when part) at y; hw, po, mode, nt constants (nt: an aligned stream
- * store, never masked). */
+/* 8 outputs (masked by m when part) at y; hw, po, mode constants. */
 NORM_AVX2_INLINE void out8_avx2(float *y, const float *v, const float *g, const float *w, __m256 r,
-                                __m256i m, int part, int hw, int po, int mode, int nt)
+                                __m256i m, int part, int hw, int po, int mode)
 {
     __m256 t = _mm256_mul_ps(part ? _mm256_maskload_ps(v, m) : _mm256_loadu_ps(v), r);
     if (hw) {
@@ -81,29 +89,23 @@ NORM_AVX2_INLINE void out8_avx2(float *y, const float *v, const float *g, const 
     t = _mm256_blendv_ps(t, _mm256_set1_ps(NAN), _mm256_cmp_ps(t, t, _CMP_UNORD_Q));
     if (part)
         _mm256_maskstore_ps(y, m, t);
-    else if (nt)
-        _mm256_stream_ps(y, t);
     else
         _mm256_storeu_ps(y, t);
 }
 
 NORM_AVX2_INLINE void gt_out(float *y, const float *v, const float *g, const float *w, size_t n,
-                             float rs, int hw, int po, int mode, int nt)
+                             float rs, int hw, int po, int mode)
 {
     const __m256 r = _mm256_set1_ps(rs);
     const __m256i all = _mm256_set1_epi32(-1);
     size_t i = 0;
-    if (nt && (i = norm_nt_head(y, n, 32)) != 0)
-        out8_avx2(y, v, g, w, r, norm_mask_avx2((ptrdiff_t)i), 1, hw, po, mode, 0);
     for (; i + 8 <= n; i += 8)
-        out8_avx2(y + i, v + i, g + i, hw ? w + i : NULL, r, all, 0, hw, po, mode, nt);
+        out8_avx2(y + i, v + i, g + i, hw ? w + i : NULL, r, all, 0, hw, po, mode);
     if (i < n)
         out8_avx2(y + i, v + i, g + i, hw ? w + i : NULL, r, norm_mask_avx2((ptrdiff_t)(n - i)),
-                  1, hw, po, mode, 0);
+                  1, hw, po, mode);
 }
 
 #define GT_TIER avx2
 #define GT_INLINE NORM_AVX2_INLINE
-#define GT_NT 1
-#define GT_FENCE() _mm_sfence()
 #include "../gated_tmpl.h"
