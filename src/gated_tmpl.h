@@ -5,13 +5,15 @@
  * Each tier's TU defines, then includes this file (as src/x16_tmpl.h for the 16-bit kernels):
  *   GT_TIER                  the name suffix (avx2, avx512, neon)
  *   GT_INLINE                its force-inline qualifier (static inline in sanitizer builds)
- *   gt_gates(g, x, z, yp, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i]) (mode 1:
- *                            u of SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n, n >= 1; the
- *                            tier's SLEEF exp in a tight loop (nothing else live across the
- *                            calls). g never meets x or z, or is exactly x or z (u into y in
- *                            place). The same loop prefetches x's lines (AFTER: pass 1 reads x
- *                            next) and, when yp is not NULL, yp[0 .. n-1]'s for writing (the
- *                            read-for-ownership of y's lines then overlaps the exp).
+ *   gt_gates_loop(g, x, z, yp, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i])
+ *                            (mode 1: u of SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n,
+ *                            n >= 1 (force-inline, mode a constant: gt_gates() below is its one
+ *                            out-of-line copy per mode); the tier's SLEEF exp in a tight loop
+ *                            (nothing else live across the calls). g never meets x or z, or is
+ *                            exactly x or z (u into y in place). The same loop calls
+ *                            norm_gated_prefetch() once per 64 bytes: x's lines (AFTER: pass 1
+ *                            reads x next) and, when yp is not NULL, yp[0 .. n-1]'s for writing
+ *                            (the read-for-ownership of y's lines then overlaps the exp).
  *   gt_total_sq(v, n)        the canonical total of squares of v[0 .. n-1] (the RMSNorm
  *                            reduction of the tier with the group as the row)
  *   gt_out(y, v, g, w, n, rs, hw, po, mode)   the output pass of n elements, hw, po and mode
@@ -51,6 +53,18 @@
 #ifndef GT_CAP
 #define GT_CAP 4096
 #endif
+
+/* The gate loop of one mode per copy (not inlined into the row loops: one copy of each). */
+static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
+                                               float *yp, size_t n, int mode)
+{
+    if (mode == 1)
+        gt_gates_loop(g, x, z, yp, n, 1);
+    else if (mode == 2)
+        gt_gates_loop(g, x, z, yp, n, 2);
+    else
+        gt_gates_loop(g, x, z, yp, n, 0);
+}
 
 GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
 {

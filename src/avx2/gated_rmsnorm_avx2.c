@@ -43,17 +43,14 @@ NORM_AVX2_INLINE void gates8_avx2(exp8_fn ex, float *g, const float *x, const fl
         _mm256_storeu_ps(g, v);
 }
 
-NORM_AVX2_INLINE void gates_avx2(float *g, const float *x, const float *z, float *yp, size_t n,
-                                 int mode)
+NORM_AVX2_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
+                                    int mode)
 {
     exp8_fn ex = Sleef_expf8_u10avx2;
     __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (mode != 1)
-            __builtin_prefetch(x + i, 0, 3); /* pass 1 reads x next: its loads overlap the exp */
-        if (yp)
-            __builtin_prefetch(yp + i, 1, 3); /* y's read-for-ownership, likewise */
+        norm_gated_prefetch(x, yp, i, mode);
         gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
         gates8_avx2(ex, g + i + 8, x + i + 8, z + i + 8, _mm256_setzero_si256(), 0, mode);
     }
@@ -61,17 +58,6 @@ NORM_AVX2_INLINE void gates_avx2(float *g, const float *x, const float *z, float
         gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
     if (i < n)
         gates8_avx2(ex, g + i, x + i, z + i, norm_mask_avx2((ptrdiff_t)(n - i)), 1, mode);
-}
-
-static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
-                                               float *yp, size_t n, int mode)
-{
-    if (mode == 1)
-        gates_avx2(g, x, z, yp, n, 1);
-    else if (mode == 2)
-        gates_avx2(g, x, z, yp, n, 2);
-    else
-        gates_avx2(g, x, z, yp, n, 0);
 }
 
 /* 8 outputs (masked by m when part) at y; hw, po, mode constants. */

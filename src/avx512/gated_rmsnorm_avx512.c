@@ -57,32 +57,18 @@ N5_INLINE void gates16_avx512(exp16_fn ex, float *g, const float *x, const float
         _mm512_storeu_ps(g, v);
 }
 
-N5_INLINE void gates_avx512(float *g, const float *x, const float *z, float *yp, size_t n,
-                            int mode)
+N5_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
+                             int mode)
 {
     exp16_fn ex = EXP16_FN;
     __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (mode != 1)
-            __builtin_prefetch(x + i, 0, 3); /* pass 1 reads x next: its loads overlap the exp */
-        if (yp)
-            __builtin_prefetch(yp + i, 1, 3); /* y's read-for-ownership, likewise */
+        norm_gated_prefetch(x, yp, i, mode);
         gates16_avx512(ex, g + i, x + i, z + i, 0xFFFF, 0, mode);
     }
     if (i < n)
         gates16_avx512(ex, g + i, x + i, z + i, tail_mask_avx512(n - i), 1, mode);
-}
-
-static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
-                                               float *yp, size_t n, int mode)
-{
-    if (mode == 1)
-        gates_avx512(g, x, z, yp, n, 1);
-    else if (mode == 2)
-        gates_avx512(g, x, z, yp, n, 2);
-    else
-        gates_avx512(g, x, z, yp, n, 0);
 }
 
 /* 16 outputs (k, masked, when part) at y; hw, po, mode constants. */

@@ -41,20 +41,16 @@ NEON_INLINE float32x4_t gates4_neon(exp4_fn ex, float32x4_t xv, float32x4_t zv, 
     return mode == 1 ? vmulq_f32(xv, v) : v;
 }
 
-NEON_INLINE void gates_neon(float *g, const float *x, const float *z, float *yp, size_t n,
-                            int mode)
+NEON_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
+                               int mode)
 {
     exp4_fn ex = Sleef_expf4_u10advsimd;
     __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     const float32x4_t zero = vdupq_n_f32(0.0f);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        if ((i & 15) == 0) { /* once per 64 bytes */
-            if (mode != 1)
-                __builtin_prefetch(x + i, 0, 3); /* pass 1 reads x next */
-            if (yp)
-                __builtin_prefetch(yp + i, 1, 3); /* y's lines, for writing */
-        }
+        if ((i & 15) == 0) /* once per 64 bytes */
+            norm_gated_prefetch(x, yp, i, mode);
         vst1q_f32(g + i, gates4_neon(ex, mode == 1 ? vld1q_f32(x + i) : zero, vld1q_f32(z + i),
                                      mode));
     }
@@ -67,17 +63,6 @@ NEON_INLINE void gates_neon(float *g, const float *x, const float *z, float *yp,
         vst1q_f32(bg, gates4_neon(ex, vld1q_f32(bx), vld1q_f32(bz), mode));
         memcpy(g + i, bg, k * sizeof(float));
     }
-}
-
-static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
-                                               float *yp, size_t n, int mode)
-{
-    if (mode == 1)
-        gates_neon(g, x, z, yp, n, 1);
-    else if (mode == 2)
-        gates_neon(g, x, z, yp, n, 2);
-    else
-        gates_neon(g, x, z, yp, n, 0);
 }
 
 /* 4 outputs: AFTER ((v * r) * wf) * g, BEFORE (v * r) * wf; a NaN lane becomes NAN. */
