@@ -1,0 +1,141 @@
+/*
+ * Gated RMSNorm's row driver, shared by the SIMD tiers (src/{avx2,avx512,neon}/
+ * gated_rmsnorm_*.c): the per-group structure of the definition (src/scalar/
+ * gated_rmsnorm_scalar.c) with the gates computed ahead, span by span, into a stack buffer.
+ * Each tier's TU defines, then includes this file (as src/x16_tmpl.h for the 16-bit kernels):
+ *   GT_TIER                  the name suffix (avx2, avx512, neon)
+ *   GT_INLINE                its force-inline qualifier (static inline in sanitizer builds)
+ *   gt_gates_loop(g, x, z, yp, n, mode)   g[i] = silu(z[i]) (mode 0), x[i] * silu(z[i])
+ *                            (mode 1: u of SILU_BEFORE) or sigmoid(z[i]) (mode 2), i < n,
+ *                            n >= 1 (force-inline, mode a constant: gt_gates() below is its one
+ *                            out-of-line copy per mode); the tier's SLEEF exp in a tight loop
+ *                            (nothing else live across the calls). g never meets x or z, or is
+ *                            exactly x or z (u into y in place). The same loop calls
+ *                            norm_gated_prefetch() once per 64 bytes: x's lines (AFTER: pass 1
+ *                            reads x next) and, when yp is not NULL, yp[0 .. n-1]'s for writing
+ *                            (the read-for-ownership of y's lines then overlaps the exp).
+ *   gt_total_sq(v, n)        the canonical total of squares of v[0 .. n-1] (the RMSNorm
+ *                            reduction of the tier with the group as the row)
+ *   gt_out(y, v, g, w, n, rs, hw, po, mode)   the output pass of n elements, hw, po and mode
+ *                            compile-time constants: AFTER (mode 0, 2) y = ((v * rs) * wf) * g,
+ *                            BEFORE (mode 1) y = (v * rs) * wf; every NaN lane NAN (the scalar
+ *                            tier's canon()).
+ *
+ * Per span of whole groups (at most GT_CAP floats; a span runs on across rows when x, z and y
+ * rows follow on in memory, so short rows are batched):
+ *   1. gt_gates over the whole span into gb (AFTER: the gates; BEFORE: u = x * silu(z)). The
+ *      same loop prefetches x's lines (AFTER) and y's for writing, so that the loads of both
+ *      inputs and the read-for-ownership of the output overlap the exp.
+ *   2. per group: s2 = gt_total_sq(x, or u in gb), the sums hook, norm_rms_finish() or the rare
+ *      path, then gt_out from x and gb (AFTER) or from gb (BEFORE) into y.
+ * A group longer than GT_CAP goes alone: BEFORE writes u into y first (y is the definition's
+ * scratch; in place over x or z each element is read before it is written), AFTER computes its
+ * gates in pass 2, GT_CAP elements at a time. No operation changes: every element gets the
+ * definition's operations in its order, only the schedule differs. In place over x or z is
+ * fine: a span's z is consumed by step 1 before any y of it is written, and group g writes only
+ * its own elements after reading them.
+ * Measured on Zen 5 (AVX-512, DRAM batches of dims 768 and 4096, 14 alternating repetitions):
+ * the gate loop is bound by SLEEF's exp (~2.7 ns per 16 floats in a loop of calls, ~700 ns of a
+ * 4096-float row); non-temporal y stores (as the plain kernels' streaming jobs) and a software
+ * pipeline (span k's gates interleaved with span k-1's output pass, two buffers) were both
+ * slower than ordinary stores with y's lines prefetched for writing here, and were left out.
+ */
+#ifndef GT_TIER
+#error "define GT_TIER before including gated_tmpl.h"
+#endif
+
+#include <string.h>
+
+#define GT_CAT_(a, b) a##_##b
+#define GT_CAT(a, b) GT_CAT_(a, b)
+
+/* floats of the gate buffer (16 KiB of stack) */
+#ifndef GT_CAP
+#define GT_CAP 4096
+#endif
+
+/* The gate loop of one mode per copy (not inlined into the row loops: one copy of each). */
+static __attribute__((noinline)) void gt_gates(float *g, const float *x, const float *z,
+                                               float *yp, size_t n, int mode)
+{
+    if (mode == 1)
+        gt_gates_loop(g, x, z, yp, n, 1);
+    else if (mode == 2)
+        gt_gates_loop(g, x, z, yp, n, 2);
+    else
+        gt_gates_loop(g, x, z, yp, n, 0);
+}
+
+GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
+{
+    float gb[GT_CAP] __attribute__((aligned(64)));
+    const size_t G = j->group, D = j->dim, ng = D / G;
+    const double inv_n = 1.0 / (double)G;
+    const int buf = G <= GT_CAP;
+    /* rows that follow on in x, z and y: one long row of rows * D floats (groups never cross
+     * a row's end: the span is whole groups and G divides D) */
+    const int flat = j->xs == D && j->ys == D;
+    const size_t R = flat ? 1 : j->rows, L = flat ? j->rows * D : D;
+    const size_t span = buf ? (GT_CAP / G) * G : G;
+    for (size_t r = 0; r < R; r++) {
+        const float *xr = j->x + r * j->xs, *zr = j->z + r * j->xs;
+        float *yr = j->y + r * j->ys;
+        size_t t = r * ng;
+        for (size_t s = 0; s < L; s += span) {
+            const size_t sn = L - s < span ? L - s : span;
+            if (buf)
+                gt_gates(gb, xr + s, zr + s, yr + s, sn, mode);
+            else if (mode == 1)
+                gt_gates(yr + s, xr + s, zr + s, NULL, sn, 1);
+            for (size_t o = 0; o < sn; o += G, t++) {
+                const size_t p = s + o;
+                const float *x = xr + p, *z = zr + p;
+                float *y = yr + p;
+                const float *w = hw ? j->w + p % D : NULL;
+                const float *v = mode == 1 ? (buf ? gb + o : y) : x;
+                const double s2 = gt_total_sq(v, G);
+                if (j->sums)
+                    j->sums[t] = s2;
+                float rs;
+                if (norm_rms_finish(s2, inv_n, j->eps, &rs)) {
+                    if (mode == 1 && buf)
+                        memcpy(y, v, G * sizeof(float)); /* u into y, as the definition */
+                    norm_gated_group_rare(y, mode == 1 ? y : x, z, w, G, j->eps, mode, po,
+                                          j->rstd ? j->rstd + t : NULL);
+                    continue;
+                }
+                if (buf || mode == 1) {
+                    gt_out(y, v, gb + o, w, G, rs, hw, po, mode);
+                } else {
+                    for (size_t c = 0; c < G; c += GT_CAP) {
+                        const size_t k = G - c < GT_CAP ? G - c : GT_CAP;
+                        gt_gates(gb, x + c, z + c, y + c, k, mode);
+                        gt_out(y + c, x + c, gb, hw ? w + c : NULL, k, rs, hw, po, mode);
+                    }
+                }
+                if (j->rstd)
+                    j->rstd[t] = rs;
+            }
+        }
+    }
+}
+
+GT_INLINE void gt_modes(const norm_gated_job *j, int hw, int po)
+{
+    if (j->gate == NORM_GATE_SILU_BEFORE)
+        gt_rows(j, hw, po, 1);
+    else if (j->gate == NORM_GATE_SIGMOID_AFTER)
+        gt_rows(j, hw, po, 2);
+    else
+        gt_rows(j, hw, po, 0);
+}
+
+void GT_CAT(norm_gated_rmsnorm_f32, GT_TIER)(const norm_gated_job *j)
+{
+    if (!j->w)
+        gt_modes(j, 0, 0);
+    else if (j->plus_one)
+        gt_modes(j, 1, 1);
+    else
+        gt_modes(j, 1, 0);
+}
