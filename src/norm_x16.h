@@ -139,6 +139,16 @@ static inline float x16_b1(const norm_x16_job *j, size_t i)
     return j->wact ? x16_widen1(((const uint16_t *)j->b)[i], j->fmt) : ((const float *)j->b)[i];
 }
 
+/* Streaming jobs (the x86 tiers): norm_stream_job()'s rule for 16-bit rows (x and y together,
+ * 2 + 2 bytes an element, at least NORM_STREAM_BYTES; out of place; y 2-byte aligned). Such jobs
+ * write y with non-temporal stores past its first 32-byte boundary, then sfence; no result
+ * changes. */
+static inline int norm_x16_stream_job(const norm_x16_job *j)
+{
+    return j->y != j->x && ((size_t)j->y & 1u) == 0 &&
+           (double)j->rows * (double)j->dim * 4.0 >= NORM_STREAM_BYTES;
+}
+
 /* The shared rare paths (src/scalar/norm_x16_scalar.c): norm_layernorm_row_rare /
  * norm_rmsnorm_row_rare on the widened row and weights, each result rounded by x16_narrow1(). */
 NORM_HIDDEN void norm_x16_layernorm_row_rare(const norm_x16_job *j, uint16_t *y,
