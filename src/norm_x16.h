@@ -12,11 +12,14 @@
  * X16_BF16_NAN / X16_F16_NAN (positive, the top mantissa bit only), whatever the float NaN's sign
  * or payload (those differ between x86 and ARM); overflow gives +/-Inf of the 16-bit type.
  *
- * HOW (src/x16_tmpl.h, one C template compiled into each tier's TU with that tier's flags and
- * conversions): a row is processed a block (NORM_BLOCK = 512 elements) at a time, widened into a
- * 2 KiB stack buffer; the block's lane sums are the canonical in-block tree, folded per lane
- * (norm_fold) and totalled (norm_lanes_total). Rows of at most one block are widened once for all
- * their passes. The rare path is one shared function per op (src/scalar/norm_x16_scalar.c).
+ * HOW. The AVX-512 tier (src/avx512/norm_x16_avx512.c) runs its f32 trees, batching and pairing
+ * on the 16-bit rows themselves: each leaf row of 16 elements is widened in the register, the
+ * output narrowed in the register, no buffer. The scalar, AVX2 and NEON tiers use one C template
+ * (src/x16_tmpl.h, compiled into each tier's TU with that tier's flags and conversions): a row is
+ * processed a block (NORM_BLOCK = 512 elements) at a time, widened into a 2 KiB stack buffer; the
+ * block's lane sums are the canonical in-block tree, folded per lane (norm_fold) and totalled
+ * (norm_lanes_total). Rows of at most one block are widened once for all their passes. The rare
+ * path is one shared function per op (src/scalar/norm_x16_scalar.c).
  */
 #ifndef NORM_X16_H
 #define NORM_X16_H

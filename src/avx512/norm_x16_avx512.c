@@ -422,7 +422,8 @@ static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
     if (n <= X16_BATCH_MAX)
         for (; r + 8 <= j->rows; r += 8)
             x16_ln_rows8_avx512(j, r, n, inv_n, inv_k, fm, nt);
-    if (n <= X16_PAIR_MAX) {
+    /* as layernorm_avx512.c: longer rows go in pairs too when there is a weight or bias */
+    if (n <= X16_PAIR_MAX || j->w || j->b) {
         /* two rows interleaved step by step, each exactly as one row alone */
         for (; r + 2 <= j->rows; r += 2) {
             const uint16_t *xa = j->x + r * j->xs, *xb = xa + j->xs;
