@@ -12,11 +12,14 @@
  * X16_BF16_NAN / X16_F16_NAN (positive, the top mantissa bit only), whatever the float NaN's sign
  * or payload (those differ between x86 and ARM); overflow gives +/-Inf of the 16-bit type.
  *
- * HOW (src/x16_tmpl.h, one C template compiled into each tier's TU with that tier's flags and
- * conversions): a row is processed a block (NORM_BLOCK = 512 elements) at a time, widened into a
- * 2 KiB stack buffer; the block's lane sums are the canonical in-block tree, folded per lane
- * (norm_fold) and totalled (norm_lanes_total). Rows of at most one block are widened once for all
- * their passes. The rare path is one shared function per op (src/scalar/norm_x16_scalar.c).
+ * HOW. The AVX-512 tier (src/avx512/norm_x16_avx512.c) runs its f32 trees, batching and pairing
+ * on the 16-bit rows themselves: each leaf row of 16 elements is widened in the register, the
+ * output narrowed in the register, no buffer. The scalar, AVX2 and NEON tiers use one C template
+ * (src/x16_tmpl.h, compiled into each tier's TU with that tier's flags and conversions): a row is
+ * processed a block (NORM_BLOCK = 512 elements) at a time, widened into a 2 KiB stack buffer; the
+ * block's lane sums are the canonical in-block tree, folded per lane (norm_fold) and totalled
+ * (norm_lanes_total). Rows of at most one block are widened once for all their passes. The rare
+ * path is one shared function per op (src/scalar/norm_x16_scalar.c).
  */
 #ifndef NORM_X16_H
 #define NORM_X16_H
@@ -137,6 +140,16 @@ static inline float x16_b1(const norm_x16_job *j, size_t i)
     if (!j->b)
         return 0.0f;
     return j->wact ? x16_widen1(((const uint16_t *)j->b)[i], j->fmt) : ((const float *)j->b)[i];
+}
+
+/* Streaming jobs (the x86 tiers): norm_stream_job()'s rule for 16-bit rows (x and y together,
+ * 2 + 2 bytes an element, at least NORM_STREAM_BYTES; out of place; y 2-byte aligned). Such jobs
+ * write y with non-temporal stores past its first 32-byte boundary, then sfence; no result
+ * changes. */
+static inline int norm_x16_stream_job(const norm_x16_job *j)
+{
+    return j->y != j->x && ((size_t)j->y & 1u) == 0 &&
+           (double)j->rows * (double)j->dim * 4.0 >= NORM_STREAM_BYTES;
 }
 
 /* The shared rare paths (src/scalar/norm_x16_scalar.c): norm_layernorm_row_rare /

@@ -1622,7 +1622,8 @@ int main(int argc, char **argv)
             if (only_op >= 0 && only_op != X16_ALL && only_op != X16_FIRST + k)
                 continue;
             size_t nc = 0;
-            int nf = checkasm_x16(&tabs[0], &tabs[t], name, k, seed, quick, guard, &nc);
+            int nf = checkasm_x16(&tabs[0], &tabs[t], name, k, seed, quick, guard, sweep,
+                                  stream_jobs && !quick, &nc);
             cases += nc;
             printf(" %-10s %-14s %s  %zu cases, %d failed (entry layer; vs scalar and vs "
                    "round16(f32 op))\n",

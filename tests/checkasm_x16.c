@@ -13,7 +13,9 @@
  *     totals equal bit for bit;
  *   - the inputs are unchanged, and nothing outside y's rows, mean and rstd is written.
  * Cases: dims 1..130 and the block edges (255 .. 2049, 4097), rows 1..9, random strides, in
- * place, weight float or 16-bit (LIBNORM_WEIGHT_ACT_TYPE), with or without bias, PLUS_ONE,
+ * place; a sweep of row counts 1..20 (--no-sweep leaves it out) and two streaming-size jobs per
+ * op (norm_x16_stream_job(); --no-stream and --quick leave them out); weight float or 16-bit
+ * (LIBNORM_WEIGHT_ACT_TYPE), with or without bias, PLUS_ONE,
  * statistics, two-level layouts and ith/nth splits; rows from every family of tests/test_rows.h
  * (NaN, Inf, huge, tiny, subnormal, constant, shifted means) plus weights of random magnitude
  * 2^-150 .. 2^40 (a few NaN and Inf), so that outputs reach subnormals, overflow to Inf and NaN
@@ -315,7 +317,7 @@ static x16_case x16_random(int op, int fmt, size_t dim, size_t rows)
 }
 
 int checkasm_x16(const norm_dsp *ref, const norm_dsp *tst, const char *tier, int which,
-                 uint64_t seed, int quick, int guard, size_t *cases)
+                 uint64_t seed, int quick, int guard, int sweep, int stream, size_t *cases)
 {
     const int op = which % 2 ? NORM_OP_RMS : NORM_OP_LN, fmt = which / 2 ? NORM_X16_F16 : NORM_X16_BF16;
     rng_state = seed * 4 + (uint64_t)which;
@@ -342,6 +344,44 @@ int checkasm_x16(const norm_dsp *ref, const norm_dsp *tst, const char *tier, int
             c.use_b = op == NORM_OP_LN;
             fails += x16_run(ref, tst, tier, &c);
         }
+    /* the row-count sweep: every row count 1..20 (the SIMD tiers' eight-row batches, pairs and
+     * single rows, every remainder) on short, batched, paired and single-row dims */
+    static const size_t sdims[] = {1, 7, 16, 33, 100, 512, 513, 768, 2048, 2049};
+    for (size_t si = 0; sweep && si < sizeof(sdims) / sizeof(sdims[0]) && fails < 10; si++)
+        for (size_t rows = 1; rows <= 20 && fails < 10; rows += quick ? 3 : 1, n++) {
+            x16_case c = x16_random(op, fmt, sdims[si], rows);
+            c.outer = 1;
+            c.xos = c.yos = 0;
+            c.nth = c.ith = 0;
+            fails += x16_run(ref, tst, tier, &c);
+        }
+    /* streaming-size jobs (x and y together past NORM_STREAM_BYTES, norm_x16_stream_job(): the
+     * x86 tiers store y non-temporally past its first 32-byte boundary), out of place, one
+     * kernel call: a batched dim and a paired one, y rows at every alignment (odd strides) */
+    static const size_t ndims[] = {99, 1031};
+    for (size_t ni = 0; stream && ni < sizeof(ndims) / sizeof(ndims[0]) && fails < 10; ni++, n++) {
+        const size_t dim = ndims[ni], rows = (size_t)(NORM_STREAM_BYTES / (4.0 * dim)) + 3;
+        x16_case c = x16_random(op, fmt, dim, rows);
+        c.outer = 1;
+        c.xos = c.yos = 0;
+        c.nth = c.ith = 0;
+        c.inplace = 0;
+        c.xs = dim + 1;
+        c.ys = dim + 3;
+        norm_x16_job j;
+        memset(&j, 0, sizeof j);
+        j.y = (uint16_t *)(uintptr_t)2; /* any distinct, aligned y */
+        j.x = (const uint16_t *)(uintptr_t)4;
+        j.rows = rows;
+        j.dim = dim;
+        if (!norm_x16_stream_job(&j)) {
+            printf("   FAIL %s %s dim=%zu rows=%zu: not a streaming job\n", tier, x16_names[which],
+                   dim, rows);
+            fails++;
+            continue;
+        }
+        fails += x16_run(ref, tst, tier, &c);
+    }
     *cases = n;
     return fails;
 }

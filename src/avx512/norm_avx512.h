@@ -53,6 +53,7 @@
 #define NORM_AVX512_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(NORM_AVX512_EMU)
 #include "norm_avx512_emu.h" /* the test-only build over SIMDe (see there) */
@@ -97,49 +98,110 @@ N5_INLINE __mmask16 tail_mask_avx512(size_t rem)
     return r ? (__mmask16)((1u << r) - 1u) : (__mmask16)0xFFFF;
 }
 
+/* ---- element formats of the leaves (the bf16 / f16 kernels, norm_x16_avx512.c) ----
+ * fm is a compile-time constant after inlining: N5_F32 gives the f32 kernels' code unchanged;
+ * N5_BF16 / N5_F16 read 16 elements of 2 bytes and widen them exactly in the register (bf16: the
+ * bits shifted up, vpmovzxwd + vpslld; f16: vcvtph2ps, subnormals included), masked-off lanes
+ * +0 and not read. */
+enum { N5_F32 = 0, N5_BF16 = 1, N5_F16 = 2 };
+
+/* Element k of a row of format fm at p. */
+#define N5_AT(p, k, fm) ((const void *)((const char *)(p) + (size_t)(k) * ((fm) ? 2u : 4u)))
+
+N5_INLINE __m512 ld16_avx512(const uint16_t *p, __mmask16 m, int masked, int fm)
+{
+#if defined(NORM_AVX512_EMU)
+    return n5e_ld16(p, m, masked, fm == N5_F16);
+#else
+    const __m256i h =
+        masked ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256((const __m256i *)p);
+    if (fm == N5_F16)
+        return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+#endif
+}
+
+/* 16 floats -> 16 values of fm, round to nearest even (bf16: on the bits, as x16_f32_to_bf16();
+ * f16: vcvtps2ph imm 0), every NaN the canonical X16_BF16_NAN / X16_F16_NAN (0x7fc0 / 0x7e00). */
+N5_INLINE __m256i narrow16_avx512(__m512 v, int fm)
+{
+#if defined(NORM_AVX512_EMU)
+    return n5e_narrow16(v, fm == N5_F16);
+#else
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    if (fm == N5_F16)
+        return _mm256_mask_blend_epi16(nan, _mm512_cvtps_ph(v, 0), _mm256_set1_epi16(0x7e00));
+    const __m512i u = _mm512_castps_si512(v);
+    const __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
+                                       _mm512_and_si512(_mm512_srli_epi32(u, 16),
+                                                        _mm512_set1_epi32(1)));
+    return _mm256_mask_blend_epi16(nan, _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)),
+                                   _mm256_set1_epi16(0x7fc0));
+#endif
+}
+
+/* Stores 16 values of 2 bytes: masked (m), non-temporal (nt: p 32-byte aligned), or plain. */
+N5_INLINE void st16_avx512(uint16_t *p, __m256i h, __mmask16 m, int masked, int nt)
+{
+#if defined(NORM_AVX512_EMU)
+    if (masked)
+        n5e_mask_storeu_epi16(p, m, h);
+#else
+    if (masked)
+        _mm256_mask_storeu_epi16(p, m, h);
+#endif
+    else if (nt)
+        _mm256_stream_si256((__m256i *)p, h);
+    else
+        _mm256_storeu_si256((__m256i *)p, h);
+}
+
 /* ---- leaves ---- */
 
-N5_INLINE __m512 leaf_x_avx512(const float *p, __mmask16 m, int masked)
+N5_INLINE __m512 leaf_x_avx512(const void *p, __mmask16 m, int masked, int fm)
 {
+    if (fm != N5_F32)
+        return ld16_avx512((const uint16_t *)p, m, masked, fm);
     return masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
 }
 
 /* x - c, padded lanes +0 AFTER the subtraction. f: issued on the FMA pipes as fma(x, 1, nc),
  * nc = -c (bit-identical). */
-N5_INLINE __m512 leaf_sub_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                                 int f)
+N5_INLINE __m512 leaf_sub_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                 int f, int fm)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     if (masked)
-        return f ? _mm512_maskz_fmadd_ps(m, _mm512_maskz_loadu_ps(m, p), one, nc)
-                 : _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, p), c);
-    return f ? _mm512_fmadd_ps(_mm512_loadu_ps(p), one, nc) : _mm512_sub_ps(_mm512_loadu_ps(p), c);
+        return f ? _mm512_maskz_fmadd_ps(m, leaf_x_avx512(p, m, 1, fm), one, nc)
+                 : _mm512_maskz_sub_ps(m, leaf_x_avx512(p, m, 1, fm), c);
+    return f ? _mm512_fmadd_ps(leaf_x_avx512(p, m, 0, fm), one, nc)
+             : _mm512_sub_ps(leaf_x_avx512(p, m, 0, fm), c);
 }
 
 /* ---- trees of plain sums of shifted leaves (x - c) ----
  * tp: the 32 subtractions on the FMA pipes, the 31 adds on the adders (63 ops, 32 loads). */
 
-N5_INLINE __m512 tsum1_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                              int tp)
+N5_INLINE __m512 tsum1_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                              int tp, int fm)
 {
-    return leaf_sub_avx512(p, c, nc, m, masked, tp);
+    return leaf_sub_avx512(p, c, nc, m, masked, tp, fm);
 }
-N5_INLINE __m512 tsum2_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                              int tp)
+N5_INLINE __m512 tsum2_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                              int tp, int fm)
 {
-    __m512 a = leaf_sub_avx512(p, c, nc, m, 0, tp);
-    __m512 b = leaf_sub_avx512(p + 16, c, nc, m, masked, tp);
+    __m512 a = leaf_sub_avx512(p, c, nc, m, 0, tp, fm);
+    __m512 b = leaf_sub_avx512(N5_AT(p, 16, fm), c, nc, m, masked, tp, fm);
     N5_ORDER();
     __m512 r = _mm512_add_ps(a, b);
     N5_PIN(r);
     return r;
 }
 #define N5_TSUM(N, H)                                                                          \
-    N5_INLINE __m512 tsum##N##_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m,        \
-                                      int masked, int tp)                                      \
+    N5_INLINE __m512 tsum##N##_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m,        \
+                                      int masked, int tp, int fm)                                  \
     {                                                                                          \
-        __m512 l_ = tsum##H##_avx512(p, c, nc, m, 0, tp);                                      \
-        __m512 r_ = tsum##H##_avx512(p + 16 * H, c, nc, m, masked, tp);                        \
+        __m512 l_ = tsum##H##_avx512(p, c, nc, m, 0, tp, fm);                                      \
+        __m512 r_ = tsum##H##_avx512(N5_AT(p, 16 * H, fm), c, nc, m, masked, tp, fm);              \
         return _mm512_add_ps(l_, r_);                                                          \
     }
 N5_TSUM(4, 2)
@@ -151,24 +213,24 @@ N5_TSUM(32, 16)
 /* ---- trees of squares of unshifted leaves x (RMSNorm) ----
  * 16 muls and 16 fmas (FMA pipes), 15 adds (adders): balanced against 32 loads as it is. */
 
-N5_INLINE __m512 tsq1_avx512(const float *p, __mmask16 m, int masked, int tp)
+N5_INLINE __m512 tsq1_avx512(const void *p, __mmask16 m, int masked, int tp, int fm)
 {
     (void)tp;
-    __m512 a = leaf_x_avx512(p, m, masked);
+    __m512 a = leaf_x_avx512(p, m, masked, fm);
     return _mm512_mul_ps(a, a);
 }
-N5_INLINE __m512 tsq2_avx512(const float *p, __mmask16 m, int masked, int tp)
+N5_INLINE __m512 tsq2_avx512(const void *p, __mmask16 m, int masked, int tp, int fm)
 {
     (void)tp;
-    __m512 a = leaf_x_avx512(p, m, 0), b = leaf_x_avx512(p + 16, m, masked);
+    __m512 a = leaf_x_avx512(p, m, 0, fm), b = leaf_x_avx512(N5_AT(p, 16, fm), m, masked, fm);
     N5_ORDER();
     return _mm512_fmadd_ps(b, b, _mm512_mul_ps(a, a));
 }
 #define N5_TSQ(N, H)                                                                           \
-    N5_INLINE __m512 tsq##N##_avx512(const float *p, __mmask16 m, int masked, int tp)          \
+    N5_INLINE __m512 tsq##N##_avx512(const void *p, __mmask16 m, int masked, int tp, int fm)       \
     {                                                                                          \
-        __m512 l_ = tsq##H##_avx512(p, m, 0, tp);                                              \
-        __m512 r_ = tsq##H##_avx512(p + 16 * H, m, masked, tp);                                \
+        __m512 l_ = tsq##H##_avx512(p, m, 0, tp, fm);                                              \
+        __m512 r_ = tsq##H##_avx512(N5_AT(p, 16 * H, fm), m, masked, tp, fm);                      \
         return _mm512_add_ps(l_, r_);                                                          \
     }
 N5_TSQ(4, 2)
@@ -185,31 +247,31 @@ typedef struct ss_avx512 {
     __m512 s, q;
 } ss_avx512;
 
-N5_INLINE ss_avx512 tss1_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                                int tp)
+N5_INLINE ss_avx512 tss1_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp, int fm)
 {
     (void)tp;
-    __m512 d = leaf_sub_avx512(p, c, nc, m, masked, 0);
+    __m512 d = leaf_sub_avx512(p, c, nc, m, masked, 0, fm);
     ss_avx512 r = {d, _mm512_mul_ps(d, d)};
     return r;
 }
 /* A pair; f puts its second subtraction on the FMA pipes. */
-N5_INLINE ss_avx512 tss2f_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                                 int f)
+N5_INLINE ss_avx512 tss2f_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                 int f, int fm)
 {
-    __m512 a = leaf_sub_avx512(p, c, nc, m, 0, 0);
-    __m512 b = leaf_sub_avx512(p + 16, c, nc, m, masked, f);
+    __m512 a = leaf_sub_avx512(p, c, nc, m, 0, 0, fm);
+    __m512 b = leaf_sub_avx512(N5_AT(p, 16, fm), c, nc, m, masked, f, fm);
     N5_ORDER();
     ss_avx512 r = {_mm512_add_ps(a, b), _mm512_fmadd_ps(b, b, _mm512_mul_ps(a, a))};
     N5_PIN(r.s);
     N5_PIN(r.q);
     return r;
 }
-N5_INLINE ss_avx512 tss2_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                                int tp)
+N5_INLINE ss_avx512 tss2_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp, int fm)
 {
     (void)tp;
-    return tss2f_avx512(p, c, nc, m, masked, 0);
+    return tss2f_avx512(p, c, nc, m, masked, 0, fm);
 }
 N5_INLINE ss_avx512 ss_join_avx512(ss_avx512 u, ss_avx512 v, int tp)
 {
@@ -218,19 +280,19 @@ N5_INLINE ss_avx512 ss_join_avx512(ss_avx512 u, ss_avx512 v, int tp)
     N5_PIN(r.q);
     return r;
 }
-N5_INLINE ss_avx512 tss4_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m, int masked,
-                                int tp)
+N5_INLINE ss_avx512 tss4_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m, int masked,
+                                int tp, int fm)
 {
-    ss_avx512 l = tss2f_avx512(p, c, nc, m, 0, 0);
-    ss_avx512 r = tss2f_avx512(p + 32, c, nc, m, masked, tp);
+    ss_avx512 l = tss2f_avx512(p, c, nc, m, 0, 0, fm);
+    ss_avx512 r = tss2f_avx512(N5_AT(p, 32, fm), c, nc, m, masked, tp, fm);
     return ss_join_avx512(l, r, tp);
 }
 #define N5_TSS(N, H)                                                                           \
-    N5_INLINE ss_avx512 tss##N##_avx512(const float *p, __m512 c, __m512 nc, __mmask16 m,      \
-                                        int masked, int tp)                                    \
+    N5_INLINE ss_avx512 tss##N##_avx512(const void *p, __m512 c, __m512 nc, __mmask16 m,      \
+                                        int masked, int tp, int fm)                                \
     {                                                                                          \
-        ss_avx512 l_ = tss##H##_avx512(p, c, nc, m, 0, tp);                                    \
-        ss_avx512 r_ = tss##H##_avx512(p + 16 * H, c, nc, m, masked, tp);                      \
+        ss_avx512 l_ = tss##H##_avx512(p, c, nc, m, 0, tp, fm);                                    \
+        ss_avx512 r_ = tss##H##_avx512(N5_AT(p, 16 * H, fm), c, nc, m, masked, tp, fm);            \
         return ss_join_avx512(l_, r_, tp);                                                     \
     }
 N5_TSS(8, 4)
@@ -279,23 +341,23 @@ N5_TSS(32, 16)
         acc = JOIN(a16, acc);                                                                  \
     return acc;
 
-#define N5_CALL_SUM(N, OFF, MK) tsum##N##_avx512(p + (OFF), c, nc, m, MK, 0)
-#define N5_CALL_SQ(N, OFF, MK) tsq##N##_avx512(p + (OFF), m, MK, 0)
-#define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(p + (OFF), c, nc, m, MK, 0)
+#define N5_CALL_SUM(N, OFF, MK) tsum##N##_avx512(N5_AT(p, (OFF), fm), c, nc, m, MK, 0, fm)
+#define N5_CALL_SQ(N, OFF, MK) tsq##N##_avx512(N5_AT(p, (OFF), fm), m, MK, 0, fm)
+#define N5_CALL_SS(N, OFF, MK) tss##N##_avx512(N5_AT(p, (OFF), fm), c, nc, m, MK, 0, fm)
 #define N5_JOIN_SS(U, V) ss_join_avx512(U, V, 0)
 #define N5_SS_ZERO ((ss_avx512){_mm512_undefined_ps(), _mm512_undefined_ps()})
 
-N5_INLINE __m512 psum_avx512(const float *p, size_t rem, __m512 c, __m512 nc)
+N5_INLINE __m512 psum_avx512(const void *p, size_t rem, __m512 c, __m512 nc, int fm)
 {
     const __mmask16 m = tail_mask_avx512(rem);
     N5_PARTIAL_BODY(__m512, _mm512_undefined_ps(), N5_CALL_SUM, _mm512_add_ps)
 }
-N5_INLINE __m512 psq_avx512(const float *p, size_t rem)
+N5_INLINE __m512 psq_avx512(const void *p, size_t rem, int fm)
 {
     const __mmask16 m = tail_mask_avx512(rem);
     N5_PARTIAL_BODY(__m512, _mm512_undefined_ps(), N5_CALL_SQ, _mm512_add_ps)
 }
-N5_INLINE ss_avx512 pss_avx512(const float *p, size_t rem, __m512 c, __m512 nc)
+N5_INLINE ss_avx512 pss_avx512(const void *p, size_t rem, __m512 c, __m512 nc, int fm)
 {
     const __mmask16 m = tail_mask_avx512(rem);
     N5_PARTIAL_BODY(ss_avx512, N5_SS_ZERO, N5_CALL_SS, N5_JOIN_SS)
@@ -341,44 +403,46 @@ typedef struct acc_avx512 {
 } acc_avx512;
 
 /* Leaves (x - c). */
-N5_INLINE acc_avx512 acc_sum_avx512(const float *x, size_t n, __m512 c)
+N5_INLINE acc_avx512 acc_sumf_avx512(const void *x, size_t n, __m512 c, int fm)
 {
     const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
     const __mmask16 all = (__mmask16)0xFFFF;
     size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
     acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     if (nb) {
-        a.hi = tsum32_avx512(x, c, nc, all, 0, 1);
+        a.hi = tsum32_avx512(x, c, nc, all, 0, 1, fm);
         for (size_t b = 1; b < nb; b++)
-            fold_avx512(&a.hi, &a.lo, tsum32_avx512(x + b * NORM_BLOCK, c, nc, all, 0, 1));
+            fold_avx512(&a.hi, &a.lo,
+                        tsum32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm));
         if (rem)
-            fold_avx512(&a.hi, &a.lo, psum_avx512(x + nb * NORM_BLOCK, rem, c, nc));
+            fold_avx512(&a.hi, &a.lo, psum_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm));
     } else {
-        a.hi = psum_avx512(x, rem, c, nc);
+        a.hi = psum_avx512(x, rem, c, nc, fm);
     }
     return a;
 }
 
 /* Squares of leaves x. */
-N5_INLINE acc_avx512 acc_sq_avx512(const float *x, size_t n)
+N5_INLINE acc_avx512 acc_sqf_avx512(const void *x, size_t n, int fm)
 {
     const __mmask16 all = (__mmask16)0xFFFF;
     size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
     acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     if (nb) {
-        a.hi = tsq32_avx512(x, all, 0, 1);
+        a.hi = tsq32_avx512(x, all, 0, 1, fm);
         for (size_t b = 1; b < nb; b++)
-            fold_avx512(&a.hi, &a.lo, tsq32_avx512(x + b * NORM_BLOCK, all, 0, 1));
+            fold_avx512(&a.hi, &a.lo, tsq32_avx512(N5_AT(x, b * NORM_BLOCK, fm), all, 0, 1, fm));
         if (rem)
-            fold_avx512(&a.hi, &a.lo, psq_avx512(x + nb * NORM_BLOCK, rem));
+            fold_avx512(&a.hi, &a.lo, psq_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, fm));
     } else {
-        a.hi = psq_avx512(x, rem);
+        a.hi = psq_avx512(x, rem, fm);
     }
     return a;
 }
 
 /* Leaves d = (x - c) and their squares, in one pass (*s, *q). */
-N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q)
+N5_INLINE void acc_ssf_avx512(const void *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q,
+                              int fm)
 {
     const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
     const __mmask16 all = (__mmask16)0xFFFF;
@@ -386,21 +450,21 @@ N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, 
     __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
     ss_avx512 t;
     if (nb) {
-        t = tss32_avx512(x, c, nc, all, 0, 1);
+        t = tss32_avx512(x, c, nc, all, 0, 1, fm);
         h1 = t.s;
         h2 = t.q;
         for (size_t b = 1; b < nb; b++) {
-            t = tss32_avx512(x + b * NORM_BLOCK, c, nc, all, 0, 1);
+            t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
         }
         if (rem) {
-            t = pss_avx512(x + nb * NORM_BLOCK, rem, c, nc);
+            t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
         }
     } else {
-        t = pss_avx512(x, rem, c, nc);
+        t = pss_avx512(x, rem, c, nc, fm);
         h1 = t.s;
         h2 = t.q;
     }
@@ -408,6 +472,20 @@ N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, 
     s->lo = l1;
     q->hi = h2;
     q->lo = l2;
+}
+
+/* The f32 kernels' names. */
+N5_INLINE acc_avx512 acc_sum_avx512(const float *x, size_t n, __m512 c)
+{
+    return acc_sumf_avx512(x, n, c, N5_F32);
+}
+N5_INLINE acc_avx512 acc_sq_avx512(const float *x, size_t n)
+{
+    return acc_sqf_avx512(x, n, N5_F32);
+}
+N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q)
+{
+    acc_ssf_avx512(x, n, c, s, q, N5_F32);
 }
 
 /* ---- canonical totals ---- */

@@ -105,6 +105,66 @@ N5E_INLINE __m256 n5e_extractf32x8_ps(simde__m512 a, int h)
     return n5e_half(a, h & 1);
 }
 
+/* The bf16 / f16 leaves and outputs (norm_avx512.h: ld16_avx512, narrow16_avx512,
+ * st16_avx512). vmovdqu16 ymm{k}{z} / m256{k}: masked-off elements are not read (+0) or written.
+ * The f16 conversions are F16C's (the x16 kernel's build has -mf16c; the f32 kernels never
+ * reach them). */
+N5E_INLINE simde__m512 n5e_ld16(const uint16_t *p, unsigned k, int masked, int f16)
+{
+    uint16_t t[16];
+    for (int i = 0; i < 16; i++)
+        t[i] = !masked || ((k >> i) & 1u) ? p[i] : 0;
+    const __m128i a = _mm_loadu_si128((const __m128i *)t);
+    const __m128i b = _mm_loadu_si128((const __m128i *)(t + 8));
+    if (f16) {
+#if defined(__F16C__)
+        return n5e_join(_mm256_cvtph_ps(a), _mm256_cvtph_ps(b));
+#else
+        __builtin_trap();
+#endif
+    }
+    return n5e_join(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(a), 16)),
+                    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(b), 16)));
+}
+
+/* Eight floats -> eight values (the low 128 bits), as narrow16_avx512(). */
+N5E_INLINE __m128i n5e_narrow8(__m256 v, int f16)
+{
+    const __m128i nan = _mm_packs_epi32(
+        _mm256_castsi256_si128(_mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))),
+        _mm256_extractf128_si256(_mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)), 1));
+    __m128i h;
+    if (f16) {
+#if defined(__F16C__)
+        h = _mm256_cvtps_ph(v, 0);
+#else
+        __builtin_trap();
+#endif
+        return _mm_blendv_epi8(h, _mm_set1_epi16(0x7e00), nan);
+    }
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i r = _mm256_srli_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)),
+                         _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))),
+        16);
+    h = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extractf128_si256(r, 1));
+    return _mm_blendv_epi8(h, _mm_set1_epi16(0x7fc0), nan);
+}
+
+N5E_INLINE __m256i n5e_narrow16(simde__m512 v, int f16)
+{
+    return _mm256_set_m128i(n5e_narrow8(n5e_half(v, 1), f16), n5e_narrow8(n5e_half(v, 0), f16));
+}
+
+N5E_INLINE void n5e_mask_storeu_epi16(uint16_t *p, unsigned k, __m256i h)
+{
+    uint16_t t[16];
+    _mm256_storeu_si256((__m256i *)t, h);
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1u)
+            p[i] = t[i];
+}
+
 /* Names gcc's own headers declare for real AVX-512 (which cannot be inlined without -mavx512f:
  * any name SIMDe lacks and nobody supplies is a compile error, never real AVX-512 code). */
 #undef _mm512_maskz_loadu_ps
