@@ -310,7 +310,6 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     const size_t np = norm_ln_probe(n);
     for (int k = 0; k < 8; k++)
         a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
-    const __m512d vinv = _mm512_set1_pd(inv_n);
     const __m512d s0 = lanes_total8_avx512(a);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
@@ -321,26 +320,12 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
-    const __m512d dmax = _mm512_set1_pd(DBL_MAX);
-    __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
-                  _mm512_cmp_pd_mask(s2, dmax, _CMP_LE_OQ) &
-                  _mm512_cmp_pd_mask(_mm512_abs_pd(s1), dmax, _CMP_LE_OQ) &
-                  _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
-    const __m512d ml = _mm512_mul_pd(s1, vinv);
-    const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
-    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml),
-                             _mm512_mul_pd(_mm512_set1_pd(NORM_LN_AGAIN_RATIO), var), _CMP_LE_OQ);
-    ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
-    st->ok = ok;
-    if (ok != 0xFF || j->sums) {
+    st->ok = ln_finish8_avx512(s0, s1, s2, vm0, inv_n, j->eps, st->mlo, st->rstd, st->mean);
+    if (st->ok != 0xFF || j->sums) {
         _mm512_storeu_pd(st->s0, s0);
         _mm512_storeu_pd(st->s1, s1);
         _mm512_storeu_pd(st->s2, s2);
     }
-    const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
-    _mm256_storeu_ps(st->mlo, _mm512_cvtpd_ps(ml));
-    _mm256_storeu_ps(st->rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
-    _mm256_storeu_ps(st->mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
 }
 
 /* Pass 3 (or the rest of the work, for rows not finished in ln_stats8_avx512()) and the

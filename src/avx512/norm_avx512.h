@@ -550,5 +550,29 @@ N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
                          _mm512_permutex2var_pd(h2a, od, h2b));
 }
 
+/* LayerNorm's statistics for eight rows from their totals s0, s1, s2 (lane k: row k) and m0
+ * (vm0), lane k computing exactly what norm_ln_finish() computes for row k when it finishes the
+ * row at once. Returns the mask of those rows (the others: pass 2 again, or the rare path); their
+ * mlo, rstd and mean go to the arrays. Shared by the f32 and the 16-bit kernels. */
+N5_INLINE __mmask8 ln_finish8_avx512(__m512d s0, __m512d s1, __m512d s2, __m256 vm0,
+                                     double inv_n, float eps, float mlo[8], float rstd[8],
+                                     float mean[8])
+{
+    const __m512d vinv = _mm512_set1_pd(inv_n), dmax = _mm512_set1_pd(DBL_MAX);
+    __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
+                  _mm512_cmp_pd_mask(s2, dmax, _CMP_LE_OQ) &
+                  _mm512_cmp_pd_mask(_mm512_abs_pd(s1), dmax, _CMP_LE_OQ) &
+                  _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
+    const __m512d ml = _mm512_mul_pd(s1, vinv);
+    const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
+    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml),
+                             _mm512_mul_pd(_mm512_set1_pd(NORM_LN_AGAIN_RATIO), var), _CMP_LE_OQ);
+    ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)eps)));
+    _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
+    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
+    _mm256_storeu_ps(mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
+    return ok;
+}
 
 #endif /* NORM_AVX512_H */

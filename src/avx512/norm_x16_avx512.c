@@ -372,7 +372,6 @@ static void x16_ln_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doubl
     const size_t np = norm_ln_probe(n);
     for (int k = 0; k < 8; k++)
         a[k] = x16_acc_sum(x[k], np, x0[k], fm);
-    const __m512d vinv = _mm512_set1_pd(inv_n);
     const __m512d s0 = lanes_total8_avx512(a);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
@@ -380,23 +379,10 @@ static void x16_ln_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doubl
     for (int k = 0; k < 8; k++)
         x16_acc_ss(x[k], n, m0[k], &a[k], &q[k], fm);
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
-    const __m512d dmax = _mm512_set1_pd(DBL_MAX);
-    __mmask8 ok = _mm512_cmp_pd_mask(s2, _mm512_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ) &
-                  _mm512_cmp_pd_mask(s2, dmax, _CMP_LE_OQ) &
-                  _mm512_cmp_pd_mask(_mm512_abs_pd(s1), dmax, _CMP_LE_OQ) &
-                  _mm512_cmp_pd_mask(_mm512_abs_pd(s0), dmax, _CMP_LE_OQ);
-    const __m512d ml = _mm512_mul_pd(s1, vinv);
-    const __m512d var = _mm512_sub_pd(_mm512_mul_pd(s2, vinv), _mm512_mul_pd(ml, ml));
-    ok &= _mm512_cmp_pd_mask(_mm512_mul_pd(ml, ml),
-                             _mm512_mul_pd(_mm512_set1_pd(NORM_LN_AGAIN_RATIO), var), _CMP_LE_OQ);
-    ok &= _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __mmask8 ok = ln_finish8_avx512(s0, s1, s2, vm0, inv_n, j->eps, mlo, rs, mean);
     _mm512_storeu_pd(s0a, s0);
     _mm512_storeu_pd(s1a, s1);
     _mm512_storeu_pd(s2a, s2);
-    const __m512d sd = _mm512_sqrt_pd(_mm512_add_pd(var, _mm512_set1_pd((double)j->eps)));
-    _mm256_storeu_ps(mlo, _mm512_cvtpd_ps(ml));
-    _mm256_storeu_ps(rs, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
-    _mm256_storeu_ps(mean, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(vm0), ml)));
     for (int k = 0; k < 8; k++) {
         const size_t row = r + (size_t)k;
         if (!((ok >> k) & 1u)) {
