@@ -127,6 +127,52 @@ else
     fail "aarch64 cross build"
 fi
 
+# ---- valgrind memcheck over the native build's tests, on the tiers valgrind runs ----
+# Single-threaded, like the fuzz runs: it runs in the background beside the fuzzing step (the
+# machines have 2 cores), its output and counts replayed after it (vg_report).
+vg_step() {
+    out=$1
+    t0=$(date +%s) n=0
+    if [ -x build/tests/test_api ] && command -v valgrind >/dev/null; then
+        vg="valgrind -q --error-exitcode=1 --leak-check=full"
+        # valgrind hides AVX-512 from CPUID: the best tier under it is avx2 (x86) at most.
+        # checkasm without the row-count sweep and the two 32 MiB streaming jobs: under memcheck
+        # they cost minutes (the native and ASan runs have them); every op, tier, dim, stride,
+        # batch of 8..24 rows, guard page and layout case is still run
+        for v in "test_api" "test_api LIBNORM_ISA=scalar" "checkasm --quick --no-sweep --no-stream --seed=1" "test_edges"; do
+            set -- $v
+            case $1 in
+            test_edges) bin=build/tests/accuracy/test_edges ;;
+            *) bin=build/tests/$1 ;;
+            esac
+            shift
+            env=
+            case ${1:-} in LIBNORM_ISA=*) env=$1 && shift ;; esac
+            [ -x "$bin" ] || { echo "1 valgrind $v (not built)" >>"$out.counts"; continue; }
+            n=$((n + 1)) log=build/valgrind-$n.log
+            env $env $vg "$bin" "$@" >"$log" 2>&1
+            rc=$?
+            grep -E '^(test_api|test_edges|checkasm)|best tier|^ *(scalar|avx2|avx512|neon) ' "$log" |
+                sed 's/^/    /' >>"$out"
+            [ $rc -ne 0 ] && grep -E '^==[0-9]+==' "$log" | head -30 >>"$out"
+            echo "$rc valgrind $v" >>"$out.counts"
+        done
+    else
+        echo "F valgrind memcheck (no native build or no valgrind)" >>"$out.counts"
+    fi
+    echo "  valgrind step: $(($(date +%s) - t0)) s (beside the fuzzing)" >>"$out"
+}
+vg_report() {
+    echo "==== valgrind memcheck (native build)"
+    cat "$1"
+    while read -r rc label; do
+        if [ "$rc" = F ]; then fail "$label"; else count "$label" "$rc"; fi
+    done <"$1.counts"
+}
+: >"$LOGS/vg.out" && : >"$LOGS/vg.out.counts"
+vg_step "$LOGS/vg.out" &
+VG_PID=$!
+
 # ---- libFuzzer over the public API: one time-boxed run per tier (tests/fuzz/fuzz_api.c) ----
 FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 t0=$(date +%s)
@@ -163,6 +209,9 @@ else
 fi
 echo "  fuzzing step: $(($(date +%s) - t0)) s"
 
+wait $VG_PID
+vg_report "$LOGS/vg.out"
+
 # ---- ThreadSanitizer: threads call the API from process start, racing the dispatch init ----
 t0=$(date +%s)
 echo "==== ThreadSanitizer (gcc): first calls from many threads racing the dispatch init"
@@ -179,38 +228,6 @@ else
     fail "ThreadSanitizer build"
 fi
 echo "  TSan step (build + runs): $(($(date +%s) - t0)) s"
-
-# ---- valgrind memcheck over the native build's tests, on the tiers valgrind runs ----
-t0=$(date +%s)
-echo "==== valgrind memcheck (native build)"
-if [ -x build/tests/test_api ] && command -v valgrind >/dev/null; then
-    vg="valgrind -q --error-exitcode=1 --leak-check=full"
-    # valgrind hides AVX-512 from CPUID: the best tier under it is avx2 (x86) at most.
-    # checkasm without the row-count sweep and the two 32 MiB streaming jobs: under memcheck they
-    # cost minutes (the native and ASan runs have them); every op, tier, dim, stride, batch of
-    # 8..24 rows, guard page and layout case is still run
-    for v in "test_api" "test_api LIBNORM_ISA=scalar" "checkasm --quick --no-sweep --no-stream --seed=1" "test_edges"; do
-        set -- $v
-        case $1 in
-        test_edges) bin=build/tests/accuracy/test_edges ;;
-        *) bin=build/tests/$1 ;;
-        esac
-        shift
-        env=
-        case ${1:-} in LIBNORM_ISA=*) env=$1 && shift ;; esac
-        [ -x "$bin" ] || { count "valgrind $v (not built)" 1; continue; }
-        env $env $vg "$bin" "$@" >build/valgrind.log 2>&1
-        rc=$?
-        grep -E '^(test_api|test_edges|checkasm)|best tier|^ *(scalar|avx2|avx512|neon) ' build/valgrind.log |
-            sed 's/^/    /'
-        [ $rc -ne 0 ] && grep -E '^==[0-9]+==' build/valgrind.log | head -30
-        count "valgrind $v" $rc
-    done
-else
-    fail "valgrind memcheck (no native build or no valgrind)"
-fi
-echo "  valgrind step: $(($(date +%s) - t0)) s"
-
 
 # Which tiers ran natively, emulated (SIMDe, qemu CPU models) or not at all, from the logs.
 echo "==== tiers"
