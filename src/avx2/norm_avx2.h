@@ -50,12 +50,23 @@ NORM_AVX2_INLINE __m256i norm_mask_avx2(ptrdiff_t cnt)
 
 /* ---- element formats of the leaves (the bf16 / f16 kernels, norm_x16_avx2.c) ----
  * Every tree below takes the row's element format fm, a compile-time constant after inlining:
- * N2_F32 is the f32 kernels' code unchanged; N2_BF16 / N2_F16 read 8 elements of 2 bytes per
- * lane group and widen them exactly in the register (bf16: the bits shifted up, vpmovzxwd +
- * vpslld; f16: vcvtph2ps, subnormals included; F16C, which the dispatch requires of the x86
- * tiers: only the TUs built with -mf16c can instantiate N2_F16). Masked-off lanes are +0 and
- * their bytes are never read. */
-enum { N2_F32 = 0, N2_BF16 = 1, N2_F16 = 2 };
+ * N2_F32 is the f32 kernels' code unchanged; N2_F16 reads 8 elements of 2 bytes per lane group
+ * and widens them exactly in the register (vcvtph2ps, subnormals included; F16C, which the
+ * dispatch requires of the x86 tiers: only the TUs built with -mf16c can instantiate it).
+ * N2_BF16 trees split each leaf row of 16 elements (32 bytes, one load per lane group) by
+ * parity instead: group A holds the even lanes 0, 2, .., 14 (the dwords shifted up by 16: the
+ * bits of a bf16 are its float's high half), group B the odd lanes 1, 3, .., 15 (the dwords'
+ * high halves, masked: one AND), and the accumulators are put back in lane order before the
+ * lane total (norm_eo2ab_avx2); that saves the vpmovzxwd + vpslld per 8 elements, the shuffles
+ * and shifts being what the 16-bit trees wait on. The leaf loaders see N2_BF16E / N2_BF16O for
+ * the two groups; N2_BF16 itself is 8 consecutive elements (the bf16 output pass). Masked-off
+ * lanes are +0 and their bytes are never read. */
+enum { N2_F32 = 0, N2_BF16 = 1, N2_F16 = 2, N2_BF16E = 3, N2_BF16O = 4 };
+
+/* Group B's leaf format and pointer (element 8 of the leaf row at p; for bf16 the same row). */
+#define N2_FB(fm) ((fm) == N2_BF16 ? N2_BF16O : (fm))
+#define N2_FA(fm) ((fm) == N2_BF16 ? N2_BF16E : (fm))
+#define N2_PB(p, fm) ((fm) == N2_BF16 ? (const void *)(p) : N2_AT(p, 8, fm))
 
 /* Element k of a row of format fm at p. */
 #define N2_AT(p, k, fm) ((const void *)((const char *)(p) + (size_t)(k) * ((fm) ? 2u : 4u)))
@@ -65,6 +76,12 @@ NORM_AVX2_INLINE __m256 norm_ld8_avx2(const void *p, int fm)
 {
     if (fm == N2_F32)
         return _mm256_loadu_ps((const float *)p);
+    if (fm == N2_BF16E || fm == N2_BF16O) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)p);
+        return _mm256_castsi256_ps(fm == N2_BF16E
+                                       ? _mm256_slli_epi32(v, 16)
+                                       : _mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+    }
     const __m128i h = _mm_loadu_si128((const __m128i *)p);
 #if defined(__F16C__)
     if (fm == N2_F16)
@@ -75,11 +92,26 @@ NORM_AVX2_INLINE __m256 norm_ld8_avx2(const void *p, int fm)
 
 /* The first min(cnt, 8) elements (cnt >= 1) of fm at p, widened; the lanes of m (which are the
  * first min(cnt, 8)) read, the others +0 and not read. 16-bit elements: the whole 4-byte pairs
- * by vpmaskmovd, an odd last element by itself. */
+ * by vpmaskmovd, an odd last element by itself. N2_BF16E / N2_BF16O: the even / odd lanes of the
+ * first min(cnt, 16) elements of a leaf row (m: those lanes), the same way. */
 NORM_AVX2_INLINE __m256 norm_ld8m_avx2(const void *p, __m256i m, int cnt, int fm)
 {
     if (fm == N2_F32)
         return _mm256_maskload_ps((const float *)p, m);
+    if (fm == N2_BF16E || fm == N2_BF16O) {
+        const int k = cnt < 16 ? cnt : 16;
+        __m256i v = _mm256_maskload_epi32((const int *)p, norm_mask_avx2(k >> 1));
+        if (k & 1) {
+            const __m256i at = _mm256_cmpeq_epi16(
+                _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                _mm256_set1_epi16((short)(k - 1)));
+            v = _mm256_or_si256(
+                v, _mm256_and_si256(at, _mm256_set1_epi16((short)((const uint16_t *)p)[k - 1])));
+        }
+        return _mm256_castsi256_ps(fm == N2_BF16E
+                                       ? _mm256_slli_epi32(v, 16)
+                                       : _mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+    }
     const int k = cnt < 8 ? cnt : 8;
     __m128i h = _mm_maskload_epi32(
         (const int *)p, _mm_cmpgt_epi32(_mm_set1_epi32(k >> 1), _mm_setr_epi32(0, 1, 2, 3)));
@@ -186,18 +218,20 @@ NORM_AVX2_INLINE void norm_t32x2_avx2(const void *p, __m256 sh, __m256 one, int 
                                       int fm)
 {
     __m256 a0, c0, a1, c1, a2, c2, b0, d0, b1, d1, b2, d2;
-    norm_t8_avx2(p, sh, one, shifted, ws, wq, &a0, &c0, fm);
-    norm_t8_avx2(N2_AT(p, 8, fm), sh, one, shifted, ws, wq, &b0, &d0, fm);
-    norm_t8_avx2(N2_AT(p, 128, fm), sh, one, shifted, ws, wq, &a1, &c1, fm);
+    const void *pb = N2_PB(p, fm);
+    const int fa = N2_FA(fm), fb = N2_FB(fm);
+    norm_t8_avx2(p, sh, one, shifted, ws, wq, &a0, &c0, fa);
+    norm_t8_avx2(pb, sh, one, shifted, ws, wq, &b0, &d0, fb);
+    norm_t8_avx2(N2_AT(p, 128, fm), sh, one, shifted, ws, wq, &a1, &c1, fa);
     norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
-    norm_t8_avx2(N2_AT(p, 136, fm), sh, one, shifted, ws, wq, &b1, &d1, fm);
+    norm_t8_avx2(N2_AT(pb, 128, fm), sh, one, shifted, ws, wq, &b1, &d1, fb);
     norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
-    norm_t8_avx2(N2_AT(p, 256, fm), sh, one, shifted, ws, wq, &a1, &c1, fm);
-    norm_t8_avx2(N2_AT(p, 264, fm), sh, one, shifted, ws, wq, &b1, &d1, fm);
-    norm_t8_avx2(N2_AT(p, 384, fm), sh, one, shifted, ws, wq, &a2, &c2, fm);
+    norm_t8_avx2(N2_AT(p, 256, fm), sh, one, shifted, ws, wq, &a1, &c1, fa);
+    norm_t8_avx2(N2_AT(pb, 256, fm), sh, one, shifted, ws, wq, &b1, &d1, fb);
+    norm_t8_avx2(N2_AT(p, 384, fm), sh, one, shifted, ws, wq, &a2, &c2, fa);
     norm_join_avx2(&a1, &c1, a2, c2, ws, wq);
     norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
-    norm_t8_avx2(N2_AT(p, 392, fm), sh, one, shifted, ws, wq, &b2, &d2, fm);
+    norm_t8_avx2(N2_AT(pb, 384, fm), sh, one, shifted, ws, wq, &b2, &d2, fb);
     norm_join_avx2(&b1, &d1, b2, d2, ws, wq);
     norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
     *sa = a0;
@@ -304,8 +338,8 @@ NORM_AVX2_INLINE void norm_tpart_avx2(const void *p, int nl, __m256i m, int cnt,
 }
 
 /* Trees of the last, partial block (rem = 1..511 floats at p) for both lane groups: group A
- * into (*sa, *qa), group B into (*sb, *qb). Returns 0 when group B has no leaf at all (rem <= 8;
- * its tree is then entirely pruned and *sb, *qb are not written). */
+ * into (*sa, *qa), group B into (*sb, *qb). Returns 0 when group B has no leaf at all (rem <= 8,
+ * bf16: rem <= 1; its tree is then entirely pruned and *sb, *qb are not written). */
 NORM_AVX2_INLINE int norm_tail_avx2(const void *p, size_t rem, __m256 sh, __m256 one,
                                     int shifted, int ws, int wq, __m256 *sa, __m256 *qa,
                                     __m256 *sb, __m256 *qb, int fm)
@@ -315,6 +349,21 @@ NORM_AVX2_INLINE int norm_tail_avx2(const void *p, size_t rem, __m256 sh, __m256
     /* When rem is a compile-time multiple of 16 (the constant-dim copies of the kernels), every
      * leaf is full: ordinary loads, no masks. */
     const int full = __builtin_constant_p(r) && r == 0;
+    if (fm == N2_BF16) {
+        /* even lanes: nf full leaves, plus the partial row's (r + 1) / 2; odd lanes: nf full
+         * leaves, plus its r / 2 when r > 1 (the loaders take the row's element count) */
+        const __m256i all = _mm256_set1_epi32(-1);
+        __m256i me = r ? norm_mask_avx2((r + 1) >> 1) : all;
+        norm_tpart_avx2(p, nf + (r > 0), me, r ? r : 16, full, sh, one, shifted, ws, wq, sa, qa,
+                        N2_BF16E);
+        int no = nf + (r > 1);
+        if (no == 0)
+            return 0;
+        __m256i mo = r > 1 ? norm_mask_avx2(r >> 1) : all;
+        norm_tpart_avx2(p, no, mo, r > 1 ? r : 16, full, sh, one, shifted, ws, wq, sb, qb,
+                        N2_BF16O);
+        return 1;
+    }
     /* Group A: nf full leaves, plus the partial row's lanes 0..min(r,8)-1. */
     __m256i ma = r ? norm_mask_avx2(r) : _mm256_set1_epi32(-1);
     norm_tpart_avx2(p, nf + (r > 0), ma, r ? r : 8, full, sh, one, shifted, ws, wq, sa, qa, fm);
@@ -360,6 +409,16 @@ NORM_AVX2_INLINE double norm_lanes_total_avx2(__m256 ha, __m256 la, __m256 hb, _
     __m128d w = _mm_add_pd(_mm256_castpd256_pd128(v0), _mm256_extractf128_pd(v0, 1)); /* h = 2 */
     w = _mm_add_sd(w, _mm_unpackhi_pd(w, w));                     /* h = 1 */
     return _mm_cvtsd_f64(w);
+}
+
+/* bf16 trees' accumulators (a: lanes 0, 2, .., 14; b: lanes 1, 3, .., 15) back in lane order
+ * (a: lanes 0-7, b: 8-15). */
+NORM_AVX2_INLINE void norm_eo2ab_avx2(__m256 *a, __m256 *b)
+{
+    const __m256 lo = _mm256_unpacklo_ps(*a, *b); /* lanes 0-3 | 8-11 */
+    const __m256 hi = _mm256_unpackhi_ps(*a, *b); /* lanes 4-7 | 12-15 */
+    *a = _mm256_permute2f128_ps(lo, hi, 0x20);
+    *b = _mm256_permute2f128_ps(lo, hi, 0x31);
 }
 
 /* The canonical totals of the leaves of a row of n >= 1 floats: leaves x - shift (shifted) or x;
@@ -419,6 +478,16 @@ NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, in
     } else {
         norm_tail_avx2(x, rem, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2], fm);
     }
+    if (fm == N2_BF16) {
+        if (ws) {
+            norm_eo2ab_avx2(&a[0], &a[2]);
+            norm_eo2ab_avx2(&a[1], &a[3]);
+        }
+        if (wq) {
+            norm_eo2ab_avx2(&b[0], &b[2]);
+            norm_eo2ab_avx2(&b[1], &b[3]);
+        }
+    }
     if (ws)
         *sum = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
     if (wq)
@@ -453,6 +522,12 @@ NORM_AVX2_INLINE void norm_blockf_avx2(const void *x, size_t n, float shift, int
         norm_t32x2_avx2(x, sh, one, shifted, ws, wq, sa, qa, sb, qb, fm);
     else
         norm_tail_avx2(x, n, sh, one, shifted, ws, wq, sa, qa, sb, qb, fm);
+    if (fm == N2_BF16) {
+        if (ws)
+            norm_eo2ab_avx2(sa, sb);
+        if (wq)
+            norm_eo2ab_avx2(qa, qb);
+    }
 }
 
 /* The same on a row of floats (the f32 kernels). */

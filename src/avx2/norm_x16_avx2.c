@@ -35,9 +35,11 @@
 #define X16_PAIR_MAX 2048
 #endif
 
-/* 16 floats (a: elements 0-7, b: 8-15) -> 16 values of fm, round to nearest even (bf16: on the
- * bits, as x16_f32_to_bf16(); f16: vcvtps2ph imm 0), every NaN X16_BF16_NAN / X16_F16_NAN. */
-NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm)
+/* 16 floats -> 16 values of fm, round to nearest even (bf16: on the bits, as x16_f32_to_bf16();
+ * f16: vcvtps2ph imm 0), every NaN X16_BF16_NAN / X16_F16_NAN. a holds elements 0-7 and b 8-15,
+ * or (split, bf16 only) a elements 0-3 and 8-11, b 4-7 and 12-15 (x16_ld16s_avx2's layout, which
+ * vpackusdw puts back in order by itself). */
+NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split)
 {
     if (fm == N2_F16) {
         const __m256i h = _mm256_set_m128i(_mm256_cvtps_ph(b, 0), _mm256_cvtps_ph(a, 0));
@@ -45,20 +47,41 @@ NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm)
                                                _mm256_set1_epi16(0x7c00));
         return _mm256_blendv_epi8(h, _mm256_set1_epi16((short)X16_F16_NAN), nan);
     }
-    const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7fff);
+    /* (u + 0x7fff + lsb) >> 16, lsb = bit 16 of u: added as the subtraction of the compare's -1
+     * (integer ALU operations rather than a third shift: the shifts and shuffles share two
+     * pipes on the cores here) */
+    const __m256i bit = _mm256_set1_epi32(0x10000), half = _mm256_set1_epi32(0x7fff);
     const __m256i qnan = _mm256_set1_epi32((int)X16_BF16_NAN);
     const __m256i ua = _mm256_castps_si256(a), ub = _mm256_castps_si256(b);
-    __m256i ra = _mm256_srli_epi32(
-        _mm256_add_epi32(_mm256_add_epi32(ua, half),
-                         _mm256_and_si256(_mm256_srli_epi32(ua, 16), one)), 16);
-    __m256i rb = _mm256_srli_epi32(
-        _mm256_add_epi32(_mm256_add_epi32(ub, half),
-                         _mm256_and_si256(_mm256_srli_epi32(ub, 16), one)), 16);
-    ra = _mm256_blendv_epi8(ra, qnan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-    rb = _mm256_blendv_epi8(rb, qnan, _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
+    __m256i ra = _mm256_sub_epi32(_mm256_add_epi32(ua, half),
+                                  _mm256_cmpeq_epi32(_mm256_and_si256(ua, bit), bit));
+    __m256i rb = _mm256_sub_epi32(_mm256_add_epi32(ub, half),
+                                  _mm256_cmpeq_epi32(_mm256_and_si256(ub, bit), bit));
+    ra = _mm256_blendv_epi8(_mm256_srli_epi32(ra, 16), qnan,
+                            _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+    rb = _mm256_blendv_epi8(_mm256_srli_epi32(rb, 16), qnan,
+                            _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
     /* every value is below 2^16: the unsigned saturation never applies; packus interleaves the
-     * 128-bit halves, the permute puts them back in order */
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(ra, rb), 0xD8);
+     * 128-bit halves, the permute puts them back in order (the split layout needs none) */
+    const __m256i h = _mm256_packus_epi32(ra, rb);
+    return split ? h : _mm256_permute4x64_epi64(h, 0xD8);
+}
+
+/* 16 elements of f (N2_F32 or N2_BF16) at p, widened in the split layout: *lo = elements 0-3 and
+ * 8-11, *hi = 4-7 and 12-15 (bf16: vpunpck{l,h}wd with zero, one shuffle per 8 elements instead
+ * of vpmovzxwd + vpslld; floats: two vperm2f128). */
+NORM_AVX2_INLINE void x16_ld16s_avx2(const void *p, int f, __m256 *lo, __m256 *hi)
+{
+    if (f == N2_F32) {
+        const __m256 a = _mm256_loadu_ps((const float *)p);
+        const __m256 b = _mm256_loadu_ps((const float *)p + 8);
+        *lo = _mm256_permute2f128_ps(a, b, 0x20);
+        *hi = _mm256_permute2f128_ps(a, b, 0x31);
+        return;
+    }
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p), z = _mm256_setzero_si256();
+    *lo = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, v));
+    *hi = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, v));
 }
 
 /* The first k (1..15) of 16 values of 2 bytes at p: the whole 4-byte pairs by vpmaskmovd, an odd
@@ -72,33 +95,52 @@ NORM_AVX2_INLINE void x16_st16p_avx2(uint16_t *p, __m256i h, int k)
     }
 }
 
+/* The results of 8 widened elements xv with their factors wv and biases bv (each used only when
+ * present: hw, hb; pw: the factor is 1 + w). ln (LayerNorm), hw, pw and hb are compile-time
+ * constants after inlining. */
+NORM_AVX2_INLINE __m256 x16_calc_avx2(__m256 xv, __m256 wv, __m256 bv, x16_out o, int ln, int hw,
+                                      int pw, int hb)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    wv = !hw ? one : pw ? _mm256_add_ps(one, wv) : wv;
+    if (!ln) {
+        const __m256 t = _mm256_mul_ps(xv, _mm256_set1_ps(o.r));
+        return hw ? _mm256_mul_ps(t, wv) : t;
+    }
+    const __m256 t = _mm256_mul_ps(
+        _mm256_sub_ps(_mm256_sub_ps(xv, _mm256_set1_ps(o.m0)), _mm256_set1_ps(o.mlo)),
+        _mm256_set1_ps(o.r));
+    return _mm256_fmadd_ps(t, wv, hb ? bv : _mm256_setzero_ps());
+}
+
 /* 8 results at element i (masked: the first cnt (>= 1) lanes, m their mask; the others are not
- * read). hw (a weight), wa (w and b are 16-bit values of fm), pw (the factor 1 + w), hb (a bias;
- * LayerNorm) and ln are compile-time constants after inlining. */
+ * read). wa: w and b are 16-bit values of fm. */
 NORM_AVX2_INLINE __m256 x16_res_avx2(const uint16_t *x, const void *w, const void *b, size_t i,
                                      __m256i m, int cnt, int masked, x16_out o, int ln, int fm,
                                      int hw, int wa, int pw, int hb)
 {
     const int wfm = wa ? fm : N2_F32;
 #define X16_LD_(p, f) (masked ? norm_ld8m_avx2((p), m, cnt, (f)) : norm_ld8_avx2((p), (f)))
-    const __m256 xv = X16_LD_(N2_AT(x, i, fm), fm);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 wv = one;
-    if (hw) {
-        wv = X16_LD_(N2_AT(w, i, wfm), wfm);
-        if (pw)
-            wv = _mm256_add_ps(one, wv);
-    }
-    if (!ln) {
-        const __m256 t = _mm256_mul_ps(xv, _mm256_set1_ps(o.r));
-        return hw ? _mm256_mul_ps(t, wv) : t;
-    }
-    const __m256 bv = hb ? X16_LD_(N2_AT(b, i, wfm), wfm) : _mm256_setzero_ps();
+    const __m256 z = _mm256_setzero_ps();
+    return x16_calc_avx2(X16_LD_(N2_AT(x, i, fm), fm), hw ? X16_LD_(N2_AT(w, i, wfm), wfm) : z,
+                         ln && hb ? X16_LD_(N2_AT(b, i, wfm), wfm) : z, o, ln, hw, pw, hb);
 #undef X16_LD_
-    const __m256 t = _mm256_mul_ps(
-        _mm256_sub_ps(_mm256_sub_ps(xv, _mm256_set1_ps(o.m0)), _mm256_set1_ps(o.mlo)),
-        _mm256_set1_ps(o.r));
-    return _mm256_fmadd_ps(t, wv, bv);
+}
+
+/* 16 results at element i, in x16_narrow16_avx2's split layout (bf16 rows). */
+NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const void *b,
+                                         size_t i, x16_out o, int ln, int fm, int hw, int wa,
+                                         int pw, int hb)
+{
+    const int wfm = wa ? fm : N2_F32;
+    __m256 x1, x2, w1 = _mm256_setzero_ps(), w2 = w1, b1 = w1, b2 = w1;
+    x16_ld16s_avx2(N2_AT(x, i, fm), fm, &x1, &x2);
+    if (hw)
+        x16_ld16s_avx2(N2_AT(w, i, wfm), wfm, &w1, &w2);
+    if (ln && hb)
+        x16_ld16s_avx2(N2_AT(b, i, wfm), wfm, &b1, &b2);
+    return x16_narrow16_avx2(x16_calc_avx2(x1, w1, b1, o, ln, hw, pw, hb),
+                             x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1);
 }
 
 /* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary). */
@@ -114,15 +156,17 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
         const __m256 a_ = X16_RES_((I), norm_mask_avx2(k_), k_, 1);                            \
         const __m256 b_ = k_ > 8 ? X16_RES_((I) + 8, norm_mask_avx2(k_ - 8), k_ - 8, 1)        \
                                  : _mm256_setzero_ps();                                        \
-        x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm), k_);                            \
+        x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm, 0), k_);                            \
     } while (0)
     const __m256i all = _mm256_set1_epi32(-1);
     size_t i = 0;
     if (nt && (i = norm_x16_nt_head(y, n)) != 0)
         X16_PART_(0, i);
     for (; n - i >= 16; i += 16) {
-        const __m256i h = x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0),
-                                            fm);
+        const __m256i h =
+            fm == N2_BF16
+                ? x16_res16s_avx2(x, w, b, i, o, ln, fm, hw, wa, pw, hb)
+                : x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0), fm, 0);
         if (nt)
             _mm256_stream_si256((__m256i *)(y + i), h);
         else
