@@ -38,11 +38,13 @@
 /* 16 floats -> 16 values of fm, round to nearest even (bf16: on the bits, as x16_f32_to_bf16();
  * f16: vcvtps2ph imm 0), every NaN X16_BF16_NAN / X16_F16_NAN. a holds elements 0-7 and b 8-15,
  * or (split, bf16 only) a elements 0-3 and 8-11, b 4-7 and 12-15 (x16_ld16s_avx2's layout, which
- * vpackusdw puts back in order by itself). */
-NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split)
+ * vpackusdw puts back in order by itself). nn: no value is a NaN (the NaN fix-up left out). */
+NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split, int nn)
 {
     if (fm == N2_F16) {
         const __m256i h = _mm256_set_m128i(_mm256_cvtps_ph(b, 0), _mm256_cvtps_ph(a, 0));
+        if (nn)
+            return h;
         const __m256i nan = _mm256_cmpgt_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7fff)),
                                                _mm256_set1_epi16(0x7c00));
         return _mm256_blendv_epi8(h, _mm256_set1_epi16((short)X16_F16_NAN), nan);
@@ -57,10 +59,12 @@ NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split
                                   _mm256_cmpeq_epi32(_mm256_and_si256(ua, bit), bit));
     __m256i rb = _mm256_sub_epi32(_mm256_add_epi32(ub, half),
                                   _mm256_cmpeq_epi32(_mm256_and_si256(ub, bit), bit));
-    ra = _mm256_blendv_epi8(_mm256_srli_epi32(ra, 16), qnan,
-                            _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-    rb = _mm256_blendv_epi8(_mm256_srli_epi32(rb, 16), qnan,
-                            _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
+    ra = _mm256_srli_epi32(ra, 16);
+    rb = _mm256_srli_epi32(rb, 16);
+    if (!nn) {
+        ra = _mm256_blendv_epi8(ra, qnan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+        rb = _mm256_blendv_epi8(rb, qnan, _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
+    }
     /* every value is below 2^16: the unsigned saturation never applies; packus interleaves the
      * 128-bit halves, the permute puts them back in order (the split layout needs none) */
     const __m256i h = _mm256_packus_epi32(ra, rb);
@@ -127,10 +131,10 @@ NORM_AVX2_INLINE __m256 x16_res_avx2(const uint16_t *x, const void *w, const voi
 #undef X16_LD_
 }
 
-/* 16 results at element i, in x16_narrow16_avx2's split layout (bf16 rows). */
+/* 16 results at element i, in x16_narrow16_avx2's split layout (bf16 rows), narrowed. */
 NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const void *b,
                                          size_t i, x16_out o, int ln, int fm, int hw, int wa,
-                                         int pw, int hb)
+                                         int pw, int hb, int nn)
 {
     const int wfm = wa ? fm : N2_F32;
     __m256 x1, x2, w1 = _mm256_setzero_ps(), w2 = w1, b1 = w1, b2 = w1;
@@ -140,13 +144,14 @@ NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const
     if (ln && hb)
         x16_ld16s_avx2(N2_AT(b, i, wfm), wfm, &b1, &b2);
     return x16_narrow16_avx2(x16_calc_avx2(x1, w1, b1, o, ln, hw, pw, hb),
-                             x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1);
+                             x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1, nn);
 }
 
-/* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary). */
+/* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary; nn: no
+ * result can be a NaN, see x16_nn_avx2: the full chunks leave the NaN fix-up out). */
 NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                                    size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw,
-                                   int hb, int nt)
+                                   int hb, int nt, int nn)
 {
 #define X16_RES_(I, M, C, MS) x16_res_avx2(x, w, b, (I), (M), (C), (MS), o, ln, fm, hw, wa, pw, hb)
     /* k (1..15) elements at I: the head before y's first 32-byte boundary and the tail */
@@ -156,7 +161,7 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
         const __m256 a_ = X16_RES_((I), norm_mask_avx2(k_), k_, 1);                            \
         const __m256 b_ = k_ > 8 ? X16_RES_((I) + 8, norm_mask_avx2(k_ - 8), k_ - 8, 1)        \
                                  : _mm256_setzero_ps();                                        \
-        x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm, 0), k_);                            \
+        x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm, 0, 0), k_);                      \
     } while (0)
     const __m256i all = _mm256_set1_epi32(-1);
     size_t i = 0;
@@ -165,8 +170,9 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
     for (; n - i >= 16; i += 16) {
         const __m256i h =
             fm == N2_BF16
-                ? x16_res16s_avx2(x, w, b, i, o, ln, fm, hw, wa, pw, hb)
-                : x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0), fm, 0);
+                ? x16_res16s_avx2(x, w, b, i, o, ln, fm, hw, wa, pw, hb, nn)
+                : x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0), fm, 0,
+                                    nn);
         if (nt)
             _mm256_stream_si256((__m256i *)(y + i), h);
         else
@@ -181,13 +187,65 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
 /* The output pass with the weight / bias variant chosen at run time (one predictable branch per
  * row). */
 NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const uint16_t *x,
-                                       x16_out o, int ln, int fm, int nt)
+                                       x16_out o, int ln, int fm, int nt, int nn)
 {
     const size_t n = j->dim;
     const void *w = j->w, *b = ln ? j->b : NULL;
-#define X16_O(HW, WA, PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt)
+#define X16_O(HW, WA, PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn)
     NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
 #undef X16_O
+}
+
+/* The rows' flag (beside X16_NT) saying that the weight and bias are finite (or absent). Then,
+ * in a row whose statistics are finite, no result can be a NaN: the rows on the ordinary path
+ * have finite x (a non-finite one makes the totals non-finite: the rare path) and finite
+ * t = x * r or ((x - m0) - mlo) * r (|t| is at most about sqrt(n): the totals bound every leaf),
+ * so t * w, (t * r) * w and fma(t, w, b) are finite or +-Inf, never NaN; the output leaves the
+ * NaN fix-up out (x16_narrow16_avx2's nn). */
+#define X16_FIN 2
+
+static inline int x16_nn_avx2(int k, x16_out o)
+{
+    return (k & X16_FIN) && fabsf(o.r) <= FLT_MAX && fabsf(o.m0) <= FLT_MAX &&
+           fabsf(o.mlo) <= FLT_MAX;
+}
+
+/* Whether the n values at p (floats, or wa: 16-bit values of fm) are all finite (p NULL: yes). */
+static int x16_finite_avx2(const void *p, size_t n, int wa, int fm)
+{
+    if (!p)
+        return 1;
+    if (wa) {
+        const uint16_t *h = (const uint16_t *)p, e = fm == N2_F16 ? 0x7c00u : 0x7f80u;
+        unsigned bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad |= (h[i] & e) == e;
+        return !bad;
+    }
+    const float *w = (const float *)p;
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 mx = _mm256_set1_ps(FLT_MAX);
+    __m256 bad = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), abs), mx,
+                                              _CMP_NLE_UQ));
+    int ok = _mm256_movemask_ps(bad) == 0;
+    for (; i < n; i++)
+        ok &= fabsf(w[i]) <= FLT_MAX;
+    return ok;
+}
+
+/* The flags of a job's rows: X16_NT for streaming jobs; X16_FIN when the weight and bias are
+ * finite (scanned once per job of at least 8 rows, or nothing to scan). */
+static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
+{
+    const void *b = ln ? j->b : NULL;
+    int k = norm_x16_stream_job(j) ? X16_NT : 0;
+    if ((!j->w && !b) || (j->rows >= 8 && x16_finite_avx2(j->w, j->dim, j->wact, fm) &&
+                          x16_finite_avx2(b, j->dim, j->wact, fm)))
+        k |= X16_FIN;
+    return k;
 }
 
 /* ---- the per-format instances ----
@@ -216,7 +274,7 @@ NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const
     {                                                                                          \
         norm_reducef_avx2(x, n, c, 1, 1, 1, s1, s2, FM);                                       \
     }                                                                                          \
-    /* the same for a row of at most one block, to v[0..3] of the lane totals */              \
+    /* the same for a row of at most one block, to v[0..3] of the lane totals */               \
     X16_NOINLINE __m256d x16_h4sq_##SUF(const uint16_t *x, size_t n)                           \
     {                                                                                          \
         __m256 sa, qa, sb, qb;                                                                 \
@@ -238,24 +296,36 @@ NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const
         *s2 = norm_lanes_h4_avx2(qa, qb);                                                      \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
-                                       x16_out o)                                              \
+                                       x16_out o, int k)                                       \
     {                                                                                          \
-        x16_out_var_avx2(j, y, x, o, 1, FM, 0);                                                \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 0);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
-                                          const uint16_t *x, x16_out o)                        \
+                                          const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        x16_out_var_avx2(j, y, x, o, 1, FM, 1);                                                \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 0);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
-                                        x16_out o)                                             \
+                                        x16_out o, int k)                                      \
     {                                                                                          \
-        x16_out_var_avx2(j, y, x, o, 0, FM, 0);                                                \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 0);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
-                                           const uint16_t *x, x16_out o)                       \
+                                           const uint16_t *x, x16_out o, int k)                \
     {                                                                                          \
-        x16_out_var_avx2(j, y, x, o, 0, FM, 1);                                                \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 0);                                         \
     }
 X16_INSTANCES(bf16, N2_BF16)
 X16_INSTANCES(f16, N2_F16)
@@ -342,12 +412,10 @@ static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
 void norm_rmsnorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
-    if (norm_x16_stream_job(j)) {
-        x16_rms_rows_avx2(j, fm, 1);
+    const int k = x16_flags_avx2(j, 0, fm);
+    x16_rms_rows_avx2(j, fm, k);
+    if (k & X16_NT)
         _mm_sfence();
-    } else {
-        x16_rms_rows_avx2(j, fm, 0);
-    }
 }
 
 /* ---- LayerNorm ---- */
@@ -444,10 +512,8 @@ static void x16_ln_rows_avx2(const norm_x16_job *j, int fm, int nt)
 void norm_layernorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
-    if (norm_x16_stream_job(j)) {
-        x16_ln_rows_avx2(j, fm, 1);
+    const int k = x16_flags_avx2(j, 1, fm);
+    x16_ln_rows_avx2(j, fm, k);
+    if (k & X16_NT)
         _mm_sfence();
-    } else {
-        x16_ln_rows_avx2(j, fm, 0);
-    }
 }

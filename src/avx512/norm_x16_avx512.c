@@ -132,22 +132,22 @@ N5_INLINE void x16_out_var_avx512(const norm_x16_job *j, uint16_t *y, const uint
         acc_ssf_avx512(x, n, _mm512_set1_ps(c), s, q, FM);                                     \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
-                                       x16_out o)                                              \
+                                       x16_out o, int k)                                       \
     {                                                                                          \
         x16_out_var_avx512(j, y, x, o, 1, FM, 0);                                              \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
-                                          const uint16_t *x, x16_out o)                        \
+                                          const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
         x16_out_var_avx512(j, y, x, o, 1, FM, 1);                                              \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
-                                        x16_out o)                                             \
+                                        x16_out o, int k)                                      \
     {                                                                                          \
         x16_out_var_avx512(j, y, x, o, 0, FM, 0);                                              \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
-                                           const uint16_t *x, x16_out o)                       \
+                                           const uint16_t *x, x16_out o, int k)                \
     {                                                                                          \
         x16_out_var_avx512(j, y, x, o, 0, FM, 1);                                              \
     }

@@ -5,7 +5,9 @@
  * tier's TU includes it after its ISA header, having defined
  *   X16_FM_F16              its format code of f16 rows (the other 16-bit format is bf16),
  * and it supplies, as static functions of these names (declared here, defined there):
- *   x16_out_{ln,rms}[_nt]_{bf16,f16}(j, y, x, o)  the output pass of one row (_nt: streaming),
+ *   x16_out_{ln,rms}[_nt]_{bf16,f16}(j, y, x, o, k) the output pass of one row (_nt: streaming;
+ *                                                  k: the flags the rows were given, X16_NT and
+ *                                                  the tier's own),
  *   x16_sum(x, n, c, fm)                           the canonical total of leaves x - c,
  *   x16_ss(x, n, c, &s1, &s2, fm)                  the totals of x - c and of its squares,
  * on rows of the format fm. The arithmetic here is the scalar definition's (norm_internal.h,
@@ -26,7 +28,7 @@ typedef struct x16_out {
 } x16_out;
 
 #define X16_OUT_DECL_(NAME)                                                                    \
-    static void NAME(const norm_x16_job *j, uint16_t *y, const uint16_t *x, x16_out o)
+    static void NAME(const norm_x16_job *j, uint16_t *y, const uint16_t *x, x16_out o, int k)
 X16_OUT_DECL_(x16_out_ln_bf16);
 X16_OUT_DECL_(x16_out_ln_nt_bf16);
 X16_OUT_DECL_(x16_out_rms_bf16);
@@ -39,20 +41,24 @@ X16_OUT_DECL_(x16_out_rms_nt_f16);
 static double x16_sum(const uint16_t *x, size_t n, float c, int fm);
 static void x16_ss(const uint16_t *x, size_t n, float c, double *s1, double *s2, int fm);
 
+/* The `nt` argument of the functions below: flags, X16_NT (streaming job: non-temporal stores)
+ * and any the tier passes on to its output instances. */
+#define X16_NT 1
+
 /* The output pass of row y, x: the instance of the format, op (ln) and store kind (nt). */
 static inline void x16_out_sel(const norm_x16_job *j, uint16_t *y, const uint16_t *x, x16_out o,
                                int ln, int fm, int nt)
 {
     if (fm == X16_FM_F16) {
         if (ln)
-            (nt ? x16_out_ln_nt_f16 : x16_out_ln_f16)(j, y, x, o);
+            (nt & X16_NT ? x16_out_ln_nt_f16 : x16_out_ln_f16)(j, y, x, o, nt);
         else
-            (nt ? x16_out_rms_nt_f16 : x16_out_rms_f16)(j, y, x, o);
+            (nt & X16_NT ? x16_out_rms_nt_f16 : x16_out_rms_f16)(j, y, x, o, nt);
     } else {
         if (ln)
-            (nt ? x16_out_ln_nt_bf16 : x16_out_ln_bf16)(j, y, x, o);
+            (nt & X16_NT ? x16_out_ln_nt_bf16 : x16_out_ln_bf16)(j, y, x, o, nt);
         else
-            (nt ? x16_out_rms_nt_bf16 : x16_out_rms_bf16)(j, y, x, o);
+            (nt & X16_NT ? x16_out_rms_nt_bf16 : x16_out_rms_bf16)(j, y, x, o, nt);
     }
 }
 
