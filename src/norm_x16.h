@@ -12,9 +12,10 @@
  * X16_BF16_NAN / X16_F16_NAN (positive, the top mantissa bit only), whatever the float NaN's sign
  * or payload (those differ between x86 and ARM); overflow gives +/-Inf of the 16-bit type.
  *
- * HOW. The AVX-512 tier (src/avx512/norm_x16_avx512.c) runs its f32 trees, batching and pairing
- * on the 16-bit rows themselves: each leaf row of 16 elements is widened in the register, the
- * output narrowed in the register, no buffer. The scalar, AVX2 and NEON tiers use one C template
+ * HOW. The AVX-512 and AVX2 tiers (src/avx512/norm_x16_avx512.c, src/avx2/norm_x16_avx2.c) run
+ * their f32 trees, batching and pairing on the 16-bit rows themselves: each leaf (16 elements;
+ * 8 per AVX2 lane group, bf16 split by parity) is widened in the register, the output narrowed in
+ * the register, no buffer. The scalar and NEON tiers use one C template
  * (src/x16_tmpl.h, compiled into each tier's TU with that tier's flags and conversions): a row is
  * processed a block (NORM_BLOCK = 512 elements) at a time, widened into a 2 KiB stack buffer; the
  * block's lane sums are the canonical in-block tree, folded per lane (norm_fold) and totalled
@@ -151,6 +152,44 @@ static inline int norm_x16_stream_job(const norm_x16_job *j)
     return j->y != j->x && ((size_t)j->y & 1u) == 0 &&
            (double)j->rows * (double)j->dim * 4.0 >= NORM_STREAM_BYTES;
 }
+
+/* Elements of y before its first 32-byte boundary, at most n: the head a streaming row writes
+ * with ordinary stores before its aligned non-temporal ones. */
+static inline size_t norm_x16_nt_head(const uint16_t *y, size_t n)
+{
+    size_t h = ((32u - ((size_t)y & 31u)) & 31u) / sizeof(uint16_t);
+    return h < n ? h : n;
+}
+
+/* The x86 tiers' output pass of a row with its weight / bias variant chosen at run time (one
+ * predictable branch per row): OUT(HW, WA, PW, HB) with compile-time constants, HW a weight, WA
+ * w and b 16-bit values of the row's format (j->wact), PW the factor 1 + w (j->plus1), HB a bias
+ * (b: j->b for LayerNorm, NULL for RMSNorm). */
+#define NORM_X16_OUT_VARIANTS(j, w, b, OUT)                                                    \
+    do {                                                                                       \
+        if ((j)->wact)                                                                         \
+            NORM_X16_OUT_WB_(w, b, (j)->plus1, 1, OUT);                                        \
+        else                                                                                   \
+            NORM_X16_OUT_WB_(w, b, (j)->plus1, 0, OUT);                                        \
+    } while (0)
+#define NORM_X16_OUT_WB_(w, b, plus1, WA, OUT)                                                 \
+    do {                                                                                       \
+        if ((w) && (plus1)) {                                                                  \
+            if (b)                                                                             \
+                OUT(1, WA, 1, 1);                                                              \
+            else                                                                               \
+                OUT(1, WA, 1, 0);                                                              \
+        } else if (w) {                                                                        \
+            if (b)                                                                             \
+                OUT(1, WA, 0, 1);                                                              \
+            else                                                                               \
+                OUT(1, WA, 0, 0);                                                              \
+        } else if (b) {                                                                        \
+            OUT(0, WA, 0, 1);                                                                  \
+        } else {                                                                               \
+            OUT(0, 0, 0, 0);                                                                   \
+        }                                                                                      \
+    } while (0)
 
 /* The shared rare paths (src/scalar/norm_x16_scalar.c): norm_layernorm_row_rare /
  * norm_rmsnorm_row_rare on the widened row and weights, each result rounded by x16_narrow1(). */

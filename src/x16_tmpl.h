@@ -1,7 +1,9 @@
 /*
- * The bf16 / f16 kernels as one C template (see src/norm_x16.h for what they compute). Each
- * tier's TU (src/<tier>/norm_x16_<tier>.c) defines, then includes this file:
- *   X16_TIER               the name suffix (scalar, avx2, avx512, neon)
+ * The bf16 / f16 kernels as one C template (see src/norm_x16.h for what they compute), for the
+ * tiers without kernels of their own (scalar, NEON; the x86 tiers read the 16-bit rows in their
+ * f32 trees directly). Each such tier's TU (src/<tier>/norm_x16_<tier>.c) defines, then includes
+ * this file:
+ *   X16_TIER               the name suffix (scalar, neon)
  *   X16_FMAF(a, b, c)      the correctly rounded fmaf (an instruction where the tier has one)
  *   x16_widen_f16(d, s, n) f16 -> float, exact, n >= 1 (the tier's conversion instruction)
  *   x16_narrow_f16(d, s, n) float -> f16, RNE, every NaN X16_F16_NAN

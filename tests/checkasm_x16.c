@@ -19,7 +19,8 @@
  * statistics, two-level layouts and ith/nth splits; rows from every family of tests/test_rows.h
  * (NaN, Inf, huge, tiny, subnormal, constant, shifted means) plus weights of random magnitude
  * 2^-150 .. 2^40 (a few NaN and Inf), so that outputs reach subnormals, overflow to Inf and NaN
- * from the fast path (not only the rare one); and every buffer (x, y,
+ * from the fast path (not only the rare one), or ordinary weights and biases with one NaN or Inf
+ * (the last element, the first, or any); and every buffer (x, y,
  * weight, bias) ending at or starting on an inaccessible page (guard pages).
  */
 #include <math.h>
@@ -97,6 +98,7 @@ typedef struct x16_case {
     int op, fmt;          /* NORM_OP_LN / NORM_OP_RMS, NORM_X16_* */
     size_t dim, rows, outer, xs, ys, xos, yos;
     int inplace, use_w, use_b, wact, plus1, stats, wide;
+    int lone;             /* 1..3: one NaN or Inf among ordinary weights (lone_nonfinite) */
     unsigned ith, nth;
     int guard;            /* 0, 1 (ends at a guard page), -1 (starts after one) */
     float eps;
@@ -159,6 +161,27 @@ static int x16_run(const norm_dsp *ref, const norm_dsp *tst, const char *tier, c
         }
         w32[i] = c->plus1 ? 1.0f + wv : wv;
         b32[i] = bv;
+    }
+    if (c->lone && (c->use_w || c->use_b)) {
+        /* one NaN or Inf in an otherwise ordinary weight or bias, at its last element, its
+         * first or anywhere: a tier that decides once per job whether its outputs can be NaN
+         * (AVX2: x16_finite_avx2) must find it wherever it is */
+        size_t at = c->lone == 1 ? dim - 1 : c->lone == 2 ? 0 : irand(dim);
+        int inb = c->use_b && (!c->use_w || (rnd() & 1));
+        /* a negative NaN: a positive one would narrow to the canonical NaN by itself */
+        float v = irand(3) == 0 ? INFINITY : (rnd() & 1) ? -NAN : NAN;
+        void *dst = inb ? gb.p : gw.p;
+        if (c->wact) {
+            uint16_t h = x16_narrow1(v, c->fmt);
+            ((uint16_t *)dst)[at] = h;
+            v = x16_widen1(h, c->fmt);
+        } else {
+            ((float *)dst)[at] = v;
+        }
+        if (inb)
+            b32[at] = v;
+        else
+            w32[at] = c->plus1 ? 1.0f + v : v;
     }
     for (size_t i = 0; i < xext; i++)
         xf[i] = x16_widen1(x[i], c->fmt);
@@ -308,6 +331,7 @@ static x16_case x16_random(int op, int fmt, size_t dim, size_t rows)
     c.plus1 = irand(4) == 0;
     c.stats = rnd() & 1;
     c.wide = irand(3) == 0;
+    c.lone = !c.wide && irand(4) == 0 ? 1 + (int)irand(3) : 0;
     c.eps = irand(4) == 0 ? 0.0f : (float)ldexp(1.0, -(int)irand(30));
     if (irand(4) == 0) {
         c.nth = 1 + (unsigned)irand(4);

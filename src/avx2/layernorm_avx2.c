@@ -179,47 +179,12 @@ static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, flo
     ln_h4p2_inl_avx2(x, n, c, s1, s2);
 }
 
-/* The statistics of up to eight rows (one or two groups of four) of at most one block each. */
-typedef struct {
-    double s0[8], s1[8], s2[8];
-    float m0[8], mlo[8], rstd[8], mean[8];
-    int ok; /* bit k: row k is finished by the first pass 2 (else see ln_out4_avx2) */
-} ln_st4_avx2;
-
-/* norm_ln_finish() after the first pass 2 for four rows (group g of st), lane k of the vectors
- * of doubles computing exactly what it computes for row 4g + k, operation for operation (one
- * vector square root and division for four rows): bit 4g + k of st->ok says NORM_LN_OK. */
-NORM_AVX2_INLINE void ln_finish4_avx2(ln_st4_avx2 *st, int g, __m256d s0, __m256d s1, __m256d s2,
-                                      __m256d vm0, __m256d vinv, float eps)
-{
-    const __m256d dmax = _mm256_set1_pd(DBL_MAX);
-    const __m256d sgn = _mm256_set1_pd(-0.0);
-    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
-                               _mm256_cmp_pd(s2, dmax, _CMP_LE_OQ));
-    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s1), dmax, _CMP_LE_OQ));
-    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s0), dmax, _CMP_LE_OQ));
-    const __m256d ml = _mm256_mul_pd(s1, vinv);
-    const __m256d var = _mm256_sub_pd(_mm256_mul_pd(s2, vinv), _mm256_mul_pd(ml, ml));
-    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_mul_pd(ml, ml),
-                                         _mm256_mul_pd(_mm256_set1_pd(NORM_LN_AGAIN_RATIO), var),
-                                         _CMP_LE_OQ));
-    ok = _mm256_and_pd(ok, _mm256_cmp_pd(var, _mm256_setzero_pd(), _CMP_GT_OQ));
-    st->ok |= _mm256_movemask_pd(ok) << (4 * g);
-    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(var, _mm256_set1_pd((double)eps)));
-    _mm_storeu_ps(st->mlo + 4 * g, _mm256_cvtpd_ps(ml));
-    _mm_storeu_ps(st->rstd + 4 * g, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
-    _mm_storeu_ps(st->mean + 4 * g, _mm256_cvtpd_ps(_mm256_add_pd(vm0, ml)));
-    _mm256_storeu_pd(st->s0 + 4 * g, s0);
-    _mm256_storeu_pd(st->s1 + 4 * g, s1);
-    _mm256_storeu_pd(st->s2 + 4 * g, s2);
-}
-
 /* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
  * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
  * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
- * k's) and ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
+ * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
 NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
-                                     int cn, int G, ln_st4_avx2 *st)
+                                     int cn, int G, norm_ln_st4_avx2 *st)
 {
     const float *xr = j->x + row * j->xs;
     const size_t xs = j->xs;
@@ -266,7 +231,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
     }
     st->ok = 0;
     for (int g = 0; g < G; g++)
-        ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
+        norm_ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
     /* NORM_SUMS: the rows not finished here store theirs in ln_finish_avx2() */
     for (int k = 0; j->sums && k < 4 * G; k++)
         if ((st->ok >> k) & 1)
@@ -277,7 +242,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 /* Pass 3 and the optional statistics of rows row .. row + 4G - 1; a row the first pass 2 did not
  * finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or the rare path). */
 NORM_AVX2_INLINE void ln_out4_avx2(const norm_job *j, size_t row, size_t n, int G,
-                                   const ln_st4_avx2 *st, double inv_n, int hw, int hb, int nt)
+                                   const norm_ln_st4_avx2 *st, double inv_n, int hw, int hb, int nt)
 {
     for (int k = 0; k < 4 * G; k++) {
         const size_t r = row + (size_t)k;
@@ -313,7 +278,7 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
     if (j->rows >= nb) {
-        ln_st4_avx2 st[2];
+        norm_ln_st4_avx2 st[2];
         int c = 0;
         ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0]);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
@@ -324,7 +289,7 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
         row += nb;
     }
     if (G > 1 && j->rows - row >= 4) {
-        ln_st4_avx2 st;
+        norm_ln_st4_avx2 st;
         ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st);
         ln_out4_avx2(j, row, n, 1, &st, inv_n, hw, hb, nt);
         row += 4;

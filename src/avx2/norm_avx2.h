@@ -21,6 +21,7 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "norm_internal.h"
 
@@ -47,6 +48,85 @@ NORM_AVX2_INLINE __m256i norm_mask_avx2(ptrdiff_t cnt)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), iota);
 }
 
+/* ---- element formats of the leaves (the bf16 / f16 kernels, norm_x16_avx2.c) ----
+ * Every tree below takes the row's element format fm, a compile-time constant after inlining:
+ * N2_F32 is the f32 kernels' code unchanged; N2_F16 reads 8 elements of 2 bytes per lane group
+ * and widens them exactly in the register (vcvtph2ps, subnormals included; F16C, which the
+ * dispatch requires of the x86 tiers: only the TUs built with -mf16c can instantiate it).
+ * N2_BF16 trees split each leaf row of 16 elements (32 bytes, one load per lane group) by
+ * parity instead: group A holds the even lanes 0, 2, .., 14 (the dwords shifted up by 16: the
+ * bits of a bf16 are its float's high half), group B the odd lanes 1, 3, .., 15 (the dwords'
+ * high halves, masked: one AND), and the accumulators are put back in lane order before the
+ * lane total (norm_eo2ab_avx2); that saves the vpmovzxwd + vpslld per 8 elements, the shuffles
+ * and shifts being what the 16-bit trees wait on. The leaf loaders see N2_BF16E / N2_BF16O for
+ * the two groups; N2_BF16 itself is 8 consecutive elements (the bf16 output pass). Masked-off
+ * lanes are +0 and their bytes are never read. */
+enum { N2_F32 = 0, N2_BF16 = 1, N2_F16 = 2, N2_BF16E = 3, N2_BF16O = 4 };
+
+/* Group B's leaf format and pointer (element 8 of the leaf row at p; for bf16 the same row). */
+#define N2_FB(fm) ((fm) == N2_BF16 ? N2_BF16O : (fm))
+#define N2_FA(fm) ((fm) == N2_BF16 ? N2_BF16E : (fm))
+#define N2_PB(p, fm) ((fm) == N2_BF16 ? (const void *)(p) : N2_AT(p, 8, fm))
+
+/* Element k of a row of format fm at p. */
+#define N2_AT(p, k, fm) ((const void *)((const char *)(p) + (size_t)(k) * ((fm) ? 2u : 4u)))
+
+/* 8 elements of fm at p, widened. */
+NORM_AVX2_INLINE __m256 norm_ld8_avx2(const void *p, int fm)
+{
+    if (fm == N2_F32)
+        return _mm256_loadu_ps((const float *)p);
+    if (fm == N2_BF16E || fm == N2_BF16O) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)p);
+        return _mm256_castsi256_ps(fm == N2_BF16E
+                                       ? _mm256_slli_epi32(v, 16)
+                                       : _mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+    }
+    const __m128i h = _mm_loadu_si128((const __m128i *)p);
+#if defined(__F16C__)
+    if (fm == N2_F16)
+        return _mm256_cvtph_ps(h);
+#endif
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* The first min(cnt, 8) elements (cnt >= 1) of fm at p, widened; the lanes of m (which are the
+ * first min(cnt, 8)) read, the others +0 and not read. 16-bit elements: the whole 4-byte pairs
+ * by vpmaskmovd, an odd last element by itself. N2_BF16E / N2_BF16O: the even / odd lanes of the
+ * first min(cnt, 16) elements of a leaf row (m: those lanes), the same way. */
+NORM_AVX2_INLINE __m256 norm_ld8m_avx2(const void *p, __m256i m, int cnt, int fm)
+{
+    if (fm == N2_F32)
+        return _mm256_maskload_ps((const float *)p, m);
+    if (fm == N2_BF16E || fm == N2_BF16O) {
+        const int k = cnt < 16 ? cnt : 16;
+        __m256i v = _mm256_maskload_epi32((const int *)p, norm_mask_avx2(k >> 1));
+        if (k & 1) {
+            const __m256i at = _mm256_cmpeq_epi16(
+                _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                _mm256_set1_epi16((short)(k - 1)));
+            v = _mm256_or_si256(
+                v, _mm256_and_si256(at, _mm256_set1_epi16((short)((const uint16_t *)p)[k - 1])));
+        }
+        return _mm256_castsi256_ps(fm == N2_BF16E
+                                       ? _mm256_slli_epi32(v, 16)
+                                       : _mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+    }
+    const int k = cnt < 8 ? cnt : 8;
+    __m128i h = _mm_maskload_epi32(
+        (const int *)p, _mm_cmpgt_epi32(_mm_set1_epi32(k >> 1), _mm_setr_epi32(0, 1, 2, 3)));
+    if (k & 1) {
+        const __m128i at = _mm_cmpeq_epi16(_mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm_set1_epi16((short)(k - 1)));
+        h = _mm_or_si128(h, _mm_and_si128(at, _mm_set1_epi16((short)((const uint16_t *)p)[k - 1])));
+    }
+#if defined(__F16C__)
+    if (fm == N2_F16)
+        return _mm256_cvtph_ps(h);
+#endif
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
 /* ---- leaves ----
  * `shifted` (a compile-time flag) selects leaves x - shift (LayerNorm) over x (RMSNorm).
  * x - shift is computed as fnmadd(shift, 1, x) = round(x - shift*1): the same IEEE operation as
@@ -55,17 +135,18 @@ NORM_AVX2_INLINE __m256i norm_mask_avx2(ptrdiff_t cnt)
  * where both share the same ports). */
 
 /* A full leaf. */
-NORM_AVX2_INLINE __m256 norm_leaf_avx2(const float *p, __m256 sh, __m256 one, int shifted)
+NORM_AVX2_INLINE __m256 norm_leaf_avx2(const void *p, __m256 sh, __m256 one, int shifted, int fm)
 {
-    __m256 v = _mm256_loadu_ps(p);
+    __m256 v = norm_ld8_avx2(p, fm);
     return shifted ? _mm256_fnmadd_ps(sh, one, v) : v;
 }
 
-/* A masked leaf: x - shift (or x) in the lanes of m, +0 elsewhere (zero AFTER the shift). Never
- * reads the masked-out lanes. */
-NORM_AVX2_INLINE __m256 norm_leafm_avx2(const float *p, __m256i m, __m256 sh, int shifted)
+/* A masked leaf: x - shift (or x) in the lanes of m (the first min(cnt, 8)), +0 elsewhere (zero
+ * AFTER the shift). Never reads the masked-out lanes. */
+NORM_AVX2_INLINE __m256 norm_leafm_avx2(const void *p, __m256i m, int cnt, __m256 sh, int shifted,
+                                        int fm)
 {
-    __m256 v = _mm256_maskload_ps(p, m);
+    __m256 v = norm_ld8m_avx2(p, m, cnt, fm);
     return shifted ? _mm256_and_ps(_mm256_sub_ps(v, sh), _mm256_castsi256_ps(m)) : v;
 }
 
@@ -109,12 +190,12 @@ NORM_AVX2_INLINE void norm_join_avx2(__m256 *s, __m256 *q, __m256 s2, __m256 q2,
 }
 
 /* Tree over 8 full leaves p[0], p[16], ..., p[112]: ((l0,l1)+(l2,l3)) + ((l4,l5)+(l6,l7)). */
-NORM_AVX2_INLINE void norm_t8_avx2(const float *p, __m256 sh, __m256 one, int shifted, int ws,
-                                   int wq, __m256 *s, __m256 *q)
+NORM_AVX2_INLINE void norm_t8_avx2(const void *p, __m256 sh, __m256 one, int shifted, int ws,
+                                   int wq, __m256 *s, __m256 *q, int fm)
 {
     __m256 s0 = _mm256_setzero_ps(), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0,
            q3 = s0;
-#define L_(j) norm_leaf_avx2(p + 16 * (j), sh, one, shifted)
+#define L_(j) norm_leaf_avx2(N2_AT(p, 16 * (j), fm), sh, one, shifted, fm)
     norm_pair_avx2(L_(0), L_(1), ws, wq, &s0, &q0);
     norm_pair_avx2(L_(2), L_(3), ws, wq, &s1, &q1);
     norm_join_avx2(&s0, &q0, s1, q1, ws, wq);
@@ -132,22 +213,25 @@ NORM_AVX2_INLINE void norm_t8_avx2(const float *p, __m256 sh, __m256 one, int sh
  * chunks are taken in address order (A's chunk 0, B's chunk 0, A's chunk 1, ...), so the block is
  * read sequentially (measurably faster for rows that do not fit in L1 than one group after the
  * other). */
-NORM_AVX2_INLINE void norm_t32x2_avx2(const float *p, __m256 sh, __m256 one, int shifted, int ws,
-                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb)
+NORM_AVX2_INLINE void norm_t32x2_avx2(const void *p, __m256 sh, __m256 one, int shifted, int ws,
+                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb,
+                                      int fm)
 {
     __m256 a0, c0, a1, c1, a2, c2, b0, d0, b1, d1, b2, d2;
-    norm_t8_avx2(p, sh, one, shifted, ws, wq, &a0, &c0);
-    norm_t8_avx2(p + 8, sh, one, shifted, ws, wq, &b0, &d0);
-    norm_t8_avx2(p + 128, sh, one, shifted, ws, wq, &a1, &c1);
+    const void *pb = N2_PB(p, fm);
+    const int fa = N2_FA(fm), fb = N2_FB(fm);
+    norm_t8_avx2(p, sh, one, shifted, ws, wq, &a0, &c0, fa);
+    norm_t8_avx2(pb, sh, one, shifted, ws, wq, &b0, &d0, fb);
+    norm_t8_avx2(N2_AT(p, 128, fm), sh, one, shifted, ws, wq, &a1, &c1, fa);
     norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
-    norm_t8_avx2(p + 136, sh, one, shifted, ws, wq, &b1, &d1);
+    norm_t8_avx2(N2_AT(pb, 128, fm), sh, one, shifted, ws, wq, &b1, &d1, fb);
     norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
-    norm_t8_avx2(p + 256, sh, one, shifted, ws, wq, &a1, &c1);
-    norm_t8_avx2(p + 264, sh, one, shifted, ws, wq, &b1, &d1);
-    norm_t8_avx2(p + 384, sh, one, shifted, ws, wq, &a2, &c2);
+    norm_t8_avx2(N2_AT(p, 256, fm), sh, one, shifted, ws, wq, &a1, &c1, fa);
+    norm_t8_avx2(N2_AT(pb, 256, fm), sh, one, shifted, ws, wq, &b1, &d1, fb);
+    norm_t8_avx2(N2_AT(p, 384, fm), sh, one, shifted, ws, wq, &a2, &c2, fa);
     norm_join_avx2(&a1, &c1, a2, c2, ws, wq);
     norm_join_avx2(&a0, &c0, a1, c1, ws, wq);
-    norm_t8_avx2(p + 392, sh, one, shifted, ws, wq, &b2, &d2);
+    norm_t8_avx2(N2_AT(pb, 384, fm), sh, one, shifted, ws, wq, &b2, &d2, fb);
     norm_join_avx2(&b1, &d1, b2, d2, ws, wq);
     norm_join_avx2(&b0, &d0, b1, d1, ws, wq);
     *sa = a0;
@@ -157,16 +241,17 @@ NORM_AVX2_INLINE void norm_t32x2_avx2(const float *p, __m256 sh, __m256 one, int
 }
 
 /* Pruned tree over the last, partial chunk of 1..8 leaves (count `c`): leaves 0..c-2 are full,
- * leaf c-1 is read under mask m (all ones when it is full). `full` (a compile-time flag) says
+ * leaf c-1 is read under mask m (all ones when it is full), whose lanes are its first cnt
+ * (cnt >= 8: all; the 16-bit loads need the count). `full` (a compile-time flag) says
  * that leaf c-1 is known to be full: it is then read with an ordinary load (m is unused). */
-NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, int full, __m256 sh,
+NORM_AVX2_INLINE void norm_t8p_avx2(const void *p, int c, __m256i m, int cnt, int full, __m256 sh,
                                     __m256 one, int shifted, int ws, int wq, __m256 *s,
-                                    __m256 *q)
+                                    __m256 *q, int fm)
 {
     __m256 s0 = _mm256_setzero_ps(), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0,
            q3 = s0;
-#define L_(j) norm_leaf_avx2(p + 16 * (j), sh, one, shifted)
-#define M_(j) (full ? L_(j) : norm_leafm_avx2(p + 16 * (j), m, sh, shifted))
+#define L_(j) norm_leaf_avx2(N2_AT(p, 16 * (j), fm), sh, one, shifted, fm)
+#define M_(j) (full ? L_(j) : norm_leafm_avx2(N2_AT(p, 16 * (j), fm), m, cnt, sh, shifted, fm))
     switch (c) {
     case 1:
         norm_lone_avx2(M_(0), ws, wq, &s0, &q0);
@@ -223,26 +308,27 @@ NORM_AVX2_INLINE void norm_t8p_avx2(const float *p, int c, __m256i m, int full, 
     *q = q0;
 }
 
-/* Pruned tree of one lane group over a partial block: `nl` leaves (1..32) at p, p + 16, ...;
- * the last one under mask m. Chunks of 8 leaves, the last one (P) partial: T = P, C0 + P,
+/* Pruned tree of one lane group over a partial block: `nl` leaves (1..32) at p, p + 16, ...
+ * (elements of fm); the last one under mask m (its first cnt lanes). Chunks of 8 leaves, the last one (P) partial: T = P, C0 + P,
  * (C0 + C1) + P or (C0 + C1) + (C2 + P) for 1..4 chunks (absent chunks pruned). Written so that
  * the partial chunk's code appears once. */
-NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, int full, __m256 sh,
-                                      __m256 one, int shifted, int ws, int wq, __m256 *s,
-                                      __m256 *q)
+NORM_AVX2_INLINE void norm_tpart_avx2(const void *p, int nl, __m256i m, int cnt, int full,
+                                      __m256 sh, __m256 one, int shifted, int ws, int wq,
+                                      __m256 *s, __m256 *q, int fm)
 {
     int nc = (nl + 7) >> 3;           /* chunks present, 1..4 */
     int cl = nl - 8 * (nc - 1);       /* leaves in the last chunk, 1..8 */
     __m256 s01 = _mm256_setzero_ps(), q01 = s01, s2 = s01, q2 = s01, t = s01, u = s01;
     if (nc >= 2)
-        norm_t8_avx2(p, sh, one, shifted, ws, wq, &s01, &q01);
+        norm_t8_avx2(p, sh, one, shifted, ws, wq, &s01, &q01, fm);
     if (nc >= 3) {
-        norm_t8_avx2(p + 128, sh, one, shifted, ws, wq, &t, &u);
+        norm_t8_avx2(N2_AT(p, 128, fm), sh, one, shifted, ws, wq, &t, &u, fm);
         norm_join_avx2(&s01, &q01, t, u, ws, wq);
     }
     if (nc == 4)
-        norm_t8_avx2(p + 256, sh, one, shifted, ws, wq, &s2, &q2);
-    norm_t8p_avx2(p + 128 * (nc - 1), cl, m, full, sh, one, shifted, ws, wq, &t, &u);
+        norm_t8_avx2(N2_AT(p, 256, fm), sh, one, shifted, ws, wq, &s2, &q2, fm);
+    norm_t8p_avx2(N2_AT(p, 128 * (nc - 1), fm), cl, m, cnt, full, sh, one, shifted, ws, wq, &t,
+                  &u, fm);
     if (nc == 4)
         norm_join_avx2(&t, &u, s2, q2, ws, wq);   /* C2 + P (the add commutes exactly) */
     if (nc >= 2)
@@ -252,26 +338,42 @@ NORM_AVX2_INLINE void norm_tpart_avx2(const float *p, int nl, __m256i m, int ful
 }
 
 /* Trees of the last, partial block (rem = 1..511 floats at p) for both lane groups: group A
- * into (*sa, *qa), group B into (*sb, *qb). Returns 0 when group B has no leaf at all (rem <= 8;
- * its tree is then entirely pruned and *sb, *qb are not written). */
-NORM_AVX2_INLINE int norm_tail_avx2(const float *p, size_t rem, __m256 sh, __m256 one,
+ * into (*sa, *qa), group B into (*sb, *qb). Returns 0 when group B has no leaf at all (rem <= 8,
+ * bf16: rem <= 1; its tree is then entirely pruned and *sb, *qb are not written). */
+NORM_AVX2_INLINE int norm_tail_avx2(const void *p, size_t rem, __m256 sh, __m256 one,
                                     int shifted, int ws, int wq, __m256 *sa, __m256 *qa,
-                                    __m256 *sb, __m256 *qb)
+                                    __m256 *sb, __m256 *qb, int fm)
 {
     int nf = (int)(rem >> 4);              /* full leaf rows, 0..31 */
     int r = (int)(rem & 15);               /* elements in a partial leaf row */
     /* When rem is a compile-time multiple of 16 (the constant-dim copies of the kernels), every
      * leaf is full: ordinary loads, no masks. */
     const int full = __builtin_constant_p(r) && r == 0;
+    if (fm == N2_BF16) {
+        /* even lanes: nf full leaves, plus the partial row's (r + 1) / 2; odd lanes: nf full
+         * leaves, plus its r / 2 when r > 1 (the loaders take the row's element count) */
+        const __m256i all = _mm256_set1_epi32(-1);
+        __m256i me = r ? norm_mask_avx2((r + 1) >> 1) : all;
+        norm_tpart_avx2(p, nf + (r > 0), me, r ? r : 16, full, sh, one, shifted, ws, wq, sa, qa,
+                        N2_BF16E);
+        int no = nf + (r > 1);
+        if (no == 0)
+            return 0;
+        __m256i mo = r > 1 ? norm_mask_avx2(r >> 1) : all;
+        norm_tpart_avx2(p, no, mo, r > 1 ? r : 16, full, sh, one, shifted, ws, wq, sb, qb,
+                        N2_BF16O);
+        return 1;
+    }
     /* Group A: nf full leaves, plus the partial row's lanes 0..min(r,8)-1. */
     __m256i ma = r ? norm_mask_avx2(r) : _mm256_set1_epi32(-1);
-    norm_tpart_avx2(p, nf + (r > 0), ma, full, sh, one, shifted, ws, wq, sa, qa);
+    norm_tpart_avx2(p, nf + (r > 0), ma, r ? r : 8, full, sh, one, shifted, ws, wq, sa, qa, fm);
     /* Group B: nf full leaves, plus lanes 8..r-1 of the partial row when r > 8. */
     int nb = nf + (r > 8);
     if (nb == 0)
         return 0;
     __m256i mb = r > 8 ? norm_mask_avx2(r - 8) : _mm256_set1_epi32(-1);
-    norm_tpart_avx2(p + 8, nb, mb, full, sh, one, shifted, ws, wq, sb, qb);
+    norm_tpart_avx2(N2_AT(p, 8, fm), nb, mb, r > 8 ? r - 8 : 8, full, sh, one, shifted, ws, wq,
+                    sb, qb, fm);
     return 1;
 }
 
@@ -309,6 +411,16 @@ NORM_AVX2_INLINE double norm_lanes_total_avx2(__m256 ha, __m256 la, __m256 hb, _
     return _mm_cvtsd_f64(w);
 }
 
+/* bf16 trees' accumulators (a: lanes 0, 2, .., 14; b: lanes 1, 3, .., 15) back in lane order
+ * (a: lanes 0-7, b: 8-15). */
+NORM_AVX2_INLINE void norm_eo2ab_avx2(__m256 *a, __m256 *b)
+{
+    const __m256 lo = _mm256_unpacklo_ps(*a, *b); /* lanes 0-3 | 8-11 */
+    const __m256 hi = _mm256_unpackhi_ps(*a, *b); /* lanes 4-7 | 12-15 */
+    *a = _mm256_permute2f128_ps(lo, hi, 0x20);
+    *b = _mm256_permute2f128_ps(lo, hi, 0x31);
+}
+
 /* The canonical totals of the leaves of a row of n >= 1 floats: leaves x - shift (shifted) or x;
  * the plain sum into *sum (ws) and the sum of squares into *sq (wq). shifted, ws and wq are
  * compile-time constants.
@@ -318,8 +430,8 @@ NORM_AVX2_INLINE double norm_lanes_total_avx2(__m256 ha, __m256 la, __m256 hb, _
  * Both give v = (double)hi + (double)lo = (double)s + 0.0 for finite s (a -0 in hi only meets
  * lo = +0, in this and every later fold), and a non-finite total (so the rare path) otherwise.
  * This shortens the dependency chain of short rows. */
-NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, int shifted,
-                                       int ws, int wq, double *sum, double *sq)
+NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, int shifted,
+                                        int ws, int wq, double *sum, double *sq, int fm)
 {
     const __m256 sh = _mm256_set1_ps(shift);
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -329,14 +441,15 @@ NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, in
     __m256 sa = z, qa = z, sb = z, qb = z;
     size_t nblk = n / NORM_BLOCK, rem = n % NORM_BLOCK;
     if (nblk) {
-        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2]);
+        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2], fm);
         for (size_t k = 1; k < nblk; k++) {
             /* With both sums, the 8 accumulators would take half the register file for the
              * whole loop and push the tree's partial sums to the stack; keep them in memory
              * instead (one load and store each per block of 64 leaf vectors). */
             if (ws && wq)
                 __asm__ volatile("" : : "r"(a), "r"(b) : "memory");
-            norm_t32x2_avx2(x + k * NORM_BLOCK, sh, one, shifted, ws, wq, &sa, &qa, &sb, &qb);
+            norm_t32x2_avx2(N2_AT(x, k * NORM_BLOCK, fm), sh, one, shifted, ws, wq, &sa, &qa, &sb,
+                            &qb, fm);
             if (ws) {
                 norm_fold_avx2(&a[0], &a[1], sa);
                 norm_fold_avx2(&a[2], &a[3], sb);
@@ -347,8 +460,8 @@ NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, in
             }
         }
         if (rem) {
-            int hb = norm_tail_avx2(x + nblk * NORM_BLOCK, rem, sh, one, shifted, ws, wq, &sa,
-                                    &qa, &sb, &qb);
+            int hb = norm_tail_avx2(N2_AT(x, nblk * NORM_BLOCK, fm), rem, sh, one, shifted, ws,
+                                    wq, &sa, &qa, &sb, &qb, fm);
             if (ws)
                 norm_fold_avx2(&a[0], &a[1], sa);
             if (wq)
@@ -363,12 +476,29 @@ NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, in
             }
         }
     } else {
-        norm_tail_avx2(x, rem, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2]);
+        norm_tail_avx2(x, rem, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2], fm);
+    }
+    if (fm == N2_BF16) {
+        if (ws) {
+            norm_eo2ab_avx2(&a[0], &a[2]);
+            norm_eo2ab_avx2(&a[1], &a[3]);
+        }
+        if (wq) {
+            norm_eo2ab_avx2(&b[0], &b[2]);
+            norm_eo2ab_avx2(&b[1], &b[3]);
+        }
     }
     if (ws)
         *sum = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
     if (wq)
         *sq = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+}
+
+/* The same on a row of floats (the f32 kernels). */
+NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, int shifted,
+                                       int ws, int wq, double *sum, double *sq)
+{
+    norm_reducef_avx2(x, n, shift, shifted, ws, wq, sum, sq, N2_F32);
 }
 
 /* ---- rows of one block (n <= NORM_BLOCK), several rows at a time ----
@@ -380,17 +510,31 @@ NORM_AVX2_INLINE void norm_reduce_avx2(const float *x, size_t n, float shift, in
 
 /* Lane sums of a row of 1 <= n <= NORM_BLOCK floats: lanes 0-7 into (*sa, *qa), lanes 8-15 into
  * (*sb, *qb); lanes without a leaf are +0. Same flags as norm_reduce_avx2(). */
-NORM_AVX2_INLINE void norm_block_avx2(const float *x, size_t n, float shift, int shifted, int ws,
-                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb)
+NORM_AVX2_INLINE void norm_blockf_avx2(const void *x, size_t n, float shift, int shifted, int ws,
+                                       int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb,
+                                       int fm)
 {
     const __m256 sh = _mm256_set1_ps(shift);
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 z = _mm256_setzero_ps();
     *sa = *qa = *sb = *qb = z;
     if (n == NORM_BLOCK)
-        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, sa, qa, sb, qb);
+        norm_t32x2_avx2(x, sh, one, shifted, ws, wq, sa, qa, sb, qb, fm);
     else
-        norm_tail_avx2(x, n, sh, one, shifted, ws, wq, sa, qa, sb, qb);
+        norm_tail_avx2(x, n, sh, one, shifted, ws, wq, sa, qa, sb, qb, fm);
+    if (fm == N2_BF16) {
+        if (ws)
+            norm_eo2ab_avx2(sa, sb);
+        if (wq)
+            norm_eo2ab_avx2(qa, qb);
+    }
+}
+
+/* The same on a row of floats (the f32 kernels). */
+NORM_AVX2_INLINE void norm_block_avx2(const float *x, size_t n, float shift, int shifted, int ws,
+                                      int wq, __m256 *sa, __m256 *qa, __m256 *sb, __m256 *qb)
+{
+    norm_blockf_avx2(x, n, shift, shifted, ws, wq, sa, qa, sb, qb, N2_F32);
 }
 
 /* The first steps of norm_lanes_total() for a row with hi = (ha, hb) and lo = +0 in every lane:
@@ -425,6 +569,58 @@ NORM_AVX2_INLINE __m256d norm_lanes_total4_avx2(__m256d u01, __m256d u23)
 {
     /* hadd: [row 0, row 2, row 1, row 3] */
     return _mm256_permute4x64_pd(_mm256_hadd_pd(u01, u23), 0xD8);
+}
+
+/* norm_rms_finish() of four rows at once (s2: their totals), lane k doing exactly row k's
+ * arithmetic: the rare test !(RARE_MIN <= s2 <= DBL_MAX) and rstd = (float)(1.0 / sqrt(s2 * inv_n
+ * + eps)) into rstd[k] (one vector square root and division for four rows; scalar ones, one row
+ * after the other, measured the bottleneck of dims 64 and 128). Returns the rows that take the
+ * ordinary path (bit k: row k; the others take the rare one). */
+NORM_AVX2_INLINE int norm_rms_finish4_avx2(__m256d s2, double inv_n, float eps, float rstd[4])
+{
+    const int ok = _mm256_movemask_pd(
+        _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
+                      _mm256_cmp_pd(s2, _mm256_set1_pd(DBL_MAX), _CMP_LE_OQ)));
+    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(s2, _mm256_set1_pd(inv_n)),
+                                                    _mm256_set1_pd((double)eps)));
+    _mm_storeu_ps(rstd, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+    return ok;
+}
+
+/* The statistics of up to eight rows (one or two groups of four) of at most one block each. */
+typedef struct {
+    double s0[8], s1[8], s2[8];
+    float m0[8], mlo[8], rstd[8], mean[8];
+    int ok; /* bit k: row k is finished by the first pass 2 (else norm_ln_finish() must be
+             * called for it again: pass 2 again, or the rare path) */
+} norm_ln_st4_avx2;
+
+/* norm_ln_finish() after the first pass 2 for four rows (group g of st), lane k of the vectors
+ * of doubles computing exactly what it computes for row 4g + k, operation for operation (one
+ * vector square root and division for four rows): bit 4g + k of st->ok says NORM_LN_OK. */
+NORM_AVX2_INLINE void norm_ln_finish4_avx2(norm_ln_st4_avx2 *st, int g, __m256d s0, __m256d s1, __m256d s2,
+                                      __m256d vm0, __m256d vinv, float eps)
+{
+    const __m256d dmax = _mm256_set1_pd(DBL_MAX);
+    const __m256d sgn = _mm256_set1_pd(-0.0);
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
+                               _mm256_cmp_pd(s2, dmax, _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s1), dmax, _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_andnot_pd(sgn, s0), dmax, _CMP_LE_OQ));
+    const __m256d ml = _mm256_mul_pd(s1, vinv);
+    const __m256d var = _mm256_sub_pd(_mm256_mul_pd(s2, vinv), _mm256_mul_pd(ml, ml));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_mul_pd(ml, ml),
+                                         _mm256_mul_pd(_mm256_set1_pd(NORM_LN_AGAIN_RATIO), var),
+                                         _CMP_LE_OQ));
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(var, _mm256_setzero_pd(), _CMP_GT_OQ));
+    st->ok |= _mm256_movemask_pd(ok) << (4 * g);
+    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(var, _mm256_set1_pd((double)eps)));
+    _mm_storeu_ps(st->mlo + 4 * g, _mm256_cvtpd_ps(ml));
+    _mm_storeu_ps(st->rstd + 4 * g, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+    _mm_storeu_ps(st->mean + 4 * g, _mm256_cvtpd_ps(_mm256_add_pd(vm0, ml)));
+    _mm256_storeu_pd(st->s0 + 4 * g, s0);
+    _mm256_storeu_pd(st->s1 + 4 * g, s1);
+    _mm256_storeu_pd(st->s2 + 4 * g, s2);
 }
 
 #endif /* NORM_AVX2_H */

@@ -1,36 +1,519 @@
 /*
- * bf16 / f16 activations, AVX2 tier: the template src/x16_tmpl.h compiled with -mavx2 -mfma
- * -mf16c (fmaf is the FMA instruction; the lane loops vectorize), f16 conversions with F16C
- * (src/x86/norm_x16_f16c.h), the block sums by the tier's own trees (norm_avx2.h).
+ * bf16 / f16 activations, AVX2 tier (built with -mavx2 -mfma -mf16c): the f32 kernels' trees
+ * (norm_avx2.h) reading the 16-bit rows directly (fm = N2_BF16 / N2_F16: each lane group's leaf
+ * of 8 elements widened exactly in the register, vpmovzxwd + vpslld or vcvtph2ps; a row's last,
+ * partial leaf by vpmaskmovd over the whole 4-byte pairs and the odd element by itself), the
+ * output narrowed in the register (x16_narrow16_avx2: bf16 by integer round-to-nearest-even on
+ * the bits; f16 by vcvtps2ph imm 0; every NaN the canonical one). No stack buffer, no copy.
+ *
+ * What it computes is src/norm_x16.h's definition, operation for operation the template
+ * src/x16_tmpl.h (the scalar tier): the canonical totals of the widened row (the trees, fold and
+ * lane total of layernorm_avx2.c / rmsnorm_avx2.c, whose f32 code is the same code with
+ * fm = N2_F32), norm_ln_finish() / norm_rms_finish(), the shared rare paths
+ * norm_x16_*_row_rare(), and the output pass
+ *   LayerNorm fma(((x - m0) - mlo) * r, wf, b) (w NULL: wf = 1, b NULL: b = 0; fma(t, 1, b) is
+ *             the template's t + b, and fma(t, w, 0) its fmaf(t, w, 0.0f)),
+ *   RMSNorm   (x * r) * wf (w NULL: x * r),
+ * wf = w, or 1 + w (plus1), w and b float or (wact) 16-bit values of the row's format widened
+ * the same way.
+ *
+ * Scheduling as the f32 kernels (none of it changes an operation): rows of at most one block
+ * go in batches (LayerNorm eight, RMSNorm four: the rows' trees, then their lane totals four to
+ * a vector of doubles and the statistics with lane k doing row k's scalar arithmetic), the next
+ * batch's statistics computed before the current batch's output; longer rows up to
+ * X16_PAIR_MAX two at a time (LayerNorm) or with the next row's pass 1 before the current row's
+ * output (RMSNorm); the rest one by one. Streaming jobs (norm_x16_stream_job() in
+ * src/norm_x16.h) write y with non-temporal 32-byte stores past its first 32-byte boundary,
+ * then sfence.
  */
-#include "../x86/norm_x16_f16c.h"
 #include "norm_avx2.h"
 
-/* The block sums by the AVX2 tier's own tuned in-block trees (norm_block_avx2: the canonical
- * pruned tree of a block of up to NORM_BLOCK floats, lanes without a leaf +0). Leaves x - shift
- * when the plain sum is wanted (LayerNorm, whose calls always want it), else x itself (RMSNorm's
- * shift is 0, and x - 0 is x, -0 included). */
-static inline void x16_block_sums_avx2(const float *v, size_t avail, float shift, int ws, int wq,
-                                       float s[NORM_LANES], float q[NORM_LANES])
+#define X16_FM_F16 N2_F16
+#include "../x86/norm_x16_rows.h"
+
+#ifndef X16_PAIR_MAX
+#define X16_PAIR_MAX 2048
+#endif
+
+/* 16 floats -> 16 values of fm, round to nearest even (bf16: on the bits, as x16_f32_to_bf16();
+ * f16: vcvtps2ph imm 0), every NaN X16_BF16_NAN / X16_F16_NAN. a holds elements 0-7 and b 8-15,
+ * or (split, bf16 only) a elements 0-3 and 8-11, b 4-7 and 12-15 (x16_ld16s_avx2's layout, which
+ * vpackusdw puts back in order by itself). nn: no value is a NaN (the NaN fix-up left out). */
+NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split, int nn)
 {
-    __m256 sa, qa, sb, qb;
-    if (ws && wq)
-        norm_block_avx2(v, avail, shift, 1, 1, 1, &sa, &qa, &sb, &qb);
-    else if (ws)
-        norm_block_avx2(v, avail, shift, 1, 1, 0, &sa, &qa, &sb, &qb);
-    else
-        norm_block_avx2(v, avail, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
-    if (ws) {
-        _mm256_storeu_ps(s, sa);
-        _mm256_storeu_ps(s + 8, sb);
+    if (fm == N2_F16) {
+        const __m256i h = _mm256_set_m128i(_mm256_cvtps_ph(b, 0), _mm256_cvtps_ph(a, 0));
+        if (nn)
+            return h;
+        const __m256i nan = _mm256_cmpgt_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7fff)),
+                                               _mm256_set1_epi16(0x7c00));
+        return _mm256_blendv_epi8(h, _mm256_set1_epi16((short)X16_F16_NAN), nan);
     }
-    if (wq) {
-        _mm256_storeu_ps(q, qa);
-        _mm256_storeu_ps(q + 8, qb);
+    /* (u + 0x7fff + lsb) >> 16, lsb = bit 16 of u: added as the subtraction of the compare's -1
+     * (integer ALU operations rather than a third shift: the shifts and shuffles share two
+     * pipes on the cores here) */
+    const __m256i bit = _mm256_set1_epi32(0x10000), half = _mm256_set1_epi32(0x7fff);
+    const __m256i qnan = _mm256_set1_epi32((int)X16_BF16_NAN);
+    const __m256i ua = _mm256_castps_si256(a), ub = _mm256_castps_si256(b);
+    __m256i ra = _mm256_sub_epi32(_mm256_add_epi32(ua, half),
+                                  _mm256_cmpeq_epi32(_mm256_and_si256(ua, bit), bit));
+    __m256i rb = _mm256_sub_epi32(_mm256_add_epi32(ub, half),
+                                  _mm256_cmpeq_epi32(_mm256_and_si256(ub, bit), bit));
+    ra = _mm256_srli_epi32(ra, 16);
+    rb = _mm256_srli_epi32(rb, 16);
+    if (!nn) {
+        ra = _mm256_blendv_epi8(ra, qnan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+        rb = _mm256_blendv_epi8(rb, qnan, _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
+    }
+    /* every value is below 2^16: the unsigned saturation never applies; packus interleaves the
+     * 128-bit halves, the permute puts them back in order (the split layout needs none) */
+    const __m256i h = _mm256_packus_epi32(ra, rb);
+    return split ? h : _mm256_permute4x64_epi64(h, 0xD8);
+}
+
+/* 16 elements of f (N2_F32 or N2_BF16) at p, widened in the split layout: *lo = elements 0-3 and
+ * 8-11, *hi = 4-7 and 12-15 (bf16: vpunpck{l,h}wd with zero, one shuffle per 8 elements instead
+ * of vpmovzxwd + vpslld; floats: two vperm2f128). */
+NORM_AVX2_INLINE void x16_ld16s_avx2(const void *p, int f, __m256 *lo, __m256 *hi)
+{
+    if (f == N2_F32) {
+        const __m256 a = _mm256_loadu_ps((const float *)p);
+        const __m256 b = _mm256_loadu_ps((const float *)p + 8);
+        *lo = _mm256_permute2f128_ps(a, b, 0x20);
+        *hi = _mm256_permute2f128_ps(a, b, 0x31);
+        return;
+    }
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p), z = _mm256_setzero_si256();
+    *lo = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, v));
+    *hi = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, v));
+}
+
+/* The first k (1..15) of 16 values of 2 bytes at p: the whole 4-byte pairs by vpmaskmovd, an odd
+ * last element by itself. No other byte is written. */
+NORM_AVX2_INLINE void x16_st16p_avx2(uint16_t *p, __m256i h, int k)
+{
+    _mm256_maskstore_epi32((int *)p, norm_mask_avx2(k >> 1), h);
+    if (k & 1) {
+        const __m256i d = _mm256_permutevar8x32_epi32(h, _mm256_set1_epi32(k >> 1));
+        p[k - 1] = (uint16_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(d));
     }
 }
-#define X16_BLOCK_SUMS x16_block_sums_avx2
 
-#define X16_TIER avx2
-#define X16_FMAF(a, b, c) fmaf((a), (b), (c))
-#include "../x16_tmpl.h"
+/* The results of 8 widened elements xv with their factors wv and biases bv (each used only when
+ * present: hw, hb; pw: the factor is 1 + w). ln (LayerNorm), hw, pw and hb are compile-time
+ * constants after inlining. */
+NORM_AVX2_INLINE __m256 x16_calc_avx2(__m256 xv, __m256 wv, __m256 bv, x16_out o, int ln, int hw,
+                                      int pw, int hb)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    wv = !hw ? one : pw ? _mm256_add_ps(one, wv) : wv;
+    if (!ln) {
+        const __m256 t = _mm256_mul_ps(xv, _mm256_set1_ps(o.r));
+        return hw ? _mm256_mul_ps(t, wv) : t;
+    }
+    const __m256 t = _mm256_mul_ps(
+        _mm256_sub_ps(_mm256_sub_ps(xv, _mm256_set1_ps(o.m0)), _mm256_set1_ps(o.mlo)),
+        _mm256_set1_ps(o.r));
+    return _mm256_fmadd_ps(t, wv, hb ? bv : _mm256_setzero_ps());
+}
+
+/* 8 results at element i (masked: the first cnt (>= 1) lanes, m their mask; the others are not
+ * read). wa: w and b are 16-bit values of fm. */
+NORM_AVX2_INLINE __m256 x16_res_avx2(const uint16_t *x, const void *w, const void *b, size_t i,
+                                     __m256i m, int cnt, int masked, x16_out o, int ln, int fm,
+                                     int hw, int wa, int pw, int hb)
+{
+    const int wfm = wa ? fm : N2_F32;
+#define X16_LD_(p, f) (masked ? norm_ld8m_avx2((p), m, cnt, (f)) : norm_ld8_avx2((p), (f)))
+    const __m256 z = _mm256_setzero_ps();
+    return x16_calc_avx2(X16_LD_(N2_AT(x, i, fm), fm), hw ? X16_LD_(N2_AT(w, i, wfm), wfm) : z,
+                         ln && hb ? X16_LD_(N2_AT(b, i, wfm), wfm) : z, o, ln, hw, pw, hb);
+#undef X16_LD_
+}
+
+/* 16 results at element i, in x16_narrow16_avx2's split layout (bf16 rows), narrowed. */
+NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const void *b,
+                                         size_t i, x16_out o, int ln, int fm, int hw, int wa,
+                                         int pw, int hb, int nn)
+{
+    const int wfm = wa ? fm : N2_F32;
+    __m256 x1, x2, w1 = _mm256_setzero_ps(), w2 = w1, b1 = w1, b2 = w1;
+    x16_ld16s_avx2(N2_AT(x, i, fm), fm, &x1, &x2);
+    if (hw)
+        x16_ld16s_avx2(N2_AT(w, i, wfm), wfm, &w1, &w2);
+    if (ln && hb)
+        x16_ld16s_avx2(N2_AT(b, i, wfm), wfm, &b1, &b2);
+    return x16_narrow16_avx2(x16_calc_avx2(x1, w1, b1, o, ln, hw, pw, hb),
+                             x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1, nn);
+}
+
+/* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary; nn: no
+ * result can be a NaN, see x16_nn_avx2: the full chunks leave the NaN fix-up out). */
+NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w, const void *b,
+                                   size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw,
+                                   int hb, int nt, int nn)
+{
+#define X16_RES_(I, M, C, MS) x16_res_avx2(x, w, b, (I), (M), (C), (MS), o, ln, fm, hw, wa, pw, hb)
+    /* k (1..15) elements at I: the head before y's first 32-byte boundary and the tail */
+#define X16_PART_(I, K)                                                                        \
+    do {                                                                                       \
+        const int k_ = (int)(K);                                                               \
+        const __m256 a_ = X16_RES_((I), norm_mask_avx2(k_), k_, 1);                            \
+        const __m256 b_ = k_ > 8 ? X16_RES_((I) + 8, norm_mask_avx2(k_ - 8), k_ - 8, 1)        \
+                                 : _mm256_setzero_ps();                                        \
+        x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm, 0, 0), k_);                      \
+    } while (0)
+    const __m256i all = _mm256_set1_epi32(-1);
+    size_t i = 0;
+    if (nt && (i = norm_x16_nt_head(y, n)) != 0)
+        X16_PART_(0, i);
+    for (; n - i >= 16; i += 16) {
+        const __m256i h =
+            fm == N2_BF16
+                ? x16_res16s_avx2(x, w, b, i, o, ln, fm, hw, wa, pw, hb, nn)
+                : x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0), fm, 0,
+                                    nn);
+        if (nt)
+            _mm256_stream_si256((__m256i *)(y + i), h);
+        else
+            _mm256_storeu_si256((__m256i *)(y + i), h);
+    }
+    if (i < n)
+        X16_PART_(i, n - i);
+#undef X16_PART_
+#undef X16_RES_
+}
+
+/* The output pass with the weight / bias variant chosen at run time (one predictable branch per
+ * row). */
+NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const uint16_t *x,
+                                       x16_out o, int ln, int fm, int nt, int nn)
+{
+    const size_t n = j->dim;
+    const void *w = j->w, *b = ln ? j->b : NULL;
+#define X16_O(HW, WA, PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn)
+    NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
+#undef X16_O
+}
+
+/* The rows' flag (beside X16_NT) saying that the weight and bias are finite (or absent). Then,
+ * in a row whose statistics are finite, no result can be a NaN: the rows on the ordinary path
+ * have finite x (a non-finite one makes the totals non-finite: the rare path) and finite
+ * t = x * r or ((x - m0) - mlo) * r (|t| is at most about sqrt(n): the totals bound every leaf),
+ * so t * w, (t * r) * w and fma(t, w, b) are finite or +-Inf, never NaN; the output leaves the
+ * NaN fix-up out (x16_narrow16_avx2's nn). */
+#define X16_FIN 2
+
+static inline int x16_nn_avx2(int k, x16_out o)
+{
+    return (k & X16_FIN) && fabsf(o.r) <= FLT_MAX && fabsf(o.m0) <= FLT_MAX &&
+           fabsf(o.mlo) <= FLT_MAX;
+}
+
+/* Whether the n values at p (floats, or wa: 16-bit values of fm) are all finite (p NULL: yes). */
+static int x16_finite_avx2(const void *p, size_t n, int wa, int fm)
+{
+    if (!p)
+        return 1;
+    if (wa) {
+        const uint16_t *h = (const uint16_t *)p, e = fm == N2_F16 ? 0x7c00u : 0x7f80u;
+        unsigned bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad |= (h[i] & e) == e;
+        return !bad;
+    }
+    const float *w = (const float *)p;
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 mx = _mm256_set1_ps(FLT_MAX);
+    __m256 bad = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), abs), mx,
+                                              _CMP_NLE_UQ));
+    int ok = _mm256_movemask_ps(bad) == 0;
+    for (; i < n; i++)
+        ok &= fabsf(w[i]) <= FLT_MAX;
+    return ok;
+}
+
+/* The flags of a job's rows: X16_NT for streaming jobs; X16_FIN when the weight and bias are
+ * finite (scanned once per job of at least 8 rows, or nothing to scan). */
+static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
+{
+    const void *b = ln ? j->b : NULL;
+    int k = norm_x16_stream_job(j) ? X16_NT : 0;
+    if ((!j->w && !b) || (j->rows >= 8 && x16_finite_avx2(j->w, j->dim, j->wact, fm) &&
+                          x16_finite_avx2(b, j->dim, j->wact, fm)))
+        k |= X16_FIN;
+    return k;
+}
+
+/* ---- the per-format instances ----
+ * The trees and output loops are instantiated once per format (and the output once per store
+ * kind and op) in functions of their own, as norm_x16_avx512.c does (inlined into every call
+ * site of the row code they would multiply the compile time); the rows call them through the
+ * selectors below (a predictable branch per call). */
+#define X16_NOINLINE static __attribute__((noinline))
+#define X16_INSTANCES(SUF, FM)                                                                 \
+    /* totals of a row: of squares (RMSNorm pass 1), of x - c (LayerNorm pass 1), of x - c and \
+     * its squares (LayerNorm pass 2) */                                                       \
+    X16_NOINLINE double x16_sq_##SUF(const uint16_t *x, size_t n)                              \
+    {                                                                                          \
+        double unused, s;                                                                      \
+        norm_reducef_avx2(x, n, 0.0f, 0, 0, 1, &unused, &s, FM);                               \
+        return s;                                                                              \
+    }                                                                                          \
+    X16_NOINLINE double x16_sum_##SUF(const uint16_t *x, size_t n, float c)                    \
+    {                                                                                          \
+        double s, unused;                                                                      \
+        norm_reducef_avx2(x, n, c, 1, 1, 0, &s, &unused, FM);                                  \
+        return s;                                                                              \
+    }                                                                                          \
+    X16_NOINLINE void x16_ss_##SUF(const uint16_t *x, size_t n, float c, double *s1,           \
+                                   double *s2)                                                 \
+    {                                                                                          \
+        norm_reducef_avx2(x, n, c, 1, 1, 1, s1, s2, FM);                                       \
+    }                                                                                          \
+    /* the same for a row of at most one block, to v[0..3] of the lane totals */               \
+    X16_NOINLINE __m256d x16_h4sq_##SUF(const uint16_t *x, size_t n)                           \
+    {                                                                                          \
+        __m256 sa, qa, sb, qb;                                                                 \
+        norm_blockf_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb, FM);                         \
+        return norm_lanes_h4_avx2(qa, qb);                                                     \
+    }                                                                                          \
+    X16_NOINLINE __m256d x16_h4sum_##SUF(const uint16_t *x, size_t n, float c)                 \
+    {                                                                                          \
+        __m256 sa, qa, sb, qb;                                                                 \
+        norm_blockf_avx2(x, n, c, 1, 1, 0, &sa, &qa, &sb, &qb, FM);                            \
+        return norm_lanes_h4_avx2(sa, sb);                                                     \
+    }                                                                                          \
+    X16_NOINLINE void x16_h4ss_##SUF(const uint16_t *x, size_t n, float c, __m256d *s1,        \
+                                     __m256d *s2)                                              \
+    {                                                                                          \
+        __m256 sa, qa, sb, qb;                                                                 \
+        norm_blockf_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb, FM);                            \
+        *s1 = norm_lanes_h4_avx2(sa, sb);                                                      \
+        *s2 = norm_lanes_h4_avx2(qa, qb);                                                      \
+    }                                                                                          \
+    X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
+                                       x16_out o, int k)                                       \
+    {                                                                                          \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 0);                                         \
+    }                                                                                          \
+    X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
+                                          const uint16_t *x, x16_out o, int k)                 \
+    {                                                                                          \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 0);                                         \
+    }                                                                                          \
+    X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
+                                        x16_out o, int k)                                      \
+    {                                                                                          \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 0);                                         \
+    }                                                                                          \
+    X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
+                                           const uint16_t *x, x16_out o, int k)                \
+    {                                                                                          \
+        if (x16_nn_avx2(k, o))                                                                 \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 1);                                         \
+        else                                                                                   \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 0);                                         \
+    }
+X16_INSTANCES(bf16, N2_BF16)
+X16_INSTANCES(f16, N2_F16)
+#undef X16_INSTANCES
+
+#define X16_SEL(F, fm, ...) ((fm) == N2_F16 ? F##_f16(__VA_ARGS__) : F##_bf16(__VA_ARGS__))
+
+static double x16_sum(const uint16_t *x, size_t n, float c, int fm)
+{
+    return X16_SEL(x16_sum, fm, x, n, c);
+}
+
+static void x16_ss(const uint16_t *x, size_t n, float c, double *s1, double *s2, int fm)
+{
+    X16_SEL(x16_ss, fm, x, n, c, s1, s2);
+}
+
+
+/* ---- RMSNorm ---- */
+
+/* The statistics of four rows of at most one block each. */
+typedef struct {
+    float rstd[4];
+    int ok; /* bit k: row k takes the ordinary path (else the rare one) */
+} x16_rms4_avx2;
+
+/* Pass 1 and norm_rms_finish() of rows row .. row + 3 (norm_rms_finish4_avx2: lane k doing
+ * exactly row k's arithmetic). */
+static void x16_rms_stats4_avx2(const norm_x16_job *j, size_t row, size_t n, double inv_n,
+                                int fm, x16_rms4_avx2 *st)
+{
+    const uint16_t *x = j->x + row * j->xs;
+    const size_t xs = j->xs;
+    const __m256d u01 = norm_lanes_pair_avx2(X16_SEL(x16_h4sq, fm, x, n),
+                                             X16_SEL(x16_h4sq, fm, x + xs, n));
+    const __m256d u23 = norm_lanes_pair_avx2(X16_SEL(x16_h4sq, fm, x + 2 * xs, n),
+                                             X16_SEL(x16_h4sq, fm, x + 3 * xs, n));
+    const __m256d s2 = norm_lanes_total4_avx2(u01, u23);
+    if (j->sums)
+        _mm256_storeu_pd(j->sums + row, s2);
+    st->ok = norm_rms_finish4_avx2(s2, inv_n, j->eps, st->rstd);
+}
+
+static void x16_rms_out4_avx2(const norm_x16_job *j, size_t row, const x16_rms4_avx2 *st, int fm,
+                              int nt)
+{
+    for (int k = 0; k < 4; k++)
+        x16_rms_put(j, row + (size_t)k, (st->ok >> k) & 1, st->rstd[k], fm, nt);
+}
+
+static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n;
+    size_t row = 0;
+    if (n <= NORM_BLOCK && j->rows >= 4) {
+        /* four at a time, the next four's statistics before the current four's output (which
+         * writes only their own y: the API forbids any overlap but exactly in place) */
+        x16_rms4_avx2 cur, nxt;
+        x16_rms_stats4_avx2(j, 0, n, inv_n, fm, &cur);
+        for (; j->rows - row >= 8; row += 4) {
+            x16_rms_stats4_avx2(j, row + 4, n, inv_n, fm, &nxt);
+            x16_rms_out4_avx2(j, row, &cur, fm, nt);
+            cur = nxt;
+        }
+        x16_rms_out4_avx2(j, row, &cur, fm, nt);
+        row += 4;
+    }
+    if (n <= X16_PAIR_MAX && row < j->rows) {
+        /* pass 1 of the next row before the output of this one */
+        double s = X16_SEL(x16_sq, fm, j->x + row * j->xs, n);
+        for (; row < j->rows; row++) {
+            double next = row + 1 < j->rows ? X16_SEL(x16_sq, fm, j->x + (row + 1) * j->xs, n)
+                                            : 0.0;
+            x16_rms_emit(j, row, s, inv_n, fm, nt);
+            s = next;
+        }
+        return;
+    }
+    for (; row < j->rows; row++)
+        x16_rms_emit(j, row, X16_SEL(x16_sq, fm, j->x + row * j->xs, n), inv_n, fm, nt);
+}
+
+void norm_rmsnorm_x16_avx2(const norm_x16_job *j)
+{
+    const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
+    const int k = x16_flags_avx2(j, 0, fm);
+    x16_rms_rows_avx2(j, fm, k);
+    if (k & X16_NT)
+        _mm_sfence();
+}
+
+/* ---- LayerNorm ---- */
+
+/* Pass 1, pass 2 and the statistics of rows row .. row + 7 of at most one block each (the probe
+ * is the whole row, inv_k = inv_n): the rows' trees, lane totals four rows to a vector,
+ * m0 = norm_ln_m0() and norm_ln_finish4_avx2() with lane k computing exactly row k's. */
+static void x16_ln_stats8_avx2(const norm_x16_job *j, size_t row, size_t n, double inv_n, int fm,
+                               norm_ln_st4_avx2 *st)
+{
+    const uint16_t *xr = j->x + row * j->xs;
+    const size_t xs = j->xs;
+    const __m256d vinv = _mm256_set1_pd(inv_n);
+    __m256d s0[2], vm0[2], s1[2], s2[2];
+    float x0[8];
+    for (int k = 0; k < 8; k++)
+        x0[k] = x16_x0(xr + (size_t)k * xs, fm);
+    for (int g = 0; g < 2; g++) {
+        __m256d u[2];
+        for (int h = 0; h < 2; h++) {
+            const int k = 4 * g + 2 * h;
+            const uint16_t *xa = xr + (size_t)k * xs, *xb = xa + xs;
+            u[h] = norm_lanes_pair_avx2(X16_SEL(x16_h4sum, fm, xa, n, x0[k]),
+                                        X16_SEL(x16_h4sum, fm, xb, n, x0[k + 1]));
+        }
+        s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
+    }
+    for (int g = 0; g < 2; g++) {
+        /* m0 = (float)((double)x0 + s0 * inv_k) */
+        const __m128 m0 = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(x0 + 4 * g)),
+                                                        _mm256_mul_pd(s0[g], vinv)));
+        _mm_storeu_ps(st->m0 + 4 * g, m0);
+        vm0[g] = _mm256_cvtps_pd(m0);
+    }
+    for (int g = 0; g < 2; g++) {
+        __m256d u[2], w[2];
+        for (int h = 0; h < 2; h++) {
+            __m256d v[2], q[2];
+            for (int i = 0; i < 2; i++) {
+                const int k = 4 * g + 2 * h + i;
+                X16_SEL(x16_h4ss, fm, xr + (size_t)k * xs, n, st->m0[k], &v[i], &q[i]);
+            }
+            u[h] = norm_lanes_pair_avx2(v[0], v[1]);
+            w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+        }
+        s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
+        s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
+    }
+    st->ok = 0;
+    for (int g = 0; g < 2; g++)
+        norm_ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
+}
+
+/* The output and statistics of rows row .. row + 7; a row the first pass 2 did not finish goes
+ * through x16_ln_emit_avx2() (norm_ln_finish(): pass 2 again, or the rare path). */
+static void x16_ln_out8_avx2(const norm_x16_job *j, size_t row, const norm_ln_st4_avx2 *st,
+                             double inv_n, int fm, int nt)
+{
+    for (int k = 0; k < 8; k++) {
+        const size_t r = row + (size_t)k;
+        if ((st->ok >> k) & 1)
+            x16_ln_put(j, r, st->s0[k], st->s1[k], st->s2[k], st->m0[k], st->mlo[k],
+                       st->rstd[k], st->mean[k], fm, nt);
+        else
+            x16_ln_emit(j, r, st->s0[k], st->s1[k], st->s2[k], st->m0[k], inv_n, fm, nt);
+    }
+}
+
+static void x16_ln_rows_avx2(const norm_x16_job *j, int fm, int nt)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
+    size_t row = 0;
+    if (n <= NORM_BLOCK && j->rows >= 8) {
+        /* eight at a time, the next eight's statistics before the current eight's output */
+        norm_ln_st4_avx2 st[2];
+        int c = 0;
+        x16_ln_stats8_avx2(j, 0, n, inv_n, fm, &st[0]);
+        for (; j->rows - row >= 16; row += 8, c ^= 1) {
+            x16_ln_stats8_avx2(j, row + 8, n, inv_n, fm, &st[c ^ 1]);
+            x16_ln_out8_avx2(j, row, &st[c], inv_n, fm, nt);
+        }
+        x16_ln_out8_avx2(j, row, &st[c], inv_n, fm, nt);
+        row += 8;
+    }
+    /* as layernorm_avx2.c: rows up to X16_PAIR_MAX two at a time */
+    if (n <= X16_PAIR_MAX)
+        for (; j->rows - row >= 2; row += 2)
+            x16_ln_row2(j, row, inv_n, inv_k, fm, nt);
+    for (; row < j->rows; row++)
+        x16_ln_row(j, row, inv_n, inv_k, fm, nt);
+}
+
+void norm_layernorm_x16_avx2(const norm_x16_job *j)
+{
+    const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
+    const int k = x16_flags_avx2(j, 1, fm);
+    x16_ln_rows_avx2(j, fm, k);
+    if (k & X16_NT)
+        _mm_sfence();
+}

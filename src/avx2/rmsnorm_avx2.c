@@ -134,16 +134,7 @@ NORM_AVX2_INLINE void rms_stats4_avx2(const norm_job *j, size_t row, size_t n, d
     const __m256d s2 = norm_lanes_total4_avx2(u01, u23);
     if (j->sums)
         _mm256_storeu_pd(j->sums + row, s2);
-    /* norm_rms_finish() of the four rows at once, lane k doing exactly row k's arithmetic: the
-     * rare test !(RARE_MIN <= s2 <= DBL_MAX) and rstd = (float)(1.0 / sqrt(s2 * inv_n + eps))
-     * (one vector square root and division for four rows; scalar ones, one row after the other,
-     * measured the bottleneck of dims 64 and 128). */
-    st->ok = _mm256_movemask_pd(
-        _mm256_and_pd(_mm256_cmp_pd(s2, _mm256_set1_pd(NORM_RARE_MIN), _CMP_GE_OQ),
-                      _mm256_cmp_pd(s2, _mm256_set1_pd(DBL_MAX), _CMP_LE_OQ)));
-    const __m256d sd = _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(s2, _mm256_set1_pd(inv_n)),
-                                                    _mm256_set1_pd((double)j->eps)));
-    _mm_storeu_ps(st->rstd, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_set1_pd(1.0), sd)));
+    st->ok = norm_rms_finish4_avx2(s2, inv_n, j->eps, st->rstd);
 }
 
 /* Pass 2 (or the rare path) and the optional rstd of rows row .. row + 3. */

@@ -1,0 +1,170 @@
+/*
+ * The row code the x86 tiers' bf16 / f16 kernels share (src/avx2/norm_x16_avx2.c,
+ * src/avx512/norm_x16_avx512.c): what follows a row's totals (the finish, the repeated pass 2, the
+ * rare path, the statistics and the NORM_SUMS hook) and the choice of the output instance. Each
+ * tier's TU includes it after its ISA header, having defined
+ *   X16_FM_F16              its format code of f16 rows (the other 16-bit format is bf16),
+ * and it supplies, as static functions of these names (declared here, defined there):
+ *   x16_out_{ln,rms}[_nt]_{bf16,f16}(j, y, x, o, k) the output pass of one row (_nt: streaming;
+ *                                                  k: the flags the rows were given, X16_NT and
+ *                                                  the tier's own),
+ *   x16_sum(x, n, c, fm)                           the canonical total of leaves x - c,
+ *   x16_ss(x, n, c, &s1, &s2, fm)                  the totals of x - c and of its squares,
+ * on rows of the format fm. The arithmetic here is the scalar definition's (norm_internal.h,
+ * src/x16_tmpl.h), the same in every tier: norm_rms_finish(), norm_ln_m0(), norm_ln_finish().
+ */
+#ifndef NORM_X16_ROWS_H
+#define NORM_X16_ROWS_H
+
+#include "../norm_x16.h"
+
+#ifndef X16_FM_F16
+#error "define X16_FM_F16 before including norm_x16_rows.h"
+#endif
+
+/* The output's per-row constants (RMSNorm: m0 = mlo = 0, unused). */
+typedef struct x16_out {
+    float m0, mlo, r;
+} x16_out;
+
+#define X16_OUT_DECL_(NAME)                                                                    \
+    static void NAME(const norm_x16_job *j, uint16_t *y, const uint16_t *x, x16_out o, int k)
+X16_OUT_DECL_(x16_out_ln_bf16);
+X16_OUT_DECL_(x16_out_ln_nt_bf16);
+X16_OUT_DECL_(x16_out_rms_bf16);
+X16_OUT_DECL_(x16_out_rms_nt_bf16);
+X16_OUT_DECL_(x16_out_ln_f16);
+X16_OUT_DECL_(x16_out_ln_nt_f16);
+X16_OUT_DECL_(x16_out_rms_f16);
+X16_OUT_DECL_(x16_out_rms_nt_f16);
+#undef X16_OUT_DECL_
+static double x16_sum(const uint16_t *x, size_t n, float c, int fm);
+static void x16_ss(const uint16_t *x, size_t n, float c, double *s1, double *s2, int fm);
+
+/* The `nt` argument of the functions below: flags, X16_NT (streaming job: non-temporal stores)
+ * and any the tier passes on to its output instances. */
+#define X16_NT 1
+
+/* The output pass of row y, x: the instance of the format, op (ln) and store kind (nt). */
+static inline void x16_out_sel(const norm_x16_job *j, uint16_t *y, const uint16_t *x, x16_out o,
+                               int ln, int fm, int nt)
+{
+    if (fm == X16_FM_F16) {
+        if (ln)
+            (nt & X16_NT ? x16_out_ln_nt_f16 : x16_out_ln_f16)(j, y, x, o, nt);
+        else
+            (nt & X16_NT ? x16_out_rms_nt_f16 : x16_out_rms_f16)(j, y, x, o, nt);
+    } else {
+        if (ln)
+            (nt & X16_NT ? x16_out_ln_nt_bf16 : x16_out_ln_bf16)(j, y, x, o, nt);
+        else
+            (nt & X16_NT ? x16_out_rms_nt_bf16 : x16_out_rms_bf16)(j, y, x, o, nt);
+    }
+}
+
+/* x[0] widened. */
+static inline float x16_x0(const uint16_t *x, int fm)
+{
+    return x16_widen1(x[0], fm == X16_FM_F16 ? NORM_X16_F16 : NORM_X16_BF16);
+}
+
+/* RMSNorm row `row` after its statistics: ok (norm_rms_finish() gave r) -> the output and rstd,
+ * else the rare path. */
+static void x16_rms_put(const norm_x16_job *j, size_t row, int ok, float r, int fm, int nt)
+{
+    uint16_t *y = j->y + row * j->ys;
+    const uint16_t *x = j->x + row * j->xs;
+    if (!ok) {
+        norm_x16_rmsnorm_row_rare(j, y, x, j->rstd ? j->rstd + row : NULL);
+        return;
+    }
+    x16_out o = {0.0f, 0.0f, r};
+    x16_out_sel(j, y, x, o, 0, fm, nt);
+    if (j->rstd)
+        j->rstd[row] = r;
+}
+
+/* RMSNorm row `row` after pass 1 (total s2): the sums hook, norm_rms_finish(), then x16_rms_put. */
+static void x16_rms_emit(const norm_x16_job *j, size_t row, double s2, double inv_n, int fm,
+                         int nt)
+{
+    if (j->sums)
+        j->sums[row] = s2;
+    float r = 0.0f;
+    const int rare = norm_rms_finish(s2, inv_n, j->eps, &r);
+    x16_rms_put(j, row, !rare, r, fm, nt);
+}
+
+/* LayerNorm row `row` whose first pass 2 finished it (norm_ln_finish() gave NORM_LN_OK: mlo, r,
+ * mean): the sums hook, the output, mean and rstd. */
+static void x16_ln_put(const norm_x16_job *j, size_t row, double s0, double s1, double s2,
+                       float m0, float mlo, float r, float mean, int fm, int nt)
+{
+    norm_ln_put_sums(j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * row : NULL, s0, s1, s2);
+    x16_out o = {m0, mlo, r};
+    x16_out_sel(j, j->y + row * j->ys, j->x + row * j->xs, o, 1, fm, nt);
+    if (j->mean)
+        j->mean[row] = mean;
+    if (j->rstd)
+        j->rstd[row] = r;
+}
+
+/* LayerNorm row `row` after pass 2 around m0 (totals s0, s1, s2): norm_ln_finish() (pass 2 once
+ * more when it asks), then x16_ln_put or the rare path. */
+static void x16_ln_emit(const norm_x16_job *j, size_t row, double s0, double s1, double s2,
+                        float m0, double inv_n, int fm, int nt)
+{
+    const uint16_t *x = j->x + row * j->xs;
+    float mlo, r, mo, m0_next;
+    int st = norm_ln_finish(s0, s1, s2, m0, inv_n, j->eps, 0, &mlo, &r, &mo, &m0_next);
+    if (st == NORM_LN_AGAIN) {
+        m0 = m0_next;
+        x16_ss(x, j->dim, m0, &s1, &s2, fm);
+        st = norm_ln_finish(s0, s1, s2, m0, inv_n, j->eps, 1, &mlo, &r, &mo, &m0_next);
+    }
+    if (st != NORM_LN_OK) {
+        norm_ln_put_sums(j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * row : NULL, s0, s1, s2);
+        norm_x16_layernorm_row_rare(j, j->y + row * j->ys, x, j->mean ? j->mean + row : NULL,
+                                    j->rstd ? j->rstd + row : NULL);
+        return;
+    }
+    x16_ln_put(j, row, s0, s1, s2, m0, mlo, r, mo, fm, nt);
+}
+
+/* Pass 1 of a row -> (s0, m0). */
+static float x16_ln_m0(const uint16_t *x, size_t n, double inv_k, int fm, double *s0)
+{
+    const float x0 = x16_x0(x, fm);
+    *s0 = x16_sum(x, norm_ln_probe(n), x0, fm);
+    return norm_ln_m0(x0, *s0, inv_k);
+}
+
+/* One LayerNorm row alone: pass 1, pass 2, x16_ln_emit. */
+static void x16_ln_row(const norm_x16_job *j, size_t row, double inv_n, double inv_k, int fm,
+                       int nt)
+{
+    const uint16_t *x = j->x + row * j->xs;
+    double s0, s1, s2;
+    const float m0 = x16_ln_m0(x, j->dim, inv_k, fm, &s0);
+    x16_ss(x, j->dim, m0, &s1, &s2, fm);
+    x16_ln_emit(j, row, s0, s1, s2, m0, inv_n, fm, nt);
+}
+
+/* Two LayerNorm rows row, row + 1 interleaved step by step (their dependency chains overlap),
+ * each exactly as alone: the output of a row writes only its own y, which the API forbids to be
+ * the other row's x. */
+static void x16_ln_row2(const norm_x16_job *j, size_t row, double inv_n, double inv_k, int fm,
+                        int nt)
+{
+    const size_t n = j->dim;
+    const uint16_t *xa = j->x + row * j->xs, *xb = xa + j->xs;
+    double sa0, sb0, sa1, sa2, sb1, sb2;
+    const float ma = x16_ln_m0(xa, n, inv_k, fm, &sa0);
+    const float mb = x16_ln_m0(xb, n, inv_k, fm, &sb0);
+    x16_ss(xa, n, ma, &sa1, &sa2, fm);
+    x16_ss(xb, n, mb, &sb1, &sb2, fm);
+    x16_ln_emit(j, row, sa0, sa1, sa2, ma, inv_n, fm, nt);
+    x16_ln_emit(j, row + 1, sb0, sb1, sb2, mb, inv_n, fm, nt);
+}
+
+#endif /* NORM_X16_ROWS_H */
