@@ -36,3 +36,42 @@ void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n)
                                                     _mm256_maskload_ps(r + i, m)));
     }
 }
+
+/* The sums written twice (norm_add2_fn): h with non-temporal stores from its first 32-byte
+ * boundary on (ordinary masked stores for the head before it and the tail), the scratch s with
+ * ordinary stores. Every vector of x and r is loaded before h's store to the same addresses. */
+void norm_add2_f32_avx2(float *h, float *s, const float *x, const float *r, size_t n)
+{
+    size_t i = norm_nt_head(h, n, 32);
+    if (i) {
+        __m256i m = norm_mask_avx2((ptrdiff_t)i);
+        __m256 v = add_pin_avx2(_mm256_maskload_ps(x, m), _mm256_maskload_ps(r, m));
+        _mm256_maskstore_ps(s, m, v);
+        _mm256_maskstore_ps(h, m, v);
+    }
+    for (; n - i >= 32; i += 32) {
+        __m256 a0 = add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
+        __m256 a1 = add_pin_avx2(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(r + i + 8));
+        __m256 a2 = add_pin_avx2(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(r + i + 16));
+        __m256 a3 = add_pin_avx2(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(r + i + 24));
+        _mm256_storeu_ps(s + i, a0);
+        _mm256_storeu_ps(s + i + 8, a1);
+        _mm256_storeu_ps(s + i + 16, a2);
+        _mm256_storeu_ps(s + i + 24, a3);
+        _mm256_stream_ps(h + i, a0);
+        _mm256_stream_ps(h + i + 8, a1);
+        _mm256_stream_ps(h + i + 16, a2);
+        _mm256_stream_ps(h + i + 24, a3);
+    }
+    for (; n - i >= 8; i += 8) {
+        __m256 v = add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
+        _mm256_storeu_ps(s + i, v);
+        _mm256_stream_ps(h + i, v);
+    }
+    if (i < n) {
+        __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
+        __m256 v = add_pin_avx2(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(r + i, m));
+        _mm256_maskstore_ps(s + i, m, v);
+        _mm256_maskstore_ps(h + i, m, v);
+    }
+}

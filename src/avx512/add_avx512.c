@@ -35,3 +35,43 @@ void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n)
                                                       _mm512_maskz_loadu_ps(m, r + i)));
     }
 }
+
+/* The sums written twice (norm_add2_fn): h with non-temporal stores from its first 64-byte
+ * boundary on (whole cache lines; ordinary masked stores for the head before it and the tail),
+ * the scratch s with ordinary stores. Every vector of x and r is loaded before h's store to the
+ * same addresses. */
+void norm_add2_f32_avx512(float *h, float *s, const float *x, const float *r, size_t n)
+{
+    size_t i = norm_nt_head(h, n, 64);
+    if (i) {
+        __mmask16 m = tail_mask_avx512(i);
+        __m512 v = add_pin_avx512(_mm512_maskz_loadu_ps(m, x), _mm512_maskz_loadu_ps(m, r));
+        _mm512_mask_storeu_ps(s, m, v);
+        _mm512_mask_storeu_ps(h, m, v);
+    }
+    for (; i + 64 <= n; i += 64) {
+        __m512 a0 = add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
+        __m512 a1 = add_pin_avx512(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(r + i + 16));
+        __m512 a2 = add_pin_avx512(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(r + i + 32));
+        __m512 a3 = add_pin_avx512(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(r + i + 48));
+        _mm512_storeu_ps(s + i, a0);
+        _mm512_storeu_ps(s + i + 16, a1);
+        _mm512_storeu_ps(s + i + 32, a2);
+        _mm512_storeu_ps(s + i + 48, a3);
+        _mm512_stream_ps(h + i, a0);
+        _mm512_stream_ps(h + i + 16, a1);
+        _mm512_stream_ps(h + i + 32, a2);
+        _mm512_stream_ps(h + i + 48, a3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
+        _mm512_storeu_ps(s + i, v);
+        _mm512_stream_ps(h + i, v);
+    }
+    if (i < n) {
+        __mmask16 m = tail_mask_avx512(n - i);
+        __m512 v = add_pin_avx512(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, r + i));
+        _mm512_mask_storeu_ps(s + i, m, v);
+        _mm512_mask_storeu_ps(h + i, m, v);
+    }
+}
