@@ -88,7 +88,6 @@ static int fill(norm_dsp *d, int tier)
     void (*ln16)(const norm_x16_job *) = norm_layernorm_x16_scalar;
     void (*rms16)(const norm_x16_job *) = norm_rmsnorm_x16_scalar;
     norm_add_fn add = norm_add_f32_scalar;
-    norm_add2_fn add2 = norm_add2_f32_scalar;
     norm_gated_fn gated = norm_gated_rmsnorm_f32_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
@@ -101,7 +100,6 @@ static int fill(norm_dsp *d, int tier)
         ln16 = norm_layernorm_x16_avx2;
         rms16 = norm_rmsnorm_x16_avx2;
         add = norm_add_f32_avx2;
-        add2 = norm_add2_f32_avx2;
         gated = norm_gated_rmsnorm_f32_avx2;
         break;
 #endif
@@ -113,7 +111,6 @@ static int fill(norm_dsp *d, int tier)
         ln16 = norm_layernorm_x16_avx512;
         rms16 = norm_rmsnorm_x16_avx512;
         add = norm_add_f32_avx512;
-        add2 = norm_add2_f32_avx512;
         gated = norm_gated_rmsnorm_f32_avx512;
         break;
 #endif
@@ -125,7 +122,6 @@ static int fill(norm_dsp *d, int tier)
         ln16 = norm_layernorm_x16_neon;
         rms16 = norm_rmsnorm_x16_neon;
         add = norm_add_f32_neon;
-        add2 = norm_add2_f32_neon;
         gated = norm_gated_rmsnorm_f32_neon;
         break;
 #endif
@@ -138,7 +134,6 @@ static int fill(norm_dsp *d, int tier)
     d->layernorm_x16 = ln16;
     d->rmsnorm_x16 = rms16;
     d->add_f32 = add;
-    d->add2_f32 = add2;
     d->gated_rmsnorm_f32 = gated;
     d->tier = tier;
     d->name = tier_names[tier];

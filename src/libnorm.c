@@ -741,51 +741,16 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
  * For each tile the tier's add kernel writes h = x + r row by row (into y when h is NULL), then
  * the tier's own norm kernel runs over those rows with h as its input, from cache. So x and r
  * are read once from memory, and y is by construction the plain norm of the h written (the
- * same kernel, the same bits). The kernel's x and y never overlap other than exactly (y == h is
- * EOVERLAP; h NULL: y in place). A tile's add reads only its own rows of x and r, which no
- * earlier tile wrote: outputs are disjoint from the inputs but for exact in place, row for row.
- *
- * Streaming calls (issue 10: x, r, h, y past NORM_STREAM_BYTES, from DRAM) whose rows fit the
- * scratch: written with ordinary stores, every line of h would first be read from DRAM (its
- * read-for-ownership), 5 streams where the op needs 4. There the tier's add2 writes the sums
- * twice, h with non-temporal stores (to DRAM once) and the same floats with ordinary stores into
- * a scratch on the stack (NORM_ADD_TILE_BYTES, no allocation, cache-resident), and the norm reads
- * the scratch and streams y (its sfence also orders h's stores). h NULL: the sums go to the
- * scratch only and y is streamed (3 streams, not 4: y's lines are not read either). The norm
- * kernel sees the same floats as in h, so y is the same bits either way. Rows longer than the
- * scratch take the first path. */
+ * same kernel, the same bits). Nothing is allocated: h (or y) is the scratch. The kernel's x
+ * and y never overlap other than exactly (y == h is EOVERLAP; h NULL: y in place). A tile's add
+ * reads only its own rows of x and r, which no earlier tile wrote: outputs are disjoint from
+ * the inputs but for exact in place, row for row. */
 #ifndef NORM_ADD_TILE_BYTES
 #define NORM_ADD_TILE_BYTES 16384
 #endif
 
-/* The kernel job of a run of rows (norm_job: y, x, rows and the statistics set per tile). */
-static inline void add_job_init(norm_job *j, const call *c, size_t xs, int stream)
-{
-    j->w = c->w;
-    j->b = c->b;
-    j->dim = c->dim;
-    j->xs = xs;
-    j->ys = c->ys;
-    j->eps = c->eps;
-    j->kind = NORM_KIND_RMS;
-    j->dz = NULL;
-    j->wplus = c->wplus;
-    j->stream = stream;
-}
-
-static inline void add_job_tile(norm_job *j, const call *c, float *y, const float *hs, size_t t,
-                                size_t n, double *sums, size_t per)
-{
-    j->y = y;
-    j->x = hs;
-    j->rows = n;
-    j->mean = c->mean ? c->mean + t : NULL;
-    j->rstd = c->rstd ? c->rstd + t : NULL;
-    j->sums = sums ? sums + t * per : NULL;
-}
-
 /* Rows t = first .. first + count - 1, `rows` at a time in one group of the two-level layout:
- * row k of the run at x + k * xs (r likewise), h and y at k * ys. h (or y) is the scratch. */
+ * row k of the run at x + k * xs (r likewise), h and y at k * ys. */
 static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
                            float *h, const float *x, const float *r, size_t t, size_t count,
                            int stream, double *sums, size_t per)
@@ -795,56 +760,28 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
                             : NORM_ADD_TILE_BYTES / sizeof(float) / c->dim;
     float *const hs = h ? h : y; /* the scratch the norm reads */
     norm_job j;
-    /* the kernel reads h, laid out as y; h NULL: y is normalised in place, from cache */
-    add_job_init(&j, c, c->ys, stream && h != NULL);
+    j.w = c->w;
+    j.b = c->b;
+    j.dim = c->dim;
+    j.xs = c->ys; /* the kernel reads h, laid out as y */
+    j.ys = c->ys;
+    j.eps = c->eps;
+    j.kind = NORM_KIND_RMS;
+    j.dz = NULL;
+    j.wplus = c->wplus;
+    j.stream = stream && h != NULL; /* h NULL: y is normalised in place, from cache */
     for (size_t k0 = 0; k0 < count; k0 += tile) {
         const size_t n = count - k0 < tile ? count - k0 : tile;
         for (size_t k = k0; k < k0 + n; k++)
             d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
-        add_job_tile(&j, c, y + k0 * c->ys, hs + k0 * c->ys, t + k0, n, sums, per);
+        j.y = y + k0 * c->ys;
+        j.x = hs + k0 * c->ys;
+        j.rows = n;
+        j.mean = c->mean ? c->mean + t + k0 : NULL;
+        j.rstd = c->rstd ? c->rstd + t + k0 : NULL;
+        j.sums = sums ? sums + (t + k0) * per : NULL;
         fn(&j);
     }
-}
-
-/* The same rows of a streaming call through the stack scratch (rows of at most
- * NORM_ADD_TILE_BYTES): h (if not NULL) written non-temporally by the tier's add2, the norm over
- * the scratch, y streamed. Not inlined: the 16 KiB frame is only for these calls. */
-static __attribute__((noinline)) void add_run_scratch(const call *c, const norm_dsp *d,
-                                                      norm_kernel_fn fn, float *y, float *h,
-                                                      const float *x, const float *r, size_t t,
-                                                      size_t count, double *sums, size_t per)
-{
-    _Alignas(64) float scratch[NORM_ADD_TILE_BYTES / sizeof(float)];
-    const size_t ss = (c->dim + 15) & ~(size_t)15; /* scratch rows 64 bytes aligned */
-    const size_t tile = NORM_ADD_TILE_BYTES / sizeof(float) / ss;
-    norm_job j;
-    add_job_init(&j, c, ss, 1);
-    for (size_t k0 = 0; k0 < count; k0 += tile) {
-        const size_t n = count - k0 < tile ? count - k0 : tile;
-        const float *xk = x + k0 * c->xs, *rk = r + k0 * c->xs;
-        if (h)
-            for (size_t k = 0; k < n; k++)
-                d->add2_f32(h + (k0 + k) * c->ys, scratch + k * ss, xk + k * c->xs,
-                            rk + k * c->xs, c->dim);
-        else
-            for (size_t k = 0; k < n; k++)
-                d->add_f32(scratch + k * ss, xk + k * c->xs, rk + k * c->xs, c->dim);
-        add_job_tile(&j, c, y + k0 * c->ys, scratch, t + k0, n, sums, per);
-        fn(&j);
-    }
-}
-
-/* One run of rows: through the scratch when the call streams and a row fits it (and y, h are
- * float-aligned, which the aligned stream stores need; C requires it of a float *). */
-static inline void add_rows(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
-                            float *h, const float *x, const float *r, size_t t, size_t count,
-                            int stream, double *sums, size_t per)
-{
-    if (stream && c->dim <= NORM_ADD_TILE_BYTES / sizeof(float) &&
-        (((size_t)y | (size_t)h) & (sizeof(float) - 1)) == 0)
-        add_run_scratch(c, d, fn, y, h, x, r, t, count, sums, per);
-    else
-        add_run(c, d, fn, y, h, x, r, t, count, stream, sums, per);
 }
 
 int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x, const float *r,
@@ -868,19 +805,19 @@ int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x,
     norm_kernel_fn fn = ln ? d->layernorm_f32 : d->rmsnorm_f32;
     const size_t per = ln ? NORM_LN_SUMS_PER_ROW : 1;
     /* a call that streams x, r, h and y (16 bytes an element) past NORM_STREAM_BYTES writes y
-     * (and h, through the scratch: add_run_scratch) with non-temporal stores, as a plain norm of that
-     * size does */
+     * with non-temporal stores, as a plain norm of that size does; h stays ordinary (the norm
+     * reads it back at once, from cache) */
     const int stream = (double)count * (double)dim * 16.0 >= NORM_STREAM_BYTES;
     if (c.outer <= 1 || (c.xos == c.rows * c.xs && c.yos == c.rows * c.ys)) {
-        add_rows(&c, d, fn, y + first * c.ys, h ? h + first * c.ys : NULL, x + first * c.xs,
-                 r + first * c.xs, first, count, stream, sums, per);
+        add_run(&c, d, fn, y + first * c.ys, h ? h + first * c.ys : NULL, x + first * c.xs,
+                r + first * c.xs, first, count, stream, sums, per);
         return LIBNORM_OK;
     }
     size_t o = first / c.rows, rr = first % c.rows, t = first;
     while (count) {
         const size_t n = c.rows - rr < count ? c.rows - rr : count;
         const size_t yo = o * c.yos + rr * c.ys, xo = o * c.xos + rr * c.xs;
-        add_rows(&c, d, fn, y + yo, h ? h + yo : NULL, x + xo, r + xo, t, n, stream, sums, per);
+        add_run(&c, d, fn, y + yo, h ? h + yo : NULL, x + xo, r + xo, t, n, stream, sums, per);
         t += n;
         count -= n;
         o++;

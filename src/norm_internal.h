@@ -205,14 +205,6 @@ struct norm_x16_job; /* src/norm_x16.h */
 /* (0.4) h[i] = x[i] + r[i], i < n (float additions; the residual add of the fused add + norm).
  * h may be x or r exactly. */
 typedef void (*norm_add_fn)(float *h, const float *x, const float *r, size_t n);
-/* (0.4) The same sums written twice (issue 10): h[i] = s[i] = x[i] + r[i] (the add_f32 of the
- * same tier, element for element), h with non-temporal stores past its first 64-byte (AVX-512) or
- * 32-byte (AVX2) boundary, so that h goes to DRAM once with no read-for-ownership, and s, a
- * cache-resident scratch the norm then reads, with ordinary stores. The scalar and NEON tiers
- * store both ordinarily. h may be x or r exactly; s meets none of them. No fence: the caller's
- * streaming norm job of the same tier ends with an sfence (norm_stream_job). h must be
- * float-aligned. */
-typedef void (*norm_add2_fn)(float *h, float *s, const float *x, const float *r, size_t n);
 
 typedef struct norm_dsp {
     norm_kernel_fn layernorm_f32;
@@ -225,7 +217,6 @@ typedef struct norm_dsp {
     void (*rmsnorm_x16)(const struct norm_x16_job *job);
     norm_add_fn add_f32;         /* (0.4) */
     void (*gated_rmsnorm_f32)(const struct norm_gated_job *job); /* (0.4) gated RMSNorm */
-    norm_add2_fn add2_f32;       /* (0.4) h non-temporal + a scratch copy (issue 10) */
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -269,11 +260,6 @@ NORM_HIDDEN void norm_add_f32_scalar(float *h, const float *x, const float *r, s
 NORM_HIDDEN void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_neon(float *h, const float *x, const float *r, size_t n);
-NORM_HIDDEN void norm_add2_f32_scalar(float *h, float *s, const float *x, const float *r, size_t n);
-NORM_HIDDEN void norm_add2_f32_avx2(float *h, float *s, const float *x, const float *r, size_t n);
-NORM_HIDDEN void norm_add2_f32_avx512(float *h, float *s, const float *x, const float *r,
-                                      size_t n);
-NORM_HIDDEN void norm_add2_f32_neon(float *h, float *s, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_scalar(const norm_gated_job *job);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_avx2(const norm_gated_job *job);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_avx512(const norm_gated_job *job);

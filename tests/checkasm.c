@@ -1394,12 +1394,10 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
             }
             run_add_case(ref, tst, &A, &st);
         }
-    /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal), not --quick.
-     * Rows up to NORM_ADD_TILE_BYTES (4096 floats) go through the stack scratch (h written
-     * non-temporally by add2 after an ordinary head up to its first 32/64-byte boundary, the
-     * norm over the scratch; h NULL: the scratch only), longer ones (4097) through h. Row
-     * strides of dim + 1 or + 3 move every row's h to another alignment (the heads), and tiles
-     * of several rows end on a partial tile (the count is not a multiple of the tile). */
+    /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal, the next tile's
+     * x and r prefetched), not --quick: every in-place mode and h NULL, tiles of one row (4096,
+     * 4097) and of several ending on a partial tile (the count is not a multiple of the tile),
+     * row strides of dim + 1 or + 3 (every row of y at another alignment: the stream heads). */
     static const struct { size_t dim, pad; int mode; } stream_cases[] = {
         {67, 0, ADD_NONE},    {4097, 1, ADD_Y_X},  {4096, 1, ADD_H_X}, {768, 3, ADD_HNULL},
         {100, 3, ADD_Y_R_H_X}, {1000, 1, ADD_H_R}, {33, 0, ADD_HNULL_Y_X},

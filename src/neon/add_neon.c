@@ -38,12 +38,3 @@ void norm_add_f32_neon(float *h, const float *x, const float *r, size_t n)
         memcpy(h + i, bh, (n - i) * sizeof(float));
     }
 }
-
-/* The sums written twice (norm_add2_fn): no non-temporal stores on this tier (AArch64's STNP is
- * a hint that gains little here): the sums into the scratch s, then copied into h (h may be x or
- * r: every element of x and r is read before h is written). */
-void norm_add2_f32_neon(float *h, float *s, const float *x, const float *r, size_t n)
-{
-    norm_add_f32_neon(s, x, r, n);
-    memcpy(h, s, n * sizeof(float));
-}

@@ -24,11 +24,3 @@ void norm_add_f32_scalar(float *h, const float *x, const float *r, size_t n)
         h[i] = a != a ? q : s;
     }
 }
-
-/* The sums written twice (norm_add2_fn), both with ordinary stores here: into the scratch s,
- * then copied into h (h may be x or r: every element of x and r is read before h is written). */
-void norm_add2_f32_scalar(float *h, float *s, const float *x, const float *r, size_t n)
-{
-    norm_add_f32_scalar(s, x, r, n);
-    memcpy(h, s, n * sizeof(float));
-}
