@@ -1394,15 +1394,22 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
             }
             run_add_case(ref, tst, &A, &st);
         }
-    /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal), not --quick */
-    static const size_t stream_dims[] = {67, 4097};
-    for (size_t di = 0; !quick && di < 2 && st.fails <= 10; di++) {
-        size_t dim = stream_dims[di];
+    /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal, the next tile's
+     * x and r prefetched), not --quick: every in-place mode and h NULL, tiles of one row (4096,
+     * 4097) and of several ending on a partial tile (the count is not a multiple of the tile),
+     * row strides of dim + 1 or + 3 (every row of y at another alignment: the stream heads). */
+    static const struct { size_t dim, pad; int mode; } stream_cases[] = {
+        {67, 0, ADD_NONE},    {4097, 1, ADD_Y_X},  {4096, 1, ADD_H_X}, {768, 3, ADD_HNULL},
+        {100, 3, ADD_Y_R_H_X}, {1000, 1, ADD_H_R}, {33, 0, ADD_HNULL_Y_X},
+    };
+    for (size_t di = 0; !quick && di < sizeof(stream_cases) / sizeof(stream_cases[0]) &&
+                        st.fails <= 10; di++) {
+        size_t dim = stream_cases[di].dim;
         add_random_case(&A, ln, dim, (size_t)(NORM_STREAM_BYTES / (16.0 * (double)dim)) + 3);
         A.outer = 1;
         A.nth = 0;
-        A.mode = di ? ADD_Y_X : ADD_NONE;
-        A.ys = A.xs = dim + di;
+        A.mode = stream_cases[di].mode;
+        A.ys = A.xs = dim + stream_cases[di].pad;
         A.xos = A.yos = A.rows * A.xs;
         run_add_case(ref, tst, &A, &st);
     }
