@@ -220,22 +220,37 @@ static int run_back(size_t dim, size_t rows, int verbose)
  * next to or exactly on a point halfway between two floats (where rounding a double sum to float
  * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
 #if defined(NORM_FMAF_X4)
-/* norm_fmaf_quick0_x4() on four triples: each lane that its flag leaves alone must be fmaf()'s
- * result. Returns the number of lanes that differ. */
+/* norm_fmaf_quick0_x4() on four triples, norm_fmaf_quick0_x2() on the first two: each lane that
+ * its flag leaves alone must be fmaf()'s result. Returns the number of lanes that differ. */
 static size_t check_fmaf_x4(const float a[4], const float b[4], const float c[4])
 {
+    static size_t printed = 0;
     __m128i flag;
     float got[4];
     int32_t fl[4];
     _mm_storeu_ps(got, norm_fmaf_quick0_x4(_mm_loadu_ps(a), _mm_loadu_ps(b), _mm_loadu_ps(c),
                                            &flag));
     _mm_storeu_si128((__m128i *)fl, flag);
+    /* and the two-lane form on lanes 0 and 1 (lanes 2 and 3: result 0, flag clear) */
+    __m128i flag2;
+    float got2[4];
+    int32_t fl2[4];
+    _mm_storeu_ps(got2, norm_fmaf_quick0_x2(_mm_loadu_ps(a), _mm_loadu_ps(b), _mm_loadu_ps(c),
+                                            &flag2));
+    _mm_storeu_si128((__m128i *)fl2, flag2);
     size_t bad = 0;
     for (int k = 0; k < 4; k++) {
         float want = fmaf(a[k], b[k], c[k]);
         if (!fl[k] && memcmp(&want, &got[k], 4) != 0) {
-            printf("  FAIL norm_fmaf_quick0_x4 lane %d (%a, %a, %a): fmaf %a, x4 %a\n", k, a[k],
-                   b[k], c[k], want, got[k]);
+            if (printed++ < 5)
+                printf("  FAIL norm_fmaf_quick0_x4 lane %d (%a, %a, %a): fmaf %a, x4 %a\n", k,
+                       a[k], b[k], c[k], want, got[k]);
+            bad++;
+        }
+        if (k < 2 ? !fl2[k] && memcmp(&want, &got2[k], 4) != 0 : fl2[k] != 0 || got2[k] != 0.0f) {
+            if (printed++ < 5)
+                printf("  FAIL norm_fmaf_quick0_x2 lane %d (%a, %a, %a): fmaf %a, x2 %a (flag "
+                       "%d)\n", k, a[k], b[k], c[k], want, got2[k], fl2[k]);
             bad++;
         }
     }

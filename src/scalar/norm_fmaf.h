@@ -137,6 +137,22 @@ static inline __m128 norm_fmaf_quick0_x4(__m128 t, __m128 w, __m128 b, __m128i *
     *flag = _mm_or_si128(h, small);
     return f;
 }
+
+/* The same on the two low lanes only (the last two or one elements of a row): lanes 2 and 3 of
+ * the result are 0 and of *flag are not set. */
+static inline __m128 norm_fmaf_quick0_x2(__m128 t, __m128 w, __m128 b, __m128i *flag)
+{
+    __m128d s0 = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(w)), _mm_cvtps_pd(b));
+    __m128 f = _mm_cvtpd_ps(s0);
+    const __m128i low29 = _mm_set_epi32(0, 0x1fffffff, 0, 0x1fffffff);
+    const __m128i mid = _mm_set_epi32(0, 0x10000000, 0, 0x10000000);
+    __m128i h0 = _mm_cmpeq_epi32(_mm_and_si128(_mm_castpd_si128(s0), low29), mid);
+    __m128i h = _mm_move_epi64(_mm_shuffle_epi32(h0, _MM_SHUFFLE(3, 3, 2, 0))); /* upper: 0 */
+    __m128i small = _mm_cmpgt_epi32(_mm_set_epi32(0, 0, 0x00800001, 0x00800001),
+                                    _mm_and_si128(_mm_castps_si128(f), _mm_set1_epi32(0x7fffffff)));
+    *flag = _mm_or_si128(h, small);
+    return f;
+}
 #endif
 #endif
 

@@ -132,14 +132,17 @@ SC_INLINE sc_v4f sc_load(const float *x, size_t n, size_t i)
     const float *p = x + 4 * i;
     size_t m = n - 4 * i;
     sc_v4f v;
-    if (m >= 4)
+    double lo;
+    if (m >= 4) {
         memcpy(&v, p, sizeof v);
-    else if (m == 3)
-        v = (sc_v4f){p[0], p[1], p[2], 0.0f};
-    else if (m == 2)
-        v = (sc_v4f){p[0], p[1], 0.0f, 0.0f};
-    else
+    } else if (m >= 2) { /* two floats as one 64-bit load */
+        memcpy(&lo, p, sizeof lo);
+        v = (sc_v4f)(sc_v2d){lo, 0.0};
+        if (m == 3)
+            v[2] = p[2];
+    } else {
         v = (sc_v4f){p[0], 0.0f, 0.0f, 0.0f};
+    }
     return v;
 }
 
@@ -177,7 +180,9 @@ SC_INLINE double sc_halve_total(sc_v2d d[8], size_t nd)
 }
 
 /* Where the vectors are faster (measured; sq_only: RMSNorm's total of squares alone). */
+#ifndef SC_VSUM
 #define SC_VSUM(n, sq_only) ((sq_only) ? (n) >= 9 : (n) == 4 || (n) >= 6)
+#endif
 SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, double *sq)
 {
     if (!SC_VSUM(n, !sum)) {
@@ -469,7 +474,10 @@ SC_INLINE void ln_out_short(float *y, const float *x, const float *w, const floa
         sc_v4f t = ((sc_load(x, n, i) - m0) - mlo) * r;
         __m128 bv = b ? (__m128)sc_load(b, n, i) : _mm_setzero_ps();
         __m128i flag;
-        out[i] = (sc_v4f)norm_fmaf_quick0_x4((__m128)t, (__m128)sc_load(w, n, i), bv, &flag);
+        if (n - 4 * i <= 2) /* one or two elements left */
+            out[i] = (sc_v4f)norm_fmaf_quick0_x2((__m128)t, (__m128)sc_load(w, n, i), bv, &flag);
+        else
+            out[i] = (sc_v4f)norm_fmaf_quick0_x4((__m128)t, (__m128)sc_load(w, n, i), bv, &flag);
         redo = _mm_or_si128(redo, _mm_and_si128(flag, (__m128i)sc_valid(n, i)));
     }
     if (__builtin_expect(_mm_movemask_epi8(redo) != 0, 0)) {
@@ -694,20 +702,25 @@ SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double in
         if (pair[k])
             ln_out_affine2(y0, y1, x[k], x[k + 1], j->w, j->b, n, m0 + k, mlo + k, rs + k);
     }
+    /* (the job's fields in locals: the compiler cannot keep them across the rare call) */
+    const float *w = j->w, *b = j->b;
+    float *y = j->y, *mean = j->mean, *rstd = j->rstd;
+    size_t ys = j->ys;
+    int wp = j->wplus && w;
     for (int k = 0; k < g; k++) {
         size_t r = r0 + (size_t)k;
         if (__builtin_expect(st[k] != NORM_LN_OK, 0)) {
             layernorm_row_any(j, r, inv_n, inv_k);
             continue;
         }
-        if (j->wplus && j->w)
-            ln_output_wp(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k], 1);
+        if (wp)
+            ln_output_wp(y + r * ys, x[k], w, b, n, m0[k], mlo[k], rs[k], 1);
         else if (!pair[k])
-            ln_output(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k]);
-        if (j->mean)
-            j->mean[r] = mo[k];
-        if (j->rstd)
-            j->rstd[r] = rs[k];
+            ln_output(y + r * ys, x[k], w, b, n, m0[k], mlo[k], rs[k]);
+        if (mean)
+            mean[r] = mo[k];
+        if (rstd)
+            rstd[r] = rs[k];
     }
 }
 
