@@ -18,8 +18,10 @@
  *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
  *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
  * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves. A row
- * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go four at a time
- * (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the next.
+ * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go two to eight at a
+ * time (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the
+ * next; rows of up to 16 elements are summed and written four elements at a time in vectors
+ * (short_totals(), ln_out_short()).
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
  * arithmetic cannot take (non-finite input, float over/underflow of the sums, constant rows).
@@ -660,8 +662,8 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
                 j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind, j->wplus);
 }
 
-/* Rows side by side: g rows at a time (g = 2 or 4, SC_GROUP_MAX at most; the pairs of a group
- * share the two-row output loop), each step of the row code done for every row of the group
+/* Rows side by side: g rows at a time (g = 2, 4 or 8, SC_GROUP_MAX at most; the pairs of a group
+ * share the two-row output loop from dim 17 on), each step of the row code done for every row of the group
  * before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
  * division and square root, the output) that its few elements cannot hide; the rows of a group
  * are independent, so the CPU overlaps their chains. Each row computes exactly what
@@ -670,9 +672,11 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
  * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
 #define SC_GROUP_MAX 8
 /* The group size of each per-dim copy (below), as measured (baseline x86-64, gcc 12, normbench
- * and a thread-CPU-time loop over 32 rows): four rows at dims 4-13 and from 17 on (dim 8: 25 ->
- * 19 ns per LayerNorm row with weight and bias, dim 32: 63 -> 58), two at dims 1-3 and 14-16,
- * where four were slower (dim 3: 13 -> 16 ns, dim 16 without affine: 18 -> 24). */
+ * and a loop over 32 rows, the minimum of many): RMSNorm four rows at dims 4-13 and from 17 on,
+ * two at dims 1-3 and 14-16, where four were slower (dim 3: 13 -> 16 ns); LayerNorm eight rows
+ * at dims 1-16 since their output runs four elements at a time (ln_out_short(): with weight and
+ * bias, 8 rows against 4 (2 at dims 2, 3) 0.70-0.90x the time per row at dims 2-16, 16 rows no
+ * better than 8; eight RMSNorm rows were slower at dims 2-12), four from 17 on. */
 #define SC_GROUP_OF(n) ((n) <= 3 || ((n) >= 14 && (n) <= 16) ? 2 : 4)
 #define SC_LN_GROUP_OF(n) ((n) <= NORM_LANES ? 8 : 4)
 SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k,
