@@ -3,7 +3,11 @@
  * the canonical order, frozen), bit for bit: y (and the stride gaps, which must stay untouched),
  * mean and rstd, for LayerNorm (with and without weight and bias) and RMSNorm, on every dim
  * 1..1100 and on 1537, 2047, 2048, 2049, 4097 and 8193, with rows of every special family (as
- * checkasm's gen_row) and steps that make LayerNorm repeat pass 2.
+ * checkasm's gen_row) and steps that make LayerNorm repeat pass 2; every row count 1..17 on the
+ * short dims (the row groups of two, four and eight rows and the rows left over), weights of 0
+ * (the output's redo), rows whose elements span 2^30 .. 1e-9 (where the order of the totals'
+ * additions shows in the bits); and norm_fmaf() with its quick forms (the four- and two-lane
+ * SSE2 ones too) against fmaf() on hard triples.
  *
  * The scalar tier prunes what the literal definition computes and throws away (padding subtrees,
  * empty lanes); this proves the pruning changes no bit. checkasm then carries the equality to
@@ -484,8 +488,8 @@ int main(int argc, char **argv)
     rng_state = seed;
     printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
     size_t fma_bad = check_fmaf(2000000) + check_fmaf_edges();
-    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN (%s%s): "
-           "%zu differ\n",
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN "
+           "(%s%s): %zu differ\n",
 #if defined(FP_FAST_FMAF)
            "it is fmaf here",
 #else

@@ -663,8 +663,8 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
 }
 
 /* Rows side by side: g rows at a time (g = 2, 4 or 8, SC_GROUP_MAX at most; the pairs of a group
- * share the two-row output loop from dim 17 on), each step of the row code done for every row of the group
- * before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
+ * share the two-row output loop from dim 17 on), each step of the row code done for every row of
+ * the group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
  * division and square root, the output) that its few elements cannot hide; the rows of a group
  * are independent, so the CPU overlaps their chains. Each row computes exactly what
  * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
