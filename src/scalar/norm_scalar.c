@@ -113,14 +113,13 @@ SC_INLINE void short_totals_lanes(const float *x, size_t n, float shift, double 
 #if defined(__GNUC__)
 /* The same totals in vectors of four floats / two doubles (GCC vector extensions: SSE2 on
  * baseline x86-64, NEON on AArch64), for the per-dim copies, where n is a constant and all of this
- * is laid out at compile time (half the instructions of short_totals_lanes() per row). The lanes
+ * is laid out at compile time (at the dims SC_VSUM() lists, where it measured faster). The lanes
  * are those of P = 4, 8 or 16 (the least power of two >= n, at least 4), the lanes from n on +0
  * leaves (masked after the shift); the halving tree v[l] += v[l + h] runs over all P lanes,
  * h = P/2 .. 1. That adds +0 where the canonical tree (short_total()) adds nothing, and starts
  * below h = 8 where the steps above add nothing for n <= P: adding +0 changes at most the sign of
  * a zero node, and the total's final + 0.0 makes every zero +0, so the total is the same double. */
 typedef float sc_v4f __attribute__((vector_size(16)));
-typedef float sc_v2f __attribute__((vector_size(8)));
 typedef double sc_v2d __attribute__((vector_size(16)));
 typedef int32_t sc_v4i __attribute__((vector_size(16)));
 #define SC_SHORT_VEC 1
@@ -182,9 +181,7 @@ SC_INLINE double sc_halve_total(sc_v2d d[8], size_t nd)
 }
 
 /* Where the vectors are faster (measured; sq_only: RMSNorm's total of squares alone). */
-#ifndef SC_VSUM
 #define SC_VSUM(n, sq_only) ((sq_only) ? (n) >= 9 : (n) == 4 || (n) >= 6)
-#endif
 SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, double *sq)
 {
     if (!SC_VSUM(n, !sum)) {
@@ -494,10 +491,7 @@ SC_INLINE void ln_out_short(float *y, const float *x, const float *w, const floa
 #endif
 
 #if defined(SC_SHORT_OUT)
-#ifndef SC_VOUT
-#define SC_VOUT(n) 1
-#endif
-#define SC_SHORT_OUT_N(n) ((n) <= NORM_LANES && SC_VOUT(n)) /* ln_out_short() takes the output */
+#define SC_SHORT_OUT_N(n) ((n) <= NORM_LANES) /* ln_out_short() takes the row's output */
 #else
 #define SC_SHORT_OUT_N(n) 0
 #endif
@@ -664,9 +658,9 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
 
 /* Rows side by side: g rows at a time (g = 2, 4 or 8, SC_GROUP_MAX at most; the pairs of a group
  * share the two-row output loop from dim 17 on), each step of the row code done for every row of
- * the group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
- * division and square root, the output) that its few elements cannot hide; the rows of a group
- * are independent, so the CPU overlaps their chains. Each row computes exactly what
+ * the group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a
+ * double division and square root, the output) that its few elements cannot hide; the rows of a
+ * group are independent, so the CPU overlaps their chains. Each row computes exactly what
  * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
  * is handed to layernorm_row_any(), which starts it again from its first pass (rows of y never
  * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
@@ -797,7 +791,7 @@ SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n, int g)
 #define SC_COPY(N)                                                                              \
     SC_NOINLINE void layernorm_dim##N(const norm_job *j)                                        \
     {                                                                                           \
-        layernorm_rows(j, N, SC_LN_GROUP_OF(N));                                                   \
+        layernorm_rows(j, N, SC_LN_GROUP_OF(N));                                                \
     }                                                                                           \
     SC_NOINLINE void rmsnorm_dim##N(const norm_job *j)                                          \
     {                                                                                           \
@@ -808,12 +802,12 @@ SC_DIMS(SC_COPY)
 
 SC_NOINLINE void layernorm_dim_any(const norm_job *j)
 {
-    layernorm_rows(j, j->dim, 4);
+    layernorm_rows(j, j->dim, SC_LN_GROUP_OF(NORM_LANES + 1));
 }
 
 SC_NOINLINE void rmsnorm_dim_any(const norm_job *j)
 {
-    rmsnorm_rows(j, j->dim, 4);
+    rmsnorm_rows(j, j->dim, SC_GROUP_OF(NORM_LANES + 1));
 }
 
 /* The kernels: a table of the copies, indexed by dim (0: any other dim). */
