@@ -3,7 +3,11 @@
  * the canonical order, frozen), bit for bit: y (and the stride gaps, which must stay untouched),
  * mean and rstd, for LayerNorm (with and without weight and bias) and RMSNorm, on every dim
  * 1..1100 and on 1537, 2047, 2048, 2049, 4097 and 8193, with rows of every special family (as
- * checkasm's gen_row) and steps that make LayerNorm repeat pass 2.
+ * checkasm's gen_row) and steps that make LayerNorm repeat pass 2; every row count 1..17 on the
+ * short dims (the row groups of two, four and eight rows and the rows left over), weights of 0
+ * (the output's redo), rows whose elements span 2^30 .. 1e-9 (where the order of the totals'
+ * additions shows in the bits); and norm_fmaf() with its quick forms (the four- and two-lane
+ * SSE2 ones too) against fmaf() on hard triples.
  *
  * The scalar tier prunes what the literal definition computes and throws away (padding subtrees,
  * empty lanes); this proves the pruning changes no bit. checkasm then carries the equality to
@@ -77,8 +81,13 @@ static int run_one(int ln, size_t dim, size_t rows, int verbose, int wplus, int 
     for (size_t i = 0; i < dim; i++) {
         w[i] = (float)((wplus ? 0.0 : 1.0) + 0.5 * nrand());
         b[i] = (float)(0.5 * nrand());
-        wref[i] = wplus ? 1.0f + w[i] : w[i];
     }
+    /* Sometimes a weight factor of 0: outputs of exactly b (or 0), which the output passes' quick
+     * fmaf test sends through their redo (the recompute with norm_fmaf()). */
+    if (irand(3) == 0)
+        w[irand(dim)] = wplus ? -1.0f : 0.0f;
+    for (size_t i = 0; i < dim; i++)
+        wref[i] = wplus ? 1.0f + w[i] : w[i];
     if (inplace)
         memcpy(y[1], x, rows * xs * sizeof(float));
     norm_job j[2];
@@ -214,9 +223,51 @@ static int run_back(size_t dim, size_t rows, int verbose)
  * correctly rounded: random triples of every magnitude, and triples built so that a*b + c lands
  * next to or exactly on a point halfway between two floats (where rounding a double sum to float
  * would round twice), in the normal and the subnormal range. Returns the number of mismatches. */
+#if defined(NORM_FMAF_X4)
+/* norm_fmaf_quick0_x4() on four triples, norm_fmaf_quick0_x2() on the first two: each lane that
+ * its flag leaves alone must be fmaf()'s result. Returns the number of lanes that differ. */
+static size_t check_fmaf_x4(const float a[4], const float b[4], const float c[4])
+{
+    static size_t printed = 0;
+    __m128i flag;
+    float got[4];
+    int32_t fl[4];
+    _mm_storeu_ps(got, norm_fmaf_quick0_x4(_mm_loadu_ps(a), _mm_loadu_ps(b), _mm_loadu_ps(c),
+                                           &flag));
+    _mm_storeu_si128((__m128i *)fl, flag);
+    /* and the two-lane form on lanes 0 and 1 (lanes 2 and 3: result 0, flag clear) */
+    __m128i flag2;
+    float got2[4];
+    int32_t fl2[4];
+    _mm_storeu_ps(got2, norm_fmaf_quick0_x2(_mm_loadu_ps(a), _mm_loadu_ps(b), _mm_loadu_ps(c),
+                                            &flag2));
+    _mm_storeu_si128((__m128i *)fl2, flag2);
+    size_t bad = 0;
+    for (int k = 0; k < 4; k++) {
+        float want = fmaf(a[k], b[k], c[k]);
+        if (!fl[k] && memcmp(&want, &got[k], 4) != 0) {
+            if (printed++ < 5)
+                printf("  FAIL norm_fmaf_quick0_x4 lane %d (%a, %a, %a): fmaf %a, x4 %a\n", k,
+                       a[k], b[k], c[k], want, got[k]);
+            bad++;
+        }
+        if (k < 2 ? !fl2[k] && memcmp(&want, &got2[k], 4) != 0 : fl2[k] != 0 || got2[k] != 0.0f) {
+            if (printed++ < 5)
+                printf("  FAIL norm_fmaf_quick0_x2 lane %d (%a, %a, %a): fmaf %a, x2 %a (flag "
+                       "%d)\n", k, a[k], b[k], c[k], want, got2[k], fl2[k]);
+            bad++;
+        }
+    }
+    return bad;
+}
+#endif
+
 static size_t check_fmaf(size_t count)
 {
     size_t bad = 0;
+#if defined(NORM_FMAF_X4)
+    float qa[4], qb[4], qc[4];
+#endif
     for (size_t k = 0; k < count; k++) {
         float a = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
         float b = (float)(nrand() * pow(2.0, (double)(int)irand(60) - 30));
@@ -262,6 +313,14 @@ static size_t check_fmaf(size_t count)
                 b = (rnd() & 1) ? 0.0f : -0.0f;
             break;
         }
+#if defined(NORM_FMAF_X4)
+        /* the four-lane form, four triples at a time (lane k % 4 holds this one) */
+        qa[k % 4] = a;
+        qb[k % 4] = b;
+        qc[k % 4] = c;
+        if (k % 4 == 3)
+            bad += check_fmaf_x4(qa, qb, qc);
+#endif
         float want = fmaf(a, b, c), got = norm_fmaf(a, b, c);
         int redo = 0, redo_q = 0, redo_0 = 0;
         float fast = norm_fmaf_fast(a, b, c, &redo), quick = norm_fmaf_quick(a, b, c, &redo_q);
@@ -300,6 +359,13 @@ static size_t check_fmaf_edges(void)
                 a = -a;
                 c = -c;
             }
+#if defined(NORM_FMAF_X4)
+            {
+                float qa[4] = {a, a, a, a}, qb[4] = {b, b, b, b}, qc[4] = {c, c, c, c};
+                qa[1] = qa[3] = 0.75f; /* ordinary lanes beside it */
+                bad += check_fmaf_x4(qa, qb, qc);
+            }
+#endif
             float want = fmaf(a, b, c);
             int r1 = 0, r2 = 0, r3 = 0;
             float got[4] = {norm_fmaf(a, b, c), norm_fmaf_fast(a, b, c, &r1),
@@ -351,6 +417,60 @@ static size_t check_square_midpoints(void)
     return bad;
 }
 
+/* Rows whose elements span 60 binary orders of magnitude (+-2^30 exactly, which cancel exactly,
+ * and elements near +-1 and +-1e-9; the first one 0, the probe's shift), where the double additions
+ * of the lanes' totals are inexact and their order shows in the bits (on ordinary rows the totals
+ * of a few floats are exact in any order): LayerNorm with weight and bias
+ * and without, RMSNorm, on dims 1..40 and 1, 8, 9 and 17 rows (the groups of eight rows and the
+ * rows left over). Returns the number of jobs that differ from the literal reference. */
+static size_t check_wide_rows(void)
+{
+    static const double scale[3] = {0x1p30, 1.0, 1e-9};
+    static const size_t rowss[] = {1, 8, 9, 17};
+    enum { MAXD = 40, MAXR = 17 };
+    static float x[MAXR * MAXD], y[2][MAXR * MAXD], w[MAXD], b[MAXD], mean[2][MAXR],
+        rstd[2][MAXR];
+    size_t bad = 0;
+    for (size_t n = 1; n <= MAXD; n++)
+        for (size_t ri = 0; ri < sizeof rowss / sizeof rowss[0]; ri++)
+            for (int op = 0; op < 3; op++) {
+                size_t rows = rowss[ri];
+                for (size_t i = 0; i < rows * n; i++) {
+                    size_t sc = irand(3);
+                    x[i] = (float)(((rnd() & 1) ? -1.0 : 1.0) * scale[sc] *
+                                   (sc ? 1.0 + 0.25 * nrand() : 1.0));
+                    if (i % n == 0)
+                        x[i] = 0.0f;
+                }
+                for (size_t i = 0; i < n; i++) {
+                    w[i] = (float)(1.0 + 0.5 * nrand());
+                    b[i] = (float)(0.5 * nrand());
+                }
+                for (int k = 0; k < 2; k++) {
+                    for (size_t i = 0; i < rows * n; i++)
+                        y[k][i] = -7.0f;
+                    norm_job t = {y[k], x, op == 1 ? NULL : w, op == 0 ? b : NULL, rows, n, n, n,
+                                  1e-5f, op == 2 ? NULL : mean[k], rstd[k], NULL, NORM_KIND_RMS,
+                                  NULL, 0, 0};
+                    if (op == 2)
+                        (k ? norm_rmsnorm_f32_scalar : canon_ref_rmsnorm_f32)(&t);
+                    else
+                        (k ? norm_layernorm_f32_scalar : canon_ref_layernorm_f32)(&t);
+                }
+                size_t at = 0;
+                if (!same(y[0], y[1], rows * n, &at) || !same(rstd[0], rstd[1], rows, &at) ||
+                    (op != 2 && !same(mean[0], mean[1], rows, &at))) {
+                    if (bad < 5)
+                        printf("  FAIL %s dim=%zu rows=%zu, elements of 2^30, 1 and 1e-9: row %zu "
+                               "differs from the reference\n",
+                               op == 2 ? "rmsnorm" : op ? "layernorm (no affine)" : "layernorm",
+                               n, rows, at / n);
+                    bad++;
+                }
+            }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 20261205;
@@ -368,16 +488,25 @@ int main(int argc, char **argv)
     rng_state = seed;
     printf("test_scalar_ref: seed %llu (--seed=N to vary)\n", (unsigned long long)seed);
     size_t fma_bad = check_fmaf(2000000) + check_fmaf_edges();
-    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN (%s): "
-           "%zu differ\n",
+    printf("test_scalar_ref: norm_fmaf against fmaf, 2000000 triples and 24 next to FLT_MIN "
+           "(%s%s): %zu differ\n",
 #if defined(FP_FAST_FMAF)
            "it is fmaf here",
 #else
            "computed in double",
 #endif
+#if defined(NORM_FMAF_X4)
+           ", and on four SSE2 lanes",
+#else
+           "",
+#endif
            fma_bad);
     size_t mid_bad = check_square_midpoints();
     printf("test_scalar_ref: RMSNorm rows with squares on float midpoints: %zu differ\n", mid_bad);
+    size_t wide_bad = check_wide_rows();
+    printf("test_scalar_ref: rows of elements 2^30, 1 and 1e-9 (dims 1..40, 1 to 17 rows, 480 "
+           "jobs): %zu differ\n", wide_bad);
+    mid_bad += wide_bad;
     size_t dims[1200], nd = 0;
     for (size_t d = 1; d <= 1100; d++)
         dims[nd++] = d;
@@ -396,20 +525,20 @@ int main(int argc, char **argv)
     printf("test_scalar_ref: %zu jobs (%zu rows, dims 1..1100 and 6 long ones), %zu differ from "
            "the literal reference\n",
            jobs, rows_total, fails);
-    /* The row groups and LIBNORM_WEIGHT_PLUS_ONE: every row count 1..9 (whole groups of four rows,
-     * the pairs in them and the rows left over) on the short dims and some longer ones, with and
-     * without the flag, out of place and in place. */
-    static const size_t gdims[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48,
-                                   64, 100, 128, 512, 513, 768, 1030};
+    /* The row groups and LIBNORM_WEIGHT_PLUS_ONE: every row count 1..17 (whole groups of two,
+     * four and eight rows, the pairs in them and the rows left over) on every short dim and some
+     * longer ones, with and without the flag, out of place and in place. */
+    static const size_t gdims[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 24,
+                                   31, 32, 33, 48, 64, 100, 128, 512, 513, 768, 1030};
     size_t gjobs = 0, gfails = 0;
     for (size_t di = 0; di < sizeof gdims / sizeof gdims[0] && gfails < 20; di++)
-        for (size_t rows = 1; rows <= 9; rows++)
+        for (size_t rows = 1; rows <= 17; rows++)
             for (int ln = 0; ln < 2; ln++)
                 for (int v = 0; v < 4; v++) {
                     gfails += !run_one(ln, gdims[di], rows, verbose, v & 1, v >> 1);
                     gjobs++;
                 }
-    printf("test_scalar_ref: row groups, %zu jobs (rows 1..9 on %zu dims, with and without "
+    printf("test_scalar_ref: row groups, %zu jobs (rows 1..17 on %zu dims, with and without "
            "LIBNORM_WEIGHT_PLUS_ONE, out of place and in place), %zu differ from the literal "
            "reference\n",
            gjobs, sizeof gdims / sizeof gdims[0], gfails);

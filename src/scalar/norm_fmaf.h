@@ -109,6 +109,51 @@ static inline float norm_fmaf_quick0(float a, float b, float c, int *redo)
     *redo |= (((uint32_t)u & 0x1fffffffu) == 0x10000000u) | (fabsf(f) <= FLT_MIN);
     return f;
 }
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* norm_fmaf_quick0() on four lanes in SSE2 registers (the scalar tier's short rows): returns
+ * (float)(t*w + b) per lane, the same double arithmetic, and sets *flag to all ones in the lanes
+ * whose test asks for the redo (the double sum's bits below float precision are the midpoint
+ * pattern 1000...0, or the result is <= FLT_MIN in magnitude: the bits of |f| at most FLT_MIN's,
+ * an integer comparison that is false for NaN as the float one is), zero in the others. */
+#define NORM_FMAF_X4 1
+static inline __m128 norm_fmaf_quick0_x4(__m128 t, __m128 w, __m128 b, __m128i *flag)
+{
+    __m128d s0 = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(w)), _mm_cvtps_pd(b));
+    __m128d s1 = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(t, t)),
+                                       _mm_cvtps_pd(_mm_movehl_ps(w, w))),
+                            _mm_cvtps_pd(_mm_movehl_ps(b, b)));
+    __m128 f = _mm_movelh_ps(_mm_cvtpd_ps(s0), _mm_cvtpd_ps(s1));
+    const __m128i low29 = _mm_set_epi32(0, 0x1fffffff, 0, 0x1fffffff);
+    const __m128i mid = _mm_set_epi32(0, 0x10000000, 0, 0x10000000);
+    /* the low 32 bits of each double are int32 lanes 0 and 2 (little-endian, as x86 is) */
+    __m128i h0 = _mm_cmpeq_epi32(_mm_and_si128(_mm_castpd_si128(s0), low29), mid);
+    __m128i h1 = _mm_cmpeq_epi32(_mm_and_si128(_mm_castpd_si128(s1), low29), mid);
+    __m128i h = _mm_castps_si128(
+        _mm_shuffle_ps(_mm_castsi128_ps(h0), _mm_castsi128_ps(h1), _MM_SHUFFLE(2, 0, 2, 0)));
+    __m128i small = _mm_cmpgt_epi32(_mm_set1_epi32(0x00800001),
+                                    _mm_and_si128(_mm_castps_si128(f), _mm_set1_epi32(0x7fffffff)));
+    *flag = _mm_or_si128(h, small);
+    return f;
+}
+
+/* The same on the two low lanes only (the last two or one elements of a row): lanes 2 and 3 of
+ * the result are 0 and of *flag are not set. */
+static inline __m128 norm_fmaf_quick0_x2(__m128 t, __m128 w, __m128 b, __m128i *flag)
+{
+    __m128d s0 = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(w)), _mm_cvtps_pd(b));
+    __m128 f = _mm_cvtpd_ps(s0);
+    const __m128i low29 = _mm_set_epi32(0, 0x1fffffff, 0, 0x1fffffff);
+    const __m128i mid = _mm_set_epi32(0, 0x10000000, 0, 0x10000000);
+    __m128i h0 = _mm_cmpeq_epi32(_mm_and_si128(_mm_castpd_si128(s0), low29), mid);
+    __m128i h = _mm_move_epi64(_mm_shuffle_epi32(h0, _MM_SHUFFLE(3, 3, 2, 0))); /* upper: 0 */
+    __m128i small = _mm_cmpgt_epi32(_mm_set_epi32(0, 0, 0x00800001, 0x00800001),
+                                    _mm_and_si128(_mm_castps_si128(f), _mm_set1_epi32(0x7fffffff)));
+    *flag = _mm_or_si128(h, small);
+    return f;
+}
+#endif
 #endif
 
 #endif /* NORM_FMAF_H */

@@ -18,8 +18,10 @@
  *   - a lane that never gets a leaf (n < 16) has v = +0 in norm_lanes_total(), and adding +0 to a
  *     v that is never -0 changes nothing, so the halving tree can skip it (short_total()).
  * So a row costs what it contains: dim 1 is one leaf, one fold and one lane, not 512 leaves. A row
- * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go four at a time
- * (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the next.
+ * of one block (n <= 512) needs no fold at all (one_block_total()), and rows go two to eight at a
+ * time (layernorm_group()), so that the CPU overlaps one short row's dependent chain with the
+ * next; rows of up to 16 elements are summed and written four elements at a time in vectors
+ * (short_totals(), ln_out_short()).
  *
  * Also here: the rare path (norm_*_row_rare), which every tier calls for the rows the fast
  * arithmetic cannot take (non-finite input, float over/underflow of the sums, constant rows).
@@ -30,6 +32,9 @@
 
 #include "../norm_internal.h"
 #include "norm_fmaf.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- the canonical reduction ---- */
 
@@ -90,7 +95,7 @@ SC_INLINE double short_total(double v[NORM_LANES], size_t n)
 
 /* The canonical totals of the leaves x - shift of a row of n <= 16 elements: their sum (sum !=
  * NULL) and the sum of their squares (sq != NULL). */
-SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, double *sq)
+SC_INLINE void short_totals_lanes(const float *x, size_t n, float shift, double *sum, double *sq)
 {
     double v[NORM_LANES], q[NORM_LANES];
     v[0] = q[0] = 0.0; /* (n >= 1 overwrites them; for the compiler's warning) */
@@ -104,6 +109,105 @@ SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, 
     if (sq)
         *sq = short_total(q, n);
 }
+
+#if defined(__GNUC__)
+/* The same totals in vectors of four floats / two doubles (GCC vector extensions: SSE2 on
+ * baseline x86-64, NEON on AArch64), for the per-dim copies, where n is a constant and all of this
+ * is laid out at compile time (at the dims SC_VSUM() lists, where it measured faster). The lanes
+ * are those of P = 4, 8 or 16 (the least power of two >= n, at least 4), the lanes from n on +0
+ * leaves (masked after the shift); the halving tree v[l] += v[l + h] runs over all P lanes,
+ * h = P/2 .. 1. That adds +0 where the canonical tree (short_total()) adds nothing, and starts
+ * below h = 8 where the steps above add nothing for n <= P: adding +0 changes at most the sign of
+ * a zero node, and the total's final + 0.0 makes every zero +0, so the total is the same double. */
+typedef float sc_v4f __attribute__((vector_size(16)));
+typedef double sc_v2d __attribute__((vector_size(16)));
+typedef int32_t sc_v4i __attribute__((vector_size(16)));
+#define SC_SHORT_VEC 1
+
+/* Vectors of four lanes a row of n <= 16 elements takes. */
+#define SC_NV(n) ((n) <= 4 ? 1 : (n) <= 8 ? 2 : 4)
+
+/* Elements 4i .. 4i+3 of a row of n, 0 for those past its end (which are not read). */
+SC_INLINE sc_v4f sc_load(const float *x, size_t n, size_t i)
+{
+    const float *p = x + 4 * i;
+    size_t m = n - 4 * i;
+    sc_v4f v;
+    double lo;
+    if (m >= 4) {
+        memcpy(&v, p, sizeof v);
+    } else if (m >= 2) { /* two floats as one 64-bit load */
+        memcpy(&lo, p, sizeof lo);
+        v = (sc_v4f)(sc_v2d){lo, 0.0};
+        if (m == 3)
+            v[2] = p[2];
+    } else {
+        v = (sc_v4f){p[0], 0.0f, 0.0f, 0.0f};
+    }
+    return v;
+}
+
+/* All ones in the lanes of vector i that hold an element of a row of n, 0 in the others. */
+SC_INLINE sc_v4i sc_valid(size_t n, size_t i)
+{
+    sc_v4i v;
+    for (int k = 0; k < 4; k++)
+        v[k] = 4 * i + (size_t)k < n ? -1 : 0;
+    return v;
+}
+
+SC_INLINE sc_v2d sc_lo(sc_v4f v)
+{
+    return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), sc_v2d);
+}
+
+SC_INLINE sc_v2d sc_hi(sc_v4f v)
+{
+#if defined(__SSE2__)
+    return (sc_v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)v, (__m128)v));
+#else
+    return __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), sc_v2d);
+#endif
+}
+
+/* The halving tree over the lanes of nd vectors of two doubles (lanes 2i, 2i+1 in d[i]), then the
+ * final + 0.0. */
+SC_INLINE double sc_halve_total(sc_v2d d[8], size_t nd)
+{
+    for (; nd > 1; nd /= 2)
+        for (size_t i = 0; i < nd / 2; i++)
+            d[i] += d[i + nd / 2];
+    return (d[0][0] + d[0][1]) + 0.0;
+}
+
+/* Where the vectors are faster (measured; sq_only: RMSNorm's total of squares alone). */
+#define SC_VSUM(n, sq_only) ((sq_only) ? (n) >= 9 : (n) == 4 || (n) >= 6)
+SC_INLINE void short_totals(const float *x, size_t n, float shift, double *sum, double *sq)
+{
+    if (!SC_VSUM(n, !sum)) {
+        short_totals_lanes(x, n, shift, sum, sq);
+        return;
+    }
+    size_t nv = SC_NV(n), nl = (n + 3) / 4;
+    sc_v2d v[8], q[8];
+    for (size_t i = nl; i < nv; i++) /* vectors of padding only */
+        v[2 * i] = v[2 * i + 1] = q[2 * i] = q[2 * i + 1] = (sc_v2d){0.0, 0.0};
+    for (size_t i = 0; i < nl; i++) {
+        sc_v4f d = (sc_v4f)((sc_v4i)(sc_load(x, n, i) - shift) & sc_valid(n, i));
+        sc_v4f dd = d * d;
+        v[2 * i] = sc_lo(d);
+        v[2 * i + 1] = sc_hi(d);
+        q[2 * i] = sc_lo(dd);
+        q[2 * i + 1] = sc_hi(dd);
+    }
+    if (sum)
+        *sum = sc_halve_total(v, 2 * nv);
+    if (sq)
+        *sq = sc_halve_total(q, 2 * nv);
+}
+#else
+#define short_totals short_totals_lanes
+#endif
 
 /* The fused first tree level for squares: pair(a, b) = fma(b, b, a*a), lane-wise over `pairs`
  * pairs of leaf rows (e[2j], e[2j+1]) into p[j]. norm_fmaf_quick() (the double sum rounded to
@@ -344,6 +448,54 @@ SC_INLINE void ln_out_plain_inplace(float *y, const float *restrict b, size_t n,
             y[i] = ((y[i] - m0) - mlo) * r + 0.0f;
 }
 
+#if defined(SC_SHORT_VEC) && defined(NORM_FMAF_X4)
+/* ln_out_affine_body() for a row of n <= 16 elements (the per-dim copies: n a constant), four
+ * elements at a time in SSE2 registers: norm_fmaf_quick0() on four lanes (norm_fmaf_quick0_x4(),
+ * the same arithmetic and test), the lanes past the row masked out of the test. Every load comes
+ * before any store, so in place (y == x) the redo still has x. */
+#define SC_SHORT_OUT 1
+/* ln_out_short()'s redo (nothing stored yet): every element with norm_fmaf(), one at a time (in
+ * place, each element is read before it is written). */
+SC_NOINLINE void ln_out_short_redo(float *y, const float *x, const float *w, const float *b,
+                                   size_t n, float m0, float mlo, float r)
+{
+    for (size_t k = 0; k < n; k++)
+        y[k] = norm_fmaf(((x[k] - m0) - mlo) * r, w[k], b ? b[k] : 0.0f);
+}
+
+SC_INLINE void ln_out_short(float *y, const float *x, const float *w, const float *b, size_t n,
+                            float m0, float mlo, float r)
+{
+    size_t nv = (n + 3) / 4;
+    sc_v4f out[4];
+    __m128i redo = _mm_setzero_si128();
+    for (size_t i = 0; i < nv; i++) {
+        sc_v4f t = ((sc_load(x, n, i) - m0) - mlo) * r;
+        __m128 bv = b ? (__m128)sc_load(b, n, i) : _mm_setzero_ps();
+        __m128i flag;
+        if (n - 4 * i <= 2) /* one or two elements left */
+            out[i] = (sc_v4f)norm_fmaf_quick0_x2((__m128)t, (__m128)sc_load(w, n, i), bv, &flag);
+        else
+            out[i] = (sc_v4f)norm_fmaf_quick0_x4((__m128)t, (__m128)sc_load(w, n, i), bv, &flag);
+        redo = _mm_or_si128(redo, _mm_and_si128(flag, (__m128i)sc_valid(n, i)));
+    }
+    if (__builtin_expect(_mm_movemask_epi8(redo) != 0, 0)) {
+        ln_out_short_redo(y, x, w, b, n, m0, mlo, r);
+        return;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        size_t m = n - 4 * i < 4 ? n - 4 * i : 4;
+        memcpy(y + 4 * i, &out[i], m * sizeof(float));
+    }
+}
+#endif
+
+#if defined(SC_SHORT_OUT)
+#define SC_SHORT_OUT_N(n) ((n) <= NORM_LANES) /* ln_out_short() takes the row's output */
+#else
+#define SC_SHORT_OUT_N(n) 0
+#endif
+
 #define OUT_CHUNK 256
 SC_INLINE void ln_output(float *y, const float *x, const float *w, const float *b, size_t n,
                          float m0, float mlo, float r)
@@ -355,6 +507,12 @@ SC_INLINE void ln_output(float *y, const float *x, const float *w, const float *
             ln_out_plain(y, x, b, n, m0, mlo, r);
         return;
     }
+#if defined(SC_SHORT_OUT)
+    if (SC_SHORT_OUT_N(n)) {
+        ln_out_short(y, x, w, b, n, m0, mlo, r);
+        return;
+    }
+#endif
     if (y != x) {
         if (n < 4)
             ln_out_affine_body(y, x, w, b, n, m0, mlo, r);
@@ -498,20 +656,23 @@ SC_NOINLINE void rmsnorm_row_any(const norm_job *j, size_t r, double inv_n)
                 j->rstd ? j->rstd + r : NULL, j->sums ? j->sums + r : NULL, j->kind, j->wplus);
 }
 
-/* Rows side by side: g rows at a time (g = 2 or 4, SC_GROUP_MAX at most; the pairs of a group
- * share the two-row output loop), each step of the row code done for every row of the group
- * before the next step. A short row is one long dependent chain (probe, m0, pass 2, a double
- * division and square root, the output) that its few elements cannot hide; the rows of a group
- * are independent, so the CPU overlaps their chains. Each row computes exactly what
+/* Rows side by side: g rows at a time (g = 2, 4 or 8, SC_GROUP_MAX at most; the pairs of a group
+ * share the two-row output loop from dim 17 on), each step of the row code done for every row of
+ * the group before the next step. A short row is one long dependent chain (probe, m0, pass 2, a
+ * double division and square root, the output) that its few elements cannot hide; the rows of a
+ * group are independent, so the CPU overlaps their chains. Each row computes exactly what
  * layernorm_row() computes; a row whose statistics ask for the repeated pass 2 or the rare path
  * is handed to layernorm_row_any(), which starts it again from its first pass (rows of y never
  * overlap rows of x other than their own, exactly in place: the entry layer's rule). */
-#define SC_GROUP_MAX 4
+#define SC_GROUP_MAX 8
 /* The group size of each per-dim copy (below), as measured (baseline x86-64, gcc 12, normbench
- * and a thread-CPU-time loop over 32 rows): four rows at dims 4-13 and from 17 on (dim 8: 25 ->
- * 19 ns per LayerNorm row with weight and bias, dim 32: 63 -> 58), two at dims 1-3 and 14-16,
- * where four were slower (dim 3: 13 -> 16 ns, dim 16 without affine: 18 -> 24). */
+ * and a loop over 32 rows, the minimum of many): RMSNorm four rows at dims 4-13 and from 17 on,
+ * two at dims 1-3 and 14-16, where four were slower (dim 3: 13 -> 16 ns); LayerNorm eight rows
+ * at dims 1-16 since their output runs four elements at a time (ln_out_short(): with weight and
+ * bias, 8 rows against 4 (2 at dims 2, 3) 0.70-0.90x the time per row at dims 2-16, 16 rows no
+ * better than 8; eight RMSNorm rows were slower at dims 2-12), four from 17 on. */
 #define SC_GROUP_OF(n) ((n) <= 3 || ((n) >= 14 && (n) <= 16) ? 2 : 4)
+#define SC_LN_GROUP_OF(n) ((n) <= NORM_LANES ? 8 : 4)
 SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double inv_n, double inv_k,
                                 int g)
 {
@@ -534,25 +695,30 @@ SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double in
     int pair[SC_GROUP_MAX];
     for (int k = 0; k < g; k += 2) {
         float *y0 = j->y + (r0 + (size_t)k) * j->ys, *y1 = y0 + j->ys;
-        pair[k] = pair[k + 1] = n >= 4 && j->w && !j->wplus && y0 != x[k] &&
+        pair[k] = pair[k + 1] = n >= 4 && !SC_SHORT_OUT_N(n) && j->w && !j->wplus && y0 != x[k] &&
                                 st[k] == NORM_LN_OK && st[k + 1] == NORM_LN_OK;
         if (pair[k])
             ln_out_affine2(y0, y1, x[k], x[k + 1], j->w, j->b, n, m0 + k, mlo + k, rs + k);
     }
+    /* (the job's fields in locals: the compiler cannot keep them across the rare call) */
+    const float *w = j->w, *b = j->b;
+    float *y = j->y, *mean = j->mean, *rstd = j->rstd;
+    size_t ys = j->ys;
+    int wp = j->wplus && w;
     for (int k = 0; k < g; k++) {
         size_t r = r0 + (size_t)k;
         if (__builtin_expect(st[k] != NORM_LN_OK, 0)) {
             layernorm_row_any(j, r, inv_n, inv_k);
             continue;
         }
-        if (j->wplus && j->w)
-            ln_output_wp(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k], 1);
+        if (wp)
+            ln_output_wp(y + r * ys, x[k], w, b, n, m0[k], mlo[k], rs[k], 1);
         else if (!pair[k])
-            ln_output(j->y + r * j->ys, x[k], j->w, j->b, n, m0[k], mlo[k], rs[k]);
-        if (j->mean)
-            j->mean[r] = mo[k];
-        if (j->rstd)
-            j->rstd[r] = rs[k];
+            ln_output(y + r * ys, x[k], w, b, n, m0[k], mlo[k], rs[k]);
+        if (mean)
+            mean[r] = mo[k];
+        if (rstd)
+            rstd[r] = rs[k];
     }
 }
 
@@ -625,7 +791,7 @@ SC_INLINE void rmsnorm_rows(const norm_job *j, size_t n, int g)
 #define SC_COPY(N)                                                                              \
     SC_NOINLINE void layernorm_dim##N(const norm_job *j)                                        \
     {                                                                                           \
-        layernorm_rows(j, N, SC_GROUP_OF(N));                                                   \
+        layernorm_rows(j, N, SC_LN_GROUP_OF(N));                                                \
     }                                                                                           \
     SC_NOINLINE void rmsnorm_dim##N(const norm_job *j)                                          \
     {                                                                                           \
@@ -636,12 +802,12 @@ SC_DIMS(SC_COPY)
 
 SC_NOINLINE void layernorm_dim_any(const norm_job *j)
 {
-    layernorm_rows(j, j->dim, SC_GROUP_MAX);
+    layernorm_rows(j, j->dim, SC_LN_GROUP_OF(NORM_LANES + 1));
 }
 
 SC_NOINLINE void rmsnorm_dim_any(const norm_job *j)
 {
-    rmsnorm_rows(j, j->dim, SC_GROUP_MAX);
+    rmsnorm_rows(j, j->dim, SC_GROUP_OF(NORM_LANES + 1));
 }
 
 /* The kernels: a table of the copies, indexed by dim (0: any other dim). */
