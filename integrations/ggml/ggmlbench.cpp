@@ -68,6 +68,31 @@ std::vector<std::string> split(const char * s) {
     return out;
 }
 
+// The graph computing `out`, its tensors placed by ggml's graph allocator (as in llama.cpp).
+ggml_cgraph * build_graph(ggml_context * ctx, ggml_tensor * out, ggml_gallocr_t * galloc) {
+    ggml_set_output(out);
+    ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    *galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
+    if (!ggml_gallocr_alloc_graph(*galloc, gf)) {
+        fprintf(stderr, "ggmlbench: graph allocation failed\n");
+        exit(1);
+    }
+    return gf;
+}
+
+// Graph computes per timed batch: as many as take about target_ns (after one warm-up compute).
+int calls_per_batch(ggml_cgraph * gf, ggml_cplan * plan, double target_ns) {
+    ggml_graph_compute(gf, plan);
+    const double t0 = now(CLOCK_MONOTONIC);
+    int calib = 0;
+    while (now(CLOCK_MONOTONIC) - t0 < target_ns / 4) {
+        ggml_graph_compute(gf, plan);
+        calib++;
+    }
+    return std::max(1, calib * 4);
+}
+
 // Median main-thread CPU ns per node of a chain of CHAIN GGML_OP_SCALE nodes on one row of 16
 // floats (thread 0 does the row, the others nothing; every thread passes every node's barrier).
 double node_floor(ggml_threadpool * tp, int nt, int reps, double target_ns) {
@@ -77,26 +102,13 @@ double node_floor(ggml_threadpool * tp, int nt, int reps, double target_ns) {
     ggml_set_input(x);
     ggml_tensor * cur = x;
     for (int k = 0; k < CHAIN; k++) cur = ggml_scale(ctx, cur, 0.5f);
-    ggml_set_output(cur);
-    ggml_cgraph * gf = ggml_new_graph(ctx);
-    ggml_build_forward_expand(gf, cur);
-    ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
-    if (!ggml_gallocr_alloc_graph(galloc, gf)) {
-        fprintf(stderr, "ggmlbench: graph allocation failed\n");
-        exit(1);
-    }
+    ggml_gallocr_t galloc;
+    ggml_cgraph * gf = build_graph(ctx, cur, &galloc);
     for (int i = 0; i < 16; i++) ((float *) x->data)[i] = 1.0f;
     ggml_cplan plan = ggml_graph_plan(gf, nt, tp);
     std::vector<uint8_t> work(plan.work_size + 1);
     plan.work_data = work.data();
-    ggml_graph_compute(gf, &plan);
-    double t0 = now(CLOCK_MONOTONIC);
-    int calib = 0;
-    while (now(CLOCK_MONOTONIC) - t0 < target_ns / 4) {
-        ggml_graph_compute(gf, &plan);
-        calib++;
-    }
-    const int calls = std::max(1, calib * 4);
+    const int calls = calls_per_batch(gf, &plan, target_ns);
     std::vector<double> cpu;
     for (int r = 0; r < reps; r++) {
         ggml_graph_compute(gf, &plan);
@@ -169,28 +181,15 @@ int main(int argc, char ** argv) {
                     else if (op == "rms_norm") cur = ggml_rms_norm(ctx, cur, 1e-5f);
                     else cur = ggml_mul(ctx, ggml_rms_norm(ctx, cur, 1e-5f), w);
                 }
-                ggml_set_output(cur);
-                ggml_cgraph * gf = ggml_new_graph(ctx);
-                ggml_build_forward_expand(gf, cur);
-                ggml_gallocr_t galloc = ggml_gallocr_new(ggml_backend_cpu_buffer_type());
-                if (!ggml_gallocr_alloc_graph(galloc, gf)) {
-                    fprintf(stderr, "ggmlbench: graph allocation failed\n");
-                    return 1;
-                }
+                ggml_gallocr_t galloc;
+                ggml_cgraph * gf = build_graph(ctx, cur, &galloc);
                 memcpy(x->data, xsrc->data, ggml_nbytes(x));
                 ggml_cplan plan = ggml_graph_plan(gf, nt, tp);
                 std::vector<uint8_t> work(plan.work_size + 1);
                 plan.work_data = work.data();
                 // calibrate the calls per batch on stock
                 ggml_cpu_libnorm_set_enabled(0);
-                ggml_graph_compute(gf, &plan);
-                double t0 = now(CLOCK_MONOTONIC);
-                int calib = 0;
-                while (now(CLOCK_MONOTONIC) - t0 < target_ns / 4) {
-                    ggml_graph_compute(gf, &plan);
-                    calib++;
-                }
-                const int calls = std::max(1, (int) (calib * 4));
+                const int calls = calls_per_batch(gf, &plan, target_ns);
                 std::vector<double> cpu[2], wall[2];
                 ggml_cpu_libnorm_reset_counts();
                 for (int r = 0; r < reps; r++) {
