@@ -246,7 +246,7 @@ static int scalar_total_matches_rmsnorm(const norm_dsp *ref, size_t dim, size_t 
     norm_gated_job jg = {y, x, z, NULL, 1, dim, group, dim, dim, 1e-5f, 0, 0, NULL, s_g};
     ref->gated_rmsnorm_f32(&jg);
     norm_job jr = {y, x, NULL, NULL, ng, group, group, group, 1e-5f, NULL, NULL, s_r,
-                   NORM_KIND_RMS, NULL};
+                   NORM_KIND_RMS, NULL, 0, 0};
     ref->rmsnorm_f32(&jr);
     size_t at;
     int ok = sums_eq(s_r, s_g, ng, &at);
