@@ -602,16 +602,15 @@ int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const fl
  * point's general path (*_general below: fast_rows(), then check()). row_ok() accepts only
  * calls that check() accepts, and the row runs the job fast_rows() would have run. */
 
-/* Is this a valid single-row call that the entry point may take itself? (*wplus: the weight
- * flag.) The conditions are combined without branches (one at the end): a decode-time call is
+/* Is this a valid single-row call that the entry point may take itself? The conditions are combined without branches (one at the end): a decode-time call is
  * a few tens of ns. A condition that rejects too much only sends the call to the general path. */
 static inline __attribute__((always_inline)) int row_ok(const float *y, const float *x,
                                                         const float *w, const float *b,
                                                         size_t dim, float eps,
-                                                        const libnorm_opts *opts, int *wplus)
+                                                        const libnorm_opts *opts)
 {
-    size_t xs = dim, ys = dim;
-    *wplus = 0;
+    /* the options reduced to three flags at once (fewer live registers: no stack frame) */
+    int bad = 0, same_strides = 1;
     if (opts) {
         /* as fast_rows(): the whole current struct, known flags, no statistics outputs, one
          * level; ith = 0 (of any nth) is the thread whose share is the row */
@@ -619,9 +618,10 @@ static inline __attribute__((always_inline)) int row_ok(const float *y, const fl
             (opts->flags & ~(LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE)) != 0 ||
             opts->reserved != 0 || opts->mean || opts->rstd || opts->outer > 1 || opts->ith != 0)
             return 0;
-        xs = opts->x_stride ? opts->x_stride : dim;
-        ys = opts->y_stride ? opts->y_stride : dim;
-        *wplus = (opts->flags & LIBNORM_WEIGHT_PLUS_ONE) != 0;
+        const size_t xs = opts->x_stride ? opts->x_stride : dim;
+        const size_t ys = opts->y_stride ? opts->y_stride : dim;
+        bad = (xs < dim) | (ys < dim); /* ESTRIDE */
+        same_strides = xs == ys;       /* in place needs equal strides */
     }
     const uintptr_t x0 = (uintptr_t)x, y0 = (uintptr_t)y, w0 = (uintptr_t)w, b0 = (uintptr_t)b;
     const uintptr_t len = dim * sizeof(float);
@@ -630,13 +630,12 @@ static inline __attribute__((always_inline)) int row_ok(const float *y, const fl
      * decides. */
 #define ROW_MEETS_Y(p0) ((uintptr_t)(y0 - (p0) + (len - 1)) < 2 * len - 1)
     /* y and x non-NULL; every pointer float-aligned and below 2^62 (so that no range of at most
-     * 2^32 bytes wraps: ESIZE); dim in 1 .. 2^30; eps in [0, FLT_MAX]; strides at least dim; y
-     * apart from x (or exactly over it, equal strides), w and b */
-    const int bad = (y0 == 0) | (x0 == 0) |
-                    (((x0 | y0 | w0 | b0) & (((uintptr_t)3 << 62) | (_Alignof(float) - 1))) != 0) |
-                    (dim - 1 >= (size_t)1 << 30) | !(eps >= 0.0f) | !(eps <= FLT_MAX) |
-                    (xs < dim) | (ys < dim) |
-                    (x0 == y0 ? xs != ys : ROW_MEETS_Y(x0)) | ROW_MEETS_Y(w0) | ROW_MEETS_Y(b0);
+     * 2^32 bytes wraps: ESIZE); dim in 1 .. 2^30; eps in [0, FLT_MAX]; y apart from x (or
+     * exactly over it, equal strides), w and b */
+    bad |= (y0 == 0) | (x0 == 0) |
+           (((x0 | y0 | w0 | b0) & (((uintptr_t)3 << 62) | (_Alignof(float) - 1))) != 0) |
+           (dim - 1 >= (size_t)1 << 30) | !(eps >= 0.0f) | !(eps <= FLT_MAX) |
+           (x0 == y0 ? !same_strides : ROW_MEETS_Y(x0)) | ROW_MEETS_Y(w0) | ROW_MEETS_Y(b0);
 #undef ROW_MEETS_Y
     return !bad;
 }
@@ -688,14 +687,23 @@ static inline int dsp_ready(void)
     return __builtin_expect(atomic_load_explicit(&norm_g_ready, memory_order_acquire) != 0, 1);
 }
 
+/* The weight flag of a call row_ok() accepted (read again at the end: one register fewer live
+ * through the checks). */
+static inline int row_wplus(const libnorm_opts *opts)
+{
+    return opts ? (opts->flags & LIBNORM_WEIGHT_PLUS_ONE) != 0 : 0;
+}
+
 static inline __attribute__((always_inline)) int ln_entry(float *y, const float *x,
                                                           const float *weight, const float *bias,
                                                           size_t rows, size_t dim, float eps,
                                                           const libnorm_opts *opts)
 {
-    int wp;
-    if (rows == 1 && dsp_ready() && row_ok(y, x, weight, bias, dim, eps, opts, &wp))
-        return ln_row_job(y, x, weight, bias, dim, eps, wp);
+    if (rows == 1 && dsp_ready()) {
+        if (row_ok(y, x, weight, bias, dim, eps, opts))
+            return ln_row_job(y, x, weight, bias, dim, eps, row_wplus(opts));
+        return ln_general(y, x, weight, bias, 1, dim, eps, opts);
+    }
     return ln_general(y, x, weight, bias, rows, dim, eps, opts);
 }
 
@@ -704,9 +712,11 @@ static inline __attribute__((always_inline)) int rms_entry(float *y, const float
                                                            size_t dim, float eps,
                                                            const libnorm_opts *opts)
 {
-    int wp;
-    if (rows == 1 && dsp_ready() && row_ok(y, x, weight, NULL, dim, eps, opts, &wp))
-        return norm_g_dsp.rmsnorm_row_f32(y, x, weight, dim, eps, wp);
+    if (rows == 1 && dsp_ready()) {
+        if (row_ok(y, x, weight, NULL, dim, eps, opts))
+            return norm_g_dsp.rmsnorm_row_f32(y, x, weight, dim, eps, row_wplus(opts));
+        return rms_general(y, x, weight, 1, dim, eps, opts);
+    }
     return rms_general(y, x, weight, rows, dim, eps, opts);
 }
 

@@ -335,7 +335,9 @@ static __attribute__((noinline)) int rms_row_job_avx512(float *y, const float *x
 }
 
 #if defined(NORM_AVX512_EMU)
+/* the emulated build's name (tests/test_tiers.h) */
 #define RMS_ROW_FN norm_rmsnorm_row_f32_avx512emu
+int RMS_ROW_FN(float *y, const float *x, const float *w, size_t n, float eps, int wplus);
 #else
 #define RMS_ROW_FN norm_rmsnorm_row_f32_avx512
 #endif
