@@ -81,6 +81,35 @@ static int tier_supported(int tier, int best)
     }
 }
 
+/* norm_dsp.rmsnorm_row_f32 of the tiers without their own: the row as a job of the tier's
+ * kernel. */
+#define NORM_ROW_JOB(NAME, KERNEL)                                                             \
+    static int NAME(float *y, const float *x, const float *w, size_t n, float eps, int wplus)  \
+    {                                                                                          \
+        norm_job j;                                                                            \
+        j.y = y;                                                                               \
+        j.x = x;                                                                               \
+        j.w = w;                                                                               \
+        j.b = NULL;                                                                            \
+        j.rows = 1;                                                                            \
+        j.dim = n;                                                                             \
+        j.xs = j.ys = n;                                                                       \
+        j.eps = eps;                                                                           \
+        j.mean = j.rstd = NULL;                                                                \
+        j.sums = NULL;                                                                         \
+        j.kind = NORM_KIND_RMS;                                                                \
+        j.dz = NULL;                                                                           \
+        j.wplus = wplus;                                                                       \
+        j.stream = 0;                                                                          \
+        KERNEL(&j);                                                                            \
+        return 0;                                                                              \
+    }
+NORM_ROW_JOB(rms_row_scalar, norm_rmsnorm_f32_scalar)
+#if defined(NORM_HAVE_NEON)
+NORM_ROW_JOB(rms_row_neon, norm_rmsnorm_f32_neon)
+#endif
+#undef NORM_ROW_JOB
+
 static int fill(norm_dsp *d, int tier)
 {
     norm_kernel_fn ln = norm_layernorm_f32_scalar, rms = norm_rmsnorm_f32_scalar;
@@ -89,6 +118,7 @@ static int fill(norm_dsp *d, int tier)
     void (*rms16)(const norm_x16_job *) = norm_rmsnorm_x16_scalar;
     norm_add_fn add = norm_add_f32_scalar;
     norm_gated_fn gated = norm_gated_rmsnorm_f32_scalar;
+    norm_row_fn rms_row = rms_row_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -101,6 +131,7 @@ static int fill(norm_dsp *d, int tier)
         rms16 = norm_rmsnorm_x16_avx2;
         add = norm_add_f32_avx2;
         gated = norm_gated_rmsnorm_f32_avx2;
+        rms_row = norm_rmsnorm_row_f32_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
@@ -112,6 +143,7 @@ static int fill(norm_dsp *d, int tier)
         rms16 = norm_rmsnorm_x16_avx512;
         add = norm_add_f32_avx512;
         gated = norm_gated_rmsnorm_f32_avx512;
+        rms_row = norm_rmsnorm_row_f32_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
@@ -123,6 +155,7 @@ static int fill(norm_dsp *d, int tier)
         rms16 = norm_rmsnorm_x16_neon;
         add = norm_add_f32_neon;
         gated = norm_gated_rmsnorm_f32_neon;
+        rms_row = rms_row_neon;
         break;
 #endif
     default:
@@ -135,6 +168,7 @@ static int fill(norm_dsp *d, int tier)
     d->rmsnorm_x16 = rms16;
     d->add_f32 = add;
     d->gated_rmsnorm_f32 = gated;
+    d->rmsnorm_row_f32 = rms_row;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

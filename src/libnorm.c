@@ -592,18 +592,144 @@ int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const fl
     return rows_call(d, op, y, x, weight, bias, rows, dim, eps, opts, sums);
 }
 
-int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
-                             size_t rows, size_t dim, float eps, const libnorm_opts *opts)
+/* ---- single rows (decode-time calls) ----
+ * A rows = 1 call is a few tens of ns, so the entry points take it with the fewest instructions
+ * and no stack frame of their own: row_ok() decides in registers whether the call is valid and
+ * simple (one row, no statistics outputs or second level, this thread's share of the split),
+ * then the entry point tail-calls the tier's one-row function (norm_dsp.rmsnorm_row_f32) or a
+ * helper that builds the job. Every other call, including every invalid one (whose status the
+ * general checks decide), and any call before the dispatch table is ready, tail-calls the entry
+ * point's general path (*_general below: fast_rows(), then check()). row_ok() accepts only
+ * calls that check() accepts, and the row runs the job fast_rows() would have run. */
+
+/* Is this a valid single-row call that the entry point may take itself? The conditions are combined without branches (one at the end): a decode-time call is
+ * a few tens of ns. A condition that rejects too much only sends the call to the general path. */
+static inline __attribute__((always_inline)) int row_ok(const float *y, const float *x,
+                                                        const float *w, const float *b,
+                                                        size_t dim, float eps,
+                                                        const libnorm_opts *opts)
+{
+    /* the options reduced to three flags at once (fewer live registers: no stack frame) */
+    int bad = 0, same_strides = 1;
+    if (opts) {
+        /* as fast_rows(): the whole current struct, known flags, no statistics outputs, one
+         * level; ith = 0 (of any nth) is the thread whose share is the row */
+        if (opts->size < sizeof(libnorm_opts) ||
+            (opts->flags & ~(LIBNORM_WEIGHT_PLUS_ONE | LIBNORM_WEIGHT_ACT_TYPE)) != 0 ||
+            opts->reserved != 0 || opts->mean || opts->rstd || opts->outer > 1 || opts->ith != 0)
+            return 0;
+        const size_t xs = opts->x_stride ? opts->x_stride : dim;
+        const size_t ys = opts->y_stride ? opts->y_stride : dim;
+        bad = (xs < dim) | (ys < dim); /* ESTRIDE */
+        same_strides = xs == ys;       /* in place needs equal strides */
+    }
+    const uintptr_t x0 = (uintptr_t)x, y0 = (uintptr_t)y, w0 = (uintptr_t)w, b0 = (uintptr_t)b;
+    const uintptr_t len = dim * sizeof(float);
+    /* [p, p + len) meets [y, y + len): |y - p| < len, in modular arithmetic (exact here: no range
+     * wraps). For p = NULL (no w or b) it holds only for y below len, which the general path then
+     * decides. */
+#define ROW_MEETS_Y(p0) ((uintptr_t)(y0 - (p0) + (len - 1)) < 2 * len - 1)
+    /* y and x non-NULL; every pointer float-aligned and below 2^62 (so that no range of at most
+     * 2^32 bytes wraps: ESIZE); dim in 1 .. 2^30; eps in [0, FLT_MAX]; y apart from x (or
+     * exactly over it, equal strides), w and b */
+    bad |= (y0 == 0) | (x0 == 0) |
+           (((x0 | y0 | w0 | b0) & (((uintptr_t)3 << 62) | (_Alignof(float) - 1))) != 0) |
+           (dim - 1 >= (size_t)1 << 30) | !(eps >= 0.0f) | !(eps <= FLT_MAX) |
+           (x0 == y0 ? !same_strides : ROW_MEETS_Y(x0)) | ROW_MEETS_Y(w0) | ROW_MEETS_Y(b0);
+#undef ROW_MEETS_Y
+    return !bad;
+}
+
+/* The single row as the job fast_rows() builds (LayerNorm). Called only once the table is
+ * ready. */
+static __attribute__((noinline)) int ln_row_job(float *y, const float *x, const float *w,
+                                                const float *b, size_t dim, float eps, int wplus)
+{
+    norm_job j;
+    j.y = y;
+    j.x = x;
+    j.w = w;
+    j.b = b;
+    j.rows = 1;
+    j.dim = dim;
+    j.xs = j.ys = dim;
+    j.eps = eps;
+    j.mean = j.rstd = NULL;
+    j.sums = NULL;
+    j.kind = NORM_KIND_RMS;
+    j.dz = NULL;
+    j.wplus = wplus;
+    j.stream = 0;
+    norm_g_dsp.layernorm_f32(&j);
+    return LIBNORM_OK;
+}
+
+/* The general paths (the entry points' signatures, so that they are tail calls too). */
+static __attribute__((noinline)) int ln_general(float *y, const float *x, const float *weight,
+                                                const float *bias, size_t rows, size_t dim,
+                                                float eps, const libnorm_opts *opts)
 {
     return rows_call(norm_dsp_now(), NORM_OP_LN, y, x, weight, bias, rows, dim, eps, opts,
                      NULL);
 }
 
-int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows, size_t dim,
-                           float eps, const libnorm_opts *opts)
+static __attribute__((noinline)) int rms_general(float *y, const float *x, const float *weight,
+                                                 size_t rows, size_t dim, float eps,
+                                                 const libnorm_opts *opts)
 {
     return rows_call(norm_dsp_now(), NORM_OP_RMS, y, x, weight, NULL, rows, dim, eps, opts,
                      NULL);
+}
+
+/* The dispatch table is ready (norm_dsp_now() without the call that fills it). */
+static inline int dsp_ready(void)
+{
+    return __builtin_expect(atomic_load_explicit(&norm_g_ready, memory_order_acquire) != 0, 1);
+}
+
+/* The weight flag of a call row_ok() accepted (read again at the end: one register fewer live
+ * through the checks). */
+static inline int row_wplus(const libnorm_opts *opts)
+{
+    return opts ? (opts->flags & LIBNORM_WEIGHT_PLUS_ONE) != 0 : 0;
+}
+
+static inline __attribute__((always_inline)) int ln_entry(float *y, const float *x,
+                                                          const float *weight, const float *bias,
+                                                          size_t rows, size_t dim, float eps,
+                                                          const libnorm_opts *opts)
+{
+    if (rows == 1 && dsp_ready()) {
+        if (row_ok(y, x, weight, bias, dim, eps, opts))
+            return ln_row_job(y, x, weight, bias, dim, eps, row_wplus(opts));
+        return ln_general(y, x, weight, bias, 1, dim, eps, opts);
+    }
+    return ln_general(y, x, weight, bias, rows, dim, eps, opts);
+}
+
+static inline __attribute__((always_inline)) int rms_entry(float *y, const float *x,
+                                                           const float *weight, size_t rows,
+                                                           size_t dim, float eps,
+                                                           const libnorm_opts *opts)
+{
+    if (rows == 1 && dsp_ready()) {
+        if (row_ok(y, x, weight, NULL, dim, eps, opts))
+            return norm_g_dsp.rmsnorm_row_f32(y, x, weight, dim, eps, row_wplus(opts));
+        return rms_general(y, x, weight, 1, dim, eps, opts);
+    }
+    return rms_general(y, x, weight, rows, dim, eps, opts);
+}
+
+int libnorm_layernorm_f32_ex(float *y, const float *x, const float *weight, const float *bias,
+                             size_t rows, size_t dim, float eps, const libnorm_opts *opts)
+{
+    return ln_entry(y, x, weight, bias, rows, dim, eps, opts);
+}
+
+int libnorm_rmsnorm_f32_ex(float *y, const float *x, const float *weight, size_t rows, size_t dim,
+                           float eps, const libnorm_opts *opts)
+{
+    return rms_entry(y, x, weight, rows, dim, eps, opts);
 }
 
 int libnorm_l2norm_f32_ex(float *y, const float *x, size_t rows, size_t dim, float eps,
@@ -1035,16 +1161,18 @@ int libnorm_rmsnorm_f16_ex(uint16_t *y, const uint16_t *x, const void *weight, s
                     eps, opts, NULL);
 }
 
+/* The short forms: the _ex entry points' code inline (a call to the exported _ex would go through
+ * the PLT: it may be interposed), opts NULL. */
 int libnorm_layernorm_f32(float *y, const float *x, const float *weight, const float *bias,
                           size_t rows, size_t dim, float eps)
 {
-    return libnorm_layernorm_f32_ex(y, x, weight, bias, rows, dim, eps, NULL);
+    return ln_entry(y, x, weight, bias, rows, dim, eps, NULL);
 }
 
 int libnorm_rmsnorm_f32(float *y, const float *x, const float *weight, size_t rows, size_t dim,
                         float eps)
 {
-    return libnorm_rmsnorm_f32_ex(y, x, weight, rows, dim, eps, NULL);
+    return rms_entry(y, x, weight, rows, dim, eps, NULL);
 }
 
 const char *libnorm_active_isa(void)

@@ -206,6 +206,9 @@ struct norm_x16_job; /* src/norm_x16.h */
  * h may be x or r exactly. */
 typedef void (*norm_add_fn)(float *h, const float *x, const float *r, size_t n);
 
+typedef int (*norm_row_fn)(float *y, const float *x, const float *w, size_t n, float eps,
+                           int wplus);
+
 typedef struct norm_dsp {
     norm_kernel_fn layernorm_f32;
     norm_kernel_fn rmsnorm_f32;
@@ -217,6 +220,11 @@ typedef struct norm_dsp {
     void (*rmsnorm_x16)(const struct norm_x16_job *job);
     norm_add_fn add_f32;         /* (0.4) */
     void (*gated_rmsnorm_f32)(const struct norm_gated_job *job); /* (0.4) gated RMSNorm */
+    /* One RMSNorm row of n floats, no statistics outputs, kind RMS, wplus as norm_job.wplus:
+     * exactly what rmsnorm_f32 computes for that job (the entry points' checked rows = 1 calls,
+     * which tail-call it: it returns LIBNORM_OK, 0). The AVX2 and AVX-512 tiers have their own
+     * (constant-dim copies for dims 64 and 128); the others build the job (dispatch.c). */
+    norm_row_fn rmsnorm_row_f32;
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -252,6 +260,10 @@ NORM_HIDDEN void norm_layernorm_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_f32_avx512(const norm_job *job);
 NORM_HIDDEN void norm_layernorm_f32_neon(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_f32_neon(const norm_job *job);
+NORM_HIDDEN int norm_rmsnorm_row_f32_avx2(float *y, const float *x, const float *w, size_t n,
+                                          float eps, int wplus);
+NORM_HIDDEN int norm_rmsnorm_row_f32_avx512(float *y, const float *x, const float *w, size_t n,
+                                            float eps, int wplus);
 NORM_HIDDEN void norm_rmsnorm_back_f32_scalar(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx2(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx512(const norm_job *job);

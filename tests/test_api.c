@@ -219,6 +219,183 @@ static void reference(int ln, float *y, const float *x, size_t rows, size_t dim,
     CHECK(st == LIBNORM_OK, "reference call failed: %s", libnorm_strerror(st));
 }
 
+/* Single rows (rows = 1): the entry points take valid ones on a path of their own (src/libnorm.c,
+ * row_ok(), then the tier's one-row function or the job), so every check is repeated here with
+ * rows = 1, on dims 64 and 128 (the constant-dim copies), 16 and 4096, through the _ex forms
+ * (opts NULL and a default opts) and the short forms: each bad call gets its status and touches
+ * no output. Valid single rows must give the bits of the same row inside a three-row call (the
+ * batch path), with and without the weight, its plus-one flag and in place. */
+static int row_call(int ln, int form, float *y, const float *x, const float *w, const float *b,
+                    size_t dim, float eps, const libnorm_opts *o)
+{
+    if (form == 2) /* the short forms (no options) */
+        return ln ? libnorm_layernorm_f32(y, x, w, b, 1, dim, eps)
+                  : libnorm_rmsnorm_f32(y, x, w, 1, dim, eps);
+    return ln ? libnorm_layernorm_f32_ex(y, x, w, b, 1, dim, eps, o)
+              : libnorm_rmsnorm_f32_ex(y, x, w, 1, dim, eps, o);
+}
+
+static void expect_row(int want, int ln, int form, float *y, const float *x, const float *w,
+                       const float *b, size_t dim, float eps, const libnorm_opts *o,
+                       const char *what)
+{
+    libnorm_opts def = LIBNORM_OPTS_INIT;
+    if (form == 1 && !o)
+        o = &def;
+    fill_sentinel(ybuf, N);
+    fill_sentinel(mbuf, 64);
+    fill_sentinel(rbuf, 64);
+    int st = row_call(ln, form, y, x, w, b, dim, eps, o);
+    CHECK(st == want, "rows 1, %s (%s, dim %zu, form %d): got %d (%s), want %d (%s)", what,
+          ln ? "layernorm" : "rmsnorm", dim, form, st, libnorm_strerror(st), want,
+          libnorm_strerror(want));
+    if (want != LIBNORM_OK)
+        CHECK(untouched(ybuf, N) && untouched(mbuf, 64) && untouched(rbuf, 64),
+              "rows 1, %s (dim %zu): an output was touched on error", what, dim);
+}
+
+static void test_single_rows(void)
+{
+    static const size_t dims[] = {64, 128, 16, 4096};
+    libnorm_opts o;
+    for (int ln = 0; ln <= 1; ln++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (int form = 0; form <= 2; form++) {
+                const size_t d = dims[di];
+                float *const y = ybuf;
+                const float *const x = xbuf;
+                const float *const mis = (const float *)((const char *)xbuf + 2);
+                expect_row(LIBNORM_ENULL, ln, form, NULL, x, wbuf, bbuf, d, 1e-5f, NULL, "y NULL");
+                expect_row(LIBNORM_ENULL, ln, form, y, NULL, wbuf, bbuf, d, 1e-5f, NULL, "x NULL");
+                expect_row(LIBNORM_EALIGN, ln, form, (float *)((char *)ybuf + 1), x, wbuf, bbuf, d,
+                           1e-5f, NULL, "y misaligned");
+                expect_row(LIBNORM_EALIGN, ln, form, y, mis, wbuf, bbuf, d, 1e-5f, NULL,
+                           "x misaligned");
+                expect_row(LIBNORM_EALIGN, ln, form, y, x, mis, bbuf, d, 1e-5f, NULL,
+                           "w misaligned");
+                if (ln)
+                    expect_row(LIBNORM_EALIGN, ln, form, y, x, wbuf, mis, d, 1e-5f, NULL,
+                               "b misaligned");
+                expect_row(LIBNORM_EDIM, ln, form, y, x, wbuf, bbuf, 0, 1e-5f, NULL, "dim 0");
+                expect_row(LIBNORM_EEPS, ln, form, y, x, wbuf, bbuf, d, -1e-5f, NULL, "eps < 0");
+                expect_row(LIBNORM_EEPS, ln, form, y, x, wbuf, bbuf, d, NAN, NULL, "eps NaN");
+                expect_row(LIBNORM_EEPS, ln, form, y, x, wbuf, bbuf, d, INFINITY, NULL, "eps Inf");
+                expect_row(LIBNORM_OK, ln, form, y, x, wbuf, bbuf, d, -0.0f, NULL, "eps -0");
+                expect_row(LIBNORM_OK, ln, form, y, x, wbuf, bbuf, d, FLT_MAX, NULL,
+                           "eps FLT_MAX");
+                /* a range that wraps the address space: ESIZE (never read) */
+                const float *top = (const float *)(UINTPTR_MAX - 63);
+                expect_row(LIBNORM_ESIZE, ln, form, y, top, wbuf, bbuf, d, 1e-5f, NULL,
+                           "x range wraps");
+                expect_row(LIBNORM_ESIZE, ln, form, y, x, top, bbuf, d, 1e-5f, NULL,
+                           "w range wraps");
+                if (ln)
+                    expect_row(LIBNORM_ESIZE, ln, form, y, x, wbuf, top, d, 1e-5f, NULL,
+                               "b range wraps");
+                expect_row(LIBNORM_EOVERLAP, ln, form, xbuf + 8, x, wbuf, bbuf, d, 1e-5f, NULL,
+                           "y = x + 8");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf + 8, ybuf, wbuf, bbuf, d, 1e-5f, NULL,
+                           "y = x + 8 (x = y's buffer)");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, ybuf + 3, wbuf, bbuf, d, 1e-5f, NULL,
+                           "x = y + 3");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, ybuf + d - 1, wbuf, bbuf, d, 1e-5f,
+                           NULL, "x shares y's last float");
+                if (2 * d <= N) { /* both rows inside ybuf */
+                    expect_row(LIBNORM_OK, ln, form, ybuf, ybuf + d, wbuf, bbuf, d, 1e-5f, NULL,
+                               "x right after y");
+                    expect_row(LIBNORM_OK, ln, form, ybuf + d, ybuf, wbuf, bbuf, d, 1e-5f, NULL,
+                               "y right after x");
+                }
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf + 4, x, ybuf, bbuf, d, 1e-5f, NULL,
+                           "w over y");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, x, ybuf + d - 1, bbuf, d, 1e-5f, NULL,
+                           "w shares y's last float");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, x, ybuf, bbuf, d, 1e-5f, NULL,
+                           "w == y");
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, ybuf, ybuf, bbuf, d, 1e-5f, NULL,
+                           "in place, w == y");
+                if (ln)
+                    expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, x, wbuf, ybuf + 1, d, 1e-5f,
+                               NULL, "b over y");
+                expect_row(LIBNORM_OK, ln, form, ybuf, x, NULL, NULL, d, 1e-5f, NULL, "no affine");
+                if (form != 1)
+                    continue;
+                /* options (the _ex forms) */
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.x_stride = d - 1;
+                expect_row(LIBNORM_ESTRIDE, ln, form, y, x, wbuf, bbuf, d, 1e-5f, &o,
+                           "x_stride < dim");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.y_stride = 1;
+                expect_row(LIBNORM_ESTRIDE, ln, form, y, x, wbuf, bbuf, d, 1e-5f, &o,
+                           "y_stride < dim");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.x_stride = 2 * d;
+                o.y_stride = d;
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, ybuf, NULL, NULL, d, 1e-5f, &o,
+                           "in place, unequal strides");
+                o.y_stride = 2 * d;
+                expect_row(LIBNORM_OK, ln, form, ybuf, ybuf, NULL, NULL, d, 1e-5f, &o,
+                           "in place, equal strides");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.size = 0;
+                expect_row(LIBNORM_EOPTS, ln, form, y, x, NULL, NULL, d, 1e-5f, &o, "opts size 0");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.flags = 0x4u;
+                expect_row(LIBNORM_EOPTS, ln, form, y, x, NULL, NULL, d, 1e-5f, &o,
+                           "unknown flag");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.reserved = 1;
+                expect_row(LIBNORM_EOPTS, ln, form, y, x, NULL, NULL, d, 1e-5f, &o,
+                           "reserved set");
+                o = (libnorm_opts)LIBNORM_OPTS_INIT;
+                o.ith = 1;
+                expect_row(LIBNORM_EOPTS, ln, form, y, x, NULL, NULL, d, 1e-5f, &o,
+                           "ith 1 of nth 0");
+                o.nth = 2;
+                expect_row(LIBNORM_OK, ln, form, y, x, NULL, NULL, d, 1e-5f, &o, "ith 1 of 2");
+                CHECK(untouched(ybuf, N), "rows 1, ith 1 of 2 (dim %zu): wrote y", d);
+                o.rstd = ybuf;
+                o.ith = 0;
+                expect_row(LIBNORM_EOVERLAP, ln, form, ybuf, x, NULL, NULL, d, 1e-5f, &o,
+                           "rstd inside y");
+            }
+
+    /* values: rows = 1 (through each form) against the same row in a three-row call */
+    static float yb[3 * N], xb[3 * N], yr[N];
+    for (size_t d = 1; d <= 4096; d = d < 140 ? d + 1 : d * 2) {
+        for (size_t i = 0; i < 3 * d; i++)
+            xb[i] = (float)sin((double)i * 0.71 + (double)d) * (float)(1 + i % 5) + 0.1f;
+        for (int ln = 0; ln <= 1; ln++)
+            for (int variant = 0; variant < 4; variant++) {
+                /* 0: w (and b); 1: no affine; 2: w with LIBNORM_WEIGHT_PLUS_ONE; 3: in place */
+                const float *w = variant == 1 ? NULL : wbuf, *b = variant == 1 ? NULL : bbuf;
+                libnorm_opts po = LIBNORM_OPTS_INIT;
+                po.flags = variant == 2 ? LIBNORM_WEIGHT_PLUS_ONE : 0;
+                int st = ln ? libnorm_layernorm_f32_ex(yb, xb, w, b, 3, d, 1e-5f, &po)
+                            : libnorm_rmsnorm_f32_ex(yb, xb, w, 3, d, 1e-5f, &po);
+                CHECK(st == LIBNORM_OK, "three rows dim %zu: status %d", d, st);
+                for (int form = 0; form <= 2; form++) {
+                    if (variant == 2 && form != 1)
+                        continue;
+                    float *yo = yr;
+                    const float *xi = xb + d;
+                    if (variant == 3) {
+                        memcpy(yr, xb + d, d * sizeof(float));
+                        xi = yo;
+                    }
+                    libnorm_opts def = LIBNORM_OPTS_INIT;
+                    st = row_call(ln, form, yo, xi, w, b, d, 1e-5f,
+                                  variant == 2 ? &po : form == 1 ? &def : NULL);
+                    CHECK(st == LIBNORM_OK && memcmp(yo, yb + d, d * sizeof(float)) == 0,
+                          "rows 1 (%s, dim %zu, variant %d, form %d): status %d, or not the bits "
+                          "of the same row in a three-row call", ln ? "layernorm" : "rmsnorm", d,
+                          variant, form, st);
+                }
+            }
+    }
+}
+
 static void test_semantics(void)
 {
     enum { R = 13, D = 100 };
@@ -1864,6 +2041,7 @@ int main(void)
 {
     fill_inputs();
     test_bad_inputs();
+    test_single_rows();
     test_semantics();
     test_rmsnorm_back();
     test_misc();

@@ -232,3 +232,84 @@ void norm_rmsnorm_f32_avx2(const norm_job *j)
     if (nt)
         _mm_sfence();
 }
+
+/* ---- one row (norm_dsp.rmsnorm_row_f32: the entry points' rows = 1 calls) ----
+ * As in rmsnorm_avx512.c: for dims 64 and 128 (n a constant), the lane total of the row's one
+ * block without the +0.0 of lo (lane sums of squares are never -0, so (double)hi + 0.0 is
+ * (double)hi exactly), and s2 * inv_n + eps as one fma (inv_n = 2^-k: the product is exact for
+ * every s2 the ordinary path takes, so one rounding either way). Same bits; no job to read. */
+NORM_AVX2_INLINE __m128d rms_lanes_sq1_avx2(__m256 qa, __m256 qb)
+{
+    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(qa));   /* lanes 0-3 */
+    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(qa, 1)); /* 4-7 */
+    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(qb));   /* 8-11 */
+    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(qb, 1)); /* 12-15 */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(v0, v2), _mm256_add_pd(v1, v3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
+/* The rare path of a single row (out of line, tail-called: the hot function makes no call). */
+static __attribute__((noinline)) int rms_row_rare_avx2(float *y, const float *x, const float *w,
+                                                       size_t n, float eps, int wplus)
+{
+    norm_rmsnorm_row_rare(y, x, w, n, eps, NULL, wplus);
+    return 0;
+}
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw as rms_out_avx2(). */
+NORM_AVX2_INLINE int rms_row_pow2_avx2(float *y, const float *x, const float *w, size_t n,
+                                       float eps, int hw)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
+    const __m128d s2v = rms_lanes_sq1_avx2(qa, qb);
+    const double s2 = _mm_cvtsd_f64(s2v);
+    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
+        return rms_row_rare_avx2(y, x, w, n, eps, hw == 2);
+    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
+    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
+    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
+    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0);
+    return 0;
+}
+
+/* Other dims: the row as a job of the general kernel (out of line: the constant-dim copies keep
+ * a frame-less function). */
+static __attribute__((noinline)) int rms_row_job_avx2(float *y, const float *x, const float *w,
+                                                      size_t n, float eps, int wplus)
+{
+    norm_job j;
+    j.y = y;
+    j.x = x;
+    j.w = w;
+    j.b = NULL;
+    j.rows = 1;
+    j.dim = n;
+    j.xs = j.ys = n;
+    j.eps = eps;
+    j.mean = j.rstd = NULL;
+    j.sums = NULL;
+    j.kind = NORM_KIND_RMS;
+    j.dz = NULL;
+    j.wplus = wplus;
+    j.stream = 0;
+    norm_rmsnorm_f32_avx2(&j);
+    return 0;
+}
+
+int norm_rmsnorm_row_f32_avx2(float *y, const float *x, const float *w, size_t n, float eps,
+                              int wplus)
+{
+    const int hw = !w ? 0 : wplus ? 2 : 1;
+#define RMS_ROW_(N)                                                                            \
+    (hw == 1   ? rms_row_pow2_avx2(y, x, w, (N), eps, 1)                                       \
+     : hw == 0 ? rms_row_pow2_avx2(y, x, w, (N), eps, 0)                                       \
+               : rms_row_pow2_avx2(y, x, w, (N), eps, 2))
+    if (n == 64)
+        return RMS_ROW_(64);
+    if (n == 128)
+        return RMS_ROW_(128);
+#undef RMS_ROW_
+    return rms_row_job_avx2(y, x, w, n, eps, wplus);
+}
