@@ -148,12 +148,6 @@ NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const
                              x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1, nn);
 }
 
-/* A read prefetch of the line at p (a hint: it cannot fault). */
-#ifndef X16_PF_HINT
-#define X16_PF_HINT _MM_HINT_T0
-#endif
-#define X16_PREFETCH(p) _mm_prefetch((const char *)(p), X16_PF_HINT)
-
 /* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary; nn: no
  * result can be a NaN, see x16_nn_avx2: the full chunks leave the NaN fix-up out). */
 NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w, const void *b,
@@ -424,13 +418,14 @@ static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
         for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? X16_SEL(x16_sq, fm, j->x + (row + 1) * j->xs, n)
                                             : 0.0;
-            x16_rms_emit(j, row, s, inv_n, fm, nt, 2);
+            x16_rms_emit(j, row, s, inv_n, fm, nt, X16_AHEAD_PAIR);
             s = next;
         }
         return;
     }
     for (; row < j->rows; row++)
-        x16_rms_emit(j, row, X16_SEL(x16_sq, fm, j->x + row * j->xs, n), inv_n, fm, nt, 1);
+        x16_rms_emit(j, row, X16_SEL(x16_sq, fm, j->x + row * j->xs, n), inv_n, fm, nt,
+                     X16_AHEAD_ONE);
 }
 
 void norm_rmsnorm_x16_avx2(const norm_x16_job *j)

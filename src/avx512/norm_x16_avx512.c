@@ -70,12 +70,6 @@ N5_INLINE __m512 x16_res_avx512(const uint16_t *x, const void *w, const void *b,
     return _mm512_fmadd_ps(t, wv, bv);
 }
 
-/* A read prefetch of the line at p (a hint: it cannot fault). */
-#ifndef X16_PF_HINT
-#define X16_PF_HINT _MM_HINT_T0
-#endif
-#define X16_PREFETCH(p) _mm_prefetch((const char *)(p), X16_PF_HINT)
-
 /* The output pass of one row. */
 N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                               size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw, int hb,
@@ -245,12 +239,13 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
             const uint16_t *xa = j->x + r * j->xs;
             double sa = x16_sq_avx512(xa, n, fm);
             double sb = x16_sq_avx512(xa + j->xs, n, fm);
-            x16_rms_emit(j, r, sa, inv_n, fm, nt, 2);
-            x16_rms_emit(j, r + 1, sb, inv_n, fm, nt, 2);
+            x16_rms_emit(j, r, sa, inv_n, fm, nt, X16_AHEAD_PAIR);
+            x16_rms_emit(j, r + 1, sb, inv_n, fm, nt, X16_AHEAD_PAIR);
         }
     }
     for (; r < j->rows; r++)
-        x16_rms_emit(j, r, x16_sq_avx512(j->x + r * j->xs, n, fm), inv_n, fm, nt, 1);
+        x16_rms_emit(j, r, x16_sq_avx512(j->x + r * j->xs, n, fm), inv_n, fm, nt,
+                     X16_AHEAD_ONE);
 }
 
 void X16_CAT(norm_rmsnorm_x16, X16_TIER)(const norm_x16_job *j)
