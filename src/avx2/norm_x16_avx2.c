@@ -24,7 +24,8 @@
  * X16_PAIR_MAX two at a time (LayerNorm) or with the next row's pass 1 before the current row's
  * output (RMSNorm); the rest one by one. Streaming jobs (norm_x16_stream_job() in
  * src/norm_x16.h) write y with non-temporal 32-byte stores past its first 32-byte boundary,
- * then sfence.
+ * then sfence, and each row's output pass prefetches the next row the row code will read
+ * (x16_pf() in src/x86/norm_x16_rows.h, one prefetch per 64 bytes).
  */
 #include "norm_avx2.h"
 
@@ -163,23 +164,40 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
                                  : _mm256_setzero_ps();                                        \
         x16_st16p_avx2(y + (I), x16_narrow16_avx2(a_, b_, fm, 0, 0), k_);                      \
     } while (0)
+#define X16_FULL16_(I)                                                                         \
+    do {                                                                                       \
+        const __m256i h_ =                                                                     \
+            fm == N2_BF16                                                                      \
+                ? x16_res16s_avx2(x, w, b, (I), o, ln, fm, hw, wa, pw, hb, nn)                 \
+                : x16_narrow16_avx2(X16_RES_((I), all, 8, 0), X16_RES_((I) + 8, all, 8, 0), fm, \
+                                    0, nn);                                                    \
+        if (nt)                                                                                \
+            _mm256_stream_si256((__m256i *)(y + (I)), h_);                                     \
+        else                                                                                   \
+            _mm256_storeu_si256((__m256i *)(y + (I)), h_);                                     \
+    } while (0)
     const __m256i all = _mm256_set1_epi32(-1);
     size_t i = 0;
     if (nt && (i = norm_x16_nt_head(y, n)) != 0)
         X16_PART_(0, i);
-    for (; n - i >= 16; i += 16) {
-        const __m256i h =
-            fm == N2_BF16
-                ? x16_res16s_avx2(x, w, b, i, o, ln, fm, hw, wa, pw, hb, nn)
-                : x16_narrow16_avx2(X16_RES_(i, all, 8, 0), X16_RES_(i + 8, all, 8, 0), fm, 0,
-                                    nn);
-        if (nt)
-            _mm256_stream_si256((__m256i *)(y + i), h);
-        else
-            _mm256_storeu_si256((__m256i *)(y + i), h);
+    if (nt) {
+        /* one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x: every
+         * line of the row from pf + i on, its first and last lines by themselves */
+        const uint16_t *pf = o.pf ? o.pf : x;
+        X16_PREFETCH(pf);
+        for (; n - i >= 32; i += 32) {
+            X16_PREFETCH(pf + i);
+            X16_FULL16_(i);
+            X16_FULL16_(i + 16);
+        }
+        X16_PREFETCH(pf + i);
+        X16_PREFETCH(pf + n - 1);
     }
+    for (; n - i >= 16; i += 16)
+        X16_FULL16_(i);
     if (i < n)
         X16_PART_(i, n - i);
+#undef X16_FULL16_
 #undef X16_PART_
 #undef X16_RES_
 }
@@ -373,7 +391,7 @@ static void x16_rms_out4_avx2(const norm_x16_job *j, size_t row, const x16_rms4_
                               int nt)
 {
     for (int k = 0; k < 4; k++)
-        x16_rms_put(j, row + (size_t)k, (st->ok >> k) & 1, st->rstd[k], fm, nt);
+        x16_rms_put(j, row + (size_t)k, (st->ok >> k) & 1, st->rstd[k], fm, nt, 8);
 }
 
 static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
@@ -400,13 +418,14 @@ static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
         for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? X16_SEL(x16_sq, fm, j->x + (row + 1) * j->xs, n)
                                             : 0.0;
-            x16_rms_emit(j, row, s, inv_n, fm, nt);
+            x16_rms_emit(j, row, s, inv_n, fm, nt, X16_AHEAD_PAIR);
             s = next;
         }
         return;
     }
     for (; row < j->rows; row++)
-        x16_rms_emit(j, row, X16_SEL(x16_sq, fm, j->x + row * j->xs, n), inv_n, fm, nt);
+        x16_rms_emit(j, row, X16_SEL(x16_sq, fm, j->x + row * j->xs, n), inv_n, fm, nt,
+                     X16_AHEAD_ONE);
 }
 
 void norm_rmsnorm_x16_avx2(const norm_x16_job *j)
@@ -478,9 +497,9 @@ static void x16_ln_out8_avx2(const norm_x16_job *j, size_t row, const norm_ln_st
         const size_t r = row + (size_t)k;
         if ((st->ok >> k) & 1)
             x16_ln_put(j, r, st->s0[k], st->s1[k], st->s2[k], st->m0[k], st->mlo[k],
-                       st->rstd[k], st->mean[k], fm, nt);
+                       st->rstd[k], st->mean[k], fm, nt, 16);
         else
-            x16_ln_emit(j, r, st->s0[k], st->s1[k], st->s2[k], st->m0[k], inv_n, fm, nt);
+            x16_ln_emit(j, r, st->s0[k], st->s1[k], st->s2[k], st->m0[k], inv_n, fm, nt, 16);
     }
 }
 

@@ -21,7 +21,9 @@
  * totals and statistics as vectors of doubles, lane k doing row k's scalar arithmetic), longer
  * ones two at a time up to X16_PAIR_MAX (two dependency chains overlap), the rest one by one.
  * Streaming jobs (norm_x16_stream_job() in src/norm_x16.h) write y with non-temporal 32-byte
- * stores past its first 32-byte boundary, then sfence.
+ * stores past its first 32-byte boundary, then sfence, and each row's output pass prefetches the
+ * next row the row code will read (x16_pf() in src/x86/norm_x16_rows.h, one prefetch per 64
+ * bytes).
  *
  * tests/meson.build compiles this file once more with the AVX2 flags and -DNORM_AVX512_EMU over
  * SIMDe as the avx512-emu tier's kernel (norm_*_x16_avx512emu, checkasm only).
@@ -86,10 +88,21 @@ N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, con
     size_t i = 0;
     if (nt && (i = norm_x16_nt_head(y, n)) != 0)
         X16_PART(0, i);
+    /* streaming: one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x,
+     * every line of the row from pf + i on, its first and last lines by themselves */
+    const uint16_t *pf = nt && o.pf ? o.pf : x;
+    if (nt)
+        X16_PREFETCH(pf);
     for (; i + 32 <= n; i += 32) {
+        if (nt)
+            X16_PREFETCH(pf + i);
         const __m256i h0 = X16_FULL(i), h1 = X16_FULL(i + 16);
         st16_avx512(y + i, h0, 0xFFFF, 0, nt);
         st16_avx512(y + i + 16, h1, 0xFFFF, 0, nt);
+    }
+    if (nt) {
+        X16_PREFETCH(pf + i);
+        X16_PREFETCH(pf + n - 1);
     }
     for (; i + 16 <= n; i += 16)
         st16_avx512(y + i, X16_FULL(i), 0xFFFF, 0, nt);
@@ -210,7 +223,7 @@ static void x16_rms_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doub
                                                     _mm512_set1_pd((double)j->eps)));
     _mm256_storeu_ps(rs, _mm512_cvtpd_ps(_mm512_div_pd(_mm512_set1_pd(1.0), sd)));
     for (int k = 0; k < 8; k++)
-        x16_rms_put(j, r + (size_t)k, (ok >> k) & 1u, rs[k], fm, nt);
+        x16_rms_put(j, r + (size_t)k, (ok >> k) & 1u, rs[k], fm, nt, 8);
 }
 
 static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
@@ -226,12 +239,13 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
             const uint16_t *xa = j->x + r * j->xs;
             double sa = x16_sq_avx512(xa, n, fm);
             double sb = x16_sq_avx512(xa + j->xs, n, fm);
-            x16_rms_emit(j, r, sa, inv_n, fm, nt);
-            x16_rms_emit(j, r + 1, sb, inv_n, fm, nt);
+            x16_rms_emit(j, r, sa, inv_n, fm, nt, X16_AHEAD_PAIR);
+            x16_rms_emit(j, r + 1, sb, inv_n, fm, nt, X16_AHEAD_PAIR);
         }
     }
     for (; r < j->rows; r++)
-        x16_rms_emit(j, r, x16_sq_avx512(j->x + r * j->xs, n, fm), inv_n, fm, nt);
+        x16_rms_emit(j, r, x16_sq_avx512(j->x + r * j->xs, n, fm), inv_n, fm, nt,
+                     X16_AHEAD_ONE);
 }
 
 void X16_CAT(norm_rmsnorm_x16, X16_TIER)(const norm_x16_job *j)
@@ -278,9 +292,10 @@ static void x16_ln_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doubl
     for (int k = 0; k < 8; k++) {
         const size_t row = r + (size_t)k;
         if ((ok >> k) & 1u)
-            x16_ln_put(j, row, s0a[k], s1a[k], s2a[k], m0[k], mlo[k], rs[k], mean[k], fm, nt);
+            x16_ln_put(j, row, s0a[k], s1a[k], s2a[k], m0[k], mlo[k], rs[k], mean[k], fm, nt,
+                       8);
         else
-            x16_ln_emit(j, row, s0a[k], s1a[k], s2a[k], m0[k], inv_n, fm, nt);
+            x16_ln_emit(j, row, s0a[k], s1a[k], s2a[k], m0[k], inv_n, fm, nt, 8);
     }
 }
 
