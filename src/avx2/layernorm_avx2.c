@@ -179,13 +179,46 @@ static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, flo
     ln_h4p2_inl_avx2(x, n, c, s1, s2);
 }
 
+/* Pass 3 and the optional statistics of row row + k of a batch (st: its statistics); a row the
+ * first pass 2 did not finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or
+ * the rare path). */
+NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t n,
+                                   const norm_ln_st4_avx2 *st, double inv_n, int hw, int hb,
+                                   int nt)
+{
+    const size_t r = row + (size_t)k;
+    if ((st->ok >> k) & 1) {
+        ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
+                    st->rstd[k], hw, hb, nt);
+        if (j->mean)
+            j->mean[r] = st->mean[k];
+        if (j->rstd)
+            j->rstd[r] = st->rstd[k];
+    } else {
+        ln_sums_avx2 t = {st->s1[k], st->s2[k]};
+        ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k], inv_n,
+                                          j->eps, norm_ln_sums_at(j, r));
+        ln_emit_avx2(j, r, n, &s1, hw, hb, nt);
+    }
+}
+
 /* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
  * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
  * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
  * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
 NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
-                                     int cn, int G, norm_ln_st4_avx2 *st)
+                                     int cn, int G, norm_ln_st4_avx2 *st,
+                                     const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
+                                     int nt)
 {
+    int e = 0; /* the previous batch's rows emitted so far */
+#define LN_EMIT_()                                                                             \
+    do {                                                                                       \
+        if (pv) {                                                                              \
+            ln_out1_avx2(j, prow, e, n, pv, inv_n, hw, hb, nt);                                \
+            e++;                                                                               \
+        }                                                                                      \
+    } while (0)
     const float *xr = j->x + row * j->xs;
     const size_t xs = j->xs;
     const __m256d vinv = _mm256_set1_pd(inv_n); /* = inv_k: the probe is the whole row */
@@ -198,6 +231,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
             __m256d a = cn ? ln_h4p1_inl_avx2(xa, n, xa[0]) : ln_h4p1_avx2(xa, n, xa[0]);
             __m256d b = cn ? ln_h4p1_inl_avx2(xb, n, xb[0]) : ln_h4p1_avx2(xb, n, xb[0]);
             u[h] = norm_lanes_pair_avx2(a, b);
+            LN_EMIT_();
         }
         s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
     }
@@ -225,6 +259,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
             }
             u[h] = norm_lanes_pair_avx2(v[0], v[1]);
             w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+            LN_EMIT_();
         }
         s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
         s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
@@ -237,29 +272,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
         if ((st->ok >> k) & 1)
             norm_ln_put_sums(norm_ln_sums_at(j, row + (size_t)k), st->s0[k], st->s1[k],
                              st->s2[k]);
-}
-
-/* Pass 3 and the optional statistics of rows row .. row + 4G - 1; a row the first pass 2 did not
- * finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or the rare path). */
-NORM_AVX2_INLINE void ln_out4_avx2(const norm_job *j, size_t row, size_t n, int G,
-                                   const norm_ln_st4_avx2 *st, double inv_n, int hw, int hb, int nt)
-{
-    for (int k = 0; k < 4 * G; k++) {
-        const size_t r = row + (size_t)k;
-        if ((st->ok >> k) & 1) {
-            ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k],
-                        st->mlo[k], st->rstd[k], hw, hb, nt);
-            if (j->mean)
-                j->mean[r] = st->mean[k];
-            if (j->rstd)
-                j->rstd[r] = st->rstd[k];
-        } else {
-            ln_sums_avx2 t = {st->s1[k], st->s2[k]};
-            ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k],
-                                              inv_n, j->eps, norm_ln_sums_at(j, r));
-            ln_emit_avx2(j, r, n, &s1, hw, hb, nt);
-        }
-    }
+#undef LN_EMIT_
 }
 
 /* Rows of at most one block each, LN_BATCH at a time, software-pipelined: the statistics of the
@@ -280,18 +293,19 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
-        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0]);
+        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
-            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1]);
-            ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1], &st[c], row, hw, hb, nt);
         }
-        ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+        for (int k = 0; k < (int)nb; k++)
+            ln_out1_avx2(j, row, k, n, &st[c], inv_n, hw, hb, nt);
         row += nb;
     }
     if (G > 1 && j->rows - row >= 4) {
         norm_ln_st4_avx2 st;
-        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st);
-        ln_out4_avx2(j, row, n, 1, &st, inv_n, hw, hb, nt);
+        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st, NULL, 0, hw, hb, nt);
+        for (int k = 0; k < 4; k++)
+            ln_out1_avx2(j, row, k, n, &st, inv_n, hw, hb, nt);
         row += 4;
     }
     return row;
