@@ -11,9 +11,15 @@
  * then their lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
  * norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the rare path where it asks for
  * them) and pass 3; dims 64 and 128 have their own copy with n a constant (no masks, no branches
- * in the trees). Other short rows are taken two at a time, so that the two rows' dependency
- * chains (reduction, lane total, the scalar finishing code) overlap. Streaming jobs
- * (norm_stream_job()) write y with non-temporal stores.
+ * in the trees). The batches are software-pipelined eight rows at a time: the next eight rows'
+ * statistics are computed while this eight's pass 3 is emitted, one row after each pair of the
+ * next rows' trees (so that its stores drain while the next rows load, rather than in a burst
+ * after them). Other short rows are taken two at a time, so that the two rows' dependency
+ * chains (reduction, lane total, the scalar finishing code) overlap; outside streaming jobs
+ * pass 3 of a pair is likewise split between the next pair's pass 1 and pass 2. Streaming jobs
+ * (norm_stream_job()) write y with non-temporal stores, except at dims 64 and 128, where
+ * ordinary stores measured faster from DRAM on the AMD EPYC VM (ln_rows_avx2()). None of this
+ * changes an operation: every output is the scalar reference's.
  */
 #include "norm_avx2.h"
 
@@ -205,7 +211,10 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
 /* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
  * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
  * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
- * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
+ * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step.
+ * pv (not NULL): the previous batch's statistics (rows prow .. prow + 4G - 1), whose pass 3
+ * (ln_out1_avx2) is emitted one row after each pair of this batch's trees (2G in pass 1, 2G in
+ * pass 2: all 4G rows). Pass 3 of a row writes only its own y, which is none of these rows' x. */
 NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
                                      int cn, int G, norm_ln_st4_avx2 *st,
                                      const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
@@ -275,10 +284,10 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #undef LN_EMIT_
 }
 
-/* Rows of at most one block each, LN_BATCH at a time, software-pipelined: the statistics of the
- * next rows are computed before the output of the current ones, so that their dependency chains
- * (tree, lane totals, mean, tree, lane totals, square root and division) overlap the current
- * rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
+/* Rows of at most one block each, 4 * NORM_AVX2_LN_GROUPS at a time, software-pipelined: the
+ * statistics of the next rows are computed with the output of the current ones interleaved
+ * (ln_stats4_avx2's pv), so that their dependency chains (tree, lane totals, mean, tree, lane
+ * totals, square root and division) overlap the current rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
  * forbids any overlap but exactly in place). Then one group of four when four rows are left.
  * Returns the rows done. */
 #ifndef NORM_AVX2_LN_GROUPS
