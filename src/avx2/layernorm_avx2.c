@@ -11,9 +11,15 @@
  * then their lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
  * norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the rare path where it asks for
  * them) and pass 3; dims 64 and 128 have their own copy with n a constant (no masks, no branches
- * in the trees). Other short rows are taken two at a time, so that the two rows' dependency
- * chains (reduction, lane total, the scalar finishing code) overlap. Streaming jobs
- * (norm_stream_job()) write y with non-temporal stores.
+ * in the trees). The batches are software-pipelined eight rows at a time: the next eight rows'
+ * statistics are computed while this eight's pass 3 is emitted, one row after each pair of the
+ * next rows' trees (so that its stores drain while the next rows load, rather than in a burst
+ * after them). Other short rows are taken two at a time, so that the two rows' dependency
+ * chains (reduction, lane total, the scalar finishing code) overlap; outside streaming jobs
+ * pass 3 of a pair is likewise split between the next pair's pass 1 and pass 2. Streaming jobs
+ * (norm_stream_job()) write y with non-temporal stores, except at dims 64 and 128, where
+ * ordinary stores measured faster from DRAM on the AMD EPYC VM (ln_rows_avx2()). None of this
+ * changes an operation: every output is the scalar reference's.
  */
 #include "norm_avx2.h"
 
@@ -179,13 +185,49 @@ static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, flo
     ln_h4p2_inl_avx2(x, n, c, s1, s2);
 }
 
+/* Pass 3 and the optional statistics of row row + k of a batch (st: its statistics); a row the
+ * first pass 2 did not finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or
+ * the rare path). */
+NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t n,
+                                   const norm_ln_st4_avx2 *st, double inv_n, int hw, int hb,
+                                   int nt)
+{
+    const size_t r = row + (size_t)k;
+    if ((st->ok >> k) & 1) {
+        ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
+                    st->rstd[k], hw, hb, nt);
+        if (j->mean)
+            j->mean[r] = st->mean[k];
+        if (j->rstd)
+            j->rstd[r] = st->rstd[k];
+    } else {
+        ln_sums_avx2 t = {st->s1[k], st->s2[k]};
+        ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k], inv_n,
+                                          j->eps, norm_ln_sums_at(j, r));
+        ln_emit_avx2(j, r, n, &s1, hw, hb, nt);
+    }
+}
+
 /* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
  * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
  * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
- * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step. */
+ * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step.
+ * pv (not NULL): the previous batch's statistics (rows prow .. prow + 4G - 1), whose pass 3
+ * (ln_out1_avx2) is emitted one row after each pair of this batch's trees (2G in pass 1, 2G in
+ * pass 2: all 4G rows). Pass 3 of a row writes only its own y, which is none of these rows' x. */
 NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
-                                     int cn, int G, norm_ln_st4_avx2 *st)
+                                     int cn, int G, norm_ln_st4_avx2 *st,
+                                     const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
+                                     int nt)
 {
+    int e = 0; /* the previous batch's rows emitted so far */
+#define LN_EMIT_()                                                                             \
+    do {                                                                                       \
+        if (pv) {                                                                              \
+            ln_out1_avx2(j, prow, e, n, pv, inv_n, hw, hb, nt);                                \
+            e++;                                                                               \
+        }                                                                                      \
+    } while (0)
     const float *xr = j->x + row * j->xs;
     const size_t xs = j->xs;
     const __m256d vinv = _mm256_set1_pd(inv_n); /* = inv_k: the probe is the whole row */
@@ -198,6 +240,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
             __m256d a = cn ? ln_h4p1_inl_avx2(xa, n, xa[0]) : ln_h4p1_avx2(xa, n, xa[0]);
             __m256d b = cn ? ln_h4p1_inl_avx2(xb, n, xb[0]) : ln_h4p1_avx2(xb, n, xb[0]);
             u[h] = norm_lanes_pair_avx2(a, b);
+            LN_EMIT_();
         }
         s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
     }
@@ -225,6 +268,7 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
             }
             u[h] = norm_lanes_pair_avx2(v[0], v[1]);
             w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+            LN_EMIT_();
         }
         s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
         s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
@@ -237,35 +281,13 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
         if ((st->ok >> k) & 1)
             norm_ln_put_sums(norm_ln_sums_at(j, row + (size_t)k), st->s0[k], st->s1[k],
                              st->s2[k]);
+#undef LN_EMIT_
 }
 
-/* Pass 3 and the optional statistics of rows row .. row + 4G - 1; a row the first pass 2 did not
- * finish goes through ln_finish_avx2() (norm_ln_finish(): pass 2 again, or the rare path). */
-NORM_AVX2_INLINE void ln_out4_avx2(const norm_job *j, size_t row, size_t n, int G,
-                                   const norm_ln_st4_avx2 *st, double inv_n, int hw, int hb, int nt)
-{
-    for (int k = 0; k < 4 * G; k++) {
-        const size_t r = row + (size_t)k;
-        if ((st->ok >> k) & 1) {
-            ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k],
-                        st->mlo[k], st->rstd[k], hw, hb, nt);
-            if (j->mean)
-                j->mean[r] = st->mean[k];
-            if (j->rstd)
-                j->rstd[r] = st->rstd[k];
-        } else {
-            ln_sums_avx2 t = {st->s1[k], st->s2[k]};
-            ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k],
-                                              inv_n, j->eps, norm_ln_sums_at(j, r));
-            ln_emit_avx2(j, r, n, &s1, hw, hb, nt);
-        }
-    }
-}
-
-/* Rows of at most one block each, LN_BATCH at a time, software-pipelined: the statistics of the
- * next rows are computed before the output of the current ones, so that their dependency chains
- * (tree, lane totals, mean, tree, lane totals, square root and division) overlap the current
- * rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
+/* Rows of at most one block each, 4 * NORM_AVX2_LN_GROUPS at a time, software-pipelined: the
+ * statistics of the next rows are computed with the output of the current ones interleaved
+ * (ln_stats4_avx2's pv), so that their dependency chains (tree, lane totals, mean, tree, lane
+ * totals, square root and division) overlap the current rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
  * forbids any overlap but exactly in place). Then one group of four when four rows are left.
  * Returns the rows done. */
 #ifndef NORM_AVX2_LN_GROUPS
@@ -280,18 +302,19 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
-        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0]);
+        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
-            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1]);
-            ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1], &st[c], row, hw, hb, nt);
         }
-        ln_out4_avx2(j, row, n, G, &st[c], inv_n, hw, hb, nt);
+        for (int k = 0; k < (int)nb; k++)
+            ln_out1_avx2(j, row, k, n, &st[c], inv_n, hw, hb, nt);
         row += nb;
     }
     if (G > 1 && j->rows - row >= 4) {
         norm_ln_st4_avx2 st;
-        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st);
-        ln_out4_avx2(j, row, n, 1, &st, inv_n, hw, hb, nt);
+        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st, NULL, 0, hw, hb, nt);
+        for (int k = 0; k < 4; k++)
+            ln_out1_avx2(j, row, k, n, &st, inv_n, hw, hb, nt);
         row += 4;
     }
     return row;
@@ -303,31 +326,49 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
     if (n <= NORM_BLOCK) {
-#define LN_BATCHES(N, CN) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, nt)
+        /* Dims 64 and 128 write y with ordinary stores even in streaming jobs: from DRAM they
+         * measured 0.65-0.75x (dim 64) and 0.85-0.95x (128) the thread CPU time of
+         * non-temporal stores here (in-process A/B, 1 and 2 threads); dim 768: no difference. */
+#define LN_BATCHES(N, CN, NT) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, (NT))
         switch (n) {
-        case 64: LN_BATCHES(64, 1); break;
-        case 128: LN_BATCHES(128, 1); break;
-        default: LN_BATCHES(n, 0); break;
+        case 64: LN_BATCHES(64, 1, 0); break;
+        case 128: LN_BATCHES(128, 1, 0); break;
+        default: LN_BATCHES(n, 0, nt); break;
         }
 #undef LN_BATCHES
     }
     if (n <= NORM_AVX2_LN_PAIR_MAX) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
          * (the API forbids any other overlap) is not the other row's x. */
+        ln_stats_avx2 pa, pb; /* the previous pair's statistics (rows row - 2, row - 1) */
+        int have = 0;
         for (; j->rows - row >= 2; row += 2) {
             const float *xa = j->x + row * j->xs, *xb = xa + j->xs;
             const float xa0 = xa[0], xb0 = xb[0];
             double sa0 = ln_pass1_avx2(xa, k, xa0);
             double sb0 = ln_pass1_avx2(xb, k, xb0);
+            if (have)
+                ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt);
             float ma0 = norm_ln_m0(xa0, sa0, inv_k), mb0 = norm_ln_m0(xb0, sb0, inv_k);
             ln_sums_avx2 sa = ln_pass2_avx2(xa, n, ma0);
             ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
-            ln_stats_avx2 sta = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps,
-                                               norm_ln_sums_at(j, row));
-            ln_stats_avx2 stb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
-                                               norm_ln_sums_at(j, row + 1));
-            ln_emit_avx2(j, row, n, &sta, hw, hb, nt);
-            ln_emit_avx2(j, row + 1, n, &stb, hw, hb, nt);
+            if (have)
+                ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt);
+            pa = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps, norm_ln_sums_at(j, row));
+            pb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
+                                norm_ln_sums_at(j, row + 1));
+            have = 1;
+            if (nt) {
+                /* streaming jobs: each pair's output right after its statistics (pipelined,
+                 * 1.2-1.3x slower from DRAM at dims 768-2048) */
+                ln_emit_avx2(j, row, n, &pa, hw, hb, nt);
+                ln_emit_avx2(j, row + 1, n, &pb, hw, hb, nt);
+                have = 0;
+            }
+        }
+        if (have) {
+            ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt);
+            ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt);
         }
     }
     /* The rows left one at a time (decode-time calls of one row), with constant-dim copies for
