@@ -323,6 +323,9 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
                    use_stats && op == OP_LN ? mr.p : NULL, use_stats ? rr.p : NULL,
                    check_sums ? sr : NULL, OP_KIND(op), NULL, wplus, 0};
     norm_job jt = jr;
+    /* every other row count of a dim as part of a streaming call (norm_job.stream: the x86
+     * tiers' non-temporal path, prefetch and pipelining of streaming jobs, on short jobs) */
+    jt.stream = ((dim + rows) & 1) != 0;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
     jt.x = xin_t.p;

@@ -11,18 +11,31 @@
  *   - Short rows (n <= LN_BATCH_MAX) go eight at a time: the eight trees are independent work,
  *     and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run for the eight
  *     rows together, lane k of a vector of doubles doing exactly row k's scalar arithmetic.
- *     Batches of rows up to LN_PIPE_MAX are software-pipelined (the next eight rows'
- *     statistics before this eight's pass 3), as the AVX2 tier's four-row batches are.
+ *     Batches of rows up to LN_PIPE_MAX (streaming jobs: LN_PIPE_NT_MAX) are
+ *     software-pipelined: the next eight rows' passes 1 and 2 run before this eight's pass 3,
+ *     which is placed right after the next rows' pass-2 trees (before their lane totals and
+ *     1/sqrt: measured 0.5-1 ns/row less at dims 64-128 in cache than after them), and in a
+ *     streaming job is cut into four pairs of rows spread over the next rows' trees.
+ *   - Streaming jobs (from DRAM) prefetch x LN_PF_DIST batches ahead. Why they need it: the next
+ *     batch's pass-1 loads miss, and everything the core could do meanwhile (this batch's pass 3)
+ *     comes 300-600 instructions later in program order, beyond the reorder window, so each
+ *     batch paid a DRAM latency that the hardware prefetchers did not hide (cpu-clock samples
+ *     piled up behind the stores that could not retire). A prefetch retires at once. Measured
+ *     in one process, interleaved, 1 thread, thread CPU ns/row (min of 30; 2026-12-05, a loaded
+ *     machine): dim 64 w+b 33-39 -> 21-26 (AVX2 27-33), dim 128 54-60 -> 28-54 (AVX2 52-67);
+ *     2 threads: dim 64 19.0 -> 12.9, dim 128 38.7 -> 25.8. Distances of 1-4 batches measured
+ *     alike; L2 hints (locality 2) a little slower.
  *   - Other rows go two at a time: two independent dependency chains (tree -> lane total -> mean
  *     -> tree -> lane totals -> 1/sqrt -> output) overlap in the out-of-order core, and pass 3
  *     of the pair is one loop, so each weight and bias vector is loaded once per two rows.
  *   - Pass 3 recomputes d = x - m0 rather than reading it back from y: storing d in pass 2
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
- *     with non-temporal stores. No software prefetch: with every load in ascending order the
- *     hardware prefetchers keep up, and prefetching the next rows (whole rows at the start of
- *     a row, or line by line during pass 2 or 3, into L1 or L2) measured no net gain, up to
- *     25% slower on some dims (bench, DRAM batches, dims 128-65536).
+ *     with non-temporal stores (cached stores measured slower still: dim 64 38 vs 22 ns/row).
+ *     Rows longer than LN_BATCH_MAX have no software prefetch: with every load in ascending
+ *     order the hardware prefetchers keep up there, and prefetching the next rows (whole rows
+ *     at the start of a row, or line by line during pass 2 or 3, into L1 or L2) measured no net
+ *     gain, up to 25% slower on some dims (bench, DRAM batches, dims 128-65536).
  */
 #include "norm_avx512.h"
 
@@ -36,6 +49,11 @@
  * better from DRAM). */
 #ifndef LN_PIPE_MAX
 #define LN_PIPE_MAX 128
+#endif
+/* The same for streaming jobs (x from DRAM): their batches are pipelined up to here (DRAM, 1
+ * thread, ns/row: dim 256 107 -> 89 pipelined; 384 and 512 no gain). */
+#ifndef LN_PIPE_NT_MAX
+#define LN_PIPE_NT_MAX 256
 #endif
 /* Rows longer than this go in pairs only with a weight or bias (pass 3 of a pair loads each
  * weight and bias vector once for both rows; without them a pair only doubles the footprint:
@@ -294,29 +312,105 @@ typedef struct ln_st8_avx512 {
     unsigned ok;                /* bit k: row k finished here (else ln_finish_row_avx512()) */
 } ln_st8_avx512;
 
+/* Pass 3 (or the rest of the work, for rows not finished in ln_stats8_avx512()) and the
+ * statistics outputs of rows r + k, r + k + 1 (k = 0, 2, 4, 6) of a batch. */
+N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                                   const ln_st8_avx512 *st, int nt, int k)
+{
+    const unsigned ok = st->ok;
+    const float *x = j->x + (r + (size_t)k) * j->xs;
+    float *y = j->y + (r + (size_t)k) * j->ys;
+    /* NORM_SUMS: the rows not finished here store theirs in ln_finish_row_avx512() */
+    for (int h = k; j->sums && h < k + 2; h++)
+        if ((ok >> h) & 1u)
+            norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)h), st->s0[h], st->s1[h], st->s2[h]);
+    if (((ok >> k) & 3u) == 3u) {
+        ln_out2_sel_avx512(y, x, y + j->ys, x + j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
+                           st->rstd[k], st->m0[k + 1], st->mlo[k + 1], st->rstd[k + 1], nt,
+                           j->wplus);
+    } else {
+        for (int h = k; h < k + 2; h++, x += j->xs, y += j->ys) {
+            if ((ok >> h) & 1u) {
+                ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h], nt,
+                                  j->wplus);
+            } else {
+                dpair_avx512 t = {st->s1[h], st->s2[h]};
+                ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
+                                     st->m0[h], j->mean ? j->mean + r + h : NULL,
+                                     j->rstd ? j->rstd + r + h : NULL,
+                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus);
+            }
+        }
+    }
+    for (int h = k; h < k + 2; h++) {
+        if ((ok >> h) & 1u) {
+            if (j->mean)
+                j->mean[r + h] = st->mean[h];
+            if (j->rstd)
+                j->rstd[r + h] = st->rstd[h];
+        }
+    }
+}
+
+/* The same for all eight rows. */
+N5_INLINE void ln_out8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                              const ln_st8_avx512 *st, int nt)
+{
+    for (int k = 0; k < 8; k += 2)
+        ln_out8_part_avx512(j, r, n, inv_n, st, nt, k);
+}
+
 /* Passes 1 and 2 and the statistics of rows r .. r+7. Lane k of the double vectors computes
- * exactly what norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation. */
+ * exactly what norm_ln_m0() and norm_ln_finish() compute for row k, operation for operation.
+ * With prev (not NULL), pass 3 of the previous batch (rows rp .. rp+7, statistics prev) is
+ * interleaved with this work, two rows at a time (LN_MIX), so that its stores spread over the
+ * batch. */
+#ifndef LN_MIX
+#define LN_MIX 1
+#endif
 N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
-                                double inv_k, ln_st8_avx512 *st)
+                                double inv_k, ln_st8_avx512 *st, const ln_st8_avx512 *prev,
+                                size_t rp, int nt)
 {
     const float *x[8];
     acc_avx512 a[8], q[8];
     float x0[8];
+#define LN_PREV(K)                                                                             \
+    do {                                                                                       \
+        if (prev)                                                                              \
+            ln_out8_part_avx512(j, rp, n, inv_n, prev, nt, (K));                               \
+    } while (0)
     for (int k = 0; k < 8; k++) {
         x[k] = j->x + (r + (size_t)k) * j->xs;
         x0[k] = x[k][0];
     }
     /* pass 1 over the probe; m0 = (float)((double)x0 + s0 * inv_k) */
     const size_t np = norm_ln_probe(n);
-    for (int k = 0; k < 8; k++)
+    const int mix = LN_MIX && nt;
+    for (int k = 0; k < 4; k++)
         a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
+    if (mix)
+        LN_PREV(0);
+    for (int k = 4; k < 8; k++)
+        a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
+    if (mix)
+        LN_PREV(2);
     const __m512d s0 = lanes_total8_avx512(a);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
     _mm256_storeu_ps(st->m0, vm0);
     /* pass 2 */
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 4; k++)
         acc_ss_avx512(x[k], n, _mm512_set1_ps(st->m0[k]), &a[k], &q[k]);
+    if (mix)
+        LN_PREV(4);
+    for (int k = 4; k < 8; k++)
+        acc_ss_avx512(x[k], n, _mm512_set1_ps(st->m0[k]), &a[k], &q[k]);
+    if (mix)
+        LN_PREV(6);
+    else if (prev)
+        ln_out8_avx512(j, rp, n, inv_n, prev, nt);
+#undef LN_PREV
     const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
@@ -328,50 +422,26 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     }
 }
 
-/* Pass 3 (or the rest of the work, for rows not finished in ln_stats8_avx512()) and the
- * statistics outputs of rows r .. r+7. */
-N5_INLINE void ln_out8_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
-                              const ln_st8_avx512 *st, int nt)
+#ifndef LN_PF_DIST
+#define LN_PF_DIST 2
+#endif
+#ifndef LN_PF_LOC
+#define LN_PF_LOC 3
+#endif
+/* Streaming jobs: prefetch x of rows r .. r+7 (those LN_PF_DIST batches after the one whose
+ * passes 1 and 2 run next), when they exist. */
+N5_INLINE void ln_prefetch8_avx512(const norm_job *j, size_t r, size_t n)
 {
-    const unsigned ok = st->ok;
-    const float *x[8];
-    float *y[8];
-    for (int k = 0; k < 8; k++) {
-        x[k] = j->x + (r + (size_t)k) * j->xs;
-        y[k] = j->y + (r + (size_t)k) * j->ys;
-    }
-    /* NORM_SUMS: the rows not finished here store theirs in ln_finish_row_avx512() */
-    for (int k = 0; j->sums && k < 8; k++)
-        if ((ok >> k) & 1u)
-            norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)k), st->s0[k], st->s1[k], st->s2[k]);
-    /* pass 3, two rows at a time */
-    for (int k = 0; k < 8; k += 2) {
-        if (((ok >> k) & 3u) == 3u) {
-            ln_out2_sel_avx512(y[k], x[k], y[k + 1], x[k + 1], j->w, j->b, n, st->m0[k],
-                               st->mlo[k], st->rstd[k], st->m0[k + 1], st->mlo[k + 1],
-                               st->rstd[k + 1], nt, j->wplus);
-            continue;
-        }
-        for (int h = k; h < k + 2; h++) {
-            if ((ok >> h) & 1u) {
-                ln_out_sel_avx512(y[h], x[h], j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h],
-                                  nt, j->wplus);
-            } else {
-                dpair_avx512 t = {st->s1[h], st->s2[h]};
-                ln_finish_row_avx512(y[h], x[h], j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
-                                     st->m0[h], j->mean ? j->mean + r + h : NULL,
-                                     j->rstd ? j->rstd + r + h : NULL,
-                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus);
-            }
-        }
-    }
-    for (int k = 0; k < 8; k++) {
-        if ((ok >> k) & 1u) {
-            if (j->mean)
-                j->mean[r + k] = st->mean[k];
-            if (j->rstd)
-                j->rstd[r + k] = st->rstd[k];
-        }
+    if (LN_PF_DIST == 0 || j->rows - r < 8 || r > j->rows)
+        return;
+    const size_t rb = n * sizeof(float);
+    const int rows = j->xs == n ? 1 : 8;
+    const size_t span = j->xs == n ? 8 * rb : rb;
+    for (int k = 0; k < rows; k++) {
+        const char *p = (const char *)(j->x + (r + (size_t)k) * j->xs);
+        const char *e = p + span;
+        for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
+            __builtin_prefetch(p, 0, LN_PF_LOC);
     }
 }
 
@@ -389,17 +459,20 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     ln_st8_avx512 st[2];
     int c = 0;
     size_t r = 0;
-    if (n > LN_PIPE_MAX) {
+    if (n > (nt ? LN_PIPE_NT_MAX : LN_PIPE_MAX)) {
         for (; r + 8 <= j->rows; r += 8) {
-            ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0]);
+            if (nt)
+                ln_prefetch8_avx512(j, r + 8 * LN_PF_DIST, n);
+            ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0], NULL, 0, nt);
             ln_out8_avx512(j, r, n, inv_n, &st[0], nt);
         }
         return r;
     }
-    ln_stats8_avx512(j, 0, n, inv_n, inv_k, &st[0]);
+    ln_stats8_avx512(j, 0, n, inv_n, inv_k, &st[0], NULL, 0, nt);
     for (; j->rows - r >= 16; r += 8, c ^= 1) {
-        ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1]);
-        ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
+        if (nt)
+            ln_prefetch8_avx512(j, r + 8 + 8 * LN_PF_DIST, n);
+        ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1], &st[c], r, nt);
     }
     ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
     return r + 8;
