@@ -87,20 +87,7 @@ static int tier_supported(int tier, int best)
     static int NAME(float *y, const float *x, const float *w, size_t n, float eps, int wplus)  \
     {                                                                                          \
         norm_job j;                                                                            \
-        j.y = y;                                                                               \
-        j.x = x;                                                                               \
-        j.w = w;                                                                               \
-        j.b = NULL;                                                                            \
-        j.rows = 1;                                                                            \
-        j.dim = n;                                                                             \
-        j.xs = j.ys = n;                                                                       \
-        j.eps = eps;                                                                           \
-        j.mean = j.rstd = NULL;                                                                \
-        j.sums = NULL;                                                                         \
-        j.kind = NORM_KIND_RMS;                                                                \
-        j.dz = NULL;                                                                           \
-        j.wplus = wplus;                                                                       \
-        j.stream = 0;                                                                          \
+        norm_job_row(&j, y, x, w, NULL, n, eps, wplus);                                        \
         KERNEL(&j);                                                                            \
         return 0;                                                                              \
     }

@@ -646,20 +646,7 @@ static __attribute__((noinline)) int ln_row_job(float *y, const float *x, const 
                                                 const float *b, size_t dim, float eps, int wplus)
 {
     norm_job j;
-    j.y = y;
-    j.x = x;
-    j.w = w;
-    j.b = b;
-    j.rows = 1;
-    j.dim = dim;
-    j.xs = j.ys = dim;
-    j.eps = eps;
-    j.mean = j.rstd = NULL;
-    j.sums = NULL;
-    j.kind = NORM_KIND_RMS;
-    j.dz = NULL;
-    j.wplus = wplus;
-    j.stream = 0;
+    norm_job_row(&j, y, x, w, b, dim, eps, wplus);
     norm_g_dsp.layernorm_f32(&j);
     return LIBNORM_OK;
 }

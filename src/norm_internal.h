@@ -118,6 +118,27 @@ static inline float norm_wf(const float *w, size_t i, int wplus)
  *   NORM_KIND_L2:  s = (float)(1.0 / fmax(sqrt(s2), eps)), w NULL   (libnorm_l2norm_f32_ex) */
 enum { NORM_KIND_RMS = 0, NORM_KIND_L2 = 1 };
 
+/* The job of one contiguous row of n floats (the entry points' single-row calls and the tiers'
+ * one-row functions): no statistics outputs, no sums, kind RMS, ordinary stores. */
+static inline void norm_job_row(norm_job *j, float *y, const float *x, const float *w,
+                                const float *b, size_t n, float eps, int wplus)
+{
+    j->y = y;
+    j->x = x;
+    j->w = w;
+    j->b = b;
+    j->rows = 1;
+    j->dim = n;
+    j->xs = j->ys = n;
+    j->eps = eps;
+    j->mean = j->rstd = NULL;
+    j->sums = NULL;
+    j->kind = NORM_KIND_RMS;
+    j->dz = NULL;
+    j->wplus = wplus;
+    j->stream = 0;
+}
+
 /* NORM_SUMS: when job->sums is not NULL, every kernel of every tier stores the canonical totals
  * it computed for each row, so that tests compare the reductions themselves (bit for bit), not
  * only the float outputs they feed:

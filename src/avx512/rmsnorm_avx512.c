@@ -316,20 +316,7 @@ static __attribute__((noinline)) int rms_row_job_avx512(float *y, const float *x
                                                         size_t n, float eps, int wplus)
 {
     norm_job j;
-    j.y = y;
-    j.x = x;
-    j.w = w;
-    j.b = NULL;
-    j.rows = 1;
-    j.dim = n;
-    j.xs = j.ys = n;
-    j.eps = eps;
-    j.mean = j.rstd = NULL;
-    j.sums = NULL;
-    j.kind = NORM_KIND_RMS;
-    j.dz = NULL;
-    j.wplus = wplus;
-    j.stream = 0;
+    norm_job_row(&j, y, x, w, NULL, n, eps, wplus);
     norm_rmsnorm_f32_avx512(&j);
     return 0;
 }
