@@ -68,6 +68,8 @@ typedef struct nb_fused_fns {
     /* the separate passes: h = x + r; y *= silu(z) (z / (1 + exp(-z))); conversions */
     void (*add)(float *h, const float *x, const float *r, size_t n, int nt);
     void (*gate_silu)(float *y, const float *z, size_t n);
+    /* g = silu(z) alone: the gate's arithmetic (exp, division), no other stream */
+    void (*gate_only)(float *g, const float *z, size_t n);
     void (*bf16_to_f32)(float *d, const uint16_t *s, size_t n);
     void (*f32_to_bf16)(uint16_t *d, const float *s, size_t n);
     void (*f16_to_f32)(float *d, const uint16_t *s, size_t n);

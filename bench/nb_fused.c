@@ -23,6 +23,11 @@
  *             libnorm's f32 norm in place, narrow into y;
  *   f32       (16-bit ops) the same norm through libnorm's f32 entry point on f32 rows holding
  *             the same values: the 16-bit op should be faster by the bytes it does not move.
+ *   gate      (gated-rms) the gate's arithmetic alone, g = silu(z) with SLEEF's vector expf and
+ *             the division, every row of a thread's share on the same cache-resident z row:
+ *             no memory traffic, the compute any SLEEF-gated norm must do per row. Its %lim is
+ *             the cap on the gated op: no overlap of memory and compute can make the op take
+ *             less than the longer of floor and gate.
  * Every row is checked before it is timed: fused against sep, bit for bit (y, and h for the add
  * ops) — by libnorm's contract for the add and 16-bit ops; for gated-rms the check column shows
  * whether the separate SLEEF gate pass happens to give the same bits.
@@ -43,8 +48,8 @@
 const char *const nb_fused_names[F_COUNT] = {"add-rms", "add-ln", "gated-rms",
                                              "rms-bf16", "ln-bf16", "rms-f16"};
 
-enum { FI_FLOOR, FI_FUSED, FI_SEP_NT, FI_SEP, FI_F32, FI_COUNT };
-static const char *const fi_names[FI_COUNT] = {"floor", "fused", "sep-nt", "sep", "f32"};
+enum { FI_FLOOR, FI_FUSED, FI_SEP_NT, FI_SEP, FI_F32, FI_GATE, FI_COUNT };
+static const char *const fi_names[FI_COUNT] = {"floor", "fused", "sep-nt", "sep", "f32", "gate"};
 
 static int op_is_add(int op) { return op == F_ADD_RMS || op == F_ADD_LN; }
 static int op_is_16(int op) { return op >= F_RMS_BF16; }
@@ -56,6 +61,8 @@ static int op_has_impl(int op, int fi)
         return op_is_add(op);
     if (fi == FI_F32)
         return op_is_16(op);
+    if (fi == FI_GATE)
+        return op == F_GATED;
     return 1;
 }
 
@@ -172,6 +179,12 @@ static void fjob_fn(void *ctx, unsigned ith, unsigned nth)
             break;
         case FI_F32:
             fail_if(j, norm_f32(fy, fxf, ln, rows, dim, j->eps, ith, nth));
+            break;
+        case FI_GATE:
+            /* the gate's arithmetic alone, each row of the share from the same cached z row
+             * into the same cached row: the compute every SLEEF-gated norm does per row */
+            for (size_t q = r0; q < r1; q++)
+                K.gate_only(fsf + o0, fz + o0, dim);
             break;
         }
     }
@@ -389,7 +402,8 @@ static void print_shape(size_t first, size_t end)
             snprintf(vs, sizeof vs, "fused %.2fx", r->t.val / fu->t.val);
         if (r->fi == FI_FUSED || r->fi == FI_SEP || r->fi == FI_SEP_NT)
             snprintf(chk, sizeof chk, "%s", r->exact ? "exact" : "differs");
-        if (r->op == F_GATED && !r->exact && r->fi != FI_FLOOR && r->fi != FI_F32)
+        if (r->op == F_GATED && !r->exact && r->fi != FI_FLOOR && r->fi != FI_F32 &&
+            r->fi != FI_GATE)
             snprintf(chk, sizeof chk, "%.1e", r->maxdiff);
         printf("%-9s %6zu %7s %3u %-5s %-7s %9.1f %7.1f %6s  %-12s %s\n", nb_fused_names[r->op],
                r->dim, rowsb, r->thr, r->mem, fi_names[r->fi], ns, r->bytes / r->t.val, lim, vs,
@@ -405,7 +419,7 @@ static void fused_summary(void)
     int shown = 0;
     for (int op = 0; op < F_COUNT; op++) {
         double worst_lim = INFINITY, worst_sep = INFINITY, worst_sepp = INFINITY,
-               worst_16 = INFINITY;
+               worst_16 = INFINITY, worst_cap = INFINITY, worst_ofcap = INFINITY;
         int any = 0;
         for (size_t k = 0; k < g_nfres; k++) {
             const fres *r = &g_fres[k];
@@ -416,7 +430,8 @@ static void fused_summary(void)
                    g_fres[end].rows == r->rows && g_fres[end].thr == r->thr)
                 end++;
             const fres *fu = find(k, end, FI_FUSED), *sn = find(k, end, FI_SEP_NT),
-                       *sp = find(k, end, FI_SEP), *f32 = find(k, end, FI_F32);
+                       *sp = find(k, end, FI_SEP), *f32 = find(k, end, FI_F32),
+                       *ga = find(k, end, FI_GATE);
             if (!fu || r->status != ST_OK)
                 continue;
             any = 1;
@@ -427,6 +442,12 @@ static void fused_summary(void)
                 worst_sepp = fmin(worst_sepp, sp->t.val / fu->t.val);
             if (f32)
                 worst_16 = fmin(worst_16, f32->t.val / fu->t.val);
+            if (ga) {
+                /* the cap: the op takes at least max(floor, gate) */
+                double cap = 100.0 * r->t.val / fmax(r->t.val, ga->t.val);
+                worst_cap = fmin(worst_cap, cap);
+                worst_ofcap = fmin(worst_ofcap, 100.0 * r->t.val / fu->t.val / cap * 100.0);
+            }
         }
         if (!any)
             continue;
@@ -438,9 +459,14 @@ static void fused_summary(void)
                    "%s (worst %.2fx); vs an ordinary-store add: worst %.2fx\n",
                    nb_fused_names[op], worst_sep >= 1.125 ? "met" : "MISSED", worst_sep,
                    worst_sepp);
-        else if (!op_is_16(op))
+        else if (!op_is_16(op)) {
             printf("  %-9s vs the separate norm + gate passes: worst %.2fx\n", nb_fused_names[op],
                    worst_sepp);
+            if (worst_cap < INFINITY)
+                printf("  %-9s the gate's arithmetic alone (SLEEF exp + division, from cache) caps "
+                       "it at %.0f%% of its streaming limit (worst shape); it reaches %.0f%% of "
+                       "that cap (worst)\n", nb_fused_names[op], worst_cap, worst_ofcap);
+        }
         else
             printf("  %-9s >= 1.7x the f32 op's rows/s: %s (worst %.2fx); vs widen + norm + "
                    "narrow: worst %.2fx\n", nb_fused_names[op], worst_16 >= 1.7 ? "met" : "MISSED",
@@ -466,6 +492,8 @@ void nb_fused_run(void)
            "as separate passes (sep, sep-nt); separate passes: %s ==\n", K.isa);
     printf("ns/row, GB/s of the fused op's bytes, %%lim = its streaming limit (floor) time / "
            "time; 'fused Nx' = this row's time / fused's; rows* = the DRAM batch\n");
+    printf("gate (gated-rms): the gate's arithmetic alone, from cache; its %%lim is the most any "
+           "SLEEF-gated op can reach (it takes at least the longer of floor and gate)\n");
     printf("%-9s %6s %7s %3s %-5s %-7s %9s %7s %6s  %-12s %s\n", "op", "dim", "rows", "thr", "mem",
            "impl", "ns/row", "GB/s", "%lim", "vs", "check");
     for (int oi = 0; oi < g_opt.nfused; oi++) {

@@ -175,6 +175,30 @@ static void gate_silu(float *y, const float *z, size_t n)
         y[i] = y[i] * (z[i] / (1.0f + expf(-z[i])));
 }
 
+/* g = silu(z): the arithmetic of gate_silu() without y (the gate's compute limit: normbench
+ * runs it on cache-resident rows) */
+static void gate_only(float *g, const float *z, size_t n)
+{
+    size_t i = 0;
+#if defined(NB_HAVE_SLEEF) && defined(__AVX512F__)
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (; i + 16 <= n; i += 16) {
+        __m512 zv = _mm512_loadu_ps(z + i);
+        __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_setzero_ps(), zv));
+        _mm512_storeu_ps(g + i, _mm512_div_ps(zv, _mm512_add_ps(one, e)));
+    }
+#elif defined(NB_HAVE_SLEEF) && defined(__AVX2__)
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 zv = _mm256_loadu_ps(z + i);
+        __m256 e = Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_setzero_ps(), zv));
+        _mm256_storeu_ps(g + i, _mm256_div_ps(zv, _mm256_add_ps(one, e)));
+    }
+#endif
+    for (; i < n; i++)
+        g[i] = z[i] / (1.0f + expf(-z[i]));
+}
+
 /* bf16 -> f32 (exact), f32 -> bf16 (round to nearest even; NaN kept quiet). */
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n)
 {
@@ -259,6 +283,7 @@ void FN(nb_fused_kern)(nb_fused_fns *f)
     f->floor = floor_streams;
     f->add = add_f32;
     f->gate_silu = gate_silu;
+    f->gate_only = gate_only;
     f->bf16_to_f32 = bf16_to_f32;
     f->f32_to_bf16 = f32_to_bf16;
     f->f16_to_f32 = f16_to_f32;

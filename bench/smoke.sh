@@ -39,7 +39,8 @@ grep -q 'every result checked against the scalar tier' "$tmp/out" ||
     fail "no 'every result checked' line"
 # 5. The fused group (issue 10; --quick: dim 4096, the DRAM batch): every op has its floor, fused
 #    and sep rows (sep-nt for the add ops, f32 for the 16-bit ones), the fused result equal to the
-#    separate passes bit for bit, and its targets printed.
+#    separate passes bit for bit, and its targets printed; gated-rms has its gate row (the
+#    gate's arithmetic alone) and the cap it puts on the op.
 for op in add-rms add-ln gated-rms rms-bf16 ln-bf16 rms-f16; do
     for impl in floor fused sep; do
         grep -Eq "^$op +4096 .* $impl " "$tmp/out" || fail "fused group: no $op $impl row"
@@ -49,6 +50,10 @@ for op in add-rms add-ln gated-rms rms-bf16 ln-bf16 rms-f16; do
 done
 grep -q '^fused targets' "$tmp/out" || fail "fused group: no targets"
 grep -Eq '^  add-rms +>= 90% of its streaming limit' "$tmp/out" || fail "fused group: no add-rms target"
+# the gated op's compute cap: its gate row (the gate's arithmetic alone) and the cap line
+grep -Eq "^gated-rms +4096 .* gate " "$tmp/out" || fail "fused group: no gated-rms gate row"
+grep -Eq '^  gated-rms the gate.s arithmetic alone .* caps it at [0-9]+%' "$tmp/out" ||
+    fail "fused group: no gated-rms cap line"
 
 # the implementations the run announced: "libnorm tiers: scalar avx2 avx512; api -> ..."
 tiers=$(sed -n 's/^libnorm tiers:\([^;]*\);.*/\1/p' "$tmp/out")
