@@ -520,3 +520,101 @@ void norm_layernorm_f32_avx512(const norm_job *j)
         ln_cached_avx512(j);
     }
 }
+
+/* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
+ * For dims 64 and 128 (n a constant): the row is one partial block, the probe is the whole row
+ * (k = n), and the chain loads -> pass-1 tree -> lane total -> m0 -> pass-2 trees -> lane totals
+ * -> statistics -> pass 3 runs without a job, a batch test or a stack frame. Shortcuts, each the
+ * same bits as the canonical order:
+ *   - The pass-1 and pass-2 trees are tsum/tss of 4 (8) full leaf rows: the pruned tree of a
+ *     partial block of 64 (128) floats (norm_avx512.h), taken as hi with lo = +0 (the first-block
+ *     shortcut).
+ *   - Lane totals without lo's +0 (ln_lanes1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
+ *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
+ *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
+ *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
+ *       pass 1: lane 0's first leaf is x0 - x0 = +0 (or NaN), so lane 0 is never -0;
+ *       s2: a lane sum of squares is never -0;
+ *       s1: every lane -0 means every d = x - m0 is -0, so s2 = 0 and the row is rare (slow
+ *           path, which recomputes it).
+ *     The halving adds on quarters (four floats widened to four doubles each): v[l] + v[l + 8]
+ *     and then + v[l + 4] for l = 0..3 on two 256-bit vectors, as in rmsnorm_avx512.c.
+ *   - m0 as one fma and the statistics' tests as one flag (src/x86/norm_ln_row_x86.h).
+ * Any row the fast path does not finish (pass 2 again, the rare path), and every other dim, is
+ * the job of the general kernel. */
+#include "../x86/norm_ln_row_x86.h"
+
+/* norm_lanes_total() of hi with lo = +0, as a double in lane 0 (see above for the +0). */
+N5_INLINE __m128d ln_lanes1_avx512(__m512 hi)
+{
+    __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));    /* v[0..3] */
+    __m256d q1 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 1)); /* v[4..7] */
+    __m256d q2 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 2)); /* v[8..11] */
+    __m256d q3 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 3)); /* v[12..15] */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
+/* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
+ * line and tail-called: the constant-dim copies keep a frame-less function). */
+static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x, const float *w,
+                                                       const float *b, size_t n, float eps,
+                                                       int wplus)
+{
+    norm_job j;
+    norm_job_row(&j, y, x, w, b, n, eps, wplus);
+    norm_layernorm_f32_avx512(&j);
+    return 0;
+}
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). */
+N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
+                                 size_t n, float eps, int hw, int hb)
+{
+    const __mmask16 all = (__mmask16)0xFFFF;
+    const __m512 c = _mm512_set1_ps(x[0]), nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f));
+    const __m512 p1 = n == 64 ? tsum4_avx512(x, c, nc, all, 0, 0, N5_F32)
+                              : tsum8_avx512(x, c, nc, all, 0, 0, N5_F32);
+    const __m128d s0 = ln_lanes1_avx512(p1);
+    const __m128 m0 = norm_ln_row_m0_x86(s0, x, 1.0 / (double)n);
+    const __m512 vm0 = _mm512_broadcastss_ps(m0), nm0 = _mm512_xor_ps(vm0, _mm512_set1_ps(-0.0f));
+    const ss_avx512 p2 = n == 64 ? tss4_avx512(x, vm0, nm0, all, 0, 0, N5_F32)
+                                 : tss8_avx512(x, vm0, nm0, all, 0, 0, N5_F32);
+    const __m128d s1 = ln_lanes1_avx512(p2.s), s2 = ln_lanes1_avx512(p2.q);
+    __m128 mlo, rstd;
+    if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),
+                         0))
+        return ln_row_job_avx512(y, x, w, b, n, eps, hw == 2);
+    ln_out_avx512(y, x, w, b, n, _mm_cvtss_f32(m0), _mm_cvtss_f32(mlo), _mm_cvtss_f32(rstd), hw,
+                  hb, 0);
+    return 0;
+}
+
+#if defined(NORM_AVX512_EMU)
+/* the emulated build's name (tests/test_tiers.h) */
+#define LN_ROW_FN norm_layernorm_row_f32_avx512emu
+int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
+              int wplus);
+#else
+#define LN_ROW_FN norm_layernorm_row_f32_avx512
+#endif
+int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
+              int wplus)
+{
+    const int hw = !w ? 0 : wplus ? 2 : 1;
+#define LN_ROW_(N)                                                                             \
+    (b ? (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 1)                           \
+          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 1)                           \
+                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 1))                          \
+       : (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 0)                           \
+          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 0)                           \
+                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 0)))
+    if (n == 64)
+        return LN_ROW_(64);
+    if (n == 128)
+        return LN_ROW_(128);
+#undef LN_ROW_
+    return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
+}
+#undef LN_ROW_FN
