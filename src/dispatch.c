@@ -96,6 +96,22 @@ NORM_ROW_JOB(rms_row_scalar, norm_rmsnorm_f32_scalar)
 NORM_ROW_JOB(rms_row_neon, norm_rmsnorm_f32_neon)
 #endif
 #undef NORM_ROW_JOB
+/* norm_dsp.layernorm_row_f32 of the tiers without their own (scalar; NEON: its job kernel on
+ * one row, whose one-row path is already the kernel's single-row loop). */
+#define NORM_LN_ROW_JOB(NAME, KERNEL)                                                          \
+    static int NAME(float *y, const float *x, const float *w, const float *b, size_t n,       \
+                    float eps, int wplus)                                                      \
+    {                                                                                          \
+        norm_job j;                                                                            \
+        norm_job_row(&j, y, x, w, b, n, eps, wplus);                                           \
+        KERNEL(&j);                                                                            \
+        return 0;                                                                              \
+    }
+NORM_LN_ROW_JOB(ln_row_scalar, norm_layernorm_f32_scalar)
+#if defined(NORM_HAVE_NEON)
+NORM_LN_ROW_JOB(ln_row_neon, norm_layernorm_f32_neon)
+#endif
+#undef NORM_LN_ROW_JOB
 
 static int fill(norm_dsp *d, int tier)
 {
@@ -106,6 +122,7 @@ static int fill(norm_dsp *d, int tier)
     norm_add_fn add = norm_add_f32_scalar;
     norm_gated_fn gated = norm_gated_rmsnorm_f32_scalar;
     norm_row_fn rms_row = rms_row_scalar;
+    norm_ln_row_fn ln_row = ln_row_scalar;
     switch (tier) {
     case NORM_TIER_SCALAR:
         break;
@@ -119,6 +136,7 @@ static int fill(norm_dsp *d, int tier)
         add = norm_add_f32_avx2;
         gated = norm_gated_rmsnorm_f32_avx2;
         rms_row = norm_rmsnorm_row_f32_avx2;
+        ln_row = norm_layernorm_row_f32_avx2;
         break;
 #endif
 #if defined(NORM_HAVE_AVX512)
@@ -131,6 +149,7 @@ static int fill(norm_dsp *d, int tier)
         add = norm_add_f32_avx512;
         gated = norm_gated_rmsnorm_f32_avx512;
         rms_row = norm_rmsnorm_row_f32_avx512;
+        ln_row = norm_layernorm_row_f32_avx512;
         break;
 #endif
 #if defined(NORM_HAVE_NEON)
@@ -143,6 +162,7 @@ static int fill(norm_dsp *d, int tier)
         add = norm_add_f32_neon;
         gated = norm_gated_rmsnorm_f32_neon;
         rms_row = rms_row_neon;
+        ln_row = ln_row_neon;
         break;
 #endif
     default:
@@ -156,6 +176,7 @@ static int fill(norm_dsp *d, int tier)
     d->add_f32 = add;
     d->gated_rmsnorm_f32 = gated;
     d->rmsnorm_row_f32 = rms_row;
+    d->layernorm_row_f32 = ln_row;
     d->tier = tier;
     d->name = tier_names[tier];
     return 0;

@@ -596,9 +596,10 @@ int norm_rows_call(const norm_dsp *d, int op, float *y, const float *x, const fl
  * A rows = 1 call is a few tens of ns, so the entry points take it with the fewest instructions
  * and no stack frame of their own: row_ok() decides in registers whether the call is valid and
  * simple (one row, no statistics outputs or second level, this thread's share of the split),
- * then the entry point tail-calls the tier's one-row function (norm_dsp.rmsnorm_row_f32) or a
- * helper that builds the job. Every other call, including every invalid one (whose status the
- * general checks decide), and any call before the dispatch table is ready, tail-calls the entry
+ * then the entry point tail-calls the tier's one-row function (norm_dsp.rmsnorm_row_f32,
+ * norm_dsp.layernorm_row_f32; the tiers without their own build the job in dispatch.c). Every
+ * other call, including every invalid one (whose status the general checks decide), and any
+ * call before the dispatch table is ready, tail-calls the entry
  * point's general path (*_general below: fast_rows(), then check()). row_ok() accepts only
  * calls that check() accepts, and the row runs the job fast_rows() would have run. */
 
@@ -640,17 +641,6 @@ static inline __attribute__((always_inline)) int row_ok(const float *y, const fl
     return !bad;
 }
 
-/* The single row as the job fast_rows() builds (LayerNorm). Called only once the table is
- * ready. */
-static __attribute__((noinline)) int ln_row_job(float *y, const float *x, const float *w,
-                                                const float *b, size_t dim, float eps, int wplus)
-{
-    norm_job j;
-    norm_job_row(&j, y, x, w, b, dim, eps, wplus);
-    norm_g_dsp.layernorm_f32(&j);
-    return LIBNORM_OK;
-}
-
 /* The general paths (the entry points' signatures, so that they are tail calls too). */
 static __attribute__((noinline)) int ln_general(float *y, const float *x, const float *weight,
                                                 const float *bias, size_t rows, size_t dim,
@@ -688,7 +678,7 @@ static inline __attribute__((always_inline)) int ln_entry(float *y, const float 
 {
     if (rows == 1 && dsp_ready()) {
         if (row_ok(y, x, weight, bias, dim, eps, opts))
-            return ln_row_job(y, x, weight, bias, dim, eps, row_wplus(opts));
+            return norm_g_dsp.layernorm_row_f32(y, x, weight, bias, dim, eps, row_wplus(opts));
         return ln_general(y, x, weight, bias, 1, dim, eps, opts);
     }
     return ln_general(y, x, weight, bias, rows, dim, eps, opts);

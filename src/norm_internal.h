@@ -229,6 +229,8 @@ typedef void (*norm_add_fn)(float *h, const float *x, const float *r, size_t n);
 
 typedef int (*norm_row_fn)(float *y, const float *x, const float *w, size_t n, float eps,
                            int wplus);
+typedef int (*norm_ln_row_fn)(float *y, const float *x, const float *w, const float *b, size_t n,
+                              float eps, int wplus);
 
 typedef struct norm_dsp {
     norm_kernel_fn layernorm_f32;
@@ -246,6 +248,12 @@ typedef struct norm_dsp {
      * which tail-call it: it returns LIBNORM_OK, 0). The AVX2 and AVX-512 tiers have their own
      * (constant-dim copies for dims 64 and 128); the others build the job (dispatch.c). */
     norm_row_fn rmsnorm_row_f32;
+    /* One LayerNorm row of n floats (b: NULL or n floats), no statistics outputs, wplus as
+     * norm_job.wplus: exactly what layernorm_f32 computes for that job (ln_entry() in
+     * src/libnorm.c tail-calls it for checked rows = 1 calls; it returns 0). The AVX2 and
+     * AVX-512 tiers have their own (constant-dim copies for dims 64 and 128); the others build
+     * the job (dispatch.c). */
+    norm_ln_row_fn layernorm_row_f32;
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -285,6 +293,10 @@ NORM_HIDDEN int norm_rmsnorm_row_f32_avx2(float *y, const float *x, const float 
                                           float eps, int wplus);
 NORM_HIDDEN int norm_rmsnorm_row_f32_avx512(float *y, const float *x, const float *w, size_t n,
                                             float eps, int wplus);
+NORM_HIDDEN int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w,
+                                            const float *b, size_t n, float eps, int wplus);
+NORM_HIDDEN int norm_layernorm_row_f32_avx512(float *y, const float *x, const float *w,
+                                              const float *b, size_t n, float eps, int wplus);
 NORM_HIDDEN void norm_rmsnorm_back_f32_scalar(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx2(const norm_job *job);
 NORM_HIDDEN void norm_rmsnorm_back_f32_avx512(const norm_job *job);

@@ -1428,18 +1428,25 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
 }
 
 /* Every check of one kernel of one tier; returns its stats. */
-/* ---- the one-row RMSNorm function (norm_dsp.rmsnorm_row_f32) ----
- * The entry points' rows = 1 calls tail-call it instead of building a job (src/libnorm.c): on
- * every tier it must give the bits of the scalar tier's kernel on the job of that row (y, rows
- * 1, no statistics outputs, w or NULL, wplus), and return 0. x and y (and w) sit against guard
- * pages (not with --no-guard: heap buffers), at the start or at the end of their pages, so that
- * a read or write past the row faults; x must be unchanged (out of place). Dims 1..130 and the block edges, with the constant-dim
- * copies (64, 128) run many times over every row family of gen_row() (rare rows included). */
+/* ---- the one-row functions (norm_dsp.rmsnorm_row_f32, norm_dsp.layernorm_row_f32) ----
+ * The entry points' rows = 1 calls tail-call them instead of building a job (src/libnorm.c): on
+ * every tier they must give the bits of the scalar tier's kernel on the job of that row (y, rows
+ * 1, no statistics outputs, w or NULL, b or NULL (LayerNorm), wplus), and return 0. x and y (and
+ * w, b) sit against guard pages (not with --no-guard: heap buffers), at the start or at the end
+ * of their pages, so that a read or write past the row faults; x must be unchanged (out of
+ * place). Dims 1..130 and the block edges, with the constant-dim copies (64, 128) run many times
+ * over every row family of gen_row() (rare rows, and LayerNorm rows that need pass 2 again,
+ * included). */
 static norm_row_fn row_fn_under_test;
+static norm_ln_row_fn ln_row_fn_under_test;
 static int row_fn_rc;
 static void row_fn_adapter(const norm_job *j)
 {
     row_fn_rc = row_fn_under_test(j->y, j->x, j->w, j->dim, j->eps, j->wplus);
+}
+static void ln_row_fn_adapter(const norm_job *j)
+{
+    row_fn_rc = ln_row_fn_under_test(j->y, j->x, j->w, j->b, j->dim, j->eps, j->wplus);
 }
 
 /* A gbuf, or (guard = 0: --no-guard) the same on the heap (base NULL: free(p)). */
@@ -1463,52 +1470,60 @@ static void row_buf_free(gbuf *g)
         free(g->p);
 }
 
-static int run_row_case(const norm_dsp *ref, const norm_dsp *tst, size_t dim, int at_end,
+/* ln: the LayerNorm function (with a bias half of the time), else the RMSNorm one. */
+static int run_row_case(const norm_dsp *ref, const norm_dsp *tst, int ln, size_t dim, int at_end,
                         int guard, stats *st)
 {
     const int inplace = irand(4) == 0, use_w = irand(4) != 0, wplus = use_w && irand(3) == 0;
+    const int use_b = ln && irand(2) == 0;
     const float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : (rnd() & 1) ? 1e-6f : 3.0f);
+    const char *fn = ln ? "layernorm_row_f32" : "rmsnorm_row_f32";
     gbuf xg = row_buf(dim, at_end, guard), yg = row_buf(dim, at_end, guard);
-    gbuf wg = row_buf(dim, at_end, guard);
+    gbuf wg = row_buf(dim, at_end, guard), bg = row_buf(dim, at_end, guard);
     float *x = malloc(dim * sizeof(float)), *yr = malloc(dim * sizeof(float));
     if (!x || !yr) {
         fprintf(stderr, "checkasm: out of memory\n");
         exit(2);
     }
     gen_row(x, dim);
-    for (size_t i = 0; i < dim; i++)
+    for (size_t i = 0; i < dim; i++) {
         wg.p[i] = (float)(1.0 + 0.5 * nrand());
+        bg.p[i] = (float)(0.5 * nrand());
+    }
     memcpy(xg.p, x, dim * sizeof(float));
     memcpy(yg.p, x, dim * sizeof(float)); /* the input itself when in place */
-    norm_job jr = {yr, x, use_w ? wg.p : NULL, NULL, 1, dim, dim, dim, eps, NULL, NULL, NULL,
-                   NORM_KIND_RMS, NULL, wplus, 0};
-    ref->rmsnorm_f32(&jr);
+    norm_job jr = {yr, x, use_w ? wg.p : NULL, use_b ? bg.p : NULL, 1, dim, dim, dim, eps, NULL,
+                   NULL, NULL, NORM_KIND_RMS, NULL, wplus, 0};
+    if (ln)
+        ref->layernorm_f32(&jr);
+    else
+        ref->rmsnorm_f32(&jr);
     norm_job jt = jr;
     jt.y = yg.p;
     jt.x = inplace ? yg.p : xg.p;
     row_fn_under_test = tst->rmsnorm_row_f32;
+    ln_row_fn_under_test = tst->layernorm_row_f32;
     row_fn_rc = -1;
     int ok = 1;
-    int sig = call_guarded(row_fn_adapter, &jt);
+    int sig = call_guarded(ln ? ln_row_fn_adapter : row_fn_adapter, &jt);
     if (sig != 0) {
-        printf("   FAIL %s rmsnorm_row_f32 dim=%zu: crashed or touched memory %s the row (signal "
-               "%d, %s)\n", tst->name, dim, at_end ? "after" : "before", sig, strsignal(sig));
+        printf("   FAIL %s %s dim=%zu: crashed or touched memory %s the row (signal %d, %s)\n",
+               tst->name, fn, dim, at_end ? "after" : "before", sig, strsignal(sig));
         ok = 0;
     } else if (row_fn_rc != 0) {
-        printf("   FAIL %s rmsnorm_row_f32 dim=%zu: returned %d, not 0\n", tst->name, dim,
-               row_fn_rc);
+        printf("   FAIL %s %s dim=%zu: returned %d, not 0\n", tst->name, fn, dim, row_fn_rc);
         ok = 0;
     } else if (memcmp(yr, yg.p, dim * sizeof(float)) != 0) {
         for (size_t i = 0; i < dim; i++)
             if (memcmp(&yr[i], &yg.p[i], 4) != 0) {
-                printf("   FAIL %s rmsnorm_row_f32 dim=%zu (w=%d%s, eps=%g, %s): [%zu] scalar "
-                       "%.9g vs %.9g\n", tst->name, dim, use_w, wplus ? "+1" : "", eps,
+                printf("   FAIL %s %s dim=%zu (w=%d%s, b=%d, eps=%g, %s): [%zu] scalar %.9g vs "
+                       "%.9g\n", tst->name, fn, dim, use_w, wplus ? "+1" : "", use_b, eps,
                        inplace ? "in place" : "out of place", i, yr[i], yg.p[i]);
                 break;
             }
         ok = 0;
     } else if (!inplace && memcmp(xg.p, x, dim * sizeof(float)) != 0) {
-        printf("   FAIL %s rmsnorm_row_f32 dim=%zu: modified x\n", tst->name, dim);
+        printf("   FAIL %s %s dim=%zu: modified x\n", tst->name, fn, dim);
         ok = 0;
     }
     st->cases++;
@@ -1517,12 +1532,13 @@ static int run_row_case(const norm_dsp *ref, const norm_dsp *tst, size_t dim, in
     row_buf_free(&xg);
     row_buf_free(&yg);
     row_buf_free(&wg);
+    row_buf_free(&bg);
     free(x);
     free(yr);
     return ok;
 }
 
-static void check_row_fn(const norm_dsp *ref, const norm_dsp *tst, int quick, int guard,
+static void check_row_fn(const norm_dsp *ref, const norm_dsp *tst, int ln, int quick, int guard,
                          stats *st)
 {
     for (size_t d = 1; d <= 130 + sizeof extra_dims / sizeof extra_dims[0] && st->fails <= 10;
@@ -1532,7 +1548,7 @@ static void check_row_fn(const norm_dsp *ref, const norm_dsp *tst, int quick, in
             continue;
         int reps = dim == 64 || dim == 128 ? (quick ? 100 : 400) : (quick ? 1 : 4);
         for (int k = 0; k < reps && st->fails <= 10; k++)
-            run_row_case(ref, tst, dim, k & 1, guard, st);
+            run_row_case(ref, tst, ln, dim, k & 1, guard, st);
     }
 }
 
@@ -1582,8 +1598,8 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
             for (size_t gr = 1; gr <= 9; gr += 8)
                 run_guard_case(ref, tst, op, guard_dims[gi], gr, at_end, &st);
     /* the entry points' single-row function */
-    if (op == OP_RMS)
-        check_row_fn(ref, tst, quick, guard, &st);
+    if (op == OP_RMS || op == OP_LN)
+        check_row_fn(ref, tst, op == OP_LN, quick, guard, &st);
     if (st.fails > 10)
         printf("   (stopped after 10 failures)\n");
     return st;

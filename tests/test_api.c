@@ -367,9 +367,13 @@ static void test_single_rows(void)
         for (size_t i = 0; i < 3 * d; i++)
             xb[i] = (float)sin((double)i * 0.71 + (double)d) * (float)(1 + i % 5) + 0.1f;
         for (int ln = 0; ln <= 1; ln++)
-            for (int variant = 0; variant < 4; variant++) {
-                /* 0: w (and b); 1: no affine; 2: w with LIBNORM_WEIGHT_PLUS_ONE; 3: in place */
-                const float *w = variant == 1 ? NULL : wbuf, *b = variant == 1 ? NULL : bbuf;
+            for (int variant = 0; variant < 6; variant++) {
+                /* 0: w (and b); 1: no affine; 2: w with LIBNORM_WEIGHT_PLUS_ONE; 3: in place;
+                 * 4: w, no b; 5: b, no w (LayerNorm: the one-row functions' six variants) */
+                if (variant >= 4 && !ln)
+                    continue;
+                const float *w = variant == 1 || variant == 5 ? NULL : wbuf;
+                const float *b = variant == 1 || variant == 4 ? NULL : bbuf;
                 libnorm_opts po = LIBNORM_OPTS_INIT;
                 po.flags = variant == 2 ? LIBNORM_WEIGHT_PLUS_ONE : 0;
                 int st = ln ? libnorm_layernorm_f32_ex(yb, xb, w, b, 3, d, 1e-5f, &po)

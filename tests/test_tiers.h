@@ -22,6 +22,8 @@ void norm_add_f32_avx512emu(float *h, const float *x, const float *r, size_t n);
 void norm_gated_rmsnorm_f32_avx512emu(const norm_gated_job *job);
 int norm_rmsnorm_row_f32_avx512emu(float *y, const float *x, const float *w, size_t n, float eps,
                                    int wplus);
+int norm_layernorm_row_f32_avx512emu(float *y, const float *x, const float *w, const float *b,
+                                     size_t n, float eps, int wplus);
 #endif
 
 /* Results of test_dsp_init(). */
@@ -86,6 +88,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->add_f32 = norm_add_f32_avx512emu;
         d->gated_rmsnorm_f32 = norm_gated_rmsnorm_f32_avx512emu;
         d->rmsnorm_row_f32 = norm_rmsnorm_row_f32_avx512emu;
+        d->layernorm_row_f32 = norm_layernorm_row_f32_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
         return TEST_TIER_OK;

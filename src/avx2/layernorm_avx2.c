@@ -420,3 +420,118 @@ void norm_layernorm_f32_avx2(const norm_job *j)
     if (nt)
         _mm_sfence();
 }
+
+/* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
+ * As in layernorm_avx512.c (the comment there gives the reasons): for dims 64 and 128 (n a
+ * constant) the row's one partial block is reduced by the trees of norm_block_avx2() (lanes 0-7
+ * and 8-15 in two vectors) on x loaded once; the lane totals leave out lo's +0 (pass 1: lane 0
+ * is never -0; s2: sums of squares are never -0; s1: all lanes -0 only in a rare row) and add
+ * halves on quarters; m0 is one fma, var one fmsub and the statistics' tests one flag
+ * (src/x86/norm_ln_row_x86.h). Same bits; a row the fast path does not finish (pass 2 again,
+ * rare), and every other dim, is the job of the general kernel. */
+#include "../x86/norm_ln_row_x86.h"
+
+/* norm_lanes_total() of hi = (ha: lanes 0-7, hb: lanes 8-15) with lo = +0, as a double in lane
+ * 0. */
+NORM_AVX2_INLINE __m128d ln_lanes1_avx2(__m256 ha, __m256 hb)
+{
+    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(ha));   /* lanes 0-3 */
+    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(ha, 1)); /* 4-7 */
+    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(hb));   /* 8-11 */
+    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(hb, 1)); /* 12-15 */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(v0, v2), _mm256_add_pd(v1, v3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
+/* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
+ * line and tail-called). */
+static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, const float *w,
+                                                     const float *b, size_t n, float eps,
+                                                     int wplus)
+{
+    norm_job j;
+    norm_job_row(&j, y, x, w, b, n, eps, wplus);
+    norm_layernorm_f32_avx2(&j);
+    return 0;
+}
+
+/* The canonical trees of one lane group (8 lanes) of a partial block of 4 full leaf rows
+ * l[0], l[2], l[4], l[6] (the group's leaves are every other vector: vector 2j holds lanes 0-7 of
+ * leaf row j, vector 2j + 1 lanes 8-15): sums ((l0 + l1) + (l2 + l3)), squares
+ * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)), as norm_block_avx2(). */
+NORM_AVX2_INLINE __m256 ln_row_t4_avx2(const __m256 *l)
+{
+    return _mm256_add_ps(_mm256_add_ps(l[0], l[2]), _mm256_add_ps(l[4], l[6]));
+}
+NORM_AVX2_INLINE __m256 ln_row_q4_avx2(const __m256 *l)
+{
+    return _mm256_add_ps(_mm256_fmadd_ps(l[2], l[2], _mm256_mul_ps(l[0], l[0])),
+                         _mm256_fmadd_ps(l[6], l[6], _mm256_mul_ps(l[4], l[4])));
+}
+/* Group g (0: lanes 0-7, 1: lanes 8-15) of a row of L = 8 or 16 vectors. */
+#define LN_ROW_T_(F, l, g, L)                                                                  \
+    ((L) == 8 ? F((l) + (g)) : _mm256_add_ps(F((l) + (g)), F((l) + 8 + (g))))
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx2(). x is
+ * loaded once (L = n / 8 vectors kept in registers for the three passes; pass 3 takes d = x - m0
+ * from pass 2: ln_out_avx2()'s operations), the leaves x - c are plain subtractions (the latency
+ * form; norm_leaf_avx2()'s fnmadd is the same IEEE operation). */
+NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, const float *b,
+                                      size_t n, float eps, int hw, int hb)
+{
+    enum { LMAX = 16 };
+    const int L = (int)(n / 8);
+    __m256 xv[LMAX], l[LMAX];
+    const __m256 c = _mm256_broadcast_ss(x);
+    for (int k = 0; k < L; k++) {
+        xv[k] = _mm256_loadu_ps(x + 8 * k);
+        l[k] = _mm256_sub_ps(xv[k], c);
+    }
+    /* pass 1 (the probe is the row) -> m0 */
+    const __m128d s0 = ln_lanes1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
+    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / (double)n);
+    /* pass 2 around m0 */
+    const __m256 vm0 = _mm256_broadcastss_ps(m0);
+    for (int k = 0; k < L; k++)
+        l[k] = _mm256_sub_ps(xv[k], vm0);
+    const __m128d s1 = ln_lanes1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
+    const __m128d s2 = ln_lanes1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
+    __m128 mlo, rstd;
+    if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),
+                         0))
+        return ln_row_job_avx2(y, x, w, b, n, eps, hw == 2);
+    /* pass 3 */
+    const __m256 vml = _mm256_broadcastss_ps(mlo), vr = _mm256_broadcastss_ps(rstd);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (int k = 0; k < L; k++) {
+        const __m256 t = _mm256_mul_ps(_mm256_sub_ps(l[k], vml), vr);
+        const __m256 wv = hw ? _mm256_loadu_ps(w + 8 * k) : one;
+        _mm256_storeu_ps(y + 8 * k, _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
+                                                    hb ? _mm256_loadu_ps(b + 8 * k) : zero));
+    }
+    return 0;
+}
+#undef LN_ROW_T_
+
+int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w, const float *b,
+                                size_t n, float eps, int wplus)
+{
+    const int hw = !w ? 0 : wplus ? 2 : 1;
+#define LN_ROW_(N)                                                                             \
+    (b ? (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 1)                             \
+          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 1)                             \
+                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 1))                            \
+       : (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 0)                             \
+          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 0)                             \
+                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 0)))
+    if (n == 64)
+        return LN_ROW_(64);
+    if (n == 128)
+        return LN_ROW_(128);
+#undef LN_ROW_
+    return ln_row_job_avx2(y, x, w, b, n, eps, wplus);
+}

@@ -520,3 +520,158 @@ void norm_layernorm_f32_avx512(const norm_job *j)
         ln_cached_avx512(j);
     }
 }
+
+/* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
+ * For dims 64 and 128 (n a constant): the row is one partial block, the probe is the whole row
+ * (k = n), and the chain loads -> pass-1 tree -> lane total -> m0 -> pass-2 trees -> lane totals
+ * -> statistics -> pass 3 runs without a job, a batch test or a stack frame. Shortcuts, each the
+ * same bits as the canonical order:
+ *   - The pass-1 and pass-2 trees are those of 4 (8) full leaf rows: the pruned tree of a
+ *     partial block of 64 (128) floats (tsum4/8, tss4/8 of norm_avx512.h), taken as hi with
+ *     lo = +0 (the first-block shortcut); x is loaded once, and pass 3 reuses pass 2's x - m0.
+ *   - Lane totals without lo's +0 (ln_lanes1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
+ *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
+ *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
+ *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
+ *       pass 1: lane 0's first leaf is x0 - x0 = +0 (or NaN), so lane 0 is never -0;
+ *       s2: a lane sum of squares is never -0;
+ *       s1: every lane -0 means every d = x - m0 is -0, so s2 = 0 and the row is rare (slow
+ *           path, which recomputes it).
+ *     The halving adds on quarters (four floats widened to four doubles each): v[l] + v[l + 8]
+ *     and then + v[l + 4] for l = 0..3 on two 256-bit vectors, as in rmsnorm_avx512.c.
+ *   - m0 as one fma, var with one fmsub and the statistics' tests as one flag
+ *     (src/x86/norm_ln_row_x86.h).
+ * Any row the fast path does not finish (pass 2 again, the rare path), and every other dim, is
+ * the job of the general kernel. */
+#include "../x86/norm_ln_row_x86.h"
+
+/* norm_lanes_total() of hi with lo = +0, as a double in lane 0 (see above for the +0). */
+N5_INLINE __m128d ln_lanes1_avx512(__m512 hi)
+{
+    __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));    /* v[0..3] */
+    __m256d q1 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 1)); /* v[4..7] */
+    __m256d q2 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 2)); /* v[8..11] */
+    __m256d q3 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 3)); /* v[12..15] */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
+/* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
+ * line and tail-called: the constant-dim copies keep a frame-less function). */
+static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x, const float *w,
+                                                       const float *b, size_t n, float eps,
+                                                       int wplus)
+{
+    norm_job j;
+    norm_job_row(&j, y, x, w, b, n, eps, wplus);
+    norm_layernorm_f32_avx512(&j);
+    return 0;
+}
+
+/* The canonical trees of a partial block of 4 full leaf rows l0..l3 (tsum4 / tss4 of
+ * norm_avx512.h on values already in registers): sums ((l0 + l1) + (l2 + l3)), squares
+ * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)). */
+N5_INLINE __m512 ln_row_t4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
+{
+    return _mm512_add_ps(_mm512_add_ps(l0, l1), _mm512_add_ps(l2, l3));
+}
+N5_INLINE __m512 ln_row_q4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
+{
+    return _mm512_add_ps(_mm512_fmadd_ps(l1, l1, _mm512_mul_ps(l0, l0)),
+                         _mm512_fmadd_ps(l3, l3, _mm512_mul_ps(l2, l2)));
+}
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is
+ * loaded once: its n / 16 leaf rows x0..x7 stay in registers (named: an array went to the stack)
+ * for pass 1, pass 2 (d = x - m0) and pass 3, which takes d from pass 2 (ln_out_avx512()'s
+ * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
+ * forms, as the kernels' partial blocks). */
+N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
+                                 size_t n, float eps, int hw, int hb)
+{
+    const int big = n == 128;
+    const __m512 z = _mm512_setzero_ps();
+    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+    const __m512 x2 = _mm512_loadu_ps(x + 32), x3 = _mm512_loadu_ps(x + 48);
+    const __m512 x4 = big ? _mm512_loadu_ps(x + 64) : z, x5 = big ? _mm512_loadu_ps(x + 80) : z;
+    const __m512 x6 = big ? _mm512_loadu_ps(x + 96) : z, x7 = big ? _mm512_loadu_ps(x + 112) : z;
+    /* pass 1 (the probe is the row) -> m0 */
+    /* c = x[0] in every lane, by a broadcast load (gcc otherwise loads x[0] into an xmm for
+     * both uses and broadcasts the register: 2 cycles more on the chain) */
+#if defined(NORM_AVX512_EMU)
+    const __m512 c = _mm512_set1_ps(x[0]);
+#else
+    __m512 c;
+    __asm__("vbroadcastss %1, %0" : "=v"(c) : "m"(*x));
+#endif
+#define LN_ROW_TREE_(F, C)                                                                     \
+    (big ? _mm512_add_ps(F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),     \
+                           _mm512_sub_ps(x3, C)),                                              \
+                         F(_mm512_sub_ps(x4, C), _mm512_sub_ps(x5, C), _mm512_sub_ps(x6, C),     \
+                           _mm512_sub_ps(x7, C)))                                              \
+         : F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),                   \
+             _mm512_sub_ps(x3, C)))
+    const __m128d s0 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
+    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm512_castps512_ps128(c), 1.0 / (double)n);
+    /* pass 2 around m0 (the same subtractions twice: one value each, computed once) */
+    const __m512 vm0 = _mm512_broadcastss_ps(m0);
+    const __m128d s1 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
+    const __m128d s2 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
+#undef LN_ROW_TREE_
+    __m128 mlo, rstd;
+    if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),
+                         0))
+        return ln_row_job_avx512(y, x, w, b, n, eps, hw == 2);
+    /* pass 3 */
+    const __m512 vml = _mm512_broadcastss_ps(mlo), vr = _mm512_broadcastss_ps(rstd);
+    const __m512 one = _mm512_set1_ps(1.0f);
+#define LN_ROW_OUT_(K, XV)                                                                     \
+    do {                                                                                       \
+        const __m512 t_ = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps((XV), vm0), vml), vr);     \
+        const __m512 w_ = hw ? _mm512_loadu_ps(w + 16 * (K)) : one;                            \
+        _mm512_storeu_ps(y + 16 * (K),                                                         \
+                         _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,            \
+                                         hb ? _mm512_loadu_ps(b + 16 * (K)) : z));             \
+    } while (0)
+    LN_ROW_OUT_(0, x0);
+    LN_ROW_OUT_(1, x1);
+    LN_ROW_OUT_(2, x2);
+    LN_ROW_OUT_(3, x3);
+    if (big) {
+        LN_ROW_OUT_(4, x4);
+        LN_ROW_OUT_(5, x5);
+        LN_ROW_OUT_(6, x6);
+        LN_ROW_OUT_(7, x7);
+    }
+#undef LN_ROW_OUT_
+    return 0;
+}
+
+#if defined(NORM_AVX512_EMU)
+/* the emulated build's name (tests/test_tiers.h) */
+#define LN_ROW_FN norm_layernorm_row_f32_avx512emu
+int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
+              int wplus);
+#else
+#define LN_ROW_FN norm_layernorm_row_f32_avx512
+#endif
+int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
+              int wplus)
+{
+    const int hw = !w ? 0 : wplus ? 2 : 1;
+#define LN_ROW_(N)                                                                             \
+    (b ? (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 1)                           \
+          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 1)                           \
+                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 1))                          \
+       : (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 0)                           \
+          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 0)                           \
+                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 0)))
+    if (n == 64)
+        return LN_ROW_(64);
+    if (n == 128)
+        return LN_ROW_(128);
+#undef LN_ROW_
+    return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
+}
+#undef LN_ROW_FN

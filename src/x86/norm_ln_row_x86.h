@@ -1,0 +1,68 @@
+/*
+ * The scalar part of the x86 tiers' one-row LayerNorm (norm_dsp.layernorm_row_f32, dims 64 and
+ * 128: src/avx2/layernorm_avx2.c, src/avx512/layernorm_avx512.c, appended after the kernels).
+ * Included after <immintrin.h> (or the emulated tier's header); SSE2 / FMA scalar doubles only,
+ * so the AVX2, AVX-512 and emulated builds run the same instructions.
+ *
+ * A decode-time row is one dependency chain: loads -> pass-1 tree -> lane total -> m0 -> pass-2
+ * trees -> lane totals -> ml, var -> sqrt -> division -> pass 3. These helpers keep the canonical
+ * operations (norm_ln_m0(), norm_ln_finish()) and only shorten the chain where the result is the
+ * same bits:
+ *   - m0 = (float)(x0 + s0 * inv_k) as one fma: for k = 64 or 128, inv_k = 2^-6 / 2^-7 and
+ *     s0 * inv_k is exact (s0 is a sum of float differences, a multiple of 2^-149, far above
+ *     double's underflow; an infinite or NaN s0 sends the row to the slow path anyway), so the
+ *     fused and the separate forms round the same sum once.
+ *   - norm_ln_finish()'s tests (rare totals, pass 2 again, var > 0) are combined without
+ *     branches into one flag, tested once before pass 3 writes anything (y may be x): the row
+ *     then goes to the slow path, the tier's job kernel, which does the whole row the canonical
+ *     way (the repeated pass 2 or the rare path included). With the branch predicted, the
+ *     square root and the division start as soon as var is known.
+ *   - var = s2 * inv_n - ml * ml as fmsub(s2, inv_n, ml * ml): inv_n = 2^-6 or 2^-7 and s2 * inv_n
+ *     is exact for every s2 of a row that is not rare (NORM_RARE_MIN <= s2 <= DBL_MAX: no
+ *     underflow, no overflow), so the fused and the separate forms round the same difference
+ *     once (for a rare row the flag is 0 whatever var is: it tests s2 itself). One rounding
+ *     less on the chain, none in the result. ml = s1 * inv_n, ml * ml (rounded before the
+ *     subtraction) and var + eps are norm_ln_finish()'s operations.
+ * Both helpers need inv_k = inv_n = 1 / n for n = 64 or 128 (exact powers of two).
+ */
+#ifndef NORM_LN_ROW_X86_H
+#define NORM_LN_ROW_X86_H
+
+#include "norm_internal.h"
+
+#define NLR_INLINE static inline __attribute__((always_inline))
+
+/* m0 of a row of n = k = 64 or 128 (inv_k = 1.0 / k) from the pass-1 total s0 (lane 0) and x[0]
+ * (lane 0 of xf: the broadcast of pass 1's shift, so that x[0] is loaded once, by the
+ * broadcast), as a float in lane 0. */
+NLR_INLINE __m128 norm_ln_row_m0_x86(__m128d s0, __m128 xf, double inv_k)
+{
+    const __m128d x0 = _mm_cvtss_sd(_mm_setzero_pd(), xf);
+    return _mm_cvtsd_ss(_mm_setzero_ps(), _mm_fmadd_sd(s0, _mm_set_sd(inv_k), x0));
+}
+
+/* norm_ln_finish() of a row of n = 64 or 128 (inv_n = 1.0 / n) whose first pass 2 gave s1, s2
+ * (lane 0; s0: pass 1): returns 1 when it would return NORM_LN_OK at once, with *mlo and *rstd
+ * (floats, lane 0); 0 when the row needs pass 2 again or the rare path (then *mlo and *rstd are
+ * not to be used). */
+NLR_INLINE int norm_ln_row_finish_x86(__m128d s0, __m128d s1, __m128d s2, double inv_n, float eps,
+                                      __m128 *mlo, __m128 *rstd)
+{
+    const __m128d vinv = _mm_set_sd(inv_n);
+    const __m128d ml = _mm_mul_sd(s1, vinv);
+    const __m128d mm = _mm_mul_sd(ml, ml);
+    const __m128d var = _mm_fmsub_sd(s2, vinv, mm); /* s2 * inv_n exact (see above) */
+    const __m128d ve = _mm_add_sd(var, _mm_set_sd((double)eps));
+    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(ve, ve));
+    *mlo = _mm_cvtsd_ss(_mm_setzero_ps(), ml);
+    *rstd = _mm_cvtsd_ss(_mm_setzero_ps(), r);
+    const double d0 = _mm_cvtsd_f64(s0), d1 = _mm_cvtsd_f64(s1), d2 = _mm_cvtsd_f64(s2);
+    const double dm = _mm_cvtsd_f64(mm), dv = _mm_cvtsd_f64(var);
+    /* norm_ln_finish(): not rare, not again, var > 0 */
+    return (d2 >= NORM_RARE_MIN) & (d2 <= DBL_MAX) & (fabs(d1) <= DBL_MAX) &
+           (fabs(d0) <= DBL_MAX) & (dm <= NORM_LN_AGAIN_RATIO * dv) & (dv > 0.0);
+}
+
+#undef NLR_INLINE
+
+#endif /* NORM_LN_ROW_X86_H */
