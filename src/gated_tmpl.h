@@ -42,8 +42,8 @@
  * In streaming-size jobs with AFTER gates, step 2 prefetches the next span's z, a group's share
  * before each group (issue 10; DRAM batches of 64 MiB, 1 thread, the AVX-512 kernel with and
  * without it in one process, interleaved, minimum thread CPU time over 30-40 repetitions:
- * SILU_AFTER dim 768 1.08-1.22x, 4096 1.08-1.10x, SIGMOID_AFTER 768 1.21-1.27x, where an
- * identical copy of the old code measured 0.97-1.05x). In cache it cost 4-5% at dim 768, and
+ * SILU_AFTER dim 768 1.08-1.22x, 4096 1.04-1.10x, SIGMOID_AFTER 768 1.21-1.27x, 4096
+ * 1.08-1.12x, where an identical copy of the old code measured 0.97-1.05x). In cache it cost 4-5% at dim 768, and
  * with SILU_BEFORE (whose pass 2 reads u from the buffer) 0.85-0.91x: both are left out. x as
  * well as z: 0.82-1.03x, y for writing too: 0.77-0.86x; z into L2: 0.98-1.13x, non-temporal
  * (prefetchnta): 1.11-1.16x, about the same as into L1.
