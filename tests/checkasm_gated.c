@@ -129,13 +129,14 @@ static void print_first_diff(const char *what, const float *a, const float *b, s
 }
 
 /* One kernel case: rows of dim, the given group and gate; inplace 0 none, 1 y == x, 2 y == z,
- * 3 x == z. Returns 1 on success. */
+ * 3 x == z; pad: the row strides' padding (x, z and y), or -1: random. Returns 1 on success. */
 static int gated_case(const norm_dsp *ref, const norm_dsp *tst, size_t dim, size_t group,
-                      size_t rows, int gate, int wmode, int inplace, int check_sums)
+                      size_t rows, int gate, int wmode, int inplace, int check_sums, int pad)
 {
     const size_t ng = dim / group;
-    size_t xs = dim + (irand(3) == 0 ? irand(9) : 0);
-    size_t ys = inplace == 1 || inplace == 2 ? xs : dim + (irand(3) == 0 ? irand(9) : 0);
+    size_t xs = dim + (pad >= 0 ? (size_t)pad : irand(3) == 0 ? irand(9) : 0);
+    size_t ys = inplace == 1 || inplace == 2 ? xs
+                : dim + (pad >= 0 ? (size_t)pad : irand(3) == 0 ? irand(9) : 0);
     const size_t nx = rows * xs + 16, ny = rows * ys + 16;
     float *x0 = xalloc(nx * sizeof(float)), *z0 = xalloc(nx * sizeof(float));
     for (size_t i = 0; i < nx; i++)
@@ -426,7 +427,7 @@ int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int 
                     int wmode = (int)irand(3), inplace = irand(3) ? 0 : 1 + (int)irand(3);
                     n++;
                     fails += !gated_case(ref, tst, dim, group, rows, gate, wmode, inplace,
-                                         check_sums);
+                                         check_sums, -1);
                 }
         }
         if (k % (quick ? 16 : 4) == 0) {
@@ -443,6 +444,19 @@ int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int 
     for (int i = 0; i < (quick ? 100 : 600); i++) {
         n++;
         fails += !layout_case(ref, tst, check_sums);
+    }
+    /* streaming-size jobs (x, z and y past NORM_STREAM_BYTES: with AFTER gates the SIMD tiers
+     * prefetch the next span's z, src/gated_tmpl.h), not --quick: rows that follow on (one run
+     * of 4096-float spans, the last one partial) and padded rows (the next row's first span
+     * prefetched from the last group of a row), groups of the row and of a quarter of it */
+    static const struct { size_t dim, group; int gate, pad; } big[] = {
+        {768, 768, NORM_GATE_SILU_AFTER, 0}, {1000, 250, NORM_GATE_SIGMOID_AFTER, 3},
+        {4096, 4096, NORM_GATE_SILU_AFTER, 1}};
+    for (size_t k = 0; !quick && k < sizeof big / sizeof big[0]; k++) {
+        const size_t rows = (size_t)(NORM_STREAM_BYTES / (12.0 * (double)big[k].dim)) + 3;
+        n++;
+        fails += !gated_case(ref, tst, big[k].dim, big[k].group, rows, big[k].gate, 1 + (int)k % 2,
+                             0, check_sums, big[k].pad);
     }
     *cases = n;
     return (int)fails;
