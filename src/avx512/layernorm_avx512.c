@@ -32,10 +32,20 @@
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
  *     with non-temporal stores (cached stores measured slower still: dim 64 38 vs 22 ns/row).
- *     Rows longer than LN_BATCH_MAX have no software prefetch: with every load in ascending
- *     order the hardware prefetchers keep up there, and prefetching the next rows (whole rows
- *     at the start of a row, or line by line during pass 2 or 3, into L1 or L2) measured no net
- *     gain, up to 25% slower on some dims (bench, DRAM batches, dims 128-65536).
+ *   - Streaming pairs (rows longer than LN_BATCH_MAX, and the pairs left after the batches)
+ *     prefetch x of the pair LN_NT_PF pairs ahead line by line during pass 3, one prefetch per
+ *     64-byte store. Why: cpu-clock samples (dim 768 from DRAM) piled up on the instruction
+ *     after the non-temporal stores (35% of the kernel's samples): while pass 3 drained its
+ *     stores no read was in flight, and the next pair's pass 1 then waited for DRAM again, so a
+ *     pair cost its reads plus its writes (~ floor + compute). With the prefetches the reads of
+ *     the pairs ahead overlap the stores. Measured in one process, interleaved, 1 thread, DRAM
+ *     (64 MiB of x), min of 15 (2026-12-05, a loaded machine), ns/row old -> new (oneDNN,
+ *     NT-store floor): w+b 768 331 -> 176 (291, 139), 1024 389 -> 207 (326, 182), 2048 648 ->
+ *     441 (694, 427); plain 768 275 -> 127 (181, 121), 1024 401 -> 190 (305, 172), 2048 661 ->
+ *     465 (692, 372). 1 or 2 pairs ahead measured alike at 1024-2048 (2 better at 768); an L2
+ *     hint (locality 2) no better. An earlier try (whole rows at the start of a row, or line by
+ *     line during pass 2) measured no net gain: those prefetches were issued while reads were
+ *     already in flight. Single rows (n > LN_PAIR_MAX without affine) have none.
  */
 #include "norm_avx512.h"
 
@@ -59,6 +69,8 @@
  * weight and bias vector once for both rows; without them a pair only doubles the footprint:
  * LayerNorm without affine, 32 rows, measured 437 vs 479 ns/row at dim 4096, 1010 vs 1083 at
  * 8192, single vs paired). */
+/* Streaming pairs: pass 3 prefetches x of the pair this many pairs ahead (0: none), with this
+ * locality hint (3: L1). LN_NT_ORD 1 (experiments only): ordinary stores for streaming pairs. */
 #ifndef LN_NT_PF
 #define LN_NT_PF 2
 #endif
@@ -88,7 +100,7 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
 
 /* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
  * boundary and the tail with ordinary masked stores). hw, hb, nt are compile-time constants
- * after inlining. */
+ * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per store. */
 N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const float *b,
                              size_t n, float m0, float mlo, float rstd, int hw, int hb, int nt,
                              const float *pf)
