@@ -43,9 +43,10 @@
  *     NT-store floor): w+b 768 331 -> 176 (291, 139), 1024 389 -> 207 (326, 182), 2048 648 ->
  *     441 (694, 427); plain 768 275 -> 127 (181, 121), 1024 401 -> 190 (305, 172), 2048 661 ->
  *     465 (692, 372). 1 or 2 pairs ahead measured alike at 1024-2048 (2 better at 768); an L2
- *     hint (locality 2) no better. An earlier try (whole rows at the start of a row, or line by
- *     line during pass 2) measured no net gain: those prefetches were issued while reads were
- *     already in flight. Single rows (n > LN_PAIR_MAX without affine) have none.
+ *     hint (locality 2) no better. An earlier note here said prefetching the next rows (whole
+ *     rows, or line by line during pass 2 or 3) measured no net gain on the bench; why that
+ *     differs from these in-process runs was not investigated. Single rows (n > LN_PAIR_MAX
+ *     without affine) have none.
  */
 #include "norm_avx512.h"
 
