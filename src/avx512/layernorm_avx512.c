@@ -32,10 +32,21 @@
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
  *     with non-temporal stores (cached stores measured slower still: dim 64 38 vs 22 ns/row).
- *     Rows longer than LN_BATCH_MAX have no software prefetch: with every load in ascending
- *     order the hardware prefetchers keep up there, and prefetching the next rows (whole rows
- *     at the start of a row, or line by line during pass 2 or 3, into L1 or L2) measured no net
- *     gain, up to 25% slower on some dims (bench, DRAM batches, dims 128-65536).
+ *   - Streaming pairs (rows longer than LN_BATCH_MAX, and the pairs left after the batches)
+ *     prefetch x of the pair LN_NT_PF pairs ahead line by line during pass 3, one prefetch per
+ *     64-byte store. Why: cpu-clock samples (dim 768 from DRAM) piled up on the instruction
+ *     after the non-temporal stores (35% of the kernel's samples): while pass 3 drained its
+ *     stores no read was in flight, and the next pair's pass 1 then waited for DRAM again, so a
+ *     pair cost its reads plus its writes (~ floor + compute). With the prefetches the reads of
+ *     the pairs ahead overlap the stores. Measured in one process, interleaved, 1 thread, DRAM
+ *     (64 MiB of x), min of 15 (2026-12-05, a loaded machine), ns/row old -> new (oneDNN,
+ *     NT-store floor): w+b 768 331 -> 176 (291, 139), 1024 389 -> 207 (326, 182), 2048 648 ->
+ *     441 (694, 427); plain 768 275 -> 127 (181, 121), 1024 401 -> 190 (305, 172), 2048 661 ->
+ *     465 (692, 372). 1 or 2 pairs ahead measured alike at 1024-2048 (2 better at 768); an L2
+ *     hint (locality 2) no better. An earlier note here said prefetching the next rows (whole
+ *     rows, or line by line during pass 2 or 3) measured no net gain on the bench; why that
+ *     differs from these in-process runs was not investigated. Single rows (n > LN_PAIR_MAX
+ *     without affine) have none.
  */
 #include "norm_avx512.h"
 
@@ -59,6 +70,17 @@
  * weight and bias vector once for both rows; without them a pair only doubles the footprint:
  * LayerNorm without affine, 32 rows, measured 437 vs 479 ns/row at dim 4096, 1010 vs 1083 at
  * 8192, single vs paired). */
+/* Streaming pairs: pass 3 prefetches x of the pair this many pairs ahead (0: none), with this
+ * locality hint (3: L1). LN_NT_ORD 1 (experiments only): ordinary stores for streaming pairs. */
+#ifndef LN_NT_PF
+#define LN_NT_PF 2
+#endif
+#ifndef LN_NT_PFLOC
+#define LN_NT_PFLOC 3
+#endif
+#ifndef LN_NT_ORD
+#define LN_NT_ORD 0
+#endif
 #ifndef LN_PAIR_MAX
 #define LN_PAIR_MAX 2048
 #endif
@@ -79,9 +101,10 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
 
 /* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
  * boundary and the tail with ordinary masked stores). hw, hb, nt are compile-time constants
- * after inlining. */
+ * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per store. */
 N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const float *b,
-                             size_t n, float m0, float mlo, float rstd, int hw, int hb, int nt)
+                             size_t n, float m0, float mlo, float rstd, int hw, int hb, int nt,
+                             const float *pf)
 {
     const __m512 vm0 = _mm512_set1_ps(m0), vml = _mm512_set1_ps(mlo), vr = _mm512_set1_ps(rstd);
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
@@ -114,6 +137,12 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
         LN_ST(y + i + 16, y1);
         LN_ST(y + i + 32, y2);
         LN_ST(y + i + 48, y3);
+        if (pf) {
+            __builtin_prefetch(pf + i, 0, LN_NT_PFLOC);
+            __builtin_prefetch(pf + i + 16, 0, LN_NT_PFLOC);
+            __builtin_prefetch(pf + i + 32, 0, LN_NT_PFLOC);
+            __builtin_prefetch(pf + i + 48, 0, LN_NT_PFLOC);
+        }
     }
     for (; i + 16 <= n; i += 16)
         LN_ST(y + i, _mm512_fmadd_ps(LN_T(_mm512_loadu_ps(src + i)), LN_W(i), LN_B(i)));
@@ -131,14 +160,15 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 /* Pass 3 of one row with the weight/bias variant chosen at run time (one predictable branch
  * per row; the reductions are then instantiated once instead of four times). */
 N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float m0, float mlo, float rstd, int nt, int wp)
+                                 size_t n, float m0, float mlo, float rstd, int nt, int wp,
+                                 const float *pf)
 {
 #define LN_OUT(HW, HB)                                                                         \
     do {                                                                                       \
         if (nt)                                                                                \
-            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 1);                            \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 1, pf);                          \
         else                                                                                   \
-            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0);                            \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0, pf);                          \
     } while (0)
     if (w && wp) {
         if (b)
@@ -206,11 +236,11 @@ N5_INLINE void ln_out2_avx512(float *ya, const float *sa, float *yb, const float
 N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const float *xb,
                                   const float *w, const float *b, size_t n, float m0a,
                                   float mloa, float ra, float m0b, float mlob, float rb, int nt,
-                                  int wp)
+                                  int wp, const float *pfa, const float *pfb)
 {
     if (nt) {
-        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1, wp);
-        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1, wp);
+        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1, wp, pfa);
+        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1, wp, pfb);
     } else if (w && wp) {
         if (b)
             ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 2, 1);
@@ -250,7 +280,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp, wp);
         return;
     }
-    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp);
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp, NULL);
     if (mean)
         *mean = mo;
     if (rstdp)
@@ -273,7 +303,8 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float *xb,
                               const float *w, const float *b, size_t n, float eps, double inv_n,
                               double inv_k, float *meana, float *rstda, float *meanb,
-                              float *rstdb, double *sumsa, double *sumsb, int nt, int wp)
+                              float *rstdb, double *sumsa, double *sumsb, int nt, int wp,
+                              const float *pfa, const float *pfb)
 {
     const size_t k = norm_ln_probe(n);
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
@@ -285,7 +316,7 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
     if (sta == NORM_LN_OK && stb == NORM_LN_OK) {
-        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt, wp);
+        ln_out2_sel_avx512(ya, xa, yb, xb, w, b, n, ma0, mla, ra, mb0, mlb, rb, nt, wp, pfa, pfb);
         if (sumsa) {
             norm_ln_put_sums(sumsa, sa0, ta.s1, ta.s2);
             norm_ln_put_sums(sumsb, sb0, tb.s1, tb.s2);
@@ -327,12 +358,12 @@ N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double
     if (((ok >> k) & 3u) == 3u) {
         ln_out2_sel_avx512(y, x, y + j->ys, x + j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
                            st->rstd[k], st->m0[k + 1], st->mlo[k + 1], st->rstd[k + 1], nt,
-                           j->wplus);
+                           j->wplus, NULL, NULL);
     } else {
         for (int h = k; h < k + 2; h++, x += j->xs, y += j->ys) {
             if ((ok >> h) & 1u) {
                 ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h], nt,
-                                  j->wplus);
+                                  j->wplus, NULL);
             } else {
                 dpair_avx512 t = {st->s1[h], st->s2[h]};
                 ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
@@ -499,7 +530,25 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     const int pairs = n <= LN_PAIR_MAX || j->w || j->b;
     /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
      * constant-dim copies for dims 64 and 128. */
-#define LN_REST(N)                                                                                 do {                                                                                               for (; pairs && r + 2 <= j->rows; r += 2) {                                                        const float *xa = j->x + r * j->xs;                                                            float *ya = j->y + r * j->ys;                                                                  ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, (N), j->eps, inv_n,                                inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,                                         mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,                                        norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt, j->wplus);            }                                                                                              for (; r < j->rows; r++)                                                                           ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, (N), j->eps, inv_n,                            inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,                                         norm_ln_sums_at(j, r), nt, j->wplus);                                    } while (0)
+#define LN_REST(N)                                                                         \
+    do {                                                                                       \
+        for (; pairs && r + 2 <= j->rows; r += 2) {                                            \
+            const float *xa = j->x + r * j->xs;                                                \
+            float *ya = j->y + r * j->ys;                                                      \
+            const size_t rn = r + 2 * (size_t)LN_NT_PF;                                        \
+            const float *pfa = nt && LN_NT_PF && rn < j->rows ? xa + (rn - r) * j->xs : NULL;  \
+            const float *pfb = nt && LN_NT_PF && rn + 1 < j->rows ? pfa + j->xs : NULL;        \
+            ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, (N), j->eps, inv_n,     \
+                           inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,              \
+                           mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,             \
+                           norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt && !LN_NT_ORD, \
+                           j->wplus, pfa, pfb);                                                \
+        }                                                                                      \
+        for (; r < j->rows; r++)                                                               \
+            ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, (N), j->eps, inv_n,  \
+                          inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,               \
+                          norm_ln_sums_at(j, r), nt, j->wplus);                                \
+    } while (0)
     switch (n) {
     case 64: LN_REST(64); break;
     case 128: LN_REST(128); break;
