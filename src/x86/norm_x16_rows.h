@@ -75,8 +75,14 @@ static inline void x16_out_sel(const norm_x16_job *j, uint16_t *y, const uint16_
  * (the row after the next one's: the very next one's first lines would get little time; for
  * pairs 2 -> 4 measured up to 15% faster at dim 768, never clearly slower), the batch size for
  * batches (the next batch's totals follow this batch's output), twice that when they precede
- * it. No result depends on it. The lines go to L2 (X16_PF_HINT): two rows ahead of 8 KiB with
- * the current row and a 16 KiB weight would crowd a 48 KiB L1. */
+ * it. No result depends on it. The lines go to L1 (X16_PF_HINT), as the f32 LayerNorm's
+ * streaming pairs do since they gained from it: an earlier version sent them to L2 (two rows
+ * ahead of 8 KiB with the current row and a 16 KiB weight seemed to crowd a 48 KiB L1), and L1
+ * measured as fast or faster (bench/x16ab.sh, DRAM, 12 interleaved repetitions, the f32 op's
+ * time over the 16-bit op's, L2 -> L1: AVX-512 ln-bf16 4096 2.21 -> 2.40x (1 thr), 2.26 ->
+ * 2.36x (2 thr), rms-f16 4096 3.56 -> 3.82x, 3.07 -> 3.88x, the 768 rows within 0.05x either
+ * way; AVX2 rms-bf16 4096 2.49 -> 2.74x (2 thr), rms-f16 4096 3.35 -> 3.96x (2 thr), 768 rows
+ * within 0.08x either way). */
 #ifndef X16_AHEAD_ONE
 #define X16_AHEAD_ONE 2
 #endif
@@ -88,9 +94,9 @@ static inline const uint16_t *x16_pf(const norm_x16_job *j, size_t row, size_t a
     return (nt & X16_NT) && ahead && row + ahead < j->rows ? j->x + (row + ahead) * j->xs : NULL;
 }
 
-/* A read prefetch of the line at p into L2 (a hint: it cannot fault). */
+/* A read prefetch of the line at p into L1 (a hint: it cannot fault). */
 #ifndef X16_PF_HINT
-#define X16_PF_HINT _MM_HINT_T1
+#define X16_PF_HINT _MM_HINT_T0
 #endif
 #define X16_PREFETCH(p) _mm_prefetch((const char *)(p), X16_PF_HINT)
 
