@@ -453,19 +453,6 @@ void norm_layernorm_f32_avx2(const norm_job *j)
  * rare), and every other dim, is the job of the general kernel. */
 #include "../x86/norm_ln_row_x86.h"
 
-/* norm_lanes_total() of hi = (ha: lanes 0-7, hb: lanes 8-15) with lo = +0, as a double in lane
- * 0. */
-NORM_AVX2_INLINE __m128d ln_lanes1_avx2(__m256 ha, __m256 hb)
-{
-    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(ha));   /* lanes 0-3 */
-    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(ha, 1)); /* 4-7 */
-    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(hb));   /* 8-11 */
-    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(hb, 1)); /* 12-15 */
-    __m256d a = _mm256_add_pd(_mm256_add_pd(v0, v2), _mm256_add_pd(v1, v3)); /* h = 8, 4 */
-    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
-    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
-}
-
 /* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
  * line and tail-called). */
 static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, const float *w,
@@ -511,16 +498,16 @@ NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, 
         l[k] = _mm256_sub_ps(xv[k], c);
     }
     /* pass 1 (the probe is the row) -> m0 */
-    const __m128d s0 = ln_lanes1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+    const __m128d s0 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
                                       LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
     const __m128 m0 = norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / (double)n);
     /* pass 2 around m0 */
     const __m256 vm0 = _mm256_broadcastss_ps(m0);
     for (int k = 0; k < L; k++)
         l[k] = _mm256_sub_ps(xv[k], vm0);
-    const __m128d s1 = ln_lanes1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+    const __m128d s1 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
                                       LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
-    const __m128d s2 = ln_lanes1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
+    const __m128d s2 = lanes_total1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
                                       LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
     __m128 mlo, rstd;
     if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),

@@ -623,4 +623,19 @@ NORM_AVX2_INLINE void norm_ln_finish4_avx2(norm_ln_st4_avx2 *st, int g, __m256d 
     _mm256_storeu_pd(st->s2 + 4 * g, s2);
 }
 
+/* norm_lanes_total() of one block's lane sums hi = (ha: lanes 0-7, hb: lanes 8-15) with lo = +0
+ * left out (v[l] = (double)hi[l]), as a double in lane 0 (the halving adds on quarters, as
+ * lanes_total1_avx512() of norm_avx512.h). (double)hi[l] + 0.0 differs from (double)hi[l] only
+ * for hi[l] = -0: each caller says why that cannot change its total. */
+NORM_AVX2_INLINE __m128d lanes_total1_avx2(__m256 ha, __m256 hb)
+{
+    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(ha));   /* lanes 0-3 */
+    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(ha, 1)); /* 4-7 */
+    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(hb));   /* 8-11 */
+    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(hb, 1)); /* 12-15 */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(v0, v2), _mm256_add_pd(v1, v3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
 #endif /* NORM_AVX2_H */

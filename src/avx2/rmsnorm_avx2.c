@@ -238,16 +238,6 @@ void norm_rmsnorm_f32_avx2(const norm_job *j)
  * block without the +0.0 of lo (lane sums of squares are never -0, so (double)hi + 0.0 is
  * (double)hi exactly), and s2 * inv_n + eps as one fma (inv_n = 2^-k: the product is exact for
  * every s2 the ordinary path takes, so one rounding either way). Same bits; no job to read. */
-NORM_AVX2_INLINE __m128d rms_lanes_sq1_avx2(__m256 qa, __m256 qb)
-{
-    __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(qa));   /* lanes 0-3 */
-    __m256d v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(qa, 1)); /* 4-7 */
-    __m256d v2 = _mm256_cvtps_pd(_mm256_castps256_ps128(qb));   /* 8-11 */
-    __m256d v3 = _mm256_cvtps_pd(_mm256_extractf128_ps(qb, 1)); /* 12-15 */
-    __m256d a = _mm256_add_pd(_mm256_add_pd(v0, v2), _mm256_add_pd(v1, v3)); /* h = 8, 4 */
-    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
-    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
-}
 
 /* The rare path of a single row (out of line, tail-called: the hot function makes no call). */
 static __attribute__((noinline)) int rms_row_rare_avx2(float *y, const float *x, const float *w,
@@ -263,7 +253,7 @@ NORM_AVX2_INLINE int rms_row_pow2_avx2(float *y, const float *x, const float *w,
 {
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
-    const __m128d s2v = rms_lanes_sq1_avx2(qa, qb);
+    const __m128d s2v = lanes_total1_avx2(qa, qb);
     const double s2 = _mm_cvtsd_f64(s2v);
     if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
         return rms_row_rare_avx2(y, x, w, n, eps, hw == 2);

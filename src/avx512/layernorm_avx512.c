@@ -578,7 +578,7 @@ void norm_layernorm_f32_avx512(const norm_job *j)
  *   - The pass-1 and pass-2 trees are those of 4 (8) full leaf rows: the pruned tree of a
  *     partial block of 64 (128) floats (tsum4/8, tss4/8 of norm_avx512.h), taken as hi with
  *     lo = +0 (the first-block shortcut); x is loaded once, and pass 3 reuses pass 2's x - m0.
- *   - Lane totals without lo's +0 (ln_lanes1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
+ *   - Lane totals without lo's +0 (lanes_total1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
  *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
  *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
  *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
@@ -593,18 +593,6 @@ void norm_layernorm_f32_avx512(const norm_job *j)
  * Any row the fast path does not finish (pass 2 again, the rare path), and every other dim, is
  * the job of the general kernel. */
 #include "../x86/norm_ln_row_x86.h"
-
-/* norm_lanes_total() of hi with lo = +0, as a double in lane 0 (see above for the +0). */
-N5_INLINE __m128d ln_lanes1_avx512(__m512 hi)
-{
-    __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));    /* v[0..3] */
-    __m256d q1 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 1)); /* v[4..7] */
-    __m256d q2 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 2)); /* v[8..11] */
-    __m256d q3 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 3)); /* v[12..15] */
-    __m256d a = _mm256_add_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3)); /* h = 8, 4 */
-    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
-    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
-}
 
 /* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
  * line and tail-called: the constant-dim copies keep a frame-less function). */
@@ -661,12 +649,12 @@ N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const
                            _mm512_sub_ps(x7, C)))                                              \
          : F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),                   \
              _mm512_sub_ps(x3, C)))
-    const __m128d s0 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
+    const __m128d s0 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
     const __m128 m0 = norm_ln_row_m0_x86(s0, _mm512_castps512_ps128(c), 1.0 / (double)n);
     /* pass 2 around m0 (the same subtractions twice: one value each, computed once) */
     const __m512 vm0 = _mm512_broadcastss_ps(m0);
-    const __m128d s1 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
-    const __m128d s2 = ln_lanes1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
+    const __m128d s1 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
+    const __m128d s2 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
 #undef LN_ROW_TREE_
     __m128 mlo, rstd;
     if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),

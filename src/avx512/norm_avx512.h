@@ -576,4 +576,21 @@ N5_INLINE __mmask8 ln_finish8_avx512(__m512d s0, __m512d s1, __m512d s2, __m256 
     return ok;
 }
 
+/* norm_lanes_total() of one block's lane sums hi with lo = +0 left out (v[l] = (double)hi[l]),
+ * as a double in lane 0: the halving adds on quarters (four floats widened to four doubles
+ * each), v[l] + v[l + 8] and then + v[l + 4] for l = 0..3 on two 256-bit vectors, then h = 2,
+ * 1. (double)hi[l] + 0.0 differs from (double)hi[l] only for hi[l] = -0: each caller says why
+ * that cannot change its total (the one-row functions of rmsnorm_avx512.c and
+ * layernorm_avx512.c). */
+N5_INLINE __m128d lanes_total1_avx512(__m512 hi)
+{
+    __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));    /* v[0..3] */
+    __m256d q1 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 1)); /* v[4..7] */
+    __m256d q2 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 2)); /* v[8..11] */
+    __m256d q3 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 3)); /* v[12..15] */
+    __m256d a = _mm256_add_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3)); /* h = 8, 4 */
+    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
+    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
+}
+
 #endif /* NORM_AVX512_H */

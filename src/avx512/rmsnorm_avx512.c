@@ -265,7 +265,7 @@ void norm_rmsnorm_f32_avx512(const norm_job *j)
  * The latency chain of a decode-time row is loads -> tree -> lane total -> sqrt -> division ->
  * output; these copies (dims 64 and 128, n a constant) shorten it without changing an
  * operation's operands or order:
- *   - rms_lanes_sq1_avx512(): norm_lanes_total() of a row of one block, whose lo is +0 in every
+ *   - lanes_total1_avx512(): norm_lanes_total() of a row of one block, whose lo is +0 in every
  *     lane and whose lane sums of squares are never -0 (every leaf a*a and fma(b, b, a*a) is
  *     +0 or more, or NaN; a sum of such values is never -0), so v[l] = (double)hi[l] + 0.0 is
  *     (double)hi[l] exactly: the addition is left out. The halving adds are done on quarters
@@ -276,16 +276,6 @@ void norm_rmsnorm_f32_avx512(const norm_job *j)
  *     overflow), so the fused and the separate forms round the same sum once, bit for bit.
  * No job to read, no batch or streaming test: the call is one row of n floats, no statistics
  * outputs (a row of this size never streams: norm_stream_job()). */
-N5_INLINE __m128d rms_lanes_sq1_avx512(__m512 hi)
-{
-    __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));        /* v[0..3] */
-    __m256d q1 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 1));     /* v[4..7] */
-    __m256d q2 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 2));     /* v[8..11] */
-    __m256d q3 = _mm256_cvtps_pd(_mm512_extractf32x4_ps(hi, 3));     /* v[12..15] */
-    __m256d a = _mm256_add_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3)); /* h = 8, 4 */
-    __m128d c = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1)); /* h = 2 */
-    return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
-}
 
 /* The rare path of a single row (out of line, tail-called: the hot function makes no call). */
 static __attribute__((noinline)) int rms_row_rare_avx512(float *y, const float *x, const float *w,
@@ -299,7 +289,7 @@ static __attribute__((noinline)) int rms_row_rare_avx512(float *y, const float *
 N5_INLINE int rms_row_pow2_avx512(float *y, const float *x, const float *w, size_t n, float eps,
                                   int wp)
 {
-    const __m128d s2v = rms_lanes_sq1_avx512(psq_avx512(x, n, N5_F32));
+    const __m128d s2v = lanes_total1_avx512(psq_avx512(x, n, N5_F32));
     const double s2 = _mm_cvtsd_f64(s2v);
     if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
         return rms_row_rare_avx512(y, x, w, n, eps, wp);
