@@ -9,7 +9,7 @@
 #   3. the AArch64 cross build, run under qemu-aarch64: the NEON tier, on the default CPU and on
 #      a Cortex-A53 (plain ASIMD);
 #   4. the libFuzzer target over the public API (clang, ASan + UBSan, build-fuzz), a time-boxed
-#      run per tier this CPU has (FUZZ_SECONDS each, default 40), from a scratch copy of
+#      run per tier this CPU has (FUZZ_SECONDS each, default 30), from a scratch copy of
 #      tests/fuzz/corpus;
 #   5. ThreadSanitizer (gcc, build-tsan): threads calling the API from a constructor that runs
 #      before the library's, racing the dispatch init;
@@ -174,7 +174,7 @@ vg_step "$LOGS/vg.out" &
 VG_PID=$!
 
 # ---- libFuzzer over the public API: one time-boxed run per tier (tests/fuzz/fuzz_api.c) ----
-FUZZ_SECONDS=${FUZZ_SECONDS:-40}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 t0=$(date +%s)
 echo "==== libFuzzer fuzz_api (clang, ASan + UBSan; ${FUZZ_SECONDS} s per tier)"
 if CC=clang setup_one build-fuzz tests/fuzz/fuzz_api --buildtype=debugoptimized -Dfuzz=true \

@@ -1550,7 +1550,7 @@ static void check_row_fn(const norm_dsp *ref, const norm_dsp *tst, int ln, int q
         size_t dim = d <= 130 ? d : extra_dims[d - 131];
         if (dim > 8192)
             continue;
-        int reps = dim == 64 || dim == 128 ? (quick ? 100 : 400) : (quick ? 1 : 4);
+        int reps = dim == 64 || dim == 128 ? (quick ? 40 : 400) : (quick ? 1 : 4);
         for (int k = 0; k < reps && st->fails <= 10; k++)
             run_row_case(ref, tst, ln, dim, k & 1, guard, st);
     }
