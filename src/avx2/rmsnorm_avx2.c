@@ -17,6 +17,20 @@
 #ifndef NORM_AVX2_RMS_PIPE_MAX
 #define NORM_AVX2_RMS_PIPE_MAX 2048
 #endif
+/* Streaming jobs: pass 2 of a row prefetches x of the row this many rows ahead, one 64-byte line
+ * per two 32-byte stores (0: none): rows of the four-row batches, pipelined rows, other rows. */
+#ifndef NORM_AVX2_RMS_PF_BATCH
+#define NORM_AVX2_RMS_PF_BATCH 16
+#endif
+#ifndef NORM_AVX2_RMS_PF_PIPE
+#define NORM_AVX2_RMS_PF_PIPE 3
+#endif
+#ifndef NORM_AVX2_RMS_PF_ROW
+#define NORM_AVX2_RMS_PF_ROW 1
+#endif
+#ifndef NORM_AVX2_RMS_PF_LOC
+#define NORM_AVX2_RMS_PF_LOC 3
+#endif
 
 /* Pass 1: the total of squares of x; out of line for every n (the reduction is large and called
  * from every variant), inline for the constant-dim single rows. */
@@ -48,9 +62,10 @@ static __attribute__((noinline)) __m256d rms_h4_avx2(const float *x, size_t n)
 
 /* Pass 2 over one row; hw (0: no weight, 1: weight, 2: the weight factor 1 + w,
  * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores past y's first 32-byte boundary) are
- * compile-time flags. */
+ * compile-time flags. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64 bytes
+ * stored. */
 NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
-                                   int hw, int nt)
+                                   int hw, int nt, const float *pf)
 {
     const __m256 r = _mm256_set1_ps(rf), one = _mm256_set1_ps(1.0f);
 #define RMS_W_(wv) (hw == 2 ? _mm256_add_ps(one, (wv)) : (wv))
@@ -78,6 +93,10 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         RMS_ST_(y + i + 8, t1);
         RMS_ST_(y + i + 16, t2);
         RMS_ST_(y + i + 24, t3);
+        if (pf) {
+            __builtin_prefetch(pf + i, 0, NORM_AVX2_RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 16, 0, NORM_AVX2_RMS_PF_LOC);
+        }
     }
     for (; i + 8 <= n; i += 8)
         RMS_ST_(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
@@ -89,10 +108,18 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 #undef RMS_ST_
 }
 
+/* Streaming jobs (nt): x of row `row` + d, the row that pass 2 of row `row` prefetches, or NULL
+ * (not streaming, d = 0, or no such row). row < j->rows. */
+NORM_AVX2_INLINE const float *rms_pf_row_avx2(const norm_job *j, size_t row, size_t d, int nt)
+{
+    return nt && d && d < j->rows - row ? j->x + (row + d) * j->xs : NULL;
+}
+
 /* Pass 2 (or the rare path) and the optional rstd of one row of n = j->dim floats (n may be the
- * compile-time constant of a constant-dim copy), after pass 1 gave s2. */
+ * compile-time constant of a constant-dim copy), after pass 1 gave s2; pass 2 prefetches x of
+ * the row pfd rows ahead in streaming jobs. */
 NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, double s2,
-                                    double inv_n, int hw, int nt)
+                                    double inv_n, int hw, int nt, size_t pfd)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -104,7 +131,7 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, dou
                            j->wplus);
         return;
     }
-    rms_out_avx2(y, x, j->w, n, rstd, hw, nt);
+    rms_out_avx2(y, x, j->w, n, rstd, hw, nt, rms_pf_row_avx2(j, row, pfd, nt));
     if (j->rstd)
         j->rstd[row] = rstd;
 }
@@ -146,7 +173,8 @@ NORM_AVX2_INLINE void rms_out4_avx2(const norm_job *j, size_t row, size_t n,
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         if ((st->ok >> k) & 1) {
-            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt);
+            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt,
+                         rms_pf_row_avx2(j, r, NORM_AVX2_RMS_PF_BATCH, nt));
             if (j->rstd)
                 j->rstd[r] = st->rstd[k];
         } else {
@@ -196,10 +224,10 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         /* one row left (decode-time calls of one row): constant-dim copies */
         if (n == 64)
             rms_emit_avx2(j, row, 64, rms_pass1_inl_avx2(j->x + row * j->xs, 64), inv_n, hw,
-                          nt);
+                          nt, 0);
         else
             rms_emit_avx2(j, row, 128, rms_pass1_inl_avx2(j->x + row * j->xs, 128), inv_n, hw,
-                          nt);
+                          nt, 0);
         return;
     }
     if (n <= NORM_AVX2_RMS_PIPE_MAX && row < j->rows) {
@@ -208,13 +236,14 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         double s = rms_pass1_avx2(j->x + row * j->xs, n);
         for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? rms_pass1_avx2(j->x + (row + 1) * j->xs, n) : 0.0;
-            rms_emit_avx2(j, row, n, s, inv_n, hw, nt);
+            rms_emit_avx2(j, row, n, s, inv_n, hw, nt, NORM_AVX2_RMS_PF_PIPE);
             s = next;
         }
         return;
     }
     for (; row < j->rows; row++)
-        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
+        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt,
+                      NORM_AVX2_RMS_PF_ROW);
 }
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)
@@ -260,7 +289,7 @@ NORM_AVX2_INLINE int rms_row_pow2_avx2(float *y, const float *x, const float *w,
     /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
     const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
     const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0);
+    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0, NULL);
     return 0;
 }
 

@@ -28,12 +28,26 @@
 #ifndef RMS_BATCH_MAX
 #define RMS_BATCH_MAX 512
 #endif
+/* Streaming jobs: pass 2 of a row prefetches x of the row this many rows ahead, one 64-byte line
+ * per 64-byte store (0: none): rows in the eight-row batches, rows in pairs, single rows. */
+#ifndef RMS_PF_BATCH
+#define RMS_PF_BATCH 24
+#endif
+#ifndef RMS_PF_PAIR
+#define RMS_PF_PAIR 4
+#endif
+#ifndef RMS_PF_ROW
+#define RMS_PF_ROW 1
+#endif
+#ifndef RMS_PF_LOC
+#define RMS_PF_LOC 3
+#endif
 
 /* Pass 2 for one row; hw (0: no weight, 1: weight, 2: the factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE)
  * and nt (non-temporal stores for y past its first 64-byte boundary) are compile-time constants
- * after inlining. */
+ * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64-byte store. */
 N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                              int hw, int nt)
+                              int hw, int nt, const float *pf)
 {
     const __m512 vr = _mm512_set1_ps(rstd), one = _mm512_set1_ps(1.0f);
 #define RMS_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
@@ -61,6 +75,12 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
         RMS_ST(y + i + 16, y1);
         RMS_ST(y + i + 32, y2);
         RMS_ST(y + i + 48, y3);
+        if (pf) {
+            __builtin_prefetch(pf + i, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 16, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 32, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 48, 0, RMS_PF_LOC);
+        }
     }
     for (; i + 16 <= n; i += 16)
         RMS_ST(y + i, RMS_Y(_mm512_loadu_ps(x + i), i));
@@ -73,23 +93,23 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
 }
 
 N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                                  int nt, int wp)
+                                  int nt, int wp, const float *pf)
 {
     if (w && wp) {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 2, 1);
+            rms_out_avx512(y, x, w, n, rstd, 2, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 2, 0);
+            rms_out_avx512(y, x, w, n, rstd, 2, 0, NULL);
     } else if (w) {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 1, 1);
+            rms_out_avx512(y, x, w, n, rstd, 1, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 1, 0);
+            rms_out_avx512(y, x, w, n, rstd, 1, 0, NULL);
     } else {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 0, 1);
+            rms_out_avx512(y, x, w, n, rstd, 0, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 0, 0);
+            rms_out_avx512(y, x, w, n, rstd, 0, 0, NULL);
     }
 }
 
@@ -97,7 +117,7 @@ N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size
  * total goes (NORM_SUMS). */
 N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
                                      float eps, double inv_n, double s2, float *rstdp,
-                                     double *sums, int nt, int kind, int wp)
+                                     double *sums, int nt, int kind, int wp, const float *pf)
 {
     float rstd;
     if (sums)
@@ -106,9 +126,16 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
         norm_rmsk_row_rare(kind, y, x, w, n, eps, rstdp, wp);
         return;
     }
-    rms_out_sel_avx512(y, x, w, n, rstd, nt, wp);
+    rms_out_sel_avx512(y, x, w, n, rstd, nt, wp, pf);
     if (rstdp)
         *rstdp = rstd;
+}
+
+/* Streaming jobs (nt): x of row r + d, the row that pass 2 of row r prefetches, or NULL (not
+ * streaming, d = 0, or no such row). r < j->rows. */
+N5_INLINE const float *rms_pf_row_avx512(const norm_job *j, size_t r, size_t d, int nt)
+{
+    return nt && d && d < j->rows - r ? j->x + (r + d) * j->xs : NULL;
 }
 
 /* The statistics of eight rows (short rows), computed by rms_stats8_avx512() before pass 2 of the
@@ -145,7 +172,8 @@ N5_INLINE void rms_out8_avx512(const norm_job *j, size_t r, size_t n, const rms_
         const float *x = j->x + (r + (size_t)k) * j->xs;
         float *y = j->y + (r + (size_t)k) * j->ys;
         if ((st->ok >> k) & 1u) {
-            rms_out_sel_avx512(y, x, j->w, n, st->rstd[k], nt, j->wplus);
+            rms_out_sel_avx512(y, x, j->w, n, st->rstd[k], nt, j->wplus,
+                               rms_pf_row_avx512(j, r + (size_t)k, RMS_PF_BATCH, nt));
             if (j->rstd)
                 j->rstd[r + k] = st->rstd[k];
         } else {
@@ -167,7 +195,8 @@ N5_INLINE void rms_rows8_kind_avx512(const norm_job *j, size_t r, size_t n, doub
     for (int k = 0; k < 8; k++)
         rms_finish_row_avx512(j->y + (r + (size_t)k) * j->ys, j->x + (r + (size_t)k) * j->xs,
                               j->w, n, j->eps, inv_n, t[k], j->rstd ? j->rstd + r + k : NULL,
-                              j->sums ? j->sums + r + k : NULL, nt, j->kind, j->wplus);
+                              j->sums ? j->sums + r + k : NULL, nt, j->kind, j->wplus,
+                              rms_pf_row_avx512(j, r + (size_t)k, RMS_PF_BATCH, nt));
 }
 
 /* Rows 0 .. (returned) of at most RMS_BATCH_MAX floats, eight at a time; RMSNorm's of at most
@@ -230,17 +259,19 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sa = total_sq_avx512(xa, (N));                                              \
             double sb = total_sq_avx512(xb, (N));                                              \
             rms_finish_row_avx512(ya, xa, j->w, (N), j->eps, inv_n, sa, rstd ? rstd + r : NULL, \
-                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus);        \
+                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus,         \
+                                  rms_pf_row_avx512(j, r, RMS_PF_PAIR, nt));                   \
             rms_finish_row_avx512(yb, xb, j->w, (N), j->eps, inv_n, sb,                        \
                                   rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL, \
-                                  nt, j->kind, j->wplus);                                      \
+                                  nt, j->kind, j->wplus,                                       \
+                                  rms_pf_row_avx512(j, r + 1, RMS_PF_PAIR, nt));               \
         }                                                                                      \
         for (; r < j->rows; r++) {                                                             \
             const float *x = j->x + r * j->xs;                                                 \
             float *y = j->y + r * j->ys;                                                       \
             rms_finish_row_avx512(y, x, j->w, (N), j->eps, inv_n, total_sq_avx512(x, (N)),     \
                                   rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt,    \
-                                  j->kind, j->wplus);                                          \
+                                  j->kind, j->wplus, rms_pf_row_avx512(j, r, RMS_PF_ROW, nt)); \
         }                                                                                      \
     } while (0)
     switch (n) {
@@ -296,7 +327,7 @@ N5_INLINE int rms_row_pow2_avx512(float *y, const float *x, const float *w, size
     /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
     const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
     const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_sel_avx512(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), 0, wp);
+    rms_out_sel_avx512(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), 0, wp, NULL);
     return 0;
 }
 
