@@ -1589,12 +1589,13 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
                 run_case(ref, tst, op, dims[di], rows, &st);
     }
     /* Short rows as streaming calls (norm_job.stream: dim + rows odd) with more rows than the
-     * x86 tiers' row prefetch distance (pass 2 of a streaming row prefetches x up to 24 rows
-     * ahead): the prefetching pass 2 of the batches, with n a constant (64, 128) and not. */
+     * x86 tiers' row prefetch distance in their batches (pass 2 of a streaming row prefetches
+     * x of the row 64 (AVX-512) or 40 (AVX2) rows ahead): the prefetching pass 2 of the
+     * batches, with n a constant (64, 128) and not. */
     static const size_t pf_dims[] = {64, 67, 128, 200, 512};
     for (size_t pi = 0; pi < sizeof(pf_dims) / sizeof(pf_dims[0]) && st.fails <= 10; pi++)
         for (int k = 0; k < (quick ? 1 : 3) && st.fails <= 10; k++) {
-            size_t rows = 40 + irand(25);
+            size_t rows = 72 + irand(25);
             run_case(ref, tst, op, pf_dims[pi], rows + !((pf_dims[pi] + rows) & 1), &st);
         }
     /* two streaming jobs: short rows (the batched path) and long odd ones */

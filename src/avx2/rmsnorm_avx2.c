@@ -17,16 +17,14 @@
 #ifndef NORM_AVX2_RMS_PIPE_MAX
 #define NORM_AVX2_RMS_PIPE_MAX 2048
 #endif
-/* Streaming jobs: pass 2 of a row prefetches x of the row this many rows ahead, one 64-byte line
- * per two 32-byte stores (0: none): rows of the four-row batches, pipelined rows, other rows. */
+/* Streaming jobs: pass 2 of a row prefetches x of a row ahead, one 64-byte line per two 32-byte
+ * stores: in the four-row batches NORM_AVX2_RMS_PF_BATCH rows ahead; other rows the first row at
+ * least NORM_AVX2_RMS_PF_BYTES of x ahead (pipelined rows: 2 rows at least, others 1). 0: none. */
 #ifndef NORM_AVX2_RMS_PF_BATCH
-#define NORM_AVX2_RMS_PF_BATCH 16
+#define NORM_AVX2_RMS_PF_BATCH 40
 #endif
-#ifndef NORM_AVX2_RMS_PF_PIPE
-#define NORM_AVX2_RMS_PF_PIPE 3
-#endif
-#ifndef NORM_AVX2_RMS_PF_ROW
-#define NORM_AVX2_RMS_PF_ROW 1
+#ifndef NORM_AVX2_RMS_PF_BYTES
+#define NORM_AVX2_RMS_PF_BYTES 16384
 #endif
 #ifndef NORM_AVX2_RMS_PF_LOC
 #define NORM_AVX2_RMS_PF_LOC 3
@@ -113,6 +111,14 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 NORM_AVX2_INLINE const float *rms_pf_row_avx2(const norm_job *j, size_t row, size_t d, int nt)
 {
     return nt && d && d < j->rows - row ? j->x + (row + d) * j->xs : NULL;
+}
+
+/* The prefetch distance in rows of the rows outside the batches (n floats):
+ * NORM_AVX2_RMS_PF_BYTES of x, at least lo rows (0 when that is 0). */
+static inline size_t rms_pf_dist_avx2(size_t n, size_t lo)
+{
+    const size_t rb = n * sizeof(float), d = rb ? (NORM_AVX2_RMS_PF_BYTES + rb - 1) / rb : lo;
+    return NORM_AVX2_RMS_PF_BYTES == 0 ? 0 : d > lo ? d : lo;
 }
 
 /* Pass 2 (or the rare path) and the optional rstd of one row of n = j->dim floats (n may be the
@@ -233,17 +239,18 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
     if (n <= NORM_AVX2_RMS_PIPE_MAX && row < j->rows) {
         /* Pass 1 of row r + 1 reads only x of row r + 1, which pass 2 of row r (writing y of
          * row r) cannot touch: the API forbids any overlap other than exactly in place. */
+        const size_t pfd = rms_pf_dist_avx2(n, 2);
         double s = rms_pass1_avx2(j->x + row * j->xs, n);
         for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? rms_pass1_avx2(j->x + (row + 1) * j->xs, n) : 0.0;
-            rms_emit_avx2(j, row, n, s, inv_n, hw, nt, NORM_AVX2_RMS_PF_PIPE);
+            rms_emit_avx2(j, row, n, s, inv_n, hw, nt, pfd);
             s = next;
         }
         return;
     }
     for (; row < j->rows; row++)
         rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt,
-                      NORM_AVX2_RMS_PF_ROW);
+                      rms_pf_dist_avx2(n, 1));
 }
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)

@@ -28,16 +28,14 @@
 #ifndef RMS_BATCH_MAX
 #define RMS_BATCH_MAX 512
 #endif
-/* Streaming jobs: pass 2 of a row prefetches x of the row this many rows ahead, one 64-byte line
- * per 64-byte store (0: none): rows in the eight-row batches, rows in pairs, single rows. */
+/* Streaming jobs: pass 2 of a row prefetches x of a row ahead, one 64-byte line per 64-byte
+ * store: in the eight-row batches RMS_PF_BATCH rows ahead; other rows (pairs, single rows) the
+ * first row at least RMS_PF_BYTES of x ahead (pairs: 2 rows at least, single rows 1). 0: none. */
 #ifndef RMS_PF_BATCH
-#define RMS_PF_BATCH 24
+#define RMS_PF_BATCH 64
 #endif
-#ifndef RMS_PF_PAIR
-#define RMS_PF_PAIR 4
-#endif
-#ifndef RMS_PF_ROW
-#define RMS_PF_ROW 1
+#ifndef RMS_PF_BYTES
+#define RMS_PF_BYTES 16384
 #endif
 #ifndef RMS_PF_LOC
 #define RMS_PF_LOC 3
@@ -136,6 +134,14 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
 N5_INLINE const float *rms_pf_row_avx512(const norm_job *j, size_t r, size_t d, int nt)
 {
     return nt && d && d < j->rows - r ? j->x + (r + d) * j->xs : NULL;
+}
+
+/* The prefetch distance in rows of pairs and single rows of n floats: RMS_PF_BYTES of x, at
+ * least lo rows (0 when RMS_PF_BYTES is 0). */
+static inline size_t rms_pf_dist_avx512(size_t n, size_t lo)
+{
+    const size_t rb = n * sizeof(float), d = rb ? (RMS_PF_BYTES + rb - 1) / rb : lo;
+    return RMS_PF_BYTES == 0 ? 0 : d > lo ? d : lo;
 }
 
 /* The statistics of eight rows (short rows), computed by rms_stats8_avx512() before pass 2 of the
@@ -248,6 +254,7 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
         }
 #undef RMS_BATCHES
     }
+    const size_t pfp = rms_pf_dist_avx512(n, 2), pfr = rms_pf_dist_avx512(n, 1);
     /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
      * constant-dim copies for dims 64 and 128. Pairs (up to RMS_PAIR_MAX) compute exactly what
      * the single-row loop computes. */
@@ -260,18 +267,18 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sb = total_sq_avx512(xb, (N));                                              \
             rms_finish_row_avx512(ya, xa, j->w, (N), j->eps, inv_n, sa, rstd ? rstd + r : NULL, \
                                   j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus,         \
-                                  rms_pf_row_avx512(j, r, RMS_PF_PAIR, nt));                   \
+                                  rms_pf_row_avx512(j, r, pfp, nt));                           \
             rms_finish_row_avx512(yb, xb, j->w, (N), j->eps, inv_n, sb,                        \
                                   rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL, \
                                   nt, j->kind, j->wplus,                                       \
-                                  rms_pf_row_avx512(j, r + 1, RMS_PF_PAIR, nt));               \
+                                  rms_pf_row_avx512(j, r + 1, pfp, nt));                       \
         }                                                                                      \
         for (; r < j->rows; r++) {                                                             \
             const float *x = j->x + r * j->xs;                                                 \
             float *y = j->y + r * j->ys;                                                       \
             rms_finish_row_avx512(y, x, j->w, (N), j->eps, inv_n, total_sq_avx512(x, (N)),     \
                                   rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt,    \
-                                  j->kind, j->wplus, rms_pf_row_avx512(j, r, RMS_PF_ROW, nt)); \
+                                  j->kind, j->wplus, rms_pf_row_avx512(j, r, pfr, nt));        \
         }                                                                                      \
     } while (0)
     switch (n) {
