@@ -8,7 +8,17 @@
  * norm_rms_finish() and pass 2; dims 64 and 128 have their own copy with n a constant (no masks,
  * no branches in the trees). Other short rows are software-pipelined: pass 1 of the next row is
  * issued before pass 2 of the current one, so the next reduction overlaps the current row's lane
- * total, sqrt and division. Streaming jobs (norm_stream_job()) write y with non-temporal stores.
+ * total, sqrt and division. Streaming jobs (norm_stream_job()) write y with non-temporal stores,
+ * and pass 2 of each row prefetches x of a later row line by line (one prefetch into L1 per two
+ * 32-byte stores): NORM_AVX2_RMS_PF_BATCH rows ahead in the batches, otherwise the first row at
+ * least NORM_AVX2_RMS_PF_BYTES of x ahead (pipelined rows: 2 at least), so that reads overlap
+ * the stores instead of waiting behind them (rmsnorm_avx512.c has the why). In one process
+ * against the base commit's kernel, interleaved (2026-12-05, a loaded machine, thread CPU ns/row,
+ * min of 21, DRAM, weight), old -> new (non-temporal streaming loop), 1 thread: dim 64 32 -> 28
+ * (27), 128 71 -> 55 (55), 768 414 -> 327 (341), 2048 1353 -> 919 (969), 4096 2645 -> 1891
+ * (1812), 65536 42133 -> 32027 (29673); 2 threads (the slower thread): 64 24 -> 16 (15), 768
+ * 266 -> 163 (158), 2048 776 -> 505 (476), 65536 24757 -> 18219 (16787). Batch distances of
+ * 24-64 rows measured alike (8-16 worse).
  */
 #include "norm_avx2.h"
 

@@ -13,7 +13,23 @@
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
- *     then sfence. No software prefetch (see layernorm_avx512.c).
+ *     then sfence, and pass 2 of each row prefetches x of a later row line by line, one
+ *     prefetch (into L1) per 64-byte store: RMS_PF_BATCH rows ahead in the batches, otherwise
+ *     the first row at least RMS_PF_BYTES of x ahead (pairs: 2 rows at least). Why: from DRAM,
+ *     cpu-clock samples (dim 768) piled up on the non-temporal stores (about half of the
+ *     kernel's samples): while pass 2 drained its stores no read was in flight, and the next
+ *     row's pass 1 then waited for DRAM, so a row cost its reads plus its writes, as the
+ *     LayerNorm pairs did before theirs (layernorm_avx512.c). Measured in one process, the
+ *     base kernel (commit 91e118b) and this one interleaved with a non-temporal streaming loop
+ *     y = x * s * w (2026-12-05, a loaded machine: thread CPU ns/row, min of 21, 64 MiB of x,
+ *     weight), old -> new (streaming loop), 1 thread: dim 64 35 -> 28 (27), 128 64 -> 57 (55),
+ *     768 403 -> 283 (341), 2048 1148 -> 943 (969), 4096 2357 -> 1829 (1812), 16384 8973 ->
+ *     8391 (7863), 65536 35962 -> 31568 (29673); 2 threads (the slower thread): 64 20 -> 15
+ *     (15), 768 236 -> 154 (158), 2048 667 -> 517 (476), 4096 1385 -> 1119 (922), 65536 22398
+ *     -> 18008 (16787). Batch distances of 40-96 rows measured alike (16-24 worse at dims 64
+ *     and 128); pairs 4-6 rows ahead alike at 768-1024 (2 worse); single rows of 4096 1 row
+ *     ahead better than 2; an L2 hint no better. A wrong prefetch address changes no result
+ *     (checkasm cannot see it); only timing does.
  */
 #include "norm_avx512.h"
 
