@@ -1588,6 +1588,16 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
             for (size_t rows = 1; rows <= 24 && st.fails <= 10; rows++)
                 run_case(ref, tst, op, dims[di], rows, &st);
     }
+    /* Short rows as streaming calls (norm_job.stream: dim + rows odd) with more rows than the
+     * x86 tiers' row prefetch distance in their batches (pass 2 of a streaming row prefetches
+     * x of the row 64 (AVX-512) or 40 (AVX2) rows ahead): the prefetching pass 2 of the
+     * batches, with n a constant (64, 128) and not. */
+    static const size_t pf_dims[] = {64, 67, 128, 200, 512};
+    for (size_t pi = 0; pi < sizeof(pf_dims) / sizeof(pf_dims[0]) && st.fails <= 10; pi++)
+        for (int k = 0; k < (quick ? 1 : 3) && st.fails <= 10; k++) {
+            size_t rows = 72 + irand(25);
+            run_case(ref, tst, op, pf_dims[pi], rows + !((pf_dims[pi] + rows) & 1), &st);
+        }
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
     for (size_t bi = 0; stream_jobs && op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)

@@ -8,7 +8,17 @@
  * norm_rms_finish() and pass 2; dims 64 and 128 have their own copy with n a constant (no masks,
  * no branches in the trees). Other short rows are software-pipelined: pass 1 of the next row is
  * issued before pass 2 of the current one, so the next reduction overlaps the current row's lane
- * total, sqrt and division. Streaming jobs (norm_stream_job()) write y with non-temporal stores.
+ * total, sqrt and division. Streaming jobs (norm_stream_job()) write y with non-temporal stores,
+ * and pass 2 of each row prefetches x of a later row line by line (one prefetch into L1 per two
+ * 32-byte stores): NORM_AVX2_RMS_PF_BATCH rows ahead in the batches, otherwise the first row at
+ * least NORM_AVX2_RMS_PF_BYTES of x ahead (pipelined rows: 2 at least), so that reads overlap
+ * the stores instead of waiting behind them (rmsnorm_avx512.c has the why). In one process
+ * against the base commit's kernel, interleaved (2026-12-05, a loaded machine, thread CPU ns/row,
+ * min of 21, DRAM, weight), old -> new (non-temporal streaming loop), 1 thread: dim 64 32 -> 28
+ * (27), 128 71 -> 55 (55), 768 414 -> 327 (341), 2048 1353 -> 919 (969), 4096 2645 -> 1891
+ * (1812), 65536 42133 -> 32027 (29673); 2 threads (the slower thread): 64 24 -> 16 (15), 768
+ * 266 -> 163 (158), 2048 776 -> 505 (476), 65536 24757 -> 18219 (16787). Batch distances of
+ * 24-64 rows measured alike (8-16 worse).
  */
 #include "norm_avx2.h"
 
@@ -16,6 +26,18 @@
  * up to about here; at 4096 it measured slower). */
 #ifndef NORM_AVX2_RMS_PIPE_MAX
 #define NORM_AVX2_RMS_PIPE_MAX 2048
+#endif
+/* Streaming jobs: pass 2 of a row prefetches x of a row ahead, one 64-byte line per two 32-byte
+ * stores: in the four-row batches NORM_AVX2_RMS_PF_BATCH rows ahead; other rows the first row at
+ * least NORM_AVX2_RMS_PF_BYTES of x ahead (pipelined rows: 2 rows at least, others 1). 0: none. */
+#ifndef NORM_AVX2_RMS_PF_BATCH
+#define NORM_AVX2_RMS_PF_BATCH 40
+#endif
+#ifndef NORM_AVX2_RMS_PF_BYTES
+#define NORM_AVX2_RMS_PF_BYTES 16384
+#endif
+#ifndef NORM_AVX2_RMS_PF_LOC
+#define NORM_AVX2_RMS_PF_LOC 3
 #endif
 
 /* Pass 1: the total of squares of x; out of line for every n (the reduction is large and called
@@ -48,9 +70,10 @@ static __attribute__((noinline)) __m256d rms_h4_avx2(const float *x, size_t n)
 
 /* Pass 2 over one row; hw (0: no weight, 1: weight, 2: the weight factor 1 + w,
  * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores past y's first 32-byte boundary) are
- * compile-time flags. */
+ * compile-time flags. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64 bytes
+ * stored. */
 NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
-                                   int hw, int nt)
+                                   int hw, int nt, const float *pf)
 {
     const __m256 r = _mm256_set1_ps(rf), one = _mm256_set1_ps(1.0f);
 #define RMS_W_(wv) (hw == 2 ? _mm256_add_ps(one, (wv)) : (wv))
@@ -78,6 +101,10 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         RMS_ST_(y + i + 8, t1);
         RMS_ST_(y + i + 16, t2);
         RMS_ST_(y + i + 24, t3);
+        if (pf) {
+            __builtin_prefetch(pf + i, 0, NORM_AVX2_RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 16, 0, NORM_AVX2_RMS_PF_LOC);
+        }
     }
     for (; i + 8 <= n; i += 8)
         RMS_ST_(y + i, RMS_Y_(_mm256_loadu_ps(x + i), i));
@@ -89,10 +116,26 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 #undef RMS_ST_
 }
 
+/* Streaming jobs (nt): x of row `row` + d, the row that pass 2 of row `row` prefetches, or NULL
+ * (not streaming, d = 0, or no such row). row < j->rows. */
+NORM_AVX2_INLINE const float *rms_pf_row_avx2(const norm_job *j, size_t row, size_t d, int nt)
+{
+    return nt && d && d < j->rows - row ? j->x + (row + d) * j->xs : NULL;
+}
+
+/* The prefetch distance in rows of the rows outside the batches (n floats):
+ * NORM_AVX2_RMS_PF_BYTES of x, at least lo rows (0 when that is 0). */
+static inline size_t rms_pf_dist_avx2(size_t n, size_t lo)
+{
+    const size_t rb = n * sizeof(float), d = rb ? (NORM_AVX2_RMS_PF_BYTES + rb - 1) / rb : lo;
+    return NORM_AVX2_RMS_PF_BYTES == 0 ? 0 : d > lo ? d : lo;
+}
+
 /* Pass 2 (or the rare path) and the optional rstd of one row of n = j->dim floats (n may be the
- * compile-time constant of a constant-dim copy), after pass 1 gave s2. */
+ * compile-time constant of a constant-dim copy), after pass 1 gave s2; pass 2 prefetches x of
+ * the row pfd rows ahead in streaming jobs. */
 NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, double s2,
-                                    double inv_n, int hw, int nt)
+                                    double inv_n, int hw, int nt, size_t pfd)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -104,7 +147,7 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, dou
                            j->wplus);
         return;
     }
-    rms_out_avx2(y, x, j->w, n, rstd, hw, nt);
+    rms_out_avx2(y, x, j->w, n, rstd, hw, nt, rms_pf_row_avx2(j, row, pfd, nt));
     if (j->rstd)
         j->rstd[row] = rstd;
 }
@@ -146,7 +189,8 @@ NORM_AVX2_INLINE void rms_out4_avx2(const norm_job *j, size_t row, size_t n,
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         if ((st->ok >> k) & 1) {
-            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt);
+            rms_out_avx2(y, x, j->w, n, st->rstd[k], hw, nt,
+                         rms_pf_row_avx2(j, r, NORM_AVX2_RMS_PF_BATCH, nt));
             if (j->rstd)
                 j->rstd[r] = st->rstd[k];
         } else {
@@ -196,25 +240,27 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         /* one row left (decode-time calls of one row): constant-dim copies */
         if (n == 64)
             rms_emit_avx2(j, row, 64, rms_pass1_inl_avx2(j->x + row * j->xs, 64), inv_n, hw,
-                          nt);
+                          nt, 0);
         else
             rms_emit_avx2(j, row, 128, rms_pass1_inl_avx2(j->x + row * j->xs, 128), inv_n, hw,
-                          nt);
+                          nt, 0);
         return;
     }
     if (n <= NORM_AVX2_RMS_PIPE_MAX && row < j->rows) {
         /* Pass 1 of row r + 1 reads only x of row r + 1, which pass 2 of row r (writing y of
          * row r) cannot touch: the API forbids any overlap other than exactly in place. */
+        const size_t pfd = rms_pf_dist_avx2(n, 2);
         double s = rms_pass1_avx2(j->x + row * j->xs, n);
         for (; row < j->rows; row++) {
             double next = row + 1 < j->rows ? rms_pass1_avx2(j->x + (row + 1) * j->xs, n) : 0.0;
-            rms_emit_avx2(j, row, n, s, inv_n, hw, nt);
+            rms_emit_avx2(j, row, n, s, inv_n, hw, nt, pfd);
             s = next;
         }
         return;
     }
     for (; row < j->rows; row++)
-        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt);
+        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt,
+                      rms_pf_dist_avx2(n, 1));
 }
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)
@@ -260,7 +306,7 @@ NORM_AVX2_INLINE int rms_row_pow2_avx2(float *y, const float *x, const float *w,
     /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
     const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
     const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0);
+    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0, NULL);
     return 0;
 }
 

@@ -13,7 +13,23 @@
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
- *     then sfence. No software prefetch (see layernorm_avx512.c).
+ *     then sfence, and pass 2 of each row prefetches x of a later row line by line, one
+ *     prefetch (into L1) per 64-byte store: RMS_PF_BATCH rows ahead in the batches, otherwise
+ *     the first row at least RMS_PF_BYTES of x ahead (pairs: 2 rows at least). Why: from DRAM,
+ *     cpu-clock samples (dim 768) piled up on the non-temporal stores (about half of the
+ *     kernel's samples): while pass 2 drained its stores no read was in flight, and the next
+ *     row's pass 1 then waited for DRAM, so a row cost its reads plus its writes, as the
+ *     LayerNorm pairs did before theirs (layernorm_avx512.c). Measured in one process, the
+ *     base kernel (commit 91e118b) and this one interleaved with a non-temporal streaming loop
+ *     y = x * s * w (2026-12-05, a loaded machine: thread CPU ns/row, min of 21, 64 MiB of x,
+ *     weight), old -> new (streaming loop), 1 thread: dim 64 35 -> 28 (27), 128 64 -> 57 (55),
+ *     768 403 -> 283 (341), 2048 1148 -> 943 (969), 4096 2357 -> 1829 (1812), 16384 8973 ->
+ *     8391 (7863), 65536 35962 -> 31568 (29673); 2 threads (the slower thread): 64 20 -> 15
+ *     (15), 768 236 -> 154 (158), 2048 667 -> 517 (476), 4096 1385 -> 1119 (922), 65536 22398
+ *     -> 18008 (16787). Batch distances of 40-96 rows measured alike (16-24 worse at dims 64
+ *     and 128); pairs 4-6 rows ahead alike at 768-1024 (2 worse); single rows of 4096 1 row
+ *     ahead better than 2; an L2 hint no better. A wrong prefetch address changes no result
+ *     (checkasm cannot see it); only timing does.
  */
 #include "norm_avx512.h"
 
@@ -28,12 +44,24 @@
 #ifndef RMS_BATCH_MAX
 #define RMS_BATCH_MAX 512
 #endif
+/* Streaming jobs: pass 2 of a row prefetches x of a row ahead, one 64-byte line per 64-byte
+ * store: in the eight-row batches RMS_PF_BATCH rows ahead; other rows (pairs, single rows) the
+ * first row at least RMS_PF_BYTES of x ahead (pairs: 2 rows at least, single rows 1). 0: none. */
+#ifndef RMS_PF_BATCH
+#define RMS_PF_BATCH 64
+#endif
+#ifndef RMS_PF_BYTES
+#define RMS_PF_BYTES 16384
+#endif
+#ifndef RMS_PF_LOC
+#define RMS_PF_LOC 3
+#endif
 
 /* Pass 2 for one row; hw (0: no weight, 1: weight, 2: the factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE)
  * and nt (non-temporal stores for y past its first 64-byte boundary) are compile-time constants
- * after inlining. */
+ * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64-byte store. */
 N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                              int hw, int nt)
+                              int hw, int nt, const float *pf)
 {
     const __m512 vr = _mm512_set1_ps(rstd), one = _mm512_set1_ps(1.0f);
 #define RMS_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
@@ -61,6 +89,12 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
         RMS_ST(y + i + 16, y1);
         RMS_ST(y + i + 32, y2);
         RMS_ST(y + i + 48, y3);
+        if (pf) {
+            __builtin_prefetch(pf + i, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 16, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 32, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i + 48, 0, RMS_PF_LOC);
+        }
     }
     for (; i + 16 <= n; i += 16)
         RMS_ST(y + i, RMS_Y(_mm512_loadu_ps(x + i), i));
@@ -73,23 +107,23 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
 }
 
 N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                                  int nt, int wp)
+                                  int nt, int wp, const float *pf)
 {
     if (w && wp) {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 2, 1);
+            rms_out_avx512(y, x, w, n, rstd, 2, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 2, 0);
+            rms_out_avx512(y, x, w, n, rstd, 2, 0, NULL);
     } else if (w) {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 1, 1);
+            rms_out_avx512(y, x, w, n, rstd, 1, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 1, 0);
+            rms_out_avx512(y, x, w, n, rstd, 1, 0, NULL);
     } else {
         if (nt)
-            rms_out_avx512(y, x, w, n, rstd, 0, 1);
+            rms_out_avx512(y, x, w, n, rstd, 0, 1, pf);
         else
-            rms_out_avx512(y, x, w, n, rstd, 0, 0);
+            rms_out_avx512(y, x, w, n, rstd, 0, 0, NULL);
     }
 }
 
@@ -97,7 +131,7 @@ N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size
  * total goes (NORM_SUMS). */
 N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, size_t n,
                                      float eps, double inv_n, double s2, float *rstdp,
-                                     double *sums, int nt, int kind, int wp)
+                                     double *sums, int nt, int kind, int wp, const float *pf)
 {
     float rstd;
     if (sums)
@@ -106,9 +140,24 @@ N5_INLINE void rms_finish_row_avx512(float *y, const float *x, const float *w, s
         norm_rmsk_row_rare(kind, y, x, w, n, eps, rstdp, wp);
         return;
     }
-    rms_out_sel_avx512(y, x, w, n, rstd, nt, wp);
+    rms_out_sel_avx512(y, x, w, n, rstd, nt, wp, pf);
     if (rstdp)
         *rstdp = rstd;
+}
+
+/* Streaming jobs (nt): x of row r + d, the row that pass 2 of row r prefetches, or NULL (not
+ * streaming, d = 0, or no such row). r < j->rows. */
+N5_INLINE const float *rms_pf_row_avx512(const norm_job *j, size_t r, size_t d, int nt)
+{
+    return nt && d && d < j->rows - r ? j->x + (r + d) * j->xs : NULL;
+}
+
+/* The prefetch distance in rows of pairs and single rows of n floats: RMS_PF_BYTES of x, at
+ * least lo rows (0 when RMS_PF_BYTES is 0). */
+static inline size_t rms_pf_dist_avx512(size_t n, size_t lo)
+{
+    const size_t rb = n * sizeof(float), d = rb ? (RMS_PF_BYTES + rb - 1) / rb : lo;
+    return RMS_PF_BYTES == 0 ? 0 : d > lo ? d : lo;
 }
 
 /* The statistics of eight rows (short rows), computed by rms_stats8_avx512() before pass 2 of the
@@ -145,7 +194,8 @@ N5_INLINE void rms_out8_avx512(const norm_job *j, size_t r, size_t n, const rms_
         const float *x = j->x + (r + (size_t)k) * j->xs;
         float *y = j->y + (r + (size_t)k) * j->ys;
         if ((st->ok >> k) & 1u) {
-            rms_out_sel_avx512(y, x, j->w, n, st->rstd[k], nt, j->wplus);
+            rms_out_sel_avx512(y, x, j->w, n, st->rstd[k], nt, j->wplus,
+                               rms_pf_row_avx512(j, r + (size_t)k, RMS_PF_BATCH, nt));
             if (j->rstd)
                 j->rstd[r + k] = st->rstd[k];
         } else {
@@ -167,7 +217,8 @@ N5_INLINE void rms_rows8_kind_avx512(const norm_job *j, size_t r, size_t n, doub
     for (int k = 0; k < 8; k++)
         rms_finish_row_avx512(j->y + (r + (size_t)k) * j->ys, j->x + (r + (size_t)k) * j->xs,
                               j->w, n, j->eps, inv_n, t[k], j->rstd ? j->rstd + r + k : NULL,
-                              j->sums ? j->sums + r + k : NULL, nt, j->kind, j->wplus);
+                              j->sums ? j->sums + r + k : NULL, nt, j->kind, j->wplus,
+                              rms_pf_row_avx512(j, r + (size_t)k, RMS_PF_BATCH, nt));
 }
 
 /* Rows 0 .. (returned) of at most RMS_BATCH_MAX floats, eight at a time; RMSNorm's of at most
@@ -219,6 +270,7 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
         }
 #undef RMS_BATCHES
     }
+    const size_t pfp = rms_pf_dist_avx512(n, 2), pfr = rms_pf_dist_avx512(n, 1);
     /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
      * constant-dim copies for dims 64 and 128. Pairs (up to RMS_PAIR_MAX) compute exactly what
      * the single-row loop computes. */
@@ -230,17 +282,19 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
             double sa = total_sq_avx512(xa, (N));                                              \
             double sb = total_sq_avx512(xb, (N));                                              \
             rms_finish_row_avx512(ya, xa, j->w, (N), j->eps, inv_n, sa, rstd ? rstd + r : NULL, \
-                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus);        \
+                                  j->sums ? j->sums + r : NULL, nt, j->kind, j->wplus,         \
+                                  rms_pf_row_avx512(j, r, pfp, nt));                           \
             rms_finish_row_avx512(yb, xb, j->w, (N), j->eps, inv_n, sb,                        \
                                   rstd ? rstd + r + 1 : NULL, j->sums ? j->sums + r + 1 : NULL, \
-                                  nt, j->kind, j->wplus);                                      \
+                                  nt, j->kind, j->wplus,                                       \
+                                  rms_pf_row_avx512(j, r + 1, pfp, nt));                       \
         }                                                                                      \
         for (; r < j->rows; r++) {                                                             \
             const float *x = j->x + r * j->xs;                                                 \
             float *y = j->y + r * j->ys;                                                       \
             rms_finish_row_avx512(y, x, j->w, (N), j->eps, inv_n, total_sq_avx512(x, (N)),     \
                                   rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt,    \
-                                  j->kind, j->wplus);                                          \
+                                  j->kind, j->wplus, rms_pf_row_avx512(j, r, pfr, nt));        \
         }                                                                                      \
     } while (0)
     switch (n) {
@@ -296,7 +350,7 @@ N5_INLINE int rms_row_pow2_avx512(float *y, const float *x, const float *w, size
     /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
     const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
     const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_sel_avx512(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), 0, wp);
+    rms_out_sel_avx512(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), 0, wp, NULL);
     return 0;
 }
 
