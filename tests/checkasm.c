@@ -251,16 +251,24 @@ static int sums_match(const double *ref, const double *got, enum op op, const ch
     return 1;
 }
 
+/* run_case() with force_stream set: a streaming call (norm_job.stream), out of place, with
+ * weight and bias both present or both absent as force_affine says (LayerNorm). */
+static int force_stream, force_affine;
+
 /* Runs one configuration on the reference and on the tier; returns 1 on success. */
 static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim, size_t rows,
                     stats *st)
 {
     size_t xpad = (rnd() & 1) ? 0 : irand(17) + 1;
     int inplace = irand(4) == 0;
+    if (force_stream)
+        inplace = 0;
     size_t ypad = inplace ? xpad : ((rnd() & 1) ? 0 : irand(17) + 1);
     size_t xs = dim + xpad, ys = dim + ypad;
     size_t misx = irand(16), misy = inplace ? misx : irand(16);
     int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
+    if (force_stream && op == OP_LN)
+        use_w = use_b = force_affine;
     int use_stats = irand(2) == 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
     int wplus = use_w && irand(3) == 0; /* (0.4) LIBNORM_WEIGHT_PLUS_ONE */
@@ -325,7 +333,7 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     norm_job jt = jr;
     /* every other row count of a dim as part of a streaming call (norm_job.stream: the x86
      * tiers' non-temporal path, prefetch and pipelining of streaming jobs, on short jobs) */
-    jt.stream = ((dim + rows) & 1) != 0;
+    jt.stream = force_stream || ((dim + rows) & 1) != 0;
     jt.sums = check_sums ? stt : NULL;
     jt.y = yt.p;
     jt.x = xin_t.p;
@@ -1598,6 +1606,23 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
             size_t rows = 72 + irand(25);
             run_case(ref, tst, op, pf_dims[pi], rows + !((pf_dims[pi] + rows) & 1), &st);
         }
+    /* LayerNorm as streaming calls with rows enough for the x86 tiers' prefetches of the rows
+     * ahead: short-row batches (AVX2 from dim 65, AVX-512 every dim), pairs, and long rows one at
+     * a time (without affine; AVX2 also with) and in pairs (AVX-512 with affine), rows shorter
+     * and longer than L1D, with and without weight and bias. A wrong
+     * prefetch address changes no result (only timing sees it); these cases make sure the
+     * code around the prefetches runs. */
+    static const struct {
+        size_t dim, rows;
+    } pf_cases[] = {{64, 41}, {67, 41}, {128, 41}, {2049, 6}, {4096, 5}, {4097, 6}, {8191, 3}};
+    for (size_t pi = 0; op == OP_LN && pi < 2 * (sizeof pf_cases / sizeof pf_cases[0]) &&
+                        st.fails <= 10;
+         pi++) {
+        force_stream = 1;
+        force_affine = (int)(pi & 1);
+        run_case(ref, tst, op, pf_cases[pi / 2].dim, pf_cases[pi / 2].rows, &st);
+        force_stream = 0;
+    }
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
     for (size_t bi = 0; stream_jobs && op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)

@@ -23,8 +23,13 @@
  * per four 32-byte stores), so that reads overlap the non-temporal stores instead of waiting
  * behind them (the AVX-512 tier's header has the why); in one process, 1 thread, DRAM, min of
  * 15 (2026-12-05), ns/row old -> new: w+b 768 392 -> 216, 1024 426 -> 226, 2048 777 -> 456;
- * plain 768 332 -> 145, 1024 406 -> 205, 2048 766 -> 474. None of this changes an operation:
- * every output is the scalar reference's.
+ * plain 768 332 -> 145, 1024 406 -> 205, 2048 766 -> 474. Longer rows go one at a time; in
+ * streaming jobs pass 3 prefetches x of the next row (NORM_AVX2_LN_PF1), thread CPU ns/row,
+ * same runs: dim 4096 plain 2607 -> 1705, w+b 2660 -> 2202 (NT-store floor 1437 / 1672, oneDNN
+ * 2308 / 2227; min of 25); plain 16384 10402 -> 7115, 65536 39166 -> 26570 (min of 15 / 11;
+ * an L2 hint 7379 / 27505). Batches of
+ * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below). None of
+ * this changes an operation: every output is the scalar reference's.
  */
 #include "norm_avx2.h"
 
@@ -40,6 +45,12 @@
 #endif
 #ifndef NORM_AVX2_LN_PAIR_MAX
 #define NORM_AVX2_LN_PAIR_MAX 2048
+#endif
+/* Rows taken one at a time in streaming jobs (n > NORM_AVX2_LN_PAIR_MAX): pass 3 prefetches x of
+ * the row this many rows ahead (0: none), one 64-byte line per two 32-byte stores, with
+ * locality NORM_AVX2_LN_PFLOC (L1 even for rows larger than L1D: L2 hints measured slower). */
+#ifndef NORM_AVX2_LN_PF1
+#define NORM_AVX2_LN_PF1 1
 #endif
 
 typedef struct {
@@ -311,17 +322,57 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #ifndef NORM_AVX2_LN_GROUPS
 #define NORM_AVX2_LN_GROUPS 2
 #endif
+/* Streaming jobs, rows of at least NORM_AVX2_LN_BPF_MIN floats: the batches prefetch x of the
+ * rows NORM_AVX2_LN_BPF batches (of 4 * NORM_AVX2_LN_GROUPS rows) after the one whose statistics
+ * are computed next (0: none), with locality NORM_AVX2_LN_BPFLOC. In one process, interleaved,
+ * DRAM (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a loaded machine), old -> new:
+ * dim 128 plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b 92 -> 76; 2 and 4-8 batches
+ * ahead alike. Dim 64 measured 1-3 ns/row slower with it (26 -> 30 w+b, 28 -> 29 plain): the
+ * hardware prefetchers keep up with its 256-byte rows, so it has none. */
+#ifndef NORM_AVX2_LN_BPF
+#define NORM_AVX2_LN_BPF 2
+#endif
+#ifndef NORM_AVX2_LN_BPF_MIN
+#define NORM_AVX2_LN_BPF_MIN 65
+#endif
+#ifndef NORM_AVX2_LN_BPFLOC
+#define NORM_AVX2_LN_BPFLOC 3
+#endif
+/* Prefetch x of rows r .. r + nr - 1 (those that exist), line by line. */
+NORM_AVX2_INLINE void ln_prefetch_rows_avx2(const norm_job *j, size_t r, size_t nr, size_t n)
+{
+    if (r >= j->rows)
+        return;
+    if (nr > j->rows - r)
+        nr = j->rows - r;
+    const size_t rb = n * sizeof(float);
+    const size_t rows = j->xs == n ? 1 : nr;
+    const size_t span = j->xs == n ? nr * rb : rb;
+    for (size_t k = 0; k < rows; k++) {
+        const char *p = (const char *)(j->x + (r + k) * j->xs);
+        const char *e = p + span;
+        for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
+            __builtin_prefetch(p, 0, NORM_AVX2_LN_BPFLOC);
+    }
+}
+
+/* pf: the job streams (prefetch ahead); nt: non-temporal stores (not at dims 64 and 128). */
 NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
-                                        int hw, int hb, int nt)
+                                        int hw, int hb, int nt, int pf)
 {
     const int G = NORM_AVX2_LN_GROUPS;
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
+    pf = pf && NORM_AVX2_LN_BPF && n >= NORM_AVX2_LN_BPF_MIN;
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
+        if (pf)
+            ln_prefetch_rows_avx2(j, nb, nb * NORM_AVX2_LN_BPF, n);
         ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
+            if (pf)
+                ln_prefetch_rows_avx2(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n);
             ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1], &st[c], row, hw, hb, nt);
         }
         for (int k = 0; k < (int)nb; k++)
@@ -347,7 +398,7 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         /* Dims 64 and 128 write y with ordinary stores even in streaming jobs: from DRAM they
          * measured 0.65-0.75x (dim 64) and 0.85-0.95x (128) the thread CPU time of
          * non-temporal stores here (in-process A/B, 1 and 2 threads); dim 768: no difference. */
-#define LN_BATCHES(N, CN, NT) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, (NT))
+#define LN_BATCHES(N, CN, NT) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, (NT), nt)
         switch (n) {
         case 64: LN_BATCHES(64, 1, 0); break;
         case 128: LN_BATCHES(128, 1, 0); break;
@@ -404,7 +455,10 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         ln_sums_avx2 s = ln_pass2##P##avx2(x, (N), m0);                                        \
         ln_stats_avx2 st = ln_finish_avx2(x, (N), s0, s, m0, inv_n, j->eps,                    \
                                           norm_ln_sums_at(j, row));                            \
-        ln_emit_avx2(j, row, (N), &st, hw, hb, nt, NULL);                                      \
+        ln_emit_avx2(j, row, (N), &st, hw, hb, nt,                                             \
+                     nt && NORM_AVX2_LN_PF1 && row + NORM_AVX2_LN_PF1 < j->rows                \
+                         ? x + NORM_AVX2_LN_PF1 * j->xs                                        \
+                         : NULL);                                                              \
     }
     if (!nt && n == 64) {
         LN_ONE(64, 64, _inl_)

@@ -45,8 +45,18 @@
  *     465 (692, 372). 1 or 2 pairs ahead measured alike at 1024-2048 (2 better at 768); an L2
  *     hint (locality 2) no better. An earlier note here said prefetching the next rows (whole
  *     rows, or line by line during pass 2 or 3) measured no net gain on the bench; why that
- *     differs from these in-process runs was not investigated. Single rows (n > LN_PAIR_MAX
- *     without affine) have none.
+ *     differs from these in-process runs was not investigated.
+ *   - Long rows (n > LN_PAIR_MAX) of streaming jobs: single rows (no affine) prefetch x of the
+ *     next row (LN_NT_PF1) during pass 3, one line per 64-byte store, so the probe comes first
+ *     and then the rest; rows with affine keep their pairs and their prefetch LN_NT_PFP pairs
+ *     ahead. Into L1 even when a row is larger than the 48 KiB L1D: L2 hints measured slower at
+ *     every length. In one process, interleaved, 1 thread, DRAM (64 MiB of x), thread CPU
+ *     ns/row (2026-12-05, a loaded machine), old -> new (NT-store floor, oneDNN): plain 4096
+ *     2348 -> 1599 (1437, 2308; min of 25; 2 rows ahead 1636, an L2 hint 1700); 16384 9220 ->
+ *     7143 (5397, 9118; min of 15; L2 hint 8144); 65536 33452 -> 26724 (21009, 46372; min of 11;
+ *     L2 hint 29461). w+b 4096 (pairs, already prefetching): 2209 -> 2224, within noise; 1 pair
+ *     ahead, or single rows with the next-row prefetch, measured 2051-2064 against 2048 old in
+ *     another run (oneDNN 1984-2227), so the pairs stay.
  */
 #include "norm_avx512.h"
 
@@ -83,6 +93,15 @@
 #endif
 #ifndef LN_PAIR_MAX
 #define LN_PAIR_MAX 2048
+#endif
+/* Long rows (n > LN_PAIR_MAX) of streaming jobs: pass 3 prefetches x of the row LN_NT_PF1 rows
+ * ahead (single rows) or of the pair LN_NT_PFP pairs ahead (rows with weight or bias, which go
+ * in pairs), one 64-byte line per store (0: none), with locality LN_NT_PFLOC. */
+#ifndef LN_NT_PF1
+#define LN_NT_PF1 1
+#endif
+#ifndef LN_NT_PFP
+#define LN_NT_PFP 2
 #endif
 
 typedef struct dpair_avx512 {
@@ -266,7 +285,7 @@ N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const f
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
                                     float m0, float *mean, float *rstdp, double *sums, int nt,
-                                    int wp)
+                                    int wp, const float *pf)
 {
     float mlo, rstd, mo, m0_next;
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
@@ -280,7 +299,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp, wp);
         return;
     }
-    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp, NULL);
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp, pf);
     if (mean)
         *mean = mo;
     if (rstdp)
@@ -290,12 +309,12 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
 /* One row. */
 N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const float *b, size_t n,
                              float eps, double inv_n, double inv_k, float *mean, float *rstdp,
-                             double *sums, int nt, int wp)
+                             double *sums, int nt, int wp, const float *pf)
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
     dpair_avx512 t = ln_pass2_avx512(x, n, m0);
-    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp, pf);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
@@ -331,8 +350,10 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
             *rstdb = rb;
         return;
     }
-    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt, wp);
-    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt, wp);
+    ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt, wp,
+                         pfa);
+    ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt, wp,
+                         pfb);
 }
 
 /* The statistics of eight rows (short rows), computed by ln_stats8_avx512() before pass 3 of the
@@ -369,7 +390,7 @@ N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double
                 ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
                                      st->m0[h], j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
-                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus);
+                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus, NULL);
             }
         }
     }
@@ -535,9 +556,9 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
         for (; pairs && r + 2 <= j->rows; r += 2) {                                            \
             const float *xa = j->x + r * j->xs;                                                \
             float *ya = j->y + r * j->ys;                                                      \
-            const size_t rn = r + 2 * (size_t)LN_NT_PF;                                        \
-            const float *pfa = nt && LN_NT_PF && rn < j->rows ? xa + (rn - r) * j->xs : NULL;  \
-            const float *pfb = nt && LN_NT_PF && rn + 1 < j->rows ? pfa + j->xs : NULL;        \
+            const size_t rn = r + 2 * (size_t)((N) > LN_PAIR_MAX ? LN_NT_PFP : LN_NT_PF);       \
+            const float *pfa = nt && rn > r && rn < j->rows ? xa + (rn - r) * j->xs : NULL;    \
+            const float *pfb = pfa && rn + 1 < j->rows ? pfa + j->xs : NULL;                   \
             ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, (N), j->eps, inv_n,     \
                            inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,              \
                            mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,             \
@@ -547,7 +568,10 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
         for (; r < j->rows; r++)                                                               \
             ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, (N), j->eps, inv_n,  \
                           inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,               \
-                          norm_ln_sums_at(j, r), nt, j->wplus);                                \
+                          norm_ln_sums_at(j, r), nt, j->wplus,                                 \
+                          nt && LN_NT_PF1 && r + LN_NT_PF1 < j->rows                           \
+                              ? j->x + (r + LN_NT_PF1) * j->xs                                 \
+                              : NULL);                                                         \
     } while (0)
     switch (n) {
     case 64: LN_REST(64); break;
