@@ -160,6 +160,9 @@ static inline void x16_out_sel(const norm_x16_job *j, uint16_t *y, const uint16_
 #ifndef X16_AHEAD_PAIR
 #define X16_AHEAD_PAIR 4
 #endif
+#ifndef X16_AHEAD_PIPE
+#define X16_AHEAD_PIPE 6
+#endif
 static inline const uint16_t *x16_pf(const norm_x16_job *j, size_t row, size_t ahead, int nt)
 {
     return (nt & X16_NT) && ahead && row + ahead < j->rows ? j->x + (row + ahead) * j->xs : NULL;
@@ -281,7 +284,7 @@ static void x16_ln_stats2(const norm_x16_job *j, size_t row, double inv_k, int f
  * (X16_HAVE_OUT2: ordinary stores, both rows finished by their first pass 2). A row's output
  * writes only its own y, which the API forbids to be another row's x (but exactly in place). */
 static void x16_ln_fin2(const norm_x16_job *j, size_t row, double inv_n, int fm, int nt,
-                        const x16_st t[2])
+                        const x16_st t[2], size_t ahead)
 {
 #ifdef X16_HAVE_OUT2
     if (!(nt & X16_NT)) {
@@ -313,7 +316,7 @@ static void x16_ln_fin2(const norm_x16_job *j, size_t row, double inv_n, int fm,
 #endif
     for (int k = 0; k < 2; k++)
         x16_ln_emit(j, row + (size_t)k, t[k].s0, t[k].s1, t[k].s2, t[k].m0, inv_n, fm, nt,
-                    X16_AHEAD_PAIR);
+                    ahead);
 }
 
 /* LayerNorm rows row .. (returned) two at a time while two are left, software-pipelined: passes
@@ -333,9 +336,9 @@ static size_t x16_ln_pairs(const norm_x16_job *j, size_t row, double inv_n, doub
     x16_ln_stats2(j, row, inv_k, fm, t[0]);
     for (; j->rows - row >= 4; row += 2, c ^= 1) {
         x16_ln_stats2(j, row + 2, inv_k, fm, t[c ^ 1]);
-        x16_ln_fin2(j, row, inv_n, fm, nt, t[c]);
+        x16_ln_fin2(j, row, inv_n, fm, nt, t[c], X16_AHEAD_PIPE);
     }
-    x16_ln_fin2(j, row, inv_n, fm, nt, t[c]);
+    x16_ln_fin2(j, row, inv_n, fm, nt, t[c], X16_AHEAD_PIPE);
     return row + 2;
 }
 
