@@ -7,6 +7,8 @@
 #     BASE   the commit to compare against (e.g. main)
 #   e.g. bench/x16ab.sh build main avx2 40 7 1
 # x86-64 only; builds in a scratch directory, runs x16ab with the remaining arguments.
+# X16AB_BASE_CFLAGS / X16AB_CUR_CFLAGS (environment): extra compiler flags for the base / cur
+# kernels, e.g. X16AB_CUR_CFLAGS=-DX16_AHEAD_PIPE=8 to try a tuning constant against the tree's.
 set -eu
 [ $# -ge 2 ] || { echo "usage: bench/x16ab.sh BUILD BASE [avx2|avx512 REPS [OPS [THREADS [LLCX]]]]" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -23,10 +25,12 @@ F="-O3 -std=c11 -fPIC -ffp-contract=off -fno-math-errno -fvisibility=hidden -D_G
 A2="-mavx2 -mfma -mf16c"
 A5="-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c"
 for v in base cur; do
-    if [ $v = base ]; then S=$T/base/src; else S=src; fi
-    $CC $F $A2 -I"$S" -Iinclude -Dnorm_rmsnorm_x16_avx2=${v}_rms_avx2 \
+    if [ $v = base ]; then S=$T/base/src X=${X16AB_BASE_CFLAGS:-}; else S=src X=${X16AB_CUR_CFLAGS:-}; fi
+    # shellcheck disable=SC2086
+    $CC $F $X $A2 -I"$S" -Iinclude -Dnorm_rmsnorm_x16_avx2=${v}_rms_avx2 \
         -Dnorm_layernorm_x16_avx2=${v}_ln_avx2 -c "$S/avx2/norm_x16_avx2.c" -o "$T/${v}_avx2.o"
-    $CC $F $A5 -I"$S" -Iinclude -Dnorm_rmsnorm_x16_avx512=${v}_rms_avx512 \
+    # shellcheck disable=SC2086
+    $CC $F $X $A5 -I"$S" -Iinclude -Dnorm_rmsnorm_x16_avx512=${v}_rms_avx512 \
         -Dnorm_layernorm_x16_avx512=${v}_ln_avx512 -c "$S/avx512/norm_x16_avx512.c" \
         -o "$T/${v}_avx512.o"
 done

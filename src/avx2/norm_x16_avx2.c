@@ -149,7 +149,7 @@ NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const
 }
 
 /* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary; nn: no
- * result can be a NaN, see x16_nn_avx2: the full chunks leave the NaN fix-up out). */
+ * result can be a NaN, x16_nn() in norm_x16_rows.h: the full chunks leave the NaN fix-up out). */
 NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                                    size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw,
                                    int hb, int nt, int nn)
@@ -214,58 +214,6 @@ NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const
 #undef X16_O
 }
 
-/* The rows' flag (beside X16_NT) saying that the weight and bias are finite (or absent). Then,
- * in a row whose statistics are finite, no result can be a NaN: the rows on the ordinary path
- * have finite x (a non-finite one makes the totals non-finite: the rare path) and finite
- * t = x * r or ((x - m0) - mlo) * r (|t| is at most about sqrt(n): the totals bound every leaf),
- * so t * w, (t * r) * w and fma(t, w, b) are finite or +-Inf, never NaN; the output leaves the
- * NaN fix-up out (x16_narrow16_avx2's nn). */
-#define X16_FIN 2
-
-static inline int x16_nn_avx2(int k, x16_out o)
-{
-    return (k & X16_FIN) && fabsf(o.r) <= FLT_MAX && fabsf(o.m0) <= FLT_MAX &&
-           fabsf(o.mlo) <= FLT_MAX;
-}
-
-/* Whether the n values at p (floats, or wa: 16-bit values of fm) are all finite (p NULL: yes). */
-static int x16_finite_avx2(const void *p, size_t n, int wa, int fm)
-{
-    if (!p)
-        return 1;
-    if (wa) {
-        const uint16_t *h = (const uint16_t *)p, e = fm == N2_F16 ? 0x7c00u : 0x7f80u;
-        unsigned bad = 0;
-        for (size_t i = 0; i < n; i++)
-            bad |= (h[i] & e) == e;
-        return !bad;
-    }
-    const float *w = (const float *)p;
-    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 mx = _mm256_set1_ps(FLT_MAX);
-    __m256 bad = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(w + i), abs), mx,
-                                              _CMP_NLE_UQ));
-    int ok = _mm256_movemask_ps(bad) == 0;
-    for (; i < n; i++)
-        ok &= fabsf(w[i]) <= FLT_MAX;
-    return ok;
-}
-
-/* The flags of a job's rows: X16_NT for streaming jobs; X16_FIN when the weight and bias are
- * finite (scanned once per job of at least 8 rows, or nothing to scan). */
-static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
-{
-    const void *b = ln ? j->b : NULL;
-    int k = norm_x16_stream_job(j) ? X16_NT : 0;
-    if ((!j->w && !b) || (j->rows >= 8 && x16_finite_avx2(j->w, j->dim, j->wact, fm) &&
-                          x16_finite_avx2(b, j->dim, j->wact, fm)))
-        k |= X16_FIN;
-    return k;
-}
-
 /* ---- the per-format instances ----
  * The trees and output loops are instantiated once per format (and the output once per store
  * kind and op) in functions of their own, as norm_x16_avx512.c does (inlined into every call
@@ -316,7 +264,7 @@ static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
     X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
                                        x16_out o, int k)                                       \
     {                                                                                          \
-        if (x16_nn_avx2(k, o))                                                                 \
+        if (x16_nn(k, o))                                                                 \
             x16_out_var_avx2(j, y, x, o, 1, FM, 0, 1);                                         \
         else                                                                                   \
             x16_out_var_avx2(j, y, x, o, 1, FM, 0, 0);                                         \
@@ -324,7 +272,7 @@ static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
                                           const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        if (x16_nn_avx2(k, o))                                                                 \
+        if (x16_nn(k, o))                                                                 \
             x16_out_var_avx2(j, y, x, o, 1, FM, 1, 1);                                         \
         else                                                                                   \
             x16_out_var_avx2(j, y, x, o, 1, FM, 1, 0);                                         \
@@ -332,7 +280,7 @@ static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
     X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
                                         x16_out o, int k)                                      \
     {                                                                                          \
-        if (x16_nn_avx2(k, o))                                                                 \
+        if (x16_nn(k, o))                                                                 \
             x16_out_var_avx2(j, y, x, o, 0, FM, 0, 1);                                         \
         else                                                                                   \
             x16_out_var_avx2(j, y, x, o, 0, FM, 0, 0);                                         \
@@ -340,7 +288,7 @@ static int x16_flags_avx2(const norm_x16_job *j, int ln, int fm)
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
                                            const uint16_t *x, x16_out o, int k)                \
     {                                                                                          \
-        if (x16_nn_avx2(k, o))                                                                 \
+        if (x16_nn(k, o))                                                                 \
             x16_out_var_avx2(j, y, x, o, 0, FM, 1, 1);                                         \
         else                                                                                   \
             x16_out_var_avx2(j, y, x, o, 0, FM, 1, 0);                                         \
@@ -431,7 +379,7 @@ static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
 void norm_rmsnorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
-    const int k = x16_flags_avx2(j, 0, fm);
+    const int k = x16_flags(j, 0, fm);
     x16_rms_rows_avx2(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();
@@ -522,8 +470,7 @@ static void x16_ln_rows_avx2(const norm_x16_job *j, int fm, int nt)
     }
     /* as layernorm_avx2.c: rows up to X16_PAIR_MAX two at a time */
     if (n <= X16_PAIR_MAX)
-        for (; j->rows - row >= 2; row += 2)
-            x16_ln_row2(j, row, inv_n, inv_k, fm, nt);
+        row = x16_ln_pairs(j, row, inv_n, inv_k, fm, nt);
     for (; row < j->rows; row++)
         x16_ln_row(j, row, inv_n, inv_k, fm, nt);
 }
@@ -531,7 +478,7 @@ static void x16_ln_rows_avx2(const norm_x16_job *j, int fm, int nt)
 void norm_layernorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
-    const int k = x16_flags_avx2(j, 1, fm);
+    const int k = x16_flags(j, 1, fm);
     x16_ln_rows_avx2(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();

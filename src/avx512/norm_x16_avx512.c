@@ -1,7 +1,7 @@
 /*
  * bf16 / f16 activations, AVX-512 tier: the f32 kernels' trees (norm_avx512.h) reading the 16-bit
  * rows directly (fm = N5_BF16 / N5_F16: each leaf row of 16 elements widened exactly in the
- * register, vpmovzxwd + vpslld or vcvtph2ps), narrowed in the register (narrow16_avx512: bf16 by
+ * register, a zero-masked vpermw or vcvtph2ps), narrowed in the register (narrow16_avx512: bf16 by
  * integer round-to-nearest-even on the bits, never vcvtneps2bf16, which flushes subnormals; f16
  * by vcvtps2ph imm 0; every NaN the canonical one). No stack buffer, no copy.
  *
@@ -19,9 +19,13 @@
  * Scheduling as the f32 kernels (none of it changes an operation): rows of at most
  * X16_BATCH_MAX elements go eight at a time (eight independent trees, then the eight rows' lane
  * totals and statistics as vectors of doubles, lane k doing row k's scalar arithmetic), longer
- * ones two at a time up to X16_PAIR_MAX (two dependency chains overlap), the rest one by one.
- * Streaming jobs (norm_x16_stream_job() in src/norm_x16.h) write y with non-temporal 32-byte
- * stores past its first 32-byte boundary, then sfence, and each row's output pass prefetches the
+ * ones two at a time up to X16_PAIR_MAX (two dependency chains overlap; LayerNorm pairs
+ * software-pipelined, the next pair's passes 1 and 2 before this pair's output, which is one loop
+ * for both rows sharing the weight and bias loads: x16_ln_pairs() in norm_x16_rows.h), the rest
+ * one by one. The output goes 32 elements (one 64-byte store) at a time, narrowed by one vpermt2w
+ * (bf16) or two vcvtps2ph, without the NaN fix-up when no result can be a NaN (x16_nn()).
+ * Streaming jobs (norm_x16_stream_job() in src/norm_x16.h) write y with non-temporal 64-byte
+ * stores past its first 64-byte boundary, then sfence, and each row's output pass prefetches the
  * next row the row code will read (x16_pf() in src/x86/norm_x16_rows.h, one prefetch per 64
  * bytes).
  *
@@ -31,6 +35,8 @@
 #include "norm_avx512.h"
 
 #define X16_FM_F16 N5_F16
+#define X16_HAVE_OUT2 1
+#define X16_HAVE_STATS2 1
 #include "../x86/norm_x16_rows.h"
 
 #ifndef X16_TIER
@@ -46,6 +52,23 @@
 #define X16_PAIR_MAX 2048
 #endif
 
+/* The results of 16 widened elements xv with their factors wv (w, or 1 when there is none: hw 0)
+ * and biases bv (0 when there is none); pw: the factor is 1 + w. ln: LayerNorm. */
+N5_INLINE __m512 x16_res_w_avx512(__m512 xv, __m512 wv, __m512 bv, x16_out o, int ln, int hw,
+                                  int pw)
+{
+    if (hw && pw)
+        wv = _mm512_add_ps(_mm512_set1_ps(1.0f), wv);
+    if (!ln) {
+        const __m512 t = _mm512_mul_ps(xv, _mm512_set1_ps(o.r));
+        return hw ? _mm512_mul_ps(t, wv) : t;
+    }
+    const __m512 t = _mm512_mul_ps(
+        _mm512_sub_ps(_mm512_sub_ps(xv, _mm512_set1_ps(o.m0)), _mm512_set1_ps(o.mlo)),
+        _mm512_set1_ps(o.r));
+    return _mm512_fmadd_ps(t, wv, bv);
+}
+
 /* 16 results at element i (masked: the m lanes, others +0 and not read). ln: LayerNorm. */
 N5_INLINE __m512 x16_res_avx512(const uint16_t *x, const void *w, const void *b, size_t i,
                                 __mmask16 m, int masked, x16_out o, int ln, int fm, int hw,
@@ -53,41 +76,114 @@ N5_INLINE __m512 x16_res_avx512(const uint16_t *x, const void *w, const void *b,
 {
     const int wfm = wa ? fm : N5_F32;
     const __m512 xv = leaf_x_avx512(x + i, m, masked, fm);
-    __m512 wv = _mm512_set1_ps(1.0f);
-    if (hw) {
-        wv = leaf_x_avx512(N5_AT(w, i, wfm), m, masked, wfm);
-        if (pw)
-            wv = _mm512_add_ps(_mm512_set1_ps(1.0f), wv);
-    }
-    if (!ln) {
-        const __m512 t = _mm512_mul_ps(xv, _mm512_set1_ps(o.r));
-        return hw ? _mm512_mul_ps(t, wv) : t;
-    }
-    const __m512 bv = hb ? leaf_x_avx512(N5_AT(b, i, wfm), m, masked, wfm) : _mm512_setzero_ps();
-    const __m512 t = _mm512_mul_ps(
-        _mm512_sub_ps(_mm512_sub_ps(xv, _mm512_set1_ps(o.m0)), _mm512_set1_ps(o.mlo)),
-        _mm512_set1_ps(o.r));
-    return _mm512_fmadd_ps(t, wv, bv);
+    const __m512 wv = hw ? leaf_x_avx512(N5_AT(w, i, wfm), m, masked, wfm) : _mm512_set1_ps(1.0f);
+    const __m512 bv = ln && hb ? leaf_x_avx512(N5_AT(b, i, wfm), m, masked, wfm)
+                               : _mm512_setzero_ps();
+    return x16_res_w_avx512(xv, wv, bv, o, ln, hw, pw);
 }
 
-/* The output pass of one row. */
+/* ---- the output in steps of 32 elements (one 64-byte store of 16-bit values) ---- */
+
+/* 32 elements of format f at p, widened: *a = elements 0-15, *b = 16-31. */
+N5_INLINE void x16_ld32_avx512(const void *p, int f, __m512 *a, __m512 *b)
+{
+    *a = leaf_x_avx512(p, 0xFFFF, 0, f);
+    *b = leaf_x_avx512(N5_AT(p, 16, f), 0xFFFF, 0, f);
+}
+
+/* x16_f32_to_bf16()'s rounding of 16 floats on their bits, before the shift: the bf16 value is
+ * the high half of each 32-bit result, u + 0x7fff + ((u >> 16) & 1), the last term as a masked
+ * add of 1 where vptestmd finds bit 16 set (three operations rather than four: measured 57 ->
+ * 52 ns per 768 elements of LayerNorm output). */
+N5_INLINE __m512i x16_rnd_bf16_avx512(__m512 v)
+{
+    const __m512i u = _mm512_castps_si512(v);
+    const __mmask16 odd = _mm512_test_epi32_mask(u, _mm512_set1_epi32(0x10000));
+    const __m512i r = _mm512_add_epi32(u, _mm512_set1_epi32(0x7fff));
+    return _mm512_mask_add_epi32(r, odd, r, _mm512_set1_epi32(1));
+}
+
+/* 32 floats (a: elements 0-15, b: 16-31) -> 32 values of fm, as narrow16_avx512() on each half:
+ * bf16 the high halves of the rounded words picked by one vpermt2w (rather than a shift and a
+ * vpmovdw per 16: measured 47 -> 37 ns per 768 elements), f16 vcvtps2ph; nn: no value is a NaN
+ * (x16_nn(): the canonical-NaN fix-up left out, a third of an f16 row's output time). */
+N5_INLINE __m512i x16_narrow32_avx512(__m512 a, __m512 b, int fm, int nn)
+{
+    __m512i h;
+    if (fm == N5_F16) {
+#if defined(NORM_AVX512_EMU)
+        return _mm512_inserti64x4(_mm512_castsi256_si512(narrow16_avx512(a, fm)),
+                                  narrow16_avx512(b, fm), 1);
+#else
+        h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(a, 0)),
+                               _mm512_cvtps_ph(b, 0), 1);
+#endif
+    } else {
+        /* word k of the result: the odd word 2k + 1 of a (k < 16), of b (k >= 16) */
+        const __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37,
+                                             35, 33, 31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9,
+                                             7, 5, 3, 1);
+        h = _mm512_permutex2var_epi16(x16_rnd_bf16_avx512(a), odd, x16_rnd_bf16_avx512(b));
+    }
+    if (nn)
+        return h;
+    const __mmask32 nan = (__mmask32)_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) |
+                          (__mmask32)_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q) << 16;
+    return _mm512_mask_mov_epi16(h, nan, _mm512_set1_epi16(fm == N5_F16 ? 0x7e00 : 0x7fc0));
+}
+
+/* Stores 32 values of 2 bytes at p: non-temporal (nt: p 64-byte aligned) or plain. */
+N5_INLINE void x16_st32_avx512(uint16_t *p, __m512i h, int nt)
+{
+    if (nt) {
+#if defined(NORM_AVX512_EMU)
+        if (((uintptr_t)p & 63u) != 0)
+            __builtin_trap(); /* as vmovntdq m512 would fault */
+        _mm256_stream_si256((__m256i *)p, _mm512_castsi512_si256(h));
+        _mm256_stream_si256((__m256i *)p + 1, _mm512_extracti64x4_epi64(h, 1));
+#else
+        _mm512_stream_si512((void *)p, h);
+#endif
+    } else {
+        _mm512_storeu_si512((void *)p, h);
+    }
+}
+
+/* Elements of y before its first 64-byte boundary, at most n (the head of a streaming row). */
+static inline size_t x16_nt_head64(const uint16_t *y, size_t n)
+{
+    size_t h = ((64u - ((size_t)y & 63u)) & 63u) / sizeof(uint16_t);
+    return h < n ? h : n;
+}
+
+/* The output pass of one row (nt: non-temporal stores past y's first 64-byte boundary; nn: no
+ * result can be a NaN, x16_nn(): the 32-element steps leave the NaN fix-up out). */
 N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                               size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw, int hb,
-                              int nt)
+                              int nt, int nn)
 {
 #define X16_PART(I, K)                                                                         \
     do {                                                                                       \
         const __mmask16 m_ = tail_mask_avx512(K);                                              \
         st16_avx512(y + (I),                                                                   \
                     narrow16_avx512(                                                           \
-                        x16_res_avx512(x, w, b, (I), m_, 1, o, ln, fm, hw, wa, pw, hb), fm),  \
+                        x16_res_avx512(x, w, b, (I), m_, 1, o, ln, fm, hw, wa, pw, hb), fm),   \
                     m_, 1, 0);                                                                 \
     } while (0)
 #define X16_FULL(I)                                                                            \
     narrow16_avx512(x16_res_avx512(x, w, b, (I), 0xFFFF, 0, o, ln, fm, hw, wa, pw, hb), fm)
+    const int wfm = wa ? fm : N5_F32;
     size_t i = 0;
-    if (nt && (i = norm_x16_nt_head(y, n)) != 0)
-        X16_PART(0, i);
+    /* streaming: the head up to y's first 64-byte boundary in (masked) steps of up to 16 */
+    if (nt) {
+        const size_t h = x16_nt_head64(y, n);
+        for (; i + 16 <= h; i += 16)
+            st16_avx512(y + i, X16_FULL(i), 0xFFFF, 0, 0);
+        if (i < h) {
+            X16_PART(i, h - i);
+            i = h;
+        }
+    }
     /* streaming: one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x,
      * every line of the row from pf + i on, its first and last lines by themselves */
     const uint16_t *pf = nt && o.pf ? o.pf : x;
@@ -96,30 +192,99 @@ N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, con
     for (; i + 32 <= n; i += 32) {
         if (nt)
             X16_PREFETCH(pf + i);
-        const __m256i h0 = X16_FULL(i), h1 = X16_FULL(i + 16);
-        st16_avx512(y + i, h0, 0xFFFF, 0, nt);
-        st16_avx512(y + i + 16, h1, 0xFFFF, 0, nt);
+        __m512 xa, xb, wa_ = _mm512_set1_ps(1.0f), wb_ = wa_, ba = _mm512_setzero_ps(), bb = ba;
+        x16_ld32_avx512(x + i, fm, &xa, &xb);
+        if (hw)
+            x16_ld32_avx512(N5_AT(w, i, wfm), wfm, &wa_, &wb_);
+        if (ln && hb)
+            x16_ld32_avx512(N5_AT(b, i, wfm), wfm, &ba, &bb);
+        x16_st32_avx512(y + i,
+                        x16_narrow32_avx512(x16_res_w_avx512(xa, wa_, ba, o, ln, hw, pw),
+                                            x16_res_w_avx512(xb, wb_, bb, o, ln, hw, pw), fm,
+                                            nn),
+                        nt);
     }
     if (nt) {
         X16_PREFETCH(pf + i);
         X16_PREFETCH(pf + n - 1);
     }
     for (; i + 16 <= n; i += 16)
-        st16_avx512(y + i, X16_FULL(i), 0xFFFF, 0, nt);
+        st16_avx512(y + i, X16_FULL(i), 0xFFFF, 0, 0);
     if (i < n)
         X16_PART(i, n - i);
 #undef X16_PART
 #undef X16_FULL
 }
 
+/* The output pass of two rows a, b with ordinary stores, one loop sharing the weight and bias
+ * loads (as layernorm_avx512.c's pairs); each row's results exactly x16_out_avx512()'s. */
+N5_INLINE void x16_out2_avx512(uint16_t *ya, const uint16_t *xa, x16_out oa, uint16_t *yb,
+                               const uint16_t *xb, x16_out ob, const void *w, const void *b,
+                               size_t n, int ln, int fm, int hw, int wa, int pw, int hb, int nn)
+{
+    const int wfm = wa ? fm : N5_F32;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 w0 = _mm512_set1_ps(1.0f), w1 = w0, b0 = _mm512_setzero_ps(), b1 = b0, x0, x1;
+        if (hw)
+            x16_ld32_avx512(N5_AT(w, i, wfm), wfm, &w0, &w1);
+        if (ln && hb)
+            x16_ld32_avx512(N5_AT(b, i, wfm), wfm, &b0, &b1);
+        x16_ld32_avx512(xa + i, fm, &x0, &x1);
+        x16_st32_avx512(ya + i,
+                        x16_narrow32_avx512(x16_res_w_avx512(x0, w0, b0, oa, ln, hw, pw),
+                                            x16_res_w_avx512(x1, w1, b1, oa, ln, hw, pw), fm,
+                                            nn),
+                        0);
+        x16_ld32_avx512(xb + i, fm, &x0, &x1);
+        x16_st32_avx512(yb + i,
+                        x16_narrow32_avx512(x16_res_w_avx512(x0, w0, b0, ob, ln, hw, pw),
+                                            x16_res_w_avx512(x1, w1, b1, ob, ln, hw, pw), fm,
+                                            nn),
+                        0);
+    }
+    for (int r = 0; r < 2; r++) {
+        uint16_t *y = r ? yb : ya;
+        const uint16_t *x = r ? xb : xa;
+        const x16_out o = r ? ob : oa;
+        size_t k = i;
+        for (; k + 16 <= n; k += 16)
+            st16_avx512(y + k,
+                        narrow16_avx512(x16_res_avx512(x, w, b, k, 0xFFFF, 0, o, ln, fm, hw, wa,
+                                                       pw, hb),
+                                        fm),
+                        0xFFFF, 0, 0);
+        if (k < n) {
+            const __mmask16 m = tail_mask_avx512(n - k);
+            st16_avx512(y + k,
+                        narrow16_avx512(
+                            x16_res_avx512(x, w, b, k, m, 1, o, ln, fm, hw, wa, pw, hb), fm),
+                        m, 1, 0);
+        }
+    }
+}
+
 /* The output pass with the weight / bias variant chosen at run time (one predictable branch per
  * row). */
 N5_INLINE void x16_out_var_avx512(const norm_x16_job *j, uint16_t *y, const uint16_t *x,
-                                  x16_out o, int ln, int fm, int nt)
+                                  x16_out o, int ln, int fm, int nt, int nn)
 {
     const size_t n = j->dim;
     const void *w = j->w, *b = ln ? j->b : NULL;
-#define X16_O(HW, WA, PW, HB) x16_out_avx512(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt)
+#define X16_O(HW, WA, PW, HB) x16_out_avx512(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn)
+    NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
+#undef X16_O
+}
+
+/* The pair output with the weight / bias variant chosen at run time. */
+N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const uint16_t *xa,
+                                   x16_out oa, uint16_t *yb, const uint16_t *xb, x16_out ob,
+                                   int ln, int fm, int nn)
+{
+    const size_t n = j->dim;
+    const void *w = j->w, *b = ln ? j->b : NULL;
+#define X16_O(HW, WA, PW, HB)                                                                  \
+    x16_out2_avx512(ya, xa, oa, yb, xb, ob, w, b, n, ln, fm, HW, WA, PW, HB, nn)
     NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
 #undef X16_O
 }
@@ -147,23 +312,74 @@ N5_INLINE void x16_out_var_avx512(const norm_x16_job *j, uint16_t *y, const uint
     X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
                                        x16_out o, int k)                                       \
     {                                                                                          \
-        x16_out_var_avx512(j, y, x, o, 1, FM, 0);                                              \
+        if (x16_nn(k, o))                                                                      \
+            x16_out_var_avx512(j, y, x, o, 1, FM, 0, 1);                                       \
+        else                                                                                   \
+            x16_out_var_avx512(j, y, x, o, 1, FM, 0, 0);                                       \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
                                           const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        x16_out_var_avx512(j, y, x, o, 1, FM, 1);                                              \
+        if (x16_nn(k, o))                                                                      \
+            x16_out_var_avx512(j, y, x, o, 1, FM, 1, 1);                                       \
+        else                                                                                   \
+            x16_out_var_avx512(j, y, x, o, 1, FM, 1, 0);                                       \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
                                         x16_out o, int k)                                      \
     {                                                                                          \
-        x16_out_var_avx512(j, y, x, o, 0, FM, 0);                                              \
+        if (x16_nn(k, o))                                                                      \
+            x16_out_var_avx512(j, y, x, o, 0, FM, 0, 1);                                       \
+        else                                                                                   \
+            x16_out_var_avx512(j, y, x, o, 0, FM, 0, 0);                                       \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
                                            const uint16_t *x, x16_out o, int k)                \
     {                                                                                          \
-        x16_out_var_avx512(j, y, x, o, 0, FM, 1);                                              \
+        if (x16_nn(k, o))                                                                      \
+            x16_out_var_avx512(j, y, x, o, 0, FM, 1, 1);                                       \
+        else                                                                                   \
+            x16_out_var_avx512(j, y, x, o, 0, FM, 1, 0);                                       \
     }
+#define X16_INSTANCES2(SUF, FM)                                                                \
+    X16_NOINLINE void x16_out2_ln_##SUF(const norm_x16_job *j, uint16_t *ya, const uint16_t *xa, \
+                                        x16_out oa, uint16_t *yb, const uint16_t *xb,          \
+                                        x16_out ob, int k)                                     \
+    {                                                                                          \
+        if (x16_nn(k, oa) && x16_nn(k, ob))                                                    \
+            x16_out2_var_avx512(j, ya, xa, oa, yb, xb, ob, 1, FM, 1);                          \
+        else                                                                                   \
+            x16_out2_var_avx512(j, ya, xa, oa, yb, xb, ob, 1, FM, 0);                          \
+    }
+/* LayerNorm passes 1 and 2 of two rows a, b in one function (their trees, lane totals and m0
+ * interleaved by the compiler, nothing through memory): what x16_ln_m0() and x16_ss() give
+ * for each. */
+#define X16_STATS2(SUF, FM)                                                                    \
+    X16_NOINLINE void x16_ln_stats2_##SUF(const uint16_t *xa, const uint16_t *xb, size_t n,    \
+                                          double inv_k, x16_st *a, x16_st *b)                  \
+    {                                                                                          \
+        const size_t np = norm_ln_probe(n);                                                    \
+        const float x0a = x16_x0(xa, FM), x0b = x16_x0(xb, FM);                                \
+        const acc_avx512 pa = acc_sumf_avx512(xa, np, _mm512_set1_ps(x0a), FM);                \
+        const acc_avx512 pb = acc_sumf_avx512(xb, np, _mm512_set1_ps(x0b), FM);                \
+        a->s0 = lanes_total_avx512(pa.hi, pa.lo);                                              \
+        b->s0 = lanes_total_avx512(pb.hi, pb.lo);                                              \
+        a->m0 = norm_ln_m0(x0a, a->s0, inv_k);                                                 \
+        b->m0 = norm_ln_m0(x0b, b->s0, inv_k);                                                 \
+        acc_avx512 sa, qa, sb, qb;                                                             \
+        acc_ssf_avx512(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM);                            \
+        acc_ssf_avx512(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM);                            \
+        a->s1 = lanes_total_avx512(sa.hi, sa.lo);                                              \
+        a->s2 = lanes_total_avx512(qa.hi, qa.lo);                                              \
+        b->s1 = lanes_total_avx512(sb.hi, sb.lo);                                              \
+        b->s2 = lanes_total_avx512(qb.hi, qb.lo);                                              \
+    }
+X16_STATS2(bf16, N5_BF16)
+X16_STATS2(f16, N5_F16)
+#undef X16_STATS2
+X16_INSTANCES2(bf16, N5_BF16)
+X16_INSTANCES2(f16, N5_F16)
+#undef X16_INSTANCES2
 X16_INSTANCES(bf16, N5_BF16)
 X16_INSTANCES(f16, N5_F16)
 #undef X16_INSTANCES
@@ -251,12 +467,10 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_rmsnorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    if (norm_x16_stream_job(j)) {
-        x16_rms_rows_avx512(j, fm, 1);
+    const int k = x16_flags(j, 0, fm);
+    x16_rms_rows_avx512(j, fm, k);
+    if (k & X16_NT)
         _mm_sfence();
-    } else {
-        x16_rms_rows_avx512(j, fm, 0);
-    }
 }
 
 /* ---- LayerNorm ---- */
@@ -310,8 +524,7 @@ static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
     /* as layernorm_avx512.c: longer rows go in pairs too when there is a weight or bias */
     if (n <= X16_PAIR_MAX || j->w || j->b) {
         /* two rows interleaved step by step, each exactly as one row alone */
-        for (; r + 2 <= j->rows; r += 2)
-            x16_ln_row2(j, r, inv_n, inv_k, fm, nt);
+        r = x16_ln_pairs(j, r, inv_n, inv_k, fm, nt);
     }
     for (; r < j->rows; r++)
         x16_ln_row(j, r, inv_n, inv_k, fm, nt);
@@ -320,10 +533,8 @@ static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_layernorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    if (norm_x16_stream_job(j)) {
-        x16_ln_rows_avx512(j, fm, 1);
+    const int k = x16_flags(j, 1, fm);
+    x16_ln_rows_avx512(j, fm, k);
+    if (k & X16_NT)
         _mm_sfence();
-    } else {
-        x16_ln_rows_avx512(j, fm, 0);
-    }
 }
