@@ -47,6 +47,22 @@
  * with SILU_BEFORE (whose pass 2 reads u from the buffer) 0.85-0.91x: both are left out. x as
  * well as z: 0.82-1.03x, y for writing too: 0.77-0.86x; z into L2: 0.98-1.13x, non-temporal
  * (prefetchnta): 1.11-1.16x, about the same as into L1.
+ * Tried again for issue 10 (2026-12-06; the AVX-512 kernel and variants in one process,
+ * interleaved, 64 MiB DRAM batches, minimum thread CPU time of 12-40 repetitions) and not kept:
+ * y non-temporal in streaming jobs, the gate loop prefetching the next span's x and z: stored by
+ * the output pass, 0.90-1.12x at dim 768, 0.91x at 4096 (3/4 of the output pass's cpu-clock
+ * samples wait behind the streamed store); kept in a second stack buffer and streamed by the
+ * next span's gate loop, one line per 16 gates, 0.81-0.94x at 768 (1 and 2 threads), 0.94x at
+ * 4096 (the samples move to the store in the gate loop). A one-loop probe (z, exp, output,
+ * store per vector) lost the same way with streamed stores (0.87-0.92x) and tied with ordinary
+ * ones: streamed stores stall behind the exp's compute on this host. The next span's z
+ * prefetched in the output pass, one line per store, or in the gate loop: 0.96-0.97x. With
+ * ordinary stores the limit is their own (y's read-for-ownership: a loop reading x and z and
+ * writing y reaches 74-83% of the non-temporal floor at 768, 64% at 4096), and this kernel is
+ * at 0.76-0.86 of it at 768 (0.67 at 4096): what remains is the compute (the whole kernel in
+ * cache takes about the floor's time), which an inline port of SLEEF's exp would cut (same bits
+ * on the harness's data; 1.14-1.19x in cache, 1.04-1.12x from DRAM), but the design calls SLEEF
+ * by name.
  */
 #ifndef GT_TIER
 #error "define GT_TIER before including gated_tmpl.h"
