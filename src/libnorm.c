@@ -893,8 +893,8 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
  * streaming job reads it back. Issue 10, dims 768 and 4096, 1 and 2 threads, old and new
  * schedule with the library's kernels in one process, interleaved, minimum CPU time of the
  * slower thread over 8-14 repetitions, two runs: AVX-512 add+RMSNorm 768 1.10/1.21x (1 thread),
- * 1.01/1.03x (2), 4096 (2) 1.11/1.12x; add+LayerNorm 768 1.11/1.22x (1), 1.06/1.10x (2), 4096
- * (2) 1.06/1.08x; AVX2 1.01-1.19x, every case >= 1. h NULL (y the scratch: 16 bytes an element
+ * 1.01/1.03x (2), 4096 1.13/1.30x (1), 1.11/1.12x (2); add+LayerNorm 768 1.11/1.22x (1),
+ * 1.06/1.10x (2), 4096 1.04/1.06x (1), 1.06/1.08x (2); AVX2 1.01-1.20x, every case >= 1. h NULL (y the scratch: 16 bytes an element
  * in the tiles, 20 as passes), h over x or r, strided rows and the other tiers keep the tiles. */
 static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
                            float *h, const float *x, const float *r, size_t t, size_t count,
