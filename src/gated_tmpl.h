@@ -42,16 +42,17 @@
  * 4096-float row); non-temporal y stores (as the plain kernels' streaming jobs) and a software
  * pipeline (span k's gates interleaved with span k-1's output pass, two buffers) were both
  * slower than ordinary stores with y's lines prefetched for writing here, and were left out.
- * In streaming-size jobs with AFTER gates, step 2 prefetches the next span's z, a group's share
- * before each group, or, where a span is a single group (G > GT_CAP / 2) and the tier has
- * gt_gates_loop_pf, step 1 does, one line per 16 gates: there the share is the whole next span,
- * a burst of up to 256 prefetches at once before the group's passes (issue 10, 2026-12-06,
- * in-process A/B as below, minimum thread CPU time of 10-12 repetitions: dim 4096 SILU_AFTER
- * 1.07-1.18x on 1 thread, 1.04-1.05x on 2, SIGMOID_AFTER 1.11-1.13x, AVX2 1.06-1.18x; at dim
- * 768, where a span is 5 groups, the same gate-loop prefetch measured 0.96-1.05x and is not
- * used). The per-group prefetch (issue 10; DRAM batches of 64 MiB, 1 thread, the AVX-512
- * kernel with and without it in one process, interleaved, minimum thread CPU time over 30-40
- * repetitions:
+ * In streaming-size jobs with AFTER gates the next span's z is prefetched while this span
+ * computes: where the tier has gt_gates_loop_pf (x86) by step 1, one line per 16 gates, else by
+ * step 2, a group's share before each group. Issue 10, 2026-12-06 (in-process A/B as below,
+ * minimum thread CPU time of 10-30 repetitions, the gate loop's against the per-group
+ * prefetch): the per-group burst is the whole next span when a span holds one or two groups
+ * (up to 256 prefetches at once before a group's passes), and the gate loop's spread gives dim
+ * 4096 SILU_AFTER 1.07-1.18x on 1 thread, 1.04-1.05x on 2, SIGMOID_AFTER 1.11-1.13x, AVX2
+ * 1.06-1.18x; 2048 1.06-1.14x, 1536 1.02-1.10x, 1024 1.03-1.05x, 768 0.96-1.05x (the noise:
+ * two identical copies differed by up to 7%). The per-group prefetch (issue 10; DRAM batches
+ * of 64 MiB, 1 thread, the AVX-512 kernel with and without it in one process, interleaved,
+ * minimum thread CPU time over 30-40 repetitions:
  * SILU_AFTER dim 768 1.08-1.22x, 4096 1.04-1.10x, SIGMOID_AFTER 768 1.21-1.27x, 4096
  * 1.08-1.12x, where an identical copy of the old code measured 0.97-1.05x). In cache it cost 4-5% at dim 768, and
  * with SILU_BEFORE (whose pass 2 reads u from the buffer) 0.85-0.91x: both are left out. x as
@@ -141,9 +142,8 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
      * least NORM_STREAM_BYTES: from DRAM) */
     const int pf = buf && mode != 1 && (double)j->rows * (double)D * 12.0 >= NORM_STREAM_BYTES;
 #if defined(GT_GATE_PF)
-    /* spans of one group (G > GT_CAP / 2): the whole next span's z would be one burst of
-     * prefetches before the group, so the gate loop spreads it instead */
-    const int zpf_gate = pf && span == G;
+    /* x86: the gate loop spreads the next span's z prefetch over the exp (below) */
+    const int zpf_gate = pf;
 #endif
     for (size_t r = 0; r < R; r++) {
         const float *xr = j->x + r * j->xs, *zr = j->z + r * j->xs;
