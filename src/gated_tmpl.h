@@ -14,6 +14,9 @@
  *                            norm_gated_prefetch() once per 64 bytes: x's lines (AFTER: pass 1
  *                            reads x next) and, when yp is not NULL, yp[0 .. n-1]'s for writing
  *                            (the read-for-ownership of y's lines then overlaps the exp).
+ *   gt_gates_loop_pf(g, x, z, yp, n, mode, pz, pk)   optional (the tier defines GT_GATE_PF:
+ *                            the x86 tiers): gt_gates_loop, and once per 16 gates at i < pk the
+ *                            line of pz + i (the next span's z; AFTER modes, streaming jobs).
  *   gt_total_sq(v, n)        the canonical total of squares of v[0 .. n-1] (the RMSNorm
  *                            reduction of the tier with the group as the row)
  *   gt_out(y, v, g, w, n, rs, hw, po, mode)   the output pass of n elements, hw, po and mode
@@ -39,14 +42,38 @@
  * 4096-float row); non-temporal y stores (as the plain kernels' streaming jobs) and a software
  * pipeline (span k's gates interleaved with span k-1's output pass, two buffers) were both
  * slower than ordinary stores with y's lines prefetched for writing here, and were left out.
- * In streaming-size jobs with AFTER gates, step 2 prefetches the next span's z, a group's share
- * before each group (issue 10; DRAM batches of 64 MiB, 1 thread, the AVX-512 kernel with and
- * without it in one process, interleaved, minimum thread CPU time over 30-40 repetitions:
+ * In streaming-size jobs with AFTER gates the next span's z is prefetched while this span
+ * computes: where the tier has gt_gates_loop_pf (x86) by step 1, one line per 16 gates, else by
+ * step 2, a group's share before each group. Issue 10, 2026-12-06 (in-process A/B as below,
+ * minimum thread CPU time of 10-30 repetitions, the gate loop's against the per-group
+ * prefetch): the per-group burst is the whole next span when a span holds one or two groups
+ * (up to 256 prefetches at once before a group's passes), and the gate loop's spread gives dim
+ * 4096 SILU_AFTER 1.07-1.18x on 1 thread, 1.04-1.05x on 2, SIGMOID_AFTER 1.11-1.13x, AVX2
+ * 1.06-1.18x; 2048 1.06-1.14x, 1536 1.02-1.10x, 1024 1.03-1.05x, 768 0.96-1.05x (the noise:
+ * two identical copies differed by up to 7%). The per-group prefetch (issue 10; DRAM batches
+ * of 64 MiB, 1 thread, the AVX-512 kernel with and without it in one process, interleaved,
+ * minimum thread CPU time over 30-40 repetitions:
  * SILU_AFTER dim 768 1.08-1.22x, 4096 1.04-1.10x, SIGMOID_AFTER 768 1.21-1.27x, 4096
  * 1.08-1.12x, where an identical copy of the old code measured 0.97-1.05x). In cache it cost 4-5% at dim 768, and
  * with SILU_BEFORE (whose pass 2 reads u from the buffer) 0.85-0.91x: both are left out. x as
  * well as z: 0.82-1.03x, y for writing too: 0.77-0.86x; z into L2: 0.98-1.13x, non-temporal
  * (prefetchnta): 1.11-1.16x, about the same as into L1.
+ * Tried again for issue 10 (2026-12-06; the AVX-512 kernel and variants in one process,
+ * interleaved, 64 MiB DRAM batches, minimum thread CPU time of 12-40 repetitions) and not kept:
+ * y non-temporal in streaming jobs, the gate loop prefetching the next span's x and z: stored by
+ * the output pass, 0.90-1.12x at dim 768, 0.91x at 4096 (3/4 of the output pass's cpu-clock
+ * samples wait behind the streamed store); kept in a second stack buffer and streamed by the
+ * next span's gate loop, one line per 16 gates, 0.81-0.94x at 768 (1 and 2 threads), 0.94x at
+ * 4096 (the samples move to the store in the gate loop). A one-loop probe (z, exp, output,
+ * store per vector) lost the same way with streamed stores (0.87-0.92x) and tied with ordinary
+ * ones: streamed stores stall behind the exp's compute on this host. At dim 768 the next
+ * span's z prefetched in the output pass, one line per store: 0.96x. With
+ * ordinary stores the limit is their own (y's read-for-ownership: a loop reading x and z and
+ * writing y reaches 74-83% of the non-temporal floor at 768, 64% at 4096), and this kernel is
+ * at 0.76-0.86 of it at 768 (0.67 at 4096): what remains is the compute (the whole kernel in
+ * cache takes about the floor's time), which an inline port of SLEEF's exp would cut (same bits
+ * on the harness's data; 1.14-1.19x in cache, 1.04-1.12x from DRAM), but the design calls SLEEF
+ * by name.
  */
 #ifndef GT_TIER
 #error "define GT_TIER before including gated_tmpl.h"
@@ -73,6 +100,19 @@ static __attribute__((noinline)) void gt_gates(float *g, const float *x, const f
     else
         gt_gates_loop(g, x, z, yp, n, 0);
 }
+
+#if defined(GT_GATE_PF)
+/* The gate loop of streaming-size AFTER jobs (gt_gates_loop_pf), one copy per mode. */
+static __attribute__((noinline)) void gt_gates_pf(float *g, const float *x, const float *z,
+                                                  float *yp, size_t n, int mode, const float *pz,
+                                                  size_t pk)
+{
+    if (mode == 2)
+        gt_gates_loop_pf(g, x, z, yp, n, 2, pz, pk);
+    else
+        gt_gates_loop_pf(g, x, z, yp, n, 0, pz, pk);
+}
+#endif
 
 /* Prefetch z[i0 .. i1) (every 64-byte line it touches; nothing when i0 >= i1). */
 GT_INLINE void gt_prefetch_z(const float *z, size_t i0, size_t i1)
@@ -101,20 +141,21 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
     /* the next span's z prefetch (below): AFTER gates, in streaming-size jobs (x, z and y at
      * least NORM_STREAM_BYTES: from DRAM) */
     const int pf = buf && mode != 1 && (double)j->rows * (double)D * 12.0 >= NORM_STREAM_BYTES;
+#if defined(GT_GATE_PF)
+    /* x86: the gate loop spreads the next span's z prefetch over the exp (below) */
+    const int zpf_gate = pf;
+#endif
     for (size_t r = 0; r < R; r++) {
         const float *xr = j->x + r * j->xs, *zr = j->z + r * j->xs;
         float *yr = j->y + r * j->ys;
         size_t t = r * ng;
         for (size_t s = 0; s < L; s += span) {
             const size_t sn = L - s < span ? L - s : span;
-            if (buf)
-                gt_gates(gb, xr + s, zr + s, yr + s, sn, mode);
-            else if (mode == 1)
-                gt_gates(yr + s, xr + s, zr + s, NULL, sn, 1);
-            /* the next span's z (on in this row, or the next row's first span), prefetched one
-             * group's share before each group's passes here: its loads then overlap this span's
-             * total of squares and output pass, which read only the cache, instead of being
-             * waited for in the next gate loop (a hint: no result changes) */
+            /* the next span's z (on in this row, or the next row's first span), prefetched
+             * while this span computes (a hint: no result changes): by the gate loop, one line
+             * per 16 gates, where the tier has gt_gates_loop_pf (x86), otherwise one group's
+             * share before each group's passes; its loads then overlap this span's work instead
+             * of being waited for in the next gate loop */
             const float *nz = NULL;
             size_t nn = 0;
             if (pf && s + span < L) {
@@ -124,9 +165,22 @@ GT_INLINE void gt_rows(const norm_gated_job *j, int hw, int po, int mode)
                 nz = j->z + (r + 1) * j->xs;
                 nn = L < span ? L : span;
             }
+#if defined(GT_GATE_PF)
+            const int zpf_groups = !zpf_gate;
+            if (zpf_gate)
+                gt_gates_pf(gb, xr + s, zr + s, yr + s, sn, mode, nz, nn);
+            else
+#else
+            const int zpf_groups = 1;
+#endif
+            if (buf)
+                gt_gates(gb, xr + s, zr + s, yr + s, sn, mode);
+            else if (mode == 1)
+                gt_gates(yr + s, xr + s, zr + s, NULL, sn, 1);
             for (size_t o = 0; o < sn; o += G, t++) {
                 const size_t p = s + o;
-                gt_prefetch_z(nz, o, o + G < nn ? o + G : nn);
+                if (zpf_groups)
+                    gt_prefetch_z(nz, o, o + G < nn ? o + G : nn);
                 const float *x = xr + p, *z = zr + p;
                 float *y = yr + p;
                 const float *w = hw ? j->w + p % D : NULL;

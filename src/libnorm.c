@@ -882,7 +882,20 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
  * prefetch spread over the norm's rows, into L2, or tiles of 4-32 KiB; a row-by-row add/norm
  * pipeline (all within +-5%, the noise). What costs is h's read-for-ownership, but a second
  * non-temporal stream costs more here: in place (h == x, no RFO) this code is 1.09-1.29x faster
- * than with h apart (the byte model: 5/4 = 1.25x). */
+ * than with h apart (the byte model: 5/4 = 1.25x).
+ * Since the plain kernels' streaming jobs prefetch the rows ahead (RMS_PF_*, LN_NT_PF*), the
+ * separate passes beat these tiles from DRAM: with h apart both move 20 bytes an element (tiles:
+ * x, r, h's read-for-ownership and write-back, y; passes: x, r, h streamed, h read back, y), and
+ * two long streams use DRAM better than the tiles' alternating add and norm phases (the reason
+ * the fused op lost to sep-nt at 2 threads). So on x86 (the tiers whose add streams at that
+ * size, norm_add_stream()), a streaming call with h apart and rows that follow on runs as the
+ * two passes over the whole share: the add writes h non-temporally, then the norm's own
+ * streaming job reads it back. Issue 10, dims 768 and 4096, 1 and 2 threads, old and new
+ * schedule with the library's kernels in one process, interleaved, minimum CPU time of the
+ * slower thread over 8-14 repetitions, two runs: AVX-512 add+RMSNorm 768 1.10/1.21x (1 thread),
+ * 1.01/1.03x (2), 4096 1.13/1.30x (1), 1.11/1.12x (2); add+LayerNorm 768 1.11/1.22x (1),
+ * 1.06/1.10x (2), 4096 1.04/1.06x (1), 1.06/1.08x (2); AVX2 1.01-1.20x, every case >= 1. h NULL (y the scratch: 16 bytes an element
+ * in the tiles, 20 as passes), h over x or r, strided rows and the other tiers keep the tiles. */
 static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
                            float *h, const float *x, const float *r, size_t t, size_t count,
                            int stream, double *sums, size_t per)
@@ -902,6 +915,23 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
     j.dz = NULL;
     j.wplus = c->wplus;
     j.stream = stream && h != NULL; /* h NULL: y is normalised in place, from cache */
+    if (h && c->xs == c->dim && c->ys == c->dim &&
+        d->tier != NORM_TIER_SCALAR && d->tier != NORM_TIER_NEON && /* x86: the add streams */
+        norm_add_stream(h, x, r, count * c->dim)) {
+        /* x86, h apart, rows that follow on, of streaming size: the two passes, each a stream
+         * (the add writes h non-temporally, norm_add_stream(); the norm's streaming job reads
+         * it back with its own prefetch and streams y) */
+        d->add_f32(h, x, r, count * c->dim);
+        j.y = y;
+        j.x = h;
+        j.rows = count;
+        j.stream = 1;
+        j.mean = c->mean ? c->mean + t : NULL;
+        j.rstd = c->rstd ? c->rstd + t : NULL;
+        j.sums = sums ? sums + t * per : NULL;
+        fn(&j);
+        return;
+    }
     for (size_t k0 = 0; k0 < count; k0 += tile) {
         const size_t n = count - k0 < tile ? count - k0 : tile;
         for (size_t k = k0; k < k0 + n; k++) {

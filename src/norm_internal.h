@@ -389,6 +389,16 @@ static inline size_t norm_nt_head(const float *y, size_t n, size_t align)
     return h < n ? h : n;
 }
 
+/* (0.4) The x86 tiers' residual add streams h (non-temporal stores, then an sfence) when one
+ * call covers a streaming fused call's share (16 bytes an element: x, r, h and the norm's y, at
+ * least NORM_STREAM_BYTES; src/libnorm.c add_run makes such calls) and h is apart from x and r.
+ * Store kinds only: no result changes. */
+static inline int norm_add_stream(const float *h, const float *x, const float *r, size_t n)
+{
+    return h != x && h != r && ((size_t)h & (sizeof(float) - 1)) == 0 &&
+           (double)n * 16.0 >= NORM_STREAM_BYTES;
+}
+
 /* ---- per-row finishing code, shared by every tier (static inline: compiled into each TU, all
  * of which are built with -ffp-contract=off, so it is the same arithmetic everywhere) ---- */
 

@@ -448,10 +448,12 @@ int checkasm_gated(const norm_dsp *ref, const norm_dsp *tst, uint64_t seed, int 
     /* streaming-size jobs (x, z and y past NORM_STREAM_BYTES: with AFTER gates the SIMD tiers
      * prefetch the next span's z, src/gated_tmpl.h), not --quick: rows that follow on (one run
      * of 4096-float spans, the last one partial) and padded rows (the next row's first span
-     * prefetched from the last group of a row), groups of the row and of a quarter of it */
+     * prefetched from the last group of a row), groups of the row and of a quarter of it, and
+     * spans of one group (4096 padded, 3000 following on); on x86 the gate loop prefetches the
+     * next span's z (gt_gates_loop_pf) in each of them */
     static const struct { size_t dim, group; int gate, pad; } big[] = {
         {768, 768, NORM_GATE_SILU_AFTER, 0}, {1000, 250, NORM_GATE_SIGMOID_AFTER, 3},
-        {4096, 4096, NORM_GATE_SILU_AFTER, 1}};
+        {4096, 4096, NORM_GATE_SILU_AFTER, 1}, {3000, 3000, NORM_GATE_SIGMOID_AFTER, 0}};
     for (size_t k = 0; !quick && k < sizeof big / sizeof big[0]; k++) {
         const size_t rows = (size_t)(NORM_STREAM_BYTES / (12.0 * (double)big[k].dim)) + 3;
         n++;

@@ -3,7 +3,9 @@
  * float addition as the scalar tier's, element for element), a NaN x[i] giving that NaN quieted
  * (src/scalar/add_scalar.c: the NaN of a sum pinned). h may be x or r exactly: every
  * vector is loaded before the store to the same addresses. The tail goes through masked loads
- * and stores (never touching memory past the row).
+ * and stores (never touching memory past the row). A call of streaming size (norm_add_stream():
+ * h apart from x and r, the whole share of a streaming fused call, src/libnorm.c add_run) stores
+ * h non-temporally and ends with an sfence.
  */
 #include "norm_avx2.h"
 
@@ -15,24 +17,52 @@ NORM_AVX2_INLINE __m256 add_pin_avx2(__m256 x, __m256 r)
                             _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n)
+/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 32-byte aligned) or ordinary. */
+NORM_AVX2_INLINE void add_run_avx2(float *h, const float *x, const float *r, size_t i0, size_t n,
+                                   int nt)
 {
-    size_t i = 0;
+    size_t i = i0;
     for (; n - i >= 32; i += 32) {
         __m256 a0 = add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
         __m256 a1 = add_pin_avx2(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(r + i + 8));
         __m256 a2 = add_pin_avx2(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(r + i + 16));
         __m256 a3 = add_pin_avx2(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(r + i + 24));
-        _mm256_storeu_ps(h + i, a0);
-        _mm256_storeu_ps(h + i + 8, a1);
-        _mm256_storeu_ps(h + i + 16, a2);
-        _mm256_storeu_ps(h + i + 24, a3);
+        if (nt) {
+            _mm256_stream_ps(h + i, a0);
+            _mm256_stream_ps(h + i + 8, a1);
+            _mm256_stream_ps(h + i + 16, a2);
+            _mm256_stream_ps(h + i + 24, a3);
+        } else {
+            _mm256_storeu_ps(h + i, a0);
+            _mm256_storeu_ps(h + i + 8, a1);
+            _mm256_storeu_ps(h + i + 16, a2);
+            _mm256_storeu_ps(h + i + 24, a3);
+        }
     }
-    for (; n - i >= 8; i += 8)
-        _mm256_storeu_ps(h + i, add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i)));
+    for (; n - i >= 8; i += 8) {
+        __m256 a = add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
+        if (nt)
+            _mm256_stream_ps(h + i, a);
+        else
+            _mm256_storeu_ps(h + i, a);
+    }
     if (i < n) {
         __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
         _mm256_maskstore_ps(h + i, m, add_pin_avx2(_mm256_maskload_ps(x + i, m),
                                                     _mm256_maskload_ps(r + i, m)));
     }
+}
+
+void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n)
+{
+    if (norm_add_stream(h, x, r, n)) {
+        /* a head of ordinary (masked) stores up to h's first 64-byte boundary, then streamed */
+        const size_t hd = norm_nt_head(h, n, 64);
+        if (hd)
+            add_run_avx2(h, x, r, 0, hd, 0);
+        add_run_avx2(h, x, r, hd, n, 1);
+        _mm_sfence();
+        return;
+    }
+    add_run_avx2(h, x, r, 0, n, 0);
 }

@@ -43,14 +43,27 @@ NORM_AVX2_INLINE void gates8_avx2(exp8_fn ex, float *g, const float *x, const fl
         _mm256_storeu_ps(g, v);
 }
 
-NORM_AVX2_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
-                                    int mode)
+/* The line of p (a hint: no fault, no result changes). */
+static inline void gt_prefetch_line(const float *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+}
+
+/* pz, pk: as gt_gates_loop_pf (NULL, 0: none) */
+NORM_AVX2_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z, float *yp,
+                                        size_t n, int mode, const float *pz, size_t pk)
 {
     exp8_fn ex = Sleef_expf8_u10avx2;
     __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         norm_gated_prefetch(x, yp, i, mode);
+        if (i < pk)
+            gt_prefetch_line(pz + i);
         gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
         gates8_avx2(ex, g + i + 8, x + i + 8, z + i + 8, _mm256_setzero_si256(), 0, mode);
     }
@@ -59,6 +72,20 @@ NORM_AVX2_INLINE void gt_gates_loop(float *g, const float *x, const float *z, fl
     if (i < n)
         gates8_avx2(ex, g + i, x + i, z + i, norm_mask_avx2((ptrdiff_t)(n - i)), 1, mode);
 }
+
+NORM_AVX2_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
+                                    int mode)
+{
+    gt_gates_loop_any(g, x, z, yp, n, mode, NULL, 0);
+}
+
+/* gt_gates_loop, and the line of pz + i once per 16 gates at i < pk (the next span's z) */
+NORM_AVX2_INLINE void gt_gates_loop_pf(float *g, const float *x, const float *z, float *yp,
+                                       size_t n, int mode, const float *pz, size_t pk)
+{
+    gt_gates_loop_any(g, x, z, yp, n, mode, pz, pk);
+}
+#define GT_GATE_PF 1
 
 /* 8 outputs (masked by m when part) at y; hw, po, mode constants. */
 NORM_AVX2_INLINE void out8_avx2(float *y, const float *v, const float *g, const float *w, __m256 r,

@@ -2,7 +2,9 @@
  * The residual add of the fused add + norm, AVX-512 tier: h[i] = x[i] + r[i] (vaddps: the same
  * IEEE float addition as the scalar tier's), a NaN x[i] giving that NaN quieted
  * (src/scalar/add_scalar.c: the NaN of a sum pinned). h may be x or r exactly: every vector is loaded
- * before the store to the same addresses. The tail uses masked loads and stores.
+ * before the store to the same addresses. The tail uses masked loads and stores. A call of
+ * streaming size (norm_add_stream(): h apart from x and r, the whole share of a streaming fused
+ * call, src/libnorm.c add_run) stores h non-temporally and ends with an sfence.
  */
 #include "norm_avx512.h"
 
@@ -14,24 +16,52 @@ N5_INLINE __m512 add_pin_avx512(__m512 x, __m512 r)
                               _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), q)));
 }
 
-void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n)
+/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 64-byte aligned) or ordinary. */
+N5_INLINE void add_run_avx512(float *h, const float *x, const float *r, size_t i0, size_t n,
+                              int nt)
 {
-    size_t i = 0;
+    size_t i = i0;
     for (; i + 64 <= n; i += 64) {
         __m512 a0 = add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
         __m512 a1 = add_pin_avx512(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(r + i + 16));
         __m512 a2 = add_pin_avx512(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(r + i + 32));
         __m512 a3 = add_pin_avx512(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(r + i + 48));
-        _mm512_storeu_ps(h + i, a0);
-        _mm512_storeu_ps(h + i + 16, a1);
-        _mm512_storeu_ps(h + i + 32, a2);
-        _mm512_storeu_ps(h + i + 48, a3);
+        if (nt) {
+            _mm512_stream_ps(h + i, a0);
+            _mm512_stream_ps(h + i + 16, a1);
+            _mm512_stream_ps(h + i + 32, a2);
+            _mm512_stream_ps(h + i + 48, a3);
+        } else {
+            _mm512_storeu_ps(h + i, a0);
+            _mm512_storeu_ps(h + i + 16, a1);
+            _mm512_storeu_ps(h + i + 32, a2);
+            _mm512_storeu_ps(h + i + 48, a3);
+        }
     }
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(h + i, add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i)));
+    for (; i + 16 <= n; i += 16) {
+        __m512 a = add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
+        if (nt)
+            _mm512_stream_ps(h + i, a);
+        else
+            _mm512_storeu_ps(h + i, a);
+    }
     if (i < n) {
         __mmask16 m = tail_mask_avx512(n - i);
         _mm512_mask_storeu_ps(h + i, m, add_pin_avx512(_mm512_maskz_loadu_ps(m, x + i),
                                                       _mm512_maskz_loadu_ps(m, r + i)));
     }
+}
+
+void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n)
+{
+    if (norm_add_stream(h, x, r, n)) {
+        /* a head of ordinary (masked) stores up to h's first 64-byte boundary, then streamed */
+        const size_t hd = norm_nt_head(h, n, 64);
+        if (hd)
+            add_run_avx512(h, x, r, 0, hd, 0);
+        add_run_avx512(h, x, r, hd, n, 1);
+        _mm_sfence();
+        return;
+    }
+    add_run_avx512(h, x, r, 0, n, 0);
 }

@@ -57,19 +57,46 @@ N5_INLINE void gates16_avx512(exp16_fn ex, float *g, const float *x, const float
         _mm512_storeu_ps(g, v);
 }
 
-N5_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
-                             int mode)
+/* The line of p (a hint: no fault, no result changes). */
+static inline void gt_prefetch_line(const float *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+}
+
+/* pz, pk: as gt_gates_loop_pf (NULL, 0: none) */
+N5_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z, float *yp, size_t n,
+                                 int mode, const float *pz, size_t pk)
 {
     exp16_fn ex = EXP16_FN;
     __asm__("" : "+r"(ex)); /* the compiler no longer knows the callee: an indirect call */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         norm_gated_prefetch(x, yp, i, mode);
+        if (i < pk)
+            gt_prefetch_line(pz + i);
         gates16_avx512(ex, g + i, x + i, z + i, 0xFFFF, 0, mode);
     }
     if (i < n)
         gates16_avx512(ex, g + i, x + i, z + i, tail_mask_avx512(n - i), 1, mode);
 }
+
+N5_INLINE void gt_gates_loop(float *g, const float *x, const float *z, float *yp, size_t n,
+                             int mode)
+{
+    gt_gates_loop_any(g, x, z, yp, n, mode, NULL, 0);
+}
+
+/* gt_gates_loop, and the line of pz + i once per 16 gates at i < pk (the next span's z) */
+N5_INLINE void gt_gates_loop_pf(float *g, const float *x, const float *z, float *yp, size_t n,
+                                int mode, const float *pz, size_t pk)
+{
+    gt_gates_loop_any(g, x, z, yp, n, mode, pz, pk);
+}
+#define GT_GATE_PF 1
 
 /* 16 outputs (k, masked, when part) at y; hw, po, mode constants. */
 N5_INLINE void out16_avx512(float *y, const float *v, const float *g, const float *w, __m512 r,
