@@ -441,6 +441,13 @@ N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const ui
     {                                                                                          \
         X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 1, FM, 1, NN_, CV_, u0, u1), FM, k,         \
                     x16_nn(k, o));                                                             \
+    }                                                                                          \
+    X16_NOINLINE void x16_outp_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                \
+                                            const uint16_t *x, x16_out o, int k, size_t u0,    \
+                                            size_t u1)                                         \
+    {                                                                                          \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 0, FM, 1, NN_, CV_, u0, u1), FM, k,         \
+                    x16_nn(k, o));                                                             \
     }
 #define X16_INSTANCES2(SUF, FM)                                                                \
     X16_NOINLINE void x16_out2_ln_##SUF(const norm_x16_job *j, uint16_t *ya, const uint16_t *xa, \
@@ -529,6 +536,34 @@ static inline void x16_oq_run(x16_oq *q, size_t upto)
     }
 }
 
+/* Blocks of NORM_BLOCK in m elements (the last one partial). */
+static inline size_t x16_blocks(size_t m)
+{
+    return (m + NORM_BLOCK - 1) / NORM_BLOCK;
+}
+
+/* The output of streaming rows row, row + 1 (constants oa, ob; each prefetching the row `ahead`
+ * rows on) by `part`, in slices after each of nsteps tree blocks. */
+static void x16_oq_init(x16_oq *q, const norm_x16_job *j, size_t row, int k,
+                        void (*part)(const norm_x16_job *, uint16_t *, const uint16_t *, x16_out,
+                                     int, size_t, size_t),
+                        x16_out oa, x16_out ob, size_t nsteps, size_t ahead)
+{
+    q->j = j;
+    q->part = part;
+    q->k = k;
+    for (int h = 0; h < 2; h++) {
+        q->y[h] = j->y + (row + (size_t)h) * j->ys;
+        q->x[h] = j->x + (row + (size_t)h) * j->xs;
+        q->o[h] = h ? ob : oa;
+        q->o[h].pf = x16_pf(j, row + (size_t)h, ahead, k);
+    }
+    q->units0 = x16_units(q->y[0], j->dim);
+    q->total = q->units0 + x16_units(q->y[1], j->dim);
+    q->done = q->step = 0;
+    q->nsteps = nsteps;
+}
+
 /* After a tree block: the output up to the share of the blocks done. */
 static inline void x16_oq_step(x16_oq *q)
 {
@@ -600,6 +635,46 @@ N5_INLINE void x16_acc_ss_q(const uint16_t *x, size_t n, __m512 c, acc_avx512 *s
     q2->lo = l2;
 }
 
+/* acc_sqf_avx512() with x16_oq_step() after each block. */
+N5_INLINE acc_avx512 x16_acc_sq_q(const uint16_t *x, size_t n, int fm, x16_oq *q)
+{
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (nb) {
+        a.hi = tsq32_avx512(x, all, 0, 1, fm);
+        x16_oq_step(q);
+        for (size_t b = 1; b < nb; b++) {
+            fold_avx512(&a.hi, &a.lo, tsq32_avx512(N5_AT(x, b * NORM_BLOCK, fm), all, 0, 1, fm));
+            x16_oq_step(q);
+        }
+        if (rem) {
+            fold_avx512(&a.hi, &a.lo, psq_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, fm));
+            x16_oq_step(q);
+        }
+    } else {
+        a.hi = psq_avx512(x, rem, fm);
+        x16_oq_step(q);
+    }
+    return a;
+}
+
+/* RMSNorm pass 1 of rows xa, xb (their totals of squares) with the output q in slices between
+ * the blocks, all of it done on return. */
+#define X16_SQ2Q(SUF, FM)                                                                      \
+    X16_NOINLINE void x16_rms_sq2q_##SUF(const uint16_t *xa, const uint16_t *xb, size_t n,     \
+                                         double *sa, double *sb, x16_oq *q)                    \
+    {                                                                                          \
+        const acc_avx512 a = x16_acc_sq_q(xa, n, FM, q);                                       \
+        const acc_avx512 b = x16_acc_sq_q(xb, n, FM, q);                                       \
+        x16_oq_run(q, q->total);                                                               \
+        *sa = lanes_total_avx512(a.hi, a.lo);                                                  \
+        *sb = lanes_total_avx512(b.hi, b.lo);                                                  \
+    }
+X16_SQ2Q(bf16, N5_BF16)
+X16_SQ2Q(f16, N5_F16)
+#undef X16_SQ2Q
+
 /* x16_ln_stats2_*() of rows xa, xb with the output q in slices between the blocks, all of it
  * done on return. */
 #define X16_STATS2Q(SUF, FM)                                                                   \
@@ -641,19 +716,9 @@ static int x16_ln_pipe_nt(const norm_x16_job *j, size_t row, double inv_n, doubl
             return 0;
     const size_t n = j->dim, np = norm_ln_probe(n);
     x16_oq q;
-    q.j = j;
-    q.part = fm == N5_F16 ? x16_outp_ln_nt_f16 : x16_outp_ln_nt_bf16;
-    q.k = k;
-    for (int h = 0; h < 2; h++) {
-        q.y[h] = j->y + (row + (size_t)h) * j->ys;
-        q.x[h] = j->x + (row + (size_t)h) * j->xs;
-        const x16_out o = {cur[h].m0, ml[h], r[h], x16_pf(j, row + (size_t)h, X16_AHEAD_PIPE, k)};
-        q.o[h] = o;
-    }
-    q.units0 = x16_units(q.y[0], n);
-    q.total = q.units0 + x16_units(q.y[1], n);
-    q.done = q.step = 0;
-    q.nsteps = 2 * ((np + NORM_BLOCK - 1) / NORM_BLOCK + (n + NORM_BLOCK - 1) / NORM_BLOCK);
+    const x16_out oa = {cur[0].m0, ml[0], r[0], NULL}, ob = {cur[1].m0, ml[1], r[1], NULL};
+    x16_oq_init(&q, j, row, k, fm == N5_F16 ? x16_outp_ln_nt_f16 : x16_outp_ln_nt_bf16, oa, ob,
+                2 * (x16_blocks(np) + x16_blocks(n)), X16_AHEAD_PIPE);
     const uint16_t *xn = q.x[0] + 2 * j->xs;
     (fm == N5_F16 ? x16_ln_stats2q_f16 : x16_ln_stats2q_bf16)(xn, xn + j->xs, n, inv_k, &next[0],
                                                               &next[1], &q);
@@ -727,6 +792,48 @@ static void x16_rms_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doub
         x16_rms_put(j, r + (size_t)k, (ok >> k) & 1u, rs[k], fm, nt, 8);
 }
 
+/* Streaming RMSNorm rows row .. (returned) two at a time while two are left, as the
+ * LayerNorm pairs (x16_ln_pipe_nt()): pass 1 of the next pair with this pair's output in slices
+ * between its blocks (a pair with a row on the rare path: that pair by x16_rms_emit(), then the
+ * next pair's pass 1 alone). Each row exactly as alone. */
+static size_t x16_rms_pairs_nt(const norm_x16_job *j, size_t row, double inv_n, int fm, int k)
+{
+    const size_t n = j->dim;
+    const uint16_t *xa = j->x + row * j->xs;
+    double s[2] = {x16_sq_avx512(xa, n, fm), x16_sq_avx512(xa + j->xs, n, fm)};
+    for (; j->rows - row >= 4; row += 2) {
+        double t[2];
+        float r[2] = {0.0f, 0.0f};
+        const int ok = !norm_rms_finish(s[0], inv_n, j->eps, &r[0]) &
+                       !norm_rms_finish(s[1], inv_n, j->eps, &r[1]);
+        const uint16_t *xn = j->x + (row + 2) * j->xs;
+        if (ok) {
+            x16_oq q;
+            const x16_out oa = {0.0f, 0.0f, r[0], NULL}, ob = {0.0f, 0.0f, r[1], NULL};
+            x16_oq_init(&q, j, row, k, fm == N5_F16 ? x16_outp_rms_nt_f16 : x16_outp_rms_nt_bf16,
+                        oa, ob, 2 * x16_blocks(n), X16_AHEAD_PIPE);
+            (fm == N5_F16 ? x16_rms_sq2q_f16 : x16_rms_sq2q_bf16)(xn, xn + j->xs, n, &t[0],
+                                                                  &t[1], &q);
+            for (int h = 0; h < 2; h++) {
+                if (j->sums)
+                    j->sums[row + (size_t)h] = s[h];
+                if (j->rstd)
+                    j->rstd[row + (size_t)h] = r[h];
+            }
+        } else {
+            x16_rms_emit(j, row, s[0], inv_n, fm, k, X16_AHEAD_PAIR);
+            x16_rms_emit(j, row + 1, s[1], inv_n, fm, k, X16_AHEAD_PAIR);
+            t[0] = x16_sq_avx512(xn, n, fm);
+            t[1] = x16_sq_avx512(xn + j->xs, n, fm);
+        }
+        s[0] = t[0];
+        s[1] = t[1];
+    }
+    x16_rms_emit(j, row, s[0], inv_n, fm, k, X16_AHEAD_PAIR);
+    x16_rms_emit(j, row + 1, s[1], inv_n, fm, k, X16_AHEAD_PAIR);
+    return row + 2;
+}
+
 static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
 {
     const size_t n = j->dim;
@@ -735,6 +842,8 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
     if (n <= X16_BATCH_MAX)
         for (; r + 8 <= j->rows; r += 8)
             x16_rms_rows8_avx512(j, r, n, inv_n, fm, nt);
+    if (n <= X16_PAIR_MAX && (nt & X16_NT) && j->rows - r >= 4)
+        r = x16_rms_pairs_nt(j, r, inv_n, fm, nt);
     if (n <= X16_PAIR_MAX) {
         for (; r + 2 <= j->rows; r += 2) {
             const uint16_t *xa = j->x + r * j->xs;
