@@ -2,8 +2,10 @@
  * bf16 / f16 activations, AVX-512 tier: the f32 kernels' trees (norm_avx512.h) reading the 16-bit
  * rows directly (fm = N5_BF16 / N5_F16: each leaf row of 16 elements widened exactly in the
  * register, a zero-masked vpermw or vcvtph2ps), narrowed in the register (narrow16_avx512: bf16 by
- * integer round-to-nearest-even on the bits, never vcvtneps2bf16, which flushes subnormals; f16
- * by vcvtps2ph imm 0; every NaN the canonical one). No stack buffer, no copy.
+ * integer round-to-nearest-even on the bits, or in the output's 32-element steps by
+ * vcvtne2ps2bf16 where the CPU has AVX512-BF16 and the step holds no subnormal, which that
+ * instruction flushes: X16_CVT below; f16 by vcvtps2ph imm 0; every NaN the canonical one). No
+ * stack buffer, no copy.
  *
  * What it computes is src/norm_x16.h's definition, operation for operation the template
  * src/x16_tmpl.h (the scalar tier): the canonical totals of the widened row (the trees, fold and
@@ -27,7 +29,9 @@
  * Streaming jobs (norm_x16_stream_job() in src/norm_x16.h) write y with non-temporal 64-byte
  * stores past its first 64-byte boundary, then sfence, and each row's output pass prefetches the
  * next row the row code will read (x16_pf() in src/x86/norm_x16_rows.h, one prefetch per 64
- * bytes).
+ * bytes). Their pairs (LayerNorm and RMSNorm) issue the output of a pair in slices between the
+ * tree blocks of the next pair (x16_ln_pipe_nt(), x16_rms_pairs_nt()), so that the
+ * non-temporal stores drain while the trees compute.
  *
  * tests/meson.build compiles this file once more with the AVX2 flags and -DNORM_AVX512_EMU over
  * SIMDe as the avx512-emu tier's kernel (norm_*_x16_avx512emu, checkasm only).
