@@ -808,7 +808,7 @@ static size_t x16_rms_pairs_nt(const norm_x16_job *j, size_t row, double inv_n, 
     for (; j->rows - row >= 4; row += 2) {
         double t[2];
         float r[2] = {0.0f, 0.0f};
-        const int ok = !norm_rms_finish(s[0], inv_n, j->eps, &r[0]) &
+        const int ok = !norm_rms_finish(s[0], inv_n, j->eps, &r[0]) &&
                        !norm_rms_finish(s[1], inv_n, j->eps, &r[1]);
         const uint16_t *xn = j->x + (row + 2) * j->xs;
         if (ok) {
