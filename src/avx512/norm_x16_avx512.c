@@ -108,8 +108,9 @@ N5_INLINE __m512i x16_rnd_bf16_avx512(__m512 v)
     return _mm512_mask_add_epi32(r, odd, r, _mm512_set1_epi32(1));
 }
 
-/* X16_CVT (a flag of the rows, as X16_NT and X16_FIN, set for bf16 jobs where the CPU has
- * AVX512-BF16: x16_have_cvt()): the output narrows 32 floats to bf16 by one vcvtne2ps2bf16 (RNE,
+/* X16_CVT (a flag of the rows, as X16_NT and X16_FIN, set for bf16 jobs with
+ * norm_x16_job.cvt: the CPU has AVX512-BF16, as cpu_features tells dispatch.c, norm_dsp.x16_cvt):
+ * the output narrows 32 floats to bf16 by one vcvtne2ps2bf16 (RNE,
  * exactly x16_f32_to_bf16() for every input but subnormals, which it flushes to a signed zero,
  * and NaNs, which it makes quiet keeping sign and payload), rather than the three integer
  * operations per 16 and the vpermt2w of x16_rnd_bf16_avx512(). A 32-element step whose floats
@@ -117,14 +118,12 @@ N5_INLINE __m512i x16_rnd_bf16_avx512(__m512 v)
  * canonical-NaN fix-up as before (or cannot occur: x16_nn()). Measured, the narrowing of 768
  * floats alone: 22.4 -> 15.1 ns. Issued by inline assembly (no target attribute, no compiler
  * flag: the instruction only runs when the flag says the CPU has it). The emulated build
- * (checkasm's avx512-emu tier) always takes this path, with the instruction emulated as Intel's
- * pseudocode defines it (subnormals flushed), so that the subnormal test matters there too. */
+ * (checkasm's avx512-emu tier, whose table sets x16_cvt on any CPU) takes this path with the
+ * instruction emulated as Intel's pseudocode defines it (subnormals flushed), so that the
+ * subnormal test matters there too; checkasm runs the native tier's bf16 ops both ways where
+ * the CPU has the instruction. */
 #define X16_CVT 4
 #if defined(NORM_AVX512_EMU)
-static inline int x16_have_cvt(void)
-{
-    return 1;
-}
 /* vcvtne2ps2bf16 as specified: words 0-15 from a, 16-31 from b. */
 N5_INLINE __m512i x16_cvtne2_avx512(__m512 a, __m512 b)
 {
@@ -157,10 +156,6 @@ N5_INLINE int x16_sub2_avx512(__m512 a, __m512 b)
     return s;
 }
 #else
-static inline int x16_have_cvt(void)
-{
-    return __builtin_cpu_supports("avx512bf16") != 0;
-}
 N5_INLINE __m512i x16_cvtne2_avx512(__m512 a, __m512 b)
 {
     __m512i r;
@@ -865,7 +860,7 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_rmsnorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    const int k = x16_flags(j, 0, fm) | (fm == N5_BF16 && x16_have_cvt() ? X16_CVT : 0);
+    const int k = x16_flags(j, 0, fm) | (fm == N5_BF16 && j->cvt ? X16_CVT : 0);
     x16_rms_rows_avx512(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();
@@ -931,7 +926,7 @@ static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_layernorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    const int k = x16_flags(j, 1, fm) | (fm == N5_BF16 && x16_have_cvt() ? X16_CVT : 0);
+    const int k = x16_flags(j, 1, fm) | (fm == N5_BF16 && j->cvt ? X16_CVT : 0);
     x16_ln_rows_avx512(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();
