@@ -98,6 +98,7 @@ static void run(unsigned ith)
     j.dim = j.xs = j.ys = W.dim;
     j.eps = eps;
     j.fmt = fmt;
+    j.cvt = avx512 && W.v == V_CUR && D.x16_cvt; /* as the library's calls (norm_dsp.x16_cvt) */
     static const x16_fn fns[2][2][2] = {
         {{base_rms_avx2, base_ln_avx2}, {base_rms_avx512, base_ln_avx512}},
         {{cur_rms_avx2, cur_ln_avx2}, {cur_rms_avx512, cur_ln_avx512}}};

@@ -179,6 +179,12 @@ static int fill(norm_dsp *d, int tier)
     d->layernorm_row_f32 = ln_row;
     d->tier = tier;
     d->name = tier_names[tier];
+    d->x16_cvt = 0;
+#if defined(NORM_ARCH_X86) && defined(NORM_HAVE_AVX512)
+    /* the AVX-512 16-bit kernels narrow bf16 by vcvtne2ps2bf16 where the CPU has AVX512-BF16
+     * (the same bits: src/avx512/norm_x16_avx512.c, X16_CVT) */
+    d->x16_cvt = tier == NORM_TIER_AVX512 && GetX86Info().features.avx512_bf16 != 0;
+#endif
     return 0;
 }
 

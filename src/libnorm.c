@@ -1116,6 +1116,7 @@ static int x16_call(const norm_dsp *d, int op, int fmt, uint16_t *y, const uint1
     j.fmt = fmt;
     j.wact = (c.flags & LIBNORM_WEIGHT_ACT_TYPE) != 0;
     j.plus1 = (c.flags & LIBNORM_WEIGHT_PLUS_ONE) != 0;
+    j.cvt = d->x16_cvt;
     size_t t, count;
     split(&c, c.nstat, &t, &count);
     /* one kernel call per group's contiguous chunk of this call's rows */

@@ -254,6 +254,9 @@ typedef struct norm_dsp {
      * AVX-512 tiers have their own (constant-dim copies for dims 64 and 128); the others build
      * the job (dispatch.c). */
     norm_ln_row_fn layernorm_row_f32;
+    /* (0.4) The AVX-512 tier's bf16 output may narrow by vcvtne2ps2bf16: the CPU has
+     * AVX512-BF16 (cpu_features, dispatch.c); passed to the kernels as norm_x16_job.cvt. */
+    int x16_cvt;
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */

@@ -53,6 +53,7 @@ typedef struct norm_x16_job {
     int fmt;             /* NORM_X16_BF16 or NORM_X16_F16 */
     int wact;            /* w and b are 16-bit values of fmt (LIBNORM_WEIGHT_ACT_TYPE) */
     int plus1;           /* the factor is (float)(1.0f + w[i]) (LIBNORM_WEIGHT_PLUS_ONE) */
+    int cvt;             /* norm_dsp.x16_cvt: the AVX-512 tier may use vcvtne2ps2bf16 (same bits) */
 } norm_x16_job;
 
 /* ---- exact scalar conversions (the definition the SIMD conversions are tested against) ---- */

@@ -381,7 +381,8 @@ int checkasm_x16(const norm_dsp *ref, const norm_dsp *tst, const char *tier, int
         }
     /* streaming-size jobs (x and y together past NORM_STREAM_BYTES, norm_x16_stream_job(): the
      * x86 tiers store y non-temporally past its first 32-byte boundary), out of place, one
-     * kernel call: a batched dim and a paired one, y rows at every alignment (odd strides) */
+     * kernel call: a batched dim and a paired one, y rows at every alignment (odd strides), with
+     * the statistics outputs */
     static const size_t ndims[] = {99, 1031};
     for (size_t ni = 0; stream && ni < sizeof(ndims) / sizeof(ndims[0]) && fails < 10; ni++, n++) {
         const size_t dim = ndims[ni], rows = (size_t)(NORM_STREAM_BYTES / (4.0 * dim)) + 3;
@@ -390,6 +391,7 @@ int checkasm_x16(const norm_dsp *ref, const norm_dsp *tst, const char *tier, int
         c.xos = c.yos = 0;
         c.nth = c.ith = 0;
         c.inplace = 0;
+        c.stats = 1; /* the streaming pairs store mean and rstd apart from their output */
         c.xs = dim + 1;
         c.ys = dim + 3;
         norm_x16_job j;

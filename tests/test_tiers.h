@@ -91,6 +91,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->layernorm_row_f32 = norm_layernorm_row_f32_avx512emu;
         d->tier = TEST_TIER_AVX512EMU;
         d->name = "avx512-emu";
+        d->x16_cvt = 1; /* vcvtne2ps2bf16 emulated (norm_x16_avx512.c): on any CPU */
         return TEST_TIER_OK;
     }
 #endif

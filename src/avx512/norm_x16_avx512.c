@@ -2,8 +2,10 @@
  * bf16 / f16 activations, AVX-512 tier: the f32 kernels' trees (norm_avx512.h) reading the 16-bit
  * rows directly (fm = N5_BF16 / N5_F16: each leaf row of 16 elements widened exactly in the
  * register, a zero-masked vpermw or vcvtph2ps), narrowed in the register (narrow16_avx512: bf16 by
- * integer round-to-nearest-even on the bits, never vcvtneps2bf16, which flushes subnormals; f16
- * by vcvtps2ph imm 0; every NaN the canonical one). No stack buffer, no copy.
+ * integer round-to-nearest-even on the bits, or in the output's 32-element steps by
+ * vcvtne2ps2bf16 where the CPU has AVX512-BF16 and the step holds no subnormal, which that
+ * instruction flushes: X16_CVT below; f16 by vcvtps2ph imm 0; every NaN the canonical one). No
+ * stack buffer, no copy.
  *
  * What it computes is src/norm_x16.h's definition, operation for operation the template
  * src/x16_tmpl.h (the scalar tier): the canonical totals of the widened row (the trees, fold and
@@ -27,7 +29,9 @@
  * Streaming jobs (norm_x16_stream_job() in src/norm_x16.h) write y with non-temporal 64-byte
  * stores past its first 64-byte boundary, then sfence, and each row's output pass prefetches the
  * next row the row code will read (x16_pf() in src/x86/norm_x16_rows.h, one prefetch per 64
- * bytes).
+ * bytes). Their pairs (LayerNorm and RMSNorm) issue the output of a pair in slices between the
+ * tree blocks of the next pair (x16_ln_pipe_nt(), x16_rms_pairs_nt()), so that the
+ * non-temporal stores drain while the trees compute.
  *
  * tests/meson.build compiles this file once more with the AVX2 flags and -DNORM_AVX512_EMU over
  * SIMDe as the avx512-emu tier's kernel (norm_*_x16_avx512emu, checkasm only).
@@ -37,6 +41,7 @@
 #define X16_FM_F16 N5_F16
 #define X16_HAVE_OUT2 1
 #define X16_HAVE_STATS2 1
+#define X16_HAVE_PIPE_NT 1
 #include "../x86/norm_x16_rows.h"
 
 #ifndef X16_TIER
@@ -103,11 +108,72 @@ N5_INLINE __m512i x16_rnd_bf16_avx512(__m512 v)
     return _mm512_mask_add_epi32(r, odd, r, _mm512_set1_epi32(1));
 }
 
+/* X16_CVT (a flag of the rows, as X16_NT and X16_FIN, set for bf16 jobs with
+ * norm_x16_job.cvt: the CPU has AVX512-BF16, as cpu_features tells dispatch.c, norm_dsp.x16_cvt):
+ * the output narrows 32 floats to bf16 by one vcvtne2ps2bf16 (RNE,
+ * exactly x16_f32_to_bf16() for every input but subnormals, which it flushes to a signed zero,
+ * and NaNs, which it makes quiet keeping sign and payload), rather than the three integer
+ * operations per 16 and the vpermt2w of x16_rnd_bf16_avx512(). A 32-element step whose floats
+ * include a subnormal (vfpclassps, class 0x20) takes the integer rounding instead; NaNs get the
+ * canonical-NaN fix-up as before (or cannot occur: x16_nn()). Measured, the narrowing of 768
+ * floats alone: 22.4 -> 15.1 ns. Issued by inline assembly (no target attribute, no compiler
+ * flag: the instruction only runs when the flag says the CPU has it). The emulated build
+ * (checkasm's avx512-emu tier, whose table sets x16_cvt on any CPU) takes this path with the
+ * instruction emulated as Intel's pseudocode defines it (subnormals flushed), so that the
+ * subnormal test matters there too; checkasm runs the native tier's bf16 ops both ways where
+ * the CPU has the instruction. */
+#define X16_CVT 4
+#if defined(NORM_AVX512_EMU)
+/* vcvtne2ps2bf16 as specified: words 0-15 from a, 16-31 from b. */
+N5_INLINE __m512i x16_cvtne2_avx512(__m512 a, __m512 b)
+{
+    float f[32];
+    uint16_t h[32];
+    _mm512_storeu_ps(f, a);
+    _mm512_storeu_ps(f + 16, b);
+    for (int i = 0; i < 32; i++) {
+        const uint32_t u = x16_f32_bits(f[i]);
+        if ((u & 0x7fffffffu) > 0x7f800000u)
+            h[i] = (uint16_t)((u >> 16) | 0x40u);
+        else if ((u & 0x7f800000u) == 0)
+            h[i] = (uint16_t)((u >> 16) & 0x8000u); /* zero or subnormal: a signed zero */
+        else
+            h[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+    return _mm512_loadu_si512((const void *)h);
+}
+/* Whether a or b holds a subnormal. */
+N5_INLINE int x16_sub2_avx512(__m512 a, __m512 b)
+{
+    float f[32];
+    _mm512_storeu_ps(f, a);
+    _mm512_storeu_ps(f + 16, b);
+    int s = 0;
+    for (int i = 0; i < 32; i++) {
+        const uint32_t u = x16_f32_bits(f[i]);
+        s |= (u & 0x7f800000u) == 0 && (u & 0x7fffffu) != 0;
+    }
+    return s;
+}
+#else
+N5_INLINE __m512i x16_cvtne2_avx512(__m512 a, __m512 b)
+{
+    __m512i r;
+    __asm__("vcvtne2ps2bf16 %2, %1, %0" : "=v"(r) : "v"(b), "v"(a));
+    return r;
+}
+N5_INLINE int x16_sub2_avx512(__m512 a, __m512 b)
+{
+    return (_mm512_fpclass_ps_mask(a, 0x20) | _mm512_fpclass_ps_mask(b, 0x20)) != 0;
+}
+#endif
+
 /* 32 floats (a: elements 0-15, b: 16-31) -> 32 values of fm, as narrow16_avx512() on each half:
- * bf16 the high halves of the rounded words picked by one vpermt2w (rather than a shift and a
- * vpmovdw per 16: measured 47 -> 37 ns per 768 elements), f16 vcvtps2ph; nn: no value is a NaN
- * (x16_nn(): the canonical-NaN fix-up left out, a third of an f16 row's output time). */
-N5_INLINE __m512i x16_narrow32_avx512(__m512 a, __m512 b, int fm, int nn)
+ * bf16 by vcvtne2ps2bf16 (cv: X16_CVT, above) or by the high halves of the rounded words picked
+ * by one vpermt2w (rather than a shift and a vpmovdw per 16: measured 47 -> 37 ns per 768
+ * elements), f16 vcvtps2ph; nn: no value is a NaN (x16_nn(): the canonical-NaN fix-up left out,
+ * a third of an f16 row's output time). */
+N5_INLINE __m512i x16_narrow32_avx512(__m512 a, __m512 b, int fm, int nn, int cv)
 {
     __m512i h;
     if (fm == N5_F16) {
@@ -118,6 +184,8 @@ N5_INLINE __m512i x16_narrow32_avx512(__m512 a, __m512 b, int fm, int nn)
         h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(a, 0)),
                                _mm512_cvtps_ph(b, 0), 1);
 #endif
+    } else if (cv && __builtin_expect(!x16_sub2_avx512(a, b), 1)) {
+        h = x16_cvtne2_avx512(a, b);
     } else {
         /* word k of the result: the odd word 2k + 1 of a (k < 16), of b (k >= 16) */
         const __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37,
@@ -157,10 +225,13 @@ static inline size_t x16_nt_head64(const uint16_t *y, size_t n)
 }
 
 /* The output pass of one row (nt: non-temporal stores past y's first 64-byte boundary; nn: no
- * result can be a NaN, x16_nn(): the 32-element steps leave the NaN fix-up out). */
+ * result can be a NaN, x16_nn(): the 32-element steps leave the NaN fix-up out), or the part
+ * [u0, u1) of it in units: unit u < nch is the u-th 32-element step after the head (which goes
+ * with unit 0), unit nch the rest of the row; nch = x16_units(y, n, nt) - 1. The whole row is
+ * u0 = 0, u1 = SIZE_MAX. */
 N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                               size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw, int hb,
-                              int nt, int nn)
+                              int nt, int nn, int cv, size_t u0, size_t u1)
 {
 #define X16_PART(I, K)                                                                         \
     do {                                                                                       \
@@ -173,23 +244,22 @@ N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, con
 #define X16_FULL(I)                                                                            \
     narrow16_avx512(x16_res_avx512(x, w, b, (I), 0xFFFF, 0, o, ln, fm, hw, wa, pw, hb), fm)
     const int wfm = wa ? fm : N5_F32;
+    const size_t h = nt ? x16_nt_head64(y, n) : 0, nch = (n - h) / 32;
     size_t i = 0;
-    /* streaming: the head up to y's first 64-byte boundary in (masked) steps of up to 16 */
-    if (nt) {
-        const size_t h = x16_nt_head64(y, n);
+    /* streaming: one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x,
+     * every line of the row from pf + h on, its first and last lines by themselves */
+    const uint16_t *pf = nt && o.pf ? o.pf : x;
+    if (u0 == 0) {
+        /* streaming: the head up to y's first 64-byte boundary in (masked) steps of up to 16 */
         for (; i + 16 <= h; i += 16)
             st16_avx512(y + i, X16_FULL(i), 0xFFFF, 0, 0);
-        if (i < h) {
+        if (i < h)
             X16_PART(i, h - i);
-            i = h;
-        }
+        if (nt)
+            X16_PREFETCH(pf);
     }
-    /* streaming: one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x,
-     * every line of the row from pf + i on, its first and last lines by themselves */
-    const uint16_t *pf = nt && o.pf ? o.pf : x;
-    if (nt)
-        X16_PREFETCH(pf);
-    for (; i + 32 <= n; i += 32) {
+    i = h + 32 * (u0 < nch ? u0 : nch);
+    for (const size_t e = h + 32 * (u1 < nch ? u1 : nch); i < e; i += 32) {
         if (nt)
             X16_PREFETCH(pf + i);
         __m512 xa, xb, wa_ = _mm512_set1_ps(1.0f), wb_ = wa_, ba = _mm512_setzero_ps(), bb = ba;
@@ -201,9 +271,11 @@ N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, con
         x16_st32_avx512(y + i,
                         x16_narrow32_avx512(x16_res_w_avx512(xa, wa_, ba, o, ln, hw, pw),
                                             x16_res_w_avx512(xb, wb_, bb, o, ln, hw, pw), fm,
-                                            nn),
+                                            nn, cv),
                         nt);
     }
+    if (u1 <= nch)
+        return;
     if (nt) {
         X16_PREFETCH(pf + i);
         X16_PREFETCH(pf + n - 1);
@@ -220,7 +292,8 @@ N5_INLINE void x16_out_avx512(uint16_t *y, const uint16_t *x, const void *w, con
  * loads (as layernorm_avx512.c's pairs); each row's results exactly x16_out_avx512()'s. */
 N5_INLINE void x16_out2_avx512(uint16_t *ya, const uint16_t *xa, x16_out oa, uint16_t *yb,
                                const uint16_t *xb, x16_out ob, const void *w, const void *b,
-                               size_t n, int ln, int fm, int hw, int wa, int pw, int hb, int nn)
+                               size_t n, int ln, int fm, int hw, int wa, int pw, int hb, int nn,
+                               int cv)
 {
     const int wfm = wa ? fm : N5_F32;
     size_t i = 0;
@@ -234,13 +307,13 @@ N5_INLINE void x16_out2_avx512(uint16_t *ya, const uint16_t *xa, x16_out oa, uin
         x16_st32_avx512(ya + i,
                         x16_narrow32_avx512(x16_res_w_avx512(x0, w0, b0, oa, ln, hw, pw),
                                             x16_res_w_avx512(x1, w1, b1, oa, ln, hw, pw), fm,
-                                            nn),
+                                            nn, cv),
                         0);
         x16_ld32_avx512(xb + i, fm, &x0, &x1);
         x16_st32_avx512(yb + i,
                         x16_narrow32_avx512(x16_res_w_avx512(x0, w0, b0, ob, ln, hw, pw),
                                             x16_res_w_avx512(x1, w1, b1, ob, ln, hw, pw), fm,
-                                            nn),
+                                            nn, cv),
                         0);
     }
     for (int r = 0; r < 2; r++) {
@@ -267,11 +340,13 @@ N5_INLINE void x16_out2_avx512(uint16_t *ya, const uint16_t *xa, x16_out oa, uin
 /* The output pass with the weight / bias variant chosen at run time (one predictable branch per
  * row). */
 N5_INLINE void x16_out_var_avx512(const norm_x16_job *j, uint16_t *y, const uint16_t *x,
-                                  x16_out o, int ln, int fm, int nt, int nn)
+                                  x16_out o, int ln, int fm, int nt, int nn, int cv,
+                                  size_t u0, size_t u1)
 {
     const size_t n = j->dim;
     const void *w = j->w, *b = ln ? j->b : NULL;
-#define X16_O(HW, WA, PW, HB) x16_out_avx512(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn)
+#define X16_O(HW, WA, PW, HB)                                                                  \
+    x16_out_avx512(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn, cv, u0, u1)
     NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
 #undef X16_O
 }
@@ -279,12 +354,12 @@ N5_INLINE void x16_out_var_avx512(const norm_x16_job *j, uint16_t *y, const uint
 /* The pair output with the weight / bias variant chosen at run time. */
 N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const uint16_t *xa,
                                    x16_out oa, uint16_t *yb, const uint16_t *xb, x16_out ob,
-                                   int ln, int fm, int nn)
+                                   int ln, int fm, int nn, int cv)
 {
     const size_t n = j->dim;
     const void *w = j->w, *b = ln ? j->b : NULL;
 #define X16_O(HW, WA, PW, HB)                                                                  \
-    x16_out2_avx512(ya, xa, oa, yb, xb, ob, w, b, n, ln, fm, HW, WA, PW, HB, nn)
+    x16_out2_avx512(ya, xa, oa, yb, xb, ob, w, b, n, ln, fm, HW, WA, PW, HB, nn, cv)
     NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
 #undef X16_O
 }
@@ -295,6 +370,31 @@ N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const ui
  * as the f32 kernels do, they took gcc over a quarter of an hour on this file. The rows call them
  * through the selectors below (a predictable branch per call). */
 #define X16_NOINLINE static __attribute__((noinline))
+/* OP (an expression using the constants NN_ and CV_) instantiated for the row's nn (x16_nn())
+ * and cv (bf16 rows with X16_CVT in the flags k: vcvtne2ps2bf16), chosen at run time. */
+#define X16_OUT_CV_(OP, FM, k, NN)                                                             \
+    do {                                                                                       \
+        const int nn_ = (NN);                                                                  \
+        if ((FM) == N5_BF16 && ((k) & X16_CVT)) {                                              \
+            enum { CV_ = 1 };                                                                  \
+            if (nn_) {                                                                         \
+                enum { NN_ = 1 };                                                              \
+                OP;                                                                            \
+            } else {                                                                           \
+                enum { NN_ = 0 };                                                              \
+                OP;                                                                            \
+            }                                                                                  \
+        } else {                                                                               \
+            enum { CV_ = 0 };                                                                  \
+            if (nn_) {                                                                         \
+                enum { NN_ = 1 };                                                              \
+                OP;                                                                            \
+            } else {                                                                           \
+                enum { NN_ = 0 };                                                              \
+                OP;                                                                            \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
 #define X16_INSTANCES(SUF, FM)                                                                 \
     X16_NOINLINE acc_avx512 x16_acc_sq_##SUF(const uint16_t *x, size_t n)                      \
     {                                                                                          \
@@ -309,47 +409,52 @@ N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const ui
     {                                                                                          \
         acc_ssf_avx512(x, n, _mm512_set1_ps(c), s, q, FM);                                     \
     }                                                                                          \
-    X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x,  \
-                                       x16_out o, int k)                                       \
+    X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y,                     \
+                                          const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        if (x16_nn(k, o))                                                                      \
-            x16_out_var_avx512(j, y, x, o, 1, FM, 0, 1);                                       \
-        else                                                                                   \
-            x16_out_var_avx512(j, y, x, o, 1, FM, 0, 0);                                       \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 1, FM, 0, NN_, CV_, 0, SIZE_MAX), FM,       \
+                    k, x16_nn(k, o));                                                          \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
                                           const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        if (x16_nn(k, o))                                                                      \
-            x16_out_var_avx512(j, y, x, o, 1, FM, 1, 1);                                       \
-        else                                                                                   \
-            x16_out_var_avx512(j, y, x, o, 1, FM, 1, 0);                                       \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 1, FM, 1, NN_, CV_, 0, SIZE_MAX), FM,       \
+                    k, x16_nn(k, o));                                                          \
     }                                                                                          \
-    X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
-                                        x16_out o, int k)                                      \
+    X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y,                    \
+                                          const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        if (x16_nn(k, o))                                                                      \
-            x16_out_var_avx512(j, y, x, o, 0, FM, 0, 1);                                       \
-        else                                                                                   \
-            x16_out_var_avx512(j, y, x, o, 0, FM, 0, 0);                                       \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 0, FM, 0, NN_, CV_, 0, SIZE_MAX), FM,       \
+                    k, x16_nn(k, o));                                                          \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
-                                           const uint16_t *x, x16_out o, int k)                \
+                                          const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
-        if (x16_nn(k, o))                                                                      \
-            x16_out_var_avx512(j, y, x, o, 0, FM, 1, 1);                                       \
-        else                                                                                   \
-            x16_out_var_avx512(j, y, x, o, 0, FM, 1, 0);                                       \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 0, FM, 1, NN_, CV_, 0, SIZE_MAX), FM,       \
+                    k, x16_nn(k, o));                                                          \
+    }
+#define X16_INSTANCES_PART(SUF, FM)                                                            \
+    X16_NOINLINE void x16_outp_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
+                                           const uint16_t *x, x16_out o, int k, size_t u0,     \
+                                           size_t u1)                                          \
+    {                                                                                          \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 1, FM, 1, NN_, CV_, u0, u1), FM, k,         \
+                    x16_nn(k, o));                                                             \
+    }                                                                                          \
+    X16_NOINLINE void x16_outp_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                \
+                                            const uint16_t *x, x16_out o, int k, size_t u0,    \
+                                            size_t u1)                                         \
+    {                                                                                          \
+        X16_OUT_CV_(x16_out_var_avx512(j, y, x, o, 0, FM, 1, NN_, CV_, u0, u1), FM, k,         \
+                    x16_nn(k, o));                                                             \
     }
 #define X16_INSTANCES2(SUF, FM)                                                                \
     X16_NOINLINE void x16_out2_ln_##SUF(const norm_x16_job *j, uint16_t *ya, const uint16_t *xa, \
                                         x16_out oa, uint16_t *yb, const uint16_t *xb,          \
                                         x16_out ob, int k)                                     \
     {                                                                                          \
-        if (x16_nn(k, oa) && x16_nn(k, ob))                                                    \
-            x16_out2_var_avx512(j, ya, xa, oa, yb, xb, ob, 1, FM, 1);                          \
-        else                                                                                   \
-            x16_out2_var_avx512(j, ya, xa, oa, yb, xb, ob, 1, FM, 0);                          \
+        X16_OUT_CV_(x16_out2_var_avx512(j, ya, xa, oa, yb, xb, ob, 1, FM, NN_, CV_), FM, k,    \
+                    x16_nn(k, oa) && x16_nn(k, ob));                                           \
     }
 /* LayerNorm passes 1 and 2 of two rows a, b in one function (their trees, lane totals and m0
  * interleaved by the compiler, nothing through memory): what x16_ln_m0() and x16_ss() give
@@ -383,6 +488,250 @@ X16_INSTANCES2(f16, N5_F16)
 X16_INSTANCES(bf16, N5_BF16)
 X16_INSTANCES(f16, N5_F16)
 #undef X16_INSTANCES
+X16_INSTANCES_PART(bf16, N5_BF16)
+X16_INSTANCES_PART(f16, N5_F16)
+#undef X16_INSTANCES_PART
+#undef X16_OUT_CV_
+
+/* ---- streaming LayerNorm pairs: the next pair's passes 1 and 2 with this pair's output ----
+ * From DRAM at one thread the pipelined pairs (x16_ln_pairs()) spent most of their output pass
+ * stalled on the non-temporal stores (cpu-clock samples after vmovntdq: half of the output
+ * instance's), and during the next pair's passes 1 and 2 no store was in flight: a pair cost
+ * its stores plus its trees. Here the output of rows row, row + 1 is cut into slices issued
+ * between the tree blocks of rows row + 2, row + 3 (after each block of 512 elements of either
+ * row, the share of the output that keeps the two in step), so that the stores drain while the
+ * trees compute. Every tree, fold, lane total and output step is the one the unsliced code
+ * issues (acc_sumf_avx512() / acc_ssf_avx512() below block by block, x16_out_avx512() unit by
+ * unit); only their order in the program changes. */
+
+/* The output of two rows in slices (units of x16_out_avx512()). */
+typedef struct x16_oq {
+    const norm_x16_job *j;
+    void (*part)(const norm_x16_job *, uint16_t *, const uint16_t *, x16_out, int, size_t,
+                 size_t);
+    uint16_t *y[2];
+    const uint16_t *x[2];
+    x16_out o[2];
+    int k;
+    size_t units0, total, done; /* row 0's units, both rows', those output so far */
+    size_t step, nsteps;        /* tree blocks done, of all the passes' */
+} x16_oq;
+
+/* Units of a streaming row's output (x16_out_avx512()): its 32-element steps, and the rest. */
+static inline size_t x16_units(const uint16_t *y, size_t n)
+{
+    return (n - x16_nt_head64(y, n)) / 32 + 1;
+}
+
+/* Output units done .. upto - 1. */
+static inline void x16_oq_run(x16_oq *q, size_t upto)
+{
+    while (q->done < upto) {
+        const int r = q->done >= q->units0;
+        const size_t base = r ? q->units0 : 0, end = r ? q->total : q->units0;
+        const size_t e = upto < end ? upto : end;
+        q->part(q->j, q->y[r], q->x[r], q->o[r], q->k, q->done - base, e - base);
+        q->done = e;
+    }
+}
+
+/* Blocks of NORM_BLOCK in m elements (the last one partial). */
+static inline size_t x16_blocks(size_t m)
+{
+    return (m + NORM_BLOCK - 1) / NORM_BLOCK;
+}
+
+/* The output of streaming rows row, row + 1 (constants oa, ob; each prefetching the row `ahead`
+ * rows on) by `part`, in slices after each of nsteps tree blocks. */
+static void x16_oq_init(x16_oq *q, const norm_x16_job *j, size_t row, int k,
+                        void (*part)(const norm_x16_job *, uint16_t *, const uint16_t *, x16_out,
+                                     int, size_t, size_t),
+                        x16_out oa, x16_out ob, size_t nsteps, size_t ahead)
+{
+    q->j = j;
+    q->part = part;
+    q->k = k;
+    for (int h = 0; h < 2; h++) {
+        q->y[h] = j->y + (row + (size_t)h) * j->ys;
+        q->x[h] = j->x + (row + (size_t)h) * j->xs;
+        q->o[h] = h ? ob : oa;
+        q->o[h].pf = x16_pf(j, row + (size_t)h, ahead, k);
+    }
+    q->units0 = x16_units(q->y[0], j->dim);
+    q->total = q->units0 + x16_units(q->y[1], j->dim);
+    q->done = q->step = 0;
+    q->nsteps = nsteps;
+}
+
+/* After a tree block: the output up to the share of the blocks done. */
+static inline void x16_oq_step(x16_oq *q)
+{
+    q->step++;
+    x16_oq_run(q, q->step >= q->nsteps ? q->total : q->total * q->step / q->nsteps);
+}
+
+/* acc_sumf_avx512() with x16_oq_step() after each block. */
+N5_INLINE acc_avx512 x16_acc_sum_q(const uint16_t *x, size_t n, __m512 c, int fm, x16_oq *q)
+{
+    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (nb) {
+        a.hi = tsum32_avx512(x, c, nc, all, 0, 1, fm);
+        x16_oq_step(q);
+        for (size_t b = 1; b < nb; b++) {
+            fold_avx512(&a.hi, &a.lo,
+                        tsum32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm));
+            x16_oq_step(q);
+        }
+        if (rem) {
+            fold_avx512(&a.hi, &a.lo, psum_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm));
+            x16_oq_step(q);
+        }
+    } else {
+        a.hi = psum_avx512(x, rem, c, nc, fm);
+        x16_oq_step(q);
+    }
+    return a;
+}
+
+/* acc_ssf_avx512() with x16_oq_step() after each block. */
+N5_INLINE void x16_acc_ss_q(const uint16_t *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q2,
+                            int fm, x16_oq *q)
+{
+    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
+    ss_avx512 t;
+    if (nb) {
+        t = tss32_avx512(x, c, nc, all, 0, 1, fm);
+        h1 = t.s;
+        h2 = t.q;
+        x16_oq_step(q);
+        for (size_t b = 1; b < nb; b++) {
+            t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm);
+            fold_avx512(&h1, &l1, t.s);
+            fold_avx512(&h2, &l2, t.q);
+            x16_oq_step(q);
+        }
+        if (rem) {
+            t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm);
+            fold_avx512(&h1, &l1, t.s);
+            fold_avx512(&h2, &l2, t.q);
+            x16_oq_step(q);
+        }
+    } else {
+        t = pss_avx512(x, rem, c, nc, fm);
+        h1 = t.s;
+        h2 = t.q;
+        x16_oq_step(q);
+    }
+    s->hi = h1;
+    s->lo = l1;
+    q2->hi = h2;
+    q2->lo = l2;
+}
+
+/* acc_sqf_avx512() with x16_oq_step() after each block. */
+N5_INLINE acc_avx512 x16_acc_sq_q(const uint16_t *x, size_t n, int fm, x16_oq *q)
+{
+    const __mmask16 all = (__mmask16)0xFFFF;
+    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (nb) {
+        a.hi = tsq32_avx512(x, all, 0, 1, fm);
+        x16_oq_step(q);
+        for (size_t b = 1; b < nb; b++) {
+            fold_avx512(&a.hi, &a.lo, tsq32_avx512(N5_AT(x, b * NORM_BLOCK, fm), all, 0, 1, fm));
+            x16_oq_step(q);
+        }
+        if (rem) {
+            fold_avx512(&a.hi, &a.lo, psq_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, fm));
+            x16_oq_step(q);
+        }
+    } else {
+        a.hi = psq_avx512(x, rem, fm);
+        x16_oq_step(q);
+    }
+    return a;
+}
+
+/* RMSNorm pass 1 of rows xa, xb (their totals of squares) with the output q in slices between
+ * the blocks, all of it done on return. */
+#define X16_SQ2Q(SUF, FM)                                                                      \
+    X16_NOINLINE void x16_rms_sq2q_##SUF(const uint16_t *xa, const uint16_t *xb, size_t n,     \
+                                         double *sa, double *sb, x16_oq *q)                    \
+    {                                                                                          \
+        const acc_avx512 a = x16_acc_sq_q(xa, n, FM, q);                                       \
+        const acc_avx512 b = x16_acc_sq_q(xb, n, FM, q);                                       \
+        x16_oq_run(q, q->total);                                                               \
+        *sa = lanes_total_avx512(a.hi, a.lo);                                                  \
+        *sb = lanes_total_avx512(b.hi, b.lo);                                                  \
+    }
+X16_SQ2Q(bf16, N5_BF16)
+X16_SQ2Q(f16, N5_F16)
+#undef X16_SQ2Q
+
+/* x16_ln_stats2_*() of rows xa, xb with the output q in slices between the blocks, all of it
+ * done on return. */
+#define X16_STATS2Q(SUF, FM)                                                                   \
+    X16_NOINLINE void x16_ln_stats2q_##SUF(const uint16_t *xa, const uint16_t *xb, size_t n,   \
+                                           double inv_k, x16_st *a, x16_st *b, x16_oq *q)      \
+    {                                                                                          \
+        const size_t np = norm_ln_probe(n);                                                    \
+        const float x0a = x16_x0(xa, FM), x0b = x16_x0(xb, FM);                                \
+        const acc_avx512 pa = x16_acc_sum_q(xa, np, _mm512_set1_ps(x0a), FM, q);               \
+        const acc_avx512 pb = x16_acc_sum_q(xb, np, _mm512_set1_ps(x0b), FM, q);               \
+        a->s0 = lanes_total_avx512(pa.hi, pa.lo);                                              \
+        b->s0 = lanes_total_avx512(pb.hi, pb.lo);                                              \
+        a->m0 = norm_ln_m0(x0a, a->s0, inv_k);                                                 \
+        b->m0 = norm_ln_m0(x0b, b->s0, inv_k);                                                 \
+        acc_avx512 sa, qa, sb, qb;                                                             \
+        x16_acc_ss_q(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM, q);                           \
+        x16_acc_ss_q(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM, q);                           \
+        x16_oq_run(q, q->total);                                                               \
+        a->s1 = lanes_total_avx512(sa.hi, sa.lo);                                              \
+        a->s2 = lanes_total_avx512(qa.hi, qa.lo);                                              \
+        b->s1 = lanes_total_avx512(sb.hi, sb.lo);                                              \
+        b->s2 = lanes_total_avx512(qb.hi, qb.lo);                                              \
+    }
+X16_STATS2Q(bf16, N5_BF16)
+X16_STATS2Q(f16, N5_F16)
+#undef X16_STATS2Q
+
+/* Streaming LayerNorm rows row, row + 1 (totals cur) and the next pair's passes 1 and 2 (into
+ * next): when norm_ln_finish() finishes both rows at once, their output interleaved with the
+ * next pair's trees (x16_ln_stats2q_*()), then their statistics; returns 1. Else returns 0
+ * having done nothing (the caller takes the unsliced way). */
+static int x16_ln_pipe_nt(const norm_x16_job *j, size_t row, double inv_n, double inv_k, int fm,
+                          int k, const x16_st cur[2], x16_st next[2])
+{
+    float ml[2], r[2], mo[2], unused;
+    for (int h = 0; h < 2; h++)
+        if (norm_ln_finish(cur[h].s0, cur[h].s1, cur[h].s2, cur[h].m0, inv_n, j->eps, 0, &ml[h],
+                           &r[h], &mo[h], &unused) != NORM_LN_OK)
+            return 0;
+    const size_t n = j->dim, np = norm_ln_probe(n);
+    x16_oq q;
+    const x16_out oa = {cur[0].m0, ml[0], r[0], NULL}, ob = {cur[1].m0, ml[1], r[1], NULL};
+    x16_oq_init(&q, j, row, k, fm == N5_F16 ? x16_outp_ln_nt_f16 : x16_outp_ln_nt_bf16, oa, ob,
+                2 * (x16_blocks(np) + x16_blocks(n)), X16_AHEAD_PIPE);
+    const uint16_t *xn = q.x[0] + 2 * j->xs;
+    (fm == N5_F16 ? x16_ln_stats2q_f16 : x16_ln_stats2q_bf16)(xn, xn + j->xs, n, inv_k, &next[0],
+                                                              &next[1], &q);
+    for (int h = 0; h < 2; h++) {
+        const size_t rr = row + (size_t)h;
+        norm_ln_put_sums(j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * rr : NULL, cur[h].s0,
+                         cur[h].s1, cur[h].s2);
+        if (j->mean)
+            j->mean[rr] = mo[h];
+        if (j->rstd)
+            j->rstd[rr] = r[h];
+    }
+    return 1;
+}
 
 static inline acc_avx512 x16_acc_sq(const uint16_t *x, size_t n, int fm)
 {
@@ -442,6 +791,48 @@ static void x16_rms_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doub
         x16_rms_put(j, r + (size_t)k, (ok >> k) & 1u, rs[k], fm, nt, 8);
 }
 
+/* Streaming RMSNorm rows row .. (returned) two at a time while two are left, as the
+ * LayerNorm pairs (x16_ln_pipe_nt()): pass 1 of the next pair with this pair's output in slices
+ * between its blocks (a pair with a row on the rare path: that pair by x16_rms_emit(), then the
+ * next pair's pass 1 alone). Each row exactly as alone. */
+static size_t x16_rms_pairs_nt(const norm_x16_job *j, size_t row, double inv_n, int fm, int k)
+{
+    const size_t n = j->dim;
+    const uint16_t *xa = j->x + row * j->xs;
+    double s[2] = {x16_sq_avx512(xa, n, fm), x16_sq_avx512(xa + j->xs, n, fm)};
+    for (; j->rows - row >= 4; row += 2) {
+        double t[2];
+        float r[2] = {0.0f, 0.0f};
+        const int ok = !norm_rms_finish(s[0], inv_n, j->eps, &r[0]) &&
+                       !norm_rms_finish(s[1], inv_n, j->eps, &r[1]);
+        const uint16_t *xn = j->x + (row + 2) * j->xs;
+        if (ok) {
+            x16_oq q;
+            const x16_out oa = {0.0f, 0.0f, r[0], NULL}, ob = {0.0f, 0.0f, r[1], NULL};
+            x16_oq_init(&q, j, row, k, fm == N5_F16 ? x16_outp_rms_nt_f16 : x16_outp_rms_nt_bf16,
+                        oa, ob, 2 * x16_blocks(n), X16_AHEAD_PIPE);
+            (fm == N5_F16 ? x16_rms_sq2q_f16 : x16_rms_sq2q_bf16)(xn, xn + j->xs, n, &t[0],
+                                                                  &t[1], &q);
+            for (int h = 0; h < 2; h++) {
+                if (j->sums)
+                    j->sums[row + (size_t)h] = s[h];
+                if (j->rstd)
+                    j->rstd[row + (size_t)h] = r[h];
+            }
+        } else {
+            x16_rms_emit(j, row, s[0], inv_n, fm, k, X16_AHEAD_PAIR);
+            x16_rms_emit(j, row + 1, s[1], inv_n, fm, k, X16_AHEAD_PAIR);
+            t[0] = x16_sq_avx512(xn, n, fm);
+            t[1] = x16_sq_avx512(xn + j->xs, n, fm);
+        }
+        s[0] = t[0];
+        s[1] = t[1];
+    }
+    x16_rms_emit(j, row, s[0], inv_n, fm, k, X16_AHEAD_PAIR);
+    x16_rms_emit(j, row + 1, s[1], inv_n, fm, k, X16_AHEAD_PAIR);
+    return row + 2;
+}
+
 static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
 {
     const size_t n = j->dim;
@@ -450,6 +841,8 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
     if (n <= X16_BATCH_MAX)
         for (; r + 8 <= j->rows; r += 8)
             x16_rms_rows8_avx512(j, r, n, inv_n, fm, nt);
+    if (n <= X16_PAIR_MAX && (nt & X16_NT) && j->rows - r >= 4)
+        r = x16_rms_pairs_nt(j, r, inv_n, fm, nt);
     if (n <= X16_PAIR_MAX) {
         for (; r + 2 <= j->rows; r += 2) {
             const uint16_t *xa = j->x + r * j->xs;
@@ -467,7 +860,7 @@ static void x16_rms_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_rmsnorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    const int k = x16_flags(j, 0, fm);
+    const int k = x16_flags(j, 0, fm) | (fm == N5_BF16 && j->cvt ? X16_CVT : 0);
     x16_rms_rows_avx512(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();
@@ -533,7 +926,7 @@ static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
 void X16_CAT(norm_layernorm_x16, X16_TIER)(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N5_F16 : N5_BF16;
-    const int k = x16_flags(j, 1, fm);
+    const int k = x16_flags(j, 1, fm) | (fm == N5_BF16 && j->cvt ? X16_CVT : 0);
     x16_ln_rows_avx512(j, fm, k);
     if (k & X16_NT)
         _mm_sfence();

@@ -63,6 +63,13 @@ static void x16_ln_stats2_bf16(const uint16_t *xa, const uint16_t *xb, size_t n,
 static void x16_ln_stats2_f16(const uint16_t *xa, const uint16_t *xb, size_t n, double inv_k,
                               x16_st *a, x16_st *b);
 #endif
+#ifdef X16_HAVE_PIPE_NT
+/* (tiers defining X16_HAVE_PIPE_NT) streaming LayerNorm pairs: rows row, row + 1 finished from
+ * their totals cur, their output interleaved with passes 1 and 2 of rows row + 2, row + 3 (into
+ * next); 0 (nothing done) unless norm_ln_finish() finishes both rows at once. */
+static int x16_ln_pipe_nt(const norm_x16_job *j, size_t row, double inv_n, double inv_k, int fm,
+                          int k, const struct x16_st cur[2], struct x16_st next[2]);
+#endif
 static double x16_sum(const uint16_t *x, size_t n, float c, int fm);
 static void x16_ss(const uint16_t *x, size_t n, float c, double *s1, double *s2, int fm);
 
@@ -288,7 +295,7 @@ static void x16_ln_fin2(const norm_x16_job *j, size_t row, double inv_n, int fm,
 {
 #ifdef X16_HAVE_OUT2
     if (!(nt & X16_NT)) {
-        float mla, ra, moa, mlb, rb, mob, unused;
+        float mla = 0.0f, ra = 0.0f, moa = 0.0f, mlb = 0.0f, rb = 0.0f, mob = 0.0f, unused;
         const int sta = norm_ln_finish(t[0].s0, t[0].s1, t[0].s2, t[0].m0, inv_n, j->eps, 0,
                                        &mla, &ra, &moa, &unused);
         const int stb = norm_ln_finish(t[1].s0, t[1].s1, t[1].s2, t[1].m0, inv_n, j->eps, 0,
@@ -335,6 +342,10 @@ static size_t x16_ln_pairs(const norm_x16_job *j, size_t row, double inv_n, doub
     int c = 0;
     x16_ln_stats2(j, row, inv_k, fm, t[0]);
     for (; j->rows - row >= 4; row += 2, c ^= 1) {
+#ifdef X16_HAVE_PIPE_NT
+        if ((nt & X16_NT) && x16_ln_pipe_nt(j, row, inv_n, inv_k, fm, nt, t[c], t[c ^ 1]))
+            continue;
+#endif
         x16_ln_stats2(j, row + 2, inv_k, fm, t[c ^ 1]);
         x16_ln_fin2(j, row, inv_n, fm, nt, t[c], X16_AHEAD_PIPE);
     }
