@@ -28,7 +28,8 @@
  * same runs: dim 4096 plain 2607 -> 1705, w+b 2660 -> 2202 (NT-store floor 1437 / 1672, oneDNN
  * 2308 / 2227; min of 25); plain 16384 10402 -> 7115, 65536 39166 -> 26570 (min of 15 / 11;
  * an L2 hint 7379 / 27505). Batches of
- * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below). None of
+ * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below); the
+ * streaming batches at dims 64 and 128 are not pipelined (NORM_AVX2_LN_NOPIPE_MAX). None of
  * this changes an operation: every output is the scalar reference's.
  */
 #include "norm_avx2.h"
@@ -335,6 +336,16 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #ifndef NORM_AVX2_LN_BPF_MIN
 #define NORM_AVX2_LN_BPF_MIN 65
 #endif
+/* Streaming jobs at dims 64 and 128 (ordinary stores, see ln_rows_avx2()) up to this dim: the
+ * batches are not software-pipelined (statistics of eight rows, then their pass 3; the prefetch
+ * as above). In one process, interleaved, DRAM (64 MiB of x), 1 thread, thread CPU ns/row, min
+ * / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), pipelined -> not (oneDNN): dim 64
+ * plain 18.6 / 22.4 -> 17.7 / 18.1 (17.6 / 18.6), 23.9 -> 20.5 in another run, w+b 21.9 / 24.9
+ * -> 22.0 / 22.5 (19.4 / 21.8); dim 128 plain 43.8 -> 38.7 (29.8), w+b 44.2 -> 36.7 (32.6),
+ * 57.4 / 66.2 -> 53.5 / 58.6 in another run; 2 threads plain 128 29.8 -> 23.5 (25.4). */
+#ifndef NORM_AVX2_LN_NOPIPE_MAX
+#define NORM_AVX2_LN_NOPIPE_MAX 128
+#endif
 #ifndef NORM_AVX2_LN_BPFLOC
 #define NORM_AVX2_LN_BPFLOC 3
 #endif
@@ -363,10 +374,22 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     const int G = NORM_AVX2_LN_GROUPS;
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
+    const int pf0 = pf;
     pf = pf && NORM_AVX2_LN_BPF && n >= NORM_AVX2_LN_BPF_MIN;
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
+        /* streaming dims 64 and 128 (ordinary stores): not pipelined */
+        if (nt == 0 && pf0 && n <= NORM_AVX2_LN_NOPIPE_MAX) {
+            for (; j->rows - row >= nb; row += nb) {
+                if (pf)
+                    ln_prefetch_rows_avx2(j, row + nb * NORM_AVX2_LN_BPF, nb, n);
+                ln_stats4_avx2(j, row, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
+                for (int k = 0; k < (int)nb; k++)
+                    ln_out1_avx2(j, row, k, n, &st[0], inv_n, hw, hb, nt);
+            }
+            return row;
+        }
         if (pf)
             ln_prefetch_rows_avx2(j, nb, nb * NORM_AVX2_LN_BPF, n);
         ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
