@@ -61,6 +61,7 @@
  *     another run (oneDNN 1984-2227), so the pairs stay.
  */
 #include "norm_avx512.h"
+#include "../x86/norm_ln_pf_x86.h"
 
 /* Rows up to this long go eight at a time (one partial block each); longer ones in pairs
  * (measured at 32 rows: dim 640 96 ns/row paired vs 111 batched, 768 108 vs 120). */
@@ -497,29 +498,12 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
 #ifndef LN_PIPE_ORD_MAX
 #define LN_PIPE_ORD_MAX 0
 #endif
+/* Streaming jobs: the batches prefetch x of the eight rows LN_PF_DIST batches after the one
+ * whose passes 1 and 2 run next (0: none; norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h,
+ * shared with the AVX2 tier). */
 #ifndef LN_PF_DIST
 #define LN_PF_DIST 2
 #endif
-#ifndef LN_PF_LOC
-#define LN_PF_LOC 3
-#endif
-/* Streaming jobs: prefetch x of rows r .. r+7 (those LN_PF_DIST batches after the one whose
- * passes 1 and 2 run next), when they exist. */
-N5_INLINE void ln_prefetch8_avx512(const norm_job *j, size_t r, size_t n)
-{
-    if (LN_PF_DIST == 0 || j->rows - r < 8 || r > j->rows)
-        return;
-    const size_t rb = n * sizeof(float);
-    const int rows = j->xs == n ? 1 : 8;
-    const size_t span = j->xs == n ? 8 * rb : rb;
-    for (int k = 0; k < rows; k++) {
-        const char *p = (const char *)(j->x + (r + (size_t)k) * j->xs);
-        const char *e = p + span;
-        for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
-            __builtin_prefetch(p, 0, LN_PF_LOC);
-    }
-}
-
 /* nt: 0 cached job; 1 streaming, non-temporal stores; 2 streaming, ordinary stores
  * (LN_BATCH_ORD_MAX, pipelined up to LN_PIPE_ORD_MAX). Rows 0 .. (returned) of at most
  * LN_BATCH_MAX floats, eight at a time; up to LN_PIPE_MAX
@@ -539,7 +523,8 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     if (n > (nt == 1 ? LN_PIPE_NT_MAX : nt == 2 ? LN_PIPE_ORD_MAX : LN_PIPE_MAX)) {
         for (; r + 8 <= j->rows; r += 8) {
             if (nt)
-                ln_prefetch8_avx512(j, r + 8 * LN_PF_DIST, n);
+                if (LN_PF_DIST)
+                    norm_ln_prefetch_rows_x86(j, r + 8 * LN_PF_DIST, 8, n);
             ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0], NULL, 0, nt);
             ln_out8_avx512(j, r, n, inv_n, &st[0], nt);
         }
@@ -548,7 +533,8 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     ln_stats8_avx512(j, 0, n, inv_n, inv_k, &st[0], NULL, 0, nt);
     for (; j->rows - r >= 16; r += 8, c ^= 1) {
         if (nt)
-            ln_prefetch8_avx512(j, r + 8 + 8 * LN_PF_DIST, n);
+            if (LN_PF_DIST)
+                norm_ln_prefetch_rows_x86(j, r + 8 + 8 * LN_PF_DIST, 8, n);
         ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1], &st[c], r, nt);
     }
     ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
