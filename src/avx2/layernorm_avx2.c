@@ -28,10 +28,12 @@
  * same runs: dim 4096 plain 2607 -> 1705, w+b 2660 -> 2202 (NT-store floor 1437 / 1672, oneDNN
  * 2308 / 2227; min of 25); plain 16384 10402 -> 7115, 65536 39166 -> 26570 (min of 15 / 11;
  * an L2 hint 7379 / 27505). Batches of
- * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below). None of
+ * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below); the
+ * streaming batches at dims 64 and 128 are not pipelined (NORM_AVX2_LN_NOPIPE_MAX). None of
  * this changes an operation: every output is the scalar reference's.
  */
 #include "norm_avx2.h"
+#include "../x86/norm_ln_pf_x86.h"
 
 /* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
  * 48 KiB L1D up to here; beyond it, pairing measured slower). */
@@ -324,38 +326,28 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #endif
 /* Streaming jobs, rows of at least NORM_AVX2_LN_BPF_MIN floats: the batches prefetch x of the
  * rows NORM_AVX2_LN_BPF batches (of 4 * NORM_AVX2_LN_GROUPS rows) after the one whose statistics
- * are computed next (0: none), with locality NORM_AVX2_LN_BPFLOC. In one process, interleaved,
- * DRAM (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a loaded machine), old -> new:
- * dim 128 plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b 92 -> 76; 2 and 4-8 batches
- * ahead alike. Dim 64 measured 1-3 ns/row slower with it (26 -> 30 w+b, 28 -> 29 plain): the
- * hardware prefetchers keep up with its 256-byte rows, so it has none. */
+ * are computed next (0: none; norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h). In one
+ * process, interleaved, DRAM (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a
+ * loaded machine), old -> new: dim 128 plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b
+ * 92 -> 76; 2 and 4-8 batches ahead alike. Dim 64 measured 1-3 ns/row slower with it (26 -> 30
+ * w+b, 28 -> 29 plain): the hardware prefetchers keep up with its 256-byte rows, so it has none
+ * (nor with the unpipelined batches below: 21.8 against 20.5 plain, 2026-12-06). */
 #ifndef NORM_AVX2_LN_BPF
 #define NORM_AVX2_LN_BPF 2
 #endif
 #ifndef NORM_AVX2_LN_BPF_MIN
 #define NORM_AVX2_LN_BPF_MIN 65
 #endif
-#ifndef NORM_AVX2_LN_BPFLOC
-#define NORM_AVX2_LN_BPFLOC 3
+/* Streaming jobs at dims 64 and 128 (ordinary stores, see ln_rows_avx2()) up to this dim: the
+ * batches are not software-pipelined (statistics of eight rows, then their pass 3; the prefetch
+ * as above). In one process, interleaved, DRAM (64 MiB of x), 1 thread, thread CPU ns/row, min
+ * / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), pipelined -> not (oneDNN): dim 64
+ * plain 18.6 / 22.4 -> 17.7 / 18.1 (17.6 / 18.6), 23.9 -> 20.5 in another run, w+b 21.9 / 24.9
+ * -> 22.0 / 22.5 (19.4 / 21.8); dim 128 plain 43.8 -> 38.7 (29.8), w+b 44.2 -> 36.7 (32.6),
+ * 57.4 / 66.2 -> 53.5 / 58.6 in another run; 2 threads plain 128 29.8 -> 23.5 (25.4). */
+#ifndef NORM_AVX2_LN_NOPIPE_MAX
+#define NORM_AVX2_LN_NOPIPE_MAX 128
 #endif
-/* Prefetch x of rows r .. r + nr - 1 (those that exist), line by line. */
-NORM_AVX2_INLINE void ln_prefetch_rows_avx2(const norm_job *j, size_t r, size_t nr, size_t n)
-{
-    if (r >= j->rows)
-        return;
-    if (nr > j->rows - r)
-        nr = j->rows - r;
-    const size_t rb = n * sizeof(float);
-    const size_t rows = j->xs == n ? 1 : nr;
-    const size_t span = j->xs == n ? nr * rb : rb;
-    for (size_t k = 0; k < rows; k++) {
-        const char *p = (const char *)(j->x + (r + k) * j->xs);
-        const char *e = p + span;
-        for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
-            __builtin_prefetch(p, 0, NORM_AVX2_LN_BPFLOC);
-    }
-}
-
 /* pf: the job streams (prefetch ahead); nt: non-temporal stores (not at dims 64 and 128). */
 NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
                                         int hw, int hb, int nt, int pf)
@@ -363,16 +355,28 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     const int G = NORM_AVX2_LN_GROUPS;
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
+    const int pf0 = pf;
     pf = pf && NORM_AVX2_LN_BPF && n >= NORM_AVX2_LN_BPF_MIN;
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
+        /* streaming dims 64 and 128 (ordinary stores): not pipelined */
+        if (nt == 0 && pf0 && n <= NORM_AVX2_LN_NOPIPE_MAX) {
+            for (; j->rows - row >= nb; row += nb) {
+                if (pf)
+                    norm_ln_prefetch_rows_x86(j, row + nb * NORM_AVX2_LN_BPF, nb, n);
+                ln_stats4_avx2(j, row, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
+                for (int k = 0; k < (int)nb; k++)
+                    ln_out1_avx2(j, row, k, n, &st[0], inv_n, hw, hb, nt);
+            }
+            return row;
+        }
         if (pf)
-            ln_prefetch_rows_avx2(j, nb, nb * NORM_AVX2_LN_BPF, n);
+            norm_ln_prefetch_rows_x86(j, nb, nb * NORM_AVX2_LN_BPF, n);
         ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
             if (pf)
-                ln_prefetch_rows_avx2(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n);
+                norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n);
             ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1], &st[c], row, hw, hb, nt);
         }
         for (int k = 0; k < (int)nb; k++)

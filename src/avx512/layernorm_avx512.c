@@ -31,7 +31,9 @@
  *   - Pass 3 recomputes d = x - m0 rather than reading it back from y: storing d in pass 2
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
- *     with non-temporal stores (cached stores measured slower still: dim 64 38 vs 22 ns/row).
+ *     with non-temporal stores (cached stores in the pipelined batches measured slower: dim 64
+ *     38 vs 22 ns/row),
+ *     except the dim-64 batches (LN_BATCH_ORD_MAX): ordinary stores, unpipelined batches.
  *   - Streaming pairs (rows longer than LN_BATCH_MAX, and the pairs left after the batches)
  *     prefetch x of the pair LN_NT_PF pairs ahead line by line during pass 3, one prefetch per
  *     64-byte store. Why: cpu-clock samples (dim 768 from DRAM) piled up on the instruction
@@ -59,6 +61,7 @@
  *     another run (oneDNN 1984-2227), so the pairs stay.
  */
 #include "norm_avx512.h"
+#include "../x86/norm_ln_pf_x86.h"
 
 /* Rows up to this long go eight at a time (one partial block each); longer ones in pairs
  * (measured at 32 rows: dim 640 96 ns/row paired vs 111 batched, 768 108 vs 120). */
@@ -365,7 +368,8 @@ typedef struct ln_st8_avx512 {
 } ln_st8_avx512;
 
 /* Pass 3 (or the rest of the work, for rows not finished in ln_stats8_avx512()) and the
- * statistics outputs of rows r + k, r + k + 1 (k = 0, 2, 4, 6) of a batch. */
+ * statistics outputs of rows r + k, r + k + 1 (k = 0, 2, 4, 6) of a batch; nt as
+ * ln_batches_avx512() (1: non-temporal stores). */
 N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
                                    const ln_st8_avx512 *st, int nt, int k)
 {
@@ -378,19 +382,20 @@ N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double
             norm_ln_put_sums(norm_ln_sums_at(j, r + (size_t)h), st->s0[h], st->s1[h], st->s2[h]);
     if (((ok >> k) & 3u) == 3u) {
         ln_out2_sel_avx512(y, x, y + j->ys, x + j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
-                           st->rstd[k], st->m0[k + 1], st->mlo[k + 1], st->rstd[k + 1], nt,
-                           j->wplus, NULL, NULL);
+                           st->rstd[k], st->m0[k + 1], st->mlo[k + 1], st->rstd[k + 1],
+                           nt == 1, j->wplus, NULL, NULL);
     } else {
         for (int h = k; h < k + 2; h++, x += j->xs, y += j->ys) {
             if ((ok >> h) & 1u) {
-                ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h], nt,
-                                  j->wplus, NULL);
+                ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h],
+                                  nt == 1, j->wplus, NULL);
             } else {
                 dpair_avx512 t = {st->s1[h], st->s2[h]};
                 ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
                                      st->m0[h], j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
-                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus, NULL);
+                                     norm_ln_sums_at(j, r + (size_t)h), nt == 1, j->wplus,
+                                     NULL);
             }
         }
     }
@@ -474,30 +479,34 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     }
 }
 
+/* Streaming jobs with rows of at most LN_BATCH_ORD_MAX floats (dim 64) write y with ordinary
+ * stores (ln_batches_avx512()'s nt = 2), and their batches are software-pipelined only up to
+ * LN_PIPE_ORD_MAX (0: not at all). Why: cpu-clock samples of dim 64 from DRAM piled up (42% of
+ * the kernel's) on the instruction after a pair's non-temporal stores; ordinary stores alone
+ * measured no better (pipelined, the stores of the previous batch then wait for their RFOs
+ * among the next batch's loads), ordinary stores in plain eight-row batches (statistics, then
+ * pass 3) measured best. In one process, interleaved, DRAM (64 MiB of x), 1 thread, thread CPU
+ * ns/row min / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), old -> new (oneDNN,
+ * NT-store floor): plain 19.3 / 22.9 -> 18.8 / 20.7 (17.6 / 18.6, 12.2 / 18.7), w+b 19.5 / 27.1
+ * -> 21.5 / 22.4 (19.4 / 21.8, 12.8 / 20.6); another run plain 24.2 -> 18.2, w+b 23.7 -> 20.4
+ * (oneDNN 18.2, 19.8). Dim 128 measured the other way (NT pipelined 27-38, ordinary plain
+ * batches 41-46): it keeps the non-temporal pipelined batches. The prefetch distance
+ * (LN_PF_DIST 1, 2, 4, 8 with an L2 hint) measured alike; without the prefetch, 35 (+60%). */
+#ifndef LN_BATCH_ORD_MAX
+#define LN_BATCH_ORD_MAX 64
+#endif
+#ifndef LN_PIPE_ORD_MAX
+#define LN_PIPE_ORD_MAX 0
+#endif
+/* Streaming jobs: the batches prefetch x of the eight rows LN_PF_DIST batches after the one
+ * whose passes 1 and 2 run next (0: none; norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h,
+ * shared with the AVX2 tier). */
 #ifndef LN_PF_DIST
 #define LN_PF_DIST 2
 #endif
-#ifndef LN_PF_LOC
-#define LN_PF_LOC 3
-#endif
-/* Streaming jobs: prefetch x of rows r .. r+7 (those LN_PF_DIST batches after the one whose
- * passes 1 and 2 run next), when they exist. */
-N5_INLINE void ln_prefetch8_avx512(const norm_job *j, size_t r, size_t n)
-{
-    if (LN_PF_DIST == 0 || j->rows - r < 8 || r > j->rows)
-        return;
-    const size_t rb = n * sizeof(float);
-    const int rows = j->xs == n ? 1 : 8;
-    const size_t span = j->xs == n ? 8 * rb : rb;
-    for (int k = 0; k < rows; k++) {
-        const char *p = (const char *)(j->x + (r + (size_t)k) * j->xs);
-        const char *e = p + span;
-        for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
-            __builtin_prefetch(p, 0, LN_PF_LOC);
-    }
-}
-
-/* Rows 0 .. (returned) of at most LN_BATCH_MAX floats, eight at a time; up to LN_PIPE_MAX
+/* nt: 0 cached job; 1 streaming, non-temporal stores; 2 streaming, ordinary stores
+ * (LN_BATCH_ORD_MAX, pipelined up to LN_PIPE_ORD_MAX). Rows 0 .. (returned) of at most
+ * LN_BATCH_MAX floats, eight at a time; up to LN_PIPE_MAX
  * software-pipelined: the statistics of the next eight rows are computed before pass 3 of the
  * current eight, so that their loads (from DRAM, in a streaming job) and trees overlap the
  * current rows' square roots, divisions and stores. The next rows' passes read only their x, which the current rows' pass 3
@@ -511,10 +520,11 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     ln_st8_avx512 st[2];
     int c = 0;
     size_t r = 0;
-    if (n > (nt ? LN_PIPE_NT_MAX : LN_PIPE_MAX)) {
+    if (n > (nt == 1 ? LN_PIPE_NT_MAX : nt == 2 ? LN_PIPE_ORD_MAX : LN_PIPE_MAX)) {
         for (; r + 8 <= j->rows; r += 8) {
             if (nt)
-                ln_prefetch8_avx512(j, r + 8 * LN_PF_DIST, n);
+                if (LN_PF_DIST)
+                    norm_ln_prefetch_rows_x86(j, r + 8 * LN_PF_DIST, 8, n);
             ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0], NULL, 0, nt);
             ln_out8_avx512(j, r, n, inv_n, &st[0], nt);
         }
@@ -523,14 +533,16 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     ln_stats8_avx512(j, 0, n, inv_n, inv_k, &st[0], NULL, 0, nt);
     for (; j->rows - r >= 16; r += 8, c ^= 1) {
         if (nt)
-            ln_prefetch8_avx512(j, r + 8 + 8 * LN_PF_DIST, n);
+            if (LN_PF_DIST)
+                norm_ln_prefetch_rows_x86(j, r + 8 + 8 * LN_PF_DIST, 8, n);
         ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1], &st[c], r, nt);
     }
     ln_out8_avx512(j, r, n, inv_n, &st[c], nt);
     return r + 8;
 }
 
-/* All rows of the job; nt: non-temporal stores for y (a compile-time constant). */
+/* All rows of the job; nt: a streaming job, non-temporal stores for y (a compile-time
+ * constant; the dim-64 batches store y with ordinary stores, LN_BATCH_ORD_MAX). */
 N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
@@ -541,12 +553,14 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
         /* The common short dims get their own copy of the batch loop with n a constant: the
          * pruned trees' branches and masks fold away (a third of the instructions at dim 64). */
 #define LN_BATCHES(N) r = ln_batches_avx512(j, (N), inv_n, inv_k, nt)
+#define LN_BNT(N) (nt && (N) <= LN_BATCH_ORD_MAX ? 2 : nt)
         switch (n) {
-        case 64: LN_BATCHES(64); break;
-        case 128: LN_BATCHES(128); break;
+        case 64: r = ln_batches_avx512(j, 64, inv_n, inv_k, LN_BNT(64)); break;
+        case 128: r = ln_batches_avx512(j, 128, inv_n, inv_k, LN_BNT(128)); break;
         default: LN_BATCHES(n); break;
         }
 #undef LN_BATCHES
+#undef LN_BNT
     }
     const int pairs = n <= LN_PAIR_MAX || j->w || j->b;
     /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
