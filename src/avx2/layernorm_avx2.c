@@ -27,7 +27,17 @@
  * streaming jobs pass 3 prefetches x of the next row (NORM_AVX2_LN_PF1), thread CPU ns/row,
  * same runs: dim 4096 plain 2607 -> 1705, w+b 2660 -> 2202 (NT-store floor 1437 / 1672, oneDNN
  * 2308 / 2227; min of 25); plain 16384 10402 -> 7115, 65536 39166 -> 26570 (min of 15 / 11;
- * an L2 hint 7379 / 27505). Batches of
+ * an L2 hint 7379 / 27505). Their pass 2 prefetches the first half of the next row (16 lines
+ * before each 512-float block) and pass 3 the rest at half the rate (NORM_AVX2_LN_PF2), so that
+ * the reads spread over passes 2 and 3 instead of sharing pass 3 with the non-temporal stores;
+ * in one process, interleaved, DRAM (64 MiB of x unless said), thread CPU ns/row, min of 7-15
+ * (2026-12-06, compiles on both cores), old -> new (NT-store floor): w+b 4096 1288 -> 977
+ * (1029), 1326 -> 961 (1093), 1350 -> 857 (895; 128 MiB); 8192 2525 -> 2187 (3095); 16384
+ * 4454 -> 4218 (4706), 6556 -> 5613 (5339; 128 MiB); 2 threads 4096 612 -> 516, 8192 1947 ->
+ * 1395, 16384 3474 -> 3822 (noisy: the second thread shared its core with compiles); plain
+ * 4096 912 -> 906, 1021 -> 970, 16384 3657 -> 3666. A software-pipelined long-row loop (pass 3
+ * of the previous row in slices between this row's pass-2 blocks) measured no better: w+b 4096
+ * 1326 -> 1384, plain 1021 -> 1023. Batches of
  * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below); the
  * streaming batches at dims 64 and 128 are not pipelined (NORM_AVX2_LN_NOPIPE_MAX). None of
  * this changes an operation: every output is the scalar reference's.
@@ -53,6 +63,12 @@
  * locality NORM_AVX2_LN_PFLOC (L1 even for rows larger than L1D: L2 hints measured slower). */
 #ifndef NORM_AVX2_LN_PF1
 #define NORM_AVX2_LN_PF1 1
+#endif
+/* Those rows: 1, pass 2 prefetches the first half of that row's x (16 lines per 512-float block
+ * it reduces) and pass 3 the rest at half the rate (one line per four 32-byte stores); 0, pass 3
+ * prefetches the whole row. */
+#ifndef NORM_AVX2_LN_PF2
+#define NORM_AVX2_LN_PF2 1
 #endif
 
 typedef struct {
@@ -87,12 +103,57 @@ static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size
     return ln_pass2_inl_avx2(x, n, c);
 }
 
+/* Pass 2 (norm_reduce_avx2() with both totals, the same operations) of a row of n >= NORM_BLOCK
+ * floats that prefetches x of pf (a later row) as it goes: lines pf[0 .. 256 nblk), 16 before
+ * each block's trees. */
+static __attribute__((noinline)) ln_sums_avx2 ln_pass2_pf_avx2(const float *x, size_t n, float c,
+                                                              const float *pf)
+{
+    const __m256 sh = _mm256_set1_ps(c);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 z = _mm256_setzero_ps();
+    __m256 a[4] = {z, z, z, z}, b[4] = {z, z, z, z};
+    __m256 sa = z, qa = z, sb = z, qb = z;
+    const size_t nblk = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+#define LN_PF2_(B)                                                                             \
+    do {                                                                                       \
+        for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                     \
+            __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, NORM_AVX2_LN_PFLOC);       \
+    } while (0)
+    LN_PF2_(0);
+    norm_t32x2_avx2(x, sh, one, 1, 1, 1, &a[0], &b[0], &a[2], &b[2], N2_F32);
+    for (size_t k = 1; k < nblk; k++) {
+        __asm__ volatile("" : : "r"(a), "r"(b) : "memory");
+        LN_PF2_(k);
+        norm_t32x2_avx2(x + k * NORM_BLOCK, sh, one, 1, 1, 1, &sa, &qa, &sb, &qb, N2_F32);
+        norm_fold_avx2(&a[0], &a[1], sa);
+        norm_fold_avx2(&a[2], &a[3], sb);
+        norm_fold_avx2(&b[0], &b[1], qa);
+        norm_fold_avx2(&b[2], &b[3], qb);
+    }
+#undef LN_PF2_
+    if (rem) {
+        int hb = norm_tail_avx2(x + nblk * NORM_BLOCK, rem, sh, one, 1, 1, 1, &sa, &qa, &sb, &qb,
+                                N2_F32);
+        norm_fold_avx2(&a[0], &a[1], sa);
+        norm_fold_avx2(&b[0], &b[1], qa);
+        if (hb) {
+            norm_fold_avx2(&a[2], &a[3], sb);
+            norm_fold_avx2(&b[2], &b[3], qb);
+        }
+    }
+    ln_sums_avx2 r;
+    r.s1 = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
+    r.s2 = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+    return r;
+}
+
 /* Pass 3 over one row; hw / hb (weight / bias present; hw 2: the weight factor 1 + w,
  * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores for y past
  * its first 32-byte boundary; norm_stream_job()) are compile-time flags. */
 NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, const float *b,
                                   size_t n, float m0f, float mlof, float rf, int hw, int hb,
-                                  int nt, const float *pf)
+                                  int nt, const float *pf, int pfh)
 {
     const __m256 m0 = _mm256_set1_ps(m0f), mlo = _mm256_set1_ps(mlof), r = _mm256_set1_ps(rf);
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -122,7 +183,10 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
         LN_ST_(y + i + 8, _mm256_fmadd_ps(t1, LN_W_(i + 8), LN_B_(i + 8)));
         LN_ST_(y + i + 16, _mm256_fmadd_ps(t2, LN_W_(i + 16), LN_B_(i + 16)));
         LN_ST_(y + i + 24, _mm256_fmadd_ps(t3, LN_W_(i + 24), LN_B_(i + 24)));
-        if (pf) {
+        if (pf && pfh) {
+            /* half the rate (NORM_AVX2_LN_PF2): pf[0 .. n / 2) */
+            __builtin_prefetch(pf + i / 2, 0, NORM_AVX2_LN_PFLOC);
+        } else if (pf) {
             __builtin_prefetch(pf + i, 0, NORM_AVX2_LN_PFLOC);
             __builtin_prefetch(pf + i + 16, 0, NORM_AVX2_LN_PFLOC);
         }
@@ -170,7 +234,7 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s
  * the compile-time constant of a constant-dim copy). */
 NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
                                    const ln_stats_avx2 *st, int hw, int hb, int nt,
-                                   const float *pf)
+                                   const float *pf, int pfh)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -180,7 +244,7 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
                                 j->wplus);
         return;
     }
-    ln_out_avx2(y, x, j->w, j->b, n, st->m0, st->mlo, st->rstd, hw, hb, nt, pf);
+    ln_out_avx2(y, x, j->w, j->b, n, st->m0, st->mlo, st->rstd, hw, hb, nt, pf, pfh);
     if (j->mean)
         j->mean[row] = st->mean;
     if (j->rstd)
@@ -226,7 +290,7 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
     const size_t r = row + (size_t)k;
     if ((st->ok >> k) & 1) {
         ln_out_avx2(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
-                    st->rstd[k], hw, hb, nt, NULL);
+                    st->rstd[k], hw, hb, nt, NULL, 0);
         if (j->mean)
             j->mean[r] = st->mean[k];
         if (j->rstd)
@@ -235,7 +299,7 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
         ln_sums_avx2 t = {st->s1[k], st->s2[k]};
         ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k], inv_n,
                                           j->eps, norm_ln_sums_at(j, r));
-        ln_emit_avx2(j, r, n, &s1, hw, hb, nt, NULL);
+        ln_emit_avx2(j, r, n, &s1, hw, hb, nt, NULL, 0);
     }
 }
 
@@ -421,12 +485,12 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
             double sa0 = ln_pass1_avx2(xa, k, xa0);
             double sb0 = ln_pass1_avx2(xb, k, xb0);
             if (have)
-                ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt, NULL);
+                ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt, NULL, 0);
             float ma0 = norm_ln_m0(xa0, sa0, inv_k), mb0 = norm_ln_m0(xb0, sb0, inv_k);
             ln_sums_avx2 sa = ln_pass2_avx2(xa, n, ma0);
             ln_sums_avx2 sb = ln_pass2_avx2(xb, n, mb0);
             if (have)
-                ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt, NULL);
+                ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt, NULL, 0);
             pa = ln_finish_avx2(xa, n, sa0, sa, ma0, inv_n, j->eps, norm_ln_sums_at(j, row));
             pb = ln_finish_avx2(xb, n, sb0, sb, mb0, inv_n, j->eps,
                                 norm_ln_sums_at(j, row + 1));
@@ -438,14 +502,14 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
                 const float *pfa = NORM_AVX2_LN_PF && rn < j->rows ? xa + (rn - row) * j->xs
                                                                    : NULL;
                 const float *pfb = NORM_AVX2_LN_PF && rn + 1 < j->rows ? pfa + j->xs : NULL;
-                ln_emit_avx2(j, row, n, &pa, hw, hb, nt, pfa);
-                ln_emit_avx2(j, row + 1, n, &pb, hw, hb, nt, pfb);
+                ln_emit_avx2(j, row, n, &pa, hw, hb, nt, pfa, 0);
+                ln_emit_avx2(j, row + 1, n, &pb, hw, hb, nt, pfb, 0);
                 have = 0;
             }
         }
         if (have) {
-            ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt, NULL);
-            ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt, NULL);
+            ln_emit_avx2(j, row - 2, n, &pa, hw, hb, nt, NULL, 0);
+            ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt, NULL, 0);
         }
     }
     /* The rows left one at a time (decode-time calls of one row), with constant-dim copies for
@@ -454,15 +518,18 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     for (; row < j->rows; row++) {                                                             \
         const float *x = j->x + row * j->xs;                                                   \
         const float x0 = x[0];                                                                 \
+        const float *pf = nt && NORM_AVX2_LN_PF1 && row + NORM_AVX2_LN_PF1 < j->rows           \
+                              ? x + NORM_AVX2_LN_PF1 * j->xs                                   \
+                              : NULL;                                                          \
+        /* NORM_AVX2_LN_PF2: pass 2 prefetches pf[0 .. 256 nblk), pass 3 the rest */           \
+        const int pf2 = NORM_AVX2_LN_PF2 && pf && (N) > NORM_AVX2_LN_PAIR_MAX;                 \
         double s0 = ln_pass1##P##avx2(x, (K), x0);                                             \
         float m0 = norm_ln_m0(x0, s0, inv_k);                                                  \
-        ln_sums_avx2 s = ln_pass2##P##avx2(x, (N), m0);                                        \
+        ln_sums_avx2 s = pf2 ? ln_pass2_pf_avx2(x, (N), m0, pf) : ln_pass2##P##avx2(x, (N), m0); \
         ln_stats_avx2 st = ln_finish_avx2(x, (N), s0, s, m0, inv_n, j->eps,                    \
                                           norm_ln_sums_at(j, row));                            \
         ln_emit_avx2(j, row, (N), &st, hw, hb, nt,                                             \
-                     nt && NORM_AVX2_LN_PF1 && row + NORM_AVX2_LN_PF1 < j->rows                \
-                         ? x + NORM_AVX2_LN_PF1 * j->xs                                        \
-                         : NULL);                                                              \
+                     pf2 ? pf + (N) / NORM_BLOCK * (NORM_BLOCK / 2) : pf, pf2);                \
     }
     if (!nt && n == 64) {
         LN_ONE(64, 64, _inl_)

@@ -58,7 +58,23 @@
  *     7143 (5397, 9118; min of 15; L2 hint 8144); 65536 33452 -> 26724 (21009, 46372; min of 11;
  *     L2 hint 29461). w+b 4096 (pairs, already prefetching): 2209 -> 2224, within noise; 1 pair
  *     ahead, or single rows with the next-row prefetch, measured 2051-2064 against 2048 old in
- *     another run (oneDNN 1984-2227), so the pairs stay.
+ *     another run (oneDNN 1984-2227), so the pairs stayed then.
+ *   - (2026-12-06) Long rows with weight or bias now go one at a time too (LN_NT_WBP 0), and
+ *     their pass 2 prefetches the first half of the next row's x, 16 lines before each
+ *     512-float block it reduces, pass 3 the second half at half the rate (LN_NT_PF2): the
+ *     reads spread over passes 2 and 3 instead of sharing pass 3 with the non-temporal stores
+ *     (cpu-clock samples of the pairs, w+b 4096 from DRAM: 41% of the kernel's on the
+ *     instruction after pass 3's stores). In one process, interleaved, DRAM (64 MiB of x unless
+ *     said), thread CPU ns/row, min of 7-15 (2026-12-06, compiles on both cores), pairs ->
+ *     singles + LN_NT_PF2 (NT-store floor): w+b 4096 1 thread 1266 -> 1143 (1029), 1452 ->
+ *     1225 (1093), 1303 -> 1269 (895; 128 MiB); 8192 2470 -> 2374 (3095); 16384 4885 -> 4136
+ *     (4706), 6274 -> 6146 (5339; 128 MiB); 2 threads 4096 681 -> 547, 8192 1950 -> 1192,
+ *     16384 3631 -> 3706 (noisy: the second thread shared its core with compiles). Still 70% of
+ *     the floor at 4096 where the AVX2 tier, with the same scheme, measured 857 (104%): why
+ *     was not found. Not kept: LN_NT_PF2 for the rows without affine (4096 872 -> 886, 16384
+ *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
+ *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
+ *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
  */
 #include "norm_avx512.h"
 #include "../x86/norm_ln_pf_x86.h"
@@ -106,6 +122,18 @@
 #ifndef LN_NT_PFP
 #define LN_NT_PFP 2
 #endif
+/* Long rows of streaming jobs with weight or bias: 1 in pairs (LN_NT_PFP), 0 one at a time
+ * (LN_NT_PF1, LN_NT_PF2; measured in the header comment). */
+#ifndef LN_NT_WBP
+#define LN_NT_WBP 0
+#endif
+/* Long single rows of streaming jobs with weight or bias: 1, pass 2 prefetches the first half
+ * of the next row's x (16 lines before each 512-float block it reduces) and pass 3 the rest at
+ * half the rate (two lines per four 64-byte stores); 0, pass 3 prefetches the whole next row (as
+ * the rows without: LN_NT_PF2 measured 0-9% slower there). */
+#ifndef LN_NT_PF2
+#define LN_NT_PF2 1
+#endif
 
 typedef struct dpair_avx512 {
     double s1, s2;
@@ -119,6 +147,41 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
     return r;
 }
 
+/* Pass 2 (acc_ss_avx512() and the lane totals, the same operations) of a row of n >= NORM_BLOCK
+ * floats that prefetches x of pf (a later row) as it goes: lines pf[0 .. 256 nb) for nb full
+ * blocks, 16 before each block's tree. */
+N5_INLINE dpair_avx512 ln_pass2_pf_avx512(const float *x, size_t n, float m0, const float *pf)
+{
+    const __m512 c = _mm512_set1_ps(m0);
+    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
+    const __mmask16 all = (__mmask16)0xFFFF;
+    const size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
+#define LN_PF2(B)                                                                              \
+    do {                                                                                       \
+        for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                     \
+            __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, LN_NT_PFLOC);              \
+    } while (0)
+    LN_PF2(0);
+    ss_avx512 t = tss32_avx512(x, c, nc, all, 0, 1, N5_F32);
+    h1 = t.s;
+    h2 = t.q;
+    for (size_t b = 1; b < nb; b++) {
+        LN_PF2(b);
+        t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, N5_F32), c, nc, all, 0, 1, N5_F32);
+        fold_avx512(&h1, &l1, t.s);
+        fold_avx512(&h2, &l2, t.q);
+    }
+#undef LN_PF2
+    if (rem) {
+        t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, N5_F32), rem, c, nc, N5_F32);
+        fold_avx512(&h1, &l1, t.s);
+        fold_avx512(&h2, &l2, t.q);
+    }
+    dpair_avx512 r = {lanes_total_avx512(h1, l1), lanes_total_avx512(h2, l2)};
+    return r;
+}
+
 /* ---- pass 3 ---- */
 
 /* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
@@ -126,7 +189,7 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
  * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per store. */
 N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const float *b,
                              size_t n, float m0, float mlo, float rstd, int hw, int hb, int nt,
-                             const float *pf)
+                             const float *pf, int pfh)
 {
     const __m512 vm0 = _mm512_set1_ps(m0), vml = _mm512_set1_ps(mlo), vr = _mm512_set1_ps(rstd);
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
@@ -159,7 +222,11 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
         LN_ST(y + i + 16, y1);
         LN_ST(y + i + 32, y2);
         LN_ST(y + i + 48, y3);
-        if (pf) {
+        if (pf && pfh) {
+            /* half the rate (LN_NT_PF2): pf[0 .. n / 2) */
+            __builtin_prefetch(pf + i / 2, 0, LN_NT_PFLOC);
+            __builtin_prefetch(pf + i / 2 + 16, 0, LN_NT_PFLOC);
+        } else if (pf) {
             __builtin_prefetch(pf + i, 0, LN_NT_PFLOC);
             __builtin_prefetch(pf + i + 16, 0, LN_NT_PFLOC);
             __builtin_prefetch(pf + i + 32, 0, LN_NT_PFLOC);
@@ -183,14 +250,14 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
  * per row; the reductions are then instantiated once instead of four times). */
 N5_INLINE void ln_out_sel_avx512(float *y, const float *x, const float *w, const float *b,
                                  size_t n, float m0, float mlo, float rstd, int nt, int wp,
-                                 const float *pf)
+                                 const float *pf, int pfh)
 {
 #define LN_OUT(HW, HB)                                                                         \
     do {                                                                                       \
         if (nt)                                                                                \
-            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 1, pf);                          \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 1, pf, pfh);                   \
         else                                                                                   \
-            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0, pf);                          \
+            ln_out_avx512(y, x, w, b, n, m0, mlo, rstd, HW, HB, 0, pf, pfh);                   \
     } while (0)
     if (w && wp) {
         if (b)
@@ -261,8 +328,8 @@ N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const f
                                   int wp, const float *pfa, const float *pfb)
 {
     if (nt) {
-        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1, wp, pfa);
-        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1, wp, pfb);
+        ln_out_sel_avx512(ya, xa, w, b, n, m0a, mloa, ra, 1, wp, pfa, 0);
+        ln_out_sel_avx512(yb, xb, w, b, n, m0b, mlob, rb, 1, wp, pfb, 0);
     } else if (w && wp) {
         if (b)
             ln_out2_avx512(ya, xa, yb, xb, w, b, n, m0a, mloa, ra, m0b, mlob, rb, 2, 1);
@@ -288,7 +355,7 @@ N5_INLINE void ln_out2_sel_avx512(float *ya, const float *xa, float *yb, const f
 N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, const float *b,
                                     size_t n, float eps, double inv_n, double s0, dpair_avx512 t,
                                     float m0, float *mean, float *rstdp, double *sums, int nt,
-                                    int wp, const float *pf)
+                                    int wp, const float *pf, int pfh)
 {
     float mlo, rstd, mo, m0_next;
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
@@ -302,7 +369,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
         norm_layernorm_row_rare(y, x, w, b, n, eps, mean, rstdp, wp);
         return;
     }
-    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp, pf);
+    ln_out_sel_avx512(y, x, w, b, n, m0, mlo, rstd, nt, wp, pf, pfh);
     if (mean)
         *mean = mo;
     if (rstdp)
@@ -316,8 +383,15 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
+    if (LN_NT_PF2 && nt && pf && n > LN_PAIR_MAX && (w || b)) {
+        /* pass 2 prefetches pf[0 .. 256 nb), pass 3 the rest at half the rate */
+        dpair_avx512 t = ln_pass2_pf_avx512(x, n, m0, pf);
+        ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp,
+                             pf + n / NORM_BLOCK * (NORM_BLOCK / 2), 1);
+        return;
+    }
     dpair_avx512 t = ln_pass2_avx512(x, n, m0);
-    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp, pf);
+    ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp, pf, 0);
 }
 
 /* Two rows, interleaved step by step; each computes exactly what ln_row_avx512() computes (if
@@ -354,9 +428,9 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
         return;
     }
     ln_finish_row_avx512(ya, xa, w, b, n, eps, inv_n, sa0, ta, ma0, meana, rstda, sumsa, nt, wp,
-                         pfa);
+                         pfa, 0);
     ln_finish_row_avx512(yb, xb, w, b, n, eps, inv_n, sb0, tb, mb0, meanb, rstdb, sumsb, nt, wp,
-                         pfb);
+                         pfb, 0);
 }
 
 /* The statistics of eight rows (short rows), computed by ln_stats8_avx512() before pass 3 of the
@@ -388,14 +462,14 @@ N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double
         for (int h = k; h < k + 2; h++, x += j->xs, y += j->ys) {
             if ((ok >> h) & 1u) {
                 ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h],
-                                  nt == 1, j->wplus, NULL);
+                                  nt == 1, j->wplus, NULL, 0);
             } else {
                 dpair_avx512 t = {st->s1[h], st->s2[h]};
                 ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
                                      st->m0[h], j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
                                      norm_ln_sums_at(j, r + (size_t)h), nt == 1, j->wplus,
-                                     NULL);
+                                     NULL, 0);
             }
         }
     }
@@ -562,7 +636,7 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
 #undef LN_BATCHES
 #undef LN_BNT
     }
-    const int pairs = n <= LN_PAIR_MAX || j->w || j->b;
+    const int pairs = n <= LN_PAIR_MAX || ((j->w || j->b) && (LN_NT_WBP || !nt));
     /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
      * constant-dim copies for dims 64 and 128. */
 #define LN_REST(N)                                                                         \
