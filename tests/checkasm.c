@@ -1611,8 +1611,8 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         }
     /* LayerNorm as streaming calls with rows enough for the x86 tiers' prefetches of the rows
      * ahead: short-row batches (AVX2 from dim 65, AVX-512 every dim), pairs, and long rows one at
-     * a time (without affine; AVX2 also with) and in pairs (AVX-512 with affine), rows shorter
-     * and longer than L1D, with and without weight and bias. A wrong
+     * a time (with affine: pass 2 prefetching the first half of the next row, pass 3 the rest),
+     * rows shorter and longer than L1D, with and without weight and bias. A wrong
      * prefetch address changes no result (only timing sees it); these cases make sure the
      * code around the prefetches runs. */
     static const struct {
