@@ -43,16 +43,6 @@ NORM_AVX2_INLINE void gates8_avx2(exp8_fn ex, float *g, const float *x, const fl
         _mm256_storeu_ps(g, v);
 }
 
-/* The line of p (a hint: no fault, no result changes). */
-static inline void gt_prefetch_line(const float *p)
-{
-#if defined(__GNUC__)
-    __builtin_prefetch(p, 0, 3);
-#else
-    (void)p;
-#endif
-}
-
 /* pz, pk: as gt_gates_loop_pf (NULL, 0: none) */
 NORM_AVX2_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z, float *yp,
                                         size_t n, int mode, const float *pz, size_t pk)
@@ -62,8 +52,7 @@ NORM_AVX2_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         norm_gated_prefetch(x, yp, i, mode);
-        if (i < pk)
-            gt_prefetch_line(pz + i);
+        norm_gated_prefetch_z(pz, i, pk);
         gates8_avx2(ex, g + i, x + i, z + i, _mm256_setzero_si256(), 0, mode);
         gates8_avx2(ex, g + i + 8, x + i + 8, z + i + 8, _mm256_setzero_si256(), 0, mode);
     }

@@ -57,16 +57,6 @@ N5_INLINE void gates16_avx512(exp16_fn ex, float *g, const float *x, const float
         _mm512_storeu_ps(g, v);
 }
 
-/* The line of p (a hint: no fault, no result changes). */
-static inline void gt_prefetch_line(const float *p)
-{
-#if defined(__GNUC__)
-    __builtin_prefetch(p, 0, 3);
-#else
-    (void)p;
-#endif
-}
-
 /* pz, pk: as gt_gates_loop_pf (NULL, 0: none) */
 N5_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z, float *yp, size_t n,
                                  int mode, const float *pz, size_t pk)
@@ -76,8 +66,7 @@ N5_INLINE void gt_gates_loop_any(float *g, const float *x, const float *z, float
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         norm_gated_prefetch(x, yp, i, mode);
-        if (i < pk)
-            gt_prefetch_line(pz + i);
+        norm_gated_prefetch_z(pz, i, pk);
         gates16_avx512(ex, g + i, x + i, z + i, 0xFFFF, 0, mode);
     }
     if (i < n)
