@@ -3,8 +3,9 @@
  * registers (issue 9: dims 64 and 128; bench/regab.sh builds it). Two versions of
  * src/avx2/{layernorm,rmsnorm}_avx2.c and src/avx512/{layernorm,rmsnorm}_avx512.c are linked into
  * one binary with their entry points renamed (base_* from a base commit, cur_* from the working
- * tree), next to a streaming floor (y = x * w + b, one pass, the tier's vector width, non-temporal
- * stores where the kernels stream). Each shape is timed interleaved (floor, base, cur, the order
+ * tree), next to a plain streaming floor (y = x * w + b, one pass, the tier's vector width,
+ * non-temporal stores where the kernels stream; indicative only: normbench's floor row is the
+ * reference, and the AVX2 floor without w and b measured slower than with them here). Each shape is timed interleaved (floor, base, cur, the order
  * rotated every repetition), one thread, the kernel called directly on a norm_job; the numbers to
  * compare are those of one line.
  *
@@ -74,15 +75,16 @@ static int avx512;
 __attribute__((target("avx512f,avx2,fma"))) static void floor512(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
+    const float *const w = j->w, *const b = j->b; /* (locals: no reload after each store) */
     for (size_t r = 0; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         for (size_t i = 0; i < n; i += 16) {
             __m512 v = _mm512_loadu_ps(x + i);
-            if (j->w)
-                v = _mm512_mul_ps(v, _mm512_loadu_ps(j->w + i));
-            if (j->b)
-                v = _mm512_add_ps(v, _mm512_loadu_ps(j->b + i));
+            if (w)
+                v = _mm512_mul_ps(v, _mm512_loadu_ps(w + i));
+            if (b)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(b + i));
             if (nt)
                 _mm512_stream_ps(y + i, v);
             else
@@ -95,15 +97,16 @@ __attribute__((target("avx512f,avx2,fma"))) static void floor512(const norm_job 
 __attribute__((target("avx2,fma"))) static void floor256(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
+    const float *const w = j->w, *const b = j->b;
     for (size_t r = 0; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         for (size_t i = 0; i < n; i += 8) {
             __m256 v = _mm256_loadu_ps(x + i);
-            if (j->w)
-                v = _mm256_mul_ps(v, _mm256_loadu_ps(j->w + i));
-            if (j->b)
-                v = _mm256_add_ps(v, _mm256_loadu_ps(j->b + i));
+            if (w)
+                v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+            if (b)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
             if (nt)
                 _mm256_stream_ps(y + i, v);
             else
