@@ -5,9 +5,9 @@
  * one binary with their entry points renamed (base_* from a base commit, cur_* from the working
  * tree), next to a plain streaming floor (y = x * w + b, one pass, the tier's vector width,
  * non-temporal stores where the kernels stream; indicative only: normbench's floor row is the
- * reference, and the AVX2 floor without w and b measured slower than with them here). Each shape is timed interleaved (floor, base, cur, the order
- * rotated every repetition), one thread, the kernel called directly on a norm_job; the numbers to
- * compare are those of one line.
+ * reference, and the AVX2 floor without w and b measured slower than with them here). Each
+ * shape is timed interleaved (floor, base, cur, the order rotated every repetition), one thread,
+ * the kernel called directly on a norm_job; the numbers to compare are those of one line.
  *
  *   regab TIER REPS [SHAPES]
  *     TIER avx2 | avx512; REPS repetitions per shape (each a time box of about 2 ms of calls);
