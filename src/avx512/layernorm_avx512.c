@@ -75,6 +75,14 @@
  *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
  *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
  *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
+ *   - (2026-12-06) The streaming batches at dim 128 (non-temporal, pipelined: LN_REG_FORM)
+ *     compute each row's pass-1 and pass-2 trees on its leaves loaded into registers, without
+ *     the general trees' compiler barriers, and leave lo = +0 out of the lane totals' first step
+ *     (ln_h8p1_avx512(), ln_h8p2_avx512(); the totals get + 0.0: the same bits). In one process
+ *     (bench/regab.sh, DRAM, 64 MiB of x, 1 thread, thread CPU ns/row, min of 9-15, 2026-12-06),
+ *     old -> new: w+b 74.6 -> 60.5, 74.7 -> 61.4, 80.7 -> 64.6, 77.7 -> 63.6; plain 77.2 -> 61.3
+ *     (streaming floor 38-42). Not taken: the same trees at dim 64 from DRAM (ordinary-store
+ *     batches, 1.07-1.21x) and in cache (dims 64 and 128, 1.00-1.07x).
  */
 #include "norm_avx512.h"
 #include "../x86/norm_ln_pf_x86.h"
@@ -433,6 +441,68 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
                          pfb, 0);
 }
 
+/* The canonical trees of a partial block of 4 full leaf rows l0..l3 (tsum4 / tss4 of
+ * norm_avx512.h on values already in registers): sums ((l0 + l1) + (l2 + l3)), squares
+ * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)). */
+N5_INLINE __m512 ln_row_t4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
+{
+    return _mm512_add_ps(_mm512_add_ps(l0, l1), _mm512_add_ps(l2, l3));
+}
+N5_INLINE __m512 ln_row_q4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
+{
+    return _mm512_add_ps(_mm512_fmadd_ps(l1, l1, _mm512_mul_ps(l0, l0)),
+                         _mm512_fmadd_ps(l3, l3, _mm512_mul_ps(l2, l2)));
+}
+
+/* The batches' trees of one row of n floats, to lanes_h8_avx512() of its accumulators (the
+ * lane total's first step). A row of n = 64 or 128 (a constant: the constant-dim copies) is one
+ * partial block of 4 or 8 full leaf rows; the register form computes its trees on the leaves
+ * loaded into registers (tsum4/8 and tss4/8 as in ln_row_pow2_avx512(): the same operations,
+ * without the compiler barriers of the general trees), and the h = 8
+ * step leaves lo = +0 out (lanes_h8r_avx512(): the totals then get + 0.0, ln_stats8_avx512()).
+ * Taken at dim 128 in streaming jobs with non-temporal stores (nt 1) only: from DRAM it measured
+ * 0.73-0.86x the time of the general trees (bench/regab.sh, in one process, 4 runs); dim 64
+ * from DRAM (nt 2) 1.07-1.21x and 32 rows in cache 1.00-1.07x, so those keep the general trees. */
+#define LN_REG_FORM(n, nt) ((nt) == 1 && (n) == 128)
+#define LN_LD_(p, i) _mm512_loadu_ps((p) + 16 * (i))
+N5_INLINE __m512d ln_h8p1_avx512(const float *x, size_t n, float x0, int nt)
+{
+    const __m512 c = _mm512_set1_ps(x0);
+    if (LN_REG_FORM(n, nt)) {
+#define LN_D_(i) _mm512_sub_ps(LN_LD_(x, i), c)
+        __m512 t = ln_row_t4_avx512(LN_D_(0), LN_D_(1), LN_D_(2), LN_D_(3));
+        if (n == 128)
+            t = _mm512_add_ps(t, ln_row_t4_avx512(LN_D_(4), LN_D_(5), LN_D_(6), LN_D_(7)));
+#undef LN_D_
+        return lanes_h8r_avx512(t);
+    }
+    return lanes_h8_avx512(acc_sum_avx512(x, norm_ln_probe(n), c));
+}
+N5_INLINE void ln_h8p2_avx512(const float *x, size_t n, float m0, __m512d *s1, __m512d *s2,
+                              int nt)
+{
+    const __m512 c = _mm512_set1_ps(m0);
+    if (LN_REG_FORM(n, nt)) {
+        const __m512 d0 = _mm512_sub_ps(LN_LD_(x, 0), c), d1 = _mm512_sub_ps(LN_LD_(x, 1), c);
+        const __m512 d2 = _mm512_sub_ps(LN_LD_(x, 2), c), d3 = _mm512_sub_ps(LN_LD_(x, 3), c);
+        __m512 s = ln_row_t4_avx512(d0, d1, d2, d3), q = ln_row_q4_avx512(d0, d1, d2, d3);
+        if (n == 128) {
+            const __m512 d4 = _mm512_sub_ps(LN_LD_(x, 4), c), d5 = _mm512_sub_ps(LN_LD_(x, 5), c);
+            const __m512 d6 = _mm512_sub_ps(LN_LD_(x, 6), c), d7 = _mm512_sub_ps(LN_LD_(x, 7), c);
+            s = _mm512_add_ps(s, ln_row_t4_avx512(d4, d5, d6, d7));
+            q = _mm512_add_ps(q, ln_row_q4_avx512(d4, d5, d6, d7));
+        }
+        *s1 = lanes_h8r_avx512(s);
+        *s2 = lanes_h8r_avx512(q);
+        return;
+    }
+    acc_avx512 a, b;
+    acc_ss_avx512(x, n, c, &a, &b);
+    *s1 = lanes_h8_avx512(a);
+    *s2 = lanes_h8_avx512(b);
+}
+#undef LN_LD_
+
 /* The statistics of eight rows (short rows), computed by ln_stats8_avx512() before pass 3 of the
  * previous eight (ln_out8_avx512()). */
 typedef struct ln_st8_avx512 {
@@ -504,7 +574,7 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
                                 size_t rp, int nt)
 {
     const float *x[8];
-    acc_avx512 a[8], q[8];
+    __m512d a[8], q[8];
     float x0[8];
 #define LN_PREV(K)                                                                             \
     do {                                                                                       \
@@ -516,33 +586,41 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
         x0[k] = x[k][0];
     }
     /* pass 1 over the probe; m0 = (float)((double)x0 + s0 * inv_k) */
-    const size_t np = norm_ln_probe(n);
     const int mix = LN_MIX && nt;
     for (int k = 0; k < 4; k++)
-        a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
+        a[k] = ln_h8p1_avx512(x[k], n, x0[k], nt);
     if (mix)
         LN_PREV(0);
     for (int k = 4; k < 8; k++)
-        a[k] = acc_sum_avx512(x[k], np, _mm512_set1_ps(x0[k]));
+        a[k] = ln_h8p1_avx512(x[k], n, x0[k], nt);
     if (mix)
         LN_PREV(2);
-    const __m512d s0 = lanes_total8_avx512(a);
+    /* + 0.0: the canonical totals of the register form (lanes_h8r_avx512()) */
+    const int rf = LN_REG_FORM(n, nt);
+    const __m512d zd = _mm512_setzero_pd();
+    __m512d s0 = lanes_fin8_avx512(a);
+    if (rf)
+        s0 = _mm512_add_pd(s0, zd);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
     _mm256_storeu_ps(st->m0, vm0);
     /* pass 2 */
     for (int k = 0; k < 4; k++)
-        acc_ss_avx512(x[k], n, _mm512_set1_ps(st->m0[k]), &a[k], &q[k]);
+        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k], nt);
     if (mix)
         LN_PREV(4);
     for (int k = 4; k < 8; k++)
-        acc_ss_avx512(x[k], n, _mm512_set1_ps(st->m0[k]), &a[k], &q[k]);
+        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k], nt);
     if (mix)
         LN_PREV(6);
     else if (prev)
         ln_out8_avx512(j, rp, n, inv_n, prev, nt);
 #undef LN_PREV
-    const __m512d s1 = lanes_total8_avx512(a), s2 = lanes_total8_avx512(q);
+    __m512d s1 = lanes_fin8_avx512(a), s2 = lanes_fin8_avx512(q);
+    if (rf) {
+        s1 = _mm512_add_pd(s1, zd);
+        s2 = _mm512_add_pd(s2, zd);
+    }
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
     st->ok = ln_finish8_avx512(s0, s1, s2, vm0, inv_n, j->eps, st->mlo, st->rstd, st->mean);
@@ -716,19 +794,6 @@ static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x,
     norm_job_row(&j, y, x, w, b, n, eps, wplus);
     norm_layernorm_f32_avx512(&j);
     return 0;
-}
-
-/* The canonical trees of a partial block of 4 full leaf rows l0..l3 (tsum4 / tss4 of
- * norm_avx512.h on values already in registers): sums ((l0 + l1) + (l2 + l3)), squares
- * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)). */
-N5_INLINE __m512 ln_row_t4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
-{
-    return _mm512_add_ps(_mm512_add_ps(l0, l1), _mm512_add_ps(l2, l3));
-}
-N5_INLINE __m512 ln_row_q4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
-{
-    return _mm512_add_ps(_mm512_fmadd_ps(l1, l1, _mm512_mul_ps(l0, l0)),
-                         _mm512_fmadd_ps(l3, l3, _mm512_mul_ps(l2, l2)));
 }
 
 /* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is

@@ -542,18 +542,39 @@ N5_INLINE __m512d lanes_h2_avx512(__m512d u, __m512d v)
     return _mm512_add_pd(_mm512_shuffle_f64x2(u, v, 0x88),  /* 128-bit lanes 0, 2 of u, v */
                          _mm512_shuffle_f64x2(u, v, 0xDD)); /* 128-bit lanes 1, 3 of u, v */
 }
-N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
+/* The steps after h = 8 for eight rows whose lanes_h8_avx512() results are v[0..7]. */
+N5_INLINE __m512d lanes_fin8_avx512(const __m512d v[8])
 {
-    __m512d h4a = lanes_h4_avx512(lanes_h8_avx512(a[0]), lanes_h8_avx512(a[1]));
-    __m512d h4b = lanes_h4_avx512(lanes_h8_avx512(a[2]), lanes_h8_avx512(a[3]));
-    __m512d h4c = lanes_h4_avx512(lanes_h8_avx512(a[4]), lanes_h8_avx512(a[5]));
-    __m512d h4d = lanes_h4_avx512(lanes_h8_avx512(a[6]), lanes_h8_avx512(a[7]));
+    __m512d h4a = lanes_h4_avx512(v[0], v[1]);
+    __m512d h4b = lanes_h4_avx512(v[2], v[3]);
+    __m512d h4c = lanes_h4_avx512(v[4], v[5]);
+    __m512d h4d = lanes_h4_avx512(v[6], v[7]);
     __m512d h2a = lanes_h2_avx512(h4a, h4b); /* rows 0-3, two doubles each */
     __m512d h2b = lanes_h2_avx512(h4c, h4d); /* rows 4-7 */
     const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
     return _mm512_add_pd(_mm512_permutex2var_pd(h2a, ev, h2b),
                          _mm512_permutex2var_pd(h2a, od, h2b));
+}
+N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
+{
+    __m512d v[8];
+    for (int k = 0; k < 8; k++)
+        v[k] = lanes_h8_avx512(a[k]);
+    return lanes_fin8_avx512(v);
+}
+
+/* lanes_h8_avx512() of a row of one block, hi = t, with lo = +0 left out: v[l] = (double)t[l]
+ * rather than (double)t[l] + 0.0, which differs only for t[l] = -0. A sum of values that differ
+ * only in the signs of zeros differs at most in the sign of a zero result, and the canonical
+ * total is never -0 (every v[l] of norm_lanes_total() is hi + lo with lo = +0 here, never -0,
+ * and a sum of addends none of which is -0 is never -0 in round to nearest): lanes_fin8_avx512()
+ * of such rows, plus 0.0, is their canonical total bit for bit (the + 0.0 turns a -0 into +0
+ * and changes nothing else; Inf and NaN go to the rare path whatever their sign or payload). */
+N5_INLINE __m512d lanes_h8r_avx512(__m512 t)
+{
+    return _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(t)),
+                         _mm512_cvtps_pd(_mm512_extractf32x8_ps(t, 1)));
 }
 
 /* LayerNorm's statistics for eight rows from their totals s0, s1, s2 (lane k: row k) and m0
