@@ -139,46 +139,15 @@ typedef struct dpair_avx512 {
     double s1, s2;
 } dpair_avx512;
 
-/* Pass 2 totals around m0. */
-N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
+/* Pass 2 totals around m0; pf (NULL: none, a compile-time constant after inlining): a later row
+ * whose lines pf[0 .. 256 nb) are prefetched as it goes, 16 before each of the nb full blocks'
+ * trees (acc_ssf_avx512()'s hook; the same operations). */
+N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0, const float *pf)
 {
-    dpair_avx512 r;
-    total_ss_avx512(x, n, _mm512_set1_ps(m0), &r.s1, &r.s2);
-    return r;
-}
-
-/* Pass 2 (acc_ss_avx512() and the lane totals, the same operations) of a row of n >= NORM_BLOCK
- * floats that prefetches x of pf (a later row) as it goes: lines pf[0 .. 256 nb) for nb full
- * blocks, 16 before each block's tree. */
-N5_INLINE dpair_avx512 ln_pass2_pf_avx512(const float *x, size_t n, float m0, const float *pf)
-{
-    const __m512 c = _mm512_set1_ps(m0);
-    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
-    const __mmask16 all = (__mmask16)0xFFFF;
-    const size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
-#define LN_PF2(B)                                                                              \
-    do {                                                                                       \
-        for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                     \
-            __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, LN_NT_PFLOC);              \
-    } while (0)
-    LN_PF2(0);
-    ss_avx512 t = tss32_avx512(x, c, nc, all, 0, 1, N5_F32);
-    h1 = t.s;
-    h2 = t.q;
-    for (size_t b = 1; b < nb; b++) {
-        LN_PF2(b);
-        t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, N5_F32), c, nc, all, 0, 1, N5_F32);
-        fold_avx512(&h1, &l1, t.s);
-        fold_avx512(&h2, &l2, t.q);
-    }
-#undef LN_PF2
-    if (rem) {
-        t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, N5_F32), rem, c, nc, N5_F32);
-        fold_avx512(&h1, &l1, t.s);
-        fold_avx512(&h2, &l2, t.q);
-    }
-    dpair_avx512 r = {lanes_total_avx512(h1, l1), lanes_total_avx512(h2, l2)};
+    acc_avx512 s, q;
+    const n5_hook h = {pf, NULL, NULL};
+    acc_ssf_avx512(x, n, _mm512_set1_ps(m0), &s, &q, N5_F32, h);
+    dpair_avx512 r = {lanes_total_avx512(s.hi, s.lo), lanes_total_avx512(q.hi, q.lo)};
     return r;
 }
 
@@ -361,7 +330,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        t = ln_pass2_avx512(x, n, m0);
+        t = ln_pass2_avx512(x, n, m0, NULL);
         st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 1, &mlo, &rstd, &mo, &m0_next);
     }
     norm_ln_put_sums(sums, s0, t.s1, t.s2);
@@ -385,12 +354,12 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
     float m0 = norm_ln_m0(x[0], s0, inv_k);
     if (LN_NT_PF2 && nt && pf && n > LN_PAIR_MAX && (w || b)) {
         /* pass 2 prefetches pf[0 .. 256 nb), pass 3 the rest at half the rate */
-        dpair_avx512 t = ln_pass2_pf_avx512(x, n, m0, pf);
+        dpair_avx512 t = ln_pass2_avx512(x, n, m0, pf);
         ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp,
                              pf + n / NORM_BLOCK * (NORM_BLOCK / 2), 1);
         return;
     }
-    dpair_avx512 t = ln_pass2_avx512(x, n, m0);
+    dpair_avx512 t = ln_pass2_avx512(x, n, m0, NULL);
     ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp, pf, 0);
 }
 
@@ -406,8 +375,8 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
     double sb0 = total_sum_avx512(xb, k, _mm512_set1_ps(xb[0]));
     float ma0 = norm_ln_m0(xa[0], sa0, inv_k), mb0 = norm_ln_m0(xb[0], sb0, inv_k);
-    dpair_avx512 ta = ln_pass2_avx512(xa, n, ma0);
-    dpair_avx512 tb = ln_pass2_avx512(xb, n, mb0);
+    dpair_avx512 ta = ln_pass2_avx512(xa, n, ma0, NULL);
+    dpair_avx512 tb = ln_pass2_avx512(xb, n, mb0, NULL);
     float mla = 0.0f, ra = 0.0f, moa = 0.0f, mlb = 0.0f, rb = 0.0f, mob = 0.0f, unused;
     int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);
