@@ -75,6 +75,19 @@
  *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
  *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
  *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
+ *   - (2026-12-06, session 21) Pass 3's non-temporal stores write each 64-byte line as two
+ *     32-byte vmovntps of the zmm's halves (LN_NT_YMM), as the AVX2 tier's stores do: the same
+ *     values to the same addresses. In one process, interleaved (bench/lnab.sh), DRAM (128 MiB
+ *     of x), thread CPU ns/row min of 15-21, one 64-byte store -> two halves (NT floor): w+b
+ *     4096 1 thread 1476 -> 1427 (1195), 1461 -> 1424 (1209); 2 threads 1492 -> 1451, 1450 ->
+ *     1418; 16384 6362 -> 6162 (5461), 6121 -> 6017; 2 threads 6431 -> 6166, 6110 -> 6037; plain
+ *     4096 1060 -> 1056, 2 threads 1063 -> 1083; 16384 4755 -> 4613; 768 (pairs) w+b 313 -> 320,
+ *     plain 279 -> 269. The w+b rows still reach only ~84% of the floor at 4096 against ~95% for
+ *     the AVX2 tier in the same runs (cpu-clock: half the kernel's samples in pass 3, most on
+ *     the instructions after its stores; the pass-3 loop keeps m0, mlo and rstd in registers).
+ *     Not kept (same runs): pass 2 prefetching more of the next row (24 or 32 lines per block,
+ *     pass 3 the rest: 83%, 81% against 87%) or less (8 lines: 79% against 83%); the next row
+ *     but one (LN_NT_PF1 2: w+b alike, plain 4096 -7%).
  */
 #include "norm_avx512.h"
 #include "../x86/norm_ln_pf_x86.h"
@@ -134,6 +147,12 @@
 #ifndef LN_NT_PF2
 #define LN_NT_PF2 1
 #endif
+/* Pass 3 of streaming rows (ln_out_avx512()): 1, each non-temporal 64-byte line is written as
+ * two 32-byte vmovntps of the zmm's halves; 0, one 64-byte vmovntps (measured in the header
+ * comment). */
+#ifndef LN_NT_YMM
+#define LN_NT_YMM 1
+#endif
 
 typedef struct dpair_avx512 {
     double s1, s2;
@@ -167,7 +186,12 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
 #define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
-#define LN_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+/* non-temporal: each 64-byte line as two 32-byte halves (LN_NT_YMM) or one 64-byte store */
+#define LN_ST(P, V)                                                                            \
+    (nt ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                     \
+                        _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))              \
+                     : _mm512_stream_ps((P), (V)))                                             \
+        : _mm512_storeu_ps((P), (V)))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
 #define LN_PART(i, k)                                                                          \
     do {                                                                                       \
