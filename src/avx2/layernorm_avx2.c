@@ -103,48 +103,16 @@ static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size
     return ln_pass2_inl_avx2(x, n, c);
 }
 
-/* Pass 2 (norm_reduce_avx2() with both totals, the same operations) of a row of n >= NORM_BLOCK
- * floats that prefetches x of pf (a later row) as it goes: lines pf[0 .. 256 nblk), 16 before
- * each block's trees. */
+/* Pass 2 (the same operations) of a row of n >= NORM_BLOCK floats that prefetches x of pf (a
+ * later row) as it goes: lines pf[0 .. 256 nblk), 16 before each block's trees
+ * (norm_reducepf_avx2()). */
 static __attribute__((noinline)) ln_sums_avx2 ln_pass2_pf_avx2(const float *x, size_t n, float c,
                                                               const float *pf)
 {
-    const __m256 sh = _mm256_set1_ps(c);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    const __m256 z = _mm256_setzero_ps();
-    __m256 a[4] = {z, z, z, z}, b[4] = {z, z, z, z};
-    __m256 sa = z, qa = z, sb = z, qb = z;
-    const size_t nblk = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-#define LN_PF2_(B)                                                                             \
-    do {                                                                                       \
-        for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                     \
-            __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, NORM_AVX2_LN_PFLOC);       \
-    } while (0)
-    LN_PF2_(0);
-    norm_t32x2_avx2(x, sh, one, 1, 1, 1, &a[0], &b[0], &a[2], &b[2], N2_F32);
-    for (size_t k = 1; k < nblk; k++) {
-        __asm__ volatile("" : : "r"(a), "r"(b) : "memory");
-        LN_PF2_(k);
-        norm_t32x2_avx2(x + k * NORM_BLOCK, sh, one, 1, 1, 1, &sa, &qa, &sb, &qb, N2_F32);
-        norm_fold_avx2(&a[0], &a[1], sa);
-        norm_fold_avx2(&a[2], &a[3], sb);
-        norm_fold_avx2(&b[0], &b[1], qa);
-        norm_fold_avx2(&b[2], &b[3], qb);
-    }
-#undef LN_PF2_
-    if (rem) {
-        int hb = norm_tail_avx2(x + nblk * NORM_BLOCK, rem, sh, one, 1, 1, 1, &sa, &qa, &sb, &qb,
-                                N2_F32);
-        norm_fold_avx2(&a[0], &a[1], sa);
-        norm_fold_avx2(&b[0], &b[1], qa);
-        if (hb) {
-            norm_fold_avx2(&a[2], &a[3], sb);
-            norm_fold_avx2(&b[2], &b[3], qb);
-        }
-    }
+    if (!pf || n < NORM_BLOCK)
+        __builtin_unreachable(); /* (the callers': no code for the other cases) */
     ln_sums_avx2 r;
-    r.s1 = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
-    r.s2 = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+    norm_reducepf_avx2(x, n, c, 1, 1, 1, &r.s1, &r.s2, N2_F32, pf);
     return r;
 }
 

@@ -429,9 +429,15 @@ NORM_AVX2_INLINE void norm_eo2ab_avx2(__m256 *a, __m256 *b)
  * folded into (+0, +0): the fold would give hi = +0 + s and lo = +0 (NaN when s is not finite).
  * Both give v = (double)hi + (double)lo = (double)s + 0.0 for finite s (a -0 in hi only meets
  * lo = +0, in this and every later fold), and a non-finite total (so the rare path) otherwise.
- * This shortens the dependency chain of short rows. */
-NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, int shifted,
-                                        int ws, int wq, double *sum, double *sq, int fm)
+ * This shortens the dependency chain of short rows.
+ *
+ * pf (NULL: none; a compile-time constant after inlining): a later row to prefetch as the loop
+ * goes, lines pf[256 b .. 256 b + 256) (16 lines, locality 3: L1) just before the trees of each
+ * full block b (the LayerNorm's long rows of streaming jobs, ln_pass2_pf_avx2() in
+ * layernorm_avx2.c); the same trees, folds and order. */
+NORM_AVX2_INLINE void norm_reducepf_avx2(const void *x, size_t n, float shift, int shifted,
+                                         int ws, int wq, double *sum, double *sq, int fm,
+                                         const float *pf)
 {
     const __m256 sh = _mm256_set1_ps(shift);
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -440,7 +446,14 @@ NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, in
     __m256 a[4] = {z, z, z, z}, b[4] = {z, z, z, z};
     __m256 sa = z, qa = z, sb = z, qb = z;
     size_t nblk = n / NORM_BLOCK, rem = n % NORM_BLOCK;
+#define NORM_PF_(B)                                                                            \
+    do {                                                                                       \
+        if (pf)                                                                                \
+            for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                 \
+                __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, 3);                    \
+    } while (0)
     if (nblk) {
+        NORM_PF_(0);
         norm_t32x2_avx2(x, sh, one, shifted, ws, wq, &a[0], &b[0], &a[2], &b[2], fm);
         for (size_t k = 1; k < nblk; k++) {
             /* With both sums, the 8 accumulators would take half the register file for the
@@ -448,6 +461,7 @@ NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, in
              * instead (one load and store each per block of 64 leaf vectors). */
             if (ws && wq)
                 __asm__ volatile("" : : "r"(a), "r"(b) : "memory");
+            NORM_PF_(k);
             norm_t32x2_avx2(N2_AT(x, k * NORM_BLOCK, fm), sh, one, shifted, ws, wq, &sa, &qa, &sb,
                             &qb, fm);
             if (ws) {
@@ -492,6 +506,14 @@ NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, in
         *sum = norm_lanes_total_avx2(a[0], a[1], a[2], a[3]);
     if (wq)
         *sq = norm_lanes_total_avx2(b[0], b[1], b[2], b[3]);
+#undef NORM_PF_
+}
+
+/* The same without a prefetch. */
+NORM_AVX2_INLINE void norm_reducef_avx2(const void *x, size_t n, float shift, int shifted,
+                                        int ws, int wq, double *sum, double *sq, int fm)
+{
+    norm_reducepf_avx2(x, n, shift, shifted, ws, wq, sum, sq, fm, NULL);
 }
 
 /* The same on a row of floats (the f32 kernels). */

@@ -83,6 +83,19 @@
  *     old -> new: w+b 74.6 -> 60.5, 74.7 -> 61.4, 80.7 -> 64.6, 77.7 -> 63.6; plain 77.2 -> 61.3
  *     (streaming floor 38-42). Not taken: the same trees at dim 64 from DRAM (ordinary-store
  *     batches, 1.07-1.21x) and in cache (dims 64 and 128, 1.00-1.07x).
+ *   - (2026-12-06, session 21) Pass 3's non-temporal stores write each 64-byte line as two
+ *     32-byte vmovntps of the zmm's halves (LN_NT_YMM), as the AVX2 tier's stores do: the same
+ *     values to the same addresses. In one process, interleaved (bench/lnab.sh), DRAM (128 MiB
+ *     of x), thread CPU ns/row min of 15-21, one 64-byte store -> two halves (NT floor): w+b
+ *     4096 1 thread 1476 -> 1427 (1195), 1461 -> 1424 (1209); 2 threads 1492 -> 1451, 1450 ->
+ *     1418; 16384 6362 -> 6162 (5461), 6121 -> 6017; 2 threads 6431 -> 6166, 6110 -> 6037; plain
+ *     4096 1060 -> 1056, 2 threads 1063 -> 1083; 16384 4755 -> 4613; 768 (pairs) w+b 313 -> 320,
+ *     plain 279 -> 269. The w+b rows still reach only ~84% of the floor at 4096 against ~95% for
+ *     the AVX2 tier in the same runs (cpu-clock: half the kernel's samples in pass 3, most on
+ *     the instructions after its stores; the pass-3 loop keeps m0, mlo and rstd in registers).
+ *     Not kept (same runs): pass 2 prefetching more of the next row (24 or 32 lines per block,
+ *     pass 3 the rest: 83%, 81% against 87%) or less (8 lines: 79% against 83%); the next row
+ *     but one (LN_NT_PF1 2: w+b alike, plain 4096 -7%).
  */
 #include "norm_avx512.h"
 #include "../x86/norm_ln_pf_x86.h"
@@ -142,51 +155,26 @@
 #ifndef LN_NT_PF2
 #define LN_NT_PF2 1
 #endif
+/* Pass 3 of streaming rows (ln_out_avx512()): 1, each non-temporal 64-byte line is written as
+ * two 32-byte vmovntps of the zmm's halves; 0, one 64-byte vmovntps (measured in the header
+ * comment). */
+#ifndef LN_NT_YMM
+#define LN_NT_YMM 1
+#endif
 
 typedef struct dpair_avx512 {
     double s1, s2;
 } dpair_avx512;
 
-/* Pass 2 totals around m0. */
-N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0)
+/* Pass 2 totals around m0; pf (NULL: none, a compile-time constant after inlining): a later row
+ * whose lines pf[0 .. 256 nb) are prefetched as it goes, 16 before each of the nb full blocks'
+ * trees (acc_ssf_avx512()'s hook; the same operations). */
+N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0, const float *pf)
 {
-    dpair_avx512 r;
-    total_ss_avx512(x, n, _mm512_set1_ps(m0), &r.s1, &r.s2);
-    return r;
-}
-
-/* Pass 2 (acc_ss_avx512() and the lane totals, the same operations) of a row of n >= NORM_BLOCK
- * floats that prefetches x of pf (a later row) as it goes: lines pf[0 .. 256 nb) for nb full
- * blocks, 16 before each block's tree. */
-N5_INLINE dpair_avx512 ln_pass2_pf_avx512(const float *x, size_t n, float m0, const float *pf)
-{
-    const __m512 c = _mm512_set1_ps(m0);
-    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
-    const __mmask16 all = (__mmask16)0xFFFF;
-    const size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
-#define LN_PF2(B)                                                                              \
-    do {                                                                                       \
-        for (size_t q_ = 0; q_ < NORM_BLOCK / 2; q_ += 16)                                     \
-            __builtin_prefetch(pf + (B) * (NORM_BLOCK / 2) + q_, 0, LN_NT_PFLOC);              \
-    } while (0)
-    LN_PF2(0);
-    ss_avx512 t = tss32_avx512(x, c, nc, all, 0, 1, N5_F32);
-    h1 = t.s;
-    h2 = t.q;
-    for (size_t b = 1; b < nb; b++) {
-        LN_PF2(b);
-        t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, N5_F32), c, nc, all, 0, 1, N5_F32);
-        fold_avx512(&h1, &l1, t.s);
-        fold_avx512(&h2, &l2, t.q);
-    }
-#undef LN_PF2
-    if (rem) {
-        t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, N5_F32), rem, c, nc, N5_F32);
-        fold_avx512(&h1, &l1, t.s);
-        fold_avx512(&h2, &l2, t.q);
-    }
-    dpair_avx512 r = {lanes_total_avx512(h1, l1), lanes_total_avx512(h2, l2)};
+    acc_avx512 s, q;
+    const n5_hook h = {pf, NULL, NULL};
+    acc_ssf_avx512(x, n, _mm512_set1_ps(m0), &s, &q, N5_F32, h);
+    dpair_avx512 r = {lanes_total_avx512(s.hi, s.lo), lanes_total_avx512(q.hi, q.lo)};
     return r;
 }
 
@@ -206,7 +194,12 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
 #define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
-#define LN_ST(P, V) (nt ? _mm512_stream_ps((P), (V)) : _mm512_storeu_ps((P), (V)))
+/* non-temporal: each 64-byte line as two 32-byte halves (LN_NT_YMM) or one 64-byte store */
+#define LN_ST(P, V)                                                                            \
+    (nt ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                     \
+                        _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))              \
+                     : _mm512_stream_ps((P), (V)))                                             \
+        : _mm512_storeu_ps((P), (V)))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
 #define LN_PART(i, k)                                                                          \
     do {                                                                                       \
@@ -369,7 +362,7 @@ N5_INLINE void ln_finish_row_avx512(float *y, const float *x, const float *w, co
     int st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 0, &mlo, &rstd, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        t = ln_pass2_avx512(x, n, m0);
+        t = ln_pass2_avx512(x, n, m0, NULL);
         st = norm_ln_finish(s0, t.s1, t.s2, m0, inv_n, eps, 1, &mlo, &rstd, &mo, &m0_next);
     }
     norm_ln_put_sums(sums, s0, t.s1, t.s2);
@@ -393,12 +386,12 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
     float m0 = norm_ln_m0(x[0], s0, inv_k);
     if (LN_NT_PF2 && nt && pf && n > LN_PAIR_MAX && (w || b)) {
         /* pass 2 prefetches pf[0 .. 256 nb), pass 3 the rest at half the rate */
-        dpair_avx512 t = ln_pass2_pf_avx512(x, n, m0, pf);
+        dpair_avx512 t = ln_pass2_avx512(x, n, m0, pf);
         ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp,
                              pf + n / NORM_BLOCK * (NORM_BLOCK / 2), 1);
         return;
     }
-    dpair_avx512 t = ln_pass2_avx512(x, n, m0);
+    dpair_avx512 t = ln_pass2_avx512(x, n, m0, NULL);
     ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp, pf, 0);
 }
 
@@ -414,8 +407,8 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
     double sa0 = total_sum_avx512(xa, k, _mm512_set1_ps(xa[0]));
     double sb0 = total_sum_avx512(xb, k, _mm512_set1_ps(xb[0]));
     float ma0 = norm_ln_m0(xa[0], sa0, inv_k), mb0 = norm_ln_m0(xb[0], sb0, inv_k);
-    dpair_avx512 ta = ln_pass2_avx512(xa, n, ma0);
-    dpair_avx512 tb = ln_pass2_avx512(xb, n, mb0);
+    dpair_avx512 ta = ln_pass2_avx512(xa, n, ma0, NULL);
+    dpair_avx512 tb = ln_pass2_avx512(xb, n, mb0, NULL);
     float mla = 0.0f, ra = 0.0f, moa = 0.0f, mlb = 0.0f, rb = 0.0f, mob = 0.0f, unused;
     int sta = norm_ln_finish(sa0, ta.s1, ta.s2, ma0, inv_n, eps, 0, &mla, &ra, &moa, &unused);
     int stb = norm_ln_finish(sb0, tb.s1, tb.s2, mb0, inv_n, eps, 0, &mlb, &rb, &mob, &unused);

@@ -401,7 +401,36 @@ N5_INLINE double lanes_total_avx512(__m512 hi, __m512 lo)
     return _mm_cvtsd_f64(_mm_add_sd(w, _mm_unpackhi_pd(w, w)));                         /* 1 */
 }
 
-/* ---- canonical per-lane accumulators of a whole row of n >= 1 floats ---- */
+/* ---- canonical per-lane accumulators of a whole row of n >= 1 floats ----
+ * One block loop per kind of tree (sums, squares, both). Each takes a hook: other work placed
+ * between the blocks, never changing a tree, a fold or their order. Its fields are compile-time
+ * constants after inlining (N5_NO_HOOK: none, the plain loop):
+ *   pf    (NULL: none) a later row to prefetch: its lines pf[256 b .. 256 b + 256) (16 lines,
+ *         locality 3: L1) just before the tree of full block b (the f32 LayerNorm's long rows of
+ *         streaming jobs, ln_pass2_avx512() in layernorm_avx512.c);
+ *   step  (NULL: none) step(ctx) after every block, full or partial (the 16-bit streaming
+ *         pairs' output slices, x16_oq_step() in norm_x16_avx512.c). */
+
+typedef struct n5_hook {
+    const float *pf;
+    void (*step)(void *ctx);
+    void *ctx;
+} n5_hook;
+#define N5_NO_HOOK ((n5_hook){NULL, NULL, NULL})
+
+/* Before the tree of full block b. */
+N5_INLINE void hook_pre_avx512(n5_hook h, size_t b)
+{
+    if (h.pf)
+        for (size_t i = 0; i < NORM_BLOCK / 2; i += 16)
+            __builtin_prefetch(h.pf + b * (NORM_BLOCK / 2) + i, 0, 3);
+}
+/* After every block. */
+N5_INLINE void hook_post_avx512(n5_hook h)
+{
+    if (h.step)
+        h.step(h.ctx);
+}
 
 /* A row's 16 lane accumulators (hi, lo); its total is lanes_total_avx512(hi, lo). */
 typedef struct acc_avx512 {
@@ -409,46 +438,62 @@ typedef struct acc_avx512 {
 } acc_avx512;
 
 /* Leaves (x - c). */
-N5_INLINE acc_avx512 acc_sumf_avx512(const void *x, size_t n, __m512 c, int fm)
+N5_INLINE acc_avx512 acc_sumf_avx512(const void *x, size_t n, __m512 c, int fm, n5_hook h)
 {
     const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
     const __mmask16 all = (__mmask16)0xFFFF;
     size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
     acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     if (nb) {
+        hook_pre_avx512(h, 0);
         a.hi = tsum32_avx512(x, c, nc, all, 0, 1, fm);
-        for (size_t b = 1; b < nb; b++)
+        hook_post_avx512(h);
+        for (size_t b = 1; b < nb; b++) {
+            hook_pre_avx512(h, b);
             fold_avx512(&a.hi, &a.lo,
                         tsum32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm));
-        if (rem)
+            hook_post_avx512(h);
+        }
+        if (rem) {
             fold_avx512(&a.hi, &a.lo, psum_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm));
+            hook_post_avx512(h);
+        }
     } else {
         a.hi = psum_avx512(x, rem, c, nc, fm);
+        hook_post_avx512(h);
     }
     return a;
 }
 
 /* Squares of leaves x. */
-N5_INLINE acc_avx512 acc_sqf_avx512(const void *x, size_t n, int fm)
+N5_INLINE acc_avx512 acc_sqf_avx512(const void *x, size_t n, int fm, n5_hook h)
 {
     const __mmask16 all = (__mmask16)0xFFFF;
     size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
     acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     if (nb) {
+        hook_pre_avx512(h, 0);
         a.hi = tsq32_avx512(x, all, 0, 1, fm);
-        for (size_t b = 1; b < nb; b++)
+        hook_post_avx512(h);
+        for (size_t b = 1; b < nb; b++) {
+            hook_pre_avx512(h, b);
             fold_avx512(&a.hi, &a.lo, tsq32_avx512(N5_AT(x, b * NORM_BLOCK, fm), all, 0, 1, fm));
-        if (rem)
+            hook_post_avx512(h);
+        }
+        if (rem) {
             fold_avx512(&a.hi, &a.lo, psq_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, fm));
+            hook_post_avx512(h);
+        }
     } else {
         a.hi = psq_avx512(x, rem, fm);
+        hook_post_avx512(h);
     }
     return a;
 }
 
 /* Leaves d = (x - c) and their squares, in one pass (*s, *q). */
 N5_INLINE void acc_ssf_avx512(const void *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q,
-                              int fm)
+                              int fm, n5_hook h)
 {
     const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
     const __mmask16 all = (__mmask16)0xFFFF;
@@ -456,23 +501,29 @@ N5_INLINE void acc_ssf_avx512(const void *x, size_t n, __m512 c, acc_avx512 *s, 
     __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
     ss_avx512 t;
     if (nb) {
+        hook_pre_avx512(h, 0);
         t = tss32_avx512(x, c, nc, all, 0, 1, fm);
         h1 = t.s;
         h2 = t.q;
+        hook_post_avx512(h);
         for (size_t b = 1; b < nb; b++) {
+            hook_pre_avx512(h, b);
             t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
+            hook_post_avx512(h);
         }
         if (rem) {
             t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm);
             fold_avx512(&h1, &l1, t.s);
             fold_avx512(&h2, &l2, t.q);
+            hook_post_avx512(h);
         }
     } else {
         t = pss_avx512(x, rem, c, nc, fm);
         h1 = t.s;
         h2 = t.q;
+        hook_post_avx512(h);
     }
     s->hi = h1;
     s->lo = l1;
@@ -483,15 +534,15 @@ N5_INLINE void acc_ssf_avx512(const void *x, size_t n, __m512 c, acc_avx512 *s, 
 /* The f32 kernels' names. */
 N5_INLINE acc_avx512 acc_sum_avx512(const float *x, size_t n, __m512 c)
 {
-    return acc_sumf_avx512(x, n, c, N5_F32);
+    return acc_sumf_avx512(x, n, c, N5_F32, N5_NO_HOOK);
 }
 N5_INLINE acc_avx512 acc_sq_avx512(const float *x, size_t n)
 {
-    return acc_sqf_avx512(x, n, N5_F32);
+    return acc_sqf_avx512(x, n, N5_F32, N5_NO_HOOK);
 }
 N5_INLINE void acc_ss_avx512(const float *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q)
 {
-    acc_ssf_avx512(x, n, c, s, q, N5_F32);
+    acc_ssf_avx512(x, n, c, s, q, N5_F32, N5_NO_HOOK);
 }
 
 /* ---- canonical totals ---- */
@@ -506,14 +557,6 @@ N5_INLINE double total_sq_avx512(const float *x, size_t n)
 {
     acc_avx512 a = acc_sq_avx512(x, n);
     return lanes_total_avx512(a.hi, a.lo);
-}
-
-N5_INLINE void total_ss_avx512(const float *x, size_t n, __m512 c, double *s1, double *s2)
-{
-    acc_avx512 s, q;
-    acc_ss_avx512(x, n, c, &s, &q);
-    *s1 = lanes_total_avx512(s.hi, s.lo);
-    *s2 = lanes_total_avx512(q.hi, q.lo);
 }
 
 /* ---- eight rows' totals at once ----

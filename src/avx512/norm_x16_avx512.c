@@ -398,16 +398,16 @@ N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const ui
 #define X16_INSTANCES(SUF, FM)                                                                 \
     X16_NOINLINE acc_avx512 x16_acc_sq_##SUF(const uint16_t *x, size_t n)                      \
     {                                                                                          \
-        return acc_sqf_avx512(x, n, FM);                                                       \
+        return acc_sqf_avx512(x, n, FM, N5_NO_HOOK);                                           \
     }                                                                                          \
     X16_NOINLINE acc_avx512 x16_acc_sum_##SUF(const uint16_t *x, size_t n, float c)            \
     {                                                                                          \
-        return acc_sumf_avx512(x, n, _mm512_set1_ps(c), FM);                                   \
+        return acc_sumf_avx512(x, n, _mm512_set1_ps(c), FM, N5_NO_HOOK);                       \
     }                                                                                          \
     X16_NOINLINE void x16_acc_ss_##SUF(const uint16_t *x, size_t n, float c, acc_avx512 *s,    \
                                        acc_avx512 *q)                                          \
     {                                                                                          \
-        acc_ssf_avx512(x, n, _mm512_set1_ps(c), s, q, FM);                                     \
+        acc_ssf_avx512(x, n, _mm512_set1_ps(c), s, q, FM, N5_NO_HOOK);                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_##SUF(const norm_x16_job *j, uint16_t *y,                     \
                                           const uint16_t *x, x16_out o, int k)                 \
@@ -465,15 +465,15 @@ N5_INLINE void x16_out2_var_avx512(const norm_x16_job *j, uint16_t *ya, const ui
     {                                                                                          \
         const size_t np = norm_ln_probe(n);                                                    \
         const float x0a = x16_x0(xa, FM), x0b = x16_x0(xb, FM);                                \
-        const acc_avx512 pa = acc_sumf_avx512(xa, np, _mm512_set1_ps(x0a), FM);                \
-        const acc_avx512 pb = acc_sumf_avx512(xb, np, _mm512_set1_ps(x0b), FM);                \
+        const acc_avx512 pa = acc_sumf_avx512(xa, np, _mm512_set1_ps(x0a), FM, N5_NO_HOOK);    \
+        const acc_avx512 pb = acc_sumf_avx512(xb, np, _mm512_set1_ps(x0b), FM, N5_NO_HOOK);    \
         a->s0 = lanes_total_avx512(pa.hi, pa.lo);                                              \
         b->s0 = lanes_total_avx512(pb.hi, pb.lo);                                              \
         a->m0 = norm_ln_m0(x0a, a->s0, inv_k);                                                 \
         b->m0 = norm_ln_m0(x0b, b->s0, inv_k);                                                 \
         acc_avx512 sa, qa, sb, qb;                                                             \
-        acc_ssf_avx512(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM);                            \
-        acc_ssf_avx512(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM);                            \
+        acc_ssf_avx512(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM, N5_NO_HOOK);                \
+        acc_ssf_avx512(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM, N5_NO_HOOK);                \
         a->s1 = lanes_total_avx512(sa.hi, sa.lo);                                              \
         a->s2 = lanes_total_avx512(qa.hi, qa.lo);                                              \
         b->s1 = lanes_total_avx512(sb.hi, sb.lo);                                              \
@@ -501,8 +501,8 @@ X16_INSTANCES_PART(f16, N5_F16)
  * between the tree blocks of rows row + 2, row + 3 (after each block of 512 elements of either
  * row, the share of the output that keeps the two in step), so that the stores drain while the
  * trees compute. Every tree, fold, lane total and output step is the one the unsliced code
- * issues (acc_sumf_avx512() / acc_ssf_avx512() below block by block, x16_out_avx512() unit by
- * unit); only their order in the program changes. */
+ * issues (the same acc_sumf_avx512() / acc_ssf_avx512() loops, with x16_oq_step() as their
+ * per-block hook; x16_out_avx512() unit by unit); only their order in the program changes. */
 
 /* The output of two rows in slices (units of x16_out_avx512()). */
 typedef struct x16_oq {
@@ -563,99 +563,21 @@ static void x16_oq_init(x16_oq *q, const norm_x16_job *j, size_t row, int k,
     q->nsteps = nsteps;
 }
 
-/* After a tree block: the output up to the share of the blocks done. */
-static inline void x16_oq_step(x16_oq *q)
+/* After a tree block: the output up to the share of the blocks done (the block loops' hook,
+ * x16_oq_hook(): ctx is the x16_oq). */
+N5_INLINE void x16_oq_step(void *ctx)
 {
+    x16_oq *q = ctx;
     q->step++;
     x16_oq_run(q, q->step >= q->nsteps ? q->total : q->total * q->step / q->nsteps);
 }
 
-/* acc_sumf_avx512() with x16_oq_step() after each block. */
-N5_INLINE acc_avx512 x16_acc_sum_q(const uint16_t *x, size_t n, __m512 c, int fm, x16_oq *q)
+/* The hook that makes acc_sumf_avx512() / acc_sqf_avx512() / acc_ssf_avx512() (norm_avx512.h)
+ * call x16_oq_step() after each block. */
+N5_INLINE n5_hook x16_oq_hook(x16_oq *q)
 {
-    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
-    const __mmask16 all = (__mmask16)0xFFFF;
-    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    if (nb) {
-        a.hi = tsum32_avx512(x, c, nc, all, 0, 1, fm);
-        x16_oq_step(q);
-        for (size_t b = 1; b < nb; b++) {
-            fold_avx512(&a.hi, &a.lo,
-                        tsum32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm));
-            x16_oq_step(q);
-        }
-        if (rem) {
-            fold_avx512(&a.hi, &a.lo, psum_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm));
-            x16_oq_step(q);
-        }
-    } else {
-        a.hi = psum_avx512(x, rem, c, nc, fm);
-        x16_oq_step(q);
-    }
-    return a;
-}
-
-/* acc_ssf_avx512() with x16_oq_step() after each block. */
-N5_INLINE void x16_acc_ss_q(const uint16_t *x, size_t n, __m512 c, acc_avx512 *s, acc_avx512 *q2,
-                            int fm, x16_oq *q)
-{
-    const __m512 nc = _mm512_xor_ps(c, _mm512_set1_ps(-0.0f)); /* exactly -c */
-    const __mmask16 all = (__mmask16)0xFFFF;
-    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-    __m512 h1, l1 = _mm512_setzero_ps(), h2, l2 = _mm512_setzero_ps();
-    ss_avx512 t;
-    if (nb) {
-        t = tss32_avx512(x, c, nc, all, 0, 1, fm);
-        h1 = t.s;
-        h2 = t.q;
-        x16_oq_step(q);
-        for (size_t b = 1; b < nb; b++) {
-            t = tss32_avx512(N5_AT(x, b * NORM_BLOCK, fm), c, nc, all, 0, 1, fm);
-            fold_avx512(&h1, &l1, t.s);
-            fold_avx512(&h2, &l2, t.q);
-            x16_oq_step(q);
-        }
-        if (rem) {
-            t = pss_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, c, nc, fm);
-            fold_avx512(&h1, &l1, t.s);
-            fold_avx512(&h2, &l2, t.q);
-            x16_oq_step(q);
-        }
-    } else {
-        t = pss_avx512(x, rem, c, nc, fm);
-        h1 = t.s;
-        h2 = t.q;
-        x16_oq_step(q);
-    }
-    s->hi = h1;
-    s->lo = l1;
-    q2->hi = h2;
-    q2->lo = l2;
-}
-
-/* acc_sqf_avx512() with x16_oq_step() after each block. */
-N5_INLINE acc_avx512 x16_acc_sq_q(const uint16_t *x, size_t n, int fm, x16_oq *q)
-{
-    const __mmask16 all = (__mmask16)0xFFFF;
-    size_t nb = n / NORM_BLOCK, rem = n % NORM_BLOCK;
-    acc_avx512 a = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    if (nb) {
-        a.hi = tsq32_avx512(x, all, 0, 1, fm);
-        x16_oq_step(q);
-        for (size_t b = 1; b < nb; b++) {
-            fold_avx512(&a.hi, &a.lo, tsq32_avx512(N5_AT(x, b * NORM_BLOCK, fm), all, 0, 1, fm));
-            x16_oq_step(q);
-        }
-        if (rem) {
-            fold_avx512(&a.hi, &a.lo, psq_avx512(N5_AT(x, nb * NORM_BLOCK, fm), rem, fm));
-            x16_oq_step(q);
-        }
-    } else {
-        a.hi = psq_avx512(x, rem, fm);
-        x16_oq_step(q);
-    }
-    return a;
+    const n5_hook h = {NULL, x16_oq_step, q};
+    return h;
 }
 
 /* RMSNorm pass 1 of rows xa, xb (their totals of squares) with the output q in slices between
@@ -664,8 +586,9 @@ N5_INLINE acc_avx512 x16_acc_sq_q(const uint16_t *x, size_t n, int fm, x16_oq *q
     X16_NOINLINE void x16_rms_sq2q_##SUF(const uint16_t *xa, const uint16_t *xb, size_t n,     \
                                          double *sa, double *sb, x16_oq *q)                    \
     {                                                                                          \
-        const acc_avx512 a = x16_acc_sq_q(xa, n, FM, q);                                       \
-        const acc_avx512 b = x16_acc_sq_q(xb, n, FM, q);                                       \
+        const n5_hook h = x16_oq_hook(q);                                                      \
+        const acc_avx512 a = acc_sqf_avx512(xa, n, FM, h);                                     \
+        const acc_avx512 b = acc_sqf_avx512(xb, n, FM, h);                                     \
         x16_oq_run(q, q->total);                                                               \
         *sa = lanes_total_avx512(a.hi, a.lo);                                                  \
         *sb = lanes_total_avx512(b.hi, b.lo);                                                  \
@@ -682,15 +605,16 @@ X16_SQ2Q(f16, N5_F16)
     {                                                                                          \
         const size_t np = norm_ln_probe(n);                                                    \
         const float x0a = x16_x0(xa, FM), x0b = x16_x0(xb, FM);                                \
-        const acc_avx512 pa = x16_acc_sum_q(xa, np, _mm512_set1_ps(x0a), FM, q);               \
-        const acc_avx512 pb = x16_acc_sum_q(xb, np, _mm512_set1_ps(x0b), FM, q);               \
+        const n5_hook h = x16_oq_hook(q);                                                      \
+        const acc_avx512 pa = acc_sumf_avx512(xa, np, _mm512_set1_ps(x0a), FM, h);             \
+        const acc_avx512 pb = acc_sumf_avx512(xb, np, _mm512_set1_ps(x0b), FM, h);             \
         a->s0 = lanes_total_avx512(pa.hi, pa.lo);                                              \
         b->s0 = lanes_total_avx512(pb.hi, pb.lo);                                              \
         a->m0 = norm_ln_m0(x0a, a->s0, inv_k);                                                 \
         b->m0 = norm_ln_m0(x0b, b->s0, inv_k);                                                 \
         acc_avx512 sa, qa, sb, qb;                                                             \
-        x16_acc_ss_q(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM, q);                           \
-        x16_acc_ss_q(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM, q);                           \
+        acc_ssf_avx512(xa, n, _mm512_set1_ps(a->m0), &sa, &qa, FM, h);                         \
+        acc_ssf_avx512(xb, n, _mm512_set1_ps(b->m0), &sb, &qb, FM, h);                         \
         x16_oq_run(q, q->total);                                                               \
         a->s1 = lanes_total_avx512(sa.hi, sa.lo);                                              \
         a->s2 = lanes_total_avx512(qa.hi, qa.lo);                                              \
