@@ -40,6 +40,18 @@
 #include "norm_avx2.h"
 
 #define X16_FM_F16 N2_F16
+/* Rows taken one at a time (beyond X16_PAIR_MAX) prefetch the NEXT row during their output pass
+ * (norm_x16_rows.h's default, two rows on, is the AVX-512 tier's): with bf16 rows of 4096 and
+ * the 32 KiB weight and bias, two rows in flight besides the current one overfill the 48 KiB L1.
+ * In one process, DRAM, bench/x16ab.sh build HEAD avx2 15 (f32 time / 16-bit time, thread CPU
+ * min), 2 -> 1: ln-bf16 4096 1.52 -> 1.67x (1 thr), 1.47 -> 1.64x (2 thr); ln-f16 1.52 -> 1.67x,
+ * 1.51 -> 1.63x; rms-bf16 2.34 -> 2.58x, 2.39 -> 2.65x; rms-f16 2.67 -> 2.88x, 2.61 -> 2.88x
+ * (3: no change); a second run, 21 reps: ln-bf16 1.57 -> 1.69x, 1.55 -> 1.70x, ln-f16 1.49 ->
+ * 1.60x, 1.52 -> 1.64x, rms-bf16 1.86 -> 2.00x, 1.87 -> 2.04x, rms-f16 1.83 -> 1.91x, 1.92 ->
+ * 2.05x; the 768 rows (pairs: X16_AHEAD_PIPE / X16_AHEAD_PAIR) unchanged. */
+#ifndef X16_AHEAD_ONE
+#define X16_AHEAD_ONE 1
+#endif
 #include "../x86/norm_x16_rows.h"
 
 #ifndef X16_PAIR_MAX
