@@ -8,10 +8,12 @@
  *
  *   x16ab TIER REPS [OPS [THREADS [LLCX]]]
  *     TIER avx2 | avx512; REPS repetitions per shape; OPS bit mask rms-bf16 1, ln-bf16 2,
- *     rms-f16 4 (default 7); THREADS bit mask 1 thread 1, 2 threads 2 (default 3); LLCX the f32
+ *     rms-f16 4, ln-f16 8 (default 7); THREADS bit mask 1 thread 1, 2 threads 2 (default 3); LLCX the f32
  *     x in units of 8 MiB (default 16: 128 MiB, so that the 16-bit x, 64 MiB, is twice a 32 MiB
  *     L3 and a 16-bit call finds none of its rows in cache after the previous call).
- *   DIMS=mask (768 1, 4096 2) in the environment picks the dims.
+ *   DIMS=mask (768 1, 4096 2) in the environment picks the dims. HOT=rows in the environment
+ *   times rows in cache instead: each timing is that many rows (split between the threads),
+ *   called repeatedly on the same buffers (about 1 MiB of 16-bit x per timing).
  *
  * Rows per call = the f32 x's floats / dim, the same rows for all three; weight f32 (and bias for
  * LayerNorm), x random in [-2, 2] rounded to bf16 (the f16 ops read the same bits as f16), as
@@ -55,8 +57,8 @@ static float *fx, *fy, *fw, *fb;
 static uint16_t *x16, *y16, *ybase;
 
 static struct {
-    int op; /* 0 rms-bf16, 1 ln-bf16, 2 rms-f16; nth 0: the worker exits */
-    size_t rows, dim;
+    int op; /* 0 rms-bf16, 1 ln-bf16, 2 rms-f16, 3 ln-f16; nth 0: the worker exits */
+    size_t rows, dim, iters;
     int v;
     unsigned nth;
     uint16_t *y;
@@ -73,9 +75,9 @@ static double now(clockid_t c)
 
 /* Thread ith's share of the call: the f32 op through the entry layer's row split, the 16-bit
  * kernels directly on rows [rows * ith / nth, rows * (ith + 1) / nth). */
-static void run(unsigned ith)
+static void run1(unsigned ith)
 {
-    const int ln = W.op == 1, fmt = W.op == 2 ? NORM_X16_F16 : NORM_X16_BF16;
+    const int ln = W.op & 1, fmt = W.op >= 2 ? NORM_X16_F16 : NORM_X16_BF16;
     const float eps = 1e-5f;
     if (W.v == V_F32) {
         libnorm_opts o = LIBNORM_OPTS_INIT;
@@ -103,6 +105,12 @@ static void run(unsigned ith)
         {{base_rms_avx2, base_ln_avx2}, {base_rms_avx512, base_ln_avx512}},
         {{cur_rms_avx2, cur_ln_avx2}, {cur_rms_avx512, cur_ln_avx512}}};
     fns[W.v == V_CUR][avx512][ln](&j);
+}
+
+static void run(unsigned ith)
+{
+    for (size_t i = 0; i < W.iters; i++)
+        run1(ith);
 }
 
 static void *worker(void *arg)
@@ -175,6 +183,7 @@ int main(int argc, char **argv)
     const unsigned thrmask = argc > 4 ? (unsigned)atoi(argv[4]) : 3u;
     const size_t llcx = argc > 5 && atoi(argv[5]) > 0 ? (size_t)atoi(argv[5]) : 16u;
     const unsigned dimmask = getenv("DIMS") ? (unsigned)atoi(getenv("DIMS")) : 3u;
+    const size_t hot = getenv("HOT") ? (size_t)atoi(getenv("HOT")) : 0u;
     const size_t cap = llcx * ((size_t)8 << 20) / 4, maxdim = 4096;
     fx = alloc(cap * 4);
     fy = alloc(cap * 4);
@@ -195,25 +204,26 @@ int main(int argc, char **argv)
     pthread_t th;
     if (pthread_create(&th, NULL, worker, NULL) != 0)
         return 1;
-    static const char *const opn[3] = {"rms-bf16", "ln-bf16", "rms-f16"};
+    static const char *const opn[4] = {"rms-bf16", "ln-bf16", "rms-f16", "ln-f16"};
     static const size_t dims[2] = {768, 4096};
     double *t = malloc(sizeof(double) * (size_t)reps * NV);
     double *c = malloc(sizeof(double) * (size_t)reps * NV);
     if (!t || !c)
         return 1;
-    printf("%s, %d repetitions; ns per row of the f32 op, then f32 / %s and f32 / %s\n", argv[1],
-           reps, vnames[V_BASE], vnames[V_CUR]);
+    printf("%s%s, %d repetitions; ns per row of the f32 op, then f32 / %s and f32 / %s\n", argv[1],
+           hot ? " (rows in cache)" : "", reps, vnames[V_BASE], vnames[V_CUR]);
     printf("%-8s %5s %3s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s\n", "op", "dim", "thr",
            "wall min", "base", "cur", "p10", "base", "cur", "cpu min", "base", "cur");
     int bad = 0;
-    for (int op = 0; op < 3; op++)
+    for (int op = 0; op < 4; op++)
         for (int d = 0; d < 2; d++)
             for (unsigned nth = 1; nth <= 2; nth++) {
                 if (!(opmask >> op & 1) || !(dimmask >> d & 1) || !(thrmask >> (nth - 1) & 1))
                     continue;
                 W.op = op;
                 W.dim = dims[d];
-                W.rows = cap / dims[d];
+                W.rows = hot ? hot : cap / dims[d];
+                W.iters = 1;
                 W.nth = nth;
                 double cu;
                 W.v = V_BASE;
@@ -222,6 +232,7 @@ int main(int argc, char **argv)
                 W.v = V_CUR;
                 W.y = y16;
                 one(&cu);
+                W.iters = hot ? ((size_t)1 << 19) / (hot * dims[d]) + 1 : 1;
                 if (memcmp(ybase, y16, W.rows * W.dim * 2) != 0) {
                     printf("%-8s %5zu %3u | base and cur differ\n", opn[op], dims[d], nth);
                     bad = 1;
@@ -232,8 +243,9 @@ int main(int argc, char **argv)
                         const int v = (k + r) % NV;
                         W.v = v;
                         double *tv = &t[v * reps + r], *cv = &c[v * reps + r];
-                        *tv = one(cv) / (double)W.rows * 1e9;
-                        *cv = *cv / (double)W.rows * 1e9 * nth;
+                        const double nr = (double)(W.rows * W.iters);
+                        *tv = one(cv) / nr * 1e9;
+                        *cv = *cv / nr * 1e9 * nth;
                     }
                 double mn[NV], p10[NV], cmn[NV];
                 for (int v = 0; v < NV; v++) {

@@ -4,7 +4,17 @@
  * of 8 elements widened exactly in the register, vpmovzxwd + vpslld or vcvtph2ps; a row's last,
  * partial leaf by vpmaskmovd over the whole 4-byte pairs and the odd element by itself), the
  * output narrowed in the register (x16_narrow16_avx2: bf16 by integer round-to-nearest-even on
- * the bits; f16 by vcvtps2ph imm 0; every NaN the canonical one). No stack buffer, no copy.
+ * the bits; f16 by vcvtps2ph imm 0; every NaN the canonical one). The rows are never copied.
+ * Jobs of bf16 rows with a float weight (X16_WP: dims up to X16_WP_MAX, X16_WP_ROWS rows or
+ * more) deinterleave the weight and bias once into a stack buffer (x16_wp: up to 32 KiB), and
+ * their output passes work in the trees' even / odd layout: a 32-byte row chunk widened by one
+ * shift and one AND, the factors and biases plain loads from the buffer, the results narrowed
+ * by a word blend (x16_narrow16eo_avx2) instead of unpacks, lane permutes of w and b and a
+ * pack: 20 vector operations per 16 elements instead of 25 (the output is bound by their count
+ * on the four vector pipes). In one process against the split layout (bench/x16ab.sh, HOT=32:
+ * 32 rows in cache, the f32 op's time over the 16-bit op's, thread CPU min of 41): rms-bf16 768
+ * 0.57 -> 0.61x, 4096 0.91 -> 0.98x, ln-bf16 768 0.60 -> 0.65x, 4096 0.90 -> 0.95x; from DRAM
+ * ln-bf16 768 1.35 -> 1.45x (1 and 2 threads), 4096 within 2% either way.
  *
  * What it computes is src/norm_x16.h's definition, operation for operation the template
  * src/x16_tmpl.h (the scalar tier): the canonical totals of the widened row (the trees, fold and
@@ -30,11 +40,49 @@
 #include "norm_avx2.h"
 
 #define X16_FM_F16 N2_F16
+/* Rows taken one at a time (beyond X16_PAIR_MAX) prefetch the NEXT row during their output pass
+ * (norm_x16_rows.h's default, two rows on, is the AVX-512 tier's): with bf16 rows of 4096 and
+ * the 32 KiB weight and bias, two rows in flight besides the current one overfill the 48 KiB L1.
+ * In one process, DRAM, bench/x16ab.sh build HEAD avx2 15 (f32 time / 16-bit time, thread CPU
+ * min), 2 -> 1: ln-bf16 4096 1.52 -> 1.67x (1 thr), 1.47 -> 1.64x (2 thr); ln-f16 1.52 -> 1.67x,
+ * 1.51 -> 1.63x; rms-bf16 2.34 -> 2.58x, 2.39 -> 2.65x; rms-f16 2.67 -> 2.88x, 2.61 -> 2.88x
+ * (3: no change); a second run, 21 reps: ln-bf16 1.57 -> 1.69x, 1.55 -> 1.70x, ln-f16 1.49 ->
+ * 1.60x, 1.52 -> 1.64x, rms-bf16 1.86 -> 2.00x, 1.87 -> 2.04x, rms-f16 1.83 -> 1.91x, 1.92 ->
+ * 2.05x; the 768 rows (pairs: X16_AHEAD_PIPE / X16_AHEAD_PAIR) unchanged. */
+#ifndef X16_AHEAD_ONE
+#define X16_AHEAD_ONE 1
+#endif
 #include "../x86/norm_x16_rows.h"
 
 #ifndef X16_PAIR_MAX
 #define X16_PAIR_MAX 2048
 #endif
+/* X16_WP jobs: bf16 rows with a float weight, dims up to X16_WP_MAX, at least X16_WP_ROWS rows
+ * (the deinterleaving, a pass over w and b, is paid once per job). The buffer is 8 * X16_WP_MAX
+ * bytes of stack (w and b). */
+#ifndef X16_WP_MAX
+#define X16_WP_MAX 4096
+#endif
+#ifndef X16_WP_ROWS
+#define X16_WP_ROWS 4
+#endif
+#ifndef X16_WP_PAD
+#define X16_WP_PAD 24
+#endif
+/* The tier's own row flag (beside X16_NT and X16_FIN): the job is the j of an x16_wpjob. */
+#define X16_WP 4
+
+/* The bits of 8 floats rounded to bf16 in their high halves: u + 0x7fff + lsb, lsb = bit 16 of u
+ * (x16_f32_to_bf16() without its NaN case), added as the subtraction of the compare's -1 (integer
+ * ALU operations rather than a shift: the shifts and shuffles share two pipes on the cores
+ * here). */
+NORM_AVX2_INLINE __m256i x16_rne_avx2(__m256 f)
+{
+    const __m256i bit = _mm256_set1_epi32(0x10000), half = _mm256_set1_epi32(0x7fff);
+    const __m256i u = _mm256_castps_si256(f);
+    return _mm256_sub_epi32(_mm256_add_epi32(u, half),
+                            _mm256_cmpeq_epi32(_mm256_and_si256(u, bit), bit));
+}
 
 /* 16 floats -> 16 values of fm, round to nearest even (bf16: on the bits, as x16_f32_to_bf16();
  * f16: vcvtps2ph imm 0), every NaN X16_BF16_NAN / X16_F16_NAN. a holds elements 0-7 and b 8-15,
@@ -50,18 +98,8 @@ NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split
                                                _mm256_set1_epi16(0x7c00));
         return _mm256_blendv_epi8(h, _mm256_set1_epi16((short)X16_F16_NAN), nan);
     }
-    /* (u + 0x7fff + lsb) >> 16, lsb = bit 16 of u: added as the subtraction of the compare's -1
-     * (integer ALU operations rather than a third shift: the shifts and shuffles share two
-     * pipes on the cores here) */
-    const __m256i bit = _mm256_set1_epi32(0x10000), half = _mm256_set1_epi32(0x7fff);
     const __m256i qnan = _mm256_set1_epi32((int)X16_BF16_NAN);
-    const __m256i ua = _mm256_castps_si256(a), ub = _mm256_castps_si256(b);
-    __m256i ra = _mm256_sub_epi32(_mm256_add_epi32(ua, half),
-                                  _mm256_cmpeq_epi32(_mm256_and_si256(ua, bit), bit));
-    __m256i rb = _mm256_sub_epi32(_mm256_add_epi32(ub, half),
-                                  _mm256_cmpeq_epi32(_mm256_and_si256(ub, bit), bit));
-    ra = _mm256_srli_epi32(ra, 16);
-    rb = _mm256_srli_epi32(rb, 16);
+    __m256i ra = _mm256_srli_epi32(x16_rne_avx2(a), 16), rb = _mm256_srli_epi32(x16_rne_avx2(b), 16);
     if (!nn) {
         ra = _mm256_blendv_epi8(ra, qnan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
         rb = _mm256_blendv_epi8(rb, qnan, _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
@@ -70,6 +108,21 @@ NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split
      * 128-bit halves, the permute puts them back in order (the split layout needs none) */
     const __m256i h = _mm256_packus_epi32(ra, rb);
     return split ? h : _mm256_permute4x64_epi64(h, 0xD8);
+}
+
+/* 16 floats in the even / odd layout (e: elements 0, 2, .., 14, o: 1, 3, .., 15, as the bf16
+ * trees' leaves) -> 16 bf16 in order, round to nearest even: e's rounded bits shifted down, o's
+ * kept in the high halves, one word blend (no pack, no lane permute). nn as above. */
+NORM_AVX2_INLINE __m256i x16_narrow16eo_avx2(__m256 e, __m256 o, int nn)
+{
+    __m256i re = _mm256_srli_epi32(x16_rne_avx2(e), 16), ro = x16_rne_avx2(o);
+    if (!nn) {
+        re = _mm256_blendv_epi8(re, _mm256_set1_epi32((int)X16_BF16_NAN),
+                                _mm256_castps_si256(_mm256_cmp_ps(e, e, _CMP_UNORD_Q)));
+        ro = _mm256_blendv_epi8(ro, _mm256_set1_epi32((int)(X16_BF16_NAN << 16)),
+                                _mm256_castps_si256(_mm256_cmp_ps(o, o, _CMP_UNORD_Q)));
+    }
+    return _mm256_blend_epi16(re, ro, 0xAA);
 }
 
 /* 16 elements of f (N2_F32 or N2_BF16) at p, widened in the split layout: *lo = elements 0-3 and
@@ -148,12 +201,49 @@ NORM_AVX2_INLINE __m256i x16_res16s_avx2(const uint16_t *x, const void *w, const
                              x16_calc_avx2(x2, w2, b2, o, ln, hw, pw, hb), fm, 1, nn);
 }
 
+/* X16_WP jobs (bf16 rows, float weight): the weight and bias deinterleaved once per job into a
+ * stack buffer, we[k] = w[2k], wo[k] = w[2k + 1] (be, bo likewise; NULL without a bias), so that
+ * the output pass reads them in the even / odd layout of a bf16 leaf row with plain loads: the
+ * 16 elements at i (any i) take their even-position factors from e + i / 2 and odd ones from
+ * o + i / 2, e = we, o = wo for even i, e = wo, o = we + 1 for odd i (x16_out_avx2). */
+typedef struct x16_wp {
+    const float *we, *wo, *be, *bo;
+} x16_wp;
+
+/* 16 results at element i of a bf16 row of an X16_WP job, widened in the even / odd layout
+ * (dwords shifted up / high halves masked, as the trees), narrowed by x16_narrow16eo_avx2: we,
+ * wo, be, bo the even / odd factors and biases of this chunk's parity (see x16_wp). */
+NORM_AVX2_INLINE __m256i x16_res16eo_avx2(const uint16_t *x, size_t i, const float *we,
+                                          const float *wo, const float *be, const float *bo,
+                                          x16_out o, int ln, int pw, int hb, int nn)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+    const __m256 xe = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    const __m256 xo = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(-65536)));
+    const size_t h = i >> 1;
+    const __m256 z = _mm256_setzero_ps(), hbe = ln && hb ? _mm256_loadu_ps(be + h) : z,
+                 hbo = ln && hb ? _mm256_loadu_ps(bo + h) : z;
+    return x16_narrow16eo_avx2(
+        x16_calc_avx2(xe, _mm256_loadu_ps(we + h), hbe, o, ln, 1, pw, hb),
+        x16_calc_avx2(xo, _mm256_loadu_ps(wo + h), hbo, o, ln, 1, pw, hb), nn);
+}
+
+/* An X16_WP job: the job itself (what the rows and the rare paths read) and the deinterleaved
+ * weight and bias the output passes read (x16_wp). */
+typedef struct x16_wpjob {
+    norm_x16_job j;
+    x16_wp wp;
+} x16_wpjob;
+
 /* The output pass of one row (nt: non-temporal stores past y's first 32-byte boundary; nn: no
  * result can be a NaN, x16_nn() in norm_x16_rows.h: the full chunks leave the NaN fix-up out). */
 NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w, const void *b,
                                    size_t n, x16_out o, int ln, int fm, int hw, int wa, int pw,
-                                   int hb, int nt, int nn)
+                                   int hb, int nt, int nn, const x16_wp *wp)
 {
+    /* wp (X16_WP jobs, bf16 with a float weight; a compile-time NULL otherwise): the full chunks
+     * read the deinterleaved factors and biases, the head and tail the job's own */
+    const float *we = NULL, *wo = NULL, *be = NULL, *bo = NULL;
 #define X16_RES_(I, M, C, MS) x16_res_avx2(x, w, b, (I), (M), (C), (MS), o, ln, fm, hw, wa, pw, hb)
     /* k (1..15) elements at I: the head before y's first 32-byte boundary and the tail */
 #define X16_PART_(I, K)                                                                        \
@@ -167,7 +257,8 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
 #define X16_FULL16_(I)                                                                         \
     do {                                                                                       \
         const __m256i h_ =                                                                     \
-            fm == N2_BF16                                                                      \
+            wp ? x16_res16eo_avx2(x, (I), we, wo, be, bo, o, ln, pw, hb, nn)                   \
+            : fm == N2_BF16                                                                    \
                 ? x16_res16s_avx2(x, w, b, (I), o, ln, fm, hw, wa, pw, hb, nn)                 \
                 : x16_narrow16_avx2(X16_RES_((I), all, 8, 0), X16_RES_((I) + 8, all, 8, 0), fm, \
                                     0, nn);                                                    \
@@ -180,6 +271,13 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
     size_t i = 0;
     if (nt && (i = norm_x16_nt_head(y, n)) != 0)
         X16_PART_(0, i);
+    if (wp) {
+        const int odd = (int)(i & 1);
+        we = odd ? wp->wo : wp->we;
+        wo = odd ? wp->we + 1 : wp->wo;
+        be = odd ? wp->bo : wp->be;
+        bo = odd ? wp->be + 1 : wp->bo;
+    }
     if (nt) {
         /* one prefetch of o.pf (x itself when there is none: a hit) per 64 bytes of x: every
          * line of the row from pf + i on, its first and last lines by themselves */
@@ -205,11 +303,22 @@ NORM_AVX2_INLINE void x16_out_avx2(uint16_t *y, const uint16_t *x, const void *w
 /* The output pass with the weight / bias variant chosen at run time (one predictable branch per
  * row). */
 NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const uint16_t *x,
-                                       x16_out o, int ln, int fm, int nt, int nn)
+                                       x16_out o, int ln, int fm, int nt, int nn, int k)
 {
     const size_t n = j->dim;
     const void *w = j->w, *b = ln ? j->b : NULL;
-#define X16_O(HW, WA, PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn)
+    if (fm == N2_BF16 && (k & X16_WP)) {
+        /* a float weight (x16_wp_job()), a bias or none, 1 + w or w */
+        const x16_wp *wp = &((const x16_wpjob *)(const void *)j)->wp;
+#define X16_OWP(PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, 1, 0, PW, HB, nt, nn, wp)
+        if (j->plus1)
+            b ? X16_OWP(1, 1) : X16_OWP(1, 0);
+        else
+            b ? X16_OWP(0, 1) : X16_OWP(0, 0);
+#undef X16_OWP
+        return;
+    }
+#define X16_O(HW, WA, PW, HB) x16_out_avx2(y, x, w, b, n, o, ln, fm, HW, WA, PW, HB, nt, nn, NULL)
     NORM_X16_OUT_VARIANTS(j, w, b, X16_O);
 #undef X16_O
 }
@@ -265,33 +374,33 @@ NORM_AVX2_INLINE void x16_out_var_avx2(const norm_x16_job *j, uint16_t *y, const
                                        x16_out o, int k)                                       \
     {                                                                                          \
         if (x16_nn(k, o))                                                                 \
-            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 1);                                         \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 1, k);                                         \
         else                                                                                   \
-            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 0);                                         \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 0, 0, k);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_ln_nt_##SUF(const norm_x16_job *j, uint16_t *y,                  \
                                           const uint16_t *x, x16_out o, int k)                 \
     {                                                                                          \
         if (x16_nn(k, o))                                                                 \
-            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 1);                                         \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 1, k);                                         \
         else                                                                                   \
-            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 0);                                         \
+            x16_out_var_avx2(j, y, x, o, 1, FM, 1, 0, k);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_##SUF(const norm_x16_job *j, uint16_t *y, const uint16_t *x, \
                                         x16_out o, int k)                                      \
     {                                                                                          \
         if (x16_nn(k, o))                                                                 \
-            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 1);                                         \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 1, k);                                         \
         else                                                                                   \
-            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 0);                                         \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 0, 0, k);                                         \
     }                                                                                          \
     X16_NOINLINE void x16_out_rms_nt_##SUF(const norm_x16_job *j, uint16_t *y,                 \
                                            const uint16_t *x, x16_out o, int k)                \
     {                                                                                          \
         if (x16_nn(k, o))                                                                 \
-            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 1);                                         \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 1, k);                                         \
         else                                                                                   \
-            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 0);                                         \
+            x16_out_var_avx2(j, y, x, o, 0, FM, 1, 0, k);                                         \
     }
 X16_INSTANCES(bf16, N2_BF16)
 X16_INSTANCES(f16, N2_F16)
@@ -376,11 +485,60 @@ static void x16_rms_rows_avx2(const norm_x16_job *j, int fm, int nt)
                      X16_AHEAD_ONE);
 }
 
+/* Whether job j (op ln) is an X16_WP job. */
+static int x16_wp_job(const norm_x16_job *j, int fm)
+{
+    return fm == N2_BF16 && j->w && !j->wact && j->dim <= X16_WP_MAX && j->rows >= X16_WP_ROWS;
+}
+
+/* v[0..n) deinterleaved: e[k] = v[2k], o[k] = v[2k + 1]. */
+static void x16_deint(const float *v, size_t n, float *e, float *o)
+{
+    size_t i = 0;
+    for (; n - i >= 16 && n >= 16; i += 16) {
+        const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + 8);
+        /* [0 2 8 10 | 4 6 12 14] and [1 3 9 11 | 5 7 13 15], then the quadwords in order */
+        const __m256 ev = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xdd);
+        _mm256_storeu_ps(e + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
+        _mm256_storeu_ps(o + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+    }
+    for (; i < n; i++)
+        (i & 1 ? o : e)[i / 2] = v[i];
+}
+
+/* The rows of job j with the flags k: through an x16_wpjob when x16_wp_job() (the deinterleaved
+ * weight and bias on this stack frame), else as they are. */
+static void x16_rows_wp_avx2(const norm_x16_job *j, int ln, int fm, int k,
+                             void (*rows)(const norm_x16_job *, int, int))
+{
+    if (!x16_wp_job(j, fm)) {
+        rows(j, fm, k);
+        return;
+    }
+    /* the four arrays X16_WP_PAD floats more than their length apart: read side by side, arrays
+     * a multiple of 4 KiB apart would map to the same L1 sets and alias the stores' addresses */
+    _Alignas(32) float buf[2 * X16_WP_MAX + 4 * X16_WP_PAD];
+    const size_t n = j->dim, ne = (n + 1) / 2, st = ne + X16_WP_PAD;
+    const float *b = ln ? (const float *)j->b : NULL;
+    x16_wpjob q;
+    q.j = *j;
+    x16_deint((const float *)j->w, n, buf, buf + st);
+    q.wp.we = buf;
+    q.wp.wo = buf + st;
+    q.wp.be = q.wp.bo = NULL;
+    if (b) {
+        x16_deint(b, n, buf + 2 * st, buf + 3 * st);
+        q.wp.be = buf + 2 * st;
+        q.wp.bo = buf + 3 * st;
+    }
+    rows(&q.j, fm, k | X16_WP);
+}
+
 void norm_rmsnorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
     const int k = x16_flags(j, 0, fm);
-    x16_rms_rows_avx2(j, fm, k);
+    x16_rows_wp_avx2(j, 0, fm, k, x16_rms_rows_avx2);
     if (k & X16_NT)
         _mm_sfence();
 }
@@ -479,7 +637,7 @@ void norm_layernorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
     const int k = x16_flags(j, 1, fm);
-    x16_ln_rows_avx2(j, fm, k);
+    x16_rows_wp_avx2(j, 1, fm, k, x16_ln_rows_avx2);
     if (k & X16_NT)
         _mm_sfence();
 }

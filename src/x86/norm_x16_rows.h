@@ -326,6 +326,30 @@ static void x16_ln_fin2(const norm_x16_job *j, size_t row, double inv_n, int fm,
                     ahead);
 }
 
+#ifndef X16_HAVE_STATS2
+/* (tiers without X16_HAVE_STATS2) The body of x16_ln_pairs()' pipeline: rows row, row + 1
+ * finished from their totals cur (x16_ln_emit(), each exactly as alone), their outputs placed
+ * between the passes of rows row + 2, row + 3 (into next): pass 1 of both, the output of row,
+ * pass 2 of both, the output of row + 1. A pass's trees end in a dependency chain (lane total ->
+ * m0 or the statistics) on which the next pass waits; the output placed after each pass is
+ * independent work the core runs meanwhile, instead of idling until the chain ends (the f32
+ * LayerNorm's pairs do the same). */
+static void x16_ln_split2(const norm_x16_job *j, size_t row, double inv_n, double inv_k, int fm,
+                          int nt, const x16_st cur[2], x16_st next[2])
+{
+    const size_t n = j->dim;
+    const uint16_t *xa = j->x + (row + 2) * j->xs, *xb = xa + j->xs;
+    next[0].m0 = x16_ln_m0(xa, n, inv_k, fm, &next[0].s0);
+    next[1].m0 = x16_ln_m0(xb, n, inv_k, fm, &next[1].s0);
+    x16_ln_emit(j, row, cur[0].s0, cur[0].s1, cur[0].s2, cur[0].m0, inv_n, fm, nt,
+                X16_AHEAD_PIPE);
+    x16_ss(xa, n, next[0].m0, &next[0].s1, &next[0].s2, fm);
+    x16_ss(xb, n, next[1].m0, &next[1].s1, &next[1].s2, fm);
+    x16_ln_emit(j, row + 1, cur[1].s0, cur[1].s1, cur[1].s2, cur[1].m0, inv_n, fm, nt,
+                X16_AHEAD_PIPE);
+}
+#endif
+
 /* LayerNorm rows row .. (returned) two at a time while two are left, software-pipelined: passes
  * 1 and 2 of the next pair run before the output of this one, so that the next pair's
  * dependency chain (trees -> lane totals -> m0 -> trees -> lane totals -> statistics) overlaps
@@ -346,8 +370,12 @@ static size_t x16_ln_pairs(const norm_x16_job *j, size_t row, double inv_n, doub
         if ((nt & X16_NT) && x16_ln_pipe_nt(j, row, inv_n, inv_k, fm, nt, t[c], t[c ^ 1]))
             continue;
 #endif
+#ifdef X16_HAVE_STATS2
         x16_ln_stats2(j, row + 2, inv_k, fm, t[c ^ 1]);
         x16_ln_fin2(j, row, inv_n, fm, nt, t[c], X16_AHEAD_PIPE);
+#else
+        x16_ln_split2(j, row, inv_n, inv_k, fm, nt, t[c], t[c ^ 1]);
+#endif
     }
     x16_ln_fin2(j, row, inv_n, fm, nt, t[c], X16_AHEAD_PIPE);
     return row + 2;
