@@ -6,7 +6,7 @@
  * output narrowed in the register (x16_narrow16_avx2: bf16 by integer round-to-nearest-even on
  * the bits; f16 by vcvtps2ph imm 0; every NaN the canonical one). The rows are never copied.
  * Jobs of bf16 rows with a float weight (X16_WP: dims up to X16_WP_MAX, X16_WP_ROWS rows or
- * more) deinterleave the weight and bias once into a stack buffer (x16_wp: up to 32 KiB), and
+ * more) deinterleave the weight and bias once into a stack buffer (x16_wp: up to 16 KiB), and
  * their output passes work in the trees' even / odd layout: a 32-byte row chunk widened by one
  * shift and one AND, the factors and biases plain loads from the buffer, the results narrowed
  * by a word blend (x16_narrow16eo_avx2) instead of unpacks, lane permutes of w and b and a
@@ -59,9 +59,11 @@
 #endif
 /* X16_WP jobs: bf16 rows with a float weight, dims up to X16_WP_MAX, at least X16_WP_ROWS rows
  * (the deinterleaving, a pass over w and b, is paid once per job). The buffer is 8 * X16_WP_MAX
- * bytes of stack (w and b). */
+ * bytes of stack (w and b): 2048 keeps it at 16 KiB, under the largest frames elsewhere in the
+ * library (the AVX-512 LayerNorm's streaming jobs, ~19 KiB; gcc -fstack-usage); 4096 (a 33 KiB
+ * frame) measured another 5-8% in cache at dim 4096 and nothing from DRAM. */
 #ifndef X16_WP_MAX
-#define X16_WP_MAX 4096
+#define X16_WP_MAX 2048
 #endif
 #ifndef X16_WP_ROWS
 #define X16_WP_ROWS 4
