@@ -15,9 +15,9 @@
  * HOW. The AVX-512 and AVX2 tiers (src/avx512/norm_x16_avx512.c, src/avx2/norm_x16_avx2.c) run
  * their f32 trees, batching and pairing on the 16-bit rows themselves: each leaf (16 elements;
  * 8 per AVX2 lane group, bf16 split by parity) is widened in the register, the output narrowed in
- * the register, no row buffer (the AVX2 bf16 jobs with a float weight keep a deinterleaved copy of
- * the weight and bias on the stack, see norm_x16_avx2.c). The scalar and NEON tiers use one C template
- * (src/x16_tmpl.h, compiled into each tier's TU with that tier's flags and conversions): a row is
+ * the register, no row buffer (the AVX2 bf16 jobs with a float weight keep a deinterleaved copy
+ * of the weight and bias on the stack, see norm_x16_avx2.c). The scalar and NEON tiers use one C
+ * template (src/x16_tmpl.h, compiled into each tier's TU with that tier's flags and conversions): a row is
  * processed a block (NORM_BLOCK = 512 elements) at a time, widened into a 2 KiB stack buffer; the
  * block's lane sums are the canonical in-block tree, folded per lane (norm_fold) and totalled
  * (norm_lanes_total). Rows of at most one block are widened once for all their passes. The rare

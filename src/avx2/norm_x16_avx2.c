@@ -101,7 +101,8 @@ NORM_AVX2_INLINE __m256i x16_narrow16_avx2(__m256 a, __m256 b, int fm, int split
         return _mm256_blendv_epi8(h, _mm256_set1_epi16((short)X16_F16_NAN), nan);
     }
     const __m256i qnan = _mm256_set1_epi32((int)X16_BF16_NAN);
-    __m256i ra = _mm256_srli_epi32(x16_rne_avx2(a), 16), rb = _mm256_srli_epi32(x16_rne_avx2(b), 16);
+    __m256i ra = _mm256_srli_epi32(x16_rne_avx2(a), 16);
+    __m256i rb = _mm256_srli_epi32(x16_rne_avx2(b), 16);
     if (!nn) {
         ra = _mm256_blendv_epi8(ra, qnan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
         rb = _mm256_blendv_epi8(rb, qnan, _mm256_castps_si256(_mm256_cmp_ps(b, b, _CMP_UNORD_Q)));
@@ -501,8 +502,10 @@ static void x16_deint(const float *v, size_t n, float *e, float *o)
         const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + 8);
         /* [0 2 8 10 | 4 6 12 14] and [1 3 9 11 | 5 7 13 15], then the quadwords in order */
         const __m256 ev = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xdd);
-        _mm256_storeu_ps(e + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
-        _mm256_storeu_ps(o + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+#define X16_Q_(V) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(V), 0xD8))
+        _mm256_storeu_ps(e + i / 2, X16_Q_(ev));
+        _mm256_storeu_ps(o + i / 2, X16_Q_(od));
+#undef X16_Q_
     }
     for (; i < n; i++)
         (i & 1 ? o : e)[i / 2] = v[i];
