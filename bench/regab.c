@@ -28,8 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ab_util.h"
 #include "norm_internal.h"
 
 void base_ln_avx2(const norm_job *);
@@ -61,13 +61,6 @@ static const shape_t shapes[] = {
     {"ln-plain 128 dram", 1, 128, 0, 1}, {"rms 128 dram", 2, 128, 0, 1},
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int avx512;
 
@@ -125,11 +118,7 @@ static void floor_fn(const norm_job *j)
         floor256(j, norm_stream_job(j));
 }
 
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+const char *ab_name = "regab";
 
 int main(int argc, char **argv)
 {
@@ -197,21 +186,20 @@ int main(int argc, char **argv)
                 /* DRAM: another part of x each time, so that none of it is cached */
                 if (!sh->rows)
                     j.x = x + (size_t)((rp * 3 + q) % 3) * (maxf - 4096);
-                const double t0 = now();
+                const double t0 = ab_now(CLOCK_THREAD_CPUTIME_ID);
                 for (size_t c = 0; c < calls; c++) {
                     if (v == 0)
                         floor_fn(&j);
                     else
                         fn[v - 1](&j);
                 }
-                t[v][rp] = (now() - t0) / (double)calls / (double)rows * 1e9;
+                const double t1 = ab_now(CLOCK_THREAD_CPUTIME_ID);
+                t[v][rp] = (t1 - t0) / (double)calls / (double)rows * 1e9;
             }
         }
         double mn[3], p10[3];
         for (int v = 0; v < 3; v++) {
-            qsort(t[v], (size_t)reps, sizeof(double), cmpd);
-            mn[v] = t[v][0];
-            p10[v] = t[v][reps / 10];
+            ab_stats(t[v], reps, &mn[v], &p10[v]);
             free(t[v]);
         }
         printf("%-20s %9.2f %9.2f %9.2f   %9.2f %9.2f %9.2f   %6.3f %5.0f%%\n", sh->name, mn[0],
