@@ -64,51 +64,33 @@ static const shape_t shapes[] = {
 
 static int avx512;
 
-/* the streaming floor: y = x * w + b (w, b NULL: 1, 0), one pass */
-__attribute__((target("avx512f,avx2,fma"))) static void floor512(const norm_job *j, int nt)
-{
-    const size_t n = j->dim;
-    const float *const w = j->w, *const b = j->b; /* (locals: no reload after each store) */
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        for (size_t i = 0; i < n; i += 16) {
-            __m512 v = _mm512_loadu_ps(x + i);
-            if (w)
-                v = _mm512_mul_ps(v, _mm512_loadu_ps(w + i));
-            if (b)
-                v = _mm512_add_ps(v, _mm512_loadu_ps(b + i));
-            if (nt)
-                _mm512_stream_ps(y + i, v);
-            else
-                _mm512_storeu_ps(y + i, v);
-        }
+/* the streaming floor: y = x * w + b (w, b NULL: 1, 0), one pass; one instance per vector width
+ * (V the vector type, N its floats, P the intrinsics' prefix) */
+#define FLOOR_FN(name, tgt, V, N, P)                                                              \
+    __attribute__((target(tgt))) static void name(const norm_job *j, int nt)                      \
+    {                                                                                             \
+        const size_t n = j->dim;                                                                  \
+        const float *const w = j->w, *const b = j->b; /* (locals: no reload after each store) */ \
+        for (size_t r = 0; r < j->rows; r++) {                                                    \
+            const float *x = j->x + r * j->xs;                                                    \
+            float *y = j->y + r * j->ys;                                                          \
+            for (size_t i = 0; i < n; i += N) {                                                   \
+                V v = P##_loadu_ps(x + i);                                                        \
+                if (w)                                                                            \
+                    v = P##_mul_ps(v, P##_loadu_ps(w + i));                                       \
+                if (b)                                                                            \
+                    v = P##_add_ps(v, P##_loadu_ps(b + i));                                       \
+                if (nt)                                                                           \
+                    P##_stream_ps(y + i, v);                                                      \
+                else                                                                              \
+                    P##_storeu_ps(y + i, v);                                                      \
+            }                                                                                     \
+        }                                                                                         \
+        if (nt)                                                                                   \
+            _mm_sfence();                                                                         \
     }
-    if (nt)
-        _mm_sfence();
-}
-__attribute__((target("avx2,fma"))) static void floor256(const norm_job *j, int nt)
-{
-    const size_t n = j->dim;
-    const float *const w = j->w, *const b = j->b;
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        for (size_t i = 0; i < n; i += 8) {
-            __m256 v = _mm256_loadu_ps(x + i);
-            if (w)
-                v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
-            if (b)
-                v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
-            if (nt)
-                _mm256_stream_ps(y + i, v);
-            else
-                _mm256_storeu_ps(y + i, v);
-        }
-    }
-    if (nt)
-        _mm_sfence();
-}
+FLOOR_FN(floor512, "avx512f,avx2,fma", __m512, 16, _mm512)
+FLOOR_FN(floor256, "avx2,fma", __m256, 8, _mm256)
 
 static void floor_fn(const norm_job *j)
 {
