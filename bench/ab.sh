@@ -78,14 +78,18 @@ ab_cc() { # PREFIX SRCDIR FLAGS TIER FILE NAME=SHORT...
 }
 
 ab_versions() { # P0 P1 [STEM]
+    _fl=$(ab_env FLAGS)
+    if [ $# -lt 3 ] && [ -n "$_fl" ]; then
+        echo "$AB: ${AB_ENV}_FLAGS is not supported by this harness" >&2
+        exit 2
+    fi
     _bx=$(ab_env BASE_CFLAGS)
     _cx=$(ab_env CUR_CFLAGS)
     ab_version "$1" "$T/base/src" "$_bx"
     ab_version "$2" src "$_cx"
     AB_NAMES="\"base $BASE $_bx\", \"working tree $_cx\""
     AB_NV=2
-    _fl=$(ab_env FLAGS)
-    if [ $# -ge 3 ] && [ -n "$_fl" ]; then
+    if [ -n "$_fl" ]; then
         IFS='|'
         for _v in $_fl; do
             unset IFS
@@ -95,9 +99,6 @@ ab_versions() { # P0 P1 [STEM]
             IFS='|'
         done
         unset IFS
-    elif [ -n "$_fl" ]; then
-        echo "$AB: ${AB_ENV}_FLAGS is not supported by this harness" >&2
-        exit 2
     fi
 }
 
