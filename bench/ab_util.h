@@ -27,7 +27,7 @@ extern const char *ab_name;
 /* Two threads timing one call: ab_threads_start starts the worker, which runs run(1) for each
  * ab_one on 2 threads while the calling thread runs run(0). ab_one returns the call's wall
  * seconds and *cpu the busiest thread's CLOCK_THREAD_CPUTIME_ID seconds (nth 1: run(0) only).
- * ab_threads_stop ends the worker. Returns of ab_threads_start: 0, or -1 if no thread. */
+ * ab_threads_stop ends the worker. ab_threads_start returns 0, or -1 if it cannot start it. */
 int ab_threads_start(void (*run)(unsigned ith));
 double ab_one(unsigned nth, double *cpu);
 void ab_threads_stop(void);
