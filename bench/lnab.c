@@ -20,13 +20,12 @@
  * the minimum wall time, each also as % of the floor's (floor time / this time).
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ab_util.h"
 #include "nb.h"
 #include "norm_internal.h"
 
@@ -46,18 +45,9 @@ static struct {
     size_t rows, dim;
     int v; /* -1: floor */
     int affine;
-    unsigned nth; /* 0: the worker exits */
+    unsigned nth;
     float *y;
 } W;
-static pthread_barrier_t bar;
-static double cpu_t[2];
-
-static double now(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Thread ith's share of the call: rows [rows * ith / nth, rows * (ith + 1) / nth). */
 static void run(unsigned ith)
@@ -83,59 +73,7 @@ static void run(unsigned ith)
     fns[W.v](&j);
 }
 
-static void *worker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pthread_barrier_wait(&bar);
-        if (W.nth == 0)
-            return NULL;
-        const double c0 = now(CLOCK_THREAD_CPUTIME_ID);
-        if (W.nth == 2)
-            run(1);
-        cpu_t[1] = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-        pthread_barrier_wait(&bar);
-    }
-}
-
-/* One call on W.nth threads: wall seconds, *cpu the busiest thread's CPU seconds. */
-static double one(double *cpu)
-{
-    pthread_barrier_wait(&bar);
-    const double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
-    run(0);
-    cpu_t[0] = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    pthread_barrier_wait(&bar);
-    const double t = now(CLOCK_MONOTONIC) - t0;
-    *cpu = W.nth == 2 && cpu_t[1] > cpu_t[0] ? cpu_t[1] : cpu_t[0];
-    return t;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static float urand(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((rng * 0x2545F4914F6CDD1Dull) >> 40) * (1.0f / 16777216.0f);
-}
-
-static void *alloc(size_t bytes)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, (size_t)2 << 20, bytes + 4096) != 0) {
-        fprintf(stderr, "lnab: cannot allocate %zu MiB\n", bytes >> 20);
-        exit(1);
-    }
-    memset(p, 0, bytes + 4096);
-    return p;
-}
+const char *ab_name = "lnab";
 
 int main(int argc, char **argv)
 {
@@ -170,20 +108,18 @@ int main(int argc, char **argv)
     size_t maxdim = 0;
     for (size_t d = 0; d < nd; d++)
         maxdim = dims[d] > maxdim ? dims[d] : maxdim;
-    fx = alloc(cap * 4);
-    fy = alloc(cap * 4);
-    fy0 = alloc(cap * 4);
-    fw = alloc(maxdim * 4);
-    fb = alloc(maxdim * 4);
+    fx = ab_alloc(cap * 4);
+    fy = ab_alloc(cap * 4);
+    fy0 = ab_alloc(cap * 4);
+    fw = ab_alloc(maxdim * 4);
+    fb = ab_alloc(maxdim * 4);
     for (size_t i = 0; i < cap; i++)
-        fx[i] = 4.0f * urand() - 2.0f;
+        fx[i] = 4.0f * ab_urand() - 2.0f;
     for (size_t i = 0; i < maxdim; i++) {
-        fw[i] = 0.5f + urand();
-        fb[i] = urand() - 0.5f;
+        fw[i] = 0.5f + ab_urand();
+        fb[i] = ab_urand() - 0.5f;
     }
-    pthread_barrier_init(&bar, NULL, 2);
-    pthread_t th;
-    if (pthread_create(&th, NULL, worker, NULL) != 0)
+    if (ab_threads_start(run) != 0)
         return 1;
     const int nk = nv + 1; /* k = 0: floor, k = v + 1: version v */
     double *t = malloc(sizeof(double) * (size_t)reps * (size_t)nk);
@@ -209,7 +145,7 @@ int main(int argc, char **argv)
                 for (int v = 0; v < nv; v++) {
                     W.v = v;
                     W.y = v ? fy : fy0;
-                    one(&cu);
+                    ab_one(nth, &cu);
                     if (v && memcmp(fy0, fy, W.rows * W.dim * 4) != 0) {
                         printf("%s %5zu %u thr: v%d and v0 differ\n", aff ? "w+b  " : "plain",
                                W.dim, nth, v);
@@ -222,15 +158,15 @@ int main(int argc, char **argv)
                         const int k = (i + r) % nk;
                         W.v = k - 1;
                         double *tv = &t[k * reps + r], *cv = &c[k * reps + r];
-                        *tv = one(cv) / (double)W.rows * 1e9;
+                        *tv = ab_one(nth, cv) / (double)W.rows * 1e9;
                         *cv = *cv / (double)W.rows * 1e9 * nth;
                     }
                 printf("%s %5zu %u thr:", aff ? "w+b  " : "plain", W.dim, nth);
                 double f[3] = {0, 0, 0};
                 for (int k = 0; k < nk; k++) {
-                    qsort(t + k * reps, (size_t)reps, sizeof(double), cmpd);
-                    qsort(c + k * reps, (size_t)reps, sizeof(double), cmpd);
-                    const double cm = c[k * reps], cp = c[k * reps + reps / 10], tm = t[k * reps];
+                    double cm, cp, tm;
+                    ab_stats(c + k * reps, reps, &cm, &cp);
+                    ab_stats(t + k * reps, reps, &tm, NULL);
                     if (k == 0) {
                         f[0] = cm, f[1] = cp, f[2] = tm;
                         printf("  floor %6.0f %6.0f %6.0f |", cm, cp, tm);
@@ -242,9 +178,7 @@ int main(int argc, char **argv)
                 printf("\n");
                 fflush(stdout);
             }
-    W.nth = 0;
-    pthread_barrier_wait(&bar);
-    pthread_join(th, NULL);
+    ab_threads_stop();
     free(t);
     free(c);
     return bad;

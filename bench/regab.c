@@ -28,8 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ab_util.h"
 #include "norm_internal.h"
 
 void base_ln_avx2(const norm_job *);
@@ -62,60 +62,35 @@ static const shape_t shapes[] = {
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int avx512;
 
-/* the streaming floor: y = x * w + b (w, b NULL: 1, 0), one pass */
-__attribute__((target("avx512f,avx2,fma"))) static void floor512(const norm_job *j, int nt)
-{
-    const size_t n = j->dim;
-    const float *const w = j->w, *const b = j->b; /* (locals: no reload after each store) */
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        for (size_t i = 0; i < n; i += 16) {
-            __m512 v = _mm512_loadu_ps(x + i);
-            if (w)
-                v = _mm512_mul_ps(v, _mm512_loadu_ps(w + i));
-            if (b)
-                v = _mm512_add_ps(v, _mm512_loadu_ps(b + i));
-            if (nt)
-                _mm512_stream_ps(y + i, v);
-            else
-                _mm512_storeu_ps(y + i, v);
-        }
+/* the streaming floor: y = x * w + b (w, b NULL: 1, 0), one pass; one instance per vector width
+ * (V the vector type, N its floats, P the intrinsics' prefix) */
+#define FLOOR_FN(name, tgt, V, N, P)                                                              \
+    __attribute__((target(tgt))) static void name(const norm_job *j, int nt)                      \
+    {                                                                                             \
+        const size_t n = j->dim;                                                                  \
+        const float *const w = j->w, *const b = j->b; /* (locals: no reload after each store) */ \
+        for (size_t r = 0; r < j->rows; r++) {                                                    \
+            const float *x = j->x + r * j->xs;                                                    \
+            float *y = j->y + r * j->ys;                                                          \
+            for (size_t i = 0; i < n; i += N) {                                                   \
+                V v = P##_loadu_ps(x + i);                                                        \
+                if (w)                                                                            \
+                    v = P##_mul_ps(v, P##_loadu_ps(w + i));                                       \
+                if (b)                                                                            \
+                    v = P##_add_ps(v, P##_loadu_ps(b + i));                                       \
+                if (nt)                                                                           \
+                    P##_stream_ps(y + i, v);                                                      \
+                else                                                                              \
+                    P##_storeu_ps(y + i, v);                                                      \
+            }                                                                                     \
+        }                                                                                         \
+        if (nt)                                                                                   \
+            _mm_sfence();                                                                         \
     }
-    if (nt)
-        _mm_sfence();
-}
-__attribute__((target("avx2,fma"))) static void floor256(const norm_job *j, int nt)
-{
-    const size_t n = j->dim;
-    const float *const w = j->w, *const b = j->b;
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        for (size_t i = 0; i < n; i += 8) {
-            __m256 v = _mm256_loadu_ps(x + i);
-            if (w)
-                v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
-            if (b)
-                v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
-            if (nt)
-                _mm256_stream_ps(y + i, v);
-            else
-                _mm256_storeu_ps(y + i, v);
-        }
-    }
-    if (nt)
-        _mm_sfence();
-}
+FLOOR_FN(floor512, "avx512f,avx2,fma", __m512, 16, _mm512)
+FLOOR_FN(floor256, "avx2,fma", __m256, 8, _mm256)
 
 static void floor_fn(const norm_job *j)
 {
@@ -125,11 +100,7 @@ static void floor_fn(const norm_job *j)
         floor256(j, norm_stream_job(j));
 }
 
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+const char *ab_name = "regab";
 
 int main(int argc, char **argv)
 {
@@ -197,21 +168,20 @@ int main(int argc, char **argv)
                 /* DRAM: another part of x each time, so that none of it is cached */
                 if (!sh->rows)
                     j.x = x + (size_t)((rp * 3 + q) % 3) * (maxf - 4096);
-                const double t0 = now();
+                const double t0 = ab_now(CLOCK_THREAD_CPUTIME_ID);
                 for (size_t c = 0; c < calls; c++) {
                     if (v == 0)
                         floor_fn(&j);
                     else
                         fn[v - 1](&j);
                 }
-                t[v][rp] = (now() - t0) / (double)calls / (double)rows * 1e9;
+                const double t1 = ab_now(CLOCK_THREAD_CPUTIME_ID);
+                t[v][rp] = (t1 - t0) / (double)calls / (double)rows * 1e9;
             }
         }
         double mn[3], p10[3];
         for (int v = 0; v < 3; v++) {
-            qsort(t[v], (size_t)reps, sizeof(double), cmpd);
-            mn[v] = t[v][0];
-            p10[v] = t[v][reps / 10];
+            ab_stats(t[v], reps, &mn[v], &p10[v]);
             free(t[v]);
         }
         printf("%-20s %9.2f %9.2f %9.2f   %9.2f %9.2f %9.2f   %6.3f %5.0f%%\n", sh->name, mn[0],

@@ -8,9 +8,10 @@
  *
  *   x16ab TIER REPS [OPS [THREADS [LLCX]]]
  *     TIER avx2 | avx512; REPS repetitions per shape; OPS bit mask rms-bf16 1, ln-bf16 2,
- *     rms-f16 4, ln-f16 8 (default 7); THREADS bit mask 1 thread 1, 2 threads 2 (default 3); LLCX the f32
- *     x in units of 8 MiB (default 16: 128 MiB, so that the 16-bit x, 64 MiB, is twice a 32 MiB
- *     L3 and a 16-bit call finds none of its rows in cache after the previous call).
+ *     rms-f16 4, ln-f16 8 (default 7); THREADS bit mask 1 thread 1, 2 threads 2 (default 3);
+ *     LLCX the f32 x in units of 8 MiB (default 16: 128 MiB, so that the 16-bit x, 64 MiB, is
+ *     twice a 32 MiB L3 and a 16-bit call finds none of its rows in cache after the previous
+ *     call).
  *   DIMS=mask (768 1, 4096 2) in the environment picks the dims. HOT=rows in the environment
  *   times rows in cache instead: each timing is that many rows (split between the threads),
  *   called repeatedly on the same buffers (about 1 MiB of 16-bit x per timing).
@@ -24,13 +25,12 @@
  * CLOCK_THREAD_CPUTIME_ID: time lost to other processes' turns on the core drops out).
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ab_util.h"
 #include "libnorm.h"
 #include "norm_x16.h"
 
@@ -63,15 +63,6 @@ static struct {
     unsigned nth;
     uint16_t *y;
 } W;
-static pthread_barrier_t bar;
-static double cpu_t[2];
-
-static double now(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Thread ith's share of the call: the f32 op through the entry layer's row split, the 16-bit
  * kernels directly on rows [rows * ith / nth, rows * (ith + 1) / nth). */
@@ -113,59 +104,7 @@ static void run(unsigned ith)
         run1(ith);
 }
 
-static void *worker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pthread_barrier_wait(&bar);
-        if (W.nth == 0)
-            return NULL;
-        const double c0 = now(CLOCK_THREAD_CPUTIME_ID);
-        if (W.nth == 2)
-            run(1);
-        cpu_t[1] = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-        pthread_barrier_wait(&bar);
-    }
-}
-
-/* One call on W.nth threads: wall seconds, *cpu the busiest thread's CPU seconds. */
-static double one(double *cpu)
-{
-    pthread_barrier_wait(&bar);
-    const double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
-    run(0);
-    cpu_t[0] = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    pthread_barrier_wait(&bar);
-    const double t = now(CLOCK_MONOTONIC) - t0;
-    *cpu = W.nth == 2 && cpu_t[1] > cpu_t[0] ? cpu_t[1] : cpu_t[0];
-    return t;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static float urand(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((rng * 0x2545F4914F6CDD1Dull) >> 40) * (1.0f / 16777216.0f);
-}
-
-static void *alloc(size_t bytes)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, (size_t)2 << 20, bytes + 4096) != 0) {
-        fprintf(stderr, "x16ab: cannot allocate %zu MiB\n", bytes >> 20);
-        exit(1);
-    }
-    memset(p, 0, bytes + 4096);
-    return p;
-}
+const char *ab_name = "x16ab";
 
 int main(int argc, char **argv)
 {
@@ -185,24 +124,22 @@ int main(int argc, char **argv)
     const unsigned dimmask = getenv("DIMS") ? (unsigned)atoi(getenv("DIMS")) : 3u;
     const size_t hot = getenv("HOT") ? (size_t)atoi(getenv("HOT")) : 0u;
     const size_t cap = llcx * ((size_t)8 << 20) / 4, maxdim = 4096;
-    fx = alloc(cap * 4);
-    fy = alloc(cap * 4);
-    x16 = alloc(cap * 2);
-    y16 = alloc(cap * 2);
-    ybase = alloc(cap * 2);
-    fw = alloc(maxdim * 4);
-    fb = alloc(maxdim * 4);
+    fx = ab_alloc(cap * 4);
+    fy = ab_alloc(cap * 4);
+    x16 = ab_alloc(cap * 2);
+    y16 = ab_alloc(cap * 2);
+    ybase = ab_alloc(cap * 2);
+    fw = ab_alloc(maxdim * 4);
+    fb = ab_alloc(maxdim * 4);
     for (size_t i = 0; i < cap; i++) {
-        x16[i] = x16_f32_to_bf16(4.0f * urand() - 2.0f);
+        x16[i] = x16_f32_to_bf16(4.0f * ab_urand() - 2.0f);
         fx[i] = x16_bf16_to_f32(x16[i]);
     }
     for (size_t i = 0; i < maxdim; i++) {
-        fw[i] = 0.5f + urand();
-        fb[i] = urand() - 0.5f;
+        fw[i] = 0.5f + ab_urand();
+        fb[i] = ab_urand() - 0.5f;
     }
-    pthread_barrier_init(&bar, NULL, 2);
-    pthread_t th;
-    if (pthread_create(&th, NULL, worker, NULL) != 0)
+    if (ab_threads_start(run) != 0)
         return 1;
     static const char *const opn[4] = {"rms-bf16", "ln-bf16", "rms-f16", "ln-f16"};
     static const size_t dims[2] = {768, 4096};
@@ -228,10 +165,10 @@ int main(int argc, char **argv)
                 double cu;
                 W.v = V_BASE;
                 W.y = ybase;
-                one(&cu);
+                ab_one(nth, &cu);
                 W.v = V_CUR;
                 W.y = y16;
-                one(&cu);
+                ab_one(nth, &cu);
                 W.iters = hot ? ((size_t)1 << 19) / (hot * dims[d]) + 1 : 1;
                 if (memcmp(ybase, y16, W.rows * W.dim * 2) != 0) {
                     printf("%-8s %5zu %3u | base and cur differ\n", opn[op], dims[d], nth);
@@ -244,16 +181,13 @@ int main(int argc, char **argv)
                         W.v = v;
                         double *tv = &t[v * reps + r], *cv = &c[v * reps + r];
                         const double nr = (double)(W.rows * W.iters);
-                        *tv = one(cv) / nr * 1e9;
+                        *tv = ab_one(nth, cv) / nr * 1e9;
                         *cv = *cv / nr * 1e9 * nth;
                     }
                 double mn[NV], p10[NV], cmn[NV];
                 for (int v = 0; v < NV; v++) {
-                    qsort(t + v * reps, (size_t)reps, sizeof(double), cmpd);
-                    qsort(c + v * reps, (size_t)reps, sizeof(double), cmpd);
-                    mn[v] = t[v * reps];
-                    p10[v] = t[v * reps + reps / 10];
-                    cmn[v] = c[v * reps];
+                    ab_stats(t + v * reps, reps, &mn[v], &p10[v]);
+                    ab_stats(c + v * reps, reps, &cmn[v], NULL);
                 }
                 printf("%-8s %5zu %3u | %8.1f %5.2fx %5.2fx | %8.1f %5.2fx %5.2fx | %8.1f %5.2fx "
                        "%5.2fx\n",
@@ -262,9 +196,7 @@ int main(int argc, char **argv)
                        cmn[0] / cmn[2]);
                 fflush(stdout);
             }
-    W.nth = 0;
-    pthread_barrier_wait(&bar);
-    pthread_join(th, NULL);
+    ab_threads_stop();
     free(t);
     free(c);
     return bad;
