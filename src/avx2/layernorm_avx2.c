@@ -603,8 +603,9 @@ NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, 
     const __m128d s2 = lanes_total1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
                                       LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
     __m128 mlo, rstd;
-    if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),
-                         0))
+    __m128d ml;
+    if (__builtin_expect(
+            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
         return ln_row_job_avx2(y, x, w, b, n, eps, hw == 2);
     /* pass 3 */
     const __m256 vml = _mm256_broadcastss_ps(mlo), vr = _mm256_broadcastss_ps(rstd);

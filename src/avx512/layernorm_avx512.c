@@ -161,6 +161,15 @@
 #ifndef LN_NT_YMM
 #define LN_NT_YMM 1
 #endif
+/* Streaming jobs at dims 64 and 128 (64-byte aligned y rows): 1, row by row with each row in
+ * registers (ln_rowloop_avx512()); 0, the eight-row batches. LN_ROW_NT: 1, that loop writes y
+ * with non-temporal stores; 0, ordinary stores. */
+#ifndef LN_ROWLOOP
+#define LN_ROWLOOP 1
+#endif
+#ifndef LN_ROW_NT
+#define LN_ROW_NT 1
+#endif
 
 typedef struct dpair_avx512 {
     double s1, s2;
@@ -180,6 +189,14 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0, const
 
 /* ---- pass 3 ---- */
 
+/* Store V at P (64-byte aligned when NT): NT 0 ordinary, else non-temporal, each 64-byte line as
+ * two 32-byte halves (LN_NT_YMM) or one 64-byte store. */
+#define LN_STORE(NT, P, V)                                                                     \
+    ((NT) ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                   \
+                          _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))            \
+                       : _mm512_stream_ps((P), (V)))                                           \
+          : _mm512_storeu_ps((P), (V)))
+
 /* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
  * boundary and the tail with ordinary masked stores). hw, hb, nt are compile-time constants
  * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per store. */
@@ -194,12 +211,7 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
 #define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
-/* non-temporal: each 64-byte line as two 32-byte halves (LN_NT_YMM) or one 64-byte store */
-#define LN_ST(P, V)                                                                            \
-    (nt ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                     \
-                        _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))              \
-                     : _mm512_stream_ps((P), (V)))                                             \
-        : _mm512_storeu_ps((P), (V)))
+#define LN_ST(P, V) LN_STORE(nt, (P), (V))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
 #define LN_PART(i, k)                                                                          \
     do {                                                                                       \
@@ -686,6 +698,126 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     return r + 8;
 }
 
+#include "../x86/norm_ln_row_x86.h"
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is
+ * loaded once: its n / 16 leaf rows x0..x7 stay in registers (named: an array went to the stack)
+ * for pass 1, pass 2 (d = x - m0) and pass 3, which takes d from pass 2 (ln_out_avx512()'s
+ * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
+ * forms, as the kernels' partial blocks). */
+N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
+                                 size_t n, float eps, int hw, int hb, int nt, float *mean,
+                                 float *rstdp, double *sums)
+{
+    const int big = n == 128;
+    const __m512 z = _mm512_setzero_ps();
+    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+    const __m512 x2 = _mm512_loadu_ps(x + 32), x3 = _mm512_loadu_ps(x + 48);
+    const __m512 x4 = big ? _mm512_loadu_ps(x + 64) : z, x5 = big ? _mm512_loadu_ps(x + 80) : z;
+    const __m512 x6 = big ? _mm512_loadu_ps(x + 96) : z, x7 = big ? _mm512_loadu_ps(x + 112) : z;
+    /* pass 1 (the probe is the row) -> m0 */
+    /* c = x[0] in every lane, by a broadcast load (gcc otherwise loads x[0] into an xmm for
+     * both uses and broadcasts the register: 2 cycles more on the chain) */
+#if defined(NORM_AVX512_EMU)
+    const __m512 c = _mm512_set1_ps(x[0]);
+#else
+    __m512 c;
+    __asm__("vbroadcastss %1, %0" : "=v"(c) : "m"(*x));
+#endif
+#define LN_ROW_TREE_(F, C)                                                                     \
+    (big ? _mm512_add_ps(F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),     \
+                           _mm512_sub_ps(x3, C)),                                              \
+                         F(_mm512_sub_ps(x4, C), _mm512_sub_ps(x5, C), _mm512_sub_ps(x6, C),     \
+                           _mm512_sub_ps(x7, C)))                                              \
+         : F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),                   \
+             _mm512_sub_ps(x3, C)))
+    const __m128d s0 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
+    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm512_castps512_ps128(c), 1.0 / (double)n);
+    /* pass 2 around m0 (the same subtractions twice: one value each, computed once) */
+    const __m512 vm0 = _mm512_broadcastss_ps(m0);
+    const __m128d s1 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
+    const __m128d s2 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
+#undef LN_ROW_TREE_
+    __m128 mlo, rstd;
+    __m128d ml;
+    if (__builtin_expect(
+            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
+        return 1;
+    if (sums)
+        norm_ln_put_sums(sums, _mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2));
+    if (mean)
+        _mm_store_ss(mean, norm_ln_row_mean_x86(m0, ml));
+    if (rstdp)
+        _mm_store_ss(rstdp, rstd);
+    /* pass 3 */
+    const __m512 vml = _mm512_broadcastss_ps(mlo), vr = _mm512_broadcastss_ps(rstd);
+    const __m512 one = _mm512_set1_ps(1.0f);
+#define LN_ROW_OUT_(K, XV)                                                                     \
+    do {                                                                                       \
+        const __m512 t_ = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps((XV), vm0), vml), vr);     \
+        const __m512 w_ = hw ? _mm512_loadu_ps(w + 16 * (K)) : one;                            \
+        LN_STORE(nt, y + 16 * (K),                                                             \
+                 _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,                    \
+                                 hb ? _mm512_loadu_ps(b + 16 * (K)) : z));                     \
+    } while (0)
+    LN_ROW_OUT_(0, x0);
+    LN_ROW_OUT_(1, x1);
+    LN_ROW_OUT_(2, x2);
+    LN_ROW_OUT_(3, x3);
+    if (big) {
+        LN_ROW_OUT_(4, x4);
+        LN_ROW_OUT_(5, x5);
+        LN_ROW_OUT_(6, x6);
+        LN_ROW_OUT_(7, x7);
+    }
+#undef LN_ROW_OUT_
+    return 0;
+}
+
+
+/* Streaming jobs at dims 64 and 128 whose y rows are 64-byte aligned: row by row, each row held in
+ * registers (ln_row_pow2_avx512()), y with LN_ROW_NT stores; a row it does not finish (pass 2
+ * again, the rare path) is ln_row_avx512()'s. hw, hb, nt: compile-time constants. */
+N5_INLINE void ln_rowloop_avx512(const norm_job *j, size_t n, double inv_n, double inv_k, int hw,
+                                 int hb, int nt)
+{
+    for (size_t r = 0; r < j->rows; r++) {
+        float *y = j->y + r * j->ys, *m = j->mean ? j->mean + r : NULL;
+        float *rs = j->rstd ? j->rstd + r : NULL;
+        const float *x = j->x + r * j->xs;
+        double *sm = norm_ln_sums_at(j, r);
+        if (ln_row_pow2_avx512(y, x, j->w, j->b, n, j->eps, hw, hb, nt, m, rs, sm))
+            ln_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, inv_k, m, rs, sm, nt, hw == 2,
+                          NULL);
+    }
+}
+
+/* ln_rowloop_avx512() for the job's weight / bias variant; 0 when the job is not one of its. */
+N5_INLINE int ln_rowloop_sel_avx512(const norm_job *j, size_t n, double inv_n, double inv_k)
+{
+    if (!LN_ROWLOOP || (((uintptr_t)j->y | (j->ys * sizeof(float))) & 63) != 0)
+        return 0;
+    const int hw = !j->w ? 0 : j->wplus ? 2 : 1;
+#define LN_RL_(HW, HB) ln_rowloop_avx512(j, n, inv_n, inv_k, (HW), (HB), LN_ROW_NT)
+    if (j->b) {
+        if (hw == 1)
+            LN_RL_(1, 1);
+        else if (hw == 0)
+            LN_RL_(0, 1);
+        else
+            LN_RL_(2, 1);
+    } else {
+        if (hw == 1)
+            LN_RL_(1, 0);
+        else if (hw == 0)
+            LN_RL_(0, 0);
+        else
+            LN_RL_(2, 0);
+    }
+#undef LN_RL_
+    return 1;
+}
+
 /* All rows of the job; nt: a streaming job, non-temporal stores for y (a compile-time
  * constant; the dim-64 batches store y with ordinary stores, LN_BATCH_ORD_MAX). */
 N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
@@ -694,6 +826,11 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     float *const mean = j->mean, *const rstd = j->rstd;
     size_t r = 0;
+    if (nt && (n == 64 || n == 128)) {
+        if (n == 64 ? ln_rowloop_sel_avx512(j, 64, inv_n, inv_k)
+                    : ln_rowloop_sel_avx512(j, 128, inv_n, inv_k))
+            return;
+    }
     if (n <= LN_BATCH_MAX) {
         /* The common short dims get their own copy of the batch loop with n a constant: the
          * pruned trees' branches and masks fold away (a third of the instructions at dim 64). */
@@ -775,8 +912,6 @@ void norm_layernorm_f32_avx512(const norm_job *j)
  *     (src/x86/norm_ln_row_x86.h).
  * Any row the fast path does not finish (pass 2 again, the rare path), and every other dim, is
  * the job of the general kernel. */
-#include "../x86/norm_ln_row_x86.h"
-
 /* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
  * line and tail-called: the constant-dim copies keep a frame-less function). */
 static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x, const float *w,
@@ -786,72 +921,6 @@ static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x,
     norm_job j;
     norm_job_row(&j, y, x, w, b, n, eps, wplus);
     norm_layernorm_f32_avx512(&j);
-    return 0;
-}
-
-/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is
- * loaded once: its n / 16 leaf rows x0..x7 stay in registers (named: an array went to the stack)
- * for pass 1, pass 2 (d = x - m0) and pass 3, which takes d from pass 2 (ln_out_avx512()'s
- * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
- * forms, as the kernels' partial blocks). */
-N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float eps, int hw, int hb)
-{
-    const int big = n == 128;
-    const __m512 z = _mm512_setzero_ps();
-    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-    const __m512 x2 = _mm512_loadu_ps(x + 32), x3 = _mm512_loadu_ps(x + 48);
-    const __m512 x4 = big ? _mm512_loadu_ps(x + 64) : z, x5 = big ? _mm512_loadu_ps(x + 80) : z;
-    const __m512 x6 = big ? _mm512_loadu_ps(x + 96) : z, x7 = big ? _mm512_loadu_ps(x + 112) : z;
-    /* pass 1 (the probe is the row) -> m0 */
-    /* c = x[0] in every lane, by a broadcast load (gcc otherwise loads x[0] into an xmm for
-     * both uses and broadcasts the register: 2 cycles more on the chain) */
-#if defined(NORM_AVX512_EMU)
-    const __m512 c = _mm512_set1_ps(x[0]);
-#else
-    __m512 c;
-    __asm__("vbroadcastss %1, %0" : "=v"(c) : "m"(*x));
-#endif
-#define LN_ROW_TREE_(F, C)                                                                     \
-    (big ? _mm512_add_ps(F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),     \
-                           _mm512_sub_ps(x3, C)),                                              \
-                         F(_mm512_sub_ps(x4, C), _mm512_sub_ps(x5, C), _mm512_sub_ps(x6, C),     \
-                           _mm512_sub_ps(x7, C)))                                              \
-         : F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),                   \
-             _mm512_sub_ps(x3, C)))
-    const __m128d s0 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
-    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm512_castps512_ps128(c), 1.0 / (double)n);
-    /* pass 2 around m0 (the same subtractions twice: one value each, computed once) */
-    const __m512 vm0 = _mm512_broadcastss_ps(m0);
-    const __m128d s1 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
-    const __m128d s2 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
-#undef LN_ROW_TREE_
-    __m128 mlo, rstd;
-    if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd),
-                         0))
-        return ln_row_job_avx512(y, x, w, b, n, eps, hw == 2);
-    /* pass 3 */
-    const __m512 vml = _mm512_broadcastss_ps(mlo), vr = _mm512_broadcastss_ps(rstd);
-    const __m512 one = _mm512_set1_ps(1.0f);
-#define LN_ROW_OUT_(K, XV)                                                                     \
-    do {                                                                                       \
-        const __m512 t_ = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps((XV), vm0), vml), vr);     \
-        const __m512 w_ = hw ? _mm512_loadu_ps(w + 16 * (K)) : one;                            \
-        _mm512_storeu_ps(y + 16 * (K),                                                         \
-                         _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,            \
-                                         hb ? _mm512_loadu_ps(b + 16 * (K)) : z));             \
-    } while (0)
-    LN_ROW_OUT_(0, x0);
-    LN_ROW_OUT_(1, x1);
-    LN_ROW_OUT_(2, x2);
-    LN_ROW_OUT_(3, x3);
-    if (big) {
-        LN_ROW_OUT_(4, x4);
-        LN_ROW_OUT_(5, x5);
-        LN_ROW_OUT_(6, x6);
-        LN_ROW_OUT_(7, x7);
-    }
-#undef LN_ROW_OUT_
     return 0;
 }
 
@@ -867,18 +936,19 @@ int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n
               int wplus)
 {
     const int hw = !w ? 0 : wplus ? 2 : 1;
+#define LN_ROW_P_(N, HW, HB)                                                                   \
+    (ln_row_pow2_avx512(y, x, w, b, (N), eps, (HW), (HB), 0, NULL, NULL, NULL)                 \
+         ? ln_row_job_avx512(y, x, w, b, (N), eps, wplus)                                      \
+         : 0)
 #define LN_ROW_(N)                                                                             \
-    (b ? (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 1)                           \
-          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 1)                           \
-                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 1))                          \
-       : (hw == 1   ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 1, 0)                           \
-          : hw == 0 ? ln_row_pow2_avx512(y, x, w, b, (N), eps, 0, 0)                           \
-                    : ln_row_pow2_avx512(y, x, w, b, (N), eps, 2, 0)))
+    (b ? (hw == 1 ? LN_ROW_P_(N, 1, 1) : hw == 0 ? LN_ROW_P_(N, 0, 1) : LN_ROW_P_(N, 2, 1))   \
+       : (hw == 1 ? LN_ROW_P_(N, 1, 0) : hw == 0 ? LN_ROW_P_(N, 0, 0) : LN_ROW_P_(N, 2, 0)))
     if (n == 64)
         return LN_ROW_(64);
     if (n == 128)
         return LN_ROW_(128);
 #undef LN_ROW_
+#undef LN_ROW_P_
     return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
 }
 #undef LN_ROW_FN

@@ -43,10 +43,11 @@ NLR_INLINE __m128 norm_ln_row_m0_x86(__m128d s0, __m128 xf, double inv_k)
 
 /* norm_ln_finish() of a row of n = 64 or 128 (inv_n = 1.0 / n) whose first pass 2 gave s1, s2
  * (lane 0; s0: pass 1): returns 1 when it would return NORM_LN_OK at once, with *mlo and *rstd
- * (floats, lane 0); 0 when the row needs pass 2 again or the rare path (then *mlo and *rstd are
- * not to be used). */
+ * (floats, lane 0) and *mld (ml = s1 * inv_n, the double mlo is rounded from: for
+ * norm_ln_row_mean_x86()); 0 when the row needs pass 2 again or the rare path (then *mlo, *rstd
+ * and *mld are not to be used). */
 NLR_INLINE int norm_ln_row_finish_x86(__m128d s0, __m128d s1, __m128d s2, double inv_n, float eps,
-                                      __m128 *mlo, __m128 *rstd)
+                                      __m128 *mlo, __m128 *rstd, __m128d *mld)
 {
     const __m128d vinv = _mm_set_sd(inv_n);
     const __m128d ml = _mm_mul_sd(s1, vinv);
@@ -55,12 +56,20 @@ NLR_INLINE int norm_ln_row_finish_x86(__m128d s0, __m128d s1, __m128d s2, double
     const __m128d ve = _mm_add_sd(var, _mm_set_sd((double)eps));
     const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(ve, ve));
     *mlo = _mm_cvtsd_ss(_mm_setzero_ps(), ml);
+    *mld = ml;
     *rstd = _mm_cvtsd_ss(_mm_setzero_ps(), r);
     const double d0 = _mm_cvtsd_f64(s0), d1 = _mm_cvtsd_f64(s1), d2 = _mm_cvtsd_f64(s2);
     const double dm = _mm_cvtsd_f64(mm), dv = _mm_cvtsd_f64(var);
     /* norm_ln_finish(): not rare, not again, var > 0 */
     return (d2 >= NORM_RARE_MIN) & (d2 <= DBL_MAX) & (fabs(d1) <= DBL_MAX) &
            (fabs(d0) <= DBL_MAX) & (dm <= NORM_LN_AGAIN_RATIO * dv) & (dv > 0.0);
+}
+
+/* norm_ln_finish()'s mean output (float)((double)m0 + ml), lane 0 (m0: norm_ln_row_m0_x86()'s,
+ * ml: norm_ln_row_finish_x86()'s *mld). */
+NLR_INLINE __m128 norm_ln_row_mean_x86(__m128 m0, __m128d ml)
+{
+    return _mm_cvtsd_ss(_mm_setzero_ps(), _mm_add_sd(_mm_cvtss_sd(_mm_setzero_pd(), m0), ml));
 }
 
 #undef NLR_INLINE
