@@ -254,6 +254,9 @@ static int sums_match(const double *ref, const double *got, enum op op, const ch
 /* run_case() with force_stream set: a streaming call (norm_job.stream), out of place, with
  * weight and bias both present or both absent as force_affine says (LayerNorm). */
 static int force_stream, force_affine;
+/* run_case() with force_aligny set: y and its row stride 64-byte aligned (the x86 tiers' row
+ * loops of streaming jobs at dims 64 and 128 take only such y). */
+static int force_aligny;
 
 /* Runs one configuration on the reference and on the tier; returns 1 on success. */
 static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t dim, size_t rows,
@@ -264,8 +267,10 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     if (force_stream)
         inplace = 0;
     size_t ypad = inplace ? xpad : ((rnd() & 1) ? 0 : irand(17) + 1);
+    if (force_aligny)
+        ypad = (16 - dim % 16) % 16 + 16 * irand(2);
     size_t xs = dim + xpad, ys = dim + ypad;
-    size_t misx = irand(16), misy = inplace ? misx : irand(16);
+    size_t misx = irand(16), misy = inplace ? misx : force_aligny ? 0 : irand(16);
     int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
     if (force_stream && op == OP_LN)
         use_w = use_b = force_affine;
@@ -1625,6 +1630,15 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         force_affine = (int)(pi & 1);
         run_case(ref, tst, op, pf_cases[pi / 2].dim, pf_cases[pi / 2].rows, &st);
         force_stream = 0;
+    }
+    /* Streaming calls at dims 64 and 128 with y and its stride 64-byte aligned (the x86 tiers'
+     * row loops there), out of place, 1 to 20 rows, every weight / bias / statistics variant
+     * run_case() draws. */
+    for (int k = 0; k < (quick ? 8 : 24) && st.fails <= 10; k++) {
+        force_stream = force_aligny = 1;
+        force_affine = k & 1;
+        run_case(ref, tst, op, (k & 2) ? 128 : 64, 1 + irand(20), &st);
+        force_stream = force_aligny = 0;
     }
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
