@@ -161,14 +161,14 @@
 #ifndef LN_NT_YMM
 #define LN_NT_YMM 1
 #endif
-/* Streaming jobs at dims 64 and 128 (64-byte aligned y rows): 1, row by row with each row in
- * registers (ln_rowloop_avx512()); 0, the eight-row batches. LN_ROW_NT: 1, that loop writes y
- * with non-temporal stores; 0, ordinary stores. */
+/* Streaming jobs at dims 64 and 128: 1, row by row with each row in registers
+ * (ln_rowloop_avx512()); 0, the eight-row batches. Cached jobs at those dims take the row loop
+ * from LN_ROWLOOP_BYTES of x. */
 #ifndef LN_ROWLOOP
 #define LN_ROWLOOP 1
 #endif
-#ifndef LN_ROW_NT
-#define LN_ROW_NT 1
+#ifndef LN_ROWLOOP_BYTES
+#define LN_ROWLOOP_BYTES 1e30
 #endif
 
 typedef struct dpair_avx512 {
@@ -189,14 +189,6 @@ N5_INLINE dpair_avx512 ln_pass2_avx512(const float *x, size_t n, float m0, const
 
 /* ---- pass 3 ---- */
 
-/* Store V at P (64-byte aligned when NT): NT 0 ordinary, else non-temporal, each 64-byte line as
- * two 32-byte halves (LN_NT_YMM) or one 64-byte store. */
-#define LN_STORE(NT, P, V)                                                                     \
-    ((NT) ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                   \
-                          _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))            \
-                       : _mm512_stream_ps((P), (V)))                                           \
-          : _mm512_storeu_ps((P), (V)))
-
 /* One row; with nt, y is written with non-temporal stores (the first elements up to y's 64-byte
  * boundary and the tail with ordinary masked stores). hw, hb, nt are compile-time constants
  * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per store. */
@@ -211,7 +203,12 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
 #define LN_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
 #define LN_W(I) (hw ? LN_WF(_mm512_loadu_ps(w + (I))) : one)
 #define LN_B(I) (hb ? _mm512_loadu_ps(b + (I)) : zero)
-#define LN_ST(P, V) LN_STORE(nt, (P), (V))
+/* non-temporal: each 64-byte line as two 32-byte halves (LN_NT_YMM) or one 64-byte store */
+#define LN_ST(P, V)                                                                            \
+    (nt ? (LN_NT_YMM ? (_mm256_stream_ps((P), _mm512_castps512_ps256(V)),                     \
+                        _mm256_stream_ps((P) + 8, _mm512_extractf32x8_ps((V), 1)))              \
+                     : _mm512_stream_ps((P), (V)))                                             \
+        : _mm512_storeu_ps((P), (V)))
 /* k (1..15) elements at i, masked: the head before y's first 64-byte boundary and the tail */
 #define LN_PART(i, k)                                                                          \
     do {                                                                                       \
@@ -706,8 +703,8 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
  * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
  * forms, as the kernels' partial blocks). */
 N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float eps, int hw, int hb, int nt, float *mean,
-                                 float *rstdp, double *sums)
+                                 size_t n, float eps, int hw, int hb, float *mean, float *rstdp,
+                                 double *sums)
 {
     const int big = n == 128;
     const __m512 z = _mm512_setzero_ps();
@@ -756,9 +753,9 @@ N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const
     do {                                                                                       \
         const __m512 t_ = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps((XV), vm0), vml), vr);     \
         const __m512 w_ = hw ? _mm512_loadu_ps(w + 16 * (K)) : one;                            \
-        LN_STORE(nt, y + 16 * (K),                                                             \
-                 _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,                    \
-                                 hb ? _mm512_loadu_ps(b + 16 * (K)) : z));                     \
+        _mm512_storeu_ps(y + 16 * (K),                                                         \
+                         _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,            \
+                                         hb ? _mm512_loadu_ps(b + 16 * (K)) : z));             \
     } while (0)
     LN_ROW_OUT_(0, x0);
     LN_ROW_OUT_(1, x1);
@@ -775,9 +772,9 @@ N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const
 }
 
 
-/* Streaming jobs at dims 64 and 128 whose y rows are 64-byte aligned: row by row, each row held in
- * registers (ln_row_pow2_avx512()), y with LN_ROW_NT stores; a row it does not finish (pass 2
- * again, the rare path) is ln_row_avx512()'s. hw, hb, nt: compile-time constants. */
+/* Streaming jobs at dims 64 and 128: row by row, each row held in registers
+ * (ln_row_pow2_avx512(), ordinary stores); a row it does not finish (pass 2 again, the rare
+ * path) is ln_row_avx512()'s (nt: the job's store kind). hw, hb, nt: compile-time constants. */
 N5_INLINE void ln_rowloop_avx512(const norm_job *j, size_t n, double inv_n, double inv_k, int hw,
                                  int hb, int nt)
 {
@@ -786,19 +783,18 @@ N5_INLINE void ln_rowloop_avx512(const norm_job *j, size_t n, double inv_n, doub
         float *rs = j->rstd ? j->rstd + r : NULL;
         const float *x = j->x + r * j->xs;
         double *sm = norm_ln_sums_at(j, r);
-        if (ln_row_pow2_avx512(y, x, j->w, j->b, n, j->eps, hw, hb, nt, m, rs, sm))
+        if (ln_row_pow2_avx512(y, x, j->w, j->b, n, j->eps, hw, hb, m, rs, sm))
             ln_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, inv_k, m, rs, sm, nt, hw == 2,
                           NULL);
     }
 }
 
-/* ln_rowloop_avx512() for the job's weight / bias variant; 0 when the job is not one of its. */
-N5_INLINE int ln_rowloop_sel_avx512(const norm_job *j, size_t n, double inv_n, double inv_k)
+/* ln_rowloop_avx512() for the job's weight / bias variant. */
+N5_INLINE void ln_rowloop_sel_avx512(const norm_job *j, size_t n, double inv_n, double inv_k,
+                                     int nt)
 {
-    if (!LN_ROWLOOP || (((uintptr_t)j->y | (j->ys * sizeof(float))) & 63) != 0)
-        return 0;
     const int hw = !j->w ? 0 : j->wplus ? 2 : 1;
-#define LN_RL_(HW, HB) ln_rowloop_avx512(j, n, inv_n, inv_k, (HW), (HB), LN_ROW_NT)
+#define LN_RL_(HW, HB) ln_rowloop_avx512(j, n, inv_n, inv_k, (HW), (HB), nt)
     if (j->b) {
         if (hw == 1)
             LN_RL_(1, 1);
@@ -815,7 +811,6 @@ N5_INLINE int ln_rowloop_sel_avx512(const norm_job *j, size_t n, double inv_n, d
             LN_RL_(2, 0);
     }
 #undef LN_RL_
-    return 1;
 }
 
 /* All rows of the job; nt: a streaming job, non-temporal stores for y (a compile-time
@@ -826,10 +821,13 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     float *const mean = j->mean, *const rstd = j->rstd;
     size_t r = 0;
-    if (nt && (n == 64 || n == 128)) {
-        if (n == 64 ? ln_rowloop_sel_avx512(j, 64, inv_n, inv_k)
-                    : ln_rowloop_sel_avx512(j, 128, inv_n, inv_k))
-            return;
+    if ((n == 64 || n == 128) &&
+        (nt ? LN_ROWLOOP : (double)j->rows * (double)n * 4.0 >= LN_ROWLOOP_BYTES)) {
+        if (n == 64)
+            ln_rowloop_sel_avx512(j, 64, inv_n, inv_k, nt);
+        else
+            ln_rowloop_sel_avx512(j, 128, inv_n, inv_k, nt);
+        return;
     }
     if (n <= LN_BATCH_MAX) {
         /* The common short dims get their own copy of the batch loop with n a constant: the
@@ -937,7 +935,7 @@ int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n
 {
     const int hw = !w ? 0 : wplus ? 2 : 1;
 #define LN_ROW_P_(N, HW, HB)                                                                   \
-    (ln_row_pow2_avx512(y, x, w, b, (N), eps, (HW), (HB), 0, NULL, NULL, NULL)                 \
+    (ln_row_pow2_avx512(y, x, w, b, (N), eps, (HW), (HB), NULL, NULL, NULL)                 \
          ? ln_row_job_avx512(y, x, w, b, (N), eps, wplus)                                      \
          : 0)
 #define LN_ROW_(N)                                                                             \
