@@ -70,15 +70,6 @@
 #ifndef NORM_AVX2_LN_PF2
 #define NORM_AVX2_LN_PF2 1
 #endif
-/* Streaming jobs at dims 64 and 128: 1, row by row with each row held in registers
- * (ln_rowloop_avx2()); 0, the four-row batches. Cached jobs at those dims take the row loop from
- * NORM_AVX2_LN_ROWLOOP_BYTES of x. */
-#ifndef NORM_AVX2_LN_ROWLOOP
-#define NORM_AVX2_LN_ROWLOOP 1
-#endif
-#ifndef NORM_AVX2_LN_ROWLOOP_BYTES
-#define NORM_AVX2_LN_ROWLOOP_BYTES 1e30
-#endif
 
 typedef struct {
     double s1, s2;
@@ -434,131 +425,11 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     return row;
 }
 
-/* ---- one row of n = 64 or 128, held in registers (the row loop of streaming jobs below and
- * norm_dsp.layernorm_row_f32 at the end) ---- */
-#include "../x86/norm_ln_row_x86.h"
-
-/* The canonical trees of one lane group (8 lanes) of a partial block of 4 full leaf rows
- * l[0], l[2], l[4], l[6] (the group's leaves are every other vector: vector 2j holds lanes 0-7 of
- * leaf row j, vector 2j + 1 lanes 8-15): sums ((l0 + l1) + (l2 + l3)), squares
- * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)), as norm_block_avx2(). */
-NORM_AVX2_INLINE __m256 ln_row_t4_avx2(const __m256 *l)
-{
-    return _mm256_add_ps(_mm256_add_ps(l[0], l[2]), _mm256_add_ps(l[4], l[6]));
-}
-NORM_AVX2_INLINE __m256 ln_row_q4_avx2(const __m256 *l)
-{
-    return _mm256_add_ps(_mm256_fmadd_ps(l[2], l[2], _mm256_mul_ps(l[0], l[0])),
-                         _mm256_fmadd_ps(l[6], l[6], _mm256_mul_ps(l[4], l[4])));
-}
-/* Group g (0: lanes 0-7, 1: lanes 8-15) of a row of L = 8 or 16 vectors. */
-#define LN_ROW_T_(F, l, g, L)                                                                  \
-    ((L) == 8 ? F((l) + (g)) : _mm256_add_ps(F((l) + (g)), F((l) + 8 + (g))))
-
-/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx2(); mean,
- * rstdp, sums (NULL: none) the row's statistics outputs and NORM_SUMS totals. Returns 1, having
- * written nothing, for a row it does not finish (pass 2 again, the rare path: the caller's slow
- * path), else 0. x is
- * loaded once (L = n / 8 vectors kept in registers for the three passes; pass 3 takes d = x - m0
- * from pass 2: ln_out_avx2()'s operations), the leaves x - c are plain subtractions (the latency
- * form; norm_leaf_avx2()'s fnmadd is the same IEEE operation). */
-NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, const float *b,
-                                      size_t n, float eps, int hw, int hb, float *mean,
-                                      float *rstdp, double *sums)
-{
-    enum { LMAX = 16 };
-    const int L = (int)(n / 8);
-    __m256 xv[LMAX], l[LMAX];
-    const __m256 c = _mm256_broadcast_ss(x);
-    for (int k = 0; k < L; k++) {
-        xv[k] = _mm256_loadu_ps(x + 8 * k);
-        l[k] = _mm256_sub_ps(xv[k], c);
-    }
-    /* pass 1 (the probe is the row) -> m0 */
-    const __m128d s0 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
-    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / (double)n);
-    /* pass 2 around m0 */
-    const __m256 vm0 = _mm256_broadcastss_ps(m0);
-    for (int k = 0; k < L; k++)
-        l[k] = _mm256_sub_ps(xv[k], vm0);
-    const __m128d s1 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
-    const __m128d s2 = lanes_total1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
-    __m128 mlo, rstd;
-    __m128d ml;
-    if (__builtin_expect(
-            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
-        return 1;
-    if (sums)
-        norm_ln_put_sums(sums, _mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2));
-    if (mean)
-        _mm_store_ss(mean, norm_ln_row_mean_x86(m0, ml));
-    if (rstdp)
-        _mm_store_ss(rstdp, rstd);
-    /* pass 3 */
-    const __m256 vml = _mm256_broadcastss_ps(mlo), vr = _mm256_broadcastss_ps(rstd);
-    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-    for (int k = 0; k < L; k++) {
-        const __m256 t = _mm256_mul_ps(_mm256_sub_ps(l[k], vml), vr);
-        const __m256 wv = hw ? _mm256_loadu_ps(w + 8 * k) : one;
-        _mm256_storeu_ps(y + 8 * k, _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
-                                                    hb ? _mm256_loadu_ps(b + 8 * k) : zero));
-    }
-    return 0;
-}
-#undef LN_ROW_T_
-
-/* One row of the job the general way: pass 1, pass 2, norm_ln_finish() (pass 2 again, or the
- * rare path), pass 3 (the rows ln_row_pow2_avx2() leaves in the row loop). */
-static __attribute__((noinline)) void ln_one_avx2(const norm_job *j, size_t row, int hw, int hb,
-                                                  int nt)
-{
-    const size_t n = j->dim, k = norm_ln_probe(n);
-    const float *x = j->x + row * j->xs;
-    const float x0 = x[0];
-    double s0 = ln_pass1_avx2(x, k, x0);
-    float m0 = norm_ln_m0(x0, s0, 1.0 / (double)k);
-    ln_sums_avx2 s = ln_pass2_avx2(x, n, m0);
-    ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, 1.0 / (double)n, j->eps,
-                                      norm_ln_sums_at(j, row));
-#define LN_EM_(HW, HB)                                                                         \
-    (nt ? ln_emit_avx2(j, row, n, &st, (HW), (HB), 1, NULL, 0)                                 \
-        : ln_emit_avx2(j, row, n, &st, (HW), (HB), 0, NULL, 0))
-    if (hb)
-        hw == 1 ? LN_EM_(1, 1) : hw == 0 ? LN_EM_(0, 1) : LN_EM_(2, 1);
-    else
-        hw == 1 ? LN_EM_(1, 0) : hw == 0 ? LN_EM_(0, 0) : LN_EM_(2, 0);
-#undef LN_EM_
-}
-
-/* Streaming jobs at dims 64 and 128 (NORM_AVX2_LN_ROWLOOP): row by row, each row held in
- * registers by ln_row_pow2_avx2() (ordinary stores), the rows it leaves by ln_one_avx2(). */
-NORM_AVX2_INLINE void ln_rowloop_avx2(const norm_job *j, size_t n, int hw, int hb, int nt)
-{
-    for (size_t r = 0; r < j->rows; r++) {
-        float *y = j->y + r * j->ys, *m = j->mean ? j->mean + r : NULL;
-        if (ln_row_pow2_avx2(y, j->x + r * j->xs, j->w, j->b, n, j->eps, hw, hb, m,
-                             j->rstd ? j->rstd + r : NULL, norm_ln_sums_at(j, r)))
-            ln_one_avx2(j, r, hw, hb, nt);
-    }
-}
-
 NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
 {
     const size_t n = j->dim, k = norm_ln_probe(n);
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
-    if ((n == 64 || n == 128) && (nt ? NORM_AVX2_LN_ROWLOOP
-                                     : (double)j->rows * (double)n * 4.0 >=
-                                           NORM_AVX2_LN_ROWLOOP_BYTES)) {
-        if (n == 64)
-            ln_rowloop_avx2(j, 64, hw, hb, nt);
-        else
-            ln_rowloop_avx2(j, 128, hw, hb, nt);
-        return;
-    }
     if (n <= NORM_BLOCK) {
         /* Dims 64 and 128 write y with ordinary stores even in streaming jobs: from DRAM they
          * measured 0.65-0.75x (dim 64) and 0.85-0.95x (128) the thread CPU time of
@@ -673,6 +544,8 @@ void norm_layernorm_f32_avx2(const norm_job *j)
  * halves on quarters; m0 is one fma, var one fmsub and the statistics' tests one flag
  * (src/x86/norm_ln_row_x86.h). Same bits; a row the fast path does not finish (pass 2 again,
  * rare), and every other dim, is the job of the general kernel. */
+#include "../x86/norm_ln_row_x86.h"
+
 /* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
  * line and tail-called). */
 static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, const float *w,
@@ -685,23 +558,83 @@ static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, c
     return 0;
 }
 
+/* The canonical trees of one lane group (8 lanes) of a partial block of 4 full leaf rows
+ * l[0], l[2], l[4], l[6] (the group's leaves are every other vector: vector 2j holds lanes 0-7 of
+ * leaf row j, vector 2j + 1 lanes 8-15): sums ((l0 + l1) + (l2 + l3)), squares
+ * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)), as norm_block_avx2(). */
+NORM_AVX2_INLINE __m256 ln_row_t4_avx2(const __m256 *l)
+{
+    return _mm256_add_ps(_mm256_add_ps(l[0], l[2]), _mm256_add_ps(l[4], l[6]));
+}
+NORM_AVX2_INLINE __m256 ln_row_q4_avx2(const __m256 *l)
+{
+    return _mm256_add_ps(_mm256_fmadd_ps(l[2], l[2], _mm256_mul_ps(l[0], l[0])),
+                         _mm256_fmadd_ps(l[6], l[6], _mm256_mul_ps(l[4], l[4])));
+}
+/* Group g (0: lanes 0-7, 1: lanes 8-15) of a row of L = 8 or 16 vectors. */
+#define LN_ROW_T_(F, l, g, L)                                                                  \
+    ((L) == 8 ? F((l) + (g)) : _mm256_add_ps(F((l) + (g)), F((l) + 8 + (g))))
+
+/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx2(). x is
+ * loaded once (L = n / 8 vectors kept in registers for the three passes; pass 3 takes d = x - m0
+ * from pass 2: ln_out_avx2()'s operations), the leaves x - c are plain subtractions (the latency
+ * form; norm_leaf_avx2()'s fnmadd is the same IEEE operation). */
+NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, const float *b,
+                                      size_t n, float eps, int hw, int hb)
+{
+    enum { LMAX = 16 };
+    const int L = (int)(n / 8);
+    __m256 xv[LMAX], l[LMAX];
+    const __m256 c = _mm256_broadcast_ss(x);
+    for (int k = 0; k < L; k++) {
+        xv[k] = _mm256_loadu_ps(x + 8 * k);
+        l[k] = _mm256_sub_ps(xv[k], c);
+    }
+    /* pass 1 (the probe is the row) -> m0 */
+    const __m128d s0 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
+    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / (double)n);
+    /* pass 2 around m0 */
+    const __m256 vm0 = _mm256_broadcastss_ps(m0);
+    for (int k = 0; k < L; k++)
+        l[k] = _mm256_sub_ps(xv[k], vm0);
+    const __m128d s1 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
+    const __m128d s2 = lanes_total1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
+                                      LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
+    __m128 mlo, rstd;
+    __m128d ml;
+    if (__builtin_expect(
+            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
+        return ln_row_job_avx2(y, x, w, b, n, eps, hw == 2);
+    /* pass 3 */
+    const __m256 vml = _mm256_broadcastss_ps(mlo), vr = _mm256_broadcastss_ps(rstd);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (int k = 0; k < L; k++) {
+        const __m256 t = _mm256_mul_ps(_mm256_sub_ps(l[k], vml), vr);
+        const __m256 wv = hw ? _mm256_loadu_ps(w + 8 * k) : one;
+        _mm256_storeu_ps(y + 8 * k, _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
+                                                    hb ? _mm256_loadu_ps(b + 8 * k) : zero));
+    }
+    return 0;
+}
+#undef LN_ROW_T_
 
 int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w, const float *b,
                                 size_t n, float eps, int wplus)
 {
     const int hw = !w ? 0 : wplus ? 2 : 1;
-#define LN_ROW_P_(N, HW, HB)                                                                   \
-    (ln_row_pow2_avx2(y, x, w, b, (N), eps, (HW), (HB), NULL, NULL, NULL)                      \
-         ? ln_row_job_avx2(y, x, w, b, (N), eps, wplus)                                        \
-         : 0)
 #define LN_ROW_(N)                                                                             \
-    (b ? (hw == 1 ? LN_ROW_P_(N, 1, 1) : hw == 0 ? LN_ROW_P_(N, 0, 1) : LN_ROW_P_(N, 2, 1))   \
-       : (hw == 1 ? LN_ROW_P_(N, 1, 0) : hw == 0 ? LN_ROW_P_(N, 0, 0) : LN_ROW_P_(N, 2, 0)))
+    (b ? (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 1)                             \
+          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 1)                             \
+                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 1))                            \
+       : (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 0)                             \
+          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 0)                             \
+                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 0)))
     if (n == 64)
         return LN_ROW_(64);
     if (n == 128)
         return LN_ROW_(128);
 #undef LN_ROW_
-#undef LN_ROW_P_
     return ln_row_job_avx2(y, x, w, b, n, eps, wplus);
 }
