@@ -161,14 +161,10 @@
 #ifndef LN_NT_YMM
 #define LN_NT_YMM 1
 #endif
-/* Streaming jobs at dims 64 and 128: 1, row by row with each row in registers
- * (ln_rowloop_avx512()); 0, the eight-row batches. Cached jobs at those dims take the row loop
- * from LN_ROWLOOP_BYTES of x. */
+/* Streaming jobs at this dim (128, or 64; 0: none) go row by row, each row held in registers
+ * (ln_rowloop_avx512(); measured in the header comment); the others in eight-row batches. */
 #ifndef LN_ROWLOOP
-#define LN_ROWLOOP 1
-#endif
-#ifndef LN_ROWLOOP_BYTES
-#define LN_ROWLOOP_BYTES 1e30
+#define LN_ROWLOOP 128
 #endif
 
 typedef struct dpair_avx512 {
@@ -456,54 +452,19 @@ N5_INLINE __m512 ln_row_q4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
                          _mm512_fmadd_ps(l3, l3, _mm512_mul_ps(l2, l2)));
 }
 
-/* The batches' trees of one row of n floats, to lanes_h8_avx512() of its accumulators (the
- * lane total's first step). A row of n = 64 or 128 (a constant: the constant-dim copies) is one
- * partial block of 4 or 8 full leaf rows; the register form computes its trees on the leaves
- * loaded into registers (tsum4/8 and tss4/8 as in ln_row_pow2_avx512(): the same operations,
- * without the compiler barriers of the general trees), and the h = 8
- * step leaves lo = +0 out (lanes_h8r_avx512(): the totals then get + 0.0, ln_stats8_avx512()).
- * Taken at dim 128 in streaming jobs with non-temporal stores (nt 1) only: from DRAM it measured
- * 0.73-0.86x the time of the general trees (bench/regab.sh, in one process, 4 runs); dim 64
- * from DRAM (nt 2) 1.07-1.21x and 32 rows in cache 1.00-1.07x, so those keep the general trees. */
-#define LN_REG_FORM(n, nt) ((nt) == 1 && (n) == 128)
-#define LN_LD_(p, i) _mm512_loadu_ps((p) + 16 * (i))
-N5_INLINE __m512d ln_h8p1_avx512(const float *x, size_t n, float x0, int nt)
+/* The batches' trees of one row of n floats, to lanes_h8_avx512() of its accumulators (the lane
+ * total's first step): pass 1 over the probe, pass 2 (s1, s2). */
+N5_INLINE __m512d ln_h8p1_avx512(const float *x, size_t n, float x0)
 {
-    const __m512 c = _mm512_set1_ps(x0);
-    if (LN_REG_FORM(n, nt)) {
-#define LN_D_(i) _mm512_sub_ps(LN_LD_(x, i), c)
-        __m512 t = ln_row_t4_avx512(LN_D_(0), LN_D_(1), LN_D_(2), LN_D_(3));
-        if (n == 128)
-            t = _mm512_add_ps(t, ln_row_t4_avx512(LN_D_(4), LN_D_(5), LN_D_(6), LN_D_(7)));
-#undef LN_D_
-        return lanes_h8r_avx512(t);
-    }
-    return lanes_h8_avx512(acc_sum_avx512(x, norm_ln_probe(n), c));
+    return lanes_h8_avx512(acc_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x0)));
 }
-N5_INLINE void ln_h8p2_avx512(const float *x, size_t n, float m0, __m512d *s1, __m512d *s2,
-                              int nt)
+N5_INLINE void ln_h8p2_avx512(const float *x, size_t n, float m0, __m512d *s1, __m512d *s2)
 {
-    const __m512 c = _mm512_set1_ps(m0);
-    if (LN_REG_FORM(n, nt)) {
-        const __m512 d0 = _mm512_sub_ps(LN_LD_(x, 0), c), d1 = _mm512_sub_ps(LN_LD_(x, 1), c);
-        const __m512 d2 = _mm512_sub_ps(LN_LD_(x, 2), c), d3 = _mm512_sub_ps(LN_LD_(x, 3), c);
-        __m512 s = ln_row_t4_avx512(d0, d1, d2, d3), q = ln_row_q4_avx512(d0, d1, d2, d3);
-        if (n == 128) {
-            const __m512 d4 = _mm512_sub_ps(LN_LD_(x, 4), c), d5 = _mm512_sub_ps(LN_LD_(x, 5), c);
-            const __m512 d6 = _mm512_sub_ps(LN_LD_(x, 6), c), d7 = _mm512_sub_ps(LN_LD_(x, 7), c);
-            s = _mm512_add_ps(s, ln_row_t4_avx512(d4, d5, d6, d7));
-            q = _mm512_add_ps(q, ln_row_q4_avx512(d4, d5, d6, d7));
-        }
-        *s1 = lanes_h8r_avx512(s);
-        *s2 = lanes_h8r_avx512(q);
-        return;
-    }
     acc_avx512 a, b;
-    acc_ss_avx512(x, n, c, &a, &b);
+    acc_ss_avx512(x, n, _mm512_set1_ps(m0), &a, &b);
     *s1 = lanes_h8_avx512(a);
     *s2 = lanes_h8_avx512(b);
 }
-#undef LN_LD_
 
 /* The statistics of eight rows (short rows), computed by ln_stats8_avx512() before pass 3 of the
  * previous eight (ln_out8_avx512()). */
@@ -590,39 +551,30 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     /* pass 1 over the probe; m0 = (float)((double)x0 + s0 * inv_k) */
     const int mix = LN_MIX && nt;
     for (int k = 0; k < 4; k++)
-        a[k] = ln_h8p1_avx512(x[k], n, x0[k], nt);
+        a[k] = ln_h8p1_avx512(x[k], n, x0[k]);
     if (mix)
         LN_PREV(0);
     for (int k = 4; k < 8; k++)
-        a[k] = ln_h8p1_avx512(x[k], n, x0[k], nt);
+        a[k] = ln_h8p1_avx512(x[k], n, x0[k]);
     if (mix)
         LN_PREV(2);
-    /* + 0.0: the canonical totals of the register form (lanes_h8r_avx512()) */
-    const int rf = LN_REG_FORM(n, nt);
-    const __m512d zd = _mm512_setzero_pd();
-    __m512d s0 = lanes_fin8_avx512(a);
-    if (rf)
-        s0 = _mm512_add_pd(s0, zd);
+    const __m512d s0 = lanes_fin8_avx512(a);
     const __m256 vm0 = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x0)),
                                                      _mm512_mul_pd(s0, _mm512_set1_pd(inv_k))));
     _mm256_storeu_ps(st->m0, vm0);
     /* pass 2 */
     for (int k = 0; k < 4; k++)
-        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k], nt);
+        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k]);
     if (mix)
         LN_PREV(4);
     for (int k = 4; k < 8; k++)
-        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k], nt);
+        ln_h8p2_avx512(x[k], n, st->m0[k], &a[k], &q[k]);
     if (mix)
         LN_PREV(6);
     else if (prev)
         ln_out8_avx512(j, rp, n, inv_n, prev, nt);
 #undef LN_PREV
-    __m512d s1 = lanes_fin8_avx512(a), s2 = lanes_fin8_avx512(q);
-    if (rf) {
-        s1 = _mm512_add_pd(s1, zd);
-        s2 = _mm512_add_pd(s2, zd);
-    }
+    const __m512d s1 = lanes_fin8_avx512(a), s2 = lanes_fin8_avx512(q);
     /* norm_ln_finish() for the rows it finishes at once (NORM_LN_OK after the first pass 2);
      * the others (pass 2 again, or the rare path) go through ln_finish_row_avx512(). */
     st->ok = ln_finish8_avx512(s0, s1, s2, vm0, inv_n, j->eps, st->mlo, st->rstd, st->mean);
@@ -821,12 +773,8 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     float *const mean = j->mean, *const rstd = j->rstd;
     size_t r = 0;
-    if ((n == 64 || n == 128) &&
-        (nt ? LN_ROWLOOP : (double)j->rows * (double)n * 4.0 >= LN_ROWLOOP_BYTES)) {
-        if (n == 64)
-            ln_rowloop_sel_avx512(j, 64, inv_n, inv_k, nt);
-        else
-            ln_rowloop_sel_avx512(j, 128, inv_n, inv_k, nt);
+    if (nt && n == LN_ROWLOOP) {
+        ln_rowloop_sel_avx512(j, LN_ROWLOOP, inv_n, inv_k, nt);
         return;
     }
     if (n <= LN_BATCH_MAX) {

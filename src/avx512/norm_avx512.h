@@ -607,19 +607,6 @@ N5_INLINE __m512d lanes_total8_avx512(const acc_avx512 a[8])
     return lanes_fin8_avx512(v);
 }
 
-/* lanes_h8_avx512() of a row of one block, hi = t, with lo = +0 left out: v[l] = (double)t[l]
- * rather than (double)t[l] + 0.0, which differs only for t[l] = -0. A sum of values that differ
- * only in the signs of zeros differs at most in the sign of a zero result, and the canonical
- * total is never -0 (every v[l] of norm_lanes_total() is hi + lo with lo = +0 here, never -0,
- * and a sum of addends none of which is -0 is never -0 in round to nearest): lanes_fin8_avx512()
- * of such rows, plus 0.0, is their canonical total bit for bit (the + 0.0 turns a -0 into +0
- * and changes nothing else; Inf and NaN go to the rare path whatever their sign or payload). */
-N5_INLINE __m512d lanes_h8r_avx512(__m512 t)
-{
-    return _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(t)),
-                         _mm512_cvtps_pd(_mm512_extractf32x8_ps(t, 1)));
-}
-
 /* LayerNorm's statistics for eight rows from their totals s0, s1, s2 (lane k: row k) and m0
  * (vm0), lane k computing exactly what norm_ln_finish() computes for row k when it finishes the
  * row at once. Returns the mask of those rows (the others: pass 2 again, or the rare path); their
