@@ -75,14 +75,23 @@
  *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
  *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
  *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
- *   - (2026-12-06) The streaming batches at dim 128 (non-temporal, pipelined: LN_REG_FORM)
- *     compute each row's pass-1 and pass-2 trees on its leaves loaded into registers, without
- *     the general trees' compiler barriers, and leave lo = +0 out of the lane totals' first step
- *     (ln_h8p1_avx512(), ln_h8p2_avx512(); the totals get + 0.0: the same bits). In one process
- *     (bench/regab.sh, DRAM, 64 MiB of x, 1 thread, thread CPU ns/row, min of 9-15, 2026-12-06),
- *     old -> new: w+b 74.6 -> 60.5, 74.7 -> 61.4, 80.7 -> 64.6, 77.7 -> 63.6; plain 77.2 -> 61.3
- *     (streaming floor 38-42). Not taken: the same trees at dim 64 from DRAM (ordinary-store
- *     batches, 1.07-1.21x) and in cache (dims 64 and 128, 1.00-1.07x).
+ *   - (2026-12-06, session 22) Streaming jobs at dim 128 go row by row (LN_ROWLOOP,
+ *     ln_rowloop_avx512()): each row is the one-row function's (ln_row_pow2_avx512(): x loaded
+ *     once into eight zmm for the three passes, ordinary stores), and a row it does not finish
+ *     takes ln_row_avx512(). This replaces the pipelined non-temporal batches there (and their
+ *     register-form trees, which measured 0.73-0.86x the general trees' time in session 21).
+ *     The batches issue 64 lines of loads for eight rows, then a burst of stores; the row loop
+ *     streams 8 lines in and 8 out per row, and the out-of-order core overlaps consecutive rows'
+ *     chains. On this session's machine the batches took ~compute + memory (dim 128 w+b: 28
+ *     ns/row in cache, 70-80 from DRAM against a 26-34 ns floor). In one process (bench/lnab.sh
+ *     avx512 15 64,128 3 3: x 128 MiB, thread CPU ns/row, min of 15, 2026-12-06), old -> new
+ *     (NT-store floor): w+b 128 1 thread 70 -> 41 (26), 2 threads 71 -> 43 (27); plain 62 -> 39
+ *     (26), 2 threads 62 -> 39 (28). Tried and not taken: the row loop with non-temporal stores
+ *     (54 against 42 with ordinary ones, w+b 128 1 thread; dim 64 38 against 29); with a software
+ *     prefetch 4 or 8 rows ahead (53, 57 against 48); at dim 64 (29 against the ordinary-store
+ *     batches' 27-28); for cached jobs of 8-16 MiB (dim 64 29 against 20 ns/row, dim 128 mixed);
+ *     the same row loop on the AVX2 tier (its row function keeps 16 ymm of x, more than it has:
+ *     dim 64 33 against 19-29, dim 128 62-65 against 54-67), which keeps its batches.
  *   - (2026-12-06, session 21) Pass 3's non-temporal stores write each 64-byte line as two
  *     32-byte vmovntps of the zmm's halves (LN_NT_YMM), as the AVX2 tier's stores do: the same
  *     values to the same addresses. In one process, interleaved (bench/lnab.sh), DRAM (128 MiB
@@ -595,8 +604,8 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
  * ns/row min / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), old -> new (oneDNN,
  * NT-store floor): plain 19.3 / 22.9 -> 18.8 / 20.7 (17.6 / 18.6, 12.2 / 18.7), w+b 19.5 / 27.1
  * -> 21.5 / 22.4 (19.4 / 21.8, 12.8 / 20.6); another run plain 24.2 -> 18.2, w+b 23.7 -> 20.4
- * (oneDNN 18.2, 19.8). Dim 128 measured the other way (NT pipelined 27-38, ordinary plain
- * batches 41-46): it keeps the non-temporal pipelined batches. The prefetch distance
+ * (oneDNN 18.2, 19.8). Dim 128 measured the other way then (NT pipelined 27-38, ordinary plain
+ * batches 41-46; it now goes row by row, LN_ROWLOOP). The prefetch distance
  * (LN_PF_DIST 1, 2, 4, 8 with an L2 hint) measured alike; without the prefetch, 35 (+60%). */
 #ifndef LN_BATCH_ORD_MAX
 #define LN_BATCH_ORD_MAX 64
@@ -647,13 +656,39 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     return r + 8;
 }
 
+/* ---- one row of n = 64 or 128 in registers (norm_dsp.layernorm_row_f32, the entry points'
+ * rows = 1 calls, at the end of this file; and the row loop of streaming dim-128 jobs) ----
+ * For dims 64 and 128 (n a constant): the row is one partial block, the probe is the whole row
+ * (k = n), and the chain loads -> pass-1 tree -> lane total -> m0 -> pass-2 trees -> lane totals
+ * -> statistics -> pass 3 runs without a job, a batch test or a stack frame. Shortcuts, each the
+ * same bits as the canonical order:
+ *   - The pass-1 and pass-2 trees are those of 4 (8) full leaf rows: the pruned tree of a
+ *     partial block of 64 (128) floats (tsum4/8, tss4/8 of norm_avx512.h), taken as hi with
+ *     lo = +0 (the first-block shortcut); x is loaded once, and pass 3 reuses pass 2's x - m0.
+ *   - Lane totals without lo's +0 (lanes_total1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
+ *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
+ *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
+ *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
+ *       pass 1: lane 0's first leaf is x0 - x0 = +0 (or NaN), so lane 0 is never -0;
+ *       s2: a lane sum of squares is never -0;
+ *       s1: every lane -0 means every d = x - m0 is -0, so s2 = 0 and the row is rare (slow
+ *           path, which recomputes it).
+ *     The halving adds on quarters (four floats widened to four doubles each): v[l] + v[l + 8]
+ *     and then + v[l + 4] for l = 0..3 on two 256-bit vectors, as in rmsnorm_avx512.c.
+ *   - m0 as one fma, var with one fmsub and the statistics' tests as one flag
+ *     (src/x86/norm_ln_row_x86.h).
+ * A row the fast path does not finish (pass 2 again, the rare path) is left to the caller:
+ * norm_dsp's function hands it, and every other dim, to the general kernel as a job of one
+ * row; the row loop to ln_row_avx512(). */
 #include "../x86/norm_ln_row_x86.h"
 
 /* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is
  * loaded once: its n / 16 leaf rows x0..x7 stay in registers (named: an array went to the stack)
  * for pass 1, pass 2 (d = x - m0) and pass 3, which takes d from pass 2 (ln_out_avx512()'s
  * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
- * forms, as the kernels' partial blocks). */
+ * forms, as the kernels' partial blocks). mean, rstdp, sums (NULL: none): the row's statistics
+ * outputs and its NORM_SUMS totals. Returns 0, or 1 having written nothing for a row the fast
+ * path does not finish. */
 N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
                                  size_t n, float eps, int hw, int hb, float *mean, float *rstdp,
                                  double *sums)
@@ -836,28 +871,8 @@ void norm_layernorm_f32_avx512(const norm_job *j)
     }
 }
 
-/* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
- * For dims 64 and 128 (n a constant): the row is one partial block, the probe is the whole row
- * (k = n), and the chain loads -> pass-1 tree -> lane total -> m0 -> pass-2 trees -> lane totals
- * -> statistics -> pass 3 runs without a job, a batch test or a stack frame. Shortcuts, each the
- * same bits as the canonical order:
- *   - The pass-1 and pass-2 trees are those of 4 (8) full leaf rows: the pruned tree of a
- *     partial block of 64 (128) floats (tsum4/8, tss4/8 of norm_avx512.h), taken as hi with
- *     lo = +0 (the first-block shortcut); x is loaded once, and pass 3 reuses pass 2's x - m0.
- *   - Lane totals without lo's +0 (lanes_total1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
- *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
- *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
- *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
- *       pass 1: lane 0's first leaf is x0 - x0 = +0 (or NaN), so lane 0 is never -0;
- *       s2: a lane sum of squares is never -0;
- *       s1: every lane -0 means every d = x - m0 is -0, so s2 = 0 and the row is rare (slow
- *           path, which recomputes it).
- *     The halving adds on quarters (four floats widened to four doubles each): v[l] + v[l + 8]
- *     and then + v[l + 4] for l = 0..3 on two 256-bit vectors, as in rmsnorm_avx512.c.
- *   - m0 as one fma, var with one fmsub and the statistics' tests as one flag
- *     (src/x86/norm_ln_row_x86.h).
- * Any row the fast path does not finish (pass 2 again, the rare path), and every other dim, is
- * the job of the general kernel. */
+/* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ---- */
+
 /* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
  * line and tail-called: the constant-dim copies keep a frame-less function). */
 static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x, const float *w,
