@@ -254,8 +254,8 @@ static int sums_match(const double *ref, const double *got, enum op op, const ch
 /* run_case() with force_stream set: a streaming call (norm_job.stream), out of place, with
  * weight and bias both present or both absent as force_affine says (LayerNorm). */
 static int force_stream, force_affine;
-/* run_case() with force_aligny set: y and its row stride 64-byte aligned (the x86 tiers' row
- * loops of streaming jobs at dims 64 and 128 take only such y). */
+/* run_case() with force_aligny set: y and its row stride 64-byte aligned, as an engine's
+ * buffers are (the other cases draw a misaligned y most of the time). */
 static int force_aligny;
 
 /* Runs one configuration on the reference and on the tier; returns 1 on success. */
@@ -1631,9 +1631,9 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         run_case(ref, tst, op, pf_cases[pi / 2].dim, pf_cases[pi / 2].rows, &st);
         force_stream = 0;
     }
-    /* Streaming calls at dims 64 and 128 with y and its stride 64-byte aligned (the x86 tiers'
-     * row loops there), out of place, 1 to 20 rows, every weight / bias / statistics variant
-     * run_case() draws. */
+    /* Streaming calls at dims 64 and 128 (the AVX-512 tier's row loop at 128, the batches and
+     * the rows after them at 64), y and its stride 64-byte aligned, out of place, 1 to 20 rows,
+     * every weight / bias / statistics variant run_case() draws. */
     for (int k = 0; k < (quick ? 8 : 24) && st.fails <= 10; k++) {
         force_stream = force_aligny = 1;
         force_affine = k & 1;
