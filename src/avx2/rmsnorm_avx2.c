@@ -28,7 +28,8 @@
  * 55 -> 37 (35), 56 -> 37 (36). Ordinary stores in the loop: 20 / 42; a prefetch 2 or 8 rows
  * ahead: no better (38-40 at 128). In cache the batches stay (the row loop measured 1.07-1.62x
  * slower on 32-512 rows, bench/regab.sh, and on x of 8 MiB at dim 64, 11 -> 13); dim 128 on x of
- * 8 MiB 17.3 -> 16.5 (normbench, 16384 rows, 1 thread).
+ * 8 MiB 17.3 -> 16.5 (normbench, 16384 rows, 1 thread); per-head rows (32 heads x 512 tokens, x
+ * stride 3 x 128, bench/regab.sh) 31.2 -> 25.6.
  */
 #include "norm_avx2.h"
 

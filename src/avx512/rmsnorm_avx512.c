@@ -19,7 +19,8 @@
  *     with ordinary stores: 20-21 / 44-48; with a prefetch 2 or 8 rows ahead: no better (dim 128
  *     39-44). In cache the batches stay: the row loop measured 1.07-1.28x slower on 32-512 rows
  *     (bench/regab.sh) and at dim 64 also on x of 8 MiB (9 -> 10); dim 128 x 8 MiB: 18.4 -> 16.8
- *     (normbench, 16384 rows, 1 thread), 2 threads on x + y of 32 MiB 38 -> 22.
+ *     (normbench, 16384 rows, 1 thread), 2 threads on x + y of 32 MiB 38 -> 22; per-head rows
+ *     (32 heads x 512 tokens, x stride 3 x 128, bench/regab.sh) 28.4 -> 24.1.
  *   - Other short rows (n <= RMS_BATCH_MAX) go eight at a time: eight independent trees, then the
  *     eight rows' lane totals and 1/sqrt as vectors of doubles, lane k doing exactly row k's
  *     scalar arithmetic (norm_rms_finish); up to RMS_PIPE_MAX software-pipelined (the next eight
