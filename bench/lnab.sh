@@ -48,7 +48,9 @@ G=$T/versions.c
     for t in avx2 avx512; do
         for o in ln rms; do
             printf 'void (*const lnab_%s_%s[])(const norm_job *) = {' $o $t
-            i=0; while [ $i -lt "$AB_NV" ]; do printf 'v%d_%s_%s, ' $i $o $t; i=$((i + 1)); done; echo '};'
+            i=0
+            while [ $i -lt "$AB_NV" ]; do printf 'v%d_%s_%s, ' $i $o $t; i=$((i + 1)); done
+            echo '};'
         done
     done
 } > "$G"
