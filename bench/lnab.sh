@@ -1,13 +1,13 @@
 #!/bin/sh
-# In-process A/B of the x86 f32 LayerNorm kernels from DRAM (bench/lnab.c): src/avx2/layernorm_avx2.c
-# and src/avx512/layernorm_avx512.c at a base commit (v0) against the working tree's (v1, and more
-# versions of the working tree with other compiler flags), all linked into one binary next to the
-# streaming limit (normbench's floor pass).
+# In-process A/B of the x86 f32 LayerNorm and RMSNorm kernels from DRAM (bench/lnab.c):
+# src/avx2/{layernorm,rmsnorm}_avx2.c and src/avx512/{layernorm,rmsnorm}_avx512.c at a base
+# commit (v0) against the working tree's (v1, and more versions of the working tree with other
+# compiler flags), all linked into one binary next to the streaming limit (normbench's floor pass).
 #   bench/lnab.sh BUILD BASE [lnab arguments...]
 #     BUILD  a configured and built release build directory of this tree (its libnorm_core.a and
 #            the floor libraries)
 #     BASE   the commit to compare against (e.g. main)
-#   e.g. bench/lnab.sh build main avx512 15 4096,16384 3 1
+#   e.g. bench/lnab.sh build main avx512 15 4096,16384 3 1   (RMSNorm: AFFINE 4)
 # LNAB_FLAGS (environment): extra versions of the working tree, '|'-separated compiler flag sets,
 # e.g. LNAB_FLAGS='-DLN_NT_PF2=0|-DLN_NT_PFLOC=2' adds v2 and v3. LNAB_BASE_CFLAGS,
 # LNAB_CUR_CFLAGS: extra flags for v0 / v1. LNAB_DIR: build there and keep it (default: a scratch
@@ -21,6 +21,8 @@ ab_version() { # PREFIX SRCDIR FLAGS
     for t in avx2 avx512; do
         ab_cc "$1" "$2" "$3" $t $t/layernorm_$t.c norm_layernorm_f32_$t=ln_$t \
             norm_layernorm_row_f32_$t=row_$t
+        ab_cc "$1" "$2" "$3" $t $t/rmsnorm_$t.c norm_rmsnorm_f32_$t=rms_$t \
+            norm_rmsnorm_row_f32_$t=rmsrow_$t
     done
 }
 ab_versions v0 v1 v
@@ -33,8 +35,10 @@ G=$T/versions.c
         for t in avx2 avx512; do
             if ab_has $t; then
                 echo "void v${i}_ln_$t(const norm_job *);"
+                echo "void v${i}_rms_$t(const norm_job *);"
             else
                 echo "#define v${i}_ln_$t 0"
+                echo "#define v${i}_rms_$t 0"
             fi
         done
         i=$((i + 1))
@@ -42,8 +46,12 @@ G=$T/versions.c
     echo "const int lnab_nv = $AB_NV;"
     printf 'const char *const lnab_names[] = {%s};\n' "$AB_NAMES"
     for t in avx2 avx512; do
-        printf 'void (*const lnab_%s[])(const norm_job *) = {' $t
-        i=0; while [ $i -lt "$AB_NV" ]; do printf 'v%d_ln_%s, ' $i $t; i=$((i + 1)); done; echo '};'
+        for o in ln rms; do
+            printf 'void (*const lnab_%s_%s[])(const norm_job *) = {' $o $t
+            i=0
+            while [ $i -lt "$AB_NV" ]; do printf 'v%d_%s_%s, ' $i $o $t; i=$((i + 1)); done
+            echo '};'
+        done
     done
 } > "$G"
 $CC -O2 -std=c11 -Isrc -Iinclude -c "$G" -o "$T/versions.o"

@@ -59,6 +59,7 @@ static const shape_t shapes[] = {
     {"ln 64 dram", 0, 64, 0, 1},        {"ln-plain 64 dram", 1, 64, 0, 1},
     {"rms 64 dram", 2, 64, 0, 1},       {"ln 128 dram", 0, 128, 0, 1},
     {"ln-plain 128 dram", 1, 128, 0, 1}, {"rms 128 dram", 2, 128, 0, 1},
+    {"rms-head 64 32x512", 2, 64, 16384, 3}, {"rms-head 128 32x512", 2, 128, 16384, 3},
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 

@@ -19,6 +19,17 @@
  * (1812), 65536 42133 -> 32027 (29673); 2 threads (the slower thread): 64 24 -> 16 (15), 768
  * 266 -> 163 (158), 2048 776 -> 505 (476), 65536 24757 -> 18219 (16787). Batch distances of
  * 24-64 rows measured alike (8-16 worse).
+ * Streaming jobs of dims 64 and 128 (RMSNorm's kind) go row by row instead (rms_rows1_avx2(): the
+ * one-row function's statistics, then pass 2 at once from x still in L1, non-temporal stores
+ * where the row's y is 64-byte aligned, no prefetch), and so do non-streaming jobs of dim 128 with
+ * at least NORM_AVX2_RMS_ROW1_BYTES of x (L3-resident). In one process (bench/lnab.sh build main
+ * avx2 9 64,128 3 4; x 128 MiB, thread CPU ns/row min, 2026-12-06, a loaded machine) four-row
+ * batches -> row loop (floor): dim 64 1 thread 22 -> 20 (17), 2 threads 23 -> 20 (18); dim 128
+ * 55 -> 37 (35), 56 -> 37 (36). Ordinary stores in the loop: 20 / 42; a prefetch 2 or 8 rows
+ * ahead: no better (38-40 at 128). In cache the batches stay (the row loop measured 1.07-1.62x
+ * slower on 32-512 rows, bench/regab.sh, and on x of 8 MiB at dim 64, 11 -> 13); dim 128 on x of
+ * 8 MiB 17.3 -> 16.5 (normbench, 16384 rows, 1 thread); per-head rows (32 heads x 512 tokens, x
+ * stride 3 x 128, bench/regab.sh) 31.2 -> 25.6.
  */
 #include "norm_avx2.h"
 
@@ -38,6 +49,11 @@
 #endif
 #ifndef NORM_AVX2_RMS_PF_LOC
 #define NORM_AVX2_RMS_PF_LOC 3
+#endif
+/* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
+ * row too (rms_rows1_avx2()); 0: never. */
+#ifndef NORM_AVX2_RMS_ROW1_BYTES
+#define NORM_AVX2_RMS_ROW1_BYTES (4.0 * 1024 * 1024)
 #endif
 
 /* Pass 1: the total of squares of x; out of line for every n (the reduction is large and called
@@ -221,11 +237,69 @@ NORM_AVX2_INLINE size_t rms_batches_avx2(const norm_job *j, size_t n, double inv
     return row + 4;
 }
 
+/* The statistics of one row of n = 64 or 128 floats (a constant after inlining), RMSNorm's kind:
+ * *s2 its total of squares; returns 0 for the rare path, else 1 with *rstd (the one-row section
+ * below has why these shortcuts give norm_rms_finish()'s bits). */
+NORM_AVX2_INLINE int rms_row_stat_avx2(const float *x, size_t n, float eps, double *s2p,
+                                       float *rstd)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
+    const __m128d s2v = lanes_total1_avx2(qa, qb);
+    const double s2 = _mm_cvtsd_f64(s2v);
+    *s2p = s2;
+    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
+        return 0;
+    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
+    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
+    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
+    *rstd = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r));
+    return 1;
+}
+
+/* Jobs of dims 64 and 128 (n a constant), RMSNorm's kind, row by row (streaming jobs and large
+ * ones of dim 128: the header says why): each row's statistics as the one-row function computes
+ * them (rms_row_stat_avx2()), then its pass 2 at once, from x still in L1; nt: non-temporal
+ * stores for rows whose y is 64-byte aligned (ordinary stores for the others). */
+NORM_AVX2_INLINE void rms_rows1_avx2(const norm_job *j, size_t n, int hw, int nt)
+{
+    const float *const w = j->w;
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        double s2;
+        float rstd;
+        const int ok = rms_row_stat_avx2(x, n, j->eps, &s2, &rstd);
+        if (j->sums)
+            j->sums[r] = s2;
+        if (__builtin_expect(!ok, 0)) {
+            norm_rmsnorm_row_rare(y, x, w, n, j->eps, j->rstd ? j->rstd + r : NULL, j->wplus);
+            continue;
+        }
+        if (nt && ((size_t)y & 63) == 0)
+            rms_out_avx2(y, x, w, n, rstd, hw, 1, NULL);
+        else
+            rms_out_avx2(y, x, w, n, rstd, hw, 0, NULL);
+        if (j->rstd)
+            j->rstd[r] = rstd;
+    }
+}
+
 NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
     size_t row = 0;
+    /* streaming jobs of dims 64 and 128 and large ones of dim 128: row by row */
+    if ((n == 64 || n == 128) && j->kind == NORM_KIND_RMS &&
+        (nt || (n == 128 && NORM_AVX2_RMS_ROW1_BYTES > 0 &&
+                (double)j->rows * 128.0 * 4.0 >= NORM_AVX2_RMS_ROW1_BYTES))) {
+        if (n == 64)
+            rms_rows1_avx2(j, 64, hw, nt);
+        else
+            rms_rows1_avx2(j, 128, hw, nt);
+        return;
+    }
     /* the four-row batches finish RMSNorm's kind inline; L2 rows go one at a time below */
     if (n <= NORM_BLOCK && j->kind == NORM_KIND_RMS) {
 #define RMS_BATCHES(N, CN) row = rms_batches_avx2(j, (N), inv_n, (CN), hw, nt)
@@ -297,16 +371,11 @@ static __attribute__((noinline)) int rms_row_rare_avx2(float *y, const float *x,
 NORM_AVX2_INLINE int rms_row_pow2_avx2(float *y, const float *x, const float *w, size_t n,
                                        float eps, int hw)
 {
-    __m256 sa, qa, sb, qb;
-    norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
-    const __m128d s2v = lanes_total1_avx2(qa, qb);
-    const double s2 = _mm_cvtsd_f64(s2v);
-    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
+    double s2;
+    float rstd;
+    if (__builtin_expect(!rms_row_stat_avx2(x, n, eps, &s2, &rstd), 0))
         return rms_row_rare_avx2(y, x, w, n, eps, hw == 2);
-    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
-    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
-    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_avx2(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), hw, 0, NULL);
+    rms_out_avx2(y, x, w, n, rstd, hw, 0, NULL);
     return 0;
 }
 

@@ -6,14 +6,30 @@
  * pass 2 writes y = (x * rstd) * w, or x * rstd without a weight.
  *
  * Scheduling (none of it changes an operation):
- *   - Short rows (n <= RMS_BATCH_MAX) go eight at a time: eight independent trees, then the
+ *   - Streaming jobs of dims 64 and 128 (RMSNorm's kind; L2 jobs take the batches) go row by
+ *     row instead (rms_rows1_avx512()): each row's statistics as the one-row function computes
+ *     them, then its pass 2 at once from x still in L1, non-temporal stores where the row's y is
+ *     64-byte aligned, no software prefetch; non-streaming jobs of dim 128 with at least
+ *     RMS_ROW1_BYTES of x (an L3-resident job, e.g. per-head norms of 512 tokens) too (jobs of
+ *     fewer than eight rows keep the single-row loop below, with its prefetch). From
+ *     DRAM the batches cost about compute + memory (no overlap): in one process (bench/lnab.sh
+ *     build main avx512 9 64,128 3 4; x 128 MiB, thread CPU ns/row min, floor = normbench's
+ *     streaming pass, 2026-12-06, a loaded machine) batches -> row loop (floor): dim 64 1 thread
+ *     22 -> 20 (18), 2 threads 23 -> 20 (19); dim 128 53 -> 39 (38), 57 -> 42 (40). The same loop
+ *     with ordinary stores: 20-21 / 44-48; with a prefetch 2 or 8 rows ahead: no better (dim 128
+ *     39-44). In cache the batches stay: the row loop measured 1.07-1.28x slower on 32-512 rows
+ *     (bench/regab.sh) and at dim 64 also on x of 8 MiB (9 -> 10); dim 128 x 8 MiB: 18.4 -> 16.8
+ *     (normbench, 16384 rows, 1 thread), 2 threads on x + y of 32 MiB 38 -> 22; per-head rows
+ *     (32 heads x 512 tokens, x stride 3 x 128, bench/regab.sh) 28.4 -> 24.1.
+ *   - Other short rows (n <= RMS_BATCH_MAX) go eight at a time: eight independent trees, then the
  *     eight rows' lane totals and 1/sqrt as vectors of doubles, lane k doing exactly row k's
  *     scalar arithmetic (norm_rms_finish); up to RMS_PIPE_MAX software-pipelined (the next eight
  *     rows' statistics before this eight's pass 2), as the AVX2 tier's four-row batches are.
  *   - Other rows go two at a time (up to RMS_PAIR_MAX), so that two rows' dependency chains
  *     (tree -> lane total -> 1/sqrt -> output) overlap in the out-of-order core.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h) write y with non-temporal stores,
- *     then sfence, and pass 2 of each row prefetches x of a later row line by line, one
+ *     then sfence, and (but for the row loop above) pass 2 of each row prefetches x of a later
+ *     row line by line, one
  *     prefetch (into L1) per 64-byte store: RMS_PF_BATCH rows ahead in the batches, otherwise
  *     the first row at least RMS_PF_BYTES of x ahead (pairs: 2 rows at least). Why: from DRAM,
  *     cpu-clock samples (dim 768) piled up on the non-temporal stores (about half of the
@@ -55,6 +71,11 @@
 #endif
 #ifndef RMS_PF_LOC
 #define RMS_PF_LOC 3
+#endif
+/* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
+ * row too (rms_rows1_avx512()); 0: never. */
+#ifndef RMS_ROW1_BYTES
+#define RMS_ROW1_BYTES (4.0 * 1024 * 1024)
 #endif
 
 /* Pass 2 for one row; hw (0: no weight, 1: weight, 2: the factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE)
@@ -221,16 +242,83 @@ N5_INLINE void rms_rows8_kind_avx512(const norm_job *j, size_t r, size_t n, doub
                               rms_pf_row_avx512(j, r + (size_t)k, RMS_PF_BATCH, nt));
 }
 
-/* Rows 0 .. (returned) of at most RMS_BATCH_MAX floats, eight at a time; RMSNorm's of at most
- * RMS_PIPE_MAX floats are software-pipelined: pass 1 and the statistics of the next eight rows
- * come before pass 2 of the current eight, so that their loads and trees overlap the current
- * rows' square roots, divisions and stores. The next rows' pass 1 reads only their x, which the current rows' pass 2 (their
- * own y and rstd) cannot touch: the API forbids any overlap other than exactly in place. */
+/* The statistics of one row of n = 64 or 128 floats (a constant after inlining), RMSNorm's kind:
+ * *s2 its total of squares; returns 0 for the rare path, else 1 with *rstd (see the one-row
+ * section below for why these shortcuts give norm_rms_finish()'s bits). */
+N5_INLINE int rms_row_stat_avx512(const float *x, size_t n, float eps, double *s2p, float *rstd)
+{
+    const __m128d s2v = lanes_total1_avx512(psq_avx512(x, n, N5_F32));
+    const double s2 = _mm_cvtsd_f64(s2v);
+    *s2p = s2;
+    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
+        return 0;
+    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
+    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
+    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
+    *rstd = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r));
+    return 1;
+}
+
+/* Jobs of dims 64 and 128 (n a constant), RMSNorm's kind, row by row (streaming jobs and large
+ * ones of dim 128: the header says why): each row's statistics as the one-row function computes
+ * them (rms_row_stat_avx512()), then its pass 2 at once, from x still in L1; nt: non-temporal
+ * stores for rows whose y is 64-byte aligned (ordinary stores for the others). */
+N5_INLINE void rms_rows1_avx512(const norm_job *j, size_t n, int hw, int nt)
+{
+    const float *const w = j->w;
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        double s2;
+        float rstd;
+        const int ok = rms_row_stat_avx512(x, n, j->eps, &s2, &rstd);
+        if (j->sums)
+            j->sums[r] = s2;
+        if (__builtin_expect(!ok, 0)) {
+            norm_rmsnorm_row_rare(y, x, w, n, j->eps, j->rstd ? j->rstd + r : NULL, j->wplus);
+            continue;
+        }
+        if (nt && ((size_t)y & 63) == 0)
+            rms_out_avx512(y, x, w, n, rstd, hw, 1, NULL);
+        else
+            rms_out_avx512(y, x, w, n, rstd, hw, 0, NULL);
+        if (j->rstd)
+            j->rstd[r] = rstd;
+    }
+}
+
+/* rms_rows1_avx512() for n = j->dim, 64 or 128: one instance per dim and weight variant. */
+static void rms_rows1_sel_avx512(const norm_job *j, int nt)
+{
+    const int hw = !j->w ? 0 : j->wplus ? 2 : 1;
+#define RMS_R1(N) (hw == 1   ? rms_rows1_avx512(j, (N), 1, nt)                                  \
+                   : hw == 0 ? rms_rows1_avx512(j, (N), 0, nt)                                  \
+                             : rms_rows1_avx512(j, (N), 2, nt))
+    if (j->dim == 64)
+        RMS_R1(64);
+    else
+        RMS_R1(128);
+#undef RMS_R1
+}
+
+/* Rows 0 .. (returned) of at most RMS_BATCH_MAX floats (jobs of eight rows or more; those of
+ * dims 64 and 128 that go row by row, all of them through rms_rows1_sel_avx512()), eight at a
+ * time; RMSNorm's of at most RMS_PIPE_MAX floats are software-pipelined: pass 1 and the
+ * statistics of the next eight rows come before pass 2 of the current eight, so that their
+ * loads and trees overlap the current rows' square roots, divisions and stores. The next rows'
+ * pass 1 reads only their x, which the current rows' pass 2 (their own y and rstd) cannot touch:
+ * the API forbids any overlap other than exactly in place. */
 N5_INLINE size_t rms_batches_avx512(const norm_job *j, size_t n, double inv_n, int nt)
 {
     size_t r = 0;
     if (j->rows < 8)
         return 0;
+    if ((n == 64 || n == 128) && j->kind == NORM_KIND_RMS &&
+        (nt || (n == 128 && RMS_ROW1_BYTES > 0 &&
+                (double)j->rows * 128.0 * 4.0 >= RMS_ROW1_BYTES))) {
+        rms_rows1_sel_avx512(j, nt);
+        return j->rows;
+    }
     if (j->kind != NORM_KIND_RMS) {
         for (; r + 8 <= j->rows; r += 8)
             rms_rows8_kind_avx512(j, r, n, inv_n, nt);
@@ -343,14 +431,11 @@ static __attribute__((noinline)) int rms_row_rare_avx512(float *y, const float *
 N5_INLINE int rms_row_pow2_avx512(float *y, const float *x, const float *w, size_t n, float eps,
                                   int wp)
 {
-    const __m128d s2v = lanes_total1_avx512(psq_avx512(x, n, N5_F32));
-    const double s2 = _mm_cvtsd_f64(s2v);
-    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
+    double s2;
+    float rstd;
+    if (__builtin_expect(!rms_row_stat_avx512(x, n, eps, &s2, &rstd), 0))
         return rms_row_rare_avx512(y, x, w, n, eps, wp);
-    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
-    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
-    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    rms_out_sel_avx512(y, x, w, n, _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r)), 0, wp, NULL);
+    rms_out_sel_avx512(y, x, w, n, rstd, 0, wp, NULL);
     return 0;
 }
 
