@@ -1640,6 +1640,11 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         run_case(ref, tst, op, (k & 2) ? 128 : 64, 1 + irand(20), &st);
         force_stream = force_aligny = 0;
     }
+    /* RMSNorm: a cached job of dim 128 with 4 MiB of x or more (8192 rows and more, dim + rows
+     * even: not a streaming call), the x86 tiers' row loop for L3-resident jobs
+     * (RMS_ROW1_BYTES, NORM_AVX2_RMS_ROW1_BYTES) */
+    if (op == OP_RMS && st.fails <= 10)
+        run_case(ref, tst, op, 128, 8192 + 2 * irand(8), &st);
     /* two streaming jobs: short rows (the batched path) and long odd ones */
     static const size_t batch_dims[] = {67, 4097};
     for (size_t bi = 0; stream_jobs && op != OP_RMSB && bi < 2 && st.fails <= 10; bi++)

@@ -19,10 +19,13 @@
  * (1812), 65536 42133 -> 32027 (29673); 2 threads (the slower thread): 64 24 -> 16 (15), 768
  * 266 -> 163 (158), 2048 776 -> 505 (476), 65536 24757 -> 18219 (16787). Batch distances of
  * 24-64 rows measured alike (8-16 worse).
- * Streaming jobs of dims 64 and 128 (RMSNorm's kind) go row by row instead (rms_rows1_avx2(): the
+ * Streaming jobs of dim 128 (RMSNorm's kind) go row by row instead (rms_rows1_avx2(): the
  * one-row function's statistics, then pass 2 at once from x still in L1, non-temporal stores
  * where the row's y is 64-byte aligned, no prefetch), and so do non-streaming jobs of dim 128 with
- * at least NORM_AVX2_RMS_ROW1_BYTES of x (L3-resident). In one process (bench/lnab.sh build main
+ * at least NORM_AVX2_RMS_ROW1_BYTES of x (L3-resident). Dim 64 keeps the batches: the row loop
+ * measured 5-15% faster from DRAM in the harnesses below but not in normbench (13.7 / 12.8 ->
+ * 13.5 / 13.4 ns/row, 1 thread), and 30% slower on a streaming job whose x is in L3 (10 -> 13:
+ * the fused add + norm calls whose h was just written). In one process (bench/lnab.sh build main
  * avx2 9 64,128 3 4; x 128 MiB, thread CPU ns/row min, 2026-12-06, a loaded machine) four-row
  * batches -> row loop (floor): dim 64 1 thread 22 -> 20 (17), 2 threads 23 -> 20 (18); dim 128
  * 55 -> 37 (35), 56 -> 37 (36). Ordinary stores in the loop: 20 / 42; a prefetch 2 or 8 rows
@@ -290,14 +293,11 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n;
     size_t row = 0;
-    /* streaming jobs of dims 64 and 128 and large ones of dim 128: row by row */
-    if ((n == 64 || n == 128) && j->kind == NORM_KIND_RMS &&
-        (nt || (n == 128 && NORM_AVX2_RMS_ROW1_BYTES > 0 &&
+    /* streaming jobs and large ones of dim 128: row by row */
+    if (n == 128 && j->kind == NORM_KIND_RMS &&
+        (nt || (NORM_AVX2_RMS_ROW1_BYTES > 0 &&
                 (double)j->rows * 128.0 * 4.0 >= NORM_AVX2_RMS_ROW1_BYTES))) {
-        if (n == 64)
-            rms_rows1_avx2(j, 64, hw, nt);
-        else
-            rms_rows1_avx2(j, 128, hw, nt);
+        rms_rows1_avx2(j, 128, hw, nt);
         return;
     }
     /* the four-row batches finish RMSNorm's kind inline; L2 rows go one at a time below */
