@@ -35,6 +35,7 @@
  * stride 3 x 128, bench/regab.sh) 31.2 -> 25.6.
  */
 #include "norm_avx2.h"
+#include "../x86/norm_rms_row_x86.h"
 
 /* Rows of up to this many floats are pipelined (two rows' x plus w and y stay in a 48 KiB L1D
  * up to about here; at 4096 it measured slower). */
@@ -249,44 +250,20 @@ NORM_AVX2_INLINE int rms_row_stat_avx2(const float *x, size_t n, float eps, doub
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, n, 0.0f, 0, 0, 1, &sa, &qa, &sb, &qb);
     const __m128d s2v = lanes_total1_avx2(qa, qb);
-    const double s2 = _mm_cvtsd_f64(s2v);
-    *s2p = s2;
-    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
-        return 0;
-    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
-    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
-    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    *rstd = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r));
-    return 1;
+    return norm_rms_row_finish_x86(s2v, n, eps, s2p, rstd);
 }
 
-/* Jobs of dims 64 and 128 (n a constant), RMSNorm's kind, row by row (streaming jobs and large
- * ones of dim 128: the header says why): each row's statistics as the one-row function computes
- * them (rms_row_stat_avx2()), then its pass 2 at once, from x still in L1; nt: non-temporal
- * stores for rows whose y is 64-byte aligned (ordinary stores for the others). */
-NORM_AVX2_INLINE void rms_rows1_avx2(const norm_job *j, size_t n, int hw, int nt)
-{
-    const float *const w = j->w;
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        double s2;
-        float rstd;
-        const int ok = rms_row_stat_avx2(x, n, j->eps, &s2, &rstd);
-        if (j->sums)
-            j->sums[r] = s2;
-        if (__builtin_expect(!ok, 0)) {
-            norm_rmsnorm_row_rare(y, x, w, n, j->eps, j->rstd ? j->rstd + r : NULL, j->wplus);
-            continue;
-        }
-        if (nt && ((size_t)y & 63) == 0)
-            rms_out_avx2(y, x, w, n, rstd, hw, 1, NULL);
-        else
-            rms_out_avx2(y, x, w, n, rstd, hw, 0, NULL);
-        if (j->rstd)
-            j->rstd[r] = rstd;
-    }
-}
+/* rms_rows1_avx2(): the row loop (streaming jobs and large ones of dim 128: the header says
+ * why) of src/x86/norm_rms_row_x86.h on this tier's rms_row_stat_avx2() and rms_out_avx2(). */
+#define NRR_INLINE NORM_AVX2_INLINE
+#define NRR_STAT rms_row_stat_avx2
+#define NRR_OUT(y, x, w, n, rstd, hw, nt) rms_out_avx2((y), (x), (w), (n), (rstd), (hw), (nt), NULL)
+#define NRR_ROWS1 rms_rows1_avx2
+#include "../x86/norm_rms_row_x86.h"
+#undef NRR_INLINE
+#undef NRR_STAT
+#undef NRR_OUT
+#undef NRR_ROWS1
 
 NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
 {

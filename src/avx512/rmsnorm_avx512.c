@@ -48,6 +48,7 @@
  *     (checkasm cannot see it); only timing does.
  */
 #include "norm_avx512.h"
+#include "../x86/norm_rms_row_x86.h"
 
 /* Batches of rows up to this long are software-pipelined; longer ones not (32 rows in cache,
  * measured: dim 64 7.0 -> 5.1 ns/row pipelined, 128 8.8 -> 7.8, but 512 32-36 -> 40-41). */
@@ -248,44 +249,21 @@ N5_INLINE void rms_rows8_kind_avx512(const norm_job *j, size_t r, size_t n, doub
 N5_INLINE int rms_row_stat_avx512(const float *x, size_t n, float eps, double *s2p, float *rstd)
 {
     const __m128d s2v = lanes_total1_avx512(psq_avx512(x, n, N5_F32));
-    const double s2 = _mm_cvtsd_f64(s2v);
-    *s2p = s2;
-    if (__builtin_expect(!(s2 >= NORM_RARE_MIN && s2 <= DBL_MAX), 0))
-        return 0;
-    /* (float)(1.0 / sqrt(s2 * inv_n + eps)), inv_n = 1/n exact (norm_rms_finish()) */
-    const __m128d t = _mm_fmadd_sd(s2v, _mm_set_sd(1.0 / (double)n), _mm_set_sd((double)eps));
-    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(t, t));
-    *rstd = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), r));
-    return 1;
+    return norm_rms_row_finish_x86(s2v, n, eps, s2p, rstd);
 }
 
-/* Jobs of dims 64 and 128 (n a constant), RMSNorm's kind, row by row (streaming jobs and large
- * ones of dim 128: the header says why): each row's statistics as the one-row function computes
- * them (rms_row_stat_avx512()), then its pass 2 at once, from x still in L1; nt: non-temporal
- * stores for rows whose y is 64-byte aligned (ordinary stores for the others). */
-N5_INLINE void rms_rows1_avx512(const norm_job *j, size_t n, int hw, int nt)
-{
-    const float *const w = j->w;
-    for (size_t r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->xs;
-        float *y = j->y + r * j->ys;
-        double s2;
-        float rstd;
-        const int ok = rms_row_stat_avx512(x, n, j->eps, &s2, &rstd);
-        if (j->sums)
-            j->sums[r] = s2;
-        if (__builtin_expect(!ok, 0)) {
-            norm_rmsnorm_row_rare(y, x, w, n, j->eps, j->rstd ? j->rstd + r : NULL, j->wplus);
-            continue;
-        }
-        if (nt && ((size_t)y & 63) == 0)
-            rms_out_avx512(y, x, w, n, rstd, hw, 1, NULL);
-        else
-            rms_out_avx512(y, x, w, n, rstd, hw, 0, NULL);
-        if (j->rstd)
-            j->rstd[r] = rstd;
-    }
-}
+/* rms_rows1_avx512(): the row loop (streaming jobs and large ones of dim 128: the header says
+ * why) of src/x86/norm_rms_row_x86.h on this tier's rms_row_stat_avx512() and rms_out_avx512(). */
+#define NRR_INLINE N5_INLINE
+#define NRR_STAT rms_row_stat_avx512
+#define NRR_OUT(y, x, w, n, rstd, hw, nt)                                                     \
+    rms_out_avx512((y), (x), (w), (n), (rstd), (hw), (nt), NULL)
+#define NRR_ROWS1 rms_rows1_avx512
+#include "../x86/norm_rms_row_x86.h"
+#undef NRR_INLINE
+#undef NRR_STAT
+#undef NRR_OUT
+#undef NRR_ROWS1
 
 /* rms_rows1_avx512() for n = j->dim, 64 or 128: one instance per dim and weight variant. */
 static void rms_rows1_sel_avx512(const norm_job *j, int nt)
