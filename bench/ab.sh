@@ -24,6 +24,8 @@
 #       ab_cc PREFIX SRCDIR FLAGS TIER FILE NAME=SHORT...
 #           $SRCDIR/$FILE with the tier's flags (as meson.build's) + $AB_XFLAGS + FLAGS, each
 #           entry point NAME renamed PREFIX_SHORT, in the background
+#       or ab_f32_norms PREFIX SRCDIR FLAGS (the x86 tiers' f32 LayerNorm and RMSNorm files:
+#           entry points PREFIX_ln_TIER, PREFIX_rms_TIER)
 # and calls
 #   ab_versions P0 P1 [STEM]  ab_version for P0 from BASE, P1 from the working tree and, with
 #                             STEM, STEM2, STEM3, ... from the working tree with the flag sets of
@@ -75,6 +77,15 @@ ab_cc() { # PREFIX SRCDIR FLAGS TIER FILE NAME=SHORT...
     $CC $AB_F $_x $_a $AB_XFLAGS -I"$_s" -Iinclude $_d -c "$_s/$_f" -o "$_o" &
     AB_PIDS="$AB_PIDS $!"
     AB_OBJS="$AB_OBJS $_o"
+}
+
+ab_f32_norms() { # PREFIX SRCDIR FLAGS: the f32 LayerNorm and RMSNorm kernels of both tiers
+    for _t in avx2 avx512; do
+        ab_cc "$1" "$2" "$3" $_t $_t/layernorm_$_t.c norm_layernorm_f32_$_t=ln_$_t \
+            norm_layernorm_row_f32_$_t=lnrow_$_t
+        ab_cc "$1" "$2" "$3" $_t $_t/rmsnorm_$_t.c norm_rmsnorm_f32_$_t=rms_$_t \
+            norm_rmsnorm_row_f32_$_t=rmsrow_$_t
+    done
 }
 
 ab_versions() { # P0 P1 [STEM]

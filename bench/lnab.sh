@@ -17,14 +17,7 @@ AB=lnab AB_ENV=LNAB AB_TIERS=${LNAB_TIERS:-avx2 avx512}
 AB_USAGE="bench/lnab.sh BUILD BASE [avx2|avx512 REPS [DIMS [THREADS [AFFINE [LLCX]]]]]"
 # shellcheck source=bench/ab.sh disable=SC2034
 . "$(dirname "$0")/ab.sh"
-ab_version() { # PREFIX SRCDIR FLAGS
-    for t in avx2 avx512; do
-        ab_cc "$1" "$2" "$3" $t $t/layernorm_$t.c norm_layernorm_f32_$t=ln_$t \
-            norm_layernorm_row_f32_$t=row_$t
-        ab_cc "$1" "$2" "$3" $t $t/rmsnorm_$t.c norm_rmsnorm_f32_$t=rms_$t \
-            norm_rmsnorm_row_f32_$t=rmsrow_$t
-    done
-}
+ab_version() { ab_f32_norms "$@"; } # PREFIX SRCDIR FLAGS
 ab_versions v0 v1 v
 # the versions' entry points and names for lnab.c (a tier not built: null entries)
 G=$T/versions.c

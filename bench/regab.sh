@@ -10,14 +10,7 @@ AB=regab AB_ENV=REGAB AB_XFLAGS=-mf16c
 AB_USAGE="bench/regab.sh BUILD BASE [avx2|avx512 REPS [SHAPES]]"
 # shellcheck source=bench/ab.sh disable=SC2034
 . "$(dirname "$0")/ab.sh"
-ab_version() { # PREFIX SRCDIR FLAGS
-    for t in avx2 avx512; do
-        ab_cc "$1" "$2" "$3" $t $t/layernorm_$t.c norm_layernorm_f32_$t=ln_$t \
-            norm_layernorm_row_f32_$t=lnrow_$t
-        ab_cc "$1" "$2" "$3" $t $t/rmsnorm_$t.c norm_rmsnorm_f32_$t=rms_$t \
-            norm_rmsnorm_row_f32_$t=rmsrow_$t
-    done
-}
+ab_version() { ab_f32_norms "$@"; } # PREFIX SRCDIR FLAGS
 ab_versions base cur
 # shellcheck disable=SC2119
 ab_link
