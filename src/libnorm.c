@@ -876,9 +876,9 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
  * process, interleaved, p10 of 32-row chunks, ratio to the separate add (non-temporal) + norm,
  * three runs: add+RMSNorm dim 768 1.08-1.11x -> 1.14-1.22x, dim 4096 0.93-1.04x -> 0.97-1.03x;
  * add+LayerNorm 768 0.96-1.13x -> 1.10-1.20x, 4096 0.93-1.04x -> 0.99-1.07x).
- * Tried on this host and not kept (README, issue 10; in-process A/B against this code): h
- * written non-temporally, from a stack scratch tile by a copy (0.79-0.92x) or by the add itself
- * (0.84-0.98x); h NULL through the scratch with y streamed (0.80-1.03x); the next tile's
+ * Tried on this host and not kept (docs/PERFORMANCE-LOG.md, issue 10; in-process A/B against
+ * this code): h written non-temporally, from a stack scratch tile by a copy (0.79-0.92x) or by
+ * the add itself (0.84-0.98x); h NULL through the scratch with y streamed (0.80-1.03x); the next tile's
  * prefetch spread over the norm's rows, into L2, or tiles of 4-32 KiB; a row-by-row add/norm
  * pipeline (all within +-5%, the noise). What costs is h's read-for-ownership, but a second
  * non-temporal stream costs more here: in place (h == x, no RFO) this code is 1.09-1.29x faster
