@@ -22,8 +22,14 @@
  *   Across lanes (in double). v[l] = (double)hi[l] + (double)lo[l]; then v[l] += v[l + h] for
  *   l < h, h = 8, 4, 2, 1; the total is v[0]. norm_lanes_total() below is the definition.
  *
- *   LayerNorm, per row (x0 = x[0], inv_n = 1.0 / n in double, k = min(n, NORM_LN_PROBE),
- *   inv_k = 1.0 / k in double):
+ *   Short LayerNorm rows (0.5): for n <= NORM_LN_SHORT (128) the probe below is the first
+ *   k = min(n, NORM_LN_SHORT_PROBE = 32) elements, and every LayerNorm total of the row (s0, s1,
+ *   s2, the repeated pass 2's too) combines its lanes in float instead (norm_lanes_total_f():
+ *   v[l] = hi[l] + lo[l] and the same halving tree, each add rounded to float, then widened
+ *   exactly to double). Everything else is as below.
+ *
+ *   LayerNorm, per row (x0 = x[0], inv_n = 1.0 / n in double, k = norm_ln_probe(n): min(n, 512),
+ *   or min(n, 32) for the short rows above; inv_k = 1.0 / k in double):
  *     pass 1: s0 = total of leaves (x - x0) over the first k
  *             elements only (the probe)                           m0 = (float)(x0 + s0*inv_k)
  *     pass 2: s1 = total of leaves d = (x - m0),
@@ -71,6 +77,11 @@
 #define NORM_BLOCK (NORM_LANES * NORM_LEAVES)
 #define NORM_RARE_MIN 0x1p-64
 #define NORM_LN_PROBE NORM_BLOCK
+/* (0.5) LayerNorm rows of at most NORM_LN_SHORT elements take the short-row order: a probe of
+ * the first min(n, NORM_LN_SHORT_PROBE) elements and the lanes combined in float
+ * (norm_lanes_total_f). */
+#define NORM_LN_SHORT 128
+#define NORM_LN_SHORT_PROBE 32
 /* Pass 2 is repeated when mlo^2 > NORM_LN_AGAIN_RATIO * var (m0 more than half a standard
  * deviation from the mean). Every tier reads it from here. */
 #define NORM_LN_AGAIN_RATIO 0.25
@@ -441,10 +452,30 @@ static inline void norm_fold(float *hi, float *lo, float s)
     *hi = t;
 }
 
-/* LayerNorm pass 1 covers the first norm_ln_probe(n) elements of a row. */
+/* LayerNorm pass 1 covers the first norm_ln_probe(n) elements of a row: min(n, 512), or for the
+ * short rows (n <= NORM_LN_SHORT) min(n, 32). */
 static inline size_t norm_ln_probe(size_t n)
 {
+    if (n <= NORM_LN_SHORT)
+        return n < NORM_LN_SHORT_PROBE ? n : NORM_LN_SHORT_PROBE;
     return n < NORM_LN_PROBE ? n : NORM_LN_PROBE;
+}
+
+/* (0.5) The lane total of LayerNorm's short rows (n <= NORM_LN_SHORT: one block, so the fold
+ * gives hi = the lane sum, lo = +0): v[l] = hi[l] + lo[l], then v[l] += v[l + h] for l < h,
+ * h = 8, 4, 2, 1, all in float; the total is v[0] widened exactly to double. The same halving
+ * tree as norm_lanes_total(), one rounding per add. Equivalent (the same bits): the halving tree
+ * over the lane sums themselves, then + 0.0f (a float sum is -0 only when every addend is -0, and
+ * adding +0 first or last makes every zero total +0, while it changes no other value). */
+static inline double norm_lanes_total_f(const float hi[NORM_LANES], const float lo[NORM_LANES])
+{
+    float v[NORM_LANES];
+    for (int l = 0; l < NORM_LANES; l++)
+        v[l] = hi[l] + lo[l];
+    for (int h = NORM_LANES / 2; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++)
+            v[l] += v[l + h];
+    return (double)v[0];
 }
 
 /* LayerNorm pass 1 -> the float part of the mean (inv_k = 1.0 / norm_ln_probe(n)). */

@@ -18,7 +18,8 @@
  *               leaves (the scalar tier's pruned tree: all-padding subtrees left out, a partial
  *               last leaf row +0 past the row AFTER the shift; lanes without a leaf give +0,
  *               which the fold leaves unchanged);
- *   fold        norm_fold() per lane, from (+0, +0); lane total norm_lanes_total();
+ *   fold        norm_fold() per lane, from (+0, +0); lane total norm_lanes_total() (the
+ *               LayerNorm rows of n <= NORM_LN_SHORT: norm_lanes_total_f());
  *   finish      norm_ln_finish() / norm_rms_finish(), the rare path norm_x16_*_row_rare();
  *   output      LayerNorm fmaf(((x - m0) - mlo) * r, wf, b) (w NULL: t + b, b NULL: t + 0),
  *               RMSNorm (x * r) * wf (w NULL: x * r); rounded by the narrowing.
@@ -140,9 +141,10 @@ static inline void x16_block_sums(const float *v, size_t avail, float shift, int
 
 /* Canonical totals over the first n elements of a row: of leaves x - shift (sum) and/or their
  * squares (sq). pre: the whole row already widened (rows of at most one block), else NULL and
- * each block is widened into buf. */
+ * each block is widened into buf. ftot: the lanes combined in float (norm_lanes_total_f(): the
+ * LayerNorm rows of at most NORM_LN_SHORT elements). */
 static void x16_reduce(const norm_x16_job *j, const uint16_t *x, const float *pre, size_t n,
-                       float shift, double *sum, double *sq, float *buf)
+                       float shift, double *sum, double *sq, float *buf, int ftot)
 {
     float h1[NORM_LANES] = {0}, l1[NORM_LANES] = {0}, h2[NORM_LANES] = {0},
           l2[NORM_LANES] = {0}, s[NORM_LANES], q[NORM_LANES];
@@ -162,9 +164,9 @@ static void x16_reduce(const norm_x16_job *j, const uint16_t *x, const float *pr
         }
     }
     if (sum)
-        *sum = norm_lanes_total(h1, l1);
+        *sum = ftot ? norm_lanes_total_f(h1, l1) : norm_lanes_total(h1, l1);
     if (sq)
-        *sq = norm_lanes_total(h2, l2);
+        *sq = ftot ? norm_lanes_total_f(h2, l2) : norm_lanes_total(h2, l2);
 }
 
 static void x16_ln_row(const norm_x16_job *j, uint16_t *y, const uint16_t *x, double inv_n,
@@ -178,15 +180,16 @@ static void x16_ln_row(const norm_x16_job *j, uint16_t *y, const uint16_t *x, do
         pre = row;
     }
     const float x0 = x16_widen1(x[0], j->fmt); /* = pre[0] */
+    const int ft = n <= NORM_LN_SHORT; /* the short rows' float lane totals */
     double s0, s1, s2;
-    x16_reduce(j, x, pre, norm_ln_probe(n), x0, &s0, NULL, buf);
+    x16_reduce(j, x, pre, norm_ln_probe(n), x0, &s0, NULL, buf, ft);
     float m0 = norm_ln_m0(x0, s0, inv_k);
-    x16_reduce(j, x, pre, n, m0, &s1, &s2, buf);
+    x16_reduce(j, x, pre, n, m0, &s1, &s2, buf, ft);
     float mlo, r, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, j->eps, 0, &mlo, &r, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        x16_reduce(j, x, pre, n, m0, &s1, &s2, buf);
+        x16_reduce(j, x, pre, n, m0, &s1, &s2, buf, ft);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, j->eps, 1, &mlo, &r, &mo, &m0_next);
     }
     norm_ln_put_sums(sums, s0, s1, s2);
@@ -234,7 +237,7 @@ static void x16_rms_row(const norm_x16_job *j, uint16_t *y, const uint16_t *x, d
         pre = row;
     }
     double s2;
-    x16_reduce(j, x, pre, n, 0.0f, NULL, &s2, buf);
+    x16_reduce(j, x, pre, n, 0.0f, NULL, &s2, buf, 0);
     if (sums)
         *sums = s2;
     float r;

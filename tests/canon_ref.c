@@ -9,6 +9,9 @@
  * tier is shared code anyway: norm_internal.h's norm_fold(), norm_lanes_total(), norm_ln_finish()
  * and norm_rms_finish(). Changing those changes the arithmetic: tests/test_kat.c catches that.
  * Do not "fix" or speed up this file; it is meant to stay the literal text.
+ * (0.5) The one change since: LayerNorm's short rows (n <= NORM_LN_SHORT) take a probe of
+ * norm_ln_probe(n) = min(n, 32) elements and float lane totals (norm_lanes_total_f()), the
+ * definition's change of that version (norm_internal.h).
  */
 #include <math.h>
 #include <stdint.h>
@@ -44,8 +47,10 @@ static float block_tree(const float e[NORM_LEAVES], enum leaf_kind kind)
 }
 
 /* Canonical totals of leaves (x - shift): the plain sum (if sum != NULL) and the sum of squares
- * (if sq != NULL). */
-static void canon_reduce(const float *x, size_t n, float shift, double *sum, double *sq)
+ * (if sq != NULL). ftot (0.5: LayerNorm's short rows, n <= NORM_LN_SHORT): the lanes combined in
+ * float, norm_lanes_total_f(). */
+static void canon_reduce(const float *x, size_t n, float shift, double *sum, double *sq,
+                         int ftot)
 {
     float h1[NORM_LANES] = {0}, l1[NORM_LANES] = {0};
     float h2[NORM_LANES] = {0}, l2[NORM_LANES] = {0};
@@ -61,23 +66,24 @@ static void canon_reduce(const float *x, size_t n, float shift, double *sum, dou
         }
     }
     if (sum)
-        *sum = norm_lanes_total(h1, l1);
+        *sum = ftot ? norm_lanes_total_f(h1, l1) : norm_lanes_total(h1, l1);
     if (sq)
-        *sq = norm_lanes_total(h2, l2);
+        *sq = ftot ? norm_lanes_total_f(h2, l2) : norm_lanes_total(h2, l2);
 }
 
 static void layernorm_row(float *y, const float *x, const float *w, const float *b, size_t n,
                           float eps, double inv_n, double inv_k, float *mean, float *rstd)
 {
     double s0, s1, s2;
-    canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL);
+    const int ft = n <= NORM_LN_SHORT; /* (0.5) the short rows: float lane totals */
+    canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL, ft);
     float m0 = norm_ln_m0(x[0], s0, inv_k);
-    canon_reduce(x, n, m0, &s1, &s2);
+    canon_reduce(x, n, m0, &s1, &s2, ft);
     float mlo, r, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &r, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        canon_reduce(x, n, m0, &s1, &s2);
+        canon_reduce(x, n, m0, &s1, &s2, ft);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &r, &mo, &m0_next);
     }
     if (st != NORM_LN_OK) {
@@ -98,7 +104,7 @@ static void rmsnorm_row(float *y, const float *x, const float *w, size_t n, floa
                         double inv_n, float *rstd)
 {
     double s2;
-    canon_reduce(x, n, 0.0f, NULL, &s2);
+    canon_reduce(x, n, 0.0f, NULL, &s2, 0);
     float r;
     if (norm_rms_finish(s2, inv_n, eps, &r)) {
         ref_rmsnorm_row_rare(y, x, w, n, eps, rstd);

@@ -360,12 +360,45 @@ SC_INLINE void canon_reduce(const float *x, size_t n, float shift, double *sum, 
     }
 }
 
+/* (0.5) The totals of a short LayerNorm row (n <= NORM_LN_SHORT, norm_internal.h) over its first
+ * m <= n elements: the same lanes, leaves and in-block tree as canon_reduce() (one block: the
+ * fold from (+0, +0) gives hi = the lane sum and lo = +0), the lanes combined in float
+ * (norm_lanes_total_f()). */
+SC_INLINE void short_reduce_f(const float *x, size_t m, float shift, double *sum, double *sq)
+{
+    static const float zero[NORM_LANES];
+    float s1[NORM_LANES], s2[NORM_LANES];
+    if (m > NORM_LANES) {
+        block_sums(x, m, shift, sum ? s1 : NULL, sq ? s2 : NULL);
+    } else {
+        for (size_t l = 0; l < NORM_LANES; l++) { /* one leaf per lane, +0 past the row */
+            float d = l < m ? x[l] - shift : 0.0f;
+            s1[l] = d;
+            s2[l] = d * d;
+        }
+    }
+    if (sum)
+        *sum = norm_lanes_total_f(s1, zero);
+    if (sq)
+        *sq = norm_lanes_total_f(s2, zero);
+}
+
+/* LayerNorm's totals over the first m elements of a row of n: the short rows' (n <=
+ * NORM_LN_SHORT) or canon_reduce(). */
+SC_INLINE void ln_reduce(const float *x, size_t m, size_t n, float shift, double *sum, double *sq)
+{
+    if (n <= NORM_LN_SHORT)
+        short_reduce_f(x, m, shift, sum, sq);
+    else
+        canon_reduce(x, m, shift, sum, sq);
+}
+
 /* canon_reduce() out of line, for LayerNorm's repeated pass 2 (rare: rows whose probe is not like
  * the rest), so that the per-dim copies of the row code stay small. */
 SC_NOINLINE void canon_reduce_again(const float *x, size_t n, float shift, double *sum,
                                     double *sq)
 {
-    canon_reduce(x, n, shift, sum, sq);
+    ln_reduce(x, n, n, shift, sum, sq);
 }
 
 /* LayerNorm's output pass: y = fmaf(((x - m0) - mlo) * r, w, b) (w = 1, b = 0 when NULL).
@@ -596,9 +629,9 @@ SC_INLINE void layernorm_row(float *y, const float *x, const float *w, const flo
         return;
     }
     double s0, s1, s2;
-    canon_reduce(x, norm_ln_probe(n), x[0], &s0, NULL);
+    ln_reduce(x, norm_ln_probe(n), n, x[0], &s0, NULL);
     float m0 = norm_ln_m0(x[0], s0, inv_k);
-    canon_reduce(x, n, m0, &s1, &s2);
+    ln_reduce(x, n, n, m0, &s1, &s2);
     float mlo, r, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &r, &mo, &m0_next);
     if (__builtin_expect(st == NORM_LN_AGAIN, 0)) {
@@ -684,11 +717,11 @@ SC_INLINE void layernorm_group(const norm_job *j, size_t r0, size_t n, double in
     for (int k = 0; k < g; k++)
         x[k] = j->x + (r0 + (size_t)k) * j->xs;
     for (int k = 0; k < g; k++)
-        canon_reduce(x[k], norm_ln_probe(n), x[k][0], &s0[k], NULL);
+        ln_reduce(x[k], norm_ln_probe(n), n, x[k][0], &s0[k], NULL);
     for (int k = 0; k < g; k++)
         m0[k] = norm_ln_m0(x[k][0], s0[k], inv_k);
     for (int k = 0; k < g; k++)
-        canon_reduce(x[k], n, m0[k], &s1[k], &s2[k]);
+        ln_reduce(x[k], n, n, m0[k], &s1[k], &s2[k]);
     for (int k = 0; k < g; k++)
         st[k] = norm_ln_finish(s0[k], s1[k], s2[k], m0[k], inv_n, j->eps, 0, &mlo[k], &rs[k],
                                &mo[k], &m0_next[k]);
