@@ -543,6 +543,18 @@ static void build_cases(void)
                      (int)((di + pi) % 3), F_STEP, p == 99999 ? d - 1 : p);
         }
 
+    /* (0.5) the same ladder on short rows (n <= NORM_LN_SHORT: the probe is the first 32) */
+    static const size_t sstep_dims[] = {33, 64, 100, 128};
+    static const size_t sstep_pos[] = {1, 5, 16, 31, 32, 33, 60, 99999};
+    for (size_t di = 0; di < sizeof sstep_dims / sizeof sstep_dims[0]; di++)
+        for (size_t pi = 0; pi < sizeof sstep_pos / sizeof sstep_pos[0]; pi++) {
+            size_t d = sstep_dims[di], p = sstep_pos[pi];
+            if (p != 99999 && p >= d)
+                continue;
+            add_case(OP_LN, (pi & 1) == 0, (pi & 2) == 0, d, 9, pi % 3 ? 0 : 5, 0,
+                     (int)((di + pi) % 3), F_STEP, p == 99999 ? d - 1 : p);
+        }
+
     /* every special family on its own, short, block-edge and long rows */
     static const size_t fam_dims[] = {3, 16, 100, 512, 513, 2049};
     for (int f = 0; f < F_COUNT; f++) {
