@@ -527,13 +527,13 @@ static void gen_small_var(data *d, int k)
     d->eps = eps_set[(k / 2) % 3];
 }
 
-/* LayerNorm's pass 1 looks at the first 512 elements only (the probe): rows whose probe is unlike
- * the rest (a step at 1/8 .. 1/2 of the row, a ramp, the large values all past the probe) make
- * m0 miss the mean by several standard deviations, and pass 2 must run again. */
-static void gen_probe_miss(data *d, int k)
+/* LayerNorm's pass 1 looks at the first 512 elements only (the probe; 32 for rows of at most
+ * 128): rows whose probe is unlike the rest (a step at 1/8 .. 1/2 of the row, a ramp, the large
+ * values all past the probe) make m0 miss the mean by several standard deviations, and pass 2
+ * must run again. rows, n: the case's shape. */
+static void probe_miss_rows(data *d, int k, size_t rows, size_t n)
 {
-    static const size_t dims[4] = {1024, 4096, 600, 16384};
-    data_alloc(d, 2, k < 4 ? dims[k] : 513 + rng_below(20000));
+    data_alloc(d, rows, n);
     for (size_t r = 0; r < d->rows; r++) {
         float *x = d->x + r * d->n;
         double a = 10.0 * rng_normal(), step = sign() * pow(10.0, 6.0 * rng_uniform() - 2.0);
@@ -546,6 +546,19 @@ static void gen_probe_miss(data *d, int k)
     }
     random_wb(d, k);
     d->eps = eps_set[k % 3];
+}
+
+static void gen_probe_miss(data *d, int k)
+{
+    static const size_t dims[4] = {1024, 4096, 600, 16384};
+    probe_miss_rows(d, k, 2, k < 4 ? dims[k] : 513 + rng_below(20000));
+}
+
+/* (0.5) The short rows' probe (the first 32 of at most 128). */
+static void gen_probe_miss_short(data *d, int k)
+{
+    static const size_t dims[4] = {64, 128, 100, 48};
+    probe_miss_rows(d, k, 64, k < 4 ? dims[k] : 33 + rng_below(96));
 }
 
 /* ---- weight and bias magnitudes up to 1e3 ----
@@ -636,6 +649,7 @@ static const family families[] = {
     {"wide 1e-30..1e30", 24, 8, gen_wide},
     {"small var vs eps", 48, 16, gen_small_var},
     {"probe unlike the row", 24, 8, gen_probe_miss},
+    {"probe unlike the row, n <= 128", 24, 8, gen_probe_miss_short},
     {"weight ~10", 32, 8, gen_w10},
     {"weight ~100", 32, 8, gen_w100},
     {"weight ~1e3", 32, 8, gen_w1e3},
