@@ -2,20 +2,44 @@
  * LayerNorm, AVX-512 tier: the canonical order of src/norm_internal.h with 16 lanes per zmm
  * (helpers in norm_avx512.h), bit-identical to the scalar reference.
  *
- * Per row: pass 1 totals the leaves (x - x[0]) of the probe (the first min(n, 512)) -> m0; pass 2
- * totals d = (x - m0) and d^2 in one sweep -> norm_ln_finish() (which may ask for pass 2 once
- * more around a better m0, or send the row to the shared rare path); pass 3 writes
- * y = fma(((x - m0) - mlo) * rstd, w, b), with broadcast 1 / 0 for a NULL weight / bias.
+ * Per row: pass 1 totals the leaves (x - x[0]) of the probe (norm_ln_probe(n): the first
+ * min(n, 512), min(n, 32) for short rows) -> m0; pass 2 totals d = (x - m0) and d^2 in one sweep
+ * -> norm_ln_finish() (which may ask for pass 2 once more around a better m0, or send the row to
+ * the shared rare path); pass 3 writes y = fma(((x - m0) - mlo) * rstd, w, b), with broadcast
+ * 1 / 0 for a NULL weight / bias.
  *
  * Scheduling (none of it changes an operation; every output is the scalar reference's):
- *   - Short rows (n <= LN_BATCH_MAX) go eight at a time: the eight trees are independent work,
- *     and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run for the eight
- *     rows together, lane k of a vector of doubles doing exactly row k's scalar arithmetic.
- *     Batches of rows up to LN_PIPE_MAX (streaming jobs: LN_PIPE_NT_MAX) are
+ *   - (2026-12-06, session 23) Short rows (n <= NORM_LN_SHORT = 128, the short-row order of
+ *     norm_internal.h: a 32-element probe, float lane totals) go through ln_short_avx512()
+ *     (norm_ln_short_avx512.h): each row held in registers for its three passes, the rows of a
+ *     job LN_SHORT_NR4 (n <= 64) or LN_SHORT_NR8 at a time in one interleaved chain, cached and
+ *     streaming jobs alike (ordinary stores), and the API's rows = 1 calls by the same function.
+ *     This replaced, for those rows, the eight-row batches (pipelined, non-temporal in streaming
+ *     jobs), the dim-64 ordinary-store batches, the dim-128 streaming row loop and the
+ *     constant-dim one-row functions of sessions 21-22. One row alone is one dependency chain
+ *     (the API's decode calls); a group of rows interleaved gives the out-of-order core
+ *     independent work, which measured best in L1/L2, while from DRAM (and from L3 at dim
+ *     128) the plain row loop did (its loads stream behind the previous rows' chains).
+ *     Measured 2026-12-06 (a loaded 2-vCPU machine), old (main: batches, row loop, constant-dim
+ *     row functions) -> new, ns/row: normbench --op ln,ln-plain --dim 64,128 --rows 32
+ *     --threads 1 --tier avx512,api --single 64,128 --stat min, 5 alternations, min: in cache
+ *     32 rows w+b 64 19.6 -> 18.0, 128 27.8 -> 27.0, plain 64 19.0 -> 17.3, 128 26.5 -> 26.4;
+ *     rows = 1 through the API 64 30.3 -> 30.0, 128 39.0 -> 35.1. bench/lnab.sh build main
+ *     avx512 9 64,128 3 3 (x 128 MiB from DRAM, thread CPU min): w+b 64 32 -> 24 (2 threads 32
+ *     -> 25), 128 46 -> 42 (45 -> 42); plain 64 31 -> 23 (31 -> 24), 128 42 -> 40 (43 -> 42).
+ *     Groups of rows (nr): n <= 64 four at a time (DRAM w+b 64 23 against 25 one by one); dim
+ *     128 two at a time in L1/L2 (32 rows in cache 27.5 against 35.5 one by one) but one by one
+ *     from DRAM (45 against 65 in pairs) and from L3 (x 8 MiB, not streaming: w+b 37 against
+ *     45, plain 35 against 33; hence LN_SHORT_SMALL). Not better than the old batches there: L3
+ *     (x 8 MiB) at dim 128, old 31 -> new 36 ns/row in one run (51 -> 37 in another).
+ *   - Rows of NORM_LN_SHORT < n <= LN_BATCH_MAX go eight at a time: the eight trees are
+ *     independent work, and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run
+ *     for the eight rows together, lane k of a vector of doubles doing exactly row k's scalar
+ *     arithmetic. In streaming jobs, batches of rows up to LN_PIPE_NT_MAX are
  *     software-pipelined: the next eight rows' passes 1 and 2 run before this eight's pass 3,
  *     which is placed right after the next rows' pass-2 trees (before their lane totals and
- *     1/sqrt: measured 0.5-1 ns/row less at dims 64-128 in cache than after them), and in a
- *     streaming job is cut into four pairs of rows spread over the next rows' trees.
+ *     1/sqrt: measured 0.5-1 ns/row less at dims 64-128 in cache than after them, when those
+ *     dims were batched), and is cut into four pairs of rows spread over the next rows' trees.
  *   - Streaming jobs (from DRAM) prefetch x LN_PF_DIST batches ahead. Why they need it: the next
  *     batch's pass-1 loads miss, and everything the core could do meanwhile (this batch's pass 3)
  *     comes 300-600 instructions later in program order, beyond the reorder window, so each
@@ -32,8 +56,7 @@
  *     (an earlier version did) measured 5-20% slower once pass 1 read only the probe.
  *   - Streaming jobs (norm_stream_job() in norm_internal.h: x and y from and to DRAM) write y
  *     with non-temporal stores (cached stores in the pipelined batches measured slower: dim 64
- *     38 vs 22 ns/row),
- *     except the dim-64 batches (LN_BATCH_ORD_MAX): ordinary stores, unpipelined batches.
+ *     38 vs 22 ns/row, when dim 64 was batched), except the short rows (above).
  *   - Streaming pairs (rows longer than LN_BATCH_MAX, and the pairs left after the batches)
  *     prefetch x of the pair LN_NT_PF pairs ahead line by line during pass 3, one prefetch per
  *     64-byte store. Why: cpu-clock samples (dim 768 from DRAM) piled up on the instruction
@@ -75,23 +98,16 @@
  *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
  *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
  *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
- *   - (2026-12-06, session 22) Streaming jobs at dim 128 go row by row (LN_ROWLOOP,
- *     ln_rowloop_avx512()): each row is the one-row function's (ln_row_pow2_avx512(): x loaded
- *     once into eight zmm for the three passes, ordinary stores), and a row it does not finish
- *     takes ln_row_avx512(). This replaces the pipelined non-temporal batches there (and their
- *     register-form trees, which measured 0.73-0.86x the general trees' time in session 21).
- *     The batches issue 64 lines of loads for eight rows, then a burst of stores; the row loop
- *     streams 8 lines in and 8 out per row, and the out-of-order core overlaps consecutive rows'
- *     chains. On this session's machine the batches took ~compute + memory (dim 128 w+b: 28
- *     ns/row in cache, 70-80 from DRAM against a 26-34 ns floor). In one process (bench/lnab.sh
- *     avx512 15 64,128 3 3: x 128 MiB, thread CPU ns/row, min of 15, 2026-12-06), old -> new
- *     (NT-store floor): w+b 128 1 thread 70 -> 41 (26), 2 threads 71 -> 43 (27); plain 62 -> 39
- *     (26), 2 threads 62 -> 39 (28). Tried and not taken: the row loop with non-temporal stores
- *     (54 against 42 with ordinary ones, w+b 128 1 thread; dim 64 38 against 29); with a software
- *     prefetch 4 or 8 rows ahead (53, 57 against 48); at dim 64 (29 against the ordinary-store
- *     batches' 27-28); for cached jobs of 8-16 MiB (dim 64 29 against 20 ns/row, dim 128 mixed);
- *     the same row loop on the AVX2 tier (its row function keeps 16 ymm of x, more than it has:
- *     dim 64 33 against 19-29, dim 128 62-65 against 54-67), which keeps its batches.
+ *   - (2026-12-06, session 22; replaced in session 23, above) Streaming jobs at dim 128 went
+ *     row by row, each row held in registers, ordinary stores: the batches issue 64 lines of
+ *     loads for eight rows, then a burst of stores; the row loop streams 8 lines in and 8 out per
+ *     row, and the out-of-order core overlaps consecutive rows' chains. On that session's machine
+ *     the batches took ~compute + memory (dim 128 w+b: 28 ns/row in cache, 70-80 from DRAM
+ *     against a 26-34 ns floor); bench/lnab.sh avx512 15 64,128 3 3 (x 128 MiB, thread CPU
+ *     ns/row, min of 15), batches -> row loop (NT-store floor): w+b 128 1 thread 70 -> 41 (26),
+ *     2 threads 71 -> 43 (27); plain 62 -> 39 (26), 2 threads 62 -> 39 (28). Not taken then: the
+ *     row loop with non-temporal stores (54 against 42, w+b 128 1 thread; dim 64 38 against 29);
+ *     with a software prefetch 4 or 8 rows ahead (53, 57 against 48).
  *   - (2026-12-06, session 21) Pass 3's non-temporal stores write each 64-byte line as two
  *     32-byte vmovntps of the zmm's halves (LN_NT_YMM), as the AVX2 tier's stores do: the same
  *     values to the same addresses. In one process, interleaved (bench/lnab.sh), DRAM (128 MiB
@@ -109,19 +125,15 @@
 #include "norm_avx512.h"
 #include "../x86/norm_ln_pf_x86.h"
 
-/* Rows up to this long go eight at a time (one partial block each); longer ones in pairs
- * (measured at 32 rows: dim 640 96 ns/row paired vs 111 batched, 768 108 vs 120). */
+/* Rows up to this long (and longer than NORM_LN_SHORT) go eight at a time (one partial block
+ * each); longer ones in pairs (measured at 32 rows: dim 640 96 ns/row paired vs 111 batched, 768
+ * 108 vs 120). */
 #ifndef LN_BATCH_MAX
 #define LN_BATCH_MAX 512
 #endif
-/* Batches of rows up to this long are software-pipelined; longer ones not (dim 512, 32 rows in
- * cache, measured 46-51 ns/row unpipelined against 52-60 pipelined; dims 64 and 128 level or
- * better from DRAM). */
-#ifndef LN_PIPE_MAX
-#define LN_PIPE_MAX 128
-#endif
-/* The same for streaming jobs (x from DRAM): their batches are pipelined up to here (DRAM, 1
- * thread, ns/row: dim 256 107 -> 89 pipelined; 384 and 512 no gain). */
+/* The batches of cached jobs are not software-pipelined (dim 512, 32 rows in cache, measured
+ * 46-51 ns/row unpipelined against 52-60 pipelined); those of streaming jobs (x from DRAM) are, up
+ * to here (DRAM, 1 thread, ns/row: dim 256 107 -> 89 pipelined; 384 and 512 no gain). */
 #ifndef LN_PIPE_NT_MAX
 #define LN_PIPE_NT_MAX 256
 #endif
@@ -170,12 +182,6 @@
 #ifndef LN_NT_YMM
 #define LN_NT_YMM 1
 #endif
-/* Streaming jobs at this dim (128, or 64; 0: none) go row by row, each row held in registers
- * (ln_rowloop_avx512(); measured in the header comment); the others in eight-row batches. */
-#ifndef LN_ROWLOOP
-#define LN_ROWLOOP 128
-#endif
-
 typedef struct dpair_avx512 {
     double s1, s2;
 } dpair_avx512;
@@ -448,19 +454,6 @@ N5_INLINE void ln_row2_avx512(float *ya, const float *xa, float *yb, const float
                          pfb, 0);
 }
 
-/* The canonical trees of a partial block of 4 full leaf rows l0..l3 (tsum4 / tss4 of
- * norm_avx512.h on values already in registers): sums ((l0 + l1) + (l2 + l3)), squares
- * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)). */
-N5_INLINE __m512 ln_row_t4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
-{
-    return _mm512_add_ps(_mm512_add_ps(l0, l1), _mm512_add_ps(l2, l3));
-}
-N5_INLINE __m512 ln_row_q4_avx512(__m512 l0, __m512 l1, __m512 l2, __m512 l3)
-{
-    return _mm512_add_ps(_mm512_fmadd_ps(l1, l1, _mm512_mul_ps(l0, l0)),
-                         _mm512_fmadd_ps(l3, l3, _mm512_mul_ps(l2, l2)));
-}
-
 /* The batches' trees of one row of n floats, to lanes_h8_avx512() of its accumulators (the lane
  * total's first step): pass 1 over the probe, pass 2 (s1, s2). */
 N5_INLINE __m512d ln_h8p1_avx512(const float *x, size_t n, float x0)
@@ -499,18 +492,18 @@ N5_INLINE void ln_out8_part_avx512(const norm_job *j, size_t r, size_t n, double
     if (((ok >> k) & 3u) == 3u) {
         ln_out2_sel_avx512(y, x, y + j->ys, x + j->xs, j->w, j->b, n, st->m0[k], st->mlo[k],
                            st->rstd[k], st->m0[k + 1], st->mlo[k + 1], st->rstd[k + 1],
-                           nt == 1, j->wplus, NULL, NULL);
+                           nt, j->wplus, NULL, NULL);
     } else {
         for (int h = k; h < k + 2; h++, x += j->xs, y += j->ys) {
             if ((ok >> h) & 1u) {
                 ln_out_sel_avx512(y, x, j->w, j->b, n, st->m0[h], st->mlo[h], st->rstd[h],
-                                  nt == 1, j->wplus, NULL, 0);
+                                  nt, j->wplus, NULL, 0);
             } else {
                 dpair_avx512 t = {st->s1[h], st->s2[h]};
                 ln_finish_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, st->s0[h], t,
                                      st->m0[h], j->mean ? j->mean + r + h : NULL,
                                      j->rstd ? j->rstd + r + h : NULL,
-                                     norm_ln_sums_at(j, r + (size_t)h), nt == 1, j->wplus,
+                                     norm_ln_sums_at(j, r + (size_t)h), nt, j->wplus,
                                      NULL, 0);
             }
         }
@@ -594,39 +587,20 @@ N5_INLINE void ln_stats8_avx512(const norm_job *j, size_t r, size_t n, double in
     }
 }
 
-/* Streaming jobs with rows of at most LN_BATCH_ORD_MAX floats (dim 64) write y with ordinary
- * stores (ln_batches_avx512()'s nt = 2), and their batches are software-pipelined only up to
- * LN_PIPE_ORD_MAX (0: not at all). Why: cpu-clock samples of dim 64 from DRAM piled up (42% of
- * the kernel's) on the instruction after a pair's non-temporal stores; ordinary stores alone
- * measured no better (pipelined, the stores of the previous batch then wait for their RFOs
- * among the next batch's loads), ordinary stores in plain eight-row batches (statistics, then
- * pass 3) measured best. In one process, interleaved, DRAM (64 MiB of x), 1 thread, thread CPU
- * ns/row min / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), old -> new (oneDNN,
- * NT-store floor): plain 19.3 / 22.9 -> 18.8 / 20.7 (17.6 / 18.6, 12.2 / 18.7), w+b 19.5 / 27.1
- * -> 21.5 / 22.4 (19.4 / 21.8, 12.8 / 20.6); another run plain 24.2 -> 18.2, w+b 23.7 -> 20.4
- * (oneDNN 18.2, 19.8). Dim 128 measured the other way then (NT pipelined 27-38, ordinary plain
- * batches 41-46; it now goes row by row, LN_ROWLOOP). The prefetch distance
- * (LN_PF_DIST 1, 2, 4, 8 with an L2 hint) measured alike; without the prefetch, 35 (+60%). */
-#ifndef LN_BATCH_ORD_MAX
-#define LN_BATCH_ORD_MAX 64
-#endif
-#ifndef LN_PIPE_ORD_MAX
-#define LN_PIPE_ORD_MAX 0
-#endif
 /* Streaming jobs: the batches prefetch x of the eight rows LN_PF_DIST batches after the one
  * whose passes 1 and 2 run next (0: none; norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h,
  * shared with the AVX2 tier). */
 #ifndef LN_PF_DIST
 #define LN_PF_DIST 2
 #endif
-/* nt: 0 cached job; 1 streaming, non-temporal stores; 2 streaming, ordinary stores
- * (LN_BATCH_ORD_MAX, pipelined up to LN_PIPE_ORD_MAX). Rows 0 .. (returned) of at most
- * LN_BATCH_MAX floats, eight at a time; up to LN_PIPE_MAX
+/* nt: 0 cached job; 1 streaming, non-temporal stores. Rows 0 .. (returned) of at most
+ * LN_BATCH_MAX floats (and more than NORM_LN_SHORT: shorter ones go row by row,
+ * ln_short_job_avx512()), eight at a time; in streaming jobs up to LN_PIPE_NT_MAX
  * software-pipelined: the statistics of the next eight rows are computed before pass 3 of the
- * current eight, so that their loads (from DRAM, in a streaming job) and trees overlap the
- * current rows' square roots, divisions and stores. The next rows' passes read only their x, which the current rows' pass 3
- * (their own y, mean and rstd) cannot touch: the API forbids any overlap other than exactly in
- * place. */
+ * current eight, so that their loads (from DRAM) and trees overlap the current rows' square
+ * roots, divisions and stores. The next rows' passes read only their x, which the current rows'
+ * pass 3 (their own y, mean and rstd) cannot touch: the API forbids any overlap other than
+ * exactly in place. */
 N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, double inv_k,
                                    int nt)
 {
@@ -635,7 +609,7 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     ln_st8_avx512 st[2];
     int c = 0;
     size_t r = 0;
-    if (n > (nt == 1 ? LN_PIPE_NT_MAX : nt == 2 ? LN_PIPE_ORD_MAX : LN_PIPE_MAX)) {
+    if (!nt || n > LN_PIPE_NT_MAX) {
         for (; r + 8 <= j->rows; r += 8) {
             if (nt)
                 if (LN_PF_DIST)
@@ -656,206 +630,107 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     return r + 8;
 }
 
-/* ---- one row of n = 64 or 128 in registers (norm_dsp.layernorm_row_f32, the entry points'
- * rows = 1 calls, at the end of this file; and the row loop of streaming dim-128 jobs) ----
- * For dims 64 and 128 (n a constant): the row is one partial block, the probe is the whole row
- * (k = n), and the chain loads -> pass-1 tree -> lane total -> m0 -> pass-2 trees -> lane totals
- * -> statistics -> pass 3 runs without a job, a batch test or a stack frame. Shortcuts, each the
- * same bits as the canonical order:
- *   - The pass-1 and pass-2 trees are those of 4 (8) full leaf rows: the pruned tree of a
- *     partial block of 64 (128) floats (tsum4/8, tss4/8 of norm_avx512.h), taken as hi with
- *     lo = +0 (the first-block shortcut); x is loaded once, and pass 3 reuses pass 2's x - m0.
- *   - Lane totals without lo's +0 (lanes_total1_avx512()): v[l] = (double)hi[l] + 0.0 differs from
- *     (double)hi[l] only for hi[l] = -0, and a sum of values that differ only in the signs of
- *     zeros differs at most in the sign of a zero result. That sign cannot differ: the total is
- *     -0 only if every lane is -0 (round to nearest: a + b = -0 only for a = b = -0), and
- *       pass 1: lane 0's first leaf is x0 - x0 = +0 (or NaN), so lane 0 is never -0;
- *       s2: a lane sum of squares is never -0;
- *       s1: every lane -0 means every d = x - m0 is -0, so s2 = 0 and the row is rare (slow
- *           path, which recomputes it).
- *     The halving adds on quarters (four floats widened to four doubles each): v[l] + v[l + 8]
- *     and then + v[l + 4] for l = 0..3 on two 256-bit vectors, as in rmsnorm_avx512.c.
- *   - m0 as one fma, var with one fmsub and the statistics' tests as one flag
- *     (src/x86/norm_ln_row_x86.h).
- * A row the fast path does not finish (pass 2 again, the rare path) is left to the caller:
- * norm_dsp's function hands it, and every other dim, to the general kernel as a job of one
- * row; the row loop to ln_row_avx512(). */
-#include "../x86/norm_ln_row_x86.h"
+/* ---- short rows (n <= NORM_LN_SHORT): row by row, each held in registers ----
+ * ln_short_avx512() (norm_ln_short_avx512.h) per row, in a plain loop: the rows' dependency
+ * chains overlap in the out-of-order core, and in a streaming job the hardware prefetcher streams
+ * x while the rows compute (ordinary stores; measured in the header comment). A row on the rare
+ * path is norm_layernorm_row_rare()'s. */
+#include "norm_ln_short_avx512.h"
 
-/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx512(). x is
- * loaded once: its n / 16 leaf rows x0..x7 stay in registers (named: an array went to the stack)
- * for pass 1, pass 2 (d = x - m0) and pass 3, which takes d from pass 2 (ln_out_avx512()'s
- * operations: fma(((x - m0) - mlo) * rstd, w, b)). Plain subtractions and adds (the latency
- * forms, as the kernels' partial blocks). mean, rstdp, sums (NULL: none): the row's statistics
- * outputs and its NORM_SUMS totals. Returns 0, or 1 having written nothing for a row the fast
- * path does not finish. */
-N5_INLINE int ln_row_pow2_avx512(float *y, const float *x, const float *w, const float *b,
-                                 size_t n, float eps, int hw, int hb, float *mean, float *rstdp,
-                                 double *sums)
+/* Short row r of the job alone (ln_short_avx512() with nr = 1, then the rare path). */
+N5_INLINE void ln_short_row_avx512(const norm_job *j, size_t r, double inv_n, double inv_k,
+                                   int nv, int hw, int hb)
 {
-    const int big = n == 128;
-    const __m512 z = _mm512_setzero_ps();
-    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-    const __m512 x2 = _mm512_loadu_ps(x + 32), x3 = _mm512_loadu_ps(x + 48);
-    const __m512 x4 = big ? _mm512_loadu_ps(x + 64) : z, x5 = big ? _mm512_loadu_ps(x + 80) : z;
-    const __m512 x6 = big ? _mm512_loadu_ps(x + 96) : z, x7 = big ? _mm512_loadu_ps(x + 112) : z;
-    /* pass 1 (the probe is the row) -> m0 */
-    /* c = x[0] in every lane, by a broadcast load (gcc otherwise loads x[0] into an xmm for
-     * both uses and broadcasts the register: 2 cycles more on the chain) */
-#if defined(NORM_AVX512_EMU)
-    const __m512 c = _mm512_set1_ps(x[0]);
-#else
-    __m512 c;
-    __asm__("vbroadcastss %1, %0" : "=v"(c) : "m"(*x));
+    float *y = j->y + r * j->ys, *m = j->mean ? j->mean + r : NULL;
+    float *rs = j->rstd ? j->rstd + r : NULL;
+    const float *x = j->x + r * j->xs;
+    if (ln_short_avx512(1, y, 0, x, 0, j->w, j->b, j->dim, j->eps, inv_n, inv_k, nv, hw, hb, m,
+                        rs, norm_ln_sums_at(j, r)))
+        norm_layernorm_row_rare(y, x, j->w, j->b, j->dim, j->eps, m, rs, j->wplus);
+}
+
+/* All rows of a job of short rows, nr at a time (a group with a row that needs more than the
+ * first pass 2: one by one), then the rest one by one: nr = LN_SHORT_NR4 for n <= 64, else
+ * LN_SHORT_NR8, or LN_SHORT_NR8_BIG in a job from beyond L2 (big: streaming, or x and y over
+ * LN_SHORT_SMALL bytes; measured in the header comment); nv, hw, hb as ln_short_avx512(), big:
+ * compile-time constants. */
+#ifndef LN_SHORT_NR4
+#define LN_SHORT_NR4 4
 #endif
-#define LN_ROW_TREE_(F, C)                                                                     \
-    (big ? _mm512_add_ps(F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),     \
-                           _mm512_sub_ps(x3, C)),                                              \
-                         F(_mm512_sub_ps(x4, C), _mm512_sub_ps(x5, C), _mm512_sub_ps(x6, C),     \
-                           _mm512_sub_ps(x7, C)))                                              \
-         : F(_mm512_sub_ps(x0, C), _mm512_sub_ps(x1, C), _mm512_sub_ps(x2, C),                   \
-             _mm512_sub_ps(x3, C)))
-    const __m128d s0 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, c));
-    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm512_castps512_ps128(c), 1.0 / (double)n);
-    /* pass 2 around m0 (the same subtractions twice: one value each, computed once) */
-    const __m512 vm0 = _mm512_broadcastss_ps(m0);
-    const __m128d s1 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_t4_avx512, vm0));
-    const __m128d s2 = lanes_total1_avx512(LN_ROW_TREE_(ln_row_q4_avx512, vm0));
-#undef LN_ROW_TREE_
-    __m128 mlo, rstd;
-    __m128d ml;
-    if (__builtin_expect(
-            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
-        return 1;
-    if (sums)
-        norm_ln_put_sums(sums, _mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2));
-    if (mean)
-        _mm_store_ss(mean, norm_ln_row_mean_x86(m0, ml));
-    if (rstdp)
-        _mm_store_ss(rstdp, rstd);
-    /* pass 3 */
-    const __m512 vml = _mm512_broadcastss_ps(mlo), vr = _mm512_broadcastss_ps(rstd);
-    const __m512 one = _mm512_set1_ps(1.0f);
-#define LN_ROW_OUT_(K, XV)                                                                     \
+#ifndef LN_SHORT_NR8
+#define LN_SHORT_NR8 2
+#endif
+#ifndef LN_SHORT_NR8_BIG
+#define LN_SHORT_NR8_BIG 1
+#endif
+#ifndef LN_SHORT_SMALL
+#define LN_SHORT_SMALL (1024.0 * 1024)
+#endif
+N5_INLINE void ln_short_rows_avx512(const norm_job *j, double inv_n, double inv_k, int nv, int hw,
+                                    int hb, int big)
+{
+    const int nr = nv < 8 ? LN_SHORT_NR4 : big ? LN_SHORT_NR8_BIG : LN_SHORT_NR8;
+    size_t r = 0;
+    for (; nr > 1 && r + (size_t)nr <= j->rows; r += (size_t)nr)
+        if (ln_short_avx512(nr, j->y + r * j->ys, j->ys, j->x + r * j->xs, j->xs, j->w,
+                            j->b, j->dim, j->eps, inv_n, inv_k, nv, hw, hb,
+                            j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
+                            norm_ln_sums_at(j, r)))
+            for (size_t q = r; q < r + (size_t)nr; q++)
+                ln_short_row_avx512(j, q, inv_n, inv_k, nv, hw, hb);
+    for (; r < j->rows; r++)
+        ln_short_row_avx512(j, r, inv_n, inv_k, nv, hw, hb);
+}
+
+/* A job of short rows (nt: streaming; ordinary stores either way), its instance chosen once. */
+static __attribute__((noinline)) void ln_short_job_avx512(const norm_job *j, int nt)
+{
+    const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
+    const int big = nt || (double)j->rows * (double)j->dim * 8.0 > LN_SHORT_SMALL;
+#define LN_SJ_(NV, HW, HB)                                                                     \
     do {                                                                                       \
-        const __m512 t_ = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps((XV), vm0), vml), vr);     \
-        const __m512 w_ = hw ? _mm512_loadu_ps(w + 16 * (K)) : one;                            \
-        _mm512_storeu_ps(y + 16 * (K),                                                         \
-                         _mm512_fmadd_ps(t_, hw == 2 ? _mm512_add_ps(one, w_) : w_,            \
-                                         hb ? _mm512_loadu_ps(b + 16 * (K)) : z));             \
+        if ((NV) == 8 && big)                                                                  \
+            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 1);                        \
+        else                                                                                   \
+            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 0);                        \
     } while (0)
-    LN_ROW_OUT_(0, x0);
-    LN_ROW_OUT_(1, x1);
-    LN_ROW_OUT_(2, x2);
-    LN_ROW_OUT_(3, x3);
-    if (big) {
-        LN_ROW_OUT_(4, x4);
-        LN_ROW_OUT_(5, x5);
-        LN_ROW_OUT_(6, x6);
-        LN_ROW_OUT_(7, x7);
-    }
-#undef LN_ROW_OUT_
-    return 0;
-}
-
-
-/* Streaming jobs at dims 64 and 128: row by row, each row held in registers
- * (ln_row_pow2_avx512(), ordinary stores); a row it does not finish (pass 2 again, the rare
- * path) is ln_row_avx512()'s (nt: the job's store kind). hw, hb, nt: compile-time constants. */
-N5_INLINE void ln_rowloop_avx512(const norm_job *j, size_t n, double inv_n, double inv_k, int hw,
-                                 int hb, int nt)
-{
-    for (size_t r = 0; r < j->rows; r++) {
-        float *y = j->y + r * j->ys, *m = j->mean ? j->mean + r : NULL;
-        float *rs = j->rstd ? j->rstd + r : NULL;
-        const float *x = j->x + r * j->xs;
-        double *sm = norm_ln_sums_at(j, r);
-        if (ln_row_pow2_avx512(y, x, j->w, j->b, n, j->eps, hw, hb, m, rs, sm))
-            ln_row_avx512(y, x, j->w, j->b, n, j->eps, inv_n, inv_k, m, rs, sm, nt, hw == 2,
-                          NULL);
-    }
-}
-
-/* ln_rowloop_avx512() for the job's weight / bias variant. */
-N5_INLINE void ln_rowloop_sel_avx512(const norm_job *j, size_t n, double inv_n, double inv_k,
-                                     int nt)
-{
-    const int hw = !j->w ? 0 : j->wplus ? 2 : 1;
-#define LN_RL_(HW, HB) ln_rowloop_avx512(j, n, inv_n, inv_k, (HW), (HB), nt)
-    if (j->b) {
-        if (hw == 1)
-            LN_RL_(1, 1);
-        else if (hw == 0)
-            LN_RL_(0, 1);
-        else
-            LN_RL_(2, 1);
-    } else {
-        if (hw == 1)
-            LN_RL_(1, 0);
-        else if (hw == 0)
-            LN_RL_(0, 0);
-        else
-            LN_RL_(2, 0);
-    }
-#undef LN_RL_
+    LN_SHORT_SEL(j->dim, j->w, j->wplus, j->b, LN_SJ_);
+#undef LN_SJ_
 }
 
 /* All rows of the job; nt: a streaming job, non-temporal stores for y (a compile-time
- * constant; the dim-64 batches store y with ordinary stores, LN_BATCH_ORD_MAX). */
+ * constant). */
 N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
 {
     const size_t n = j->dim;
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     float *const mean = j->mean, *const rstd = j->rstd;
     size_t r = 0;
-    if (nt && n == LN_ROWLOOP) {
-        ln_rowloop_sel_avx512(j, LN_ROWLOOP, inv_n, inv_k, nt);
+    if (n <= NORM_LN_SHORT) {
+        ln_short_job_avx512(j, nt);
         return;
     }
-    if (n <= LN_BATCH_MAX) {
-        /* The common short dims get their own copy of the batch loop with n a constant: the
-         * pruned trees' branches and masks fold away (a third of the instructions at dim 64). */
-#define LN_BATCHES(N) r = ln_batches_avx512(j, (N), inv_n, inv_k, nt)
-#define LN_BNT(N) (nt && (N) <= LN_BATCH_ORD_MAX ? 2 : nt)
-        switch (n) {
-        case 64: r = ln_batches_avx512(j, 64, inv_n, inv_k, LN_BNT(64)); break;
-        case 128: r = ln_batches_avx512(j, 128, inv_n, inv_k, LN_BNT(128)); break;
-        default: LN_BATCHES(n); break;
-        }
-#undef LN_BATCHES
-#undef LN_BNT
-    }
+    if (n <= LN_BATCH_MAX)
+        r = ln_batches_avx512(j, n, inv_n, inv_k, nt);
     const int pairs = n <= LN_PAIR_MAX || ((j->w || j->b) && (LN_NT_WBP || !nt));
-    /* The rows left (fewer than eight short ones: decode-time calls of one row) get the same
-     * constant-dim copies for dims 64 and 128. */
-#define LN_REST(N)                                                                         \
-    do {                                                                                       \
-        for (; pairs && r + 2 <= j->rows; r += 2) {                                            \
-            const float *xa = j->x + r * j->xs;                                                \
-            float *ya = j->y + r * j->ys;                                                      \
-            const size_t rn = r + 2 * (size_t)((N) > LN_PAIR_MAX ? LN_NT_PFP : LN_NT_PF);       \
-            const float *pfa = nt && rn > r && rn < j->rows ? xa + (rn - r) * j->xs : NULL;    \
-            const float *pfb = pfa && rn + 1 < j->rows ? pfa + j->xs : NULL;                   \
-            ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, (N), j->eps, inv_n,     \
-                           inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,              \
-                           mean ? mean + r + 1 : NULL, rstd ? rstd + r + 1 : NULL,             \
-                           norm_ln_sums_at(j, r), norm_ln_sums_at(j, r + 1), nt && !LN_NT_ORD, \
-                           j->wplus, pfa, pfb);                                                \
-        }                                                                                      \
-        for (; r < j->rows; r++)                                                               \
-            ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, (N), j->eps, inv_n,  \
-                          inv_k, mean ? mean + r : NULL, rstd ? rstd + r : NULL,               \
-                          norm_ln_sums_at(j, r), nt, j->wplus,                                 \
-                          nt && LN_NT_PF1 && r + LN_NT_PF1 < j->rows                           \
-                              ? j->x + (r + LN_NT_PF1) * j->xs                                 \
-                              : NULL);                                                         \
-    } while (0)
-    switch (n) {
-    case 64: LN_REST(64); break;
-    case 128: LN_REST(128); break;
-    default: LN_REST(n); break;
+    /* the rows left: pairs, then one by one */
+    for (; pairs && r + 2 <= j->rows; r += 2) {
+        const float *xa = j->x + r * j->xs;
+        float *ya = j->y + r * j->ys;
+        const size_t rn = r + 2 * (size_t)(n > LN_PAIR_MAX ? LN_NT_PFP : LN_NT_PF);
+        const float *pfa = nt && rn > r && rn < j->rows ? xa + (rn - r) * j->xs : NULL;
+        const float *pfb = pfa && rn + 1 < j->rows ? pfa + j->xs : NULL;
+        ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
+                       mean ? mean + r : NULL, rstd ? rstd + r : NULL, mean ? mean + r + 1 : NULL,
+                       rstd ? rstd + r + 1 : NULL, norm_ln_sums_at(j, r),
+                       norm_ln_sums_at(j, r + 1), nt && !LN_NT_ORD, j->wplus, pfa, pfb);
     }
-#undef LN_REST
+    for (; r < j->rows; r++)
+        ln_row_avx512(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
+                      mean ? mean + r : NULL, rstd ? rstd + r : NULL, norm_ln_sums_at(j, r), nt,
+                      j->wplus,
+                      nt && LN_NT_PF1 && r + LN_NT_PF1 < j->rows ? j->x + (r + LN_NT_PF1) * j->xs
+                                                                 : NULL);
 }
 
 static void ln_cached_avx512(const norm_job *j) { ln_rows_avx512(j, 0); }
@@ -873,8 +748,8 @@ void norm_layernorm_f32_avx512(const norm_job *j)
 
 /* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ---- */
 
-/* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
- * line and tail-called: the constant-dim copies keep a frame-less function). */
+/* Rows longer than NORM_LN_SHORT: the row as a job of the general kernel (out of line and
+ * tail-called: the short rows' instances keep a frame-less function). */
 static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x, const float *w,
                                                        const float *b, size_t n, float eps,
                                                        int wplus)
@@ -882,6 +757,15 @@ static __attribute__((noinline)) int ln_row_job_avx512(float *y, const float *x,
     norm_job j;
     norm_job_row(&j, y, x, w, b, n, eps, wplus);
     norm_layernorm_f32_avx512(&j);
+    return 0;
+}
+
+/* A short row on the rare path (out of line). */
+static __attribute__((noinline)) int ln_row_rare_avx512(float *y, const float *x, const float *w,
+                                                        const float *b, size_t n, float eps,
+                                                        int wplus)
+{
+    norm_layernorm_row_rare(y, x, w, b, n, eps, NULL, NULL, wplus);
     return 0;
 }
 
@@ -896,20 +780,16 @@ int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n
 int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
               int wplus)
 {
-    const int hw = !w ? 0 : wplus ? 2 : 1;
-#define LN_ROW_P_(N, HW, HB)                                                                   \
-    (ln_row_pow2_avx512(y, x, w, b, (N), eps, (HW), (HB), NULL, NULL, NULL)                 \
-         ? ln_row_job_avx512(y, x, w, b, (N), eps, wplus)                                      \
-         : 0)
-#define LN_ROW_(N)                                                                             \
-    (b ? (hw == 1 ? LN_ROW_P_(N, 1, 1) : hw == 0 ? LN_ROW_P_(N, 0, 1) : LN_ROW_P_(N, 2, 1))   \
-       : (hw == 1 ? LN_ROW_P_(N, 1, 0) : hw == 0 ? LN_ROW_P_(N, 0, 0) : LN_ROW_P_(N, 2, 0)))
-    if (n == 64)
-        return LN_ROW_(64);
-    if (n == 128)
-        return LN_ROW_(128);
+    if (n > NORM_LN_SHORT)
+        return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
+    const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
+#define LN_ROW_(NV, HW, HB)                                                                    \
+    return ln_short_avx512(1, y, 0, x, 0, w, b, n, eps, inv_n, inv_k, (NV), (HW), (HB), NULL,  \
+                           NULL, NULL)                                                         \
+               ? ln_row_rare_avx512(y, x, w, b, n, eps, wplus)                                 \
+               : 0
+    LN_SHORT_SEL(n, w, wplus, b, LN_ROW_);
 #undef LN_ROW_
-#undef LN_ROW_P_
-    return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
+    return 0;
 }
 #undef LN_ROW_FN

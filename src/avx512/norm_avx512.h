@@ -636,8 +636,7 @@ N5_INLINE __mmask8 ln_finish8_avx512(__m512d s0, __m512d s1, __m512d s2, __m256 
  * as a double in lane 0: the halving adds on quarters (four floats widened to four doubles
  * each), v[l] + v[l + 8] and then + v[l + 4] for l = 0..3 on two 256-bit vectors, then h = 2,
  * 1. (double)hi[l] + 0.0 differs from (double)hi[l] only for hi[l] = -0: each caller says why
- * that cannot change its total (the one-row functions of rmsnorm_avx512.c and
- * layernorm_avx512.c). */
+ * that cannot change its total (the one-row functions of rmsnorm_avx512.c). */
 N5_INLINE __m128d lanes_total1_avx512(__m512 hi)
 {
     __m256d q0 = _mm256_cvtps_pd(_mm512_castps512_ps128(hi));    /* v[0..3] */

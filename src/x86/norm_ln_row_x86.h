@@ -1,6 +1,7 @@
 /*
  * The scalar part of the x86 tiers' one-row LayerNorm (norm_dsp.layernorm_row_f32, dims 64 and
- * 128: src/avx2/layernorm_avx2.c, src/avx512/layernorm_avx512.c, appended after the kernels).
+ * 128: src/avx2/layernorm_avx2.c; the AVX-512 tier's short rows, src/avx512/norm_ln_short_avx512.h,
+ * at the dims where the conditions below hold).
  * Included after <immintrin.h> (or the emulated tier's header); SSE2 / FMA scalar doubles only,
  * so the AVX2, AVX-512 and emulated builds run the same instructions.
  *
@@ -8,22 +9,25 @@
  * trees -> lane totals -> ml, var -> sqrt -> division -> pass 3. These helpers keep the canonical
  * operations (norm_ln_m0(), norm_ln_finish()) and only shorten the chain where the result is the
  * same bits:
- *   - m0 = (float)(x0 + s0 * inv_k) as one fma: for k = 64 or 128, inv_k = 2^-6 / 2^-7 and
- *     s0 * inv_k is exact (s0 is a sum of float differences, a multiple of 2^-149, far above
- *     double's underflow; an infinite or NaN s0 sends the row to the slow path anyway), so the
- *     fused and the separate forms round the same sum once.
+ *   - m0 = (float)(x0 + s0 * inv_k) as one fma: for k a power of two (64 or 128; 32 and below
+ *     for the short rows' probe), inv_k = 2^-j and s0 * inv_k is exact (s0 is a sum of float
+ *     differences, a multiple of 2^-149, far above double's underflow; an infinite or NaN s0
+ *     sends the row to the slow path anyway), so the fused and the separate forms round the
+ *     same sum once.
  *   - norm_ln_finish()'s tests (rare totals, pass 2 again, var > 0) are combined without
  *     branches into one flag, tested once before pass 3 writes anything (y may be x): the row
- *     then goes to the slow path, the tier's job kernel, which does the whole row the canonical
- *     way (the repeated pass 2 or the rare path included). With the branch predicted, the
+ *     then goes to the slow path (the AVX2 tier's job kernel; in the AVX-512 short rows
+ *     norm_ln_finish() itself), which does the row the canonical way (the repeated pass 2 or
+ *     the rare path included). With the branch predicted, the
  *     square root and the division start as soon as var is known.
- *   - var = s2 * inv_n - ml * ml as fmsub(s2, inv_n, ml * ml): inv_n = 2^-6 or 2^-7 and s2 * inv_n
+ *   - var = s2 * inv_n - ml * ml as fmsub(s2, inv_n, ml * ml): inv_n = 2^-j (n a power of two:
+ *     64 or 128 here, 1 to 128 for the AVX-512 short rows) and s2 * inv_n
  *     is exact for every s2 of a row that is not rare (NORM_RARE_MIN <= s2 <= DBL_MAX: no
  *     underflow, no overflow), so the fused and the separate forms round the same difference
  *     once (for a rare row the flag is 0 whatever var is: it tests s2 itself). One rounding
  *     less on the chain, none in the result. ml = s1 * inv_n, ml * ml (rounded before the
  *     subtraction) and var + eps are norm_ln_finish()'s operations.
- * Both helpers need inv_k = inv_n = 1 / n for n = 64 or 128 (exact powers of two).
+ * The m0 helper needs inv_k = 1 / k, the finish inv_n = 1 / n, for k and n powers of two.
  */
 #ifndef NORM_LN_ROW_X86_H
 #define NORM_LN_ROW_X86_H
