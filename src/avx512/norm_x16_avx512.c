@@ -830,9 +830,82 @@ static void x16_ln_rows8_avx512(const norm_x16_job *j, size_t r, size_t n, doubl
     }
 }
 
+/* ---- LayerNorm's short rows (n <= NORM_LN_SHORT) ----
+ * Each row is widened exactly into a float buffer (a 16-bit weight and bias once per job), run
+ * through the f32 kernel's short-row function ln_short_avx512() (norm_ln_short_avx512.h) into a
+ * float buffer, and narrowed by narrow16_avx512() (ordinary stores, streaming jobs too): the float
+ * results are the f32 op's on the widened inputs, which src/norm_x16.h defines the 16-bit op
+ * from. A row on the rare path is norm_x16_layernorm_row_rare()'s. */
+#include "norm_ln_short_avx512.h"
+
+/* n <= NORM_LN_SHORT elements of format fm at s, widened into d (whole leaf rows: the lanes past
+ * n +0). */
+N5_INLINE void x16_widen_short_avx512(float *d, const void *s, size_t n, int fm)
+{
+    for (size_t i = 0; i < n; i += 16)
+        _mm512_storeu_ps(d + i, leaf_x_avx512(N5_AT(s, i, fm), tail_mask_avx512(n - i),
+                                              n - i < 16, fm));
+}
+
+/* All rows of the job; fm, nv, hw, hb compile-time constants (ln_short_avx512()'s). */
+N5_INLINE void x16_ln_short_rows_avx512(const norm_x16_job *j, const float *w, const float *b,
+                                        int fm, int nv, int hw, int hb)
+{
+    const size_t n = j->dim;
+    const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
+    float xb[NORM_LN_SHORT] __attribute__((aligned(64)));
+    float yb[NORM_LN_SHORT] __attribute__((aligned(64)));
+    for (size_t r = 0; r < j->rows; r++) {
+        const uint16_t *x = j->x + r * j->xs;
+        uint16_t *y = j->y + r * j->ys;
+        float *m = j->mean ? j->mean + r : NULL, *rs = j->rstd ? j->rstd + r : NULL;
+        x16_widen_short_avx512(xb, x, n, fm);
+        if (ln_short_avx512(1, yb, 0, xb, 0, w, b, n, j->eps, inv_n, inv_k, nv, hw, hb, m, rs,
+                            j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * r : NULL)) {
+            norm_x16_layernorm_row_rare(j, y, x, m, rs);
+            continue;
+        }
+        for (size_t i = 0; i < n; i += 16) {
+            const __mmask16 mk = tail_mask_avx512(n - i);
+            st16_avx512(y + i, narrow16_avx512(_mm512_load_ps(yb + i), fm), mk, n - i < 16, 0);
+        }
+    }
+}
+
+/* The short rows of a job of format fm (the instance chosen once per job). */
+#define X16_SHORT(SUF, FM)                                                                     \
+    X16_NOINLINE void x16_ln_short_##SUF(const norm_x16_job *j)                                \
+    {                                                                                          \
+        float wb[NORM_LN_SHORT], bb[NORM_LN_SHORT];                                            \
+        const float *w = (const float *)j->w, *b = (const float *)j->b;                        \
+        if (j->wact && w) {                                                                    \
+            x16_widen_short_avx512(wb, j->w, j->dim, FM);                                      \
+            w = wb;                                                                            \
+        }                                                                                      \
+        if (j->wact && b) {                                                                    \
+            x16_widen_short_avx512(bb, j->b, j->dim, FM);                                      \
+            b = bb;                                                                            \
+        }                                                                                      \
+        LN_SHORT_SEL(j->dim, w, j->plus1, b, X16_SR_##SUF);                                    \
+    }
+#define X16_SR_bf16(NV, HW, HB) x16_ln_short_rows_avx512(j, w, b, N5_BF16, (NV), (HW), (HB))
+#define X16_SR_f16(NV, HW, HB) x16_ln_short_rows_avx512(j, w, b, N5_F16, (NV), (HW), (HB))
+X16_SHORT(bf16, N5_BF16)
+X16_SHORT(f16, N5_F16)
+#undef X16_SHORT
+#undef X16_SR_bf16
+#undef X16_SR_f16
+
 static void x16_ln_rows_avx512(const norm_x16_job *j, int fm, int nt)
 {
     const size_t n = j->dim;
+    if (n <= NORM_LN_SHORT) {
+        if (fm == N5_F16)
+            x16_ln_short_f16(j);
+        else
+            x16_ln_short_bf16(j);
+        return;
+    }
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)norm_ln_probe(n);
     size_t r = 0;
     if (n <= X16_BATCH_MAX)
