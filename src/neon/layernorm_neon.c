@@ -15,7 +15,9 @@
  * constant); the repeated pass 2 and the rare path are in the same function. The tier has no
  * one-row function of its own: the API's rows = 1 calls build a job of one row (dispatch.c).
  * The row is read from memory (L1) in each pass rather than held in the 32 q registers (n = 128
- * would fill all of them). Not measured: the tier runs only under qemu here.
+ * would fill all of them). Time was not measured (the tier runs only under qemu here); executed
+ * instructions per row under qemu-aarch64 (session 23), the previous order -> this one: dim 7
+ * 727 -> 443, 16: 597 -> 308, 64: 876 -> 508, 100: 1205 -> 738, 128: 1256 -> 784.
  */
 #include "norm_neon.h"
 
