@@ -82,7 +82,7 @@ ab_cc() { # PREFIX SRCDIR FLAGS TIER FILE NAME=SHORT...
 ab_f32_norms() { # PREFIX SRCDIR FLAGS: the f32 LayerNorm and RMSNorm kernels of both tiers
     for _t in avx2 avx512; do
         ab_cc "$1" "$2" "$3" $_t $_t/layernorm_$_t.c norm_layernorm_f32_$_t=ln_$_t \
-            norm_layernorm_row_f32_$_t=lnrow_$_t
+            norm_layernorm_row_f32_$_t=lnrow_$_t norm_ln_short_f32_$_t=lnshort_$_t
         ab_cc "$1" "$2" "$3" $_t $_t/rmsnorm_$_t.c norm_rmsnorm_f32_$_t=rms_$_t \
             norm_rmsnorm_row_f32_$_t=rmsrow_$_t
     done

@@ -1,24 +1,31 @@
 /*
  * LayerNorm, AVX2 + FMA tier. Bit-identical to norm_layernorm_f32_scalar (the canonical order in
  * norm_internal.h; the trees, fold and lane total in norm_avx2.h). Per row:
- *   pass 1: s0 = total of leaves (x - x[0]) over the probe (the first min(n, 512))
- *                                                       -> m0 = norm_ln_m0()
+ *   pass 1: s0 = total of leaves (x - x[0]) over the probe (the first norm_ln_probe(n):
+ *           min(n, 32) for rows of n <= NORM_LN_SHORT, else min(n, 512)) -> m0 = norm_ln_m0()
  *   pass 2: s1, s2 = totals of (x - m0) and its squares -> norm_ln_finish() (pass 2 once more
  *           around a better m0 when it asks for it, or the rare path)
  *   pass 3: y = fma(((x - m0) - mlo) * rstd, w, b), w = 1 and b = 0 when NULL (as an FMA with
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
+ * Rows of n <= NORM_LN_SHORT = 128 combine each total's lanes in float (the short-row order,
+ * norm_internal.h). In jobs of at least four rows that do not stream they go in the batches
+ * below, each row's float lane totals to four floats (ln_h4f_avx2), four rows' last steps in one
+ * vector (ln_ftot4_avx2); everywhere else (streaming jobs, jobs of 1-3 rows, the API's rows = 1
+ * calls, the bf16 / f16 kernel) one at a time, the row held in registers (ln_short_avx2(),
+ * measured below).
  * Rows of at most one block (n <= NORM_BLOCK) go four at a time: the four rows' trees of a pass,
- * then their lane totals combined in one vector (norm_lanes_total4_avx2), then each row's
- * norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the rare path where it asks for
- * them) and pass 3; dims 64 and 128 have their own copy with n a constant (no masks, no branches
- * in the trees). The batches are software-pipelined eight rows at a time: the next eight rows'
+ * then their lane totals combined in one vector (norm_lanes_total4_avx2, or ln_ftot4_avx2 for
+ * short rows), then each row's norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the
+ * rare path where it asks for them) and pass 3; dims 64 and 128 have their own copy with n a
+ * constant (no masks, no branches in the trees). The batches are software-pipelined eight rows at a time: the next eight rows'
  * statistics are computed while this eight's pass 3 is emitted, one row after each pair of the
  * next rows' trees (so that its stores drain while the next rows load, rather than in a burst
  * after them). Other short rows are taken two at a time, so that the two rows' dependency
  * chains (reduction, lane total, the scalar finishing code) overlap; outside streaming jobs
  * pass 3 of a pair is likewise split between the next pair's pass 1 and pass 2. Streaming jobs
- * (norm_stream_job()) write y with non-temporal stores, except at dims 64 and 128, where
- * ordinary stores measured faster from DRAM on the AMD EPYC VM (ln_rows_avx2()). Streaming pairs
+ * (norm_stream_job()) write y with non-temporal stores, except rows of n <= NORM_LN_SHORT (the
+ * register rows: ordinary stores, as the batches at dims 64 and 128 before them, which measured
+ * faster so from DRAM on the AMD EPYC VM). Streaming pairs
  * prefetch x of the pair NORM_AVX2_LN_PF pairs ahead line by line during pass 3 (two prefetches
  * per four 32-byte stores), so that reads overlap the non-temporal stores instead of waiting
  * behind them (the AVX-512 tier's header has the why); in one process, 1 thread, DRAM, min of
@@ -37,13 +44,13 @@
  * 1395, 16384 3474 -> 3822 (noisy: the second thread shared its core with compiles); plain
  * 4096 912 -> 906, 1021 -> 970, 16384 3657 -> 3666. A software-pipelined long-row loop (pass 3
  * of the previous row in slices between this row's pass-2 blocks) measured no better: w+b 4096
- * 1326 -> 1384, plain 1021 -> 1023. Batches of
- * short rows from dim 65 up prefetch x NORM_AVX2_LN_BPF batches ahead (measured below); the
- * streaming batches at dims 64 and 128 are not pipelined (NORM_AVX2_LN_NOPIPE_MAX). None of
- * this changes an operation: every output is the scalar reference's.
+ * 1326 -> 1384, plain 1021 -> 1023. Streaming batches (dims 129-512) prefetch x
+ * NORM_AVX2_LN_BPF batches ahead (measured below). None of this changes an operation: every
+ * output is the scalar reference's.
  */
 #include "norm_avx2.h"
 #include "../x86/norm_ln_pf_x86.h"
+#include "../x86/norm_ln_row_x86.h"
 
 /* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
  * 48 KiB L1D up to here; beyond it, pairing measured slower). */
@@ -75,8 +82,9 @@ typedef struct {
     double s1, s2;
 } ln_sums_avx2;
 
-/* Pass 1: the total of leaves (x - c). */
-NORM_AVX2_INLINE double ln_pass1_inl_avx2(const float *x, size_t n, float c)
+/* Pass 1: the total of leaves (x - c). Out of line: the reduction is large and called from every
+ * variant. */
+static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, float c)
 {
     double s, unused;
     norm_reduce_avx2(x, n, c, 1, 1, 0, &s, &unused);
@@ -84,23 +92,11 @@ NORM_AVX2_INLINE double ln_pass1_inl_avx2(const float *x, size_t n, float c)
 }
 
 /* Pass 2: the totals of leaves (x - c) and of their squares. */
-NORM_AVX2_INLINE ln_sums_avx2 ln_pass2_inl_avx2(const float *x, size_t n, float c)
+static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size_t n, float c)
 {
     ln_sums_avx2 r;
     norm_reduce_avx2(x, n, c, 1, 1, 1, &r.s1, &r.s2);
     return r;
-}
-
-/* The same out of line, for every n: the reduction is large and called from every variant (the
- * constant-dim single rows inline theirs). */
-static __attribute__((noinline)) double ln_pass1_avx2(const float *x, size_t n, float c)
-{
-    return ln_pass1_inl_avx2(x, n, c);
-}
-
-static __attribute__((noinline)) ln_sums_avx2 ln_pass2_avx2(const float *x, size_t n, float c)
-{
-    return ln_pass2_inl_avx2(x, n, c);
 }
 
 /* Pass 2 (the same operations) of a row of n >= NORM_BLOCK floats that prefetches x of pf (a
@@ -198,8 +194,7 @@ NORM_AVX2_INLINE ln_stats_avx2 ln_finish_avx2(const float *x, size_t n, double s
     return st;
 }
 
-/* Pass 3 (or the rare path) and the optional statistics of one row of n = j->dim floats (n may be
- * the compile-time constant of a constant-dim copy). */
+/* Pass 3 (or the rare path) and the optional statistics of one row of n = j->dim floats. */
 NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
                                    const ln_stats_avx2 *st, int hw, int hb, int nt,
                                    const float *pf, int pfh)
@@ -219,17 +214,258 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
         j->rstd[row] = st->rstd;
 }
 
-/* Pass 1 and pass 2 of a row of n <= NORM_BLOCK floats (the probe is the whole row), to v[0..3]
- * of their lane totals. Inlined for the constant dims, out of line for the others. */
-NORM_AVX2_INLINE __m256d ln_h4p1_inl_avx2(const float *x, size_t n, float c)
+/* ---- rows of n <= NORM_LN_SHORT: the short-row order (norm_internal.h) ----
+ * One row held in V ymm (V = 4, 8 or 16: n <= 8 V; vector k holds elements 8k .. 8k + 7, so the
+ * leaf row j of the canonical lanes is vectors 2j (lanes 0-7) and 2j + 1 (lanes 8-15)); x is
+ * loaded once, the last partial vector and the vectors past the row by vmaskmovps (masked-out
+ * memory never read), the leaves zeroed past the row AFTER the shift. full: n = 8 V (a
+ * compile-time constant: no masks). Per row:
+ *   pass 1: the probe, the first min(n, 32) elements = vectors 0-3: lane sums (x - x0) of leaf
+ *           rows 0 and 1 (one add per lane group), the float lane total -> s0; m0 as one fma
+ *           where inv_k = 1/32 (n >= 32: s0 * inv_k exact, norm_ln_row_m0_x86()), else
+ *           norm_ln_m0();
+ *   pass 2: d = x - m0 in the same registers, the trees of sums and squares per lane group over
+ *           the V / 2 leaf rows (the absent ones +0: only a zero's sign differs from the pruned
+ *           tree, which the lane total's + 0 removes), float lane totals -> s1, s2;
+ *   finish: norm_ln_row_finish_x86() where inv_n is a power of two (n = 1, 2, .., 128: var as
+ *           one fmsub, exact there), else norm_ln_finish();
+ *   pass 3: y = fma((d - mlo) * rstd, w, b) from the registers, ordinary stores.
+ * The float lane total (ln_ftot_avx2()): lanes l + 8 (the two lane groups), l + 4 (the ymm
+ * halves), l + 2, l + 1, in float, then + 0 (a -0 made +0), widened. The fast path leaves the
+ * + 0 out: a float sum is -0 only when every addend is, which no total of a row it finishes
+ * can be (s0: lane 0's leaf is x0 - x0 = +0; s2: squares; s1: all leaves +-0 make s2 = 0, a
+ * rare row). A row it does not finish (pass 2 again, or the rare path) is done again by the
+ * slow instance (ln_short_slow_avx2(): any n, the + 0 in, the repeated pass 2 from the
+ * registers, the exact definition), which returns 1 for a rare row after storing its NORM_SUMS;
+ * the caller then takes its rare path (f32 or 16-bit). */
+
+/* The float lane total of lane sums a (lanes 0-7) and b (8-15), widened, in lane 0; z: + 0. */
+NORM_AVX2_INLINE __m128d ln_ftot_avx2(__m256 a, __m256 b, int z)
+{
+    const __m256 h8 = _mm256_add_ps(a, b);
+    const __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+    __m128 h1 = _mm_add_ss(h2, _mm_movehdup_ps(h2));
+    if (z)
+        h1 = _mm_add_ss(h1, _mm_setzero_ps());
+    return _mm_cvtss_sd(_mm_setzero_pd(), h1);
+}
+
+/* The in-block trees of one lane group over R = 2, 4 or 8 leaf rows l[0], l[2], .., l[2R - 2]:
+ * sums ((l0 + l1) + (l2 + l3)) + .., squares fma(l1, l1, l0 * l0) + .. (norm_t8_avx2()). */
+NORM_AVX2_INLINE __m256 ln_stree_avx2(const __m256 *l, int R)
+{
+#define P_(a) _mm256_add_ps(l[2 * (a)], l[2 * (a) + 2])
+    const __m256 s = R == 2 ? P_(0) : _mm256_add_ps(P_(0), P_(2));
+    return R <= 4 ? s : _mm256_add_ps(s, _mm256_add_ps(P_(4), P_(6)));
+#undef P_
+}
+NORM_AVX2_INLINE __m256 ln_qtree_avx2(const __m256 *l, int R)
+{
+#define P_(a) _mm256_fmadd_ps(l[2 * (a) + 2], l[2 * (a) + 2], _mm256_mul_ps(l[2 * (a)], l[2 * (a)]))
+    const __m256 s = R == 2 ? P_(0) : _mm256_add_ps(P_(0), P_(2));
+    return R <= 4 ? s : _mm256_add_ps(s, _mm256_add_ps(P_(4), P_(6)));
+#undef P_
+}
+
+static __attribute__((noinline)) int ln_short_slow_avx2(float *y, const float *x, const float *w,
+                                                        const float *b, size_t n, float eps,
+                                                        int hw, int hb, float *mean, float *rstd,
+                                                        double *sums);
+
+/* One row of 1 <= n <= 8 V floats (see above; hw, hb as ln_out_avx2(); mean, rstd, sums: NULL or
+ * the row's outputs). slow: the slow instance. Returns 0 (row done) or 1 (a rare row: its
+ * NORM_SUMS stored, nothing else written; the caller's rare path does the rest). */
+NORM_AVX2_INLINE int ln_short_avx2(float *y, const float *x, const float *w, const float *b,
+                                   size_t n, int V, int full, float eps, int hw, int hb,
+                                   float *mean, float *rstd, double *sums, int slow)
+{
+    enum { VMAX = 16 };
+    __m256 xv[VMAX], d[VMAX];
+    __m256i m[VMAX];
+    const __m256 c = _mm256_broadcast_ss(x);
+    for (int k = 0; k < V; k++) {
+        if (full) {
+            xv[k] = _mm256_loadu_ps(x + 8 * k);
+        } else {
+            m[k] = norm_mask_avx2((ptrdiff_t)n - 8 * k);
+            xv[k] = _mm256_maskload_ps(x + 8 * k, m[k]);
+        }
+    }
+#define LN_LEAF_(k, s) (full ? _mm256_sub_ps(xv[k], (s))                                      \
+                             : _mm256_and_ps(_mm256_sub_ps(xv[k], (s)), _mm256_castsi256_ps(m[k])))
+    /* pass 1: the probe, vectors 0-3 (m[k] of k < 4 is all ones when n >= 32) */
+    for (int k = 0; k < 4; k++)
+        d[k] = LN_LEAF_(k, c);
+    const __m128d s0 = ln_ftot_avx2(_mm256_add_ps(d[0], d[2]), _mm256_add_ps(d[1], d[3]), slow);
+    const __m128 m0 = n >= 32 ? norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / 32.0)
+                              : _mm_set_ss(norm_ln_m0(x[0], _mm_cvtsd_f64(s0),
+                                                      1.0 / (double)norm_ln_probe(n)));
+    /* pass 2 around m0 (the slow instance: again around m0_next when norm_ln_finish() asks) */
+    __m256 vm0 = _mm256_broadcastss_ps(m0);
+    __m128d s1, s2;
+#define LN_PASS2_()                                                                            \
+    do {                                                                                       \
+        for (int k = 0; k < V; k++)                                                            \
+            d[k] = LN_LEAF_(k, vm0);                                                           \
+        s1 = ln_ftot_avx2(ln_stree_avx2(d, V / 2), ln_stree_avx2(d + 1, V / 2), slow);         \
+        s2 = ln_ftot_avx2(ln_qtree_avx2(d, V / 2), ln_qtree_avx2(d + 1, V / 2), slow);         \
+    } while (0)
+    LN_PASS2_();
+    const double inv_n = 1.0 / (double)n;
+    float mlof, rf, meanf;
+    if (!slow && (n & (n - 1)) == 0) {
+        __m128 vmlo, vr;
+        __m128d ml;
+        if (__builtin_expect(!norm_ln_row_finish_x86(s0, s1, s2, inv_n, eps, &vmlo, &vr, &ml), 0))
+            return ln_short_slow_avx2(y, x, w, b, n, eps, hw, hb, mean, rstd, sums);
+        mlof = _mm_cvtss_f32(vmlo);
+        rf = _mm_cvtss_f32(vr);
+        meanf = mean ? _mm_cvtss_f32(norm_ln_row_mean_x86(m0, ml)) : 0.0f;
+    } else {
+        float m0f = _mm_cvtss_f32(m0), m0_next = 0.0f;
+        mlof = rf = meanf = 0.0f;
+        int r = norm_ln_finish(_mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2), m0f,
+                               inv_n, eps, 0, &mlof, &rf, &meanf, &m0_next);
+        if (!slow && __builtin_expect(r != NORM_LN_OK, 0))
+            return ln_short_slow_avx2(y, x, w, b, n, eps, hw, hb, mean, rstd, sums);
+        if (r == NORM_LN_AGAIN) {
+            vm0 = _mm256_set1_ps(m0_next);
+            LN_PASS2_();
+            r = norm_ln_finish(_mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2), m0_next,
+                               inv_n, eps, 1, &mlof, &rf, &meanf, &m0_next);
+        }
+        if (r != NORM_LN_OK) {
+            norm_ln_put_sums(sums, _mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2));
+            return 1;
+        }
+    }
+#undef LN_PASS2_
+#undef LN_LEAF_
+    norm_ln_put_sums(sums, _mm_cvtsd_f64(s0), _mm_cvtsd_f64(s1), _mm_cvtsd_f64(s2));
+    /* pass 3 */
+    const __m256 vml = _mm256_set1_ps(mlof), vr = _mm256_set1_ps(rf);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (int k = 0; k < V; k++) {
+        if (!full && (size_t)(8 * k) >= n)
+            break;
+        const int whole = full || (size_t)(8 * k + 8) <= n;
+#define LN_LD_(p) (whole ? _mm256_loadu_ps((p) + 8 * k) : _mm256_maskload_ps((p) + 8 * k, m[k]))
+        const __m256 t = _mm256_mul_ps(_mm256_sub_ps(d[k], vml), vr);
+        const __m256 wv = hw ? LN_LD_(w) : one;
+        const __m256 v = _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
+                                         hb ? LN_LD_(b) : zero);
+#undef LN_LD_
+        if (whole)
+            _mm256_storeu_ps(y + 8 * k, v);
+        else
+            _mm256_maskstore_ps(y + 8 * k, m[k], v);
+    }
+    if (mean)
+        *mean = meanf;
+    if (rstd)
+        *rstd = rf;
+    return 0;
+}
+
+/* The slow instance (any n <= 128, w / b variant at run time). */
+static __attribute__((noinline)) int ln_short_slow_avx2(float *y, const float *x, const float *w,
+                                                        const float *b, size_t n, float eps,
+                                                        int hw, int hb, float *mean, float *rstd,
+                                                        double *sums)
+{
+    return ln_short_avx2(y, x, w, b, n, 16, 0, eps, hw, hb, mean, rstd, sums, 1);
+}
+
+/* The rows of job j (n = j->dim <= NORM_LN_SHORT) one by one, n a constant where given (dims 64
+ * and 128: cn); a rare row takes norm_layernorm_row_rare() unless x16 (a one-row job of the
+ * bf16 / f16 kernel: returns 1 instead). Returns 0 otherwise. */
+NORM_AVX2_INLINE int ln_short_rows_avx2(const norm_job *j, size_t r0, size_t n, int V, int full,
+                                        int hw, int hb, int x16)
+{
+    for (size_t r = r0; r < j->rows; r++) {
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        float *mean = j->mean ? j->mean + r : NULL, *rstd = j->rstd ? j->rstd + r : NULL;
+        if (ln_short_avx2(y, x, j->w, j->b, n, V, full, j->eps, hw, hb, mean, rstd,
+                          norm_ln_sums_at(j, r), 0)) {
+            if (x16)
+                return 1;
+            norm_layernorm_row_rare(y, x, j->w, j->b, n, j->eps, mean, rstd, j->wplus);
+        }
+    }
+    return 0;
+}
+
+/* The instances: dims 64 and 128 with n a constant, the others by V; the w / b variant. */
+#define LN_SHORT_VARIANTS_(F, ...)                                                             \
+    static __attribute__((noinline)) int F(const norm_job *j, size_t r0, int x16)              \
+    {                                                                                          \
+        const int hw = !j->w ? 0 : j->wplus ? 2 : 1;                                           \
+        if (j->b)                                                                              \
+            return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 1, x16)                      \
+                 : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 1, x16)                      \
+                           : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 1, x16);                     \
+        return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 0, x16)                          \
+             : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 0, x16)                          \
+                       : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 0, x16);                         \
+    }
+LN_SHORT_VARIANTS_(ln_short64_avx2, 64, 8, 1)
+LN_SHORT_VARIANTS_(ln_short128_avx2, 128, 16, 1)
+LN_SHORT_VARIANTS_(ln_short32v_avx2, j->dim, 4, 0)
+LN_SHORT_VARIANTS_(ln_short64v_avx2, j->dim, 8, 0)
+LN_SHORT_VARIANTS_(ln_short128v_avx2, j->dim, 16, 0)
+#undef LN_SHORT_VARIANTS_
+
+/* LN_SHORT_BATCHES 1: cached jobs of at least four rows of n <= NORM_LN_SHORT go in the batches
+ * (ln_batches_avx2(), float lane totals); 0: every such row through the register rows. In one
+ * process, 32 rows in L1, thread CPU ns/row, min of 41 (2026-12-06), batches / register rows:
+ * dim 64 w+b 17.3 / 26.0, plain 15.5 / 24.2; dim 128 w+b 25.3 / 36.7, plain 23.5 / 34.7 (the
+ * register row's chain, trees -> lane total -> m0 -> trees -> lane totals -> square root and
+ * division -> pass 3, is ~30 ns long; the batches share the square root and division of four
+ * rows and interleave their chains). */
+#ifndef LN_SHORT_BATCHES
+#define LN_SHORT_BATCHES 1
+#endif
+/* The rows r0 .. of job j, n = j->dim <= NORM_LN_SHORT (x16: see ln_short_rows_avx2()). */
+static int ln_short_job_avx2(const norm_job *j, size_t r0, int x16)
+{
+    const size_t n = j->dim;
+    if (n == 64)
+        return ln_short64_avx2(j, r0, x16);
+    if (n == 128)
+        return ln_short128_avx2(j, r0, x16);
+    if (n <= 32)
+        return ln_short32v_avx2(j, r0, x16);
+    if (n <= 64)
+        return ln_short64v_avx2(j, r0, x16);
+    return ln_short128v_avx2(j, r0, x16);
+}
+
+int norm_ln_short_f32_avx2(float *y, const float *x, const float *w, const float *b, size_t n,
+                           float eps, int wplus, float *mean, float *rstd, double *sums)
+{
+    norm_job j;
+    norm_job_row(&j, y, x, w, b, n, eps, wplus);
+    j.mean = mean;
+    j.rstd = rstd;
+    j.sums = sums;
+    return ln_short_job_avx2(&j, 0, 1);
+}
+
+/* The batches (ln_stats4_avx2()): pass 1 and pass 2 of a row of NORM_LN_SHORT < n <= NORM_BLOCK
+ * floats (the probe is the whole row), to v[0..3] of their lane totals; of a row of
+ * n <= NORM_LN_SHORT (the probe its first min(n, 32)), to v[0..3] of their float lane totals
+ * (ln_ftot_avx2()'s first two steps, the + 0 left for ln_ftot4_avx2()). */
+static __attribute__((noinline)) __m256d ln_h4p1_avx2(const float *x, size_t n, float c)
 {
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, n, c, 1, 1, 0, &sa, &qa, &sb, &qb);
     return norm_lanes_h4_avx2(sa, sb);
 }
 
-NORM_AVX2_INLINE void ln_h4p2_inl_avx2(const float *x, size_t n, float c, __m256d *s1,
-                                       __m256d *s2)
+static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, float c,
+                                                   __m256d *s1, __m256d *s2)
 {
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb);
@@ -237,15 +473,47 @@ NORM_AVX2_INLINE void ln_h4p2_inl_avx2(const float *x, size_t n, float c, __m256
     *s2 = norm_lanes_h4_avx2(qa, qb);
 }
 
-static __attribute__((noinline)) __m256d ln_h4p1_avx2(const float *x, size_t n, float c)
+NORM_AVX2_INLINE __m128 ln_h4f_avx2(__m256 a, __m256 b)
 {
-    return ln_h4p1_inl_avx2(x, n, c);
+    const __m256 h8 = _mm256_add_ps(a, b);
+    return _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
 }
 
-static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, float c,
-                                                   __m256d *s1, __m256d *s2)
+/* (inlined where n is a constant: dims 64 and 128, no masks, no branches in the trees) */
+NORM_AVX2_INLINE __m128 ln_h4p1f_inl_avx2(const float *x, size_t n, float c)
 {
-    ln_h4p2_inl_avx2(x, n, c, s1, s2);
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, norm_ln_probe(n), c, 1, 1, 0, &sa, &qa, &sb, &qb);
+    return ln_h4f_avx2(sa, sb);
+}
+
+NORM_AVX2_INLINE void ln_h4p2f_inl_avx2(const float *x, size_t n, float c, __m128 *s1, __m128 *s2)
+{
+    __m256 sa, qa, sb, qb;
+    norm_block_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb);
+    *s1 = ln_h4f_avx2(sa, sb);
+    *s2 = ln_h4f_avx2(qa, qb);
+}
+
+static __attribute__((noinline)) __m128 ln_h4p1f_avx2(const float *x, size_t n, float c)
+{
+    return ln_h4p1f_inl_avx2(x, n, c);
+}
+
+static __attribute__((noinline)) void ln_h4p2f_avx2(const float *x, size_t n, float c,
+                                                    __m128 *s1, __m128 *s2)
+{
+    ln_h4p2f_inl_avx2(x, n, c, s1, s2);
+}
+
+/* The last steps (h = 2, 1) of the float lane totals of four rows (v[r]: row r's v[0..3]), + 0,
+ * widened: rows 0-3 in order (the lanes of norm_lanes_total4_avx2()'s result). */
+NORM_AVX2_INLINE __m256d ln_ftot4_avx2(const __m128 v[4])
+{
+    /* [v0 0+2, v0 1+3, v1 0+2, v1 1+3], the same for v2, v3; hadd: (0+2) + (1+3) per row */
+    const __m128 ab = _mm_add_ps(_mm_movelh_ps(v[0], v[1]), _mm_movehl_ps(v[1], v[0]));
+    const __m128 cd = _mm_add_ps(_mm_movelh_ps(v[2], v[3]), _mm_movehl_ps(v[3], v[2]));
+    return _mm256_cvtps_pd(_mm_add_ps(_mm_hadd_ps(ab, cd), _mm_setzero_ps()));
 }
 
 /* Pass 3 and the optional statistics of row row + k of a batch (st: its statistics); a row the
@@ -263,6 +531,14 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
             j->mean[r] = st->mean[k];
         if (j->rstd)
             j->rstd[r] = st->rstd[k];
+    } else if (n <= NORM_LN_SHORT) {
+        /* the short-row order: the slow instance (pass 2 again, or the rare path) */
+        const float *x = j->x + r * j->xs;
+        float *y = j->y + r * j->ys;
+        float *mean = j->mean ? j->mean + r : NULL, *rstd = j->rstd ? j->rstd + r : NULL;
+        if (ln_short_slow_avx2(y, x, j->w, j->b, n, j->eps, hw, hb, mean, rstd,
+                               norm_ln_sums_at(j, r)))
+            norm_layernorm_row_rare(y, x, j->w, j->b, n, j->eps, mean, rstd, j->wplus);
     } else {
         ln_sums_avx2 t = {st->s1[k], st->s2[k]};
         ln_stats_avx2 s1 = ln_finish_avx2(j->x + r * j->xs, n, st->s0[k], t, st->m0[k], inv_n,
@@ -272,7 +548,7 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
 }
 
 /* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
- * constant) of at most one block each (n a constant in the constant-dim copies: cn). The rows'
+ * constant) of NORM_LN_SHORT < n <= NORM_BLOCK floats each. The rows'
  * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
  * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step.
  * pv (not NULL): the previous batch's statistics (rows prow .. prow + 4G - 1), whose pass 3
@@ -293,48 +569,60 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
     } while (0)
     const float *xr = j->x + row * j->xs;
     const size_t xs = j->xs;
-    const __m256d vinv = _mm256_set1_pd(inv_n); /* = inv_k: the probe is the whole row */
+    const int sh = n <= NORM_LN_SHORT; /* the short-row order: float lane totals */
+    const __m256d vinv = _mm256_set1_pd(inv_n);
+    const __m256d vinvk = _mm256_set1_pd(1.0 / (double)norm_ln_probe(n));
     __m256d s0[2], vm0[2], s1[2], s2[2];
     for (int g = 0; g < G; g++) {
         const float *x = xr + (size_t)(4 * g) * xs;
         __m256d u[2];
+        __m128 f[4];
         for (int h = 0; h < 2; h++) {
             const float *xa = x + (size_t)(2 * h) * xs, *xb = xa + xs;
-            __m256d a = cn ? ln_h4p1_inl_avx2(xa, n, xa[0]) : ln_h4p1_avx2(xa, n, xa[0]);
-            __m256d b = cn ? ln_h4p1_inl_avx2(xb, n, xb[0]) : ln_h4p1_avx2(xb, n, xb[0]);
-            u[h] = norm_lanes_pair_avx2(a, b);
+            if (sh) {
+                f[2 * h] = cn ? ln_h4p1f_inl_avx2(xa, n, xa[0]) : ln_h4p1f_avx2(xa, n, xa[0]);
+                f[2 * h + 1] = cn ? ln_h4p1f_inl_avx2(xb, n, xb[0]) : ln_h4p1f_avx2(xb, n, xb[0]);
+            } else {
+                u[h] = norm_lanes_pair_avx2(ln_h4p1_avx2(xa, n, xa[0]),
+                                            ln_h4p1_avx2(xb, n, xb[0]));
+            }
             LN_EMIT_();
         }
-        s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
+        s0[g] = sh ? ln_ftot4_avx2(f) : norm_lanes_total4_avx2(u[0], u[1]);
     }
     for (int g = 0; g < G; g++) {
         const float *x = xr + (size_t)(4 * g) * xs;
         /* m0 = (float)((double)x0 + s0 * inv_k) */
         const __m128 vx0 = _mm_setr_ps(x[0], x[xs], x[2 * xs], x[3 * xs]);
         const __m128 m0 = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(vx0),
-                                                        _mm256_mul_pd(s0[g], vinv)));
+                                                        _mm256_mul_pd(s0[g], vinvk)));
         _mm_storeu_ps(st->m0 + 4 * g, m0);
         vm0[g] = _mm256_cvtps_pd(m0);
     }
     for (int g = 0; g < G; g++) {
         const float *x = xr + (size_t)(4 * g) * xs;
         __m256d u[2], w[2];
+        __m128 f[4], fq[4];
         for (int h = 0; h < 2; h++) {
             __m256d v[2], q[2];
             for (int k = 0; k < 2; k++) {
                 const float *xk = x + (size_t)(2 * h + k) * xs;
                 const float m0 = st->m0[4 * g + 2 * h + k];
                 if (cn)
-                    ln_h4p2_inl_avx2(xk, n, m0, &v[k], &q[k]);
+                    ln_h4p2f_inl_avx2(xk, n, m0, &f[2 * h + k], &fq[2 * h + k]);
+                else if (sh)
+                    ln_h4p2f_avx2(xk, n, m0, &f[2 * h + k], &fq[2 * h + k]);
                 else
                     ln_h4p2_avx2(xk, n, m0, &v[k], &q[k]);
             }
-            u[h] = norm_lanes_pair_avx2(v[0], v[1]);
-            w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+            if (!sh) {
+                u[h] = norm_lanes_pair_avx2(v[0], v[1]);
+                w[h] = norm_lanes_pair_avx2(q[0], q[1]);
+            }
             LN_EMIT_();
         }
-        s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
-        s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
+        s1[g] = sh ? ln_ftot4_avx2(f) : norm_lanes_total4_avx2(u[0], u[1]);
+        s2[g] = sh ? ln_ftot4_avx2(fq) : norm_lanes_total4_avx2(w[0], w[1]);
     }
     st->ok = 0;
     for (int g = 0; g < G; g++)
@@ -347,62 +635,35 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #undef LN_EMIT_
 }
 
-/* Rows of at most one block each, 4 * NORM_AVX2_LN_GROUPS at a time, software-pipelined: the
+/* Rows of NORM_LN_SHORT < n <= NORM_BLOCK floats, 4 * NORM_AVX2_LN_GROUPS at a time, software-pipelined: the
  * statistics of the next rows are computed with the output of the current ones interleaved
  * (ln_stats4_avx2's pv), so that their dependency chains (tree, lane totals, mean, tree, lane
- * totals, square root and division) overlap the current rows' output. Pass 3 of a row writes only its own y, which is no other row's x (the API
- * forbids any overlap but exactly in place). Then one group of four when four rows are left.
+ * totals, square root and division) overlap the current rows' output. Pass 3 of a row writes
+ * only its own y, which is no other row's x (the API forbids any overlap but exactly in place). Then one group of four when four rows are left.
  * Returns the rows done. */
 #ifndef NORM_AVX2_LN_GROUPS
 #define NORM_AVX2_LN_GROUPS 2
 #endif
-/* Streaming jobs, rows of at least NORM_AVX2_LN_BPF_MIN floats: the batches prefetch x of the
- * rows NORM_AVX2_LN_BPF batches (of 4 * NORM_AVX2_LN_GROUPS rows) after the one whose statistics
- * are computed next (0: none; norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h). In one
- * process, interleaved, DRAM (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a
- * loaded machine), old -> new: dim 128 plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b
- * 92 -> 76; 2 and 4-8 batches ahead alike. Dim 64 measured 1-3 ns/row slower with it (26 -> 30
- * w+b, 28 -> 29 plain): the hardware prefetchers keep up with its 256-byte rows, so it has none
- * (nor with the unpipelined batches below: 21.8 against 20.5 plain, 2026-12-06). */
+/* Streaming jobs: the batches prefetch x of the rows NORM_AVX2_LN_BPF batches (of
+ * 4 * NORM_AVX2_LN_GROUPS rows) after the one whose statistics are computed next (0: none;
+ * norm_ln_prefetch_rows_x86(), src/x86/norm_ln_pf_x86.h). In one process, interleaved, DRAM
+ * (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a loaded machine), old -> new: dim
+ * 128 (then in these batches) plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b 92 -> 76; 2
+ * and 4-8 batches ahead alike. */
 #ifndef NORM_AVX2_LN_BPF
 #define NORM_AVX2_LN_BPF 2
 #endif
-#ifndef NORM_AVX2_LN_BPF_MIN
-#define NORM_AVX2_LN_BPF_MIN 65
-#endif
-/* Streaming jobs at dims 64 and 128 (ordinary stores, see ln_rows_avx2()) up to this dim: the
- * batches are not software-pipelined (statistics of eight rows, then their pass 3; the prefetch
- * as above). In one process, interleaved, DRAM (64 MiB of x), 1 thread, thread CPU ns/row, min
- * / p10 of 25-31 (2026-12-06, load average 4-6 on 2 cores), pipelined -> not (oneDNN): dim 64
- * plain 18.6 / 22.4 -> 17.7 / 18.1 (17.6 / 18.6), 23.9 -> 20.5 in another run, w+b 21.9 / 24.9
- * -> 22.0 / 22.5 (19.4 / 21.8); dim 128 plain 43.8 -> 38.7 (29.8), w+b 44.2 -> 36.7 (32.6),
- * 57.4 / 66.2 -> 53.5 / 58.6 in another run; 2 threads plain 128 29.8 -> 23.5 (25.4). */
-#ifndef NORM_AVX2_LN_NOPIPE_MAX
-#define NORM_AVX2_LN_NOPIPE_MAX 128
-#endif
-/* pf: the job streams (prefetch ahead); nt: non-temporal stores (not at dims 64 and 128). */
+/* pf: the job streams (prefetch ahead); nt: non-temporal stores. */
 NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
                                         int hw, int hb, int nt, int pf)
 {
     const int G = NORM_AVX2_LN_GROUPS;
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
-    const int pf0 = pf;
-    pf = pf && NORM_AVX2_LN_BPF && n >= NORM_AVX2_LN_BPF_MIN;
+    pf = pf && NORM_AVX2_LN_BPF;
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
-        /* streaming dims 64 and 128 (ordinary stores): not pipelined */
-        if (nt == 0 && pf0 && n <= NORM_AVX2_LN_NOPIPE_MAX) {
-            for (; j->rows - row >= nb; row += nb) {
-                if (pf)
-                    norm_ln_prefetch_rows_x86(j, row + nb * NORM_AVX2_LN_BPF, nb, n);
-                ln_stats4_avx2(j, row, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
-                for (int k = 0; k < (int)nb; k++)
-                    ln_out1_avx2(j, row, k, n, &st[0], inv_n, hw, hb, nt);
-            }
-            return row;
-        }
         if (pf)
             norm_ln_prefetch_rows_x86(j, nb, nb * NORM_AVX2_LN_BPF, n);
         ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
@@ -430,17 +691,15 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     const size_t n = j->dim, k = norm_ln_probe(n);
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
-    if (n <= NORM_BLOCK) {
-        /* Dims 64 and 128 write y with ordinary stores even in streaming jobs: from DRAM they
-         * measured 0.65-0.75x (dim 64) and 0.85-0.95x (128) the thread CPU time of
-         * non-temporal stores here (in-process A/B, 1 and 2 threads); dim 768: no difference. */
-#define LN_BATCHES(N, CN, NT) row = ln_batches_avx2(j, (N), inv_n, (CN), hw, hb, (NT), nt)
-        switch (n) {
-        case 64: LN_BATCHES(64, 1, 0); break;
-        case 128: LN_BATCHES(128, 1, 0); break;
-        default: LN_BATCHES(n, 0, nt); break;
-        }
-#undef LN_BATCHES
+    if (n == 64)
+        row = ln_batches_avx2(j, 64, inv_n, 1, hw, hb, nt, nt);
+    else if (n == 128)
+        row = ln_batches_avx2(j, 128, inv_n, 1, hw, hb, nt, nt);
+    else if (n <= NORM_BLOCK)
+        row = ln_batches_avx2(j, n, inv_n, 0, hw, hb, nt, nt);
+    if (n <= NORM_LN_SHORT) {
+        ln_short_job_avx2(j, row, 0);
+        return;
     }
     if (n <= NORM_AVX2_LN_PAIR_MAX) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
@@ -480,38 +739,32 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
             ln_emit_avx2(j, row - 1, n, &pb, hw, hb, nt, NULL, 0);
         }
     }
-    /* The rows left one at a time (decode-time calls of one row), with constant-dim copies for
-     * dims 64 and 128 outside streaming jobs (whose rows are never this short). */
-#define LN_ONE(N, K, P)                                                                        \
-    for (; row < j->rows; row++) {                                                             \
-        const float *x = j->x + row * j->xs;                                                   \
-        const float x0 = x[0];                                                                 \
-        const float *pf = nt && NORM_AVX2_LN_PF1 && row + NORM_AVX2_LN_PF1 < j->rows           \
-                              ? x + NORM_AVX2_LN_PF1 * j->xs                                   \
-                              : NULL;                                                          \
-        /* NORM_AVX2_LN_PF2: pass 2 prefetches pf[0 .. 256 nblk), pass 3 the rest */           \
-        const int pf2 = NORM_AVX2_LN_PF2 && pf && (N) > NORM_AVX2_LN_PAIR_MAX;                 \
-        double s0 = ln_pass1##P##avx2(x, (K), x0);                                             \
-        float m0 = norm_ln_m0(x0, s0, inv_k);                                                  \
-        ln_sums_avx2 s = pf2 ? ln_pass2_pf_avx2(x, (N), m0, pf) : ln_pass2##P##avx2(x, (N), m0); \
-        ln_stats_avx2 st = ln_finish_avx2(x, (N), s0, s, m0, inv_n, j->eps,                    \
-                                          norm_ln_sums_at(j, row));                            \
-        ln_emit_avx2(j, row, (N), &st, hw, hb, nt,                                             \
-                     pf2 ? pf + (N) / NORM_BLOCK * (NORM_BLOCK / 2) : pf, pf2);                \
+    /* The rows left one at a time. */
+    for (; row < j->rows; row++) {
+        const float *x = j->x + row * j->xs;
+        const float x0 = x[0];
+        const float *pf = nt && NORM_AVX2_LN_PF1 && row + NORM_AVX2_LN_PF1 < j->rows
+                              ? x + NORM_AVX2_LN_PF1 * j->xs
+                              : NULL;
+        /* NORM_AVX2_LN_PF2: pass 2 prefetches pf[0 .. 256 nblk), pass 3 the rest */
+        const int pf2 = NORM_AVX2_LN_PF2 && pf && n > NORM_AVX2_LN_PAIR_MAX;
+        double s0 = ln_pass1_avx2(x, k, x0);
+        float m0 = norm_ln_m0(x0, s0, inv_k);
+        ln_sums_avx2 s = pf2 ? ln_pass2_pf_avx2(x, n, m0, pf) : ln_pass2_avx2(x, n, m0);
+        ln_stats_avx2 st = ln_finish_avx2(x, n, s0, s, m0, inv_n, j->eps,
+                                          norm_ln_sums_at(j, row));
+        ln_emit_avx2(j, row, n, &st, hw, hb, nt,
+                     pf2 ? pf + n / NORM_BLOCK * (NORM_BLOCK / 2) : pf, pf2);
     }
-    if (!nt && n == 64) {
-        LN_ONE(64, 64, _inl_)
-    } else if (!nt && n == 128) {
-        LN_ONE(128, 128, _inl_)
-    } else {
-        LN_ONE(n, k, _)
-    }
-#undef LN_ONE
 }
 
 void norm_layernorm_f32_avx2(const norm_job *j)
 {
     const int nt = norm_stream_job(j);
+    if (j->dim <= NORM_LN_SHORT && (nt || j->rows < 4 || LN_SHORT_BATCHES == 0)) {
+        ln_short_job_avx2(j, 0, 0);
+        return;
+    }
     /* one instance of the row loop per weight/bias variant and store kind (streaming jobs:
      * non-temporal) */
 #define LN_ROWS(HW, HB) (nt ? ln_rows_avx2(j, HW, HB, 1) : ln_rows_avx2(j, HW, HB, 0))
@@ -537,104 +790,16 @@ void norm_layernorm_f32_avx2(const norm_job *j)
 }
 
 /* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
- * As in layernorm_avx512.c (the comment there gives the reasons): for dims 64 and 128 (n a
- * constant) the row's one partial block is reduced by the trees of norm_block_avx2() (lanes 0-7
- * and 8-15 in two vectors) on x loaded once; the lane totals leave out lo's +0 (pass 1: lane 0
- * is never -0; s2: sums of squares are never -0; s1: all lanes -0 only in a rare row) and add
- * halves on quarters; m0 is one fma, var one fmsub and the statistics' tests one flag
- * (src/x86/norm_ln_row_x86.h). Same bits; a row the fast path does not finish (pass 2 again,
- * rare), and every other dim, is the job of the general kernel. */
-#include "../x86/norm_ln_row_x86.h"
-
-/* Other dims, and the rows the fast path leaves: the row as a job of the general kernel (out of
- * line and tail-called). */
-static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, const float *w,
-                                                     const float *b, size_t n, float eps,
-                                                     int wplus)
-{
-    norm_job j;
-    norm_job_row(&j, y, x, w, b, n, eps, wplus);
-    norm_layernorm_f32_avx2(&j);
-    return 0;
-}
-
-/* The canonical trees of one lane group (8 lanes) of a partial block of 4 full leaf rows
- * l[0], l[2], l[4], l[6] (the group's leaves are every other vector: vector 2j holds lanes 0-7 of
- * leaf row j, vector 2j + 1 lanes 8-15): sums ((l0 + l1) + (l2 + l3)), squares
- * (fma(l1, l1, l0*l0) + fma(l3, l3, l2*l2)), as norm_block_avx2(). */
-NORM_AVX2_INLINE __m256 ln_row_t4_avx2(const __m256 *l)
-{
-    return _mm256_add_ps(_mm256_add_ps(l[0], l[2]), _mm256_add_ps(l[4], l[6]));
-}
-NORM_AVX2_INLINE __m256 ln_row_q4_avx2(const __m256 *l)
-{
-    return _mm256_add_ps(_mm256_fmadd_ps(l[2], l[2], _mm256_mul_ps(l[0], l[0])),
-                         _mm256_fmadd_ps(l[6], l[6], _mm256_mul_ps(l[4], l[4])));
-}
-/* Group g (0: lanes 0-7, 1: lanes 8-15) of a row of L = 8 or 16 vectors. */
-#define LN_ROW_T_(F, l, g, L)                                                                  \
-    ((L) == 8 ? F((l) + (g)) : _mm256_add_ps(F((l) + (g)), F((l) + 8 + (g))))
-
-/* One row of n = 64 or 128 floats (a constant after inlining); hw, hb as ln_out_avx2(). x is
- * loaded once (L = n / 8 vectors kept in registers for the three passes; pass 3 takes d = x - m0
- * from pass 2: ln_out_avx2()'s operations), the leaves x - c are plain subtractions (the latency
- * form; norm_leaf_avx2()'s fnmadd is the same IEEE operation). */
-NORM_AVX2_INLINE int ln_row_pow2_avx2(float *y, const float *x, const float *w, const float *b,
-                                      size_t n, float eps, int hw, int hb)
-{
-    enum { LMAX = 16 };
-    const int L = (int)(n / 8);
-    __m256 xv[LMAX], l[LMAX];
-    const __m256 c = _mm256_broadcast_ss(x);
-    for (int k = 0; k < L; k++) {
-        xv[k] = _mm256_loadu_ps(x + 8 * k);
-        l[k] = _mm256_sub_ps(xv[k], c);
-    }
-    /* pass 1 (the probe is the row) -> m0 */
-    const __m128d s0 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
-    const __m128 m0 = norm_ln_row_m0_x86(s0, _mm256_castps256_ps128(c), 1.0 / (double)n);
-    /* pass 2 around m0 */
-    const __m256 vm0 = _mm256_broadcastss_ps(m0);
-    for (int k = 0; k < L; k++)
-        l[k] = _mm256_sub_ps(xv[k], vm0);
-    const __m128d s1 = lanes_total1_avx2(LN_ROW_T_(ln_row_t4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_t4_avx2, l, 1, L));
-    const __m128d s2 = lanes_total1_avx2(LN_ROW_T_(ln_row_q4_avx2, l, 0, L),
-                                      LN_ROW_T_(ln_row_q4_avx2, l, 1, L));
-    __m128 mlo, rstd;
-    __m128d ml;
-    if (__builtin_expect(
-            !norm_ln_row_finish_x86(s0, s1, s2, 1.0 / (double)n, eps, &mlo, &rstd, &ml), 0))
-        return ln_row_job_avx2(y, x, w, b, n, eps, hw == 2);
-    /* pass 3 */
-    const __m256 vml = _mm256_broadcastss_ps(mlo), vr = _mm256_broadcastss_ps(rstd);
-    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-    for (int k = 0; k < L; k++) {
-        const __m256 t = _mm256_mul_ps(_mm256_sub_ps(l[k], vml), vr);
-        const __m256 wv = hw ? _mm256_loadu_ps(w + 8 * k) : one;
-        _mm256_storeu_ps(y + 8 * k, _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
-                                                    hb ? _mm256_loadu_ps(b + 8 * k) : zero));
-    }
-    return 0;
-}
-#undef LN_ROW_T_
-
+ * Rows of n <= NORM_LN_SHORT: the short-row instances above on a job of one row; longer rows: the
+ * general kernel, the same way. */
 int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w, const float *b,
                                 size_t n, float eps, int wplus)
 {
-    const int hw = !w ? 0 : wplus ? 2 : 1;
-#define LN_ROW_(N)                                                                             \
-    (b ? (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 1)                             \
-          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 1)                             \
-                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 1))                            \
-       : (hw == 1   ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 1, 0)                             \
-          : hw == 0 ? ln_row_pow2_avx2(y, x, w, b, (N), eps, 0, 0)                             \
-                    : ln_row_pow2_avx2(y, x, w, b, (N), eps, 2, 0)))
-    if (n == 64)
-        return LN_ROW_(64);
-    if (n == 128)
-        return LN_ROW_(128);
-#undef LN_ROW_
-    return ln_row_job_avx2(y, x, w, b, n, eps, wplus);
+    norm_job j;
+    norm_job_row(&j, y, x, w, b, n, eps, wplus);
+    if (n <= NORM_LN_SHORT)
+        ln_short_job_avx2(&j, 0, 0);
+    else
+        norm_layernorm_f32_avx2(&j);
+    return 0;
 }

@@ -660,4 +660,12 @@ NORM_AVX2_INLINE __m128d lanes_total1_avx2(__m256 ha, __m256 hb)
     return _mm_add_sd(c, _mm_unpackhi_pd(c, c));                               /* h = 1 */
 }
 
+/* One LayerNorm row of n <= NORM_LN_SHORT floats in the short-row order (layernorm_avx2.c: the
+ * f32 kernel's rows; the bf16 / f16 kernel runs it on widened rows): wplus as norm_job.wplus,
+ * mean, rstd, sums NULL or the row's outputs. Returns 0, or 1 for a row that takes the rare path:
+ * its NORM_SUMS stored, nothing else written (the caller's rare path does the rest). */
+NORM_HIDDEN int norm_ln_short_f32_avx2(float *y, const float *x, const float *w, const float *b,
+                                       size_t n, float eps, int wplus, float *mean, float *rstd,
+                                       double *sums);
+
 #endif /* NORM_AVX2_H */

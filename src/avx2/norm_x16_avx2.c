@@ -638,9 +638,66 @@ static void x16_ln_rows_avx2(const norm_x16_job *j, int fm, int nt)
         x16_ln_row(j, row, inv_n, inv_k, fm, nt);
 }
 
+/* n (<= NORM_LN_SHORT) elements of fm (N2_BF16: 8 consecutive ones at a time, or N2_F16) at s,
+ * widened exactly into d[0 .. n) (d has room for the whole last vector: +0 past n). */
+static void x16_widen_avx2(float *d, const void *s, size_t n, int fm)
+{
+    for (size_t i = 0; i < n; i += 8)
+        _mm256_storeu_ps(d + i, n - i >= 8 ? norm_ld8_avx2(N2_AT(s, i, fm), fm)
+                                           : norm_ld8m_avx2(N2_AT(s, i, fm),
+                                                            norm_mask_avx2((ptrdiff_t)(n - i)),
+                                                            (int)(n - i), fm));
+}
+
+/* LayerNorm rows of n <= NORM_LN_SHORT, one by one: the row (and, once per job, w and b when
+ * 16-bit) widened exactly into float buffers, the f32 kernel's short-row function
+ * (norm_ln_short_f32_avx2(): the same canonical operations on the same values, 1 + w included)
+ * into a float buffer, narrowed by x16_narrow16_avx2() (the rounding of the output pass); a
+ * rare row takes the 16-bit rare path. */
+static void x16_ln_short_avx2(const norm_x16_job *j, int fm)
+{
+    const size_t n = j->dim;
+    _Alignas(32) float xb[NORM_LN_SHORT], yb[NORM_LN_SHORT] = {0}, wb[NORM_LN_SHORT],
+        bb[NORM_LN_SHORT];
+    const float *w = (const float *)j->w, *b = (const float *)j->b;
+    if (j->wact) {
+        if (w)
+            x16_widen_avx2(wb, j->w, n, fm);
+        if (b)
+            x16_widen_avx2(bb, j->b, n, fm);
+        w = w ? wb : NULL;
+        b = b ? bb : NULL;
+    }
+    for (size_t r = 0; r < j->rows; r++) {
+        const uint16_t *x = j->x + r * j->xs;
+        uint16_t *y = j->y + r * j->ys;
+        float *mean = j->mean ? j->mean + r : NULL, *rstd = j->rstd ? j->rstd + r : NULL;
+        x16_widen_avx2(xb, x, n, fm);
+        if (norm_ln_short_f32_avx2(yb, xb, w, b, n, j->eps, j->plus1, mean, rstd,
+                                   j->sums ? j->sums + NORM_LN_SUMS_PER_ROW * r : NULL)) {
+            norm_x16_layernorm_row_rare(j, y, x, mean, rstd);
+            continue;
+        }
+        size_t i = 0;
+        for (; n - i >= 16; i += 16)
+            _mm256_storeu_si256((__m256i *)(y + i),
+                                x16_narrow16_avx2(_mm256_load_ps(yb + i),
+                                                  _mm256_load_ps(yb + i + 8), fm, 0, 0));
+        if (i < n)
+            x16_st16p_avx2(y + i,
+                           x16_narrow16_avx2(_mm256_load_ps(yb + i), _mm256_load_ps(yb + i + 8),
+                                             fm, 0, 0),
+                           (int)(n - i));
+    }
+}
+
 void norm_layernorm_x16_avx2(const norm_x16_job *j)
 {
     const int fm = j->fmt == NORM_X16_F16 ? N2_F16 : N2_BF16;
+    if (j->dim <= NORM_LN_SHORT) {
+        x16_ln_short_avx2(j, fm);
+        return;
+    }
     const int k = x16_flags(j, 1, fm);
     x16_rows_wp_avx2(j, 1, fm, k, x16_ln_rows_avx2);
     if (k & X16_NT)

@@ -2,11 +2,22 @@
  * LayerNorm, AArch64 AdvSIMD. Bit-identical to norm_layernorm_f32_scalar (the canonical order:
  * src/norm_internal.h and src/neon/norm_neon.h).
  *
- * Per row: pass 1, s0 = total of (x - x[0]) over the probe (the first min(n, 512) elements) -> m0;
- * pass 2 (one pass), s1 = total of (x - m0) and s2 = total of its squares -> norm_ln_finish()
- * (once more around a better m0 if it says so, or the shared rare path); pass 3,
+ * Per row: pass 1, s0 = total of (x - x[0]) over the probe (the first norm_ln_probe(n) elements)
+ * -> m0; pass 2 (one pass), s1 = total of (x - m0) and s2 = total of its squares ->
+ * norm_ln_finish() (once more around a better m0 if it says so, or the shared rare path); pass 3,
  * y = fma(((x - m0) - mlo) * rstd, w, b) with w = 1, b = +0 when NULL (an FMA with constant
  * vectors: fma(t, w, +0) differs from t*w in the sign of zero).
+ *
+ * Short rows (n <= NORM_LN_SHORT = 128, the order of session 23, "V3b"): the probe is the first
+ * min(n, 32) elements, and each total is the trees of the row's one (partial) block with the
+ * lanes combined in float (neon_lanes_total_f(): no TwoSum fold, no double lane tree). The job
+ * kernel sends each row to ln_row_short() or ln_row_long(), the two copies of ln_row() (sh a
+ * constant); the repeated pass 2 and the rare path are in the same function. The tier has no
+ * one-row function of its own: the API's rows = 1 calls build a job of one row (dispatch.c).
+ * The row is read from memory (L1) in each pass rather than held in the 32 q registers (n = 128
+ * would fill all of them). Time was not measured (the tier runs only under qemu here); executed
+ * instructions per row under qemu-aarch64 (session 23), the previous order -> this one: dim 7
+ * 727 -> 443, 16: 597 -> 308, 64: 876 -> 508, 100: 1205 -> 738, 128: 1256 -> 784.
  */
 #include "norm_neon.h"
 
@@ -71,24 +82,44 @@ NEON_INLINE void ln_out(float *y, const float *x, const float *w, const float *b
 #undef LN_WF
 }
 
-static void ln_row(float *y, const float *x, const float *w, const float *b, size_t n, float eps,
-                   double inv_n, double inv_k, float *mean, float *rstd, double *sums, int wp)
+/* The totals of one pass over the first len elements of a row (tail, r: neon_tail_row()'s copy
+ * of the row's partial leaf row when len is the whole row, r = 0 otherwise): *s of the leaves
+ * x - shift and, for kind NEON_K_SUMSQ, *q of their squares. sh (a constant after inlining): the
+ * row is short (n <= NORM_LN_SHORT): its one block's trees and the float lane totals; else
+ * neon_reduce() (TwoSum fold, double lane totals). */
+NEON_INLINE void ln_totals(const float *x, size_t len, const float *tail, int r, float shift,
+                           int kind, int sh, double *s, double *q)
+{
+    if (sh) {
+        float32x4_t ts[4], tq[4];
+        neon_block_trees(x, (int)(len / NORM_LANES), tail, r, vdupq_n_f32(shift), kind, ts, tq);
+        *s = neon_lanes_total_f(ts);
+        if (NEON_HAS_SQ(kind))
+            *q = neon_lanes_total_f(tq);
+    } else {
+        neon_reduce(x, len, tail, r, shift, kind, s, q);
+    }
+}
+
+/* One row; sh (a constant): n <= NORM_LN_SHORT (ln_row_short), else ln_row_long. */
+NEON_INLINE void ln_row(float *y, const float *x, const float *w, const float *b, size_t n,
+                        float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                        double *sums, int wp, int sh)
 {
     float tail[NORM_LANES];
     int r = neon_tail_row(tail, x, n);
     double s0, s1, s2;
-    /* pass 1 over the probe: the whole row, or its first block (no partial leaf row then) */
-    if (n <= NORM_LN_PROBE)
-        neon_reduce(x, n, tail, r, x[0], NEON_K_SUM, &s0, NULL);
-    else
-        neon_reduce(x, NORM_LN_PROBE, tail, 0, x[0], NEON_K_SUM, &s0, NULL);
+    /* pass 1 over the probe: the whole row, or its first norm_ln_probe(n) elements (32 or 512:
+     * whole leaf rows, no partial one) */
+    size_t k = norm_ln_probe(n);
+    ln_totals(x, k, tail, k == n ? r : 0, x[0], NEON_K_SUM, sh, &s0, NULL);
     float m0 = norm_ln_m0(x[0], s0, inv_k);
-    neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
+    ln_totals(x, n, tail, r, m0, NEON_K_SUMSQ, sh, &s1, &s2);
     float mlo, rs, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &rs, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
         m0 = m0_next;
-        neon_reduce(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
+        ln_totals(x, n, tail, r, m0, NEON_K_SUMSQ, sh, &s1, &s2);
         st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 1, &mlo, &rs, &mo, &m0_next);
     }
     norm_ln_put_sums(sums, s0, s1, s2);
@@ -118,11 +149,32 @@ static void ln_row(float *y, const float *x, const float *w, const float *b, siz
         *rstd = rs;
 }
 
+/* A row of 1 <= n <= NORM_LN_SHORT floats (the V3b order). */
+static void ln_row_short(float *y, const float *x, const float *w, const float *b, size_t n,
+                         float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                         double *sums, int wp)
+{
+    if (n > NORM_LN_SHORT)
+        __builtin_unreachable(); /* (the trees' pruning tests then fold: at most 8 leaf rows) */
+    ln_row(y, x, w, b, n, eps, inv_n, inv_k, mean, rstd, sums, wp, 1);
+}
+
+/* A row of n > NORM_LN_SHORT floats. */
+static void ln_row_long(float *y, const float *x, const float *w, const float *b, size_t n,
+                        float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                        double *sums, int wp)
+{
+    ln_row(y, x, w, b, n, eps, inv_n, inv_k, mean, rstd, sums, wp, 0);
+}
+
 void norm_layernorm_f32_neon(const norm_job *j)
 {
     double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
+    void (*row)(float *, const float *, const float *, const float *, size_t, float, double,
+                double, float *, float *, double *, int) =
+        j->dim <= NORM_LN_SHORT ? ln_row_short : ln_row_long;
     for (size_t r = 0; r < j->rows; r++)
-        ln_row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
-               j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL,
-               norm_ln_sums_at(j, r), j->wplus);
+        row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
+            j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL, norm_ln_sums_at(j, r),
+            j->wplus);
 }

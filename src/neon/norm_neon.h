@@ -17,7 +17,9 @@
  *   (see norm_internal.h); for squares, fma(0, 0, a*a) == a*a exactly since a*a is never -0.
  *
  *   Each block's lane sums are folded into per-lane TwoSum accumulators exactly as norm_fold(),
- *   and the 16 lanes are combined in double exactly as norm_lanes_total(), with float64x2.
+ *   and the 16 lanes are combined in double exactly as norm_lanes_total(), with float64x2
+ *   (neon_reduce()). LayerNorm's short rows (n <= NORM_LN_SHORT: one block) skip the fold and
+ *   combine their lanes in float (neon_lanes_total_f(), norm_lanes_total_f()'s bits).
  *
  * Every TU including this is built with -ffp-contract=off; every FMA is an explicit vfmaq_f32.
  */
@@ -127,6 +129,18 @@ NEON_INLINE double neon_lanes_total(const float32x4_t hi[4], const float32x4_t l
     return vgetq_lane_f64(d[0], 0) + vgetq_lane_f64(d[0], 1); /* h = 1 */
 }
 
+/* The float lane total of LayerNorm's short rows (n <= NORM_LN_SHORT: one block, no fold) from
+ * the four lane groups' block sums t[g]: v[l] += v[l + h] in float for h = 8 (lane groups 0 + 2,
+ * 1 + 3), 4, 2, 1, then + 0.0f (the fold of one block from (+0, +0) would make a -0 sum +0; a
+ * float sum is -0 only when every addend is), widened exactly to double. */
+NEON_INLINE double neon_lanes_total_f(const float32x4_t t[4])
+{
+    float32x4_t a = vaddq_f32(vaddq_f32(t[0], t[2]), vaddq_f32(t[1], t[3])); /* h = 8, 4 */
+    float32x2_t c = vadd_f32(vget_low_f32(a), vget_high_f32(a));            /* h = 2 */
+    float v = vget_lane_f32(c, 0) + vget_lane_f32(c, 1);                   /* h = 1 */
+    return (double)(v + 0.0f);
+}
+
 /* The partial last leaf row of a row of n floats: its n % 16 floats (if any) copied into a
  * zeroed 16-float buffer. Returns n % 16. */
 NEON_INLINE int neon_tail_row(float buf[NORM_LANES], const float *x, size_t n)
@@ -141,6 +155,39 @@ NEON_INLINE int neon_tail_row(float buf[NORM_LANES], const float *x, size_t n)
     return r;
 }
 
+/* The in-block trees of one block's four lane groups: jf leaf rows from memory (lane group g of
+ * leaf row j at p + 16j + 4g), then, when r != 0, the partial leaf row jf from tailbuf
+ * (neon_tail_row()'s zeroed copy of its r floats), shifted and masked so that its padded lanes
+ * are +0 AFTER the subtraction. ts[g] / tq[g] receive the sums / sums of squares, as kind asks. A
+ * full block is jf = NORM_LEAVES, r = 0. */
+NEON_INLINE void neon_block_trees(const float *p, int jf, const float *tailbuf, int r,
+                                  float32x4_t shift, int kind, float32x4_t ts[4],
+                                  float32x4_t tq[4])
+{
+    const float32x4_t zero = vdupq_n_f32(0.0f);
+    const uint32x4_t iota = {0, 1, 2, 3};
+    const int m = jf + (r != 0);
+    for (int g = 0; g < 4; g++) {
+        float32x4_t tail = zero;
+        if (r) {
+            tail = vld1q_f32(tailbuf + 4 * g);
+            if (NEON_HAS_SUM(kind)) {
+                /* padded lanes: +0 after the subtraction */
+                uint32x4_t keep = vcltq_u32(vaddq_u32(iota, vdupq_n_u32(4u * (uint32_t)g)),
+                                            vdupq_n_u32((uint32_t)r));
+                tail = vreinterpretq_f32_u32(
+                    vandq_u32(vreinterpretq_u32_f32(vsubq_f32(tail, shift)), keep));
+            }
+        }
+        neon_src c = {p + 4 * g, tail, shift, jf, m};
+        neon_sq t = neon_t32(&c, 0, kind);
+        if (NEON_HAS_SUM(kind))
+            ts[g] = t.s;
+        if (NEON_HAS_SQ(kind))
+            tq[g] = t.q;
+    }
+}
+
 /* Canonical totals over a row of n >= 1 floats: the sum of leaves x - shift (*sum) and/or the
  * sum of squares of those leaves (*sq; RMSNorm: of x itself). tailbuf is neon_tail_row()'s copy
  * of the partial leaf row, r = n % 16. */
@@ -151,44 +198,25 @@ NEON_INLINE void neon_reduce(const float *x, size_t n, const float *tailbuf, int
     const float32x4_t shift = vdupq_n_f32(shift_s);
     float32x4_t h1[4] = {zero, zero, zero, zero}, l1[4] = {zero, zero, zero, zero};
     float32x4_t h2[4] = {zero, zero, zero, zero}, l2[4] = {zero, zero, zero, zero};
+    float32x4_t ts[4], tq[4];
 
     const float *p = x;
+#define NEON_FOLD4_()                                                                          \
+    for (int g = 0; g < 4; g++) {                                                              \
+        if (NEON_HAS_SUM(kind))                                                                \
+            neon_fold(&h1[g], &l1[g], ts[g]);                                                  \
+        if (NEON_HAS_SQ(kind))                                                                 \
+            neon_fold(&h2[g], &l2[g], tq[g]);                                                  \
+    }
     for (size_t nb = n / NORM_BLOCK; nb > 0; nb--, p += NORM_BLOCK) {
-        for (int g = 0; g < 4; g++) {
-            neon_src c = {p + 4 * g, zero, shift, NORM_LEAVES, NORM_LEAVES};
-            neon_sq t = neon_t32(&c, 0, kind);
-            if (NEON_HAS_SUM(kind))
-                neon_fold(&h1[g], &l1[g], t.s);
-            if (NEON_HAS_SQ(kind))
-                neon_fold(&h2[g], &l2[g], t.q);
-        }
+        neon_block_trees(p, NORM_LEAVES, NULL, 0, shift, kind, ts, tq);
+        NEON_FOLD4_()
     }
-
-    size_t rem = n % NORM_BLOCK;
-    if (rem) {
-        int jf = (int)(rem / NORM_LANES);
-        int m = jf + (r != 0);
-        const uint32x4_t iota = {0, 1, 2, 3};
-        for (int g = 0; g < 4; g++) {
-            float32x4_t tail = zero;
-            if (r) {
-                tail = vld1q_f32(tailbuf + 4 * g);
-                if (NEON_HAS_SUM(kind)) {
-                    /* padded lanes: +0 after the subtraction */
-                    uint32x4_t keep = vcltq_u32(vaddq_u32(iota, vdupq_n_u32(4u * (uint32_t)g)),
-                                                vdupq_n_u32((uint32_t)r));
-                    tail = vreinterpretq_f32_u32(
-                        vandq_u32(vreinterpretq_u32_f32(vsubq_f32(tail, shift)), keep));
-                }
-            }
-            neon_src c = {p + 4 * g, tail, shift, jf, m};
-            neon_sq t = neon_t32(&c, 0, kind);
-            if (NEON_HAS_SUM(kind))
-                neon_fold(&h1[g], &l1[g], t.s);
-            if (NEON_HAS_SQ(kind))
-                neon_fold(&h2[g], &l2[g], t.q);
-        }
+    if (n % NORM_BLOCK) {
+        neon_block_trees(p, (int)(n % NORM_BLOCK / NORM_LANES), tailbuf, r, shift, kind, ts, tq);
+        NEON_FOLD4_()
     }
+#undef NEON_FOLD4_
 
     if (NEON_HAS_SUM(kind))
         *sum = neon_lanes_total(h1, l1);
