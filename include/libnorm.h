@@ -42,9 +42,9 @@
 #include <stdint.h>
 
 #define LIBNORM_VERSION_MAJOR 0
-#define LIBNORM_VERSION_MINOR 4
+#define LIBNORM_VERSION_MINOR 5
 #define LIBNORM_VERSION_PATCH 0
-#define LIBNORM_VERSION_STRING "0.4.0"
+#define LIBNORM_VERSION_STRING "0.5.0"
 /* (major << 16) | (minor << 8) | patch, comparable with libnorm_version(). */
 #define LIBNORM_VERSION \
     ((LIBNORM_VERSION_MAJOR << 16) | (LIBNORM_VERSION_MINOR << 8) | LIBNORM_VERSION_PATCH)
