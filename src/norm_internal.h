@@ -273,8 +273,8 @@ typedef struct norm_dsp {
     /* One LayerNorm row of n floats (b: NULL or n floats), no statistics outputs, wplus as
      * norm_job.wplus: exactly what layernorm_f32 computes for that job (ln_entry() in
      * src/libnorm.c tail-calls it for checked rows = 1 calls; it returns 0). The AVX2 and
-     * AVX-512 tiers have their own (constant-dim copies for dims 64 and 128); the others build
-     * the job (dispatch.c). */
+     * AVX-512 tiers have their own (0.5: the short rows' register kernel for n <= NORM_LN_SHORT,
+     * the job kernel for the others); the others build the job (dispatch.c). */
     norm_ln_row_fn layernorm_row_f32;
     /* (0.4) The AVX-512 tier's bf16 output may narrow by vcvtne2ps2bf16: the CPU has
      * AVX512-BF16 (cpu_features, dispatch.c); passed to the kernels as norm_x16_job.cvt. */

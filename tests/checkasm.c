@@ -1454,9 +1454,8 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
  * 1, no statistics outputs, w or NULL, b or NULL (LayerNorm), wplus), and return 0. x and y (and
  * w, b) sit against guard pages (not with --no-guard: heap buffers), at the start or at the end
  * of their pages, so that a read or write past the row faults; x must be unchanged (out of
- * place). Dims 1..130 and the block edges, with the constant-dim copies (64, 128) run many times
- * over every row family of gen_row() (rare rows, and LayerNorm rows that need pass 2 again,
- * included). */
+ * place). Dims 1..130 and the block edges, with dims 64 and 128 run many times over every row
+ * family of gen_row() (rare rows, and LayerNorm rows that need pass 2 again, included). */
 static norm_row_fn row_fn_under_test;
 static norm_ln_row_fn ln_row_fn_under_test;
 static int row_fn_rc;
@@ -1631,8 +1630,8 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         run_case(ref, tst, op, pf_cases[pi / 2].dim, pf_cases[pi / 2].rows, &st);
         force_stream = 0;
     }
-    /* Streaming calls at dims 64 and 128 (the AVX-512 tier's row loop at 128, the batches and
-     * the rows after them at 64), y and its stride 64-byte aligned, out of place, 1 to 20 rows,
+    /* Streaming calls at dims 64 and 128 (the short LayerNorm rows' register kernels, the
+     * RMSNorm row loops), y and its stride 64-byte aligned, out of place, 1 to 20 rows,
      * every weight / bias / statistics variant run_case() draws. */
     for (int k = 0; k < (quick ? 8 : 24) && st.fails <= 10; k++) {
         force_stream = force_aligny = 1;
