@@ -505,6 +505,19 @@ static void add_gated_case(int gate, int wmode, size_t dim, size_t group, size_t
              eps_name[eps_i], fam_names[fam]);
 }
 
+/* The F_STEP cases: every dim with every step position below it (99999: the last element). */
+static void add_step_ladder(const size_t *dims, size_t nd, const size_t *pos, size_t np)
+{
+    for (size_t di = 0; di < nd; di++)
+        for (size_t pi = 0; pi < np; pi++) {
+            size_t d = dims[di], p = pos[pi];
+            if (p != 99999 && p >= d)
+                continue;
+            add_case(OP_LN, (pi & 1) == 0, (pi & 2) == 0, d, 9, pi % 3 ? 0 : 5, 0,
+                     (int)((di + pi) % 3), F_STEP, p == 99999 ? d - 1 : p);
+        }
+}
+
 static void build_cases(void)
 {
     static const struct { enum op op; int w, b; } variants[] = {
@@ -534,26 +547,13 @@ static void build_cases(void)
     /* steps: the probe (first 512) unlike the rest, a ratio ladder around the 0.25 threshold */
     static const size_t step_dims[] = {513, 700, 1024, 4097, 8211};
     static const size_t step_pos[] = {1, 37, 200, 400, 511, 512, 513, 900, 3000, 99999};
-    for (size_t di = 0; di < sizeof step_dims / sizeof step_dims[0]; di++)
-        for (size_t pi = 0; pi < sizeof step_pos / sizeof step_pos[0]; pi++) {
-            size_t d = step_dims[di], p = step_pos[pi];
-            if (p != 99999 && p >= d)
-                continue;
-            add_case(OP_LN, (pi & 1) == 0, (pi & 2) == 0, d, 9, pi % 3 ? 0 : 5, 0,
-                     (int)((di + pi) % 3), F_STEP, p == 99999 ? d - 1 : p);
-        }
-
+    add_step_ladder(step_dims, sizeof step_dims / sizeof step_dims[0], step_pos,
+                    sizeof step_pos / sizeof step_pos[0]);
     /* (0.5) the same ladder on short rows (n <= NORM_LN_SHORT: the probe is the first 32) */
     static const size_t sstep_dims[] = {33, 64, 100, 128};
     static const size_t sstep_pos[] = {1, 5, 16, 31, 32, 33, 60, 99999};
-    for (size_t di = 0; di < sizeof sstep_dims / sizeof sstep_dims[0]; di++)
-        for (size_t pi = 0; pi < sizeof sstep_pos / sizeof sstep_pos[0]; pi++) {
-            size_t d = sstep_dims[di], p = sstep_pos[pi];
-            if (p != 99999 && p >= d)
-                continue;
-            add_case(OP_LN, (pi & 1) == 0, (pi & 2) == 0, d, 9, pi % 3 ? 0 : 5, 0,
-                     (int)((di + pi) % 3), F_STEP, p == 99999 ? d - 1 : p);
-        }
+    add_step_ladder(sstep_dims, sizeof sstep_dims / sizeof sstep_dims[0], sstep_pos,
+                    sizeof sstep_pos / sizeof sstep_pos[0]);
 
     /* every special family on its own, short, block-edge and long rows */
     static const size_t fam_dims[] = {3, 16, 100, 512, 513, 2049};
