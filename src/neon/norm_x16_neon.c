@@ -44,38 +44,25 @@ static inline void x16_narrow_f16(uint16_t *d, const float *s, size_t n)
     }
 }
 
-/* The block sums by the NEON tier's own trees (norm_neon.h: neon_t32 over a neon_src, exactly
- * as neon_reduce() does for a row's last block; the partial leaf row from a zeroed copy, shifted
- * and masked). kind: the sum of x - shift (LayerNorm always wants it), with or without the
- * squares of those leaves; else the squares of x itself (RMSNorm, shift 0). */
+/* The block sums by the NEON tier's own trees (neon_block_trees() of norm_neon.h, exactly as
+ * neon_reduce() does for a row's last block; the partial leaf row from a zeroed copy). kind: the
+ * sum of x - shift (LayerNorm always wants it), with or without the squares of those leaves; else
+ * the squares of x itself (RMSNorm, shift 0). */
 NEON_INLINE void x16_block_kind(const float *v, size_t avail, float shift_s, int kind,
                                 float s[NORM_LANES], float q[NORM_LANES])
 {
-    const float32x4_t zero = vdupq_n_f32(0.0f), shift = vdupq_n_f32(shift_s);
-    const int r = (int)(avail % NORM_LANES);
     const int jf = avail >= NORM_BLOCK ? NORM_LEAVES : (int)(avail / NORM_LANES);
-    const int m = jf + (jf < NORM_LEAVES && r != 0);
+    const int r = jf < NORM_LEAVES ? (int)(avail % NORM_LANES) : 0;
     float tailbuf[NORM_LANES] = {0};
-    if (m > jf)
+    if (r)
         memcpy(tailbuf, v + (size_t)jf * NORM_LANES, (size_t)r * sizeof(float));
-    const uint32x4_t iota = {0, 1, 2, 3};
+    float32x4_t ts[4], tq[4];
+    neon_block_trees(v, jf, tailbuf, r, vdupq_n_f32(shift_s), kind, ts, tq);
     for (int g = 0; g < 4; g++) {
-        float32x4_t tail = zero;
-        if (m > jf) {
-            tail = vld1q_f32(tailbuf + 4 * g);
-            if (NEON_HAS_SUM(kind)) {
-                uint32x4_t keep = vcltq_u32(vaddq_u32(iota, vdupq_n_u32(4u * (uint32_t)g)),
-                                            vdupq_n_u32((uint32_t)r));
-                tail = vreinterpretq_f32_u32(
-                    vandq_u32(vreinterpretq_u32_f32(vsubq_f32(tail, shift)), keep));
-            }
-        }
-        neon_src c = {v + 4 * g, tail, shift, jf, m};
-        neon_sq t = neon_t32(&c, 0, kind);
         if (NEON_HAS_SUM(kind))
-            vst1q_f32(s + 4 * g, t.s);
+            vst1q_f32(s + 4 * g, ts[g]);
         if (NEON_HAS_SQ(kind))
-            vst1q_f32(q + 4 * g, t.q);
+            vst1q_f32(q + 4 * g, tq[g]);
     }
 }
 
