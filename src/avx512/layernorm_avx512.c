@@ -649,6 +649,134 @@ N5_INLINE void ln_short_row_avx512(const norm_job *j, size_t r, double inv_n, do
         norm_layernorm_row_rare(y, x, j->w, j->b, j->dim, j->eps, m, rs, j->wplus);
 }
 
+/* Sixteen short rows r0 .. r0 + 15 of the job, their lane totals transposed (ft16_*_avx512(),
+ * norm_ln_short_avx512.h: the 16 rows' float lane totals in one vector) and m0 and
+ * norm_ln_finish() vectorised (lane r doing row r's arithmetic: the same IEEE operations), so that
+ * the per-row horizontal steps and the double-precision finish cost a sixteenth each. The rows are
+ * read from memory (L1 after pass 1) in each pass. A row the vector finish does not finish at once
+ * (pass 2 again, the rare path) goes through ln_short_row_avx512() after the others; pass 3 of a
+ * row writes only its own y, which is no other row's x. nv, hw, hb as ln_short_avx512(). */
+N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, double inv_k, int nv,
+                                 int hw, int hb)
+{
+    const size_t n = j->dim, xs = j->xs;
+    const float *const x = j->x + r0 * xs;
+    __mmask16 mk[8];
+    for (int k = 0; k < nv; k++)
+        mk[k] = k < nv / 2 ? (__mmask16)0xFFFF : ln_short_mask_avx512(n, k);
+#define LN16_LOAD_(xr, xv)                                                                     \
+    for (int k_ = 0; k_ < nv; k_++)                                                            \
+        (xv)[k_] = k_ < nv / 2 ? _mm512_loadu_ps((xr) + 16 * k_)                               \
+                               : _mm512_maskz_loadu_ps(mk[k_], (xr) + 16 * k_)
+    /* pass 1: the probe's lane sums of the rows of quad q (rows q, q + 4, q + 8, q + 12), x0 of
+     * row r to lane r of vx0 */
+    __m512 g[4], vx0 = _mm512_setzero_ps();
+    for (int q = 0; q < 4; q++) {
+        __m512 p[4];
+        for (int i = 0; i < 4; i++) {
+            const int r = q + 4 * i;
+            const float *xr = x + (size_t)r * xs;
+            __m512 xv[8];
+            LN16_LOAD_(xr, xv);
+            const __m512 c = _mm512_set1_ps(xr[0]);
+            vx0 = _mm512_mask_mov_ps(vx0, (__mmask16)(1u << r), c);
+            p[i] = ln_short_p1t_avx512(xv, mk, c, nv);
+        }
+        g[q] = ft16_quad_avx512(p);
+    }
+    const __m512 s0f = ft16_fin_avx512(g);
+    __m512d s0[2], s1[2], s2[2];
+    __m256 m0h[2];
+    const __m512d vinvk = _mm512_set1_pd(inv_k);
+    float m0[16];
+    for (int h = 0; h < 2; h++) {
+        /* m0 = norm_ln_m0(): (float)((double)x0 + s0 * inv_k) */
+        s0[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s0f, 1) : _mm512_castps512_ps256(s0f));
+        const __m512d x0 = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(vx0, 1)
+                                             : _mm512_castps512_ps256(vx0));
+        m0h[h] = _mm512_cvtpd_ps(_mm512_add_pd(x0, _mm512_mul_pd(s0[h], vinvk)));
+        _mm256_storeu_ps(m0 + 8 * h, m0h[h]);
+    }
+    /* pass 2 */
+    __m512 gs[4], gq[4];
+    for (int q = 0; q < 4; q++) {
+        __m512 ps[4], pq[4];
+        for (int i = 0; i < 4; i++) {
+            const int r = q + 4 * i;
+            __m512 xv[8];
+            LN16_LOAD_(x + (size_t)r * xs, xv);
+            ln_short_p2t_avx512(xv, mk, _mm512_set1_ps(m0[r]), nv, &ps[i], &pq[i]);
+        }
+        gs[q] = ft16_quad_avx512(ps);
+        gq[q] = ft16_quad_avx512(pq);
+    }
+    const __m512 s1f = ft16_fin_avx512(gs), s2f = ft16_fin_avx512(gq);
+    float mlo[16], rstd[16], mean[16];
+    unsigned ok = 0;
+    for (int h = 0; h < 2; h++) {
+        s1[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s1f, 1) : _mm512_castps512_ps256(s1f));
+        s2[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s2f, 1) : _mm512_castps512_ps256(s2f));
+        ok |= (unsigned)ln_finish8_avx512(s0[h], s1[h], s2[h], m0h[h], inv_n, j->eps, mlo + 8 * h,
+                                          rstd + 8 * h, mean + 8 * h)
+              << (8 * h);
+    }
+    if (j->sums) {
+        double t[3][16];
+        for (int h = 0; h < 2; h++) {
+            _mm512_storeu_pd(t[0] + 8 * h, s0[h]);
+            _mm512_storeu_pd(t[1] + 8 * h, s1[h]);
+            _mm512_storeu_pd(t[2] + 8 * h, s2[h]);
+        }
+        for (int r = 0; r < 16; r++)
+            if ((ok >> r) & 1)
+                norm_ln_put_sums(norm_ln_sums_at(j, r0 + (size_t)r), t[0][r], t[1][r], t[2][r]);
+    }
+    /* pass 3 */
+    const __m512 one = _mm512_set1_ps(1.0f), z = _mm512_setzero_ps();
+    __m512 wv[8], bv[8];
+    for (int k = 0; k < nv; k++) {
+        const int full = k < nv / 2;
+        wv[k] = one;
+        bv[k] = z;
+        if (hw)
+            wv[k] = full ? _mm512_loadu_ps(j->w + 16 * k)
+                         : _mm512_maskz_loadu_ps(mk[k], j->w + 16 * k);
+        if (hw == 2)
+            wv[k] = _mm512_add_ps(one, wv[k]);
+        if (hb)
+            bv[k] = full ? _mm512_loadu_ps(j->b + 16 * k)
+                         : _mm512_maskz_loadu_ps(mk[k], j->b + 16 * k);
+    }
+    for (int r = 0; r < 16; r++) {
+        if (!((ok >> r) & 1))
+            continue;
+        const float *xr = x + (size_t)r * xs;
+        float *yr = j->y + (r0 + (size_t)r) * j->ys;
+        const __m512 vm0 = _mm512_set1_ps(m0[r]), vl = _mm512_set1_ps(mlo[r]);
+        const __m512 vr = _mm512_set1_ps(rstd[r]);
+        for (int k = 0; k < nv; k++) {
+            const int full = k < nv / 2;
+            const __m512 xk = full ? _mm512_loadu_ps(xr + 16 * k)
+                                   : _mm512_maskz_loadu_ps(mk[k], xr + 16 * k);
+            const __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(xk, vm0), vl), vr);
+            const __m512 o = _mm512_fmadd_ps(t, wv[k], bv[k]);
+            if (full)
+                _mm512_storeu_ps(yr + 16 * k, o);
+            else
+                _mm512_mask_storeu_ps(yr + 16 * k, mk[k], o);
+        }
+        if (j->mean)
+            j->mean[r0 + (size_t)r] = mean[r];
+        if (j->rstd)
+            j->rstd[r0 + (size_t)r] = rstd[r];
+    }
+    /* the rows not finished at once */
+    for (int r = 0; ok != 0xFFFFu && r < 16; r++)
+        if (!((ok >> r) & 1))
+            ln_short_row_avx512(j, r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+#undef LN16_LOAD_
+}
+
 /* All rows of a job of short rows, nr at a time (a group with a row that needs more than the
  * first pass 2: one by one), then the rest one by one: nr = LN_SHORT_NR4 for n <= 64, else
  * LN_SHORT_NR8, or LN_SHORT_NR8_BIG in a job from beyond L2 (big: streaming, or x and y over
@@ -663,14 +791,19 @@ N5_INLINE void ln_short_row_avx512(const norm_job *j, size_t r, double inv_n, do
 #ifndef LN_SHORT_NR8_BIG
 #define LN_SHORT_NR8_BIG 1
 #endif
+#ifndef LN_SHORT16
+#define LN_SHORT16 1
+#endif
+#ifndef LN16_BYTES
+#define LN16_BYTES (1024.0 * 1024 * 1024)
+#endif
 #ifndef LN_SHORT_SMALL
 #define LN_SHORT_SMALL (1024.0 * 1024)
 #endif
 N5_INLINE void ln_short_rows_avx512(const norm_job *j, double inv_n, double inv_k, int nv, int hw,
-                                    int hb, int big)
+                                    int hb, int big, size_t r)
 {
     const int nr = nv < 8 ? LN_SHORT_NR4 : big ? LN_SHORT_NR8_BIG : LN_SHORT_NR8;
-    size_t r = 0;
     for (; nr > 1 && r + (size_t)nr <= j->rows; r += (size_t)nr)
         if (ln_short_avx512(nr, j->y + r * j->ys, j->ys, j->x + r * j->xs, j->xs, j->w,
                             j->b, j->dim, j->eps, inv_n, inv_k, nv, hw, hb,
@@ -682,17 +815,33 @@ N5_INLINE void ln_short_rows_avx512(const norm_job *j, double inv_n, double inv_
         ln_short_row_avx512(j, r, inv_n, inv_k, nv, hw, hb);
 }
 
+/* The rows of a job of short rows sixteen at a time (ln_short16_avx512()), its instance chosen
+ * once; returns the rows done (out of line: the row-by-row instances keep their own code). */
+static __attribute__((noinline)) size_t ln_short16_job_avx512(const norm_job *j)
+{
+    const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
+    size_t r = 0;
+#define LN_S16_(NV, HW, HB)                                                                    \
+    for (; r + 16 <= j->rows; r += 16)                                                         \
+        ln_short16_avx512(j, r, inv_n, inv_k, (NV), (HW), (HB))
+    LN_SHORT_SEL(j->dim, j->w, j->wplus, j->b, LN_S16_);
+#undef LN_S16_
+    return r;
+}
+
 /* A job of short rows (nt: streaming; ordinary stores either way), its instance chosen once. */
 static __attribute__((noinline)) void ln_short_job_avx512(const norm_job *j, int nt)
 {
     const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     const int big = nt || (double)j->rows * (double)j->dim * 8.0 > LN_SHORT_SMALL;
+    const int b16 = LN_SHORT16 && !nt && (double)j->rows * (double)j->dim * 8.0 <= LN16_BYTES;
+    const size_t r = b16 ? ln_short16_job_avx512(j) : 0;
 #define LN_SJ_(NV, HW, HB)                                                                     \
     do {                                                                                       \
         if ((NV) == 8 && big)                                                                  \
-            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 1);                        \
+            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 1, r);                     \
         else                                                                                   \
-            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 0);                        \
+            ln_short_rows_avx512(j, inv_n, inv_k, (NV), (HW), (HB), 0, r);                     \
     } while (0)
     LN_SHORT_SEL(j->dim, j->w, j->wplus, j->b, LN_SJ_);
 #undef LN_SJ_

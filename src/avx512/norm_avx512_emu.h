@@ -15,7 +15,7 @@
  *     suppression; checkasm's guard pages keep their meaning);
  *   - the streaming store: two aligned _mm256_stream_ps, after a check that the address is
  *     64-byte aligned (vmovntps zmm faults on any other address; here: a trap, SIGILL);
- *   - cvtps_pd / cvtpd_ps / extractf32x8 / undefined_ps and the f64x2 shuffle alias.
+ *   - cvtps_pd / cvtpd_ps / extractf32x8 / undefined_ps and the f64x2 and f32x4 shuffle aliases.
  * The FMAs are real ones only because the TUs are built with -mfma (SIMDe's fallback is a
  * multiply and an add: two roundings, other bits).
  *
@@ -175,6 +175,7 @@ N5E_INLINE void n5e_mask_storeu_epi16(uint16_t *p, unsigned k, __m256i h)
 #undef _mm512_extractf32x8_ps
 #undef _mm512_undefined_ps
 #undef _mm512_shuffle_f64x2
+#undef _mm512_shuffle_f32x4
 #define _mm512_maskz_loadu_ps(k, p) n5e_maskz_loadu_ps((k), (p))
 #define _mm512_mask_storeu_ps(p, k, v) n5e_mask_storeu_ps((p), (k), (v))
 #define _mm512_stream_ps(p, v) n5e_stream_ps((p), (v))
@@ -183,5 +184,6 @@ N5E_INLINE void n5e_mask_storeu_epi16(uint16_t *p, unsigned k, __m256i h)
 #define _mm512_extractf32x8_ps(a, h) n5e_extractf32x8_ps((a), (h))
 #define _mm512_undefined_ps() simde_mm512_setzero_ps()
 #define _mm512_shuffle_f64x2(a, b, imm) simde_mm512_shuffle_f64x2((a), (b), (imm))
+#define _mm512_shuffle_f32x4(a, b, imm) simde_mm512_shuffle_f32x4((a), (b), (imm))
 
 #endif /* NORM_AVX512_EMU_H */

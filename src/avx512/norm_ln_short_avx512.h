@@ -53,9 +53,11 @@ N5_INLINE __mmask16 ln_short_mask_avx512(size_t n, int k)
     return n >= i + 16 ? (__mmask16)0xFFFF : n <= i ? (__mmask16)0 : tail_mask_avx512(n - i);
 }
 
-/* Pass 2's float lane totals of the leaves d = x - m0 (masked past the row) of nv leaf rows. */
-N5_INLINE void ln_short_p2_avx512(const __m512 *xv, const __mmask16 *mk, __m512 vm0, int nv,
-                                  __m128d *s1, __m128d *s2)
+/* Pass 2's lane sums of the leaves d = x - m0 (masked past the row) of nv leaf rows: the complete
+ * pairwise trees over the leaf rows, the sums to *s, the squares (first level fma(b, b, a*a)) to
+ * *q, before their lane totals. */
+N5_INLINE void ln_short_p2t_avx512(const __m512 *xv, const __mmask16 *mk, __m512 vm0, int nv,
+                                   __m512 *s1, __m512 *s2)
 {
     __m512 d[8], s[8], q[8];
     for (int k = 0; k < nv; k++)
@@ -75,8 +77,63 @@ N5_INLINE void ln_short_p2_avx512(const __m512 *xv, const __mmask16 *mk, __m512 
             }
         }
     }
-    *s1 = ln_ftot_avx512(s[0]);
-    *s2 = ln_ftot_avx512(q[0]);
+    *s1 = s[0];
+    *s2 = q[0];
+}
+
+/* Pass 2's float lane totals (ln_short_p2t_avx512(), then ln_ftot_avx512()). */
+N5_INLINE void ln_short_p2_avx512(const __m512 *xv, const __mmask16 *mk, __m512 vm0, int nv,
+                                  __m128d *s1, __m128d *s2)
+{
+    __m512 s, q;
+    ln_short_p2t_avx512(xv, mk, vm0, nv, &s, &q);
+    *s1 = ln_ftot_avx512(s);
+    *s2 = ln_ftot_avx512(q);
+}
+
+/* Pass 1's lane sums of a row in nv leaf rows xv (masks mk) shifted by c = x[0]: the probe, leaf
+ * rows 0 and 1 (leaf row 1 is whole for nv >= 4), lane l's (x[l] - x0) + (x[16 + l] - x0). */
+N5_INLINE __m512 ln_short_p1t_avx512(const __m512 *xv, const __mmask16 *mk, __m512 c, int nv)
+{
+    __m512 p = nv == 1 ? _mm512_maskz_sub_ps(mk[0], xv[0], c) : _mm512_sub_ps(xv[0], c);
+    if (nv > 1)
+        p = _mm512_add_ps(p, nv == 2 ? _mm512_maskz_sub_ps(mk[1], xv[1], c)
+                                     : _mm512_sub_ps(xv[1], c));
+    return p;
+}
+
+/* ---- sixteen rows' float lane totals at once ----
+ * norm_lanes_total_f() of the lane sums of 16 rows, the 16 totals in one vector (lane r: row r):
+ * the same adds on the same operands (v[l] + v[l + h], h = 8, 4, 2, 1), the rows packed side by
+ * side after each step: two rows per vector after h = 8 (ft16_h8), four after h = 4 (a "quad":
+ * rows k, k + 4, k + 8, k + 12 for the sums of quad k, in that order), eight after h = 2, sixteen
+ * after h = 1 (the quads' rows interleave back to lane r = row r). */
+N5_INLINE __m512 ft16_h8_avx512(__m512 a, __m512 b) /* [a_l + a_l+8 | b_l + b_l+8], l < 8 */
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+}
+N5_INLINE __m512 ft16_h4_avx512(__m512 u, __m512 v) /* 128-bit lanes: (0 + 1, 2 + 3) of u, v */
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(u, v, 0x88), _mm512_shuffle_f32x4(u, v, 0xDD));
+}
+N5_INLINE __m512 ft16_h2_avx512(__m512 u, __m512 v) /* in each 128-bit lane: l + (l + 2) */
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(u, v, 0x44), _mm512_shuffle_ps(u, v, 0xEE));
+}
+N5_INLINE __m512 ft16_h1_avx512(__m512 u, __m512 v) /* in each 128-bit lane: l + (l + 1) */
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(u, v, 0x88), _mm512_shuffle_ps(u, v, 0xDD));
+}
+/* The lane sums a[0..3] of rows k, k + 4, k + 8, k + 12 -> quad k (h = 8 and h = 4 done). */
+N5_INLINE __m512 ft16_quad_avx512(const __m512 a[4])
+{
+    return ft16_h4_avx512(ft16_h8_avx512(a[0], a[1]), ft16_h8_avx512(a[2], a[3]));
+}
+/* Quads 0..3 -> the 16 float lane totals (+ 0.0f: norm_lanes_total_f()), lane r = row r. */
+N5_INLINE __m512 ft16_fin_avx512(const __m512 g[4])
+{
+    const __m512 t = ft16_h1_avx512(ft16_h2_avx512(g[0], g[1]), ft16_h2_avx512(g[2], g[3]));
+    return _mm512_add_ps(t, _mm512_setzero_ps());
 }
 
 /* nr = 1, 2 or 4 LayerNorm rows of 1 <= n <= NORM_LN_SHORT floats each, in nv = 1, 2, 4, 8 leaf
@@ -116,12 +173,7 @@ N5_INLINE int ln_short_avx512(int nr, float *y, size_t ys, const float *x, size_
     /* pass 1: the probe, leaf rows 0 and 1 (leaf row 1 is whole for nv >= 4) */
     const size_t k = norm_ln_probe(n);
     for (int r = 0; r < nr; r++) {
-        __m512 p = nv == 1 ? _mm512_maskz_sub_ps(mk[0], xv[r][0], c[r])
-                           : _mm512_sub_ps(xv[r][0], c[r]);
-        if (nv > 1)
-            p = _mm512_add_ps(p, nv == 2 ? _mm512_maskz_sub_ps(mk[1], xv[r][1], c[r])
-                                         : _mm512_sub_ps(xv[r][1], c[r]));
-        s0[r] = ln_ftot_avx512(p);
+        s0[r] = ln_ftot_avx512(ln_short_p1t_avx512(xv[r], mk, c[r], nv));
         if ((k & (k - 1)) == 0) /* inv_k = 2^-j */
             m0[r] = norm_ln_row_m0_x86(s0[r], _mm512_castps512_ps128(c[r]), inv_k);
         else
