@@ -32,6 +32,25 @@
  *     from DRAM (45 against 65 in pairs) and from L3 (x 8 MiB, not streaming: w+b 37 against
  *     45, plain 35 against 33; hence LN_SHORT_SMALL). Not better than the old batches there: L3
  *     (x 8 MiB) at dim 128, old 31 -> new 36 ns/row in one run (51 -> 37 in another).
+ *   - (2026-12-06, session 24) In jobs that do not stream, short rows go SIXTEEN at a time
+ *     first (ln_short16_avx512(); the rows left over as above): pass 1 of the sixteen rows, their
+ *     float lane totals combined transposed (ft16_*_avx512() in norm_ln_short_avx512.h: the
+ *     rows' lane-sum vectors packed side by side after each halving step, the sixteen totals
+ *     ending in one vector), m0 for the sixteen rows as vectors of doubles, pass 2 likewise, the
+ *     finish eight rows to a vector (ln_finish8_avx512()), then pass 3 row by row; the rows are
+ *     read from memory (L1) in each pass. The horizontal steps and the double-precision finish,
+ *     most of a short row's work, cost a sixteenth each. Measured (normbench --op ln,ln-plain
+ *     --dim 64,96,128 --rows 32,512 --threads 1 --tier avx512 --stat min, main and this
+ *     alternately, 2 rounds), ns/row old -> new: w+b 64 18.0-18.2 -> 11.5-11.7, 96 24 -> 17.5,
+ *     128 24.6-27.3 -> 18.2-19.2; plain 64 17.4-17.8 -> 11.5, 96 23.7 -> 17.6, 128 24-26.4 ->
+ *     18.2-19.0; from L3 (4096-16384 rows, not streaming) w+b 64 18.3-18.7 -> 12.1, 128
+ *     35.2-36.1 -> 19.4-22.0. Not in streaming jobs: from DRAM (bench/lnab.sh, x 128 MiB) the
+ *     batches measured 1.3-1.6x slower at dim 64 and 2-2.5x at dim 128 than the row loop,
+ *     with ordinary or non-temporal stores, with the next batch prefetched at once or line by
+ *     line during pass 3, in quad or in natural row order (cpu-clock samples on the prefetches
+ *     and the stores: the misses of a batch's rows are not overlapped with its computing as the
+ *     row loop's are). Software-pipelining the sixteen-row batches (the next batch's statistics
+ *     before this batch's pass 3) measured no better in cache (bench/regab.sh: 0.98-1.07x).
  *   - Rows of NORM_LN_SHORT < n <= LN_BATCH_MAX go eight at a time: the eight trees are
  *     independent work, and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run
  *     for the eight rows together, lane k of a vector of doubles doing exactly row k's scalar
@@ -794,9 +813,6 @@ N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, dou
 #ifndef LN_SHORT16
 #define LN_SHORT16 1
 #endif
-#ifndef LN16_BYTES
-#define LN16_BYTES (1024.0 * 1024 * 1024)
-#endif
 #ifndef LN_SHORT_SMALL
 #define LN_SHORT_SMALL (1024.0 * 1024)
 #endif
@@ -834,8 +850,7 @@ static __attribute__((noinline)) void ln_short_job_avx512(const norm_job *j, int
 {
     const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     const int big = nt || (double)j->rows * (double)j->dim * 8.0 > LN_SHORT_SMALL;
-    const int b16 = LN_SHORT16 && !nt && (double)j->rows * (double)j->dim * 8.0 <= LN16_BYTES;
-    const size_t r = b16 ? ln_short16_job_avx512(j) : 0;
+    const size_t r = LN_SHORT16 && !nt ? ln_short16_job_avx512(j) : 0;
 #define LN_SJ_(NV, HW, HB)                                                                     \
     do {                                                                                       \
         if ((NV) == 8 && big)                                                                  \
