@@ -774,7 +774,8 @@ static __attribute__((noinline)) int ln_row_rare_avx512(float *y, const float *x
  * compiler (for nv >= 4 the probe is 32: inv_k a constant, no division). Before, the 24
  * instances were inlined in this one function of ~6,400 instructions, which spilled.
  * Measured (2026-12-06, /tmp harness of 2000 API calls dim 64 w+b, min of 200, thread CPU,
- * alternating with main): back to back 27.5 -> 25.8 ns. */
+ * alternating with main): back to back 27.5 -> 25.8 ns; with the one-row shortcuts of
+ * norm_ln_short_avx512.h 24.1 (chained: 42.5 -> 39.4). */
 #define LN_ROW_INST_(NV, HW, HB)                                                               \
     static __attribute__((noinline)) int ln_row_##NV##_##HW##_##HB##_avx512(                   \
         float *y, const float *x, const float *w, const float *b, size_t n, float eps,         \
