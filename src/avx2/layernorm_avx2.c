@@ -790,16 +790,85 @@ void norm_layernorm_f32_avx2(const norm_job *j)
 }
 
 /* ---- one row (norm_dsp.layernorm_row_f32: the entry points' rows = 1 calls) ----
- * Rows of n <= NORM_LN_SHORT: the short-row instances above on a job of one row; longer rows: the
- * general kernel, the same way. */
-int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w, const float *b,
-                                size_t n, float eps, int wplus)
+ * Rows of n <= NORM_LN_SHORT: ln_short_avx2() in one small out-of-line instance per class of n
+ * (ln_short_job_avx2()'s: dims 64 and 128 with n a constant, else V = 4, 8, 16 with n's range
+ * given to the compiler) and weight/bias variant, tail-called from the row function, which
+ * keeps no frame and builds no job; longer rows: the general kernel on a job of the row.
+ * gcc's loop distribution turned ln_short_avx2()'s loads of x into a copy of the row to the
+ * stack in these instances (not in the job's): hence no-tree-loop-distribute-patterns (an
+ * optimization option added to the command line's; -ffp-contract=off stays).
+ * Measured (2026-12-06, alternating with main, which ran ln_short_job_avx2() on a job of one
+ * row, LIBNORM_ISA=avx2, min): /tmp harness of 2000 API calls w+b (min of 200, thread CPU) dim
+ * 64 back to back 29.2 -> 24.0 ns, chained 40.7 -> 37.6; dim 128 37.3 -> 35.9, chained 46.8 ->
+ * 48.5 (its instance spills: 16 ymm of x); normbench --single 64,128 --stat min (API, 4
+ * alternations) dim 64 32.3 -> 25.7, dim 128 46.7 -> 38.0. */
+static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, const float *w,
+                                                     const float *b, size_t n, float eps,
+                                                     int wplus)
 {
     norm_job j;
     norm_job_row(&j, y, x, w, b, n, eps, wplus);
-    if (n <= NORM_LN_SHORT)
-        ln_short_job_avx2(&j, 0, 0);
-    else
-        norm_layernorm_f32_avx2(&j);
+    norm_layernorm_f32_avx2(&j);
     return 0;
+}
+
+/* The instance of class C (n NN, V ymm, full: ln_short_avx2()'s; lo < n <= 8 V) and variant
+ * HW, HB; a rare row goes to norm_layernorm_row_rare(). */
+#define LN_ROW_INST_(C, NN, V, FULL, LO, HW, HB)                                               \
+    static __attribute__((noinline, optimize("no-tree-loop-distribute-patterns"))) int       \
+        ln_row_##C##_##HW##_##HB##_avx2(                                                       \
+        float *y, const float *x, const float *w, const float *b, size_t n, float eps,         \
+        int wplus)                                                                             \
+    {                                                                                          \
+        if (!(FULL) && (n > 8 * (V) || n <= (LO)))                                            \
+            __builtin_unreachable();                                                           \
+        if (ln_short_avx2(y, x, w, b, (NN), (V), (FULL), eps, (HW), (HB), NULL, NULL, NULL,    \
+                          0))                                                                  \
+            norm_layernorm_row_rare(y, x, w, b, n, eps, NULL, NULL, wplus);                    \
+        return 0;                                                                              \
+    }
+#define LN_ROW_INSTS_(C, NN, V, FULL, LO)                                                      \
+    LN_ROW_INST_(C, NN, V, FULL, LO, 0, 0) LN_ROW_INST_(C, NN, V, FULL, LO, 0, 1)              \
+    LN_ROW_INST_(C, NN, V, FULL, LO, 1, 0) LN_ROW_INST_(C, NN, V, FULL, LO, 1, 1)              \
+    LN_ROW_INST_(C, NN, V, FULL, LO, 2, 0) LN_ROW_INST_(C, NN, V, FULL, LO, 2, 1)
+LN_ROW_INSTS_(d64, 64, 8, 1, 63)
+LN_ROW_INSTS_(d128, 128, 16, 1, 127)
+LN_ROW_INSTS_(v4, n, 4, 0, 0)
+LN_ROW_INSTS_(v8, n, 8, 0, 32)
+LN_ROW_INSTS_(v16, n, 16, 0, 64)
+#undef LN_ROW_INSTS_
+#undef LN_ROW_INST_
+
+int norm_layernorm_row_f32_avx2(float *y, const float *x, const float *w, const float *b,
+                                size_t n, float eps, int wplus)
+{
+    if (n > NORM_LN_SHORT)
+        return ln_row_job_avx2(y, x, w, b, n, eps, wplus);
+#define LN_ROW_(C, HW, HB) return ln_row_##C##_##HW##_##HB##_avx2(y, x, w, b, n, eps, wplus)
+#define LN_ROW_HB_(C, HW)                                                                      \
+    do {                                                                                       \
+        if (b)                                                                                 \
+            LN_ROW_(C, HW, 1);                                                                 \
+        LN_ROW_(C, HW, 0);                                                                     \
+    } while (0)
+#define LN_ROW_C_(C)                                                                           \
+    do {                                                                                       \
+        if (w && !wplus)                                                                       \
+            LN_ROW_HB_(C, 1);                                                                  \
+        if (!w)                                                                                \
+            LN_ROW_HB_(C, 0);                                                                  \
+        LN_ROW_HB_(C, 2);                                                                      \
+    } while (0)
+    if (n == 64)
+        LN_ROW_C_(d64);
+    if (n == 128)
+        LN_ROW_C_(d128);
+    if (n <= 32)
+        LN_ROW_C_(v4);
+    if (n <= 64)
+        LN_ROW_C_(v8);
+    LN_ROW_C_(v16);
+#undef LN_ROW_C_
+#undef LN_ROW_HB_
+#undef LN_ROW_
 }

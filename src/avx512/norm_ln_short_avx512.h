@@ -27,22 +27,40 @@
  *     (n = 1, 2, ..., 128): the x86 helpers of src/x86/norm_ln_row_x86.h, whose header says why
  *     those are exact; other dims take norm_ln_m0() and norm_ln_finish() themselves. A row the
  *     flag does not pass goes through norm_ln_finish() again (pass 2 again, the rare path).
+ *   - One row (nr = 1: the row function, a job's rows left over, the 16-bit rows), a shorter
+ *     chain: the lane totals without their + 0.0f, where the result cannot tell: s0 is never
+ *     -0 (lane 0's leaf is x0 - x0 = +0, and a float sum is -0 only when every addend is),
+ *     s2 neither (squares); s1 is -0 only when every leaf is +-0, i.e. s2 = 0, a rare row,
+ *     which the flag sends to norm_ln_finish(), after s1 + 0 (other dims, which go there at
+ *     once, alike). Where k is a power of two, m0 as one float fma of s0's float total
+ *     (norm_ln_row_m0f_x86()), and for n a power of two var as fnmadd(ml, ml, s2 inv_n)
+ *     (norm_ln_row_finish_t_x86()): the same bits, see src/x86/norm_ln_row_x86.h. Rows in
+ *     groups (nr > 1) keep the + 0 and the double m0 (unchanged; not measured there).
  */
 #ifndef NORM_LN_SHORT_AVX512_H
 #define NORM_LN_SHORT_AVX512_H
 
 #include "../x86/norm_ln_row_x86.h"
 
-/* The float lane total of one block's lane sums s (norm_lanes_total_f() with lo = +0): the
- * halving adds in float, lanes l and l + 8 (the zmm's 256-bit halves) first, then l + 4, l + 2,
- * l + 1, then + 0.0f (the same bits as adding +0 to every lane first: see norm_internal.h), widened
- * exactly to double, in lane 0. */
-N5_INLINE __m128d ln_ftot_avx512(__m512 s)
+/* The halving adds of one block's lane sums s in float, lanes l and l + 8 (the zmm's 256-bit
+ * halves) first, then l + 4, l + 2, l + 1: the lane total before its + 0.0f, in lane 0. */
+N5_INLINE __m128 ln_fsum_avx512(__m512 s)
 {
     const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
     const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    const __m128 d = _mm_add_ss(_mm_add_ss(c, _mm_movehdup_ps(c)), _mm_setzero_ps());
+    return _mm_add_ss(c, _mm_movehdup_ps(c));
+}
+
+/* The float lane total of one block's lane sums s (norm_lanes_total_f() with lo = +0): the
+ * halving adds, then (z) + 0.0f (the same bits as adding +0 to every lane first: see
+ * norm_internal.h), widened exactly to double, in lane 0. Without the + 0 (z = 0: the one-row
+ * fast path, see ln_short_avx512()) a total differs only where it is -0. */
+N5_INLINE __m128d ln_ftot_avx512(__m512 s, int z)
+{
+    __m128 d = ln_fsum_avx512(s);
+    if (z)
+        d = _mm_add_ss(d, _mm_setzero_ps());
     return _mm_cvtss_sd(_mm_setzero_pd(), d);
 }
 
@@ -54,8 +72,8 @@ N5_INLINE __mmask16 ln_short_mask_avx512(size_t n, int k)
 }
 
 /* Pass 2's lane sums of the leaves d = x - m0 (masked past the row) of nv leaf rows: the complete
- * pairwise trees over the leaf rows, the sums to *s, the squares (first level fma(b, b, a*a)) to
- * *q, before their lane totals. */
+ * pairwise trees over the leaf rows, the sums to *s1, the squares (first level fma(b, b, a*a)) to
+ * *s2, before their lane totals. */
 N5_INLINE void ln_short_p2t_avx512(const __m512 *xv, const __mmask16 *mk, __m512 vm0, int nv,
                                    __m512 *s1, __m512 *s2)
 {
@@ -81,14 +99,15 @@ N5_INLINE void ln_short_p2t_avx512(const __m512 *xv, const __mmask16 *mk, __m512
     *s2 = q[0];
 }
 
-/* Pass 2's float lane totals (ln_short_p2t_avx512(), then ln_ftot_avx512()). */
+/* Pass 2's float lane totals (ln_short_p2t_avx512(), then ln_ftot_avx512(); z: with their
+ * + 0.0f). */
 N5_INLINE void ln_short_p2_avx512(const __m512 *xv, const __mmask16 *mk, __m512 vm0, int nv,
-                                  __m128d *s1, __m128d *s2)
+                                  int z, __m128d *s1, __m128d *s2)
 {
     __m512 s, q;
     ln_short_p2t_avx512(xv, mk, vm0, nv, &s, &q);
-    *s1 = ln_ftot_avx512(s);
-    *s2 = ln_ftot_avx512(q);
+    *s1 = ln_ftot_avx512(s, z);
+    *s2 = ln_ftot_avx512(q, z);
 }
 
 /* Pass 1's lane sums of a row in nv leaf rows xv (masks mk) shifted by c = x[0]: the probe, leaf
@@ -172,17 +191,25 @@ N5_INLINE int ln_short_avx512(int nr, float *y, size_t ys, const float *x, size_
     }
     /* pass 1: the probe, leaf rows 0 and 1 (leaf row 1 is whole for nv >= 4) */
     const size_t k = norm_ln_probe(n);
+    const int f1 = nr == 1; /* one row: the shorter chain (see the header comment) */
     for (int r = 0; r < nr; r++) {
-        s0[r] = ln_ftot_avx512(ln_short_p1t_avx512(xv[r], mk, c[r], nv));
-        if ((k & (k - 1)) == 0) /* inv_k = 2^-j */
-            m0[r] = norm_ln_row_m0_x86(s0[r], _mm512_castps512_ps128(c[r]), inv_k);
-        else
-            m0[r] = _mm_set_ss(norm_ln_m0(x[(size_t)r * xs], _mm_cvtsd_f64(s0[r]), inv_k));
+        const __m512 p = ln_short_p1t_avx512(xv[r], mk, c[r], nv);
+        if (f1 && (k & (k - 1)) == 0) { /* s0 without its + 0, m0 in float */
+            const __m128 s0f = ln_fsum_avx512(p);
+            s0[r] = _mm_cvtss_sd(_mm_setzero_pd(), s0f);
+            m0[r] = norm_ln_row_m0f_x86(s0f, _mm512_castps512_ps128(c[r]), (float)inv_k);
+        } else {
+            s0[r] = ln_ftot_avx512(p, !f1);
+            if ((k & (k - 1)) == 0) /* inv_k = 2^-j */
+                m0[r] = norm_ln_row_m0_x86(s0[r], _mm512_castps512_ps128(c[r]), inv_k);
+            else
+                m0[r] = _mm_set_ss(norm_ln_m0(x[(size_t)r * xs], _mm_cvtsd_f64(s0[r]), inv_k));
+        }
         vm0[r] = _mm512_broadcastss_ps(m0[r]);
     }
     /* pass 2 */
     for (int r = 0; r < nr; r++)
-        ln_short_p2_avx512(xv[r], mk, vm0[r], nv, &s1[r], &s2[r]);
+        ln_short_p2_avx512(xv[r], mk, vm0[r], nv, !f1, &s1[r], &s2[r]);
     /* the statistics */
     float mlo[4] = {0}, rstd[4] = {0}, mo[4] = {0};
     int ok = (n & (n - 1)) == 0;
@@ -190,7 +217,10 @@ N5_INLINE int ln_short_avx512(int nr, float *y, size_t ys, const float *x, size_
         for (int r = 0; r < nr; r++) {
             __m128 vml, vr;
             __m128d ml;
-            ok &= norm_ln_row_finish_x86(s0[r], s1[r], s2[r], inv_n, eps, &vml, &vr, &ml);
+            if (f1)
+                ok &= norm_ln_row_finish_t_x86(s0[r], s1[r], s2[r], inv_n, eps, &vml, &vr, &ml);
+            else
+                ok &= norm_ln_row_finish_x86(s0[r], s1[r], s2[r], inv_n, eps, &vml, &vr, &ml);
             mlo[r] = _mm_cvtss_f32(vml);
             rstd[r] = _mm_cvtss_f32(vr);
             mo[r] = _mm_cvtss_f32(norm_ln_row_mean_x86(m0[r], ml));
@@ -201,6 +231,8 @@ N5_INLINE int ln_short_avx512(int nr, float *y, size_t ys, const float *x, size_
         int st[4];
         float m0_next = 0.0f;
         ok = 1;
+        if (f1) /* s1's + 0 (s0 and s2 cannot be -0) */
+            s1[0] = _mm_add_sd(s1[0], _mm_setzero_pd());
         for (int r = 0; r < nr; r++) {
             st[r] = norm_ln_finish(_mm_cvtsd_f64(s0[r]), _mm_cvtsd_f64(s1[r]),
                                    _mm_cvtsd_f64(s2[r]), _mm_cvtss_f32(m0[r]), inv_n, eps, 0,
@@ -212,7 +244,7 @@ N5_INLINE int ln_short_avx512(int nr, float *y, size_t ys, const float *x, size_
                 return 2;
             if (st[0] == NORM_LN_AGAIN) {
                 vm0[0] = _mm512_set1_ps(m0_next);
-                ln_short_p2_avx512(xv[0], mk, vm0[0], nv, &s1[0], &s2[0]);
+                ln_short_p2_avx512(xv[0], mk, vm0[0], nv, 1, &s1[0], &s2[0]);
                 st[0] = norm_ln_finish(_mm_cvtsd_f64(s0[0]), _mm_cvtsd_f64(s1[0]),
                                        _mm_cvtsd_f64(s2[0]), m0_next, inv_n, eps, 1, &mlo[0],
                                        &rstd[0], &mo[0], &m0_next);

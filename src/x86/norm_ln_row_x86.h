@@ -45,6 +45,24 @@ NLR_INLINE __m128 norm_ln_row_m0_x86(__m128d s0, __m128 xf, double inv_k)
     return _mm_cvtsd_ss(_mm_setzero_ps(), _mm_fmadd_sd(s0, _mm_set_sd(inv_k), x0));
 }
 
+/* The end of norm_ln_row_finish_x86() and norm_ln_row_finish_t_x86(): from ml = s1 * inv_n,
+ * mm = ml * ml and var, *mlo, *rstd, *mld and the flag (see there). */
+NLR_INLINE int norm_ln_row_end_x86(__m128d s0, __m128d s1, __m128d s2, __m128d ml, __m128d mm,
+                                   __m128d var, float eps, __m128 *mlo, __m128 *rstd,
+                                   __m128d *mld)
+{
+    const __m128d ve = _mm_add_sd(var, _mm_set_sd((double)eps));
+    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(ve, ve));
+    *mlo = _mm_cvtsd_ss(_mm_setzero_ps(), ml);
+    *mld = ml;
+    *rstd = _mm_cvtsd_ss(_mm_setzero_ps(), r);
+    const double d0 = _mm_cvtsd_f64(s0), d1 = _mm_cvtsd_f64(s1), d2 = _mm_cvtsd_f64(s2);
+    const double dm = _mm_cvtsd_f64(mm), dv = _mm_cvtsd_f64(var);
+    /* norm_ln_finish(): not rare, not again, var > 0 */
+    return (d2 >= NORM_RARE_MIN) & (d2 <= DBL_MAX) & (fabs(d1) <= DBL_MAX) &
+           (fabs(d0) <= DBL_MAX) & (dm <= NORM_LN_AGAIN_RATIO * dv) & (dv > 0.0);
+}
+
 /* norm_ln_finish() of a row of n = 64 or 128 (inv_n = 1.0 / n) whose first pass 2 gave s1, s2
  * (lane 0; s0: pass 1): returns 1 when it would return NORM_LN_OK at once, with *mlo and *rstd
  * (floats, lane 0) and *mld (ml = s1 * inv_n, the double mlo is rounded from: for
@@ -57,16 +75,37 @@ NLR_INLINE int norm_ln_row_finish_x86(__m128d s0, __m128d s1, __m128d s2, double
     const __m128d ml = _mm_mul_sd(s1, vinv);
     const __m128d mm = _mm_mul_sd(ml, ml);
     const __m128d var = _mm_fmsub_sd(s2, vinv, mm); /* s2 * inv_n exact (see above) */
-    const __m128d ve = _mm_add_sd(var, _mm_set_sd((double)eps));
-    const __m128d r = _mm_div_sd(_mm_set_sd(1.0), _mm_sqrt_sd(ve, ve));
-    *mlo = _mm_cvtsd_ss(_mm_setzero_ps(), ml);
-    *mld = ml;
-    *rstd = _mm_cvtsd_ss(_mm_setzero_ps(), r);
-    const double d0 = _mm_cvtsd_f64(s0), d1 = _mm_cvtsd_f64(s1), d2 = _mm_cvtsd_f64(s2);
-    const double dm = _mm_cvtsd_f64(mm), dv = _mm_cvtsd_f64(var);
-    /* norm_ln_finish(): not rare, not again, var > 0 */
-    return (d2 >= NORM_RARE_MIN) & (d2 <= DBL_MAX) & (fabs(d1) <= DBL_MAX) &
-           (fabs(d0) <= DBL_MAX) & (dm <= NORM_LN_AGAIN_RATIO * dv) & (dv > 0.0);
+    return norm_ln_row_end_x86(s0, s1, s2, ml, mm, var, eps, mlo, rstd, mld);
+}
+
+/* norm_ln_row_finish_x86() with three operations less on the chain, for totals s0, s1, s2 that
+ * are floats widened (the short rows' float lane totals) and n a power of two: var as
+ * fnmadd(ml, ml, s2 * inv_n). The same bits: s2 * inv_n is exact (above), and so are
+ * ml = s1 * inv_n (s1 a float, a multiple of 2^-149: no underflow) and ml * ml (ml has at most
+ * 24 significant bits, |ml| <= 2^128: a product of at most 48 bits, far from double's range
+ * limits), so mm = ml * ml and the fused product are the same number and var is the same one
+ * rounding of the same difference; mm itself only feeds the flag (off the chain). */
+NLR_INLINE int norm_ln_row_finish_t_x86(__m128d s0, __m128d s1, __m128d s2, double inv_n,
+                                        float eps, __m128 *mlo, __m128 *rstd, __m128d *mld)
+{
+    const __m128d vinv = _mm_set_sd(inv_n);
+    const __m128d ml = _mm_mul_sd(s1, vinv);
+    const __m128d var = _mm_fnmadd_sd(ml, ml, _mm_mul_sd(s2, vinv));
+    return norm_ln_row_end_x86(s0, s1, s2, ml, _mm_mul_sd(ml, ml), var, eps, mlo, rstd, mld);
+}
+
+/* norm_ln_row_m0_x86() for a pass-1 total that is a float (s0f, lane 0; the short rows' float
+ * lane total, widened or not the same number) and k a power of two (inv_k = 2^-j, a float):
+ * one float fma, x0 + s0f * inv_k rounded to float once. The same bits as the double fma rounded
+ * to double and then to float: x0 and s0f * inv_k both have at most 24 significant bits, and
+ * for the sum of two such numbers rounding to double (53 >= 2 * 24 + 1 bits) and then to float
+ * is rounding to float once (Figueroa, "When is double rounding innocuous?", 1995; where the
+ * float result is subnormal the sum, a multiple of 2^-154 below 2^-125, is exact in double);
+ * and s0f * inv_k is exact inside the fma. One conversion to double and one back less on the
+ * chain. */
+NLR_INLINE __m128 norm_ln_row_m0f_x86(__m128 s0f, __m128 xf, float inv_k)
+{
+    return _mm_fmadd_ss(s0f, _mm_set_ss(inv_k), xf);
 }
 
 /* norm_ln_finish()'s mean output (float)((double)m0 + ml), lane 0 (m0: norm_ln_row_m0_x86()'s,
