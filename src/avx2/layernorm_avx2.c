@@ -218,9 +218,14 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
 /* ---- rows of n <= NORM_LN_SHORT: the short-row order (norm_internal.h) ----
  * One row held in V ymm (V = 4, 8 or 16: n <= 8 V; vector k holds elements 8k .. 8k + 7, so the
  * leaf row j of the canonical lanes is vectors 2j (lanes 0-7) and 2j + 1 (lanes 8-15)); x is
- * loaded once, the last partial vector and the vectors past the row by vmaskmovps (masked-out
- * memory never read), the leaves zeroed past the row AFTER the shift. full: n = 8 V (a
- * compile-time constant: no masks). Per row:
+ * loaded once: the vectors inside the row by plain loads, the last partial one by vmaskmovps
+ * (masked-out memory never read), those past the row not at all (+0); the leaves zeroed past the
+ * row AFTER the shift. full: n = 8 V (a compile-time constant: no masks). vmaskmovps for every
+ * vector (as before) measured 2x slower from DRAM (lnab, avx2, 128 MiB of x, streaming jobs,
+ * thread CPU ns/row, min of 9, 2026-12-06, old -> new, 1 / 2 threads): w+b 72 80 / 81 -> 39 /
+ * 39, 96 97 / 99 -> 45 / 42, 100 105 / 105 -> 52 / 54; plain 72 81 / 81 -> 37 / 38, 96 96 / 98
+ * -> 47 / 45, 100 101 / 102 -> 51 / 48 (dims 64 and 128: full, unchanged); in cache (2-row jobs)
+ * the same. Per row:
  *   pass 1: the probe, the first min(n, 32) elements = vectors 0-3: lane sums (x - x0) of leaf
  *           rows 0 and 1 (one add per lane group), the float lane total -> s0; m0 as one fma
  *           where inv_k = 1/32 (n >= 32: s0 * inv_k exact, norm_ln_row_m0_x86()), else
@@ -289,8 +294,14 @@ NORM_AVX2_INLINE int ln_short_avx2(float *y, const float *x, const float *w, con
         if (full) {
             xv[k] = _mm256_loadu_ps(x + 8 * k);
         } else {
+            /* plain loads inside the row, none past it (masked loads: 2x slower from DRAM) */
             m[k] = norm_mask_avx2((ptrdiff_t)n - 8 * k);
-            xv[k] = _mm256_maskload_ps(x + 8 * k, m[k]);
+            if ((size_t)(8 * k + 8) <= n)
+                xv[k] = _mm256_loadu_ps(x + 8 * k);
+            else if ((size_t)(8 * k) >= n)
+                xv[k] = _mm256_setzero_ps();
+            else
+                xv[k] = _mm256_maskload_ps(x + 8 * k, m[k]);
         }
     }
 #define LN_LEAF_(k, s) (full ? _mm256_sub_ps(xv[k], (s))                                      \
