@@ -435,7 +435,12 @@ LN_SHORT_VARIANTS_(ln_short128v_avx2, j->dim, 16, 0)
  * dim 64 w+b 17.3 / 26.0, plain 15.5 / 24.2; dim 128 w+b 25.3 / 36.7, plain 23.5 / 34.7 (the
  * register row's chain, trees -> lane total -> m0 -> trees -> lane totals -> square root and
  * division -> pass 3, is ~30 ns long; the batches share the square root and division of four
- * rows and interleave their chains). */
+ * rows and interleave their chains). Streaming jobs keep the register rows: the eight-row
+ * batches there (non-temporal stores, x prefetched 8 rows ahead, one row after each pair of
+ * trees) measured no faster from DRAM (lnab, 128 MiB, thread CPU ns/row, min of 9, 2026-12-06,
+ * register rows / batches: w+b 64 25 / 27, 72 38 / 39, 96 47 / 46, 100 48 / 175, 128 51 / 50;
+ * plain 64 24 / 26, 72 37 / 36, 96 45 / 43, 100 48 / 173, 128 44 / 48), and 1.3-2.5x slower
+ * with ordinary stores or with each batch's prefetches issued at once. */
 #ifndef LN_SHORT_BATCHES
 #define LN_SHORT_BATCHES 1
 #endif
