@@ -9,14 +9,15 @@
  *           broadcast constants: fma(t, 1, 0) is not t * 1 for t = -0).
  * Rows of n <= NORM_LN_SHORT = 128 combine each total's lanes in float (the short-row order,
  * norm_internal.h). In jobs of at least four rows that do not stream they go in the batches
- * below, each row's float lane totals to four floats (ln_h4f_avx2), four rows' last steps in one
- * vector (ln_ftot4_avx2); everywhere else (streaming jobs, jobs of 1-3 rows, the API's rows = 1
- * calls, the bf16 / f16 kernel) one at a time, the row held in registers (ln_short_avx2(),
- * measured below).
+ * below (ln_stats8s_avx2()), each row's float lane totals to their first step (h = 8: one
+ * vector), the other steps of the batch's eight (or four) rows transposed, one vector
+ * instruction for all of them (ln_tp4_avx2(), ln_tp2_avx2(), ln_ftot8_avx2()); everywhere else
+ * (streaming jobs, jobs of 1-3 rows, the API's rows = 1 calls, the bf16 / f16 kernel) one at a
+ * time, the row held in registers (ln_short_avx2(), measured below).
  * Rows of at most one block (n <= NORM_BLOCK) go four at a time: the four rows' trees of a pass,
- * then their lane totals combined in one vector (norm_lanes_total4_avx2, or ln_ftot4_avx2 for
- * short rows), then each row's norm_ln_m0() / norm_ln_finish() (with the repeated pass 2 or the
- * rare path where it asks for them) and pass 3; dims 64 and 128 have their own copy with n a
+ * then their lane totals combined in one vector (norm_lanes_total4_avx2, or for short rows
+ * those of eight rows, transposed, as above), then each row's norm_ln_m0() / norm_ln_finish()
+ * (with the repeated pass 2 or the rare path where it asks for them) and pass 3; dims 64 and 128 have their own copy with n a
  * constant (no masks, no branches in the trees). The batches are software-pipelined eight rows at a time: the next eight rows'
  * statistics are computed while this eight's pass 3 is emitted, one row after each pair of the
  * next rows' trees (so that its stores drain while the next rows load, rather than in a burst
@@ -217,9 +218,14 @@ NORM_AVX2_INLINE void ln_emit_avx2(const norm_job *j, size_t row, size_t n,
 /* ---- rows of n <= NORM_LN_SHORT: the short-row order (norm_internal.h) ----
  * One row held in V ymm (V = 4, 8 or 16: n <= 8 V; vector k holds elements 8k .. 8k + 7, so the
  * leaf row j of the canonical lanes is vectors 2j (lanes 0-7) and 2j + 1 (lanes 8-15)); x is
- * loaded once, the last partial vector and the vectors past the row by vmaskmovps (masked-out
- * memory never read), the leaves zeroed past the row AFTER the shift. full: n = 8 V (a
- * compile-time constant: no masks). Per row:
+ * loaded once: the vectors inside the row by plain loads, the last partial one by vmaskmovps
+ * (masked-out memory never read), those past the row not at all (+0); the leaves zeroed past the
+ * row AFTER the shift. full: n = 8 V (a compile-time constant: no masks). vmaskmovps for every
+ * vector (as before) measured 2x slower from DRAM (lnab, avx2, 128 MiB of x, streaming jobs,
+ * thread CPU ns/row, min of 9, 2026-12-06, old -> new, 1 / 2 threads): w+b 72 80 / 81 -> 39 /
+ * 39, 96 97 / 99 -> 45 / 42, 100 105 / 105 -> 52 / 54; plain 72 81 / 81 -> 37 / 38, 96 96 / 98
+ * -> 47 / 45, 100 101 / 102 -> 51 / 48 (dims 64 and 128: full, unchanged); in cache (2-row jobs)
+ * the same. Per row:
  *   pass 1: the probe, the first min(n, 32) elements = vectors 0-3: lane sums (x - x0) of leaf
  *           rows 0 and 1 (one add per lane group), the float lane total -> s0; m0 as one fma
  *           where inv_k = 1/32 (n >= 32: s0 * inv_k exact, norm_ln_row_m0_x86()), else
@@ -288,8 +294,14 @@ NORM_AVX2_INLINE int ln_short_avx2(float *y, const float *x, const float *w, con
         if (full) {
             xv[k] = _mm256_loadu_ps(x + 8 * k);
         } else {
+            /* plain loads inside the row, none past it (masked loads: 2x slower from DRAM) */
             m[k] = norm_mask_avx2((ptrdiff_t)n - 8 * k);
-            xv[k] = _mm256_maskload_ps(x + 8 * k, m[k]);
+            if ((size_t)(8 * k + 8) <= n)
+                xv[k] = _mm256_loadu_ps(x + 8 * k);
+            else if ((size_t)(8 * k) >= n)
+                xv[k] = _mm256_setzero_ps();
+            else
+                xv[k] = _mm256_maskload_ps(x + 8 * k, m[k]);
         }
     }
 #define LN_LEAF_(k, s) (full ? _mm256_sub_ps(xv[k], (s))                                      \
@@ -423,7 +435,12 @@ LN_SHORT_VARIANTS_(ln_short128v_avx2, j->dim, 16, 0)
  * dim 64 w+b 17.3 / 26.0, plain 15.5 / 24.2; dim 128 w+b 25.3 / 36.7, plain 23.5 / 34.7 (the
  * register row's chain, trees -> lane total -> m0 -> trees -> lane totals -> square root and
  * division -> pass 3, is ~30 ns long; the batches share the square root and division of four
- * rows and interleave their chains). */
+ * rows and interleave their chains). Streaming jobs keep the register rows: the eight-row
+ * batches there (non-temporal stores, x prefetched 8 rows ahead, one row after each pair of
+ * trees) measured no faster from DRAM (lnab, 128 MiB, thread CPU ns/row, min of 9, 2026-12-06,
+ * register rows / batches: w+b 64 25 / 27, 72 38 / 39, 96 47 / 46, 100 48 / 175, 128 51 / 50;
+ * plain 64 24 / 26, 72 37 / 36, 96 45 / 43, 100 48 / 173, 128 44 / 48), and 1.3-2.5x slower
+ * with ordinary stores or with each batch's prefetches issued at once. */
 #ifndef LN_SHORT_BATCHES
 #define LN_SHORT_BATCHES 1
 #endif
@@ -454,9 +471,7 @@ int norm_ln_short_f32_avx2(float *y, const float *x, const float *w, const float
 }
 
 /* The batches (ln_stats4_avx2()): pass 1 and pass 2 of a row of NORM_LN_SHORT < n <= NORM_BLOCK
- * floats (the probe is the whole row), to v[0..3] of their lane totals; of a row of
- * n <= NORM_LN_SHORT (the probe its first min(n, 32)), to v[0..3] of their float lane totals
- * (ln_ftot_avx2()'s first two steps, the + 0 left for ln_ftot4_avx2()). */
+ * floats (the probe is the whole row), to v[0..3] of their lane totals. */
 static __attribute__((noinline)) __m256d ln_h4p1_avx2(const float *x, size_t n, float c)
 {
     __m256 sa, qa, sb, qb;
@@ -473,47 +488,70 @@ static __attribute__((noinline)) void ln_h4p2_avx2(const float *x, size_t n, flo
     *s2 = norm_lanes_h4_avx2(qa, qb);
 }
 
-NORM_AVX2_INLINE __m128 ln_h4f_avx2(__m256 a, __m256 b)
-{
-    const __m256 h8 = _mm256_add_ps(a, b);
-    return _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-}
-
-/* (inlined where n is a constant: dims 64 and 128, no masks, no branches in the trees) */
-NORM_AVX2_INLINE __m128 ln_h4p1f_inl_avx2(const float *x, size_t n, float c)
+/* The short-row batches (ln_stats8s_avx2()): pass 1 and pass 2 of a row of n <= NORM_LN_SHORT
+ * floats (the probe its first min(n, 32)), each total to the first step of its float lane total
+ * (ln_ftot_avx2()'s h = 8: v[l] + v[l + 8], l = 0..7, lanes 0-7 plus lanes 8-15); inlined where
+ * n is a constant (dims 64 and 128: no masks, no branches in the trees), out of line otherwise. */
+NORM_AVX2_INLINE __m256 ln_h8p1_inl_avx2(const float *x, size_t n, float c)
 {
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, norm_ln_probe(n), c, 1, 1, 0, &sa, &qa, &sb, &qb);
-    return ln_h4f_avx2(sa, sb);
+    return _mm256_add_ps(sa, sb);
 }
 
-NORM_AVX2_INLINE void ln_h4p2f_inl_avx2(const float *x, size_t n, float c, __m128 *s1, __m128 *s2)
+NORM_AVX2_INLINE void ln_h8p2_inl_avx2(const float *x, size_t n, float c, __m256 *s1, __m256 *s2)
 {
     __m256 sa, qa, sb, qb;
     norm_block_avx2(x, n, c, 1, 1, 1, &sa, &qa, &sb, &qb);
-    *s1 = ln_h4f_avx2(sa, sb);
-    *s2 = ln_h4f_avx2(qa, qb);
+    *s1 = _mm256_add_ps(sa, sb);
+    *s2 = _mm256_add_ps(qa, qb);
 }
 
-static __attribute__((noinline)) __m128 ln_h4p1f_avx2(const float *x, size_t n, float c)
+static __attribute__((noinline)) __m256 ln_h8p1_avx2(const float *x, size_t n, float c)
 {
-    return ln_h4p1f_inl_avx2(x, n, c);
+    return ln_h8p1_inl_avx2(x, n, c);
 }
 
-static __attribute__((noinline)) void ln_h4p2f_avx2(const float *x, size_t n, float c,
-                                                    __m128 *s1, __m128 *s2)
+static __attribute__((noinline)) void ln_h8p2_avx2(const float *x, size_t n, float c, __m256 *s1,
+                                                   __m256 *s2)
 {
-    ln_h4p2f_inl_avx2(x, n, c, s1, s2);
+    ln_h8p2_inl_avx2(x, n, c, s1, s2);
 }
 
-/* The last steps (h = 2, 1) of the float lane totals of four rows (v[r]: row r's v[0..3]), + 0,
- * widened: rows 0-3 in order (the lanes of norm_lanes_total4_avx2()'s result). */
-NORM_AVX2_INLINE __m256d ln_ftot4_avx2(const __m128 v[4])
+/* The rest of the float lane totals of a batch of R = 4G rows (G = 1 or 2), transposed: rows k
+ * and k + 2G (k < 2G) are paired, each step one vector instruction for every row of its
+ * operands, each add the definition's (v[l] + v[l + h]: the lower lanes the first operand).
+ *   ln_tp4_avx2(a, b): h = 4 of rows a, b (their h = 8 vectors):
+ *     [a0 + a4 .. a3 + a7 | b0 + b4 .. b3 + b7];
+ *   ln_tp2_avx2(p, q): h = 2 of two such pairs (rows k, k + 2G and k + 1, k + 1 + 2G):
+ *     [p0 + p2, p1 + p3, q0 + q2, q1 + q3 | p4 + p6, p5 + p7, q4 + q6, q5 + q7];
+ *   ln_ftot8_avx2(u): h = 1 of the two results of h = 2 (G = 2; G = 1: the one, twice), then
+ *     + 0 (a -0 made +0), widened: the totals of rows 0-3 (and 4-7) in row order. */
+NORM_AVX2_INLINE __m256 ln_tp4_avx2(__m256 a, __m256 b)
 {
-    /* [v0 0+2, v0 1+3, v1 0+2, v1 1+3], the same for v2, v3; hadd: (0+2) + (1+3) per row */
-    const __m128 ab = _mm_add_ps(_mm_movelh_ps(v[0], v[1]), _mm_movehl_ps(v[1], v[0]));
-    const __m128 cd = _mm_add_ps(_mm_movelh_ps(v[2], v[3]), _mm_movehl_ps(v[3], v[2]));
-    return _mm256_cvtps_pd(_mm_add_ps(_mm_hadd_ps(ab, cd), _mm_setzero_ps()));
+    return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+NORM_AVX2_INLINE __m256 ln_tp2_avx2(__m256 p, __m256 q)
+{
+    return _mm256_add_ps(_mm256_shuffle_ps(p, q, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm256_shuffle_ps(p, q, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+NORM_AVX2_INLINE void ln_ftot8_avx2(const __m256 u[2], int G, __m256d t[2])
+{
+    /* G = 2: u = [r0 r0 r1 r1 | r4 r4 r5 r5], [r2 r2 r3 r3 | r6 r6 r7 r7] (each row's two
+     * partial totals) -> [r0 r1 r2 r3 | r4 r5 r6 r7]; G = 1: u[0] = [r0 r0 r1 r1 | r2 r2 r3 r3]
+     * -> [r0 r1 r0 r1 | r2 r3 r2 r3], rows 0-3 gathered to the low half */
+    const __m256 v = G == 2 ? u[1] : u[0];
+    __m256 h1 = _mm256_add_ps(_mm256_shuffle_ps(u[0], v, _MM_SHUFFLE(2, 0, 2, 0)),
+                              _mm256_shuffle_ps(u[0], v, _MM_SHUFFLE(3, 1, 3, 1)));
+    h1 = _mm256_add_ps(h1, _mm256_setzero_ps());
+    if (G == 1)
+        h1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(h1), 0x08));
+    t[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(h1));
+    if (G == 2)
+        t[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(h1, 1));
 }
 
 /* Pass 3 and the optional statistics of row row + k of a batch (st: its statistics); a row the
@@ -547,19 +585,42 @@ NORM_AVX2_INLINE void ln_out1_avx2(const norm_job *j, size_t row, int k, size_t 
     }
 }
 
-/* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
- * constant) of NORM_LN_SHORT < n <= NORM_BLOCK floats each. The rows'
- * trees, lane totals (four rows to a vector), m0 = norm_ln_m0() (lane k computing exactly row
- * k's) and norm_ln_finish4_avx2(); the groups' dependency chains are interleaved step by step.
- * pv (not NULL): the previous batch's statistics (rows prow .. prow + 4G - 1), whose pass 3
- * (ln_out1_avx2) is emitted one row after each pair of this batch's trees (2G in pass 1, 2G in
- * pass 2: all 4G rows). Pass 3 of a row writes only its own y, which is none of these rows' x. */
-NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
-                                     int cn, int G, norm_ln_st4_avx2 *st,
-                                     const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
-                                     int nt)
+/* The batches' shared steps: */
+/* m0 = norm_ln_m0() of rows 4g .. 4g + 3 of the batch at x (row stride xs; s0: their pass-1
+ * totals; vinvk: 1 / k), lane k computing exactly row 4g + k's, into st->m0; returns them
+ * widened. */
+NORM_AVX2_INLINE __m256d ln_m04_avx2(norm_ln_st4_avx2 *st, int g, const float *x, size_t xs,
+                                     __m256d s0, __m256d vinvk)
 {
-    int e = 0; /* the previous batch's rows emitted so far */
+    x += (size_t)(4 * g) * xs;
+    /* m0 = (float)((double)x0 + s0 * inv_k) */
+    const __m128 vx0 = _mm_setr_ps(x[0], x[xs], x[2 * xs], x[3 * xs]);
+    const __m128 m0 = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(vx0),
+                                                    _mm256_mul_pd(s0, vinvk)));
+    _mm_storeu_ps(st->m0 + 4 * g, m0);
+    return _mm256_cvtps_pd(m0);
+}
+
+/* norm_ln_finish4_avx2() of the batch's G groups of four, then the NORM_SUMS of the rows it
+ * finished (the others store theirs when ln_out1_avx2() finishes them). */
+NORM_AVX2_INLINE void ln_finish8_avx2(const norm_job *j, size_t row, int G, norm_ln_st4_avx2 *st,
+                                      const __m256d *s0, const __m256d *s1, const __m256d *s2,
+                                      const __m256d *vm0, double inv_n)
+{
+    const __m256d vinv = _mm256_set1_pd(inv_n);
+    st->ok = 0;
+    for (int g = 0; g < G; g++)
+        norm_ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
+    for (int k = 0; j->sums && k < 4 * G; k++)
+        if ((st->ok >> k) & 1)
+            norm_ln_put_sums(norm_ln_sums_at(j, row + (size_t)k), st->s0[k], st->s1[k],
+                             st->s2[k]);
+}
+
+/* pv (not NULL): the previous batch's statistics (rows prow .. prow + 4G - 1), whose pass 3
+ * (ln_out1_avx2) the functions below emit one row after each pair of this batch's trees (2G in
+ * pass 1, 2G in pass 2: all 4G rows). Pass 3 of a row writes only its own y, which is none of
+ * these rows' x. */
 #define LN_EMIT_()                                                                             \
     do {                                                                                       \
         if (pv) {                                                                              \
@@ -567,73 +628,108 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
             e++;                                                                               \
         }                                                                                      \
     } while (0)
+
+/* Pass 1, pass 2 and the statistics of rows row .. row + 4G - 1 (G = 1 or 2, a compile-time
+ * constant) of NORM_LN_SHORT < n <= NORM_BLOCK floats each. The rows' trees, lane totals (four
+ * rows to a vector), m0 (ln_m04_avx2()) and the finish (ln_finish8_avx2()); the groups'
+ * dependency chains are interleaved step by step; pv as above. */
+NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                     int G, norm_ln_st4_avx2 *st,
+                                     const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
+                                     int nt)
+{
+    int e = 0; /* the previous batch's rows emitted so far */
     const float *xr = j->x + row * j->xs;
     const size_t xs = j->xs;
-    const int sh = n <= NORM_LN_SHORT; /* the short-row order: float lane totals */
-    const __m256d vinv = _mm256_set1_pd(inv_n);
     const __m256d vinvk = _mm256_set1_pd(1.0 / (double)norm_ln_probe(n));
     __m256d s0[2], vm0[2], s1[2], s2[2];
     for (int g = 0; g < G; g++) {
         const float *x = xr + (size_t)(4 * g) * xs;
         __m256d u[2];
-        __m128 f[4];
         for (int h = 0; h < 2; h++) {
             const float *xa = x + (size_t)(2 * h) * xs, *xb = xa + xs;
-            if (sh) {
-                f[2 * h] = cn ? ln_h4p1f_inl_avx2(xa, n, xa[0]) : ln_h4p1f_avx2(xa, n, xa[0]);
-                f[2 * h + 1] = cn ? ln_h4p1f_inl_avx2(xb, n, xb[0]) : ln_h4p1f_avx2(xb, n, xb[0]);
-            } else {
-                u[h] = norm_lanes_pair_avx2(ln_h4p1_avx2(xa, n, xa[0]),
-                                            ln_h4p1_avx2(xb, n, xb[0]));
-            }
+            u[h] = norm_lanes_pair_avx2(ln_h4p1_avx2(xa, n, xa[0]), ln_h4p1_avx2(xb, n, xb[0]));
             LN_EMIT_();
         }
-        s0[g] = sh ? ln_ftot4_avx2(f) : norm_lanes_total4_avx2(u[0], u[1]);
+        s0[g] = norm_lanes_total4_avx2(u[0], u[1]);
     }
-    for (int g = 0; g < G; g++) {
-        const float *x = xr + (size_t)(4 * g) * xs;
-        /* m0 = (float)((double)x0 + s0 * inv_k) */
-        const __m128 vx0 = _mm_setr_ps(x[0], x[xs], x[2 * xs], x[3 * xs]);
-        const __m128 m0 = _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(vx0),
-                                                        _mm256_mul_pd(s0[g], vinvk)));
-        _mm_storeu_ps(st->m0 + 4 * g, m0);
-        vm0[g] = _mm256_cvtps_pd(m0);
-    }
+    for (int g = 0; g < G; g++)
+        vm0[g] = ln_m04_avx2(st, g, xr, xs, s0[g], vinvk);
     for (int g = 0; g < G; g++) {
         const float *x = xr + (size_t)(4 * g) * xs;
         __m256d u[2], w[2];
-        __m128 f[4], fq[4];
         for (int h = 0; h < 2; h++) {
             __m256d v[2], q[2];
             for (int k = 0; k < 2; k++) {
                 const float *xk = x + (size_t)(2 * h + k) * xs;
-                const float m0 = st->m0[4 * g + 2 * h + k];
-                if (cn)
-                    ln_h4p2f_inl_avx2(xk, n, m0, &f[2 * h + k], &fq[2 * h + k]);
-                else if (sh)
-                    ln_h4p2f_avx2(xk, n, m0, &f[2 * h + k], &fq[2 * h + k]);
-                else
-                    ln_h4p2_avx2(xk, n, m0, &v[k], &q[k]);
+                ln_h4p2_avx2(xk, n, st->m0[4 * g + 2 * h + k], &v[k], &q[k]);
             }
-            if (!sh) {
-                u[h] = norm_lanes_pair_avx2(v[0], v[1]);
-                w[h] = norm_lanes_pair_avx2(q[0], q[1]);
-            }
+            u[h] = norm_lanes_pair_avx2(v[0], v[1]);
+            w[h] = norm_lanes_pair_avx2(q[0], q[1]);
             LN_EMIT_();
         }
-        s1[g] = sh ? ln_ftot4_avx2(f) : norm_lanes_total4_avx2(u[0], u[1]);
-        s2[g] = sh ? ln_ftot4_avx2(fq) : norm_lanes_total4_avx2(w[0], w[1]);
+        s1[g] = norm_lanes_total4_avx2(u[0], u[1]);
+        s2[g] = norm_lanes_total4_avx2(w[0], w[1]);
     }
-    st->ok = 0;
-    for (int g = 0; g < G; g++)
-        norm_ln_finish4_avx2(st, g, s0[g], s1[g], s2[g], vm0[g], vinv, j->eps);
-    /* NORM_SUMS: the rows not finished here store theirs in ln_finish_avx2() */
-    for (int k = 0; j->sums && k < 4 * G; k++)
-        if ((st->ok >> k) & 1)
-            norm_ln_put_sums(norm_ln_sums_at(j, row + (size_t)k), st->s0[k], st->s1[k],
-                             st->s2[k]);
-#undef LN_EMIT_
+    ln_finish8_avx2(j, row, G, st, s0, s1, s2, vm0, inv_n);
 }
+
+/* The same for rows of n <= NORM_LN_SHORT (the short-row order: float lane totals), the rows'
+ * totals combined transposed: per pass, row r's h = 8 step is one vector (ln_h8p1_avx2(),
+ * ln_h8p2_avx2()), rows k and k + 2G are paired (ln_tp4_avx2()) as soon as both are done, two
+ * pairs' h = 2 in one vector (ln_tp2_avx2()), and h = 1, + 0 and the widening of all 4G rows in
+ * one (ln_ftot8_avx2()). The rows are read in the order 0, 2G, 1, 2G + 1, .. Against four rows'
+ * float totals to four floats each, then two steps for four rows in one vector: normbench, avx2,
+ * 1 thread, min, 3 runs alternating (2026-12-06), ns/row old -> new, 32 rows (L1) / 512 (L2):
+ * w+b 64 15.3 / 15.7 -> 13.4 / 13.6, 96 26.0 / 25.8 -> 23.1 / 23.1, 128 24.7 / 22.2 -> 22.1 /
+ * 20.2; plain 64 13.9 / 14.4 -> 12.6 / 12.9, 96 25.8 / 24.9 -> 21.8 / 22.0, 128 23.8 / 21.0 ->
+ * 20.8 / 18.8. */
+NORM_AVX2_INLINE void ln_stats8s_avx2(const norm_job *j, size_t row, size_t n, double inv_n,
+                                      int cn, int G, norm_ln_st4_avx2 *st,
+                                      const norm_ln_st4_avx2 *pv, size_t prow, int hw, int hb,
+                                      int nt)
+{
+    int e = 0; /* the previous batch's rows emitted so far */
+    const float *x = j->x + row * j->xs;
+    const size_t xs = j->xs, H = 2 * (size_t)G;
+    const __m256d vinvk = _mm256_set1_pd(1.0 / (double)norm_ln_probe(n));
+    __m256d s0[2], vm0[2], s1[2], s2[2];
+    __m256 p[4], u[2], pq[4], uq[2];
+    for (size_t k = 0; k < H; k++) {
+        const float *xa = x + k * xs, *xb = xa + H * xs;
+        const __m256 a = cn ? ln_h8p1_inl_avx2(xa, n, xa[0]) : ln_h8p1_avx2(xa, n, xa[0]);
+        const __m256 b = cn ? ln_h8p1_inl_avx2(xb, n, xb[0]) : ln_h8p1_avx2(xb, n, xb[0]);
+        p[k] = ln_tp4_avx2(a, b);
+        if (k & 1)
+            u[k / 2] = ln_tp2_avx2(p[k - 1], p[k]);
+        LN_EMIT_();
+    }
+    ln_ftot8_avx2(u, G, s0);
+    for (int g = 0; g < G; g++)
+        vm0[g] = ln_m04_avx2(st, g, x, xs, s0[g], vinvk);
+    for (size_t k = 0; k < H; k++) {
+        const float *xa = x + k * xs, *xb = xa + H * xs;
+        __m256 a, aq, b, bq;
+        if (cn) {
+            ln_h8p2_inl_avx2(xa, n, st->m0[k], &a, &aq);
+            ln_h8p2_inl_avx2(xb, n, st->m0[k + H], &b, &bq);
+        } else {
+            ln_h8p2_avx2(xa, n, st->m0[k], &a, &aq);
+            ln_h8p2_avx2(xb, n, st->m0[k + H], &b, &bq);
+        }
+        p[k] = ln_tp4_avx2(a, b);
+        pq[k] = ln_tp4_avx2(aq, bq);
+        if (k & 1) {
+            u[k / 2] = ln_tp2_avx2(p[k - 1], p[k]);
+            uq[k / 2] = ln_tp2_avx2(pq[k - 1], pq[k]);
+        }
+        LN_EMIT_();
+    }
+    ln_ftot8_avx2(u, G, s1);
+    ln_ftot8_avx2(uq, G, s2);
+    ln_finish8_avx2(j, row, G, st, s0, s1, s2, vm0, inv_n);
+}
+#undef LN_EMIT_
 
 /* Rows of NORM_LN_SHORT < n <= NORM_BLOCK floats, 4 * NORM_AVX2_LN_GROUPS at a time, software-pipelined: the
  * statistics of the next rows are computed with the output of the current ones interleaved
@@ -653,24 +749,28 @@ NORM_AVX2_INLINE void ln_stats4_avx2(const norm_job *j, size_t row, size_t n, do
 #ifndef NORM_AVX2_LN_BPF
 #define NORM_AVX2_LN_BPF 2
 #endif
-/* pf: the job streams (prefetch ahead); nt: non-temporal stores. */
-NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int cn,
+/* pf: the job streams (prefetch ahead); nt: non-temporal stores; sh: n <= NORM_LN_SHORT
+ * (ln_stats8s_avx2(), n a constant where cn says so), else ln_stats4_avx2(). */
+NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_n, int sh, int cn,
                                         int hw, int hb, int nt, int pf)
 {
     const int G = NORM_AVX2_LN_GROUPS;
     const size_t nb = 4 * (size_t)G;
     size_t row = 0;
+#define LN_STATS_(r, g, s, p, pr)                                                              \
+    (sh ? ln_stats8s_avx2(j, r, n, inv_n, cn, g, s, p, pr, hw, hb, nt)                          \
+        : ln_stats4_avx2(j, r, n, inv_n, g, s, p, pr, hw, hb, nt))
     pf = pf && NORM_AVX2_LN_BPF;
     if (j->rows >= nb) {
         norm_ln_st4_avx2 st[2];
         int c = 0;
         if (pf)
             norm_ln_prefetch_rows_x86(j, nb, nb * NORM_AVX2_LN_BPF, n);
-        ln_stats4_avx2(j, 0, n, inv_n, cn, G, &st[0], NULL, 0, hw, hb, nt);
+        LN_STATS_(0, G, &st[0], NULL, 0);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
             if (pf)
                 norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n);
-            ln_stats4_avx2(j, row + nb, n, inv_n, cn, G, &st[c ^ 1], &st[c], row, hw, hb, nt);
+            LN_STATS_(row + nb, G, &st[c ^ 1], &st[c], row);
         }
         for (int k = 0; k < (int)nb; k++)
             ln_out1_avx2(j, row, k, n, &st[c], inv_n, hw, hb, nt);
@@ -678,11 +778,12 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
     }
     if (G > 1 && j->rows - row >= 4) {
         norm_ln_st4_avx2 st;
-        ln_stats4_avx2(j, row, n, inv_n, cn, 1, &st, NULL, 0, hw, hb, nt);
+        LN_STATS_(row, 1, &st, NULL, 0);
         for (int k = 0; k < 4; k++)
             ln_out1_avx2(j, row, k, n, &st, inv_n, hw, hb, nt);
         row += 4;
     }
+#undef LN_STATS_
     return row;
 }
 
@@ -692,11 +793,13 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     const double inv_n = 1.0 / (double)n, inv_k = 1.0 / (double)k;
     size_t row = 0;
     if (n == 64)
-        row = ln_batches_avx2(j, 64, inv_n, 1, hw, hb, nt, nt);
+        row = ln_batches_avx2(j, 64, inv_n, 1, 1, hw, hb, nt, nt);
     else if (n == 128)
-        row = ln_batches_avx2(j, 128, inv_n, 1, hw, hb, nt, nt);
+        row = ln_batches_avx2(j, 128, inv_n, 1, 1, hw, hb, nt, nt);
+    else if (n <= NORM_LN_SHORT)
+        row = ln_batches_avx2(j, n, inv_n, 1, 0, hw, hb, nt, nt);
     else if (n <= NORM_BLOCK)
-        row = ln_batches_avx2(j, n, inv_n, 0, hw, hb, nt, nt);
+        row = ln_batches_avx2(j, n, inv_n, 0, 0, hw, hb, nt, nt);
     if (n <= NORM_LN_SHORT) {
         ln_short_job_avx2(j, row, 0);
         return;
