@@ -11,13 +11,19 @@
  * Short rows (n <= NORM_LN_SHORT = 128, the order of session 23, "V3b"): the probe is the first
  * min(n, 32) elements, and each total is the trees of the row's one (partial) block with the
  * lanes combined in float (neon_lanes_total_f(): no TwoSum fold, no double lane tree). The job
- * kernel sends each row to ln_row_short() or ln_row_long(), the two copies of ln_row() (sh a
- * constant); the repeated pass 2 and the rare path are in the same function. The tier has no
- * one-row function of its own: the API's rows = 1 calls build a job of one row (dispatch.c).
- * The row is read from memory (L1) in each pass rather than held in the 32 q registers (n = 128
- * would fill all of them). Time was not measured (the tier runs only under qemu here); executed
- * instructions per row under qemu-aarch64 (session 23), the previous order -> this one: dim 7
- * 727 -> 443, 16: 597 -> 308, 64: 876 -> 508, 100: 1205 -> 738, 128: 1256 -> 784.
+ * kernel takes the short rows four at a time (ln_rows4_short(), session 24): pass 1 of the four
+ * rows, their lane totals transposed (each row's lanes summed vertically for h = 8, 4, then
+ * h = 2, 1 for the four rows at once, neon_lanes_total_f4(): lane k is row k's total), m0 of the
+ * four rows in float64x2 pairs, the first pass 2 the same way; then per row ln_row_end() (the
+ * finish, the repeated pass 2 or the rare path, pass 3). The last rows % 4 rows, and every row
+ * of n > NORM_LN_SHORT, go to ln_row_short() or ln_row_long(), the two copies of ln_row() (sh a
+ * constant). The tier has no one-row function of its own: the API's rows = 1 calls build a job
+ * of one row (dispatch.c). The row is read from memory (L1) in each pass rather than held in the
+ * 32 q registers (n = 128 would fill all of them). Time was not measured (the tier runs only
+ * under qemu here); executed guest instructions per row under qemu-aarch64 (session 23), the
+ * previous order -> this one: dim 7 727 -> 443, 16: 597 -> 308, 64: 876 -> 508, 100: 1205 ->
+ * 738, 128: 1256 -> 784; (session 24) four rows at a time, 512-row jobs: dim 64 508 -> 483,
+ * 128: 785 -> 769, 32 rows of dim 100: 743 -> 734 (a proxy: qemu's count, not time).
  */
 #include "norm_neon.h"
 
@@ -101,20 +107,14 @@ NEON_INLINE void ln_totals(const float *x, size_t len, const float *tail, int r,
     }
 }
 
-/* One row; sh (a constant): n <= NORM_LN_SHORT (ln_row_short), else ln_row_long. */
-NEON_INLINE void ln_row(float *y, const float *x, const float *w, const float *b, size_t n,
-                        float eps, double inv_n, double inv_k, float *mean, float *rstd,
-                        double *sums, int wp, int sh)
+/* A row after pass 1 and the first pass 2 (totals s0, s1, s2 around m0): norm_ln_finish(), the
+ * repeated pass 2 if it asks for it, the sums, the rare path or pass 3, mean / rstd. tail, r:
+ * neon_tail_row()'s copy of the row's partial leaf row; sh as in ln_totals(). */
+NEON_INLINE void ln_row_end(float *y, const float *x, const float *w, const float *b, size_t n,
+                            float eps, double inv_n, float *mean, float *rstd, double *sums,
+                            int wp, int sh, const float *tail, int r, double s0, double s1,
+                            double s2, float m0)
 {
-    float tail[NORM_LANES];
-    int r = neon_tail_row(tail, x, n);
-    double s0, s1, s2;
-    /* pass 1 over the probe: the whole row, or its first norm_ln_probe(n) elements (32 or 512:
-     * whole leaf rows, no partial one) */
-    size_t k = norm_ln_probe(n);
-    ln_totals(x, k, tail, k == n ? r : 0, x[0], NEON_K_SUM, sh, &s0, NULL);
-    float m0 = norm_ln_m0(x[0], s0, inv_k);
-    ln_totals(x, n, tail, r, m0, NEON_K_SUMSQ, sh, &s1, &s2);
     float mlo, rs, mo, m0_next;
     int st = norm_ln_finish(s0, s1, s2, m0, inv_n, eps, 0, &mlo, &rs, &mo, &m0_next);
     if (st == NORM_LN_AGAIN) {
@@ -149,6 +149,23 @@ NEON_INLINE void ln_row(float *y, const float *x, const float *w, const float *b
         *rstd = rs;
 }
 
+/* One row; sh (a constant): n <= NORM_LN_SHORT (ln_row_short), else ln_row_long. */
+NEON_INLINE void ln_row(float *y, const float *x, const float *w, const float *b, size_t n,
+                        float eps, double inv_n, double inv_k, float *mean, float *rstd,
+                        double *sums, int wp, int sh)
+{
+    float tail[NORM_LANES];
+    int r = neon_tail_row(tail, x, n);
+    double s0, s1, s2;
+    /* pass 1 over the probe: the whole row, or its first norm_ln_probe(n) elements (32 or 512:
+     * whole leaf rows, no partial one) */
+    size_t k = norm_ln_probe(n);
+    ln_totals(x, k, tail, k == n ? r : 0, x[0], NEON_K_SUM, sh, &s0, NULL);
+    float m0 = norm_ln_m0(x[0], s0, inv_k);
+    ln_totals(x, n, tail, r, m0, NEON_K_SUMSQ, sh, &s1, &s2);
+    ln_row_end(y, x, w, b, n, eps, inv_n, mean, rstd, sums, wp, sh, tail, r, s0, s1, s2, m0);
+}
+
 /* A row of 1 <= n <= NORM_LN_SHORT floats (the V3b order). */
 static void ln_row_short(float *y, const float *x, const float *w, const float *b, size_t n,
                          float eps, double inv_n, double inv_k, float *mean, float *rstd,
@@ -167,13 +184,79 @@ static void ln_row_long(float *y, const float *x, const float *w, const float *b
     ln_row(y, x, w, b, n, eps, inv_n, inv_k, mean, rstd, sums, wp, 0);
 }
 
+/* The float totals of one pass over the first len elements of four short rows x[k] (shift[k],
+ * tail[k], r as in ln_totals()), transposed: lane k of *s / *q is row k's float total. */
+NEON_INLINE void ln_totals4(const float *const x[4], size_t len, const float tail[4][NORM_LANES],
+                            int r, const float shift[4], int kind, float32x4_t *s,
+                            float32x4_t *q)
+{
+    float32x4_t as[4], aq[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        float32x4_t ts[4], tq[4];
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) /* (neon_block_trees(), its loop unrolled) */
+            neon_block_tree_g(x[k], (int)(len / NORM_LANES), tail[k], r, vdupq_n_f32(shift[k]),
+                              kind, g, &ts[g], &tq[g]);
+        as[k] = neon_lanes_h84(ts);
+        if (NEON_HAS_SQ(kind))
+            aq[k] = neon_lanes_h84(tq);
+    }
+    *s = neon_lanes_total_f4(as);
+    if (NEON_HAS_SQ(kind))
+        *q = neon_lanes_total_f4(aq);
+}
+
+/* Four rows of 1 <= n <= NORM_LN_SHORT floats (rows r0 .. r0 + 3 of the job): pass 1 and the
+ * first pass 2 of the four rows with their lane totals transposed (ln_totals4()), m0 of the four
+ * rows in float64x2 pairs (norm_ln_m0()'s arithmetic: (float)((double)x0 + s0 * inv_k), the
+ * multiply and the add rounded separately), then ln_row_end() per row. */
+static void ln_rows4_short(const norm_job *j, size_t r0, double inv_n, double inv_k)
+{
+    const size_t n = j->dim;
+    if (n > NORM_LN_SHORT)
+        __builtin_unreachable();
+    const float *x[4];
+    float tail[4][NORM_LANES], x0[4], m0[4], f0[4], f1[4], f2[4];
+    int r = 0;
+    for (int k = 0; k < 4; k++) {
+        x[k] = j->x + (r0 + (size_t)k) * j->xs;
+        r = neon_tail_row(tail[k], x[k], n);
+        x0[k] = x[k][0];
+    }
+    size_t kp = norm_ln_probe(n);
+    float32x4_t s0, s1, s2;
+    ln_totals4(x, kp, tail, kp == n ? r : 0, x0, NEON_K_SUM, &s0, NULL);
+    const float32x4_t x0v = vld1q_f32(x0);
+    const float64x2_t ik = vdupq_n_f64(inv_k);
+    float64x2_t mlo = vaddq_f64(vcvt_f64_f32(vget_low_f32(x0v)),
+                                vmulq_f64(vcvt_f64_f32(vget_low_f32(s0)), ik));
+    float64x2_t mhi = vaddq_f64(vcvt_high_f64_f32(x0v), vmulq_f64(vcvt_high_f64_f32(s0), ik));
+    vst1q_f32(m0, vcvt_high_f32_f64(vcvt_f32_f64(mlo), mhi));
+    ln_totals4(x, n, tail, r, m0, NEON_K_SUMSQ, &s1, &s2);
+    vst1q_f32(f0, s0);
+    vst1q_f32(f1, s1);
+    vst1q_f32(f2, s2);
+    for (int k = 0; k < 4; k++) {
+        size_t row = r0 + (size_t)k;
+        ln_row_end(j->y + row * j->ys, x[k], j->w, j->b, n, j->eps, inv_n,
+                   j->mean ? j->mean + row : NULL, j->rstd ? j->rstd + row : NULL,
+                   norm_ln_sums_at(j, row), j->wplus, 1, tail[k], r, (double)f0[k],
+                   (double)f1[k], (double)f2[k], m0[k]);
+    }
+}
+
 void norm_layernorm_f32_neon(const norm_job *j)
 {
     double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     void (*row)(float *, const float *, const float *, const float *, size_t, float, double,
                 double, float *, float *, double *, int) =
         j->dim <= NORM_LN_SHORT ? ln_row_short : ln_row_long;
-    for (size_t r = 0; r < j->rows; r++)
+    size_t r = 0;
+    if (j->dim <= NORM_LN_SHORT)
+        for (; r + 4 <= j->rows; r += 4)
+            ln_rows4_short(j, r, inv_n, inv_k);
+    for (; r < j->rows; r++)
         row(j->y + r * j->ys, j->x + r * j->xs, j->w, j->b, j->dim, j->eps, inv_n, inv_k,
             j->mean ? j->mean + r : NULL, j->rstd ? j->rstd + r : NULL, norm_ln_sums_at(j, r),
             j->wplus);

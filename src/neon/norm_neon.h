@@ -19,7 +19,8 @@
  *   Each block's lane sums are folded into per-lane TwoSum accumulators exactly as norm_fold(),
  *   and the 16 lanes are combined in double exactly as norm_lanes_total(), with float64x2
  *   (neon_reduce()). LayerNorm's short rows (n <= NORM_LN_SHORT: one block) skip the fold and
- *   combine their lanes in float (neon_lanes_total_f(), norm_lanes_total_f()'s bits).
+ *   combine their lanes in float (neon_lanes_total_f(), norm_lanes_total_f()'s bits; four rows
+ *   at once, transposed: neon_lanes_h84() per row, then neon_lanes_total_f4()).
  *
  * Every TU including this is built with -ffp-contract=off; every FMA is an explicit vfmaq_f32.
  */
@@ -133,12 +134,32 @@ NEON_INLINE double neon_lanes_total(const float32x4_t hi[4], const float32x4_t l
  * the four lane groups' block sums t[g]: v[l] += v[l + h] in float for h = 8 (lane groups 0 + 2,
  * 1 + 3), 4, 2, 1, then + 0.0f (the fold of one block from (+0, +0) would make a -0 sum +0; a
  * float sum is -0 only when every addend is), widened exactly to double. */
+NEON_INLINE float32x4_t neon_lanes_h84(const float32x4_t t[4])
+{
+    return vaddq_f32(vaddq_f32(t[0], t[2]), vaddq_f32(t[1], t[3])); /* h = 8, 4 */
+}
 NEON_INLINE double neon_lanes_total_f(const float32x4_t t[4])
 {
-    float32x4_t a = vaddq_f32(vaddq_f32(t[0], t[2]), vaddq_f32(t[1], t[3])); /* h = 8, 4 */
+    float32x4_t a = neon_lanes_h84(t);
     float32x2_t c = vadd_f32(vget_low_f32(a), vget_high_f32(a));            /* h = 2 */
     float v = vget_lane_f32(c, 0) + vget_lane_f32(c, 1);                   /* h = 1 */
     return (double)(v + 0.0f);
+}
+
+/* neon_lanes_total_f() of four rows at once, transposed, in float (not widened): a[k] is row k's
+ * lanes 0..3 after h = 8, 4 (neon_lanes_h84()); lane k of the result is row k's float total
+ * (+ 0.0f). h = 2: [a0 lanes 0,1 | a1 lanes 0,1] + [a0 lanes 2,3 | a1 lanes 2,3] (v[l] + v[l+2]),
+ * the same for rows 2, 3; h = 1: vpaddq_f32(c01, c23) = [c01[0]+c01[1], c01[2]+c01[3], c23[0]+
+ * c23[1], c23[2]+c23[3]] (v[0] + v[1] of each row, the definition's operand order). */
+NEON_INLINE float32x4_t neon_lanes_total_f4(const float32x4_t a[4])
+{
+    float64x2_t d0 = vreinterpretq_f64_f32(a[0]), d1 = vreinterpretq_f64_f32(a[1]);
+    float64x2_t d2 = vreinterpretq_f64_f32(a[2]), d3 = vreinterpretq_f64_f32(a[3]);
+    float32x4_t c01 = vaddq_f32(vreinterpretq_f32_f64(vzip1q_f64(d0, d1)),
+                                vreinterpretq_f32_f64(vzip2q_f64(d0, d1)));
+    float32x4_t c23 = vaddq_f32(vreinterpretq_f32_f64(vzip1q_f64(d2, d3)),
+                                vreinterpretq_f32_f64(vzip2q_f64(d2, d3)));
+    return vaddq_f32(vpaddq_f32(c01, c23), vdupq_n_f32(0.0f));
 }
 
 /* The partial last leaf row of a row of n floats: its n % 16 floats (if any) copied into a
@@ -155,37 +176,42 @@ NEON_INLINE int neon_tail_row(float buf[NORM_LANES], const float *x, size_t n)
     return r;
 }
 
-/* The in-block trees of one block's four lane groups: jf leaf rows from memory (lane group g of
- * leaf row j at p + 16j + 4g), then, when r != 0, the partial leaf row jf from tailbuf
+/* The in-block trees of lane group g of one block: jf leaf rows from memory (lane group g of leaf
+ * row j at p + 16j + 4g), then, when r != 0, the partial leaf row jf from tailbuf
  * (neon_tail_row()'s zeroed copy of its r floats), shifted and masked so that its padded lanes
- * are +0 AFTER the subtraction. ts[g] / tq[g] receive the sums / sums of squares, as kind asks. A
- * full block is jf = NORM_LEAVES, r = 0. */
+ * are +0 AFTER the subtraction. *ts / *tq receive the sum / sum of squares, as kind asks. A full
+ * block is jf = NORM_LEAVES, r = 0. */
+NEON_INLINE void neon_block_tree_g(const float *p, int jf, const float *tailbuf, int r,
+                                   float32x4_t shift, int kind, int g, float32x4_t *ts,
+                                   float32x4_t *tq)
+{
+    const uint32x4_t iota = {0, 1, 2, 3};
+    float32x4_t tail = vdupq_n_f32(0.0f);
+    if (r) {
+        tail = vld1q_f32(tailbuf + 4 * g);
+        if (NEON_HAS_SUM(kind)) {
+            /* padded lanes: +0 after the subtraction */
+            uint32x4_t keep = vcltq_u32(vaddq_u32(iota, vdupq_n_u32(4u * (uint32_t)g)),
+                                        vdupq_n_u32((uint32_t)r));
+            tail = vreinterpretq_f32_u32(
+                vandq_u32(vreinterpretq_u32_f32(vsubq_f32(tail, shift)), keep));
+        }
+    }
+    neon_src c = {p + 4 * g, tail, shift, jf, jf + (r != 0)};
+    neon_sq t = neon_t32(&c, 0, kind);
+    if (NEON_HAS_SUM(kind))
+        *ts = t.s;
+    if (NEON_HAS_SQ(kind))
+        *tq = t.q;
+}
+
+/* neon_block_tree_g() of the four lane groups: ts[g] / tq[g]. */
 NEON_INLINE void neon_block_trees(const float *p, int jf, const float *tailbuf, int r,
                                   float32x4_t shift, int kind, float32x4_t ts[4],
                                   float32x4_t tq[4])
 {
-    const float32x4_t zero = vdupq_n_f32(0.0f);
-    const uint32x4_t iota = {0, 1, 2, 3};
-    const int m = jf + (r != 0);
-    for (int g = 0; g < 4; g++) {
-        float32x4_t tail = zero;
-        if (r) {
-            tail = vld1q_f32(tailbuf + 4 * g);
-            if (NEON_HAS_SUM(kind)) {
-                /* padded lanes: +0 after the subtraction */
-                uint32x4_t keep = vcltq_u32(vaddq_u32(iota, vdupq_n_u32(4u * (uint32_t)g)),
-                                            vdupq_n_u32((uint32_t)r));
-                tail = vreinterpretq_f32_u32(
-                    vandq_u32(vreinterpretq_u32_f32(vsubq_f32(tail, shift)), keep));
-            }
-        }
-        neon_src c = {p + 4 * g, tail, shift, jf, m};
-        neon_sq t = neon_t32(&c, 0, kind);
-        if (NEON_HAS_SUM(kind))
-            ts[g] = t.s;
-        if (NEON_HAS_SQ(kind))
-            tq[g] = t.q;
-    }
+    for (int g = 0; g < 4; g++)
+        neon_block_tree_g(p, jf, tailbuf, r, shift, kind, g, &ts[g], &tq[g]);
 }
 
 /* Canonical totals over a row of n >= 1 floats: the sum of leaves x - shift (*sum) and/or the
