@@ -117,8 +117,13 @@ int main(int argc, char **argv)
     for (size_t d = 0; d < nd; d++)
         maxdim = dims[d] > maxdim ? dims[d] : maxdim;
     fx = ab_alloc(cap * 4);
-    fy = ab_alloc(cap * 4);
-    fy0 = ab_alloc(cap * 4);
+    /* LNAB_YOFF (environment): y and the reference y this many bytes (0-4096, a multiple of 4)
+     * past their 2 MiB-aligned allocation: x and y then no longer have the same address bits
+     * below 2 MiB (4K aliasing between y's stores and x's loads) */
+    const char *yo = getenv("LNAB_YOFF");
+    const size_t yoff = yo ? (size_t)atoi(yo) / 4 * 4 % 4100 : 0;
+    fy = (float *)((char *)ab_alloc(cap * 4) + yoff);
+    fy0 = (float *)((char *)ab_alloc(cap * 4) + yoff);
     fw = ab_alloc(maxdim * 4);
     fb = ab_alloc(maxdim * 4);
     for (size_t i = 0; i < cap; i++)

@@ -12,6 +12,9 @@
 # e.g. LNAB_FLAGS='-DLN_NT_PF2=0|-DLN_NT_PFLOC=2' adds v2 and v3. LNAB_BASE_CFLAGS,
 # LNAB_CUR_CFLAGS: extra flags for v0 / v1. LNAB_DIR: build there and keep it (default: a scratch
 # directory, removed). LNAB_TIERS: the tiers to build, "avx2 avx512" (default), "avx2" or "avx512".
+# LNAB_YOFF: y this many bytes past its 2 MiB-aligned buffer (0-4096; x and y otherwise share
+# their address bits below 2 MiB). AB_HUGE=0: 4 KiB pages (default: transparent huge pages, as
+# normbench's buffers).
 # x86-64 only; the build is bench/ab.sh's; runs lnab with the remaining arguments.
 AB=lnab AB_ENV=LNAB AB_TIERS=${LNAB_TIERS:-avx2 avx512}
 AB_USAGE="bench/lnab.sh BUILD BASE [avx2|avx512 REPS [DIMS [THREADS [AFFINE [LLCX]]]]]"

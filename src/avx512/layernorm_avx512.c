@@ -51,6 +51,25 @@
  *     and the stores: the misses of a batch's rows are not overlapped with its computing as the
  *     row loop's are). Software-pipelining the sixteen-row batches (the next batch's statistics
  *     before this batch's pass 3) measured no better in cache (bench/regab.sh: 0.98-1.07x).
+ *   - (2026-12-06, session 25) Streaming jobs of short rows of whole vectors (n = 16, 32, 64,
+ *     128) with y rows on 64-byte boundaries go sixteen at a time too, software-pipelined
+ *     (ln_short16p_avx512()): batch k's statistics (ln16_stats_avx512()) with pass 3 of batch
+ *     k - 1 spread over its pass 1 (one row of output after each row's loads), every store a
+ *     whole-line non-temporal one, and x of the rows 16 KiB ahead (LN16P_PF) prefetched into L2
+ *     (prefetcht2, LN16_PF_LOC 1) during pass 2, row by row in natural order. What had made the
+ *     batches lose from DRAM (session 24, above): (1) pass 3 stored the second half of a row's
+ *     vectors (the ones the code treats as possibly partial) with masked ordinary stores next to
+ *     the first half's, and a row's masked ordinary stores next to non-temporal ones cost 2-3x;
+ *     storing every vector whose mask is whole non-temporally took the batches from 46-49 to
+ *     16-23 ns/row at dim 64; (2) prefetches into L1 (prefetcht0) hold a miss buffer each until
+ *     DRAM answers: with the stores left out, reading alone took 35 ns/row with prefetcht0 or
+ *     prefetcht1, 22 with prefetcht2 and 19 with prefetchnta. Measured (bench/lnab.sh build main
+ *     avx512 7-9 DIMS 1|3 3, x 128 MiB, huge pages, thread CPU ns/row min; main's row loop ->
+ *     this (floor)): w+b 64 20-21 -> 16 (12), plain 64 19-20 -> 14-15 (12), 2 threads w+b 64
+ *     21 -> 16, plain 20 -> 15; w+b 32 15 -> 11 (6), 16 13 -> 8 (3); 128 37 -> 32-35 (24-25),
+ *     plain 35-37 -> 30-34. 8 or 32 KiB ahead measured alike; 1 batch ahead a little slower.
+ *     Dims 96 and 100 (masked vectors, y rows off 64-byte boundaries) measured 37 -> 55 and
+ *     38 -> 65 through the batches: they keep the row loop (ln_short16p_fits()).
  *   - Rows of NORM_LN_SHORT < n <= LN_BATCH_MAX go eight at a time: the eight trees are
  *     independent work, and the per-row scalar steps (lane totals, mean, statistics, 1/sqrt) run
  *     for the eight rows together, lane k of a vector of doubles doing exactly row k's scalar
@@ -652,8 +671,10 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
 /* ---- short rows (n <= NORM_LN_SHORT): row by row, each held in registers ----
  * ln_short_avx512() (norm_ln_short_avx512.h) per row, in a plain loop: the rows' dependency
  * chains overlap in the out-of-order core, and in a streaming job the hardware prefetcher streams
- * x while the rows compute (ordinary stores; measured in the header comment). A row on the rare
- * path is norm_layernorm_row_rare()'s. */
+ * x while the rows compute (ordinary stores; measured in the header comment). Jobs that do not
+ * stream take sixteen rows at a time first (ln_short16_avx512()), streaming jobs of whole-vector
+ * rows too, pipelined (ln_short16p_avx512()). A row on the rare path is
+ * norm_layernorm_row_rare()'s. */
 #include "norm_ln_short_avx512.h"
 
 /* Short row r of the job alone (ln_short_avx512() with nr = 1, then the rare path). */
@@ -668,91 +689,80 @@ N5_INLINE void ln_short_row_avx512(const norm_job *j, size_t r, double inv_n, do
         norm_layernorm_row_rare(y, x, j->w, j->b, j->dim, j->eps, m, rs, j->wplus);
 }
 
-/* Sixteen short rows r0 .. r0 + 15 of the job, their lane totals transposed (ft16_*_avx512(),
- * norm_ln_short_avx512.h: the 16 rows' float lane totals in one vector) and m0 and
- * norm_ln_finish() vectorised (lane r doing row r's arithmetic: the same IEEE operations), so that
- * the per-row horizontal steps and the double-precision finish cost a sixteenth each. The rows are
- * read from memory (L1 after pass 1) in each pass. A row the vector finish does not finish at once
- * (pass 2 again, the rare path) goes through ln_short_row_avx512() after the others; pass 3 of a
- * row writes only its own y, which is no other row's x. nv, hw, hb as ln_short_avx512(). */
-N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, double inv_k, int nv,
-                                 int hw, int hb)
+/* Streaming jobs: sixteen rows at a time, pipelined (ln_short16p_avx512()); LN16P_NT its
+ * non-temporal stores, LN16P_PF its prefetch distance in bytes of x (at least one batch),
+ * LN16_PF_LOC the prefetch's locality hint (1: prefetcht2), LN16_PF_NAT 1: the rows prefetched in
+ * natural order (0: in the order pass 2 visits them). */
+#ifndef LN_SHORT16P
+#define LN_SHORT16P 1
+#endif
+#ifndef LN16P_NT
+#define LN16P_NT 1
+#endif
+#ifndef LN16_PF_NAT
+#define LN16_PF_NAT 1
+#endif
+#ifndef LN16_PF_LOC
+#define LN16_PF_LOC 1
+#endif
+#ifndef LN16P_PF
+#define LN16P_PF 16384
+#endif
+
+/* The statistics of sixteen short rows (ln16_stats_avx512()) for their pass 3
+ * (ln16_out_row_avx512()): row r of the batch is row r0 + r of the job, at x + r xs; ok bit r set
+ * for a row the vector finish finished (the others go through ln_short_row_avx512()). */
+typedef struct {
+    const float *x;
+    size_t r0;
+    unsigned ok;
+    float m0[16], mlo[16], rstd[16], mean[16];
+} ln16_st_avx512;
+
+/* Pass 3 of row r of batch s (if its ok bit is set): y = fma(((x - m0) - mlo) * rstd, w, b),
+ * wv, bv the weight and bias vectors (1, 0 without); nt (a compile-time constant): in a y row
+ * that starts on a 64-byte boundary, non-temporal stores for every vector whose mask is whole
+ * (masked ordinary stores next to non-temporal ones measured 2-3x slower), else ordinary. */
+N5_INLINE void ln16_out_row_avx512(const norm_job *j, const ln16_st_avx512 *s, int r,
+                                   const __m512 *wv, const __m512 *bv, const __mmask16 *mk,
+                                   int nv, int nt)
 {
-    const size_t n = j->dim, xs = j->xs;
-    const float *const x = j->x + r0 * xs;
-    __mmask16 mk[8];
-    for (int k = 0; k < nv; k++)
-        mk[k] = k < nv / 2 ? (__mmask16)0xFFFF : ln_short_mask_avx512(n, k);
-#define LN16_LOAD_(xr, xv)                                                                     \
-    for (int k_ = 0; k_ < nv; k_++)                                                            \
-        (xv)[k_] = k_ < nv / 2 ? _mm512_loadu_ps((xr) + 16 * k_)                               \
-                               : _mm512_maskz_loadu_ps(mk[k_], (xr) + 16 * k_)
-    /* pass 1: the probe's lane sums of the rows of quad q (rows q, q + 4, q + 8, q + 12), x0 of
-     * row r to lane r of vx0 */
-    __m512 g[4], vx0 = _mm512_setzero_ps();
-    for (int q = 0; q < 4; q++) {
-        __m512 p[4];
-        for (int i = 0; i < 4; i++) {
-            const int r = q + 4 * i;
-            const float *xr = x + (size_t)r * xs;
-            __m512 xv[8];
-            LN16_LOAD_(xr, xv);
-            const __m512 c = _mm512_set1_ps(xr[0]);
-            vx0 = _mm512_mask_mov_ps(vx0, (__mmask16)(1u << r), c);
-            p[i] = ln_short_p1t_avx512(xv, mk, c, nv);
-        }
-        g[q] = ft16_quad_avx512(p);
+    if (!((s->ok >> r) & 1))
+        return;
+    const float *xr = s->x + (size_t)r * j->xs;
+#ifdef LN16_NOSTORE
+    static _Thread_local float scr[16 * 128] __attribute__((aligned(64)));
+    float *yr = scr + 128 * r;
+#else
+    float *yr = j->y + (s->r0 + (size_t)r) * j->ys;
+#endif
+    const int al = nt && ((uintptr_t)yr & 63) == 0;
+    const __m512 vm0 = _mm512_set1_ps(s->m0[r]), vl = _mm512_set1_ps(s->mlo[r]);
+    const __m512 vr = _mm512_set1_ps(s->rstd[r]);
+    for (int k = 0; k < nv; k++) {
+        const int full = k < nv / 2;
+        const __m512 xk = full ? _mm512_loadu_ps(xr + 16 * k)
+                               : _mm512_maskz_loadu_ps(mk[k], xr + 16 * k);
+        const __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(xk, vm0), vl), vr);
+        const __m512 o = _mm512_fmadd_ps(t, wv[k], bv[k]);
+        if (al && (full || mk[k] == (__mmask16)0xFFFF))
+            _mm512_stream_ps(yr + 16 * k, o);
+        else if (full)
+            _mm512_storeu_ps(yr + 16 * k, o);
+        else
+            _mm512_mask_storeu_ps(yr + 16 * k, mk[k], o);
     }
-    const __m512 s0f = ft16_fin_avx512(g);
-    __m512d s0[2], s1[2], s2[2];
-    __m256 m0h[2];
-    const __m512d vinvk = _mm512_set1_pd(inv_k);
-    float m0[16];
-    for (int h = 0; h < 2; h++) {
-        /* m0 = norm_ln_m0(): (float)((double)x0 + s0 * inv_k) */
-        s0[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s0f, 1) : _mm512_castps512_ps256(s0f));
-        const __m512d x0 = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(vx0, 1)
-                                             : _mm512_castps512_ps256(vx0));
-        m0h[h] = _mm512_cvtpd_ps(_mm512_add_pd(x0, _mm512_mul_pd(s0[h], vinvk)));
-        _mm256_storeu_ps(m0 + 8 * h, m0h[h]);
-    }
-    /* pass 2 */
-    __m512 gs[4], gq[4];
-    for (int q = 0; q < 4; q++) {
-        __m512 ps[4], pq[4];
-        for (int i = 0; i < 4; i++) {
-            const int r = q + 4 * i;
-            __m512 xv[8];
-            LN16_LOAD_(x + (size_t)r * xs, xv);
-            ln_short_p2t_avx512(xv, mk, _mm512_set1_ps(m0[r]), nv, &ps[i], &pq[i]);
-        }
-        gs[q] = ft16_quad_avx512(ps);
-        gq[q] = ft16_quad_avx512(pq);
-    }
-    const __m512 s1f = ft16_fin_avx512(gs), s2f = ft16_fin_avx512(gq);
-    float mlo[16], rstd[16], mean[16];
-    unsigned ok = 0;
-    for (int h = 0; h < 2; h++) {
-        s1[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s1f, 1) : _mm512_castps512_ps256(s1f));
-        s2[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s2f, 1) : _mm512_castps512_ps256(s2f));
-        ok |= (unsigned)ln_finish8_avx512(s0[h], s1[h], s2[h], m0h[h], inv_n, j->eps, mlo + 8 * h,
-                                          rstd + 8 * h, mean + 8 * h)
-              << (8 * h);
-    }
-    if (j->sums) {
-        double t[3][16];
-        for (int h = 0; h < 2; h++) {
-            _mm512_storeu_pd(t[0] + 8 * h, s0[h]);
-            _mm512_storeu_pd(t[1] + 8 * h, s1[h]);
-            _mm512_storeu_pd(t[2] + 8 * h, s2[h]);
-        }
-        for (int r = 0; r < 16; r++)
-            if ((ok >> r) & 1)
-                norm_ln_put_sums(norm_ln_sums_at(j, r0 + (size_t)r), t[0][r], t[1][r], t[2][r]);
-    }
-    /* pass 3 */
+    if (j->mean)
+        j->mean[s->r0 + (size_t)r] = s->mean[r];
+    if (j->rstd)
+        j->rstd[s->r0 + (size_t)r] = s->rstd[r];
+}
+
+/* The weight and bias vectors of pass 3 (1 and 0 without; 1 + w for hw = 2). */
+N5_INLINE void ln16_wb_avx512(const norm_job *j, const __mmask16 *mk, int nv, int hw, int hb,
+                              __m512 *wv, __m512 *bv)
+{
     const __m512 one = _mm512_set1_ps(1.0f), z = _mm512_setzero_ps();
-    __m512 wv[8], bv[8];
     for (int k = 0; k < nv; k++) {
         const int full = k < nv / 2;
         wv[k] = one;
@@ -766,34 +776,164 @@ N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, dou
             bv[k] = full ? _mm512_loadu_ps(j->b + 16 * k)
                          : _mm512_maskz_loadu_ps(mk[k], j->b + 16 * k);
     }
-    for (int r = 0; r < 16; r++) {
-        if (!((ok >> r) & 1))
-            continue;
-        const float *xr = x + (size_t)r * xs;
-        float *yr = j->y + (r0 + (size_t)r) * j->ys;
-        const __m512 vm0 = _mm512_set1_ps(m0[r]), vl = _mm512_set1_ps(mlo[r]);
-        const __m512 vr = _mm512_set1_ps(rstd[r]);
-        for (int k = 0; k < nv; k++) {
-            const int full = k < nv / 2;
-            const __m512 xk = full ? _mm512_loadu_ps(xr + 16 * k)
-                                   : _mm512_maskz_loadu_ps(mk[k], xr + 16 * k);
-            const __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(xk, vm0), vl), vr);
-            const __m512 o = _mm512_fmadd_ps(t, wv[k], bv[k]);
-            if (full)
-                _mm512_storeu_ps(yr + 16 * k, o);
-            else
-                _mm512_mask_storeu_ps(yr + 16 * k, mk[k], o);
+}
+
+/* Sixteen short rows r0 .. r0 + 15 of the job, their lane totals transposed (ft16_*_avx512(),
+ * norm_ln_short_avx512.h: the 16 rows' float lane totals in one vector) and m0 and
+ * norm_ln_finish() vectorised (lane r doing row r's arithmetic: the same IEEE operations), so that
+ * the per-row horizontal steps and the double-precision finish cost a sixteenth each: passes 1
+ * and 2 and the finish into st (and the job's sums). The rows are read from memory (L1 after
+ * pass 1) in each pass. prev (a compile-time NULL or not): the previous batch, whose pass 3 runs
+ * here spread over this batch's pass 1 (row r of prev after the loads of row r), and whose rows
+ * not finished at once go through ln_short_row_avx512() after it; pf (NULL: none): x of a later
+ * batch, prefetched row by row during pass 2 (the whole of row r at row r). nv, hw, hb as
+ * ln_short_avx512(); wv, bv, nt for prev's pass 3 (ln16_out_row_avx512()). */
+N5_INLINE void ln16_stats_avx512(const norm_job *j, size_t r0, double inv_n, double inv_k, int nv,
+                                 const __mmask16 *mk, ln16_st_avx512 *st,
+                                 const ln16_st_avx512 *prev, const __m512 *wv, const __m512 *bv,
+                                 int hw, int hb, int nt, const float *pf)
+{
+    const size_t xs = j->xs;
+    const float *const x = j->x + r0 * xs;
+    st->x = x;
+    st->r0 = r0;
+#define LN16_LOAD_(xr, xv)                                                                     \
+    for (int k_ = 0; k_ < nv; k_++)                                                            \
+        (xv)[k_] = k_ < nv / 2 ? _mm512_loadu_ps((xr) + 16 * k_)                               \
+                               : _mm512_maskz_loadu_ps(mk[k_], (xr) + 16 * k_)
+    /* pass 1: the probe's lane sums of the rows of quad q (rows q, q + 4, q + 8, q + 12), x0 of
+     * row r to lane r of vx0 */
+    __m512 g[4], vx0 = _mm512_setzero_ps();
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {
+        __m512 p[4];
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+            const int r = q + 4 * i;
+            const float *xr = x + (size_t)r * xs;
+            __m512 xv[8];
+            LN16_LOAD_(xr, xv);
+            const __m512 c = _mm512_set1_ps(xr[0]);
+            vx0 = _mm512_mask_mov_ps(vx0, (__mmask16)(1u << r), c);
+            p[i] = ln_short_p1t_avx512(xv, mk, c, nv);
+            if (prev)
+                ln16_out_row_avx512(j, prev, r, wv, bv, mk, nv, nt);
         }
-        if (j->mean)
-            j->mean[r0 + (size_t)r] = mean[r];
-        if (j->rstd)
-            j->rstd[r0 + (size_t)r] = rstd[r];
+        g[q] = ft16_quad_avx512(p);
     }
-    /* the rows not finished at once */
-    for (int r = 0; ok != 0xFFFFu && r < 16; r++)
-        if (!((ok >> r) & 1))
-            ln_short_row_avx512(j, r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+    if (prev)
+        for (int r = 0; prev->ok != 0xFFFFu && r < 16; r++)
+            if (!((prev->ok >> r) & 1))
+                ln_short_row_avx512(j, prev->r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+    const __m512 s0f = ft16_fin_avx512(g);
+    __m512d s0[2], s1[2], s2[2];
+    __m256 m0h[2];
+    const __m512d vinvk = _mm512_set1_pd(inv_k);
+    for (int h = 0; h < 2; h++) {
+        /* m0 = norm_ln_m0(): (float)((double)x0 + s0 * inv_k) */
+        s0[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s0f, 1) : _mm512_castps512_ps256(s0f));
+        const __m512d x0 = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(vx0, 1)
+                                             : _mm512_castps512_ps256(vx0));
+        m0h[h] = _mm512_cvtpd_ps(_mm512_add_pd(x0, _mm512_mul_pd(s0[h], vinvk)));
+        _mm256_storeu_ps(st->m0 + 8 * h, m0h[h]);
+    }
+    /* pass 2 */
+    __m512 gs[4], gq[4];
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {
+        __m512 ps[4], pq[4];
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+            const int r = q + 4 * i;
+            __m512 xv[8];
+            LN16_LOAD_(x + (size_t)r * xs, xv);
+            ln_short_p2t_avx512(xv, mk, _mm512_set1_ps(st->m0[r]), nv, &ps[i], &pq[i]);
+            if (pf) {
+                const float *pr = pf + (size_t)(LN16_PF_NAT ? 4 * q + i : r) * xs;
+                for (int k = 0; k < nv; k++)
+                    __builtin_prefetch(pr + 16 * k, 0, LN16_PF_LOC);
+                __builtin_prefetch(pr + j->dim - 1, 0, LN16_PF_LOC);
+            }
+        }
+        gs[q] = ft16_quad_avx512(ps);
+        gq[q] = ft16_quad_avx512(pq);
+    }
+    const __m512 s1f = ft16_fin_avx512(gs), s2f = ft16_fin_avx512(gq);
+    unsigned ok = 0;
+    for (int h = 0; h < 2; h++) {
+        s1[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s1f, 1) : _mm512_castps512_ps256(s1f));
+        s2[h] = _mm512_cvtps_pd(h ? _mm512_extractf32x8_ps(s2f, 1) : _mm512_castps512_ps256(s2f));
+        ok |= (unsigned)ln_finish8_avx512(s0[h], s1[h], s2[h], m0h[h], inv_n, j->eps,
+                                          st->mlo + 8 * h, st->rstd + 8 * h, st->mean + 8 * h)
+              << (8 * h);
+    }
+    st->ok = ok;
+    if (j->sums) {
+        double t[3][16];
+        for (int h = 0; h < 2; h++) {
+            _mm512_storeu_pd(t[0] + 8 * h, s0[h]);
+            _mm512_storeu_pd(t[1] + 8 * h, s1[h]);
+            _mm512_storeu_pd(t[2] + 8 * h, s2[h]);
+        }
+        for (int r = 0; r < 16; r++)
+            if ((ok >> r) & 1)
+                norm_ln_put_sums(norm_ln_sums_at(j, r0 + (size_t)r), t[0][r], t[1][r], t[2][r]);
+    }
 #undef LN16_LOAD_
+}
+
+/* The masks of a short row's leaf vectors (the last nv / 2 masked). */
+N5_INLINE void ln16_masks_avx512(size_t n, int nv, __mmask16 *mk)
+{
+    for (int k = 0; k < nv; k++)
+        mk[k] = k < nv / 2 ? (__mmask16)0xFFFF : ln_short_mask_avx512(n, k);
+}
+
+/* Sixteen short rows r0 .. r0 + 15 of the job: ln16_stats_avx512(), then pass 3 row by row, then
+ * the rows not finished at once. A pass 3 of a row writes only its own y, which is no other
+ * row's x. */
+N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, double inv_k, int nv,
+                                 int hw, int hb)
+{
+    __mmask16 mk[8];
+    __m512 wv[8], bv[8];
+    ln16_st_avx512 st;
+    ln16_masks_avx512(j->dim, nv, mk);
+    ln16_stats_avx512(j, r0, inv_n, inv_k, nv, mk, &st, NULL, NULL, NULL, hw, hb, 0, NULL);
+    ln16_wb_avx512(j, mk, nv, hw, hb, wv, bv);
+    for (int r = 0; r < 16; r++)
+        ln16_out_row_avx512(j, &st, r, wv, bv, mk, nv, 0);
+    for (int r = 0; st.ok != 0xFFFFu && r < 16; r++)
+        if (!((st.ok >> r) & 1))
+            ln_short_row_avx512(j, r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+}
+
+/* A streaming job's short rows sixteen at a time, software-pipelined: the statistics of batch k
+ * with pass 3 of batch k - 1 spread over its pass 1, and x of the batch LN16P_PF bytes ahead
+ * prefetched during its pass 2; nt: non-temporal stores. Returns the rows done. */
+N5_INLINE size_t ln_short16p_avx512(const norm_job *j, double inv_n, double inv_k, int nv, int hw,
+                                    int hb, int nt)
+{
+    if (j->rows < 16)
+        return 0;
+    __mmask16 mk[8];
+    __m512 wv[8], bv[8];
+    ln16_st_avx512 st[2];
+    ln16_masks_avx512(j->dim, nv, mk);
+    ln16_wb_avx512(j, mk, nv, hw, hb, wv, bv);
+    const size_t pb = (size_t)LN16P_PF / (64 * j->dim), d = 16 * (pb ? pb : 1);
+#define LN16P_PFX(r) (LN16P_PF && (r) + d + 16 <= j->rows ? j->x + ((r) + d) * j->xs : NULL)
+    ln16_stats_avx512(j, 0, inv_n, inv_k, nv, mk, &st[0], NULL, wv, bv, hw, hb, nt,
+                      LN16P_PFX(0));
+    size_t r = 16;
+    int c = 1;
+    for (; r + 16 <= j->rows; r += 16, c ^= 1)
+        ln16_stats_avx512(j, r, inv_n, inv_k, nv, mk, &st[c], &st[c ^ 1], wv, bv, hw, hb, nt,
+                          LN16P_PFX(r));
+#undef LN16P_PFX
+    const ln16_st_avx512 *last = &st[c ^ 1];
+    for (int q = 0; q < 16; q++)
+        ln16_out_row_avx512(j, last, q, wv, bv, mk, nv, nt);
+    for (int q = 0; last->ok != 0xFFFFu && q < 16; q++)
+        if (!((last->ok >> q) & 1))
+            ln_short_row_avx512(j, last->r0 + (size_t)q, inv_n, inv_k, nv, hw, hb);
+    return r;
 }
 
 /* All rows of a job of short rows, nr at a time (a group with a row that needs more than the
@@ -845,12 +985,36 @@ static __attribute__((noinline)) size_t ln_short16_job_avx512(const norm_job *j)
     return r;
 }
 
+/* Does a streaming job take ln_short16p_avx512()? Rows of whole vectors (n = 16, 32, 64, 128)
+ * whose y rows all start on a 64-byte boundary: every store of its pass 3 is then a whole-line
+ * non-temporal store. Not the others (measured in the header comment): a row's masked ordinary
+ * stores next to its non-temporal ones made the batches 2-3x slower than the row loop. */
+static inline int ln_short16p_fits(const norm_job *j)
+{
+    return j->dim == 16 * (size_t)ln_short_nv(j->dim) && ((uintptr_t)j->y & 63) == 0 &&
+           j->ys % 16 == 0;
+}
+
+/* A streaming job's rows sixteen at a time, pipelined (ln_short16p_avx512()); returns the rows
+ * done. */
+static __attribute__((noinline)) size_t ln_short16p_job_avx512(const norm_job *j)
+{
+    const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
+    size_t r = 0;
+#define LN_S16P_(NV, HW, HB) r = ln_short16p_avx512(j, inv_n, inv_k, (NV), (HW), (HB), LN16P_NT)
+    LN_SHORT_SEL(j->dim, j->w, j->wplus, j->b, LN_S16P_);
+#undef LN_S16P_
+    return r;
+}
+
 /* A job of short rows (nt: streaming; ordinary stores either way), its instance chosen once. */
 static __attribute__((noinline)) void ln_short_job_avx512(const norm_job *j, int nt)
 {
     const double inv_n = 1.0 / (double)j->dim, inv_k = 1.0 / (double)norm_ln_probe(j->dim);
     const int big = nt || (double)j->rows * (double)j->dim * 8.0 > LN_SHORT_SMALL;
-    const size_t r = LN_SHORT16 && !nt ? ln_short16_job_avx512(j) : 0;
+    const size_t r = LN_SHORT16 && !nt ? ln_short16_job_avx512(j)
+                     : nt && LN_SHORT16P && ln_short16p_fits(j) ? ln_short16p_job_avx512(j)
+                                                                : 0;
 #define LN_SJ_(NV, HW, HB)                                                                     \
     do {                                                                                       \
         if ((NV) == 8 && big)                                                                  \
