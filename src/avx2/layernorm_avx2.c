@@ -13,7 +13,15 @@
  * vector), the other steps of the batch's eight (or four) rows transposed, one vector
  * instruction for all of them (ln_tp4_avx2(), ln_tp2_avx2(), ln_ftot8_avx2()); everywhere else
  * (streaming jobs, jobs of 1-3 rows, the API's rows = 1 calls, the bf16 / f16 kernel) one at a
- * time, the row held in registers (ln_short_avx2(), measured below).
+ * time, the row held in registers (ln_short_avx2(), measured below). (2026-12-06, session 25)
+ * Streaming jobs of rows of 64 floats whose y rows start on 32-byte boundaries take the batches
+ * too (ln_short_nt_batches()): non-temporal stores, pipelined, the rows NORM_AVX2_LN_BPF
+ * batches ahead prefetched with locality 1 (prefetcht2, LN_SNT_L2; prefetcht0 there measured
+ * 34-35 against 22-23 ns/row); bench/lnab.sh build main avx2 9 64,128 3 3 (x 128 MiB from DRAM,
+ * huge pages, thread CPU ns/row min), row loop -> batches (floor): w+b 64 1 thread 24 -> 18
+ * (11), plain 23 -> 16; 2 threads w+b 27 -> 20, plain 27 -> 20 (wall 13-14 -> 10, floor 10); an
+ * earlier run 25 -> 23, 23 -> 22. Dim 128 stays on the row loop (64-67 against 36-38 in the
+ * batches: a row is all sixteen ymm registers).
  * Rows of at most one block (n <= NORM_BLOCK) go four at a time: the four rows' trees of a pass,
  * then their lane totals combined in one vector (norm_lanes_total4_avx2, or for short rows
  * those of eight rows, transposed, as above), then each row's norm_ln_m0() / norm_ln_finish()
@@ -746,6 +754,9 @@ NORM_AVX2_INLINE void ln_stats8s_avx2(const norm_job *j, size_t row, size_t n, d
  * (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a loaded machine), old -> new: dim
  * 128 (then in these batches) plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b 92 -> 76; 2
  * and 4-8 batches ahead alike. */
+#ifndef LN_SNT_L2
+#define LN_SNT_L2 1
+#endif
 #ifndef NORM_AVX2_LN_BPF
 #define NORM_AVX2_LN_BPF 2
 #endif
@@ -765,11 +776,11 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
         norm_ln_st4_avx2 st[2];
         int c = 0;
         if (pf)
-            norm_ln_prefetch_rows_x86(j, nb, nb * NORM_AVX2_LN_BPF, n);
+            norm_ln_prefetch_rows_x86(j, nb, nb * NORM_AVX2_LN_BPF, n, sh && LN_SNT_L2);
         LN_STATS_(0, G, &st[0], NULL, 0);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
             if (pf)
-                norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n);
+                norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n, sh && LN_SNT_L2);
             LN_STATS_(row + nb, G, &st[c ^ 1], &st[c], row);
         }
         for (int k = 0; k < (int)nb; k++)
@@ -861,10 +872,23 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     }
 }
 
+/* LN_SHORT_NT 1: streaming jobs of rows of 64 or 128 floats whose y rows start on 32-byte
+ * boundaries go in the batches too (non-temporal stores, pipelined), their prefetches with
+ * locality 1 (prefetcht2) where LN_SNT_L2. */
+#ifndef LN_SHORT_NT
+#define LN_SHORT_NT 1
+#endif
+static inline int ln_short_nt_batches(const norm_job *j)
+{
+    return LN_SHORT_NT && j->dim == 64 && j->rows >= 4 &&
+           ((uintptr_t)j->y & 31) == 0 && j->ys % 8 == 0;
+}
+
 void norm_layernorm_f32_avx2(const norm_job *j)
 {
     const int nt = norm_stream_job(j);
-    if (j->dim <= NORM_LN_SHORT && (nt || j->rows < 4 || LN_SHORT_BATCHES == 0)) {
+    if (j->dim <= NORM_LN_SHORT &&
+        (nt ? !ln_short_nt_batches(j) : j->rows < 4 || LN_SHORT_BATCHES == 0)) {
         ln_short_job_avx2(j, 0, 0);
         return;
     }

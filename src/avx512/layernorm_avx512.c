@@ -651,7 +651,7 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
         for (; r + 8 <= j->rows; r += 8) {
             if (nt)
                 if (LN_PF_DIST)
-                    norm_ln_prefetch_rows_x86(j, r + 8 * LN_PF_DIST, 8, n);
+                    norm_ln_prefetch_rows_x86(j, r + 8 * LN_PF_DIST, 8, n, 0);
             ln_stats8_avx512(j, r, n, inv_n, inv_k, &st[0], NULL, 0, nt);
             ln_out8_avx512(j, r, n, inv_n, &st[0], nt);
         }
@@ -661,7 +661,7 @@ N5_INLINE size_t ln_batches_avx512(const norm_job *j, size_t n, double inv_n, do
     for (; j->rows - r >= 16; r += 8, c ^= 1) {
         if (nt)
             if (LN_PF_DIST)
-                norm_ln_prefetch_rows_x86(j, r + 8 + 8 * LN_PF_DIST, 8, n);
+                norm_ln_prefetch_rows_x86(j, r + 8 + 8 * LN_PF_DIST, 8, n, 0);
         ln_stats8_avx512(j, r + 8, n, inv_n, inv_k, &st[c ^ 1], &st[c], r, nt);
     }
     ln_out8_avx512(j, r, n, inv_n, &st[c], nt);

@@ -18,11 +18,12 @@
 #endif
 
 /* Prefetch x of rows r .. r + nr - 1 of the job (those that exist; rows of n floats, row stride
- * j->xs), line by line: one run of lines when the rows are contiguous, else row by row. Always
+ * j->xs), line by line: one run of lines when the rows are contiguous, else row by row; l2 (a
+ * compile-time constant): with locality 1 (prefetcht2) instead of NORM_LN_BPF_LOC. Always
  * inlined: as a plain static inline function gcc laid out the AVX2 batches differently, and
  * dim 256 from DRAM measured 97-113 against 53-61 ns/row (in one process, interleaved). */
 static inline __attribute__((always_inline)) void
-norm_ln_prefetch_rows_x86(const norm_job *j, size_t r, size_t nr, size_t n)
+norm_ln_prefetch_rows_x86(const norm_job *j, size_t r, size_t nr, size_t n, int l2)
 {
     if (r >= j->rows)
         return;
@@ -35,7 +36,10 @@ norm_ln_prefetch_rows_x86(const norm_job *j, size_t r, size_t nr, size_t n)
         const char *p = (const char *)(j->x + (r + k) * j->xs);
         const char *e = p + span;
         for (p = (const char *)((uintptr_t)p & ~(uintptr_t)63); p < e; p += 64)
-            __builtin_prefetch(p, 0, NORM_LN_BPF_LOC);
+            if (l2)
+                __builtin_prefetch(p, 0, 1);
+            else
+                __builtin_prefetch(p, 0, NORM_LN_BPF_LOC);
     }
 }
 
