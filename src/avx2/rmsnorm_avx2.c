@@ -54,6 +54,14 @@
 #ifndef NORM_AVX2_RMS_PF_LOC
 #define NORM_AVX2_RMS_PF_LOC 3
 #endif
+/* Rows of at most this many floats prefetch with locality 1 (prefetcht2) instead (0: none).
+ * bench/lnab.sh build main avx2 7 768,1024,2048 1 7 (x 128 MiB from DRAM, huge pages, thread
+ * CPU ns/row min, 2026-12-06, session 25), locality 3 -> 1 (floor): dim 768 260 -> 153 (139),
+ * 1024 295 -> 259 (183); 2048 607 -> 621 (365) with locality 1 there too (hence 1024). The
+ * LayerNorm pairs measured worse with it on this tier (768 w+b 282 -> 355): they keep L1. */
+#ifndef NORM_AVX2_RMS_PF_L2_MAX
+#define NORM_AVX2_RMS_PF_L2_MAX 1024
+#endif
 /* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
  * row too (rms_rows1_avx2()); 0: never. */
 #ifndef NORM_AVX2_RMS_ROW1_BYTES
@@ -121,7 +129,11 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         RMS_ST_(y + i + 8, t1);
         RMS_ST_(y + i + 16, t2);
         RMS_ST_(y + i + 24, t3);
-        if (pf) {
+        if (pf && n <= NORM_AVX2_RMS_PF_L2_MAX) {
+            /* rows up to NORM_AVX2_RMS_PF_L2_MAX: into L2 (prefetcht2) */
+            __builtin_prefetch(pf + i, 0, 1);
+            __builtin_prefetch(pf + i + 16, 0, 1);
+        } else if (pf) {
             __builtin_prefetch(pf + i, 0, NORM_AVX2_RMS_PF_LOC);
             __builtin_prefetch(pf + i + 16, 0, NORM_AVX2_RMS_PF_LOC);
         }

@@ -187,6 +187,15 @@
 #ifndef LN_NT_PFLOC
 #define LN_NT_PFLOC 3
 #endif
+/* Rows of at most this many floats prefetch with locality 1 (prefetcht2) instead (0: none).
+ * bench/lnab.sh build main avx512 5-7 768,1024,2048 1|2 7 (x 128 MiB from DRAM, huge pages,
+ * thread CPU ns/row min, 2026-12-06, session 25), locality 3 -> 1 (floor), 1 thread: w+b 768
+ * 293-297 -> 166-167 (150-153), plain 258-267 -> 214-239 (147-151), w+b 1024 378 -> 243 (198),
+ * plain 336 -> 312 (177); 2 threads w+b 768 352 -> 277 (257), plain 424 -> 287, w+b 1024 420
+ * -> 352 (315), plain 382 -> 404; at 2048 worse (plain 625 -> 677, 1 thread): hence 1024. */
+#ifndef LN_PF_L2_MAX
+#define LN_PF_L2_MAX 1024
+#endif
 #ifndef LN_NT_ORD
 #define LN_NT_ORD 0
 #endif
@@ -285,6 +294,12 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
             /* half the rate (LN_NT_PF2): pf[0 .. n / 2) */
             __builtin_prefetch(pf + i / 2, 0, LN_NT_PFLOC);
             __builtin_prefetch(pf + i / 2 + 16, 0, LN_NT_PFLOC);
+        } else if (pf && n <= LN_PF_L2_MAX) {
+            /* rows up to LN_PF_L2_MAX: into L2 (prefetcht2) */
+            __builtin_prefetch(pf + i, 0, 1);
+            __builtin_prefetch(pf + i + 16, 0, 1);
+            __builtin_prefetch(pf + i + 32, 0, 1);
+            __builtin_prefetch(pf + i + 48, 0, 1);
         } else if (pf) {
             __builtin_prefetch(pf + i, 0, LN_NT_PFLOC);
             __builtin_prefetch(pf + i + 16, 0, LN_NT_PFLOC);

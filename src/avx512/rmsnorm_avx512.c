@@ -73,6 +73,15 @@
 #ifndef RMS_PF_LOC
 #define RMS_PF_LOC 3
 #endif
+/* Rows of at most this many floats prefetch with locality 1 (prefetcht2) instead (0: none).
+ * bench/lnab.sh build main avx512 5-7 768,1024,2048 1|2 7 (x 128 MiB from DRAM, huge pages,
+ * thread CPU ns/row min, 2026-12-06, session 25), locality 3 -> 1 (floor): 1 thread dim 768
+ * 220 -> 155 (149), 1024 300 -> 255 (215), 2048 568 -> 596 (464); 2 threads 768 389 -> 252
+ * (261), 1024 350 -> 346 (315). Prefetches into L1 hold a miss buffer each until DRAM answers
+ * (layernorm_avx512.c, session 25). */
+#ifndef RMS_PF_L2_MAX
+#define RMS_PF_L2_MAX 1024
+#endif
 /* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
  * row too (rms_rows1_avx512()); 0: never. */
 #ifndef RMS_ROW1_BYTES
@@ -111,7 +120,13 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
         RMS_ST(y + i + 16, y1);
         RMS_ST(y + i + 32, y2);
         RMS_ST(y + i + 48, y3);
-        if (pf) {
+        if (pf && n <= RMS_PF_L2_MAX) {
+            /* rows up to RMS_PF_L2_MAX: into L2 (prefetcht2) */
+            __builtin_prefetch(pf + i, 0, 1);
+            __builtin_prefetch(pf + i + 16, 0, 1);
+            __builtin_prefetch(pf + i + 32, 0, 1);
+            __builtin_prefetch(pf + i + 48, 0, 1);
+        } else if (pf) {
             __builtin_prefetch(pf + i, 0, RMS_PF_LOC);
             __builtin_prefetch(pf + i + 16, 0, RMS_PF_LOC);
             __builtin_prefetch(pf + i + 32, 0, RMS_PF_LOC);
