@@ -153,7 +153,7 @@ static inline void x16_out_sel(const norm_x16_job *j, uint16_t *y, const uint16_
  * (the row after the next one's: the very next one's first lines would get little time; for
  * pairs 2 -> 4 measured up to 15% faster at dim 768, never clearly slower), the batch size for
  * batches (the next batch's totals follow this batch's output), twice that when they precede
- * it. No result depends on it. The lines go to L1 (X16_PF_HINT), as the f32 LayerNorm's
+ * it. No result depends on it. The lines went to L1 (X16_PF_HINT; L2 since session 25), as the f32 LayerNorm's
  * streaming pairs do since they gained from it: an earlier version sent them to L2 (two rows
  * ahead of 8 KiB with the current row and a 16 KiB weight seemed to crowd a 48 KiB L1), and L1
  * measured as fast or faster (bench/x16ab.sh, DRAM, 12 interleaved repetitions, the f32 op's
@@ -175,9 +175,17 @@ static inline const uint16_t *x16_pf(const norm_x16_job *j, size_t row, size_t a
     return (nt & X16_NT) && ahead && row + ahead < j->rows ? j->x + (row + ahead) * j->xs : NULL;
 }
 
-/* A read prefetch of the line at p into L1 (a hint: it cannot fault). */
+/* A read prefetch of the line at p (a hint: it cannot fault), into L2 (prefetcht2) since session
+ * 25 (2026-12-06): on that session's host a prefetch into L1 held a miss buffer until DRAM
+ * answered (src/avx512/layernorm_avx512.c, session 25), and bench/x16ab.sh build main avx512 9 7
+ * 1 / avx2 7 7 3 (DRAM, the f32 op's time over the 16-bit op's, T0 -> T2) measured: AVX-512
+ * rms-bf16 768 1.79 -> 2.06x, 4096 1.91 -> 2.16x, ln-bf16 768 1.52 -> 1.71x, 4096 1.55 ->
+ * 1.76x, rms-f16 768 1.75 -> 1.89x, 4096 1.86 -> 2.17x; AVX2 (1 / 2 threads) rms-bf16 4096 1.59
+ * -> 1.88x / 2.05 -> 2.21x, ln-bf16 4096 1.53 -> 1.71x / 1.58 -> 1.62x, rms-f16 4096 1.79 ->
+ * 1.97x / level, the 768 rows level but rms-f16 768 1 thread 2.04 -> 1.92x. The L1 choice
+ * described above was measured on an earlier host, against _MM_HINT_T1. */
 #ifndef X16_PF_HINT
-#define X16_PF_HINT _MM_HINT_T0
+#define X16_PF_HINT _MM_HINT_T2
 #endif
 #define X16_PREFETCH(p) _mm_prefetch((const char *)(p), X16_PF_HINT)
 
