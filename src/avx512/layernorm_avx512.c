@@ -184,6 +184,14 @@
 #ifndef LN_NT_PF
 #define LN_NT_PF 2
 #endif
+/* The same for rows without weight and bias: 1 pair ahead since session 25 (bench/lnab.sh build
+ * main avx512 7 768,1024,2048 3 2, x 128 MiB from DRAM, huge pages, thread CPU ns/row min, 2
+ * pairs -> 1 (floor), 1 thread: 768 236 -> 204 (153), 1024 369 -> 338 (202), 2048 622 -> 588
+ * (404); 2 threads 291 -> 273, 432 -> 404, 904 -> 823; with weight and bias 1 pair measured
+ * worse: w+b 768 167 -> 227). */
+#ifndef LN_NT_PF_PLAIN
+#define LN_NT_PF_PLAIN 1
+#endif
 #ifndef LN_NT_PFLOC
 #define LN_NT_PFLOC 3
 #endif
@@ -1060,7 +1068,9 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     for (; pairs && r + 2 <= j->rows; r += 2) {
         const float *xa = j->x + r * j->xs;
         float *ya = j->y + r * j->ys;
-        const size_t rn = r + 2 * (size_t)(n > LN_PAIR_MAX ? LN_NT_PFP : LN_NT_PF);
+        const size_t rn = r + 2 * (size_t)(n > LN_PAIR_MAX       ? LN_NT_PFP
+                                           : j->w || j->b        ? LN_NT_PF
+                                                                 : LN_NT_PF_PLAIN);
         const float *pfa = nt && rn > r && rn < j->rows ? xa + (rn - r) * j->xs : NULL;
         const float *pfb = pfa && rn + 1 < j->rows ? pfa + j->xs : NULL;
         ln_row2_avx512(ya, xa, ya + j->ys, xa + j->xs, j->w, j->b, n, j->eps, inv_n, inv_k,
