@@ -754,6 +754,8 @@ NORM_AVX2_INLINE void ln_stats8s_avx2(const norm_job *j, size_t row, size_t n, d
  * (64 MiB of x), thread CPU ns/row, min of 15-21 (2026-12-05, a loaded machine), old -> new: dim
  * 128 (then in these batches) plain 76 -> 49 (1 thread), 49 -> 43 (2 threads), w+b 92 -> 76; 2
  * and 4-8 batches ahead alike. */
+/* LN_SNT_L2 1: the short-row batches of streaming jobs (ln_short_nt_batches()) prefetch with
+ * locality 1 (prefetcht2). */
 #ifndef LN_SNT_L2
 #define LN_SNT_L2 1
 #endif
@@ -780,7 +782,8 @@ NORM_AVX2_INLINE size_t ln_batches_avx2(const norm_job *j, size_t n, double inv_
         LN_STATS_(0, G, &st[0], NULL, 0);
         for (; j->rows - row >= 2 * nb; row += nb, c ^= 1) {
             if (pf)
-                norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n, sh && LN_SNT_L2);
+                norm_ln_prefetch_rows_x86(j, row + nb + nb * NORM_AVX2_LN_BPF, nb, n,
+                                          sh && LN_SNT_L2);
             LN_STATS_(row + nb, G, &st[c ^ 1], &st[c], row);
         }
         for (int k = 0; k < (int)nb; k++)
@@ -872,9 +875,9 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
     }
 }
 
-/* LN_SHORT_NT 1: streaming jobs of rows of 64 or 128 floats whose y rows start on 32-byte
- * boundaries go in the batches too (non-temporal stores, pipelined), their prefetches with
- * locality 1 (prefetcht2) where LN_SNT_L2. */
+/* LN_SHORT_NT 1: streaming jobs of rows of 64 floats whose y rows start on 32-byte boundaries go
+ * in the batches too (non-temporal stores, pipelined), their prefetches with locality 1
+ * (prefetcht2) where LN_SNT_L2 (measured in the header comment; dim 128 measured slower there). */
 #ifndef LN_SHORT_NT
 #define LN_SHORT_NT 1
 #endif

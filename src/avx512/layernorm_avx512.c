@@ -753,12 +753,7 @@ N5_INLINE void ln16_out_row_avx512(const norm_job *j, const ln16_st_avx512 *s, i
     if (!((s->ok >> r) & 1))
         return;
     const float *xr = s->x + (size_t)r * j->xs;
-#ifdef LN16_NOSTORE
-    static _Thread_local float scr[16 * 128] __attribute__((aligned(64)));
-    float *yr = scr + 128 * r;
-#else
     float *yr = j->y + (s->r0 + (size_t)r) * j->ys;
-#endif
     const int al = nt && ((uintptr_t)yr & 63) == 0;
     const __m512 vm0 = _mm512_set1_ps(s->m0[r]), vl = _mm512_set1_ps(s->mlo[r]);
     const __m512 vr = _mm512_set1_ps(s->rstd[r]);
