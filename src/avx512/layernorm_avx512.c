@@ -189,6 +189,14 @@
  * pairs -> 1 (floor), 1 thread: 768 236 -> 204 (153), 1024 369 -> 338 (202), 2048 622 -> 588
  * (404); 2 threads 291 -> 273, 432 -> 404, 904 -> 823; with weight and bias 1 pair measured
  * worse: w+b 768 167 -> 227). */
+/* Streaming jobs: rows without weight and bias longer than this go one at a time (the pairs
+ * only up to it). bench/lnab.sh build HEAD avx512 7 768,1024,2048 1 2 (x 128 MiB from DRAM,
+ * huge pages, thread CPU ns/row min, 2026-12-06, session 25), pairs -> single rows: 1 thread
+ * 768 209 -> 159 (floor 150), 1024 329 -> 220 (215), 2048 584 -> 497 (402); 2 threads 269 ->
+ * 234, 394 -> 374, 727 -> 677; the rows with weight and bias (unchanged) level. */
+#ifndef LN_NT_PLAIN_PAIR_MAX
+#define LN_NT_PLAIN_PAIR_MAX 512
+#endif
 #ifndef LN_NT_PF_PLAIN
 #define LN_NT_PF_PLAIN 1
 #endif
@@ -1058,7 +1066,8 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     }
     if (n <= LN_BATCH_MAX)
         r = ln_batches_avx512(j, n, inv_n, inv_k, nt);
-    const int pairs = n <= LN_PAIR_MAX || ((j->w || j->b) && (LN_NT_WBP || !nt));
+    const int pairs = (n <= LN_PAIR_MAX && (!nt || j->w || j->b || n <= LN_NT_PLAIN_PAIR_MAX)) ||
+                      ((j->w || j->b) && (LN_NT_WBP || !nt));
     /* the rows left: pairs, then one by one */
     for (; pairs && r + 2 <= j->rows; r += 2) {
         const float *xa = j->x + r * j->xs;
