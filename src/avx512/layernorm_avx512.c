@@ -784,6 +784,16 @@ N5_INLINE void ln16_out_row_avx512(const norm_job *j, const ln16_st_avx512 *s, i
         j->rstd[s->r0 + (size_t)r] = s->rstd[r];
 }
 
+/* The rows of batch s the vector finish did not finish (pass 2 again, or the rare path), one by
+ * one through ln_short_row_avx512(). */
+N5_INLINE void ln16_rest_avx512(const norm_job *j, const ln16_st_avx512 *s, double inv_n,
+                                double inv_k, int nv, int hw, int hb)
+{
+    for (int r = 0; s->ok != 0xFFFFu && r < 16; r++)
+        if (!((s->ok >> r) & 1))
+            ln_short_row_avx512(j, s->r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+}
+
 /* The weight and bias vectors of pass 3 (1 and 0 without; 1 + w for hw = 2). */
 N5_INLINE void ln16_wb_avx512(const norm_job *j, const __mmask16 *mk, int nv, int hw, int hb,
                               __m512 *wv, __m512 *bv)
@@ -846,9 +856,7 @@ N5_INLINE void ln16_stats_avx512(const norm_job *j, size_t r0, double inv_n, dou
         g[q] = ft16_quad_avx512(p);
     }
     if (prev)
-        for (int r = 0; prev->ok != 0xFFFFu && r < 16; r++)
-            if (!((prev->ok >> r) & 1))
-                ln_short_row_avx512(j, prev->r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+        ln16_rest_avx512(j, prev, inv_n, inv_k, nv, hw, hb);
     const __m512 s0f = ft16_fin_avx512(g);
     __m512d s0[2], s1[2], s2[2];
     __m256 m0h[2];
@@ -925,9 +933,7 @@ N5_INLINE void ln_short16_avx512(const norm_job *j, size_t r0, double inv_n, dou
     ln16_wb_avx512(j, mk, nv, hw, hb, wv, bv);
     for (int r = 0; r < 16; r++)
         ln16_out_row_avx512(j, &st, r, wv, bv, mk, nv, 0);
-    for (int r = 0; st.ok != 0xFFFFu && r < 16; r++)
-        if (!((st.ok >> r) & 1))
-            ln_short_row_avx512(j, r0 + (size_t)r, inv_n, inv_k, nv, hw, hb);
+    ln16_rest_avx512(j, &st, inv_n, inv_k, nv, hw, hb);
 }
 
 /* A streaming job's short rows sixteen at a time, software-pipelined: the statistics of batch k
@@ -956,9 +962,7 @@ N5_INLINE size_t ln_short16p_avx512(const norm_job *j, double inv_n, double inv_
     const ln16_st_avx512 *last = &st[c ^ 1];
     for (int q = 0; q < 16; q++)
         ln16_out_row_avx512(j, last, q, wv, bv, mk, nv, nt);
-    for (int q = 0; last->ok != 0xFFFFu && q < 16; q++)
-        if (!((last->ok >> q) & 1))
-            ln_short_row_avx512(j, last->r0 + (size_t)q, inv_n, inv_k, nv, hw, hb);
+    ln16_rest_avx512(j, last, inv_n, inv_k, nv, hw, hb);
     return r;
 }
 
