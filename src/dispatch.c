@@ -120,6 +120,7 @@ static int fill(norm_dsp *d, int tier)
     void (*ln16)(const norm_x16_job *) = norm_layernorm_x16_scalar;
     void (*rms16)(const norm_x16_job *) = norm_rmsnorm_x16_scalar;
     norm_add_fn add = norm_add_f32_scalar;
+    norm_add2_fn add2 = NULL;
     norm_gated_fn gated = norm_gated_rmsnorm_f32_scalar;
     norm_row_fn rms_row = rms_row_scalar;
     norm_ln_row_fn ln_row = ln_row_scalar;
@@ -134,6 +135,7 @@ static int fill(norm_dsp *d, int tier)
         ln16 = norm_layernorm_x16_avx2;
         rms16 = norm_rmsnorm_x16_avx2;
         add = norm_add_f32_avx2;
+        add2 = norm_add2_f32_avx2;
         gated = norm_gated_rmsnorm_f32_avx2;
         rms_row = norm_rmsnorm_row_f32_avx2;
         ln_row = norm_layernorm_row_f32_avx2;
@@ -147,6 +149,7 @@ static int fill(norm_dsp *d, int tier)
         ln16 = norm_layernorm_x16_avx512;
         rms16 = norm_rmsnorm_x16_avx512;
         add = norm_add_f32_avx512;
+        add2 = norm_add2_f32_avx512;
         gated = norm_gated_rmsnorm_f32_avx512;
         rms_row = norm_rmsnorm_row_f32_avx512;
         ln_row = norm_layernorm_row_f32_avx512;
@@ -174,6 +177,7 @@ static int fill(norm_dsp *d, int tier)
     d->layernorm_x16 = ln16;
     d->rmsnorm_x16 = rms16;
     d->add_f32 = add;
+    d->add2_f32 = add2;
     d->gated_rmsnorm_f32 = gated;
     d->rmsnorm_row_f32 = rms_row;
     d->layernorm_row_f32 = ln_row;

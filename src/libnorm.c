@@ -854,9 +854,18 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
 
 /* Software prefetch of one row of x and r (every 64-byte line it touches). A hint: no fault, no
  * result changes. */
-static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
+static inline void add_prefetch_row(const float *x, const float *r, size_t dim, int l2)
 {
 #if defined(__GNUC__)
+    if (l2) { /* prefetcht2 */
+        for (size_t i = 0; i < dim; i += 16) {
+            __builtin_prefetch(x + i, 0, 1);
+            __builtin_prefetch(r + i, 0, 1);
+        }
+        __builtin_prefetch(x + dim - 1, 0, 1);
+        __builtin_prefetch(r + dim - 1, 0, 1);
+        return;
+    }
     for (size_t i = 0; i < dim; i += 16) {
         __builtin_prefetch(x + i, 0, 3);
         __builtin_prefetch(r + i, 0, 3);
@@ -864,9 +873,26 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
     __builtin_prefetch(x + dim - 1, 0, 3);
     __builtin_prefetch(r + dim - 1, 0, 3);
 #else
-    (void)x, (void)r, (void)dim;
+    (void)x, (void)r, (void)dim, (void)l2;
 #endif
 }
+
+/* add_run()'s one-pass schedule (below): rows of at most NORM_ADD_SCRATCH floats (the stack
+ * scratch; 0: none; LayerNorm's of at least NORM_ADD_SCRATCH_LN_MIN), NORM_ADD_SCRATCH_TILE
+ * floats of rows (at least one row) a job; x and r prefetched (into L2) the first row at least
+ * NORM_ADD_SCRATCH_PF bytes of x ahead. */
+#ifndef NORM_ADD_SCRATCH
+#define NORM_ADD_SCRATCH 4096
+#endif
+#ifndef NORM_ADD_SCRATCH_LN_MIN
+#define NORM_ADD_SCRATCH_LN_MIN 4096
+#endif
+#ifndef NORM_ADD_SCRATCH_PF
+#define NORM_ADD_SCRATCH_PF 12288
+#endif
+#ifndef NORM_ADD_SCRATCH_TILE
+#define NORM_ADD_SCRATCH_TILE 1024
+#endif
 
 /* Rows t = first .. first + count - 1, `rows` at a time in one group of the two-level layout:
  * row k of the run at x + k * xs (r likewise), h and y at k * ys.
@@ -888,14 +914,28 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim)
  * x, r, h's read-for-ownership and write-back, y; passes: x, r, h streamed, h read back, y), and
  * two long streams use DRAM better than the tiles' alternating add and norm phases (the reason
  * the fused op lost to sep-nt at 2 threads). So on x86 (the tiers whose add streams at that
- * size, norm_add_stream()), a streaming call with h apart and rows that follow on runs as the
- * two passes over the whole share: the add writes h non-temporally, then the norm's own
- * streaming job reads it back. Issue 10, dims 768 and 4096, 1 and 2 threads, old and new
- * schedule with the library's kernels in one process, interleaved, minimum CPU time of the
- * slower thread over 8-14 repetitions, two runs: AVX-512 add+RMSNorm 768 1.10/1.21x (1 thread),
- * 1.01/1.03x (2), 4096 1.13/1.30x (1), 1.11/1.12x (2); add+LayerNorm 768 1.11/1.22x (1),
- * 1.06/1.10x (2), 4096 1.04/1.06x (1), 1.06/1.08x (2); AVX2 1.01-1.20x, every case >= 1. h NULL (y the scratch: 16 bytes an element
- * in the tiles, 20 as passes), h over x or r, strided rows and the other tiers keep the tiles. */
+ * size, norm_add_stream()), a streaming call with h apart and rows that follow on ran as the
+ * two passes over the whole share (session 22: 1.01-1.30x over the tiles), which is what the
+ * separate passes do: fused = sep-nt (normbench, session 25: 0.96-1.06x).
+ * One pass (0.5, session 26; the tiers with add2_f32, AVX2 and AVX-512): the tier's add2 writes
+ * h non-temporally (no read-for-ownership) and the same sums into a stack scratch (ordinary
+ * stores, L1), and the norm's streaming job reads the scratch: 16 bytes an element from DRAM
+ * (x, r in; h, y out), the fused op's own byte model. y is still the plain norm of h (the same
+ * sums, the same kernel). Rows go NORM_ADD_SCRATCH_TILE floats (1024: several short rows,
+ * else one) to a job, since a streaming job ends with an sfence, which waits for its
+ * non-temporal stores (a job per row of 64 floats: 120 ns/row against 41). x and r of a later
+ * row are prefetched into L2 (12 KiB of x ahead). normbench from DRAM, ratio of fused to
+ * sep-nt (the separate add with non-temporal stores + norm) in the same run, two runs each,
+ * 1 / 2 threads, against the two passes (fused = sep-nt): AVX-512 add+RMSNorm dim 64 1.0-1.04 /
+ * 1.13-1.17x, 128 1.02-1.03 / 1.00-1.15x, 256 1.10-1.12 / 1.16-1.19x, 768 1.06-1.16 /
+ * 0.93-1.20x (the noise of this 2-vCPU VM), 2048 0.97-0.99 / 1.07-1.12x, 4096 1.03 /
+ * 1.10-1.14x; add+LayerNorm 4096 1.00-1.05 / 1.02-1.09x; AVX2 (LIBNORM_ISA=avx2) add+RMSNorm
+ * 768 1.08-1.12 / 1.21-1.22x, 4096 1.04-1.12 / 1.14-1.22x, add+LayerNorm 4096 1.04-1.11 /
+ * 1.16-1.21x. LayerNorm rows below 4096 floats keep the two passes: its heavier pass from L1
+ * overlapped the prefetched reads less well (768: 0.80-0.89x with 1 thread; 2048: 0.95-1.05x).
+ * Strided rows take it too. h NULL (y the scratch: 16 bytes an element in the tiles, 20 as
+ * passes), h over x or r, the scalar and NEON tiers and the rows it does not take keep the
+ * tiles, or on x86 (rows that follow on, h apart) the two passes. */
 static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, float *y,
                            float *h, const float *x, const float *r, size_t t, size_t count,
                            int stream, double *sums, size_t per)
@@ -915,6 +955,34 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
     j.dz = NULL;
     j.wplus = c->wplus;
     j.stream = stream && h != NULL; /* h NULL: y is normalised in place, from cache */
+#if NORM_ADD_SCRATCH > 0
+    if (h && h != x && h != r && stream && d->add2_f32 && c->dim <= NORM_ADD_SCRATCH &&
+        (fn == d->rmsnorm_f32 || c->dim >= NORM_ADD_SCRATCH_LN_MIN)) {
+        /* the one-pass schedule (the comment above) */
+        _Alignas(64) float s[NORM_ADD_SCRATCH];
+        const size_t rb = c->dim * sizeof(float), pd = (NORM_ADD_SCRATCH_PF + rb - 1) / rb;
+        const size_t ts = c->dim < NORM_ADD_SCRATCH_TILE ? NORM_ADD_SCRATCH_TILE / c->dim : 1;
+        j.x = s;
+        j.xs = c->dim;
+        j.stream = 1;
+        for (size_t k0 = 0; k0 < count; k0 += ts) {
+            const size_t n = count - k0 < ts ? count - k0 : ts;
+            for (size_t k = k0; k < k0 + n; k++) {
+                if (k + pd < count)
+                    add_prefetch_row(x + (k + pd) * c->xs, r + (k + pd) * c->xs, c->dim, 1);
+                d->add2_f32(h + k * c->ys, s + (k - k0) * c->dim, x + k * c->xs,
+                            r + k * c->xs, c->dim);
+            }
+            j.y = y + k0 * c->ys;
+            j.rows = n;
+            j.mean = c->mean ? c->mean + t + k0 : NULL;
+            j.rstd = c->rstd ? c->rstd + t + k0 : NULL;
+            j.sums = sums ? sums + (t + k0) * per : NULL;
+            fn(&j);
+        }
+        return;
+    }
+#endif
     if (h && c->xs == c->dim && c->ys == c->dim &&
         d->tier != NORM_TIER_SCALAR && d->tier != NORM_TIER_NEON && /* x86: the add streams */
         norm_add_stream(h, x, r, count * c->dim)) {
@@ -936,7 +1004,7 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
         const size_t n = count - k0 < tile ? count - k0 : tile;
         for (size_t k = k0; k < k0 + n; k++) {
             if (stream && k + tile < count)
-                add_prefetch_row(x + (k + tile) * c->xs, r + (k + tile) * c->xs, c->dim);
+                add_prefetch_row(x + (k + tile) * c->xs, r + (k + tile) * c->xs, c->dim, 0);
             d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
         }
         j.y = y + k0 * c->ys;

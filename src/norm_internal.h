@@ -248,6 +248,10 @@ struct norm_x16_job; /* src/norm_x16.h */
 /* (0.4) h[i] = x[i] + r[i], i < n (float additions; the residual add of the fused add + norm).
  * h may be x or r exactly. */
 typedef void (*norm_add_fn)(float *h, const float *x, const float *r, size_t n);
+/* (0.5) h[i] = s[i] = x[i] + r[i], i < n: h (apart from x, r and s) with non-temporal stores
+ * past its first 64-byte boundary and no sfence (the caller's), s with ordinary stores (the
+ * cache-resident copy a streaming fused add + norm normalises, src/libnorm.c add_run). */
+typedef void (*norm_add2_fn)(float *h, float *s, const float *x, const float *r, size_t n);
 
 typedef int (*norm_row_fn)(float *y, const float *x, const float *w, size_t n, float eps,
                            int wplus);
@@ -279,6 +283,8 @@ typedef struct norm_dsp {
     /* (0.4) The AVX-512 tier's bf16 output may narrow by vcvtne2ps2bf16: the CPU has
      * AVX512-BF16 (cpu_features, dispatch.c); passed to the kernels as norm_x16_job.cvt. */
     int x16_cvt;
+    /* (0.5) NULL on the tiers without it (scalar, NEON): their fused calls keep the tiles */
+    norm_add2_fn add2_f32;
 } norm_dsp;
 
 /* Name of a tier ("scalar", ...), NULL for an invalid one. */
@@ -330,6 +336,9 @@ NORM_HIDDEN void norm_add_f32_scalar(float *h, const float *x, const float *r, s
 NORM_HIDDEN void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n);
 NORM_HIDDEN void norm_add_f32_neon(float *h, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_add2_f32_avx2(float *h, float *s, const float *x, const float *r, size_t n);
+NORM_HIDDEN void norm_add2_f32_avx512(float *h, float *s, const float *x, const float *r,
+                                      size_t n);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_scalar(const norm_gated_job *job);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_avx2(const norm_gated_job *job);
 NORM_HIDDEN void norm_gated_rmsnorm_f32_avx512(const norm_gated_job *job);

@@ -1416,9 +1416,11 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
      * row strides of dim + 1 or + 3 (every row of y at another alignment: the stream heads).
      * h apart (out of place, the case a non-temporal h would change): row strides of dim + 1
      * (771), a tile of exactly one row (4096) and rows past one tile (4097), and y in place over
-     * x with h apart (1000). Rows that follow on with h apart (67, 4096, 4097 and y in place
-     * over x or r: 768, 1000) take the x86 tiers' two streaming passes (src/libnorm.c add_run:
-     * the add streams h, norm_add_stream()). */
+     * x with h apart (1000). On the x86 tiers, h apart: RMSNorm's rows of up to 4096 floats
+     * (67, 771, 4096 and y in place over x or r: 768, 1000) and LayerNorm's of 4096 take the
+     * one-pass schedule (src/libnorm.c add_run: h streamed by add2_f32, the norm reading a
+     * stack scratch), the other rows that follow on (4097; LayerNorm's 67, 768, 1000) the two
+     * streaming passes (the add streams h, norm_add_stream()). */
     static const struct { size_t dim, pad; int mode; } stream_cases[] = {
         {67, 0, ADD_NONE},    {4097, 1, ADD_Y_X},  {4096, 1, ADD_H_X}, {768, 3, ADD_HNULL},
         {100, 3, ADD_Y_R_H_X}, {1000, 1, ADD_H_R}, {33, 0, ADD_HNULL_Y_X},

@@ -19,6 +19,7 @@ void norm_layernorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_f32_avx512emu(const norm_job *job);
 void norm_rmsnorm_back_f32_avx512emu(const norm_job *job);
 void norm_add_f32_avx512emu(float *h, const float *x, const float *r, size_t n);
+void norm_add2_f32_avx512emu(float *h, float *s, const float *x, const float *r, size_t n);
 void norm_gated_rmsnorm_f32_avx512emu(const norm_gated_job *job);
 int norm_rmsnorm_row_f32_avx512emu(float *y, const float *x, const float *w, size_t n, float eps,
                                    int wplus);
@@ -86,6 +87,7 @@ static inline int test_dsp_init(norm_dsp *d, int tier)
         d->layernorm_x16 = norm_layernorm_x16_avx512emu;
         d->rmsnorm_x16 = norm_rmsnorm_x16_avx512emu;
         d->add_f32 = norm_add_f32_avx512emu;
+        d->add2_f32 = norm_add2_f32_avx512emu;
         d->gated_rmsnorm_f32 = norm_gated_rmsnorm_f32_avx512emu;
         d->rmsnorm_row_f32 = norm_rmsnorm_row_f32_avx512emu;
         d->layernorm_row_f32 = norm_layernorm_row_f32_avx512emu;

@@ -6,6 +6,9 @@
  * and stores (never touching memory past the row). A call of streaming size (norm_add_stream():
  * h apart from x and r, the whole share of a streaming fused call, src/libnorm.c add_run) stores
  * h non-temporally and ends with an sfence.
+ * norm_add2_f32 (0.5) writes the same sums twice, h non-temporally (no sfence: the caller's
+ * job ends with one) and a scratch s with ordinary stores: src/libnorm.c add_run's one-pass
+ * schedule of a streaming fused call.
  */
 #include "norm_avx2.h"
 
@@ -17,9 +20,11 @@ NORM_AVX2_INLINE __m256 add_pin_avx2(__m256 x, __m256 r)
                             _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 32-byte aligned) or ordinary. */
-NORM_AVX2_INLINE void add_run_avx2(float *h, const float *x, const float *r, size_t i0, size_t n,
-                                   int nt)
+/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 32-byte aligned) or ordinary;
+ * s (NULL, a constant after inlining, or a second output) gets the same sums with ordinary
+ * stores. */
+NORM_AVX2_INLINE void add_run_avx2(float *h, float *s, const float *x, const float *r, size_t i0,
+                                   size_t n, int nt)
 {
     size_t i = i0;
     for (; n - i >= 32; i += 32) {
@@ -27,6 +32,12 @@ NORM_AVX2_INLINE void add_run_avx2(float *h, const float *x, const float *r, siz
         __m256 a1 = add_pin_avx2(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(r + i + 8));
         __m256 a2 = add_pin_avx2(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(r + i + 16));
         __m256 a3 = add_pin_avx2(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(r + i + 24));
+        if (s) {
+            _mm256_storeu_ps(s + i, a0);
+            _mm256_storeu_ps(s + i + 8, a1);
+            _mm256_storeu_ps(s + i + 16, a2);
+            _mm256_storeu_ps(s + i + 24, a3);
+        }
         if (nt) {
             _mm256_stream_ps(h + i, a0);
             _mm256_stream_ps(h + i + 8, a1);
@@ -41,6 +52,8 @@ NORM_AVX2_INLINE void add_run_avx2(float *h, const float *x, const float *r, siz
     }
     for (; n - i >= 8; i += 8) {
         __m256 a = add_pin_avx2(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
+        if (s)
+            _mm256_storeu_ps(s + i, a);
         if (nt)
             _mm256_stream_ps(h + i, a);
         else
@@ -48,8 +61,10 @@ NORM_AVX2_INLINE void add_run_avx2(float *h, const float *x, const float *r, siz
     }
     if (i < n) {
         __m256i m = norm_mask_avx2((ptrdiff_t)(n - i));
-        _mm256_maskstore_ps(h + i, m, add_pin_avx2(_mm256_maskload_ps(x + i, m),
-                                                    _mm256_maskload_ps(r + i, m)));
+        const __m256 a = add_pin_avx2(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(r + i, m));
+        if (s)
+            _mm256_maskstore_ps(s + i, m, a);
+        _mm256_maskstore_ps(h + i, m, a);
     }
 }
 
@@ -59,10 +74,20 @@ void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n)
         /* a head of ordinary (masked) stores up to h's first 64-byte boundary, then streamed */
         const size_t hd = norm_nt_head(h, n, 64);
         if (hd)
-            add_run_avx2(h, x, r, 0, hd, 0);
-        add_run_avx2(h, x, r, hd, n, 1);
+            add_run_avx2(h, NULL, x, r, 0, hd, 0);
+        add_run_avx2(h, NULL, x, r, hd, n, 1);
         _mm_sfence();
         return;
     }
-    add_run_avx2(h, x, r, 0, n, 0);
+    add_run_avx2(h, NULL, x, r, 0, n, 0);
+}
+
+void norm_add2_f32_avx2(float *h, float *s, const float *x, const float *r, size_t n)
+{
+    /* h: a head of ordinary (masked) stores up to its first 64-byte boundary, then streamed (no
+     * sfence: the caller's) */
+    const size_t hd = norm_nt_head(h, n, 64);
+    if (hd)
+        add_run_avx2(h, s, x, r, 0, hd, 0);
+    add_run_avx2(h, s, x, r, hd, n, 1);
 }

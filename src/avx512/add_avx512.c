@@ -5,6 +5,9 @@
  * before the store to the same addresses. The tail uses masked loads and stores. A call of
  * streaming size (norm_add_stream(): h apart from x and r, the whole share of a streaming fused
  * call, src/libnorm.c add_run) stores h non-temporally and ends with an sfence.
+ * norm_add2_f32 (0.5) writes the same sums twice, h non-temporally (no sfence: the caller's
+ * job ends with one) and a scratch s with ordinary stores: src/libnorm.c add_run's one-pass
+ * schedule of a streaming fused call.
  */
 #include "norm_avx512.h"
 
@@ -16,9 +19,11 @@ N5_INLINE __m512 add_pin_avx512(__m512 x, __m512 r)
                               _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), q)));
 }
 
-/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 64-byte aligned) or ordinary. */
-N5_INLINE void add_run_avx512(float *h, const float *x, const float *r, size_t i0, size_t n,
-                              int nt)
+/* The add of [i0, n), stores non-temporal (nt, a constant: h + i0 64-byte aligned) or ordinary;
+ * s (NULL, a constant after inlining, or a second output) gets the same sums with ordinary
+ * stores. */
+N5_INLINE void add_run_avx512(float *h, float *s, const float *x, const float *r, size_t i0,
+                              size_t n, int nt)
 {
     size_t i = i0;
     for (; i + 64 <= n; i += 64) {
@@ -26,6 +31,12 @@ N5_INLINE void add_run_avx512(float *h, const float *x, const float *r, size_t i
         __m512 a1 = add_pin_avx512(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(r + i + 16));
         __m512 a2 = add_pin_avx512(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(r + i + 32));
         __m512 a3 = add_pin_avx512(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(r + i + 48));
+        if (s) {
+            _mm512_storeu_ps(s + i, a0);
+            _mm512_storeu_ps(s + i + 16, a1);
+            _mm512_storeu_ps(s + i + 32, a2);
+            _mm512_storeu_ps(s + i + 48, a3);
+        }
         if (nt) {
             _mm512_stream_ps(h + i, a0);
             _mm512_stream_ps(h + i + 16, a1);
@@ -40,6 +51,8 @@ N5_INLINE void add_run_avx512(float *h, const float *x, const float *r, size_t i
     }
     for (; i + 16 <= n; i += 16) {
         __m512 a = add_pin_avx512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
+        if (s)
+            _mm512_storeu_ps(s + i, a);
         if (nt)
             _mm512_stream_ps(h + i, a);
         else
@@ -47,8 +60,11 @@ N5_INLINE void add_run_avx512(float *h, const float *x, const float *r, size_t i
     }
     if (i < n) {
         __mmask16 m = tail_mask_avx512(n - i);
-        _mm512_mask_storeu_ps(h + i, m, add_pin_avx512(_mm512_maskz_loadu_ps(m, x + i),
-                                                      _mm512_maskz_loadu_ps(m, r + i)));
+        const __m512 a =
+            add_pin_avx512(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, r + i));
+        if (s)
+            _mm512_mask_storeu_ps(s + i, m, a);
+        _mm512_mask_storeu_ps(h + i, m, a);
     }
 }
 
@@ -58,10 +74,20 @@ void norm_add_f32_avx512(float *h, const float *x, const float *r, size_t n)
         /* a head of ordinary (masked) stores up to h's first 64-byte boundary, then streamed */
         const size_t hd = norm_nt_head(h, n, 64);
         if (hd)
-            add_run_avx512(h, x, r, 0, hd, 0);
-        add_run_avx512(h, x, r, hd, n, 1);
+            add_run_avx512(h, NULL, x, r, 0, hd, 0);
+        add_run_avx512(h, NULL, x, r, hd, n, 1);
         _mm_sfence();
         return;
     }
-    add_run_avx512(h, x, r, 0, n, 0);
+    add_run_avx512(h, NULL, x, r, 0, n, 0);
+}
+
+void norm_add2_f32_avx512(float *h, float *s, const float *x, const float *r, size_t n)
+{
+    /* h: a head of ordinary (masked) stores up to its first 64-byte boundary, then streamed (no
+     * sfence: the caller's) */
+    const size_t hd = norm_nt_head(h, n, 64);
+    if (hd)
+        add_run_avx512(h, s, x, r, 0, hd, 0);
+    add_run_avx512(h, s, x, r, hd, n, 1);
 }
