@@ -34,7 +34,8 @@
  * pass 3 of a pair is likewise split between the next pair's pass 1 and pass 2. Streaming jobs
  * (norm_stream_job()) write y with non-temporal stores, except rows of n <= NORM_LN_SHORT (the
  * register rows: ordinary stores, as the batches at dims 64 and 128 before them, which measured
- * faster so from DRAM on the AMD EPYC VM). Streaming pairs
+ * faster so from DRAM on the AMD EPYC VM; but rows of 128 floats whose y rows start on 32-byte
+ * boundaries: non-temporal, ln_s128_nt(), session 26). Streaming pairs
  * prefetch x of the pair NORM_AVX2_LN_PF pairs ahead line by line during pass 3 (two prefetches
  * per four 32-byte stores), so that reads overlap the non-temporal stores instead of waiting
  * behind them (the AVX-512 tier's header has the why); in one process, 1 thread, DRAM, min of
@@ -292,7 +293,7 @@ static __attribute__((noinline)) int ln_short_slow_avx2(float *y, const float *x
  * NORM_SUMS stored, nothing else written; the caller's rare path does the rest). */
 NORM_AVX2_INLINE int ln_short_avx2(float *y, const float *x, const float *w, const float *b,
                                    size_t n, int V, int full, float eps, int hw, int hb,
-                                   float *mean, float *rstd, double *sums, int slow)
+                                   float *mean, float *rstd, double *sums, int slow, int nt)
 {
     enum { VMAX = 16 };
     __m256 xv[VMAX], d[VMAX];
@@ -376,7 +377,9 @@ NORM_AVX2_INLINE int ln_short_avx2(float *y, const float *x, const float *w, con
         const __m256 v = _mm256_fmadd_ps(t, hw == 2 ? _mm256_add_ps(one, wv) : wv,
                                          hb ? LN_LD_(b) : zero);
 #undef LN_LD_
-        if (whole)
+        if (whole && nt)
+            _mm256_stream_ps(y + 8 * k, v);
+        else if (whole)
             _mm256_storeu_ps(y + 8 * k, v);
         else
             _mm256_maskstore_ps(y + 8 * k, m[k], v);
@@ -394,21 +397,37 @@ static __attribute__((noinline)) int ln_short_slow_avx2(float *y, const float *x
                                                         int hw, int hb, float *mean, float *rstd,
                                                         double *sums)
 {
-    return ln_short_avx2(y, x, w, b, n, 16, 0, eps, hw, hb, mean, rstd, sums, 1);
+    return ln_short_avx2(y, x, w, b, n, 16, 0, eps, hw, hb, mean, rstd, sums, 1, 0);
+}
+
+/* LN_S128_NT 1: streaming jobs of rows of 128 floats whose y rows start on 32-byte boundaries
+ * (ln_s128_nt()) store y non-temporally, whole 32-byte vectors (the other register rows of
+ * streaming jobs: ordinary stores). bench/lnab.sh build main avx2 11 128 1|2 3 (x 128 MiB
+ * from DRAM, huge pages, thread CPU ns/row min, 2026-12-06, session 26), ordinary ->
+ * non-temporal (floor): 1 thread w+b 40 -> 38 (22), plain 38 -> 38 (26); 2 threads (the
+ * slower thread; wall) w+b 61 -> 41 (39; wall 30 -> 21, floor 20), plain 50 -> 39 (38; 26 ->
+ * 20, 20). A prefetch of x 4, 8 or 16 rows ahead into L2 besides: no better (1 thread 37-46). */
+#ifndef LN_S128_NT
+#define LN_S128_NT 1
+#endif
+static inline int ln_s128_nt(const norm_job *j)
+{
+    return LN_S128_NT && j->dim == 128 && norm_stream_job(j) && ((uintptr_t)j->y & 31) == 0 &&
+           j->ys % 8 == 0;
 }
 
 /* The rows of job j (n = j->dim <= NORM_LN_SHORT) one by one, n a constant where given (dims 64
  * and 128: cn); a rare row takes norm_layernorm_row_rare() unless x16 (a one-row job of the
  * bf16 / f16 kernel: returns 1 instead). Returns 0 otherwise. */
 NORM_AVX2_INLINE int ln_short_rows_avx2(const norm_job *j, size_t r0, size_t n, int V, int full,
-                                        int hw, int hb, int x16)
+                                        int hw, int hb, int x16, int nt)
 {
     for (size_t r = r0; r < j->rows; r++) {
         const float *x = j->x + r * j->xs;
         float *y = j->y + r * j->ys;
         float *mean = j->mean ? j->mean + r : NULL, *rstd = j->rstd ? j->rstd + r : NULL;
         if (ln_short_avx2(y, x, j->w, j->b, n, V, full, j->eps, hw, hb, mean, rstd,
-                          norm_ln_sums_at(j, r), 0)) {
+                          norm_ln_sums_at(j, r), 0, nt)) {
             if (x16)
                 return 1;
             norm_layernorm_row_rare(y, x, j->w, j->b, n, j->eps, mean, rstd, j->wplus);
@@ -417,24 +436,26 @@ NORM_AVX2_INLINE int ln_short_rows_avx2(const norm_job *j, size_t r0, size_t n, 
     return 0;
 }
 
-/* The instances: dims 64 and 128 with n a constant, the others by V; the w / b variant. */
-#define LN_SHORT_VARIANTS_(F, ...)                                                             \
+/* The instances: dims 64 and 128 with n a constant, the others by V; the w / b variant; NT: a
+ * copy with non-temporal stores and a prefetch (ln_s128_nt()), or 0. */
+#define LN_SHORT_VARIANTS_(F, NT, ...)                                                         \
     static __attribute__((noinline)) int F(const norm_job *j, size_t r0, int x16)              \
     {                                                                                          \
         const int hw = !j->w ? 0 : j->wplus ? 2 : 1;                                           \
         if (j->b)                                                                              \
-            return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 1, x16)                      \
-                 : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 1, x16)                      \
-                           : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 1, x16);                     \
-        return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 0, x16)                          \
-             : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 0, x16)                          \
-                       : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 0, x16);                         \
+            return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 1, x16, NT)                  \
+                 : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 1, x16, NT)                  \
+                           : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 1, x16, NT);                 \
+        return hw == 1 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 1, 0, x16, NT)                      \
+             : hw == 0 ? ln_short_rows_avx2(j, r0, __VA_ARGS__, 0, 0, x16, NT)                      \
+                       : ln_short_rows_avx2(j, r0, __VA_ARGS__, 2, 0, x16, NT);                     \
     }
-LN_SHORT_VARIANTS_(ln_short64_avx2, 64, 8, 1)
-LN_SHORT_VARIANTS_(ln_short128_avx2, 128, 16, 1)
-LN_SHORT_VARIANTS_(ln_short32v_avx2, j->dim, 4, 0)
-LN_SHORT_VARIANTS_(ln_short64v_avx2, j->dim, 8, 0)
-LN_SHORT_VARIANTS_(ln_short128v_avx2, j->dim, 16, 0)
+LN_SHORT_VARIANTS_(ln_short64_avx2, 0, 64, 8, 1)
+LN_SHORT_VARIANTS_(ln_short128_avx2, 0, 128, 16, 1)
+LN_SHORT_VARIANTS_(ln_short128nt_avx2, 1, 128, 16, 1)
+LN_SHORT_VARIANTS_(ln_short32v_avx2, 0, j->dim, 4, 0)
+LN_SHORT_VARIANTS_(ln_short64v_avx2, 0, j->dim, 8, 0)
+LN_SHORT_VARIANTS_(ln_short128v_avx2, 0, j->dim, 16, 0)
 #undef LN_SHORT_VARIANTS_
 
 /* LN_SHORT_BATCHES 1: cached jobs of at least four rows of n <= NORM_LN_SHORT go in the batches
@@ -459,7 +480,7 @@ static int ln_short_job_avx2(const norm_job *j, size_t r0, int x16)
     if (n == 64)
         return ln_short64_avx2(j, r0, x16);
     if (n == 128)
-        return ln_short128_avx2(j, r0, x16);
+        return ln_s128_nt(j) ? ln_short128nt_avx2(j, r0, x16) : ln_short128_avx2(j, r0, x16);
     if (n <= 32)
         return ln_short32v_avx2(j, r0, x16);
     if (n <= 64)
@@ -953,7 +974,7 @@ static __attribute__((noinline)) int ln_row_job_avx2(float *y, const float *x, c
         if (!(FULL) && (n > 8 * (V) || n <= (LO)))                                            \
             __builtin_unreachable();                                                           \
         if (ln_short_avx2(y, x, w, b, (NN), (V), (FULL), eps, (HW), (HB), NULL, NULL, NULL,    \
-                          0))                                                                  \
+                          0, 0))                                                               \
             norm_layernorm_row_rare(y, x, w, b, n, eps, NULL, NULL, wplus);                    \
         return 0;                                                                              \
     }
