@@ -75,7 +75,28 @@
 #ifndef NORM_AVX2_LN_PAIR_MAX
 #define NORM_AVX2_LN_PAIR_MAX 2048
 #endif
-/* Rows taken one at a time in streaming jobs (n > NORM_AVX2_LN_PAIR_MAX): pass 3 prefetches x of
+/* Streaming jobs take pairs up to NORM_AVX2_LN_NT_PAIR_MAX_AFF floats (rows with a weight or a
+ * bias) or NORM_AVX2_LN_NT_PAIR_MAX_PLAIN (rows without), their prefetches, for plain rows, into
+ * L2 (prefetcht2: NORM_AVX2_LN_NT_PLAIN_L2), and the longer rows one at a time (below).
+ * bench/lnab.sh build HEAD avx2 9 768,1024,2048,4096 1|2 3 (x 128 MiB from DRAM, huge pages,
+ * thread CPU ns/row min, 2026-12-06, session 26; 2 threads: the slower thread), pairs up to
+ * 2048 with L1 prefetches -> this (measured as its two halves: rows one at a time above 512;
+ * pairs prefetching into L2), w+b 1 thread 768 277 -> 206, 1024 360 -> 265, 2048 730 -> 585;
+ * 2 threads 768 271 -> 213, 1024 403 -> 326, 2048 838 -> 698; plain 1 thread 768 245 -> 148,
+ * 1024 314 -> 208, 2048 569 -> 480; 2 threads 768 338 -> 248, 1024 369 -> 343 (one at a time:
+ * 316), 2048 733 -> 670. Every row into L2 (the pairs and the long rows): rows of 4096 worse
+ * (plain 984 -> 1092, 2 threads 1368 -> 1460), pairs of w+b rows no better than one at a time
+ * (768: 242 / 206). */
+#ifndef NORM_AVX2_LN_NT_PAIR_MAX_AFF
+#define NORM_AVX2_LN_NT_PAIR_MAX_AFF 512
+#endif
+#ifndef NORM_AVX2_LN_NT_PAIR_MAX_PLAIN
+#define NORM_AVX2_LN_NT_PAIR_MAX_PLAIN 1024
+#endif
+#ifndef NORM_AVX2_LN_NT_PLAIN_L2
+#define NORM_AVX2_LN_NT_PLAIN_L2 1
+#endif
+/* Rows taken one at a time in streaming jobs (n past those limits): pass 3 prefetches x of
  * the row this many rows ahead (0: none), one 64-byte line per two 32-byte stores, with
  * locality NORM_AVX2_LN_PFLOC (L1 even for rows larger than L1D: L2 hints measured slower). */
 #ifndef NORM_AVX2_LN_PF1
@@ -157,9 +178,13 @@ NORM_AVX2_INLINE void ln_out_avx2(float *y, const float *x, const float *w, cons
         LN_ST_(y + i + 8, _mm256_fmadd_ps(t1, LN_W_(i + 8), LN_B_(i + 8)));
         LN_ST_(y + i + 16, _mm256_fmadd_ps(t2, LN_W_(i + 16), LN_B_(i + 16)));
         LN_ST_(y + i + 24, _mm256_fmadd_ps(t3, LN_W_(i + 24), LN_B_(i + 24)));
-        if (pf && pfh) {
+        if (pf && pfh == 1) {
             /* half the rate (NORM_AVX2_LN_PF2): pf[0 .. n / 2) */
             __builtin_prefetch(pf + i / 2, 0, NORM_AVX2_LN_PFLOC);
+        } else if (pf && pfh == 2) {
+            /* into L2 (prefetcht2: NORM_AVX2_LN_NT_PLAIN_L2) */
+            __builtin_prefetch(pf + i, 0, 1);
+            __builtin_prefetch(pf + i + 16, 0, 1);
         } else if (pf) {
             __builtin_prefetch(pf + i, 0, NORM_AVX2_LN_PFLOC);
             __builtin_prefetch(pf + i + 16, 0, NORM_AVX2_LN_PFLOC);
@@ -839,7 +864,12 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
         ln_short_job_avx2(j, row, 0);
         return;
     }
-    if (n <= NORM_AVX2_LN_PAIR_MAX) {
+    /* streaming jobs: their own limits (NORM_AVX2_LN_NT_PAIR_MAX_*) */
+    const size_t pmax = !nt                ? (size_t)NORM_AVX2_LN_PAIR_MAX
+                        : hw || hb         ? (size_t)NORM_AVX2_LN_NT_PAIR_MAX_AFF
+                                           : (size_t)NORM_AVX2_LN_NT_PAIR_MAX_PLAIN;
+    const int pfh = !hw && !hb && NORM_AVX2_LN_NT_PLAIN_L2 ? 2 : 0;
+    if (n <= pmax) {
         /* Two independent rows, step by step: pass 3 of a row writes only that row's y, which
          * (the API forbids any other overlap) is not the other row's x. */
         ln_stats_avx2 pa, pb; /* the previous pair's statistics (rows row - 2, row - 1) */
@@ -867,8 +897,8 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
                 const float *pfa = NORM_AVX2_LN_PF && rn < j->rows ? xa + (rn - row) * j->xs
                                                                    : NULL;
                 const float *pfb = NORM_AVX2_LN_PF && rn + 1 < j->rows ? pfa + j->xs : NULL;
-                ln_emit_avx2(j, row, n, &pa, hw, hb, nt, pfa, 0);
-                ln_emit_avx2(j, row + 1, n, &pb, hw, hb, nt, pfb, 0);
+                ln_emit_avx2(j, row, n, &pa, hw, hb, nt, pfa, pfh);
+                ln_emit_avx2(j, row + 1, n, &pb, hw, hb, nt, pfb, pfh);
                 have = 0;
             }
         }
@@ -885,7 +915,7 @@ NORM_AVX2_INLINE void ln_rows_avx2(const norm_job *j, int hw, int hb, int nt)
                               ? x + NORM_AVX2_LN_PF1 * j->xs
                               : NULL;
         /* NORM_AVX2_LN_PF2: pass 2 prefetches pf[0 .. 256 nblk), pass 3 the rest */
-        const int pf2 = NORM_AVX2_LN_PF2 && pf && n > NORM_AVX2_LN_PAIR_MAX;
+        const int pf2 = NORM_AVX2_LN_PF2 && pf && n > pmax;
         double s0 = ln_pass1_avx2(x, k, x0);
         float m0 = norm_ln_m0(x0, s0, inv_k);
         ln_sums_avx2 s = pf2 ? ln_pass2_pf_avx2(x, n, m0, pf) : ln_pass2_avx2(x, n, m0);
