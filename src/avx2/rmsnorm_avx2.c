@@ -62,6 +62,19 @@
 #ifndef NORM_AVX2_RMS_PF_L2_MAX
 #define NORM_AVX2_RMS_PF_L2_MAX 1024
 #endif
+/* Rows one at a time of at least NORM_AVX2_RMS_PF2_MIN floats in streaming jobs: 1, pass 1
+ * prefetches the first half of the row ahead, pass 2 the rest at half the rate (as the
+ * LayerNorm's long rows, NORM_AVX2_LN_PF2); 0, pass 2 the whole row. bench/lnab.sh build HEAD
+ * avx2 7 DIMS 1|2 4 (x 128 MiB from DRAM, huge pages, thread CPU ns/row min, 2026-12-06,
+ * session 26), 0 -> 1 (floor): 1 thread 16384 6691 -> 5917 (3928), 65536 24300 -> 22636
+ * (15452); 2 threads 16384 8511 -> 7843, 65536 26805 -> 23966; but 4096 1064 -> 1352 and 8192
+ * 2921 -> 2882 (hence the minimum). */
+#ifndef NORM_AVX2_RMS_PF2
+#define NORM_AVX2_RMS_PF2 1
+#endif
+#ifndef NORM_AVX2_RMS_PF2_MIN
+#define NORM_AVX2_RMS_PF2_MIN 16384
+#endif
 /* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
  * row too (rms_rows1_avx2()); 0: never. */
 #ifndef NORM_AVX2_RMS_ROW1_BYTES
@@ -100,8 +113,8 @@ static __attribute__((noinline)) __m256d rms_h4_avx2(const float *x, size_t n)
  * LIBNORM_WEIGHT_PLUS_ONE) and nt (non-temporal stores past y's first 32-byte boundary) are
  * compile-time flags. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64 bytes
  * stored. */
-NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
-                                   int hw, int nt, const float *pf)
+NORM_AVX2_INLINE void rms_out2_avx2(float *y, const float *x, const float *w, size_t n, float rf,
+                                    int hw, int nt, const float *pf, int pfh)
 {
     const __m256 r = _mm256_set1_ps(rf), one = _mm256_set1_ps(1.0f);
 #define RMS_W_(wv) (hw == 2 ? _mm256_add_ps(one, (wv)) : (wv))
@@ -129,7 +142,10 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
         RMS_ST_(y + i + 8, t1);
         RMS_ST_(y + i + 16, t2);
         RMS_ST_(y + i + 24, t3);
-        if (pf && n <= NORM_AVX2_RMS_PF_L2_MAX) {
+        if (pf && pfh) {
+            /* half the rate (NORM_AVX2_RMS_PF2): pf[0 .. n / 2) */
+            __builtin_prefetch(pf + i / 2, 0, NORM_AVX2_RMS_PF_LOC);
+        } else if (pf && n <= NORM_AVX2_RMS_PF_L2_MAX) {
             /* rows up to NORM_AVX2_RMS_PF_L2_MAX: into L2 (prefetcht2) */
             __builtin_prefetch(pf + i, 0, 1);
             __builtin_prefetch(pf + i + 16, 0, 1);
@@ -146,6 +162,12 @@ NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, siz
 #undef RMS_W_
 #undef RMS_Y_
 #undef RMS_ST_
+}
+
+NORM_AVX2_INLINE void rms_out_avx2(float *y, const float *x, const float *w, size_t n, float rf,
+                                   int hw, int nt, const float *pf)
+{
+    rms_out2_avx2(y, x, w, n, rf, hw, nt, pf, 0);
 }
 
 /* Streaming jobs (nt): x of row `row` + d, the row that pass 2 of row `row` prefetches, or NULL
@@ -166,8 +188,8 @@ static inline size_t rms_pf_dist_avx2(size_t n, size_t lo)
 /* Pass 2 (or the rare path) and the optional rstd of one row of n = j->dim floats (n may be the
  * compile-time constant of a constant-dim copy), after pass 1 gave s2; pass 2 prefetches x of
  * the row pfd rows ahead in streaming jobs. */
-NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, double s2,
-                                    double inv_n, int hw, int nt, size_t pfd)
+NORM_AVX2_INLINE void rms_emit2_avx2(const norm_job *j, size_t row, size_t n, double s2,
+                                     double inv_n, int hw, int nt, size_t pfd, int pfh)
 {
     const float *x = j->x + row * j->xs;
     float *y = j->y + row * j->ys;
@@ -179,9 +201,19 @@ NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, dou
                            j->wplus);
         return;
     }
-    rms_out_avx2(y, x, j->w, n, rstd, hw, nt, rms_pf_row_avx2(j, row, pfd, nt));
+    const float *pf = rms_pf_row_avx2(j, row, pfd, nt);
+    if (pf && pfh)
+        rms_out2_avx2(y, x, j->w, n, rstd, hw, nt, pf + n / NORM_BLOCK * (NORM_BLOCK / 2), 1);
+    else
+        rms_out_avx2(y, x, j->w, n, rstd, hw, nt, pf);
     if (j->rstd)
         j->rstd[row] = rstd;
+}
+
+NORM_AVX2_INLINE void rms_emit_avx2(const norm_job *j, size_t row, size_t n, double s2,
+                                    double inv_n, int hw, int nt, size_t pfd)
+{
+    rms_emit2_avx2(j, row, n, s2, inv_n, hw, nt, pfd, 0);
 }
 
 /* The statistics of four rows of at most one block each. */
@@ -321,9 +353,19 @@ NORM_AVX2_INLINE void rms_rows_avx2(const norm_job *j, int hw, int nt)
         }
         return;
     }
-    for (; row < j->rows; row++)
-        rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt,
-                      rms_pf_dist_avx2(n, 1));
+    const size_t pfd = rms_pf_dist_avx2(n, 1);
+    for (; row < j->rows; row++) {
+        const float *pf = rms_pf_row_avx2(j, row, pfd, nt);
+        if (NORM_AVX2_RMS_PF2 && pf && n >= NORM_AVX2_RMS_PF2_MIN) {
+            /* pass 1 prefetches the first half of that row (16 lines before each block's
+             * trees), pass 2 the rest at half the rate */
+            double unused, s;
+            norm_reducepf_avx2(j->x + row * j->xs, n, 0.0f, 0, 0, 1, &unused, &s, N2_F32, pf);
+            rms_emit2_avx2(j, row, n, s, inv_n, hw, nt, pfd, 1);
+        } else {
+            rms_emit_avx2(j, row, n, rms_pass1_avx2(j->x + row * j->xs, n), inv_n, hw, nt, pfd);
+        }
+    }
 }
 
 void norm_rmsnorm_f32_avx2(const norm_job *j)
