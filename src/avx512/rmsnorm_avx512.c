@@ -82,6 +82,20 @@
 #ifndef RMS_PF_L2_MAX
 #define RMS_PF_L2_MAX 1024
 #endif
+/* Streaming rows one at a time (n > RMS_PAIR_MAX) of at least RMS_PF2_MIN floats with a weight:
+ * 1, pass 1 prefetches the first half of the row ahead, pass 2 the rest at half the rate
+ * (rms_row_pf2_avx512(), as the LayerNorm's long rows, LN_NT_PF2); 0, pass 2 the whole row.
+ * bench/lnab.sh build HEAD avx512 7 DIMS 1|2 4 (x 128 MiB from DRAM, huge pages, thread CPU
+ * ns/row min, 2026-12-06, session 26), 0 -> 1 (floor): 1 thread 8192 2867 -> 2756 (1970),
+ * 16384 5968 -> 5465 (3981), 65536 22184 -> 20512 (15728); 2 threads (the slower thread)
+ * 8192 3276 -> 3150, 16384 6861 -> 7037, 65536 27228 -> 27543 (the noise); 4096 1 thread
+ * 1155 -> 1285 (hence the minimum). */
+#ifndef RMS_PF2
+#define RMS_PF2 1
+#endif
+#ifndef RMS_PF2_MIN
+#define RMS_PF2_MIN 8192
+#endif
 /* Non-streaming jobs of dim 128 with at least this many bytes of x (rows * 128 floats) go row by
  * row too (rms_rows1_avx512()); 0: never. */
 #ifndef RMS_ROW1_BYTES
@@ -91,8 +105,8 @@
 /* Pass 2 for one row; hw (0: no weight, 1: weight, 2: the factor 1 + w, LIBNORM_WEIGHT_PLUS_ONE)
  * and nt (non-temporal stores for y past its first 64-byte boundary) are compile-time constants
  * after inlining. pf (NULL: none): a row of x to prefetch, one 64-byte line per 64-byte store. */
-N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
-                              int hw, int nt, const float *pf)
+N5_INLINE void rms_out2_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
+                               int hw, int nt, const float *pf, int pfh)
 {
     const __m512 vr = _mm512_set1_ps(rstd), one = _mm512_set1_ps(1.0f);
 #define RMS_WF(V) (hw == 2 ? _mm512_add_ps(one, (V)) : (V))
@@ -120,7 +134,11 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
         RMS_ST(y + i + 16, y1);
         RMS_ST(y + i + 32, y2);
         RMS_ST(y + i + 48, y3);
-        if (pf && n <= RMS_PF_L2_MAX) {
+        if (pf && pfh) {
+            /* half the rate (RMS_PF2): pf[0 .. n / 2) */
+            __builtin_prefetch(pf + i / 2, 0, RMS_PF_LOC);
+            __builtin_prefetch(pf + i / 2 + 16, 0, RMS_PF_LOC);
+        } else if (pf && n <= RMS_PF_L2_MAX) {
             /* rows up to RMS_PF_L2_MAX: into L2 (prefetcht2) */
             __builtin_prefetch(pf + i, 0, 1);
             __builtin_prefetch(pf + i + 16, 0, 1);
@@ -141,6 +159,39 @@ N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n
 #undef RMS_WF
 #undef RMS_Y
 #undef RMS_ST
+}
+
+N5_INLINE void rms_out_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
+                              int hw, int nt, const float *pf)
+{
+    rms_out2_avx512(y, x, w, n, rstd, hw, nt, pf, 0);
+}
+
+/* Streaming rows one at a time of at least RMS_PF2_MIN floats, RMSNorm's kind with a weight
+ * (w: hw 1 or 2): pass 1 prefetches the first half of row pf (16 lines before each block's
+ * tree, n5_hook), pass 2 the rest at half the rate. */
+N5_INLINE void rms_row_pf2_avx512(const norm_job *j, size_t r, size_t n, double inv_n,
+                                  const float *pf)
+{
+    const float *x = j->x + r * j->xs;
+    float *y = j->y + r * j->ys;
+    const acc_avx512 a = acc_sqf_avx512(x, n, N5_F32, (n5_hook){pf, NULL, NULL});
+    const double s2 = lanes_total_avx512(a.hi, a.lo);
+    float rstd;
+    if (j->sums)
+        j->sums[r] = s2;
+    if (norm_rmsk_finish(j->kind, s2, inv_n, j->eps, &rstd)) {
+        norm_rmsk_row_rare(j->kind, y, x, j->w, n, j->eps, j->rstd ? j->rstd + r : NULL,
+                           j->wplus);
+        return;
+    }
+    const float *pf2 = pf + n / NORM_BLOCK * (NORM_BLOCK / 2);
+    if (j->wplus)
+        rms_out2_avx512(y, x, j->w, n, rstd, 2, 1, pf2, 1);
+    else
+        rms_out2_avx512(y, x, j->w, n, rstd, 1, 1, pf2, 1);
+    if (j->rstd)
+        j->rstd[r] = rstd;
 }
 
 N5_INLINE void rms_out_sel_avx512(float *y, const float *x, const float *w, size_t n, float rstd,
@@ -373,6 +424,11 @@ N5_INLINE void rms_rows_avx512(const norm_job *j, int nt)
         for (; r < j->rows; r++) {                                                             \
             const float *x = j->x + r * j->xs;                                                 \
             float *y = j->y + r * j->ys;                                                       \
+            const float *pf_ = rms_pf_row_avx512(j, r, pfr, nt);                               \
+            if (RMS_PF2 && pf_ && j->w && (N) >= RMS_PF2_MIN) {                                \
+                rms_row_pf2_avx512(j, r, (N), inv_n, pf_);                                     \
+                continue;                                                                      \
+            }                                                                                  \
             rms_finish_row_avx512(y, x, j->w, (N), j->eps, inv_n, total_sq_avx512(x, (N)),     \
                                   rstd ? rstd + r : NULL, j->sums ? j->sums + r : NULL, nt,    \
                                   j->kind, j->wplus, rms_pf_row_avx512(j, r, pfr, nt));        \
