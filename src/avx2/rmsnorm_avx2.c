@@ -62,6 +62,15 @@
 #ifndef NORM_AVX2_RMS_PF_L2_MAX
 #define NORM_AVX2_RMS_PF_L2_MAX 1024
 #endif
+/* ... and of at least this many (shorter rows: L1). normbench --op rms --dim 64 --rows dram
+ * --tier avx2 (2026-12-06, session 26, two builds alternating, two runs): the four-row batches
+ * of dim 64 took 24.5-27.1 ns/row (1 thread) with prefetcht2 against 12.7-13.7 with prefetcht0,
+ * 2 threads 11.0-14.1 / 6.2-9.6 (floor 10.5-11.2 / 9.2-9.3), where bench/lnab.sh had measured
+ * prefetcht2 better (10 against 14); at 256-1024 prefetcht2 stays 1.1-2.1x faster there
+ * (256: 44-47 against 98-103). */
+#ifndef NORM_AVX2_RMS_PF_L2_MIN
+#define NORM_AVX2_RMS_PF_L2_MIN 128
+#endif
 /* Rows one at a time of at least NORM_AVX2_RMS_PF2_MIN floats in streaming jobs: 1, pass 1
  * prefetches the first half of the row ahead, pass 2 the rest at half the rate (as the
  * LayerNorm's long rows, NORM_AVX2_LN_PF2); 0, pass 2 the whole row. bench/lnab.sh build HEAD
@@ -145,7 +154,7 @@ NORM_AVX2_INLINE void rms_out2_avx2(float *y, const float *x, const float *w, si
         if (pf && pfh) {
             /* half the rate (NORM_AVX2_RMS_PF2): pf[0 .. n / 2) */
             __builtin_prefetch(pf + i / 2, 0, NORM_AVX2_RMS_PF_LOC);
-        } else if (pf && n <= NORM_AVX2_RMS_PF_L2_MAX) {
+        } else if (pf && n <= NORM_AVX2_RMS_PF_L2_MAX && n >= NORM_AVX2_RMS_PF_L2_MIN) {
             /* rows up to NORM_AVX2_RMS_PF_L2_MAX: into L2 (prefetcht2) */
             __builtin_prefetch(pf + i, 0, 1);
             __builtin_prefetch(pf + i + 16, 0, 1);
