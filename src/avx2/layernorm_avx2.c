@@ -62,8 +62,13 @@
 #include "../x86/norm_ln_pf_x86.h"
 #include "../x86/norm_ln_row_x86.h"
 
-/* Rows of up to this many floats are processed in pairs (both rows' x, y and w, b stay in a
- * 48 KiB L1D up to here; beyond it, pairing measured slower). */
+/* Rows of up to this many floats are processed in pairs outside streaming jobs (both rows' x, y
+ * and w, b stay in L1D up to here: 32 KiB on the CI machine; beyond it, pairing measured
+ * slower). 2048 until session 26 (written for a 48 KiB L1D): normbench --op ln,ln-plain --dim
+ * 1024,2048 --rows 32,512 --tier avx2 (2026-12-06, two builds alternating, two runs), 2048 ->
+ * 1024: w+b dim 2048 32 rows 1 thread 394-408 -> 313 ns/row, 2 threads 196-206 -> 158, 512
+ * rows 443-446 -> 338-343; plain 267-282 -> 244-245, 134-135 -> 123, 324-325 -> 253-255; dim
+ * 1024 unchanged. */
 /* Streaming pairs: pass 3 prefetches x of the pair this many pairs ahead (0: none), with this
  * locality hint (3: L1). */
 #ifndef NORM_AVX2_LN_PF
@@ -73,7 +78,7 @@
 #define NORM_AVX2_LN_PFLOC 3
 #endif
 #ifndef NORM_AVX2_LN_PAIR_MAX
-#define NORM_AVX2_LN_PAIR_MAX 2048
+#define NORM_AVX2_LN_PAIR_MAX 1024
 #endif
 /* Streaming jobs take pairs up to NORM_AVX2_LN_NT_PAIR_MAX_AFF floats (rows with a weight or a
  * bias) or NORM_AVX2_LN_NT_PAIR_MAX_PLAIN (rows without), their prefetches, for plain rows, into

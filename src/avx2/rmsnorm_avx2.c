@@ -37,10 +37,13 @@
 #include "norm_avx2.h"
 #include "../x86/norm_rms_row_x86.h"
 
-/* Rows of up to this many floats are pipelined (two rows' x plus w and y stay in a 48 KiB L1D
- * up to about here; at 4096 it measured slower). */
+/* Rows of up to this many floats are pipelined (two rows' x plus w and y stay in L1D up to
+ * about here: 32 KiB on the CI machine). 2048 until session 26 (written for a 48 KiB L1D):
+ * normbench --op rms --dim 2048 --rows 32,512,dram --tier avx2 (2026-12-06, two builds
+ * alternating, two runs), 2048 -> 1024: dim 2048 32 rows 1 thread 242 -> 180 ns/row, 2 threads
+ * 120 -> 91, 512 rows 289-290 -> 207-209, 145 -> 105; from DRAM alike (588-602 -> 579-601). */
 #ifndef NORM_AVX2_RMS_PIPE_MAX
-#define NORM_AVX2_RMS_PIPE_MAX 2048
+#define NORM_AVX2_RMS_PIPE_MAX 1024
 #endif
 /* Streaming jobs: pass 2 of a row prefetches x of a row ahead, one 64-byte line per two 32-byte
  * stores: in the four-row batches NORM_AVX2_RMS_PF_BATCH rows ahead; other rows the first row at

@@ -136,6 +136,8 @@
  *     3364 -> 3656); a software-pipelined long-row loop (pass 3 of the previous row cut into
  *     one slice per block of this row's pass 2, the next row prefetched block by block), w+b
  *     4096 1452 -> 1413 against 1225 for LN_NT_PF2, plain 872 -> 868.
+ *   - (session 26) ... and so do those of 1025-2048 floats (LN_NT_WB_PAIR_MAX): 2048 1 thread
+ *     650-678 -> 524-551 ns/row from DRAM.
  *   - (2026-12-06, session 22; replaced in session 23, above) Streaming jobs at dim 128 went
  *     row by row, each row held in registers, ordinary stores: the batches issue 64 lines of
  *     loads for eight rows, then a burst of stores; the row loop streams 8 lines in and 8 out per
@@ -196,6 +198,13 @@
  * 234, 394 -> 374, 727 -> 677; the rows with weight and bias (unchanged) level. */
 #ifndef LN_NT_PLAIN_PAIR_MAX
 #define LN_NT_PLAIN_PAIR_MAX 512
+#endif
+/* Streaming jobs: rows with weight or bias longer than this go one at a time (with LN_NT_PF2),
+ * the pairs only up to it (LN_PAIR_MAX, 2048, until session 26). normbench --op ln --dim 2048
+ * --rows dram --tier avx512 (2026-12-06, session 26, two builds alternating, two runs): 1
+ * thread 650-678 -> 524-529 ns/row; 2 threads 290-366 -> 313-321 (the noise). */
+#ifndef LN_NT_WB_PAIR_MAX
+#define LN_NT_WB_PAIR_MAX 1024
 #endif
 #ifndef LN_NT_PF_PLAIN
 #define LN_NT_PF_PLAIN 1
@@ -473,7 +482,7 @@ N5_INLINE void ln_row_avx512(float *y, const float *x, const float *w, const flo
 {
     double s0 = total_sum_avx512(x, norm_ln_probe(n), _mm512_set1_ps(x[0]));
     float m0 = norm_ln_m0(x[0], s0, inv_k);
-    if (LN_NT_PF2 && nt && pf && n > LN_PAIR_MAX && (w || b)) {
+    if (LN_NT_PF2 && nt && pf && n > LN_NT_WB_PAIR_MAX && (w || b)) {
         /* pass 2 prefetches pf[0 .. 256 nb), pass 3 the rest at half the rate */
         dpair_avx512 t = ln_pass2_avx512(x, n, m0, pf);
         ln_finish_row_avx512(y, x, w, b, n, eps, inv_n, s0, t, m0, mean, rstdp, sums, nt, wp,
@@ -1070,8 +1079,9 @@ N5_INLINE void ln_rows_avx512(const norm_job *j, int nt)
     }
     if (n <= LN_BATCH_MAX)
         r = ln_batches_avx512(j, n, inv_n, inv_k, nt);
-    const int pairs = (n <= LN_PAIR_MAX && (!nt || j->w || j->b || n <= LN_NT_PLAIN_PAIR_MAX)) ||
-                      ((j->w || j->b) && (LN_NT_WBP || !nt));
+    const int pairs = !nt            ? n <= LN_PAIR_MAX || j->w || j->b
+                      : j->w || j->b ? n <= LN_NT_WB_PAIR_MAX || LN_NT_WBP
+                                     : n <= LN_NT_PLAIN_PAIR_MAX;
     /* the rows left: pairs, then one by one */
     for (; pairs && r + 2 <= j->rows; r += 2) {
         const float *xa = j->x + r * j->xs;
