@@ -467,7 +467,7 @@ NORM_AVX2_INLINE int ln_short_rows_avx2(const norm_job *j, size_t r0, size_t n, 
 }
 
 /* The instances: dims 64 and 128 with n a constant, the others by V; the w / b variant; NT: a
- * copy with non-temporal stores and a prefetch (ln_s128_nt()), or 0. */
+ * copy with non-temporal stores (ln_s128_nt()), or 0. */
 #define LN_SHORT_VARIANTS_(F, NT, ...)                                                         \
     static __attribute__((noinline)) int F(const norm_job *j, size_t r0, int x16)              \
     {                                                                                          \
