@@ -894,6 +894,19 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim, 
 #define NORM_ADD_SCRATCH_TILE 1024
 #endif
 
+/* The norm of add_run()'s rows k0 .. k0 + n - 1 (of its run starting at absolute row t) on job
+ * j, whose input (x, xs) the caller has set: y, statistics and the test hook's sums there. */
+static inline void add_job_rows(const call *c, norm_job *j, norm_kernel_fn fn, float *y,
+                                size_t t, size_t k0, size_t n, double *sums, size_t per)
+{
+    j->y = y + k0 * c->ys;
+    j->rows = n;
+    j->mean = c->mean ? c->mean + t + k0 : NULL;
+    j->rstd = c->rstd ? c->rstd + t + k0 : NULL;
+    j->sums = sums ? sums + (t + k0) * per : NULL;
+    fn(j);
+}
+
 /* Rows t = first .. first + count - 1, `rows` at a time in one group of the two-level layout:
  * row k of the run at x + k * xs (r likewise), h and y at k * ys.
  * Streaming calls (x and r from DRAM): before the add of row k, the same row of the next tile
@@ -973,12 +986,7 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
                 d->add2_f32(h + k * c->ys, s + (k - k0) * c->dim, x + k * c->xs,
                             r + k * c->xs, c->dim);
             }
-            j.y = y + k0 * c->ys;
-            j.rows = n;
-            j.mean = c->mean ? c->mean + t + k0 : NULL;
-            j.rstd = c->rstd ? c->rstd + t + k0 : NULL;
-            j.sums = sums ? sums + (t + k0) * per : NULL;
-            fn(&j);
+            add_job_rows(c, &j, fn, y, t, k0, n, sums, per);
         }
         return;
     }
@@ -1007,13 +1015,8 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
                 add_prefetch_row(x + (k + tile) * c->xs, r + (k + tile) * c->xs, c->dim, 0);
             d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
         }
-        j.y = y + k0 * c->ys;
         j.x = hs + k0 * c->ys;
-        j.rows = n;
-        j.mean = c->mean ? c->mean + t + k0 : NULL;
-        j.rstd = c->rstd ? c->rstd + t + k0 : NULL;
-        j.sums = sums ? sums + (t + k0) * per : NULL;
-        fn(&j);
+        add_job_rows(c, &j, fn, y, t, k0, n, sums, per);
     }
 }
 
