@@ -315,22 +315,7 @@ N5_INLINE void ln_out_avx512(float *y, const float *src, const float *w, const f
         LN_ST(y + i + 16, y1);
         LN_ST(y + i + 32, y2);
         LN_ST(y + i + 48, y3);
-        if (pf && pfh) {
-            /* half the rate (LN_NT_PF2): pf[0 .. n / 2) */
-            __builtin_prefetch(pf + i / 2, 0, LN_NT_PFLOC);
-            __builtin_prefetch(pf + i / 2 + 16, 0, LN_NT_PFLOC);
-        } else if (pf && n <= LN_PF_L2_MAX) {
-            /* rows up to LN_PF_L2_MAX: into L2 (prefetcht2) */
-            __builtin_prefetch(pf + i, 0, 1);
-            __builtin_prefetch(pf + i + 16, 0, 1);
-            __builtin_prefetch(pf + i + 32, 0, 1);
-            __builtin_prefetch(pf + i + 48, 0, 1);
-        } else if (pf) {
-            __builtin_prefetch(pf + i, 0, LN_NT_PFLOC);
-            __builtin_prefetch(pf + i + 16, 0, LN_NT_PFLOC);
-            __builtin_prefetch(pf + i + 32, 0, LN_NT_PFLOC);
-            __builtin_prefetch(pf + i + 48, 0, LN_NT_PFLOC);
-        }
+        N5_PF_STEP(pf, i, n, pfh, LN_PF_L2_MAX, LN_NT_PFLOC); /* pfh: LN_NT_PF2 */
     }
     for (; i + 16 <= n; i += 16)
         LN_ST(y + i, _mm512_fmadd_ps(LN_T(_mm512_loadu_ps(src + i)), LN_W(i), LN_B(i)));

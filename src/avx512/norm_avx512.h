@@ -401,6 +401,30 @@ N5_INLINE double lanes_total_avx512(__m512 hi, __m512 lo)
     return _mm_cvtsd_f64(_mm_add_sd(w, _mm_unpackhi_pd(w, w)));                         /* 1 */
 }
 
+/* The streaming output passes' prefetch (rmsnorm_avx512.c, layernorm_avx512.c), issued after
+ * the four 64-byte stores of the block of 64 floats at i of a row of n: pf (NULL: none) a later
+ * row; pfh, half the rate (pf[i / 2 ..], two lines: the second half of a long row whose first
+ * half pass 1 or 2 prefetched) with locality LOC; else rows of at most L2MAX floats into L2
+ * (prefetcht2), others with locality LOC. A macro: __builtin_prefetch takes its locality as a
+ * constant expression. */
+#define N5_PF_STEP(pf, i, n, pfh, L2MAX, LOC)                                                  \
+    do {                                                                                       \
+        if ((pf) && (pfh)) {                                                                   \
+            __builtin_prefetch((pf) + (i) / 2, 0, LOC);                                        \
+            __builtin_prefetch((pf) + (i) / 2 + 16, 0, LOC);                                   \
+        } else if ((pf) && (n) <= (L2MAX)) {                                                   \
+            __builtin_prefetch((pf) + (i), 0, 1);                                              \
+            __builtin_prefetch((pf) + (i) + 16, 0, 1);                                         \
+            __builtin_prefetch((pf) + (i) + 32, 0, 1);                                         \
+            __builtin_prefetch((pf) + (i) + 48, 0, 1);                                         \
+        } else if (pf) {                                                                       \
+            __builtin_prefetch((pf) + (i), 0, LOC);                                            \
+            __builtin_prefetch((pf) + (i) + 16, 0, LOC);                                       \
+            __builtin_prefetch((pf) + (i) + 32, 0, LOC);                                       \
+            __builtin_prefetch((pf) + (i) + 48, 0, LOC);                                       \
+        }                                                                                      \
+    } while (0)
+
 /* ---- canonical per-lane accumulators of a whole row of n >= 1 floats ----
  * One block loop per kind of tree (sums, squares, both). Each takes a hook: other work placed
  * between the blocks, never changing a tree, a fold or their order. Its fields are compile-time

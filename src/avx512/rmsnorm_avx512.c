@@ -134,22 +134,7 @@ N5_INLINE void rms_out2_avx512(float *y, const float *x, const float *w, size_t 
         RMS_ST(y + i + 16, y1);
         RMS_ST(y + i + 32, y2);
         RMS_ST(y + i + 48, y3);
-        if (pf && pfh) {
-            /* half the rate (RMS_PF2): pf[0 .. n / 2) */
-            __builtin_prefetch(pf + i / 2, 0, RMS_PF_LOC);
-            __builtin_prefetch(pf + i / 2 + 16, 0, RMS_PF_LOC);
-        } else if (pf && n <= RMS_PF_L2_MAX) {
-            /* rows up to RMS_PF_L2_MAX: into L2 (prefetcht2) */
-            __builtin_prefetch(pf + i, 0, 1);
-            __builtin_prefetch(pf + i + 16, 0, 1);
-            __builtin_prefetch(pf + i + 32, 0, 1);
-            __builtin_prefetch(pf + i + 48, 0, 1);
-        } else if (pf) {
-            __builtin_prefetch(pf + i, 0, RMS_PF_LOC);
-            __builtin_prefetch(pf + i + 16, 0, RMS_PF_LOC);
-            __builtin_prefetch(pf + i + 32, 0, RMS_PF_LOC);
-            __builtin_prefetch(pf + i + 48, 0, RMS_PF_LOC);
-        }
+        N5_PF_STEP(pf, i, n, pfh, RMS_PF_L2_MAX, RMS_PF_LOC); /* pfh: RMS_PF2 */
     }
     for (; i + 16 <= n; i += 16)
         RMS_ST(y + i, RMS_Y(_mm512_loadu_ps(x + i), i));
