@@ -2223,7 +2223,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3: px2 = NULL; break;
         case 4: px2 = A + x2o + 1 + (bmode >> 3) % 3; break;         /* misaligned */
         case 5: px2 = A + place_any(r, xlen); break;                  /* anywhere: may overlap */
-        case 6: px2 = (const unsigned char *)y; break;                /* x == dx: EOVERLAP */
+        case 6: /* x == dx: EOVERLAP (where x, laid out as dz, still fits the arena at y) */
+            px2 = y && (size_t)((unsigned char *)y - A) + xlen <= ARENA
+                      ? (const unsigned char *)y
+                      : A + x2o;
+            break;
         case 7: px2 = x; break;                                       /* x == dz: both inputs */
         default: px2 = A + x2o; break;
         }

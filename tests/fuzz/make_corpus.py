@@ -197,6 +197,15 @@ def header(k):
             bytes([k['outer'], k['osm']]))
 
 
+# Inputs the fuzzer failed on (2026-12-06, session 26): rmsnorm_back with the forward x placed
+# at y (the EOVERLAP case) and laid out with x's larger outer stride, which reached past the
+# arena: the decoder's own abort ("a buffer outside the arena"), not the library's.
+REGRESS = {
+    'regress-back-x2-at-y-edge': bytes([0x10, 0x2, 0x10, 0x0, 0x0, 0xff, 0xfc, 0xff, 0x0, 0x0,
+                                        0xfe, 0xff, 0xfb, 0x23, 0xa, 0x5, 0xfc, 0x0, 0x0]),
+}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
@@ -224,7 +233,12 @@ def main():
         tail = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64, 320)))
         with open(os.path.join(OUT, name), 'wb') as f:
             f.write(gated_header(k) + tail)
-    print(f'{len(SEEDS) + len(X16_SEEDS) + len(ADD_SEEDS) + len(GATED)} seeds in {OUT}', file=sys.stderr)
+    # inputs the fuzzer once failed on, kept as they were found
+    for name, raw in sorted(REGRESS.items()):
+        with open(os.path.join(OUT, name), 'wb') as f:
+            f.write(raw)
+    n = len(SEEDS) + len(X16_SEEDS) + len(ADD_SEEDS) + len(GATED) + len(REGRESS)
+    print(f'{n} seeds in {OUT}', file=sys.stderr)
 
 
 if __name__ == '__main__':
