@@ -252,7 +252,8 @@ static int sums_match(const double *ref, const double *got, enum op op, const ch
 }
 
 /* run_case() with force_stream set: a streaming call (norm_job.stream), out of place, with
- * weight and bias both present or both absent as force_affine says (LayerNorm). */
+ * weight and bias both present or both absent as force_affine says (LayerNorm; RMSNorm: the
+ * weight). */
 static int force_stream, force_affine;
 /* run_case() with force_aligny set: y and its row stride 64-byte aligned, as an engine's
  * buffers are (the other cases draw a misaligned y most of the time). */
@@ -274,6 +275,8 @@ static int run_case(const norm_dsp *ref, const norm_dsp *tst, enum op op, size_t
     int use_w = op != OP_RMSB && op != OP_L2 && irand(4) != 0, use_b = op == OP_LN && irand(4) != 0;
     if (force_stream && op == OP_LN)
         use_w = use_b = force_affine;
+    if (force_stream && op == OP_RMS)
+        use_w = force_affine;
     int use_stats = irand(2) == 0;
     float eps = (rnd() & 1) ? 1e-5f : ((rnd() & 1) ? 0.0f : 1e-6f);
     int wplus = use_w && irand(3) == 0; /* (0.4) LIBNORM_WEIGHT_PLUS_ONE */
@@ -1630,6 +1633,23 @@ static stats check_kernel(const norm_dsp *ref, const norm_dsp *tst, enum op op, 
         force_stream = 1;
         force_affine = (int)(pi & 1);
         run_case(ref, tst, op, pf_cases[pi / 2].dim, pf_cases[pi / 2].rows, &st);
+        force_stream = 0;
+    }
+    /* RMSNorm's long rows as streaming calls, with and without the weight: rows one at a time
+     * whose pass 1 prefetches the first half of the next row and the output pass the rest
+     * (AVX-512 rms_row_pf2_avx512() from RMS_PF2_MIN = 8192 floats with a weight, AVX2 from
+     * NORM_AVX2_RMS_PF2_MIN = 16384), and the rows just below. Without these only a native
+     * AVX-512 run reached that code by chance (the avx512-emu tier, which an AVX2-only machine
+     * runs instead, did not: session 26). */
+    static const struct {
+        size_t dim, rows;
+    } rms_pf_cases[] = {{8191, 3}, {8192, 3}, {8197, 3}, {16384, 3}, {16389, 2}};
+    for (size_t pi = 0;
+         op == OP_RMS && pi < 2 * (sizeof rms_pf_cases / sizeof rms_pf_cases[0]) && st.fails <= 10;
+         pi++) {
+        force_stream = 1;
+        force_affine = (int)(pi & 1);
+        run_case(ref, tst, op, rms_pf_cases[pi / 2].dim, rms_pf_cases[pi / 2].rows, &st);
         force_stream = 0;
     }
     /* Streaming calls at dims 64 and 128 (the short LayerNorm rows' register kernels, the
