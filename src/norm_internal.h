@@ -113,8 +113,11 @@ typedef struct norm_job {
                             (norm_wf), in every output pass and the rare path; ignored when w is
                             NULL */
     int stream;          /* 1: part of a streaming call (the fused add + norm's tiles): store y
-                            non-temporally whatever this job's own size (norm_stream_job) */
+                            non-temporally whatever this job's own size (norm_stream_job);
+                            NORM_STREAM_NOFENCE (2): the same, and the x86 kernels leave the
+                            sfence after their non-temporal stores to the caller */
 } norm_job;
+#define NORM_STREAM_NOFENCE 2
 
 /* The weight factor of element i: w[i], or (float)(1.0f + w[i]) with LIBNORM_WEIGHT_PLUS_ONE
  * (one float addition; the SIMD tiers add the broadcast 1.0f, the same IEEE operation). */

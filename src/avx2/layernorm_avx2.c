@@ -971,7 +971,7 @@ void norm_layernorm_f32_avx2(const norm_job *j)
             LN_ROWS(0, 0);
     }
 #undef LN_ROWS
-    if (nt)
+    if (nt && j->stream != NORM_STREAM_NOFENCE)
         _mm_sfence();
 }
 

@@ -392,7 +392,7 @@ void norm_rmsnorm_f32_avx2(const norm_job *j)
     else
         RMS_ROWS(0);
 #undef RMS_ROWS
-    if (nt)
+    if (nt && j->stream != NORM_STREAM_NOFENCE)
         _mm_sfence();
 }
 

@@ -1096,7 +1096,8 @@ void norm_layernorm_f32_avx512(const norm_job *j)
 {
     if (norm_stream_job(j)) {
         ln_stream_avx512(j);
-        _mm_sfence();
+        if (j->stream != NORM_STREAM_NOFENCE)
+            _mm_sfence();
     } else {
         ln_cached_avx512(j);
     }

@@ -431,7 +431,8 @@ void norm_rmsnorm_f32_avx512(const norm_job *j)
 {
     if (norm_stream_job(j)) {
         rms_rows_avx512(j, 1);
-        _mm_sfence();
+        if (j->stream != NORM_STREAM_NOFENCE)
+            _mm_sfence();
     } else {
         rms_rows_avx512(j, 0);
     }
