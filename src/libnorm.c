@@ -893,8 +893,9 @@ static inline void add_prefetch_row(const float *x, const float *r, size_t dim, 
 #ifndef NORM_ADD_SCRATCH_TILE
 #define NORM_ADD_SCRATCH_TILE 1024
 #endif
-/* 1: the one-pass schedule's norm jobs leave their sfence out (norm_job.stream
- * NORM_STREAM_NOFENCE) and add_run() fences once after all of them; 0: an sfence per job. */
+/* 1: add_run()'s streaming norm jobs (the one-pass schedule's and the tiles') leave their
+ * sfence out (norm_job.stream NORM_STREAM_NOFENCE) and add_run() fences once after all of
+ * them; 0: an sfence per job. */
 #ifndef NORM_ADD_NOFENCE
 #define NORM_ADD_NOFENCE 1
 #endif
@@ -947,7 +948,9 @@ static inline void add_job_rows(const call *c, norm_job *j, norm_kernel_fn fn, f
  * runs of three builds alternating, sep-nt / fused, mean of the three (session 27), AVX-512
  * add+RMSNorm 768 1 thread 1.15 -> 1.24-1.26x, 2 threads 1.00 -> 1.09-1.10x, 4096 1.07 ->
  * 1.08-1.09x, 1.13-1.15 -> 1.16-1.20x; add+LayerNorm 4096 1.04-1.06 -> 1.04-1.07x, 1.10-1.14
- * -> 1.16-1.17x (the runs' spread is +-0.1: this VM's DRAM). x and r of a later
+ * -> 1.16-1.17x (the runs' spread is +-0.1: this VM's DRAM); the tiles likewise (h over x, rows
+ * of 4096 from DRAM, 1 thread, thread CPU ns/row, min of 9, three runs: add+RMSNorm
+ * 2863-2968 -> 2762-2849, add+LayerNorm 2914-2921 -> 2762-2817; 768 unchanged). x and r of a later
  * row are prefetched into L2 (12 KiB of x ahead). normbench from DRAM, ratio of fused to
  * sep-nt (the separate add with non-temporal stores + norm) in the same run, two runs each,
  * 1 / 2 threads, against the two passes (fused = sep-nt): AVX-512 add+RMSNorm dim 64 1.0-1.04 /
@@ -1022,6 +1025,10 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
         fn(&j);
         return;
     }
+#if NORM_ADD_NOFENCE
+    if (j.stream)
+        j.stream = NORM_STREAM_NOFENCE; /* fenced once below */
+#endif
     for (size_t k0 = 0; k0 < count; k0 += tile) {
         const size_t n = count - k0 < tile ? count - k0 : tile;
         for (size_t k = k0; k < k0 + n; k++) {
@@ -1032,6 +1039,10 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
         j.x = hs + k0 * c->ys;
         add_job_rows(c, &j, fn, y, t, k0, n, sums, per);
     }
+#if NORM_ADD_NOFENCE && (defined(__x86_64__) || defined(__i386__))
+    if (j.stream == NORM_STREAM_NOFENCE)
+        __builtin_ia32_sfence(); /* the jobs' non-temporal stores of y, once */
+#endif
 }
 
 int norm_add_call(const norm_dsp *d, int op, float *y, float *h, const float *x, const float *r,
