@@ -6,11 +6,13 @@
  * and stores (never touching memory past the row). A call of streaming size (norm_add_stream():
  * h apart from x and r, the whole share of a streaming fused call, src/libnorm.c add_run) stores
  * h non-temporally and ends with an sfence.
- * norm_add2_f32 (0.5) writes the same sums twice, h non-temporally (no sfence: the caller's
- * job ends with one) and a scratch s with ordinary stores: src/libnorm.c add_run's one-pass
- * schedule of a streaming fused call.
+ * norm_add2_f32 (0.5) writes the same sums twice, h non-temporally (no sfence: add_run()
+ * issues one after the schedule's norm jobs) and a scratch s with ordinary stores:
+ * src/libnorm.c add_run's one-pass schedule of a streaming fused call. Both entry points are
+ * src/x86/norm_add_x86.h's, over this file's add loop.
  */
 #include "norm_avx2.h"
+#include "../x86/norm_add_x86.h"
 
 /* x + r, and x quieted where x is a NaN. */
 NORM_AVX2_INLINE __m256 add_pin_avx2(__m256 x, __m256 r)
@@ -68,26 +70,4 @@ NORM_AVX2_INLINE void add_run_avx2(float *h, float *s, const float *x, const flo
     }
 }
 
-void norm_add_f32_avx2(float *h, const float *x, const float *r, size_t n)
-{
-    if (norm_add_stream(h, x, r, n)) {
-        /* a head of ordinary (masked) stores up to h's first 64-byte boundary, then streamed */
-        const size_t hd = norm_nt_head(h, n, 64);
-        if (hd)
-            add_run_avx2(h, NULL, x, r, 0, hd, 0);
-        add_run_avx2(h, NULL, x, r, hd, n, 1);
-        _mm_sfence();
-        return;
-    }
-    add_run_avx2(h, NULL, x, r, 0, n, 0);
-}
-
-void norm_add2_f32_avx2(float *h, float *s, const float *x, const float *r, size_t n)
-{
-    /* h: a head of ordinary (masked) stores up to its first 64-byte boundary, then streamed (no
-     * sfence: the caller's) */
-    const size_t hd = norm_nt_head(h, n, 64);
-    if (hd)
-        add_run_avx2(h, s, x, r, 0, hd, 0);
-    add_run_avx2(h, s, x, r, hd, n, 1);
-}
+NORM_ADD_X86_ENTRIES(norm_add_f32_avx2, norm_add2_f32_avx2, add_run_avx2)
