@@ -847,7 +847,22 @@ int libnorm_rmsnorm_back_f32_ex(float *dx, const float *dz, const float *x, size
  * same kernel, the same bits). Nothing is allocated: h (or y) is the scratch. The kernel's x
  * and y never overlap other than exactly (y == h is EOVERLAP; h NULL: y in place). A tile's add
  * reads only its own rows of x and r, which no earlier tile wrote: outputs are disjoint from
- * the inputs but for exact in place, row for row. */
+ * the inputs but for exact in place, row for row.
+ * Calls that do not stream (x, r, h and y in cache) take tiles of NORM_ADD_TILE_BYTES_CACHE
+ * (128 KiB, norm_internal.h), and where the rows follow on (x and y strides = dim) the tile's
+ * add is one call over its rows. The 16 KiB tiles of streaming calls had cost these calls a
+ * kernel job per tile (a LayerNorm row of 4096 floats a job: no pairs, no next-row prefetch) and
+ * an add call per row; h written into L2 and read back from there costs less than that on this
+ * host. Session 28, normbench --fused add-rms,add-ln --fused-rows 32,256 --fused-dim
+ * 128,768,4096 --threads 1,2 (AVX-512, three builds alternating, three rounds), the separate
+ * passes' time over the fused op's, 16 KiB -> 128 KiB and one add call: add+LayerNorm 768 x 32
+ * 1 thread 0.93 -> 0.99x, 768 x 256 0.91 -> 1.00x, 4096 x 32 0.90 -> 1.01x (2 threads 0.89-0.93
+ * -> 0.99-1.02x), 4096 x 256 0.95 -> 1.05x; add+RMSNorm 768 x 32 0.94 -> 0.99x, 768 x 256 0.94
+ * -> 0.99x, 4096 x 32 0.98 -> 1.01x, 4096 x 256 1.06-1.08 -> 1.07-1.08x. 256 KiB measured the
+ * same as 128 KiB, 64 KiB between the two; 128 KiB keeps x, r and h of a tile inside a 512 KiB
+ * L2. The AVX2 tier (LIBNORM_ISA=avx2, two rounds): add+LayerNorm 768 x 256 0.96 -> 1.03x,
+ * 4096 x 32 0.98 -> 1.01x, 2 threads 0.97 -> 1.02x; add+RMSNorm 4096 x 32 0.99 -> 1.02x, but
+ * 4096 x 256 1.09-1.10 -> 1.05x on 1 thread. */
 #ifndef NORM_ADD_TILE_BYTES
 #define NORM_ADD_TILE_BYTES 16384
 #endif
@@ -967,9 +982,8 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
                            float *h, const float *x, const float *r, size_t t, size_t count,
                            int stream, double *sums, size_t per)
 {
-    const size_t tile = c->dim >= NORM_ADD_TILE_BYTES / sizeof(float)
-                            ? 1
-                            : NORM_ADD_TILE_BYTES / sizeof(float) / c->dim;
+    const size_t tb = stream ? NORM_ADD_TILE_BYTES : NORM_ADD_TILE_BYTES_CACHE;
+    const size_t tile = c->dim >= tb / sizeof(float) ? 1 : tb / sizeof(float) / c->dim;
     float *const hs = h ? h : y; /* the scratch the norm reads */
     norm_job j;
     j.w = c->w;
@@ -1031,10 +1045,16 @@ static inline void add_run(const call *c, const norm_dsp *d, norm_kernel_fn fn, 
 #endif
     for (size_t k0 = 0; k0 < count; k0 += tile) {
         const size_t n = count - k0 < tile ? count - k0 : tile;
-        for (size_t k = k0; k < k0 + n; k++) {
-            if (stream && k + tile < count)
-                add_prefetch_row(x + (k + tile) * c->xs, r + (k + tile) * c->xs, c->dim, 0);
-            d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
+        if (!stream && c->xs == c->dim && c->ys == c->dim) {
+            /* rows that follow on, in cache: the tile's add as one call */
+            d->add_f32(hs + k0 * c->dim, x + k0 * c->dim, r + k0 * c->dim, n * c->dim);
+        } else {
+            for (size_t k = k0; k < k0 + n; k++) {
+                if (stream && k + tile < count)
+                    add_prefetch_row(x + (k + tile) * c->xs, r + (k + tile) * c->xs, c->dim,
+                                     0);
+                d->add_f32(hs + k * c->ys, x + k * c->xs, r + k * c->xs, c->dim);
+            }
         }
         j.x = hs + k0 * c->ys;
         add_job_rows(c, &j, fn, y, t, k0, n, sums, per);

@@ -412,6 +412,13 @@ NORM_HIDDEN void norm_channel_affine(float *y, const float *w, const float *b, s
 #define NORM_STREAM_BYTES (32.0 * 1024 * 1024)
 #endif
 
+/* The fused residual add's cache tiles (src/libnorm.c add_run(): a call that does not stream adds
+ * this many bytes of h, then runs the norm over those rows; checkasm's cache-tile cases go past
+ * it). */
+#ifndef NORM_ADD_TILE_BYTES_CACHE
+#define NORM_ADD_TILE_BYTES_CACHE 131072
+#endif
+
 static inline int norm_stream_job(const norm_job *j)
 {
     return j->y != j->x && ((size_t)j->y & (sizeof(float) - 1)) == 0 &&

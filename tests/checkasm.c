@@ -1400,8 +1400,8 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
             add_random_case(&A, ln, dim, rows);
             run_add_case(ref, tst, &A, &st);
         }
-    /* every mode on rows 1..24 of a few dims (the batches, pairs and single rows, and the tiles:
-     * 16 KiB of h at a time) */
+    /* every mode on rows 1..24 of a few dims (the batches, pairs and single rows, and the cache
+     * tiles of the longer rows) */
     static const size_t sweep_dims[] = {1, 7, 16, 64, 100, 128, 513, 1024, 2049};
     for (size_t di = 0; sweep && di < sizeof(sweep_dims) / sizeof(sweep_dims[0]); di++)
         for (size_t rows = 1; rows <= 24 && st.fails <= 10; rows += quick ? 5 : 1) {
@@ -1411,6 +1411,26 @@ static stats check_add(const norm_dsp *ref, const norm_dsp *tst, int ln, uint64_
                 A.ys = A.xs;
                 A.yos = A.xos;
             }
+            run_add_case(ref, tst, &A, &st);
+        }
+    /* the cache tiles of calls that do not stream (NORM_ADD_TILE_BYTES_CACHE of h a tile; the
+     * add one call over a tile's rows where they follow on, else row by row): rows past one or
+     * two tiles, ending on a partial tile, random modes; rows that follow on (k = 0, 1), random
+     * strides (2), and a split in two (3) */
+    static const size_t ctile_dims[] = {64, 1000, 1024, 4097};
+    for (size_t di = 0; di < sizeof(ctile_dims) / sizeof(ctile_dims[0]); di++)
+        for (int k = 0; k < 4 && st.fails <= 10; k++) {
+            const size_t dim = ctile_dims[di];
+            const size_t tr = NORM_ADD_TILE_BYTES_CACHE / sizeof(float) / dim;
+            add_random_case(&A, ln, dim, (tr ? tr : 1) * (size_t)(1 + k % 2) + 1 + irand(3));
+            A.outer = 1;
+            A.nth = k == 3 ? 2 : 0;
+            if (k < 2)
+                A.xs = A.ys = dim;
+            if (A.mode != ADD_NONE && A.mode != ADD_HNULL)
+                A.ys = A.xs;
+            A.xos = A.rows * A.xs;
+            A.yos = A.rows * A.ys;
             run_add_case(ref, tst, &A, &st);
         }
     /* streaming-size calls (x, r, h, y past NORM_STREAM_BYTES: y non-temporal, the next tile's
