@@ -1126,10 +1126,22 @@ static __attribute__((noinline)) int ln_row_rare_avx512(float *y, const float *x
     return 0;
 }
 
+/* LN_ROW_WHOLE 1: rows of 64 and 128 floats take their own instances, n a constant: every load
+ * whole (the others load the upper half of the row with masks computed from n), no stack frame.
+ * Session 28, normbench --op ln,ln-plain --dim 64,128 --rows 32 --tier api --single 64,128
+ * (medians, three rounds, alternating with the build without): dim 64 26.9-27.0 -> 25.5-25.7 ns
+ * (--stat min 26.6-26.9 -> 24.4-24.6), dim 128 33.3-33.4 -> 31.1-31.3; the 32-row calls
+ * unchanged. Tried besides and not kept: the one-row lane sums of passes 1 and 2 in 256-bit
+ * halves (no extract of the upper half on the chain): dim 64 25.3, dim 128 35.7-41 (spills). */
+#ifndef LN_ROW_WHOLE
+#define LN_ROW_WHOLE 1
+#endif
+
 /* A short row, one instance per (nv, hw, hb): out of line, so that each is a small function
  * (no spills) the dispatcher below tail-calls; the range of n its nv implies is given to the
  * compiler (for nv >= 4 the probe is 32: inv_k a constant, no division), and n = 16 nv (the
- * dim the fast path serves: 64, 128) has inv_n as a constant (and constant masks). Before,
+ * dim the fast path serves: 64, 128) has inv_n as a constant (its masks stay computed from n:
+ * hence, since session 28, the LN_ROW_WHOLE instances for those two dims). Before,
  * the 24 instances were inlined in this one function of ~6,400 instructions, which spilled.
  * Measured (2026-12-06, /tmp harness of 2000 API calls dim 64 w+b, min of 200, thread CPU,
  * alternating with main): back to back 27.5 -> 25.8 ns; with the one-row shortcuts of
@@ -1148,7 +1160,31 @@ static __attribute__((noinline)) int ln_row_rare_avx512(float *y, const float *x
                    ? ln_row_rare_avx512(y, x, w, b, n, eps, wplus)                             \
                    : 0;                                                                        \
     }
-#define LN_ROW_INST_HB_(NV, HW) LN_ROW_INST_(NV, HW, 0) LN_ROW_INST_(NV, HW, 1)
+#if LN_ROW_WHOLE
+/* n = 16 nv (64, 128: whole vectors), n a compile-time constant: no masks, no loads
+ * masked, inv_n and inv_k constants (LN_ROW_WHOLE, measured above LN_ROW_FN). */
+#define LN_ROWW_INST_(NV, HW, HB)                                                              \
+    static __attribute__((noinline)) int ln_roww_##NV##_##HW##_##HB##_avx512(                  \
+        float *y, const float *x, const float *w, const float *b, size_t n, float eps,         \
+        int wplus)                                                                             \
+    {                                                                                          \
+        (void)n;                                                                               \
+        return ln_short_avx512(1, y, 0, x, 0, w, b, 16 * (NV), eps, 1.0 / (16 * (NV)),         \
+                               1.0 / (double)norm_ln_probe(16 * (NV)), (NV), (HW), (HB), NULL, \
+                               NULL, NULL)                                                     \
+                   ? ln_row_rare_avx512(y, x, w, b, 16 * (NV), eps, wplus)                     \
+                   : 0;                                                                        \
+    }
+#else
+#define LN_ROWW_INST_(NV, HW, HB)
+#endif
+#define LN_ROW_INST_HB_(NV, HW)                                                                \
+    LN_ROW_INST_(NV, HW, 0) LN_ROW_INST_(NV, HW, 1) LN_ROWW_INST_##NV(NV, HW, 0)               \
+        LN_ROWW_INST_##NV(NV, HW, 1)
+#define LN_ROWW_INST_1(NV, HW, HB)
+#define LN_ROWW_INST_2(NV, HW, HB)
+#define LN_ROWW_INST_4 LN_ROWW_INST_
+#define LN_ROWW_INST_8 LN_ROWW_INST_
 #define LN_ROW_INST_HW_(NV) LN_ROW_INST_HB_(NV, 0) LN_ROW_INST_HB_(NV, 1) LN_ROW_INST_HB_(NV, 2)
 LN_ROW_INST_HW_(1)
 LN_ROW_INST_HW_(2)
@@ -1157,6 +1193,11 @@ LN_ROW_INST_HW_(8)
 #undef LN_ROW_INST_HW_
 #undef LN_ROW_INST_HB_
 #undef LN_ROW_INST_
+#undef LN_ROWW_INST_1
+#undef LN_ROWW_INST_2
+#undef LN_ROWW_INST_4
+#undef LN_ROWW_INST_8
+#undef LN_ROWW_INST_
 
 #if defined(NORM_AVX512_EMU)
 /* the emulated build's name (tests/test_tiers.h) */
@@ -1171,6 +1212,16 @@ int LN_ROW_FN(float *y, const float *x, const float *w, const float *b, size_t n
 {
     if (n > NORM_LN_SHORT)
         return ln_row_job_avx512(y, x, w, b, n, eps, wplus);
+#if LN_ROW_WHOLE
+#define LN_ROWW_(NV, HW, HB) return ln_roww_##NV##_##HW##_##HB##_avx512(y, x, w, b, n, eps, wplus)
+    if (n == 64 || n == 128) {
+        const int hw = !w ? 0 : wplus ? 2 : 1, hb = b != NULL;
+        if (n == 64)
+            LN_SHORT_SEL_HW_(4, hw, hb, LN_ROWW_);
+        LN_SHORT_SEL_HW_(8, hw, hb, LN_ROWW_);
+    }
+#undef LN_ROWW_
+#endif
 #define LN_ROW_(NV, HW, HB) return ln_row_##NV##_##HW##_##HB##_avx512(y, x, w, b, n, eps, wplus)
     LN_SHORT_SEL(n, w, wplus, b, LN_ROW_);
 #undef LN_ROW_

@@ -309,16 +309,16 @@ static inline int ln_short_nv(size_t n)
     } while (0)
 #define LN_SHORT_SEL_HB_(NV, HW, hb, OP)                                                       \
     do {                                                                                       \
-        if (hb)                                                                                \
+        if ((hb) != 0)                                                                         \
             OP(NV, HW, 1);                                                                     \
         else                                                                                   \
             OP(NV, HW, 0);                                                                     \
     } while (0)
 #define LN_SHORT_SEL_HW_(NV, hw, hb, OP)                                                       \
     do {                                                                                       \
-        if (hw == 1)                                                                           \
+        if ((hw) == 1)                                                                         \
             LN_SHORT_SEL_HB_(NV, 1, hb, OP);                                                   \
-        else if (hw == 0)                                                                      \
+        else if ((hw) == 0)                                                                    \
             LN_SHORT_SEL_HB_(NV, 0, hb, OP);                                                   \
         else                                                                                   \
             LN_SHORT_SEL_HB_(NV, 2, hb, OP);                                                   \
